@@ -1,0 +1,56 @@
+import type { z } from 'zod';
+
+/**
+ * One definition per queue, imported by both producer and consumer, so the two can never
+ * disagree on the queue's name, its message schema or its redelivery bound.
+ */
+export interface QueueDefinition<T> {
+  readonly kind: 'queue';
+  /** The AMQP queue name. Its dead-letter queue is `${name}.dlq`. */
+  readonly name: string;
+  /** Validates every message on publish (caller bug → rejected promise) and on consume (→ DLQ). */
+  readonly schema: z.ZodType<T>;
+  /** Deliveries before a message is dead-lettered (1 = never retried). */
+  readonly maxAttempts: number;
+  /** Delay before a failed message is retried (ms); the attempt counter travels in headers. */
+  readonly retryDelayMs: number;
+}
+
+/** A fan-out of events: every subscriber gets its own durable or transient queue bound to it. */
+export interface TopicDefinition<T> {
+  readonly kind: 'topic';
+  /** The AMQP topic exchange name. */
+  readonly exchange: string;
+  readonly schema: z.ZodType<T>;
+}
+
+export function defineQueue<T>(options: {
+  name: string;
+  schema: z.ZodType<T>;
+  maxAttempts?: number;
+  retryDelayMs?: number;
+}): QueueDefinition<T> {
+  if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(options.name)) {
+    throw new Error(
+      `invalid queue name ${JSON.stringify(options.name)}: use 1-200 letters, digits, '.', '_', ':' or '-'`,
+    );
+  }
+  const maxAttempts = options.maxAttempts ?? 5;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+    throw new Error(`queue ${options.name}: maxAttempts must be an integer ≥ 1, got ${maxAttempts}`);
+  }
+  return {
+    kind: 'queue',
+    name: options.name,
+    schema: options.schema,
+    maxAttempts,
+    retryDelayMs: options.retryDelayMs ?? 0,
+  };
+}
+
+export function defineTopic<T>(options: { exchange: string; schema: z.ZodType<T> }): TopicDefinition<T> {
+  if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(options.exchange)) {
+    throw new Error(`invalid exchange name ${JSON.stringify(options.exchange)}`);
+  }
+  return { kind: 'topic', exchange: options.exchange, schema: options.schema };
+}

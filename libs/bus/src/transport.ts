@@ -1,0 +1,84 @@
+import type { QueueDefinition, TopicDefinition } from './definitions';
+
+/** What a handler receives. `attempt` starts at 1 and grows with each redelivery. */
+export interface Delivery<T> {
+  readonly message: T;
+  readonly messageId: string;
+  readonly attempt: number;
+  readonly headers: Readonly<Record<string, unknown>>;
+  /** Routing key for topic deliveries; the queue name for queue deliveries. */
+  readonly routingKey: string;
+}
+
+/**
+ * Handler contract: resolve → ack. Throw → retried (attempt + 1) until the queue's maxAttempts,
+ * then dead-lettered with the error message as reason. Throw a {@link DeadLetterError} to skip
+ * the remaining attempts (the message can never succeed).
+ */
+export type Handler<T> = (delivery: Delivery<T>) => Promise<void>;
+
+export class DeadLetterError extends Error {
+  override readonly name = 'DeadLetterError';
+}
+
+export interface PublishOptions {
+  messageId?: string;
+  headers?: Record<string, string | number | boolean>;
+  /** Routing key for topics (default: the message's `type`). */
+  routingKey?: string;
+  /** Correlation id copied to AMQP properties (and headers for the embedded transport). */
+  correlationId?: string;
+}
+
+export interface ConsumeOptions {
+  /** Unacked deliveries in flight for this consumer (AMQP prefetch). Default 16. */
+  prefetch?: number;
+}
+
+export interface SubscribeOptions extends ConsumeOptions {
+  /** Binding pattern on the topic exchange, default '#'. */
+  pattern?: string;
+  /**
+   * A durable subscription name (queue `${exchange}.${name}`), shared by replicas so each event is
+   * handled once per subscription. Omit for a transient, exclusive subscription (every instance
+   * gets every event; e.g. SSE fan-out).
+   */
+  durableName?: string;
+}
+
+export interface Subscription {
+  /** Stops delivering new messages; in-flight handlers are awaited. */
+  cancel(): Promise<void>;
+}
+
+/** A message in a dead-letter queue, with why and where it came from. */
+export interface DeadLetter {
+  readonly body: unknown;
+  readonly reason: string;
+  readonly originalQueue: string;
+  readonly attempts: number;
+  readonly headers: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The transport interface implemented by both the RabbitMQ transport and the embedded
+ * in-process one; the same contract test suite runs against both.
+ */
+export interface Bus {
+  readonly kind: 'amqp' | 'embedded';
+  /** Resolves once the broker confirmed the message (retried across reconnects). */
+  publish<T>(queue: QueueDefinition<T>, message: T, options?: PublishOptions): Promise<void>;
+  publishEvent<T>(topic: TopicDefinition<T>, message: T, options?: PublishOptions): Promise<void>;
+  consume<T>(queue: QueueDefinition<T>, handler: Handler<T>, options?: ConsumeOptions): Promise<Subscription>;
+  subscribe<T>(topic: TopicDefinition<T>, handler: Handler<T>, options?: SubscribeOptions): Promise<Subscription>;
+  /** Declares the queue, its retry and dead-letter topology (idempotent). */
+  assertQueue(queue: QueueDefinition<unknown>): Promise<void>;
+  /** Messages ready in the queue (for readiness checks, autoscaling hints and tests). */
+  queueDepth(queue: QueueDefinition<unknown>): Promise<number>;
+  /** Takes up to `max` messages out of the queue's dead-letter queue (acked). */
+  drainDeadLetters(queue: QueueDefinition<unknown>, max?: number): Promise<DeadLetter[]>;
+  /** True while connected (embedded: always, until closed). */
+  isHealthy(): boolean;
+  /** Cancels consumers, waits for in-flight handlers, flushes pending publishes, closes. */
+  close(): Promise<void>;
+}
