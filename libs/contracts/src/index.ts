@@ -1,1 +1,5 @@
-export {};
+export * from './contract';
+export * from './registry';
+export * from './workflow';
+export * from './classifier';
+export * from './checkers';

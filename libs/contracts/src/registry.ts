@@ -1,0 +1,11 @@
+import type { Contract } from './contract';
+import { checkersContracts } from './checkers';
+import { classifierContracts } from './classifier';
+import { workflowContracts } from './workflow';
+
+/** Every contract that crosses a service boundary; JSON Schema generation and tests iterate it. */
+export const allContracts: readonly Contract[] = [
+  ...workflowContracts,
+  ...classifierContracts,
+  ...checkersContracts,
+];
