@@ -1,1 +1,3 @@
-export {};
+export * from './errors';
+export * from './topology';
+export * from './worker';

@@ -1,0 +1,210 @@
+import { hostname } from 'node:os';
+import type { Bus, Delivery, Subscription } from '@conveyor/bus';
+import type { StepProgress, StepRequest, StepResult } from '@conveyor/contracts';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { FatalStepError, toStepError } from './errors';
+import { stepProgressQueue, stepQueue, stepResultsQueue } from './topology';
+
+/** What a step handler gets for one attempt. */
+export interface StepContext<I> {
+  /** The request's `input`, parsed by the handler's `input` schema when it has one. */
+  readonly input: I;
+  readonly request: StepRequest;
+  readonly runId: string;
+  readonly taskId: string;
+  readonly step: string;
+  readonly attempt: number;
+  readonly itemIndex: number | undefined;
+  /** When the orchestrator gives up on this attempt unless a heartbeat pushes it further. */
+  readonly deadline: Date;
+  /** Aborted when the worker is shutting down past its grace period; pass it to cancellable I/O. */
+  readonly signal: AbortSignal;
+  /**
+   * Reports progress and pushes the attempt's deadline to now + the step timeout. Long steps call
+   * it (or set `heartbeatIntervalMs`) so that their timeout works as a liveness check.
+   */
+  heartbeat(progress?: { progress?: number; message?: string }): Promise<void>;
+}
+
+export interface StepHandlerDefinition<I, O> {
+  /** The worker queue: the `queue` the workflow YAML names for the step. */
+  readonly queue: string;
+  /** Validates the input; a mismatch fails the step at once (fatal, code INVALID_INPUT). */
+  readonly input?: z.ZodType<I>;
+  /** Validates the output before it is sent; a mismatch is a fatal INVALID_OUTPUT (a worker bug). */
+  readonly output?: z.ZodType<O>;
+  /** Attempts handled at once by this process (AMQP prefetch). Default 8. */
+  readonly concurrency?: number;
+  /** Sends a heartbeat this often while the handler runs (off by default). */
+  readonly heartbeatIntervalMs?: number;
+  handle(context: StepContext<I>): Promise<O>;
+}
+
+/** Identity helper that keeps the input/output types of a handler definition. */
+export function defineStepHandler<I = unknown, O = unknown>(
+  definition: StepHandlerDefinition<I, O>,
+): StepHandlerDefinition<I, O> {
+  return definition;
+}
+
+export interface StepWorkerOptions {
+  bus: Bus;
+  // Handlers of different input/output types live side by side; each checks its own types.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  handlers: readonly StepHandlerDefinition<any, any>[];
+  /** Shown in results and the run inspector. Default `<hostname>/<pid>`. */
+  workerId?: string;
+  logger?: Logger;
+  /**
+   * Acknowledge, without running, requests whose deadline has already passed: the orchestrator
+   * has retried them (or will) and would ignore the result. Default true.
+   */
+  skipExpired?: boolean;
+}
+
+export interface StepWorker {
+  readonly workerId: string;
+  /** Attempts being handled right now. */
+  inFlight(): number;
+  /**
+   * Graceful shutdown: stops taking new requests and waits for running handlers to send their
+   * results; requests not yet started stay in the queue for another worker.
+   */
+  close(): Promise<void>;
+}
+
+/** Consumes the handlers' queues on `bus` until `close()`. */
+export async function startStepWorker(options: StepWorkerOptions): Promise<StepWorker> {
+  const workerId = options.workerId ?? `${hostname()}/${process.pid}`;
+  const { bus, logger } = options;
+  const skipExpired = options.skipExpired ?? true;
+  const shutdown = new AbortController();
+  const subscriptions: Subscription[] = [];
+  let inFlight = 0;
+
+  const seen = new Set<string>();
+  for (const handler of options.handlers) {
+    if (seen.has(handler.queue)) throw new Error(`two handlers for queue "${handler.queue}": keep one per queue`);
+    seen.add(handler.queue);
+  }
+
+
+  for (const handler of options.handlers) {
+    const queue = stepQueue(handler.queue);
+    await bus.assertQueue(queue);
+    const subscription = await bus.consume(
+      queue,
+      async (delivery: Delivery<StepRequest>) => {
+        inFlight++;
+        try {
+          await runAttempt(handler, delivery);
+        } finally {
+          inFlight--;
+        }
+      },
+      { prefetch: handler.concurrency ?? 8 },
+    );
+    subscriptions.push(subscription);
+  }
+
+  async function runAttempt(handler: StepHandlerDefinition<unknown, unknown>, delivery: Delivery<StepRequest>) {
+    const request = delivery.message;
+    const deadline = new Date(request.deadline);
+    const log = logger?.child({ runId: request.runId, taskId: request.taskId, step: request.step, attempt: request.attempt });
+    if (skipExpired && deadline.getTime() < Date.now()) {
+      log?.warn({ deadline: request.deadline }, 'skipping a step request whose deadline has passed');
+      return;
+    }
+    const startedAt = new Date().toISOString();
+    const heartbeat = async (progress: { progress?: number; message?: string } = {}) => {
+      const message: StepProgress = {
+        type: 'workflow.step.progress',
+        version: 1,
+        taskId: request.taskId,
+        attempt: request.attempt,
+        runId: request.runId,
+        step: request.step,
+        at: new Date().toISOString(),
+        ...progress,
+      };
+      await bus.publish(stepProgressQueue(request.progressTo), message);
+    };
+    const timer =
+      handler.heartbeatIntervalMs && handler.heartbeatIntervalMs > 0
+        ? setInterval(() => {
+            heartbeat().catch((error: unknown) => log?.warn({ err: error }, 'heartbeat failed'));
+          }, handler.heartbeatIntervalMs)
+        : undefined;
+
+    const common = {
+      type: 'workflow.step.result' as const,
+      version: 1 as const,
+      taskId: request.taskId,
+      attempt: request.attempt,
+      runId: request.runId,
+      step: request.step,
+      workerId,
+      startedAt,
+    };
+    let result: StepResult;
+    try {
+      let input: unknown = request.input;
+      if (handler.input) {
+        const parsed = handler.input.safeParse(request.input);
+        if (!parsed.success) {
+          throw new FatalStepError(`input does not match the ${handler.queue} handler's schema`, {
+            code: 'INVALID_INPUT',
+            details: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+          });
+        }
+        input = parsed.data;
+      }
+      let output = await handler.handle({
+        input,
+        request,
+        runId: request.runId,
+        taskId: request.taskId,
+        step: request.step,
+        attempt: request.attempt,
+        itemIndex: request.itemIndex,
+        deadline,
+        signal: shutdown.signal,
+        heartbeat,
+      });
+      if (handler.output) {
+        const parsed = handler.output.safeParse(output);
+        if (!parsed.success) {
+          throw new FatalStepError(`the ${handler.queue} handler returned output that does not match its schema`, {
+            code: 'INVALID_OUTPUT',
+            details: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+          });
+        }
+        output = parsed.data;
+      }
+      // JSON has no `undefined`; a handler with nothing to say returns null on the wire.
+      result = { ...common, status: 'succeeded', output: output === undefined ? null : output, finishedAt: new Date().toISOString() };
+    } catch (error) {
+      const stepError = toStepError(error);
+      log?.warn({ err: error, retryable: stepError.retryable }, 'step attempt failed');
+      result = { ...common, status: 'failed', error: stepError, finishedAt: new Date().toISOString() };
+    } finally {
+      if (timer) clearInterval(timer);
+    }
+    // If this throws (broker unreachable) the bus redelivers the request: the step runs again,
+    // which at-least-once delivery allows and the orchestrator's idempotent transitions absorb.
+    await bus.publish(stepResultsQueue(request.replyTo), result, {
+      messageId: `${request.taskId}:${request.attempt}`,
+      correlationId: request.runId,
+    });
+  }
+
+  return {
+    workerId,
+    inFlight: () => inFlight,
+    async close() {
+      await Promise.all(subscriptions.map((s) => s.cancel()));
+      shutdown.abort();
+    },
+  };
+}
