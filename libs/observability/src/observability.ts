@@ -222,7 +222,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
         });
       });
       const inFlight = new Set<ServerResponse>();
-      server.on('request', (_req, res: ServerResponse) => {
+      server.prependListener('request', (_req, res: ServerResponse) => {
         inFlight.add(res);
         res.once('close', () => inFlight.delete(res));
         // Requests still arriving on kept-alive sockets during shutdown get their socket closed

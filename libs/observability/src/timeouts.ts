@@ -3,12 +3,15 @@ export class TimeoutError extends Error {
   override readonly name = 'TimeoutError';
 }
 
-/** Resolves or rejects with `work`, or rejects with a TimeoutError after `ms` (timer unref'd). */
+/**
+ * Resolves or rejects with `work`, or rejects with a TimeoutError after `ms`. The timer is
+ * deliberately not unref'd: during shutdown it is what keeps the process alive until a hung hook
+ * times out, instead of the event loop emptying and the process exiting mid-shutdown.
+ */
 export async function withTimeout<T>(work: () => Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new TimeoutError(`${what} timed out after ${ms} ms`)), ms);
-    timer.unref();
   });
   try {
     // Promise.resolve().then(work) turns a synchronous throw into a rejection.
@@ -23,5 +26,4 @@ export function errorMessage(error: unknown): string {
   return String(error);
 }
 
-export const sleep = (ms: number) =>
-  new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
