@@ -1,0 +1,220 @@
+// The T5 encoder-decoder forward pass, a pure function of named parameters (HF names), so
+// checkpoints map one-to-one onto it and gradients are taken with tf.variableGrads.
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core registers kernels' gradients only on request; training needs them.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { feedForwardKind, type T5Config, type FeedForwardKind } from './config';
+import { t5ParameterSpecs } from './parameters';
+import { relativePositionBuckets } from './relative-position';
+import {
+  activate,
+  attention,
+  causalBias,
+  dropout,
+  linear,
+  paddingBias,
+  rmsNorm,
+  type AttentionWeights,
+  type DropoutContext,
+} from './layers';
+
+export interface ForwardOptions {
+  /** Enables dropout (config.dropoutRate). Default false. */
+  training?: boolean;
+  /** Seed stream for dropout masks; required when training with dropout > 0. */
+  nextDropoutSeed?: () => number;
+}
+
+export interface Seq2SeqInputs {
+  /** int32 [B, S] encoder token ids. */
+  inputIds: tf.Tensor2D;
+  /** [B, S] 1 for real tokens, 0 for padding. */
+  attentionMask: tf.Tensor2D;
+  /** int32 [B, T] decoder inputs (targets shifted right, starting with decoderStartTokenId). */
+  decoderInputIds: tf.Tensor2D;
+  /** Optional [B, T] mask for decoder padding; HF T5 defaults to attending to every earlier position. */
+  decoderAttentionMask?: tf.Tensor2D;
+}
+
+export class T5Model {
+  readonly config: T5Config;
+  readonly params: Map<string, tf.Variable>;
+  private readonly ff: FeedForwardKind;
+
+  /** Takes ownership of `params`; every name from t5ParameterSpecs(config) must be present with its shape. */
+  constructor(config: T5Config, params: Map<string, tf.Variable>) {
+    for (const spec of t5ParameterSpecs(config)) {
+      const p = params.get(spec.name);
+      if (!p) throw new Error(`T5 parameter "${spec.name}" is missing; expected shape [${spec.shape.join(', ')}]`);
+      if (p.shape.join(',') !== spec.shape.join(',')) {
+        throw new Error(
+          `T5 parameter "${spec.name}" has shape [${p.shape.join(', ')}] but the config needs [${spec.shape.join(', ')}]`,
+        );
+      }
+    }
+    this.config = config;
+    this.params = params;
+    this.ff = feedForwardKind(config);
+  }
+
+  param(name: string): tf.Variable {
+    const p = this.params.get(name);
+    if (!p) throw new Error(`T5 parameter "${name}" does not exist in this model`);
+    return p;
+  }
+
+  /** Trainable variables in the canonical (HF state_dict) order. */
+  variables(): tf.Variable[] {
+    return t5ParameterSpecs(this.config).map((s) => this.param(s.name));
+  }
+
+  numParameters(): number {
+    return this.variables().reduce((n, v) => n + v.size, 0);
+  }
+
+  private dropContext(opts: ForwardOptions): DropoutContext {
+    const training = opts.training ?? false;
+    if (training && this.config.dropoutRate > 0 && !opts.nextDropoutSeed) {
+      throw new Error('training with dropout needs ForwardOptions.nextDropoutSeed (a seeded stream) to be reproducible');
+    }
+    return { training, rate: this.config.dropoutRate, nextSeed: opts.nextDropoutSeed ?? (() => 0) };
+  }
+
+  private attentionWeights(prefix: string): AttentionWeights {
+    return {
+      q: this.param(`${prefix}.q.weight`),
+      k: this.param(`${prefix}.k.weight`),
+      v: this.param(`${prefix}.v.weight`),
+      o: this.param(`${prefix}.o.weight`),
+    };
+  }
+
+  /** [1, H, Tq, Tk] learned bias from the first block's table, shared by every block of that stack. */
+  positionBias(stack: 'encoder' | 'decoder', queryLength: number, keyLength: number): tf.Tensor4D {
+    const c = this.config;
+    const table = this.param(`${stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight`);
+    const buckets = relativePositionBuckets(
+      queryLength,
+      keyLength,
+      stack === 'encoder',
+      c.relativeAttentionNumBuckets,
+      c.relativeAttentionMaxDistance,
+    );
+    return tf.tidy(() => {
+      const perPair = tf.gather(table, tf.tensor1d(buckets, 'int32')); // [Tq*Tk, H]
+      return tf.reshape(tf.transpose(perPair), [1, c.numHeads, queryLength, keyLength]);
+    });
+  }
+
+  private feedForward(prefix: string, x: tf.Tensor3D, drop: DropoutContext): tf.Tensor3D {
+    let h: tf.Tensor3D;
+    if (this.ff.gated) {
+      const gate = activate(linear(x, this.param(`${prefix}.wi_0.weight`)), this.ff.activation);
+      h = tf.mul(gate, linear(x, this.param(`${prefix}.wi_1.weight`)));
+    } else {
+      h = activate(linear(x, this.param(`${prefix}.wi.weight`)), this.ff.activation);
+    }
+    return linear(dropout(h, drop), this.param(`${prefix}.wo.weight`));
+  }
+
+  private embed(ids: tf.Tensor2D): tf.Tensor3D {
+    const [b, t] = ids.shape;
+    const flat = tf.gather(this.param('shared.weight'), tf.reshape(tf.cast(ids, 'int32'), [b * t]));
+    return tf.reshape(flat, [b, t, this.config.dModel]);
+  }
+
+  /** Encoder hidden states [B, S, dModel] (after the final norm). */
+  encode(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+    const c = this.config;
+    const drop = this.dropContext(opts);
+    return tf.tidy(() => {
+      const s = inputIds.shape[1];
+      const bias = tf.add(this.positionBias('encoder', s, s), paddingBias(attentionMask));
+      let x = dropout(this.embed(inputIds), drop);
+      for (let i = 0; i < c.numLayers; i++) {
+        const p = `encoder.block.${i}.layer`;
+        const n0 = rmsNorm(x, this.param(`${p}.0.layer_norm.weight`), c.layerNormEpsilon);
+        const a = attention(n0, n0, this.attentionWeights(`${p}.0.SelfAttention`), bias, c.numHeads, drop);
+        x = tf.add(x, dropout(a, drop));
+        const n1 = rmsNorm(x, this.param(`${p}.1.layer_norm.weight`), c.layerNormEpsilon);
+        x = tf.add(x, dropout(this.feedForward(`${p}.1.DenseReluDense`, n1, drop), drop));
+      }
+      return dropout(rmsNorm(x, this.param('encoder.final_layer_norm.weight'), c.layerNormEpsilon), drop);
+    });
+  }
+
+  /** Decoder hidden states [B, T, dModel] (after the final norm, before the LM head). */
+  decodeHidden(
+    decoderInputIds: tf.Tensor2D,
+    encoderHidden: tf.Tensor3D,
+    encoderAttentionMask: tf.Tensor2D,
+    opts: ForwardOptions = {},
+    decoderAttentionMask?: tf.Tensor2D,
+  ): tf.Tensor3D {
+    const c = this.config;
+    const drop = this.dropContext(opts);
+    return tf.tidy(() => {
+      const t = decoderInputIds.shape[1];
+      let selfBias: tf.Tensor = tf.add(this.positionBias('decoder', t, t), causalBias(t));
+      if (decoderAttentionMask) selfBias = tf.add(selfBias, paddingBias(decoderAttentionMask));
+      const crossBias = paddingBias(encoderAttentionMask);
+      let x = dropout(this.embed(decoderInputIds), drop);
+      for (let i = 0; i < c.numDecoderLayers; i++) {
+        const p = `decoder.block.${i}.layer`;
+        const n0 = rmsNorm(x, this.param(`${p}.0.layer_norm.weight`), c.layerNormEpsilon);
+        const a = attention(n0, n0, this.attentionWeights(`${p}.0.SelfAttention`), selfBias, c.numHeads, drop);
+        x = tf.add(x, dropout(a, drop));
+        const n1 = rmsNorm(x, this.param(`${p}.1.layer_norm.weight`), c.layerNormEpsilon);
+        const ca = attention(
+          n1,
+          encoderHidden,
+          this.attentionWeights(`${p}.1.EncDecAttention`),
+          crossBias,
+          c.numHeads,
+          drop,
+        );
+        x = tf.add(x, dropout(ca, drop));
+        const n2 = rmsNorm(x, this.param(`${p}.2.layer_norm.weight`), c.layerNormEpsilon);
+        x = tf.add(x, dropout(this.feedForward(`${p}.2.DenseReluDense`, n2, drop), drop));
+      }
+      return dropout(rmsNorm(x, this.param('decoder.final_layer_norm.weight'), c.layerNormEpsilon), drop);
+    });
+  }
+
+  /** Vocabulary logits [B, T, vocabSize] from decoder hidden states. */
+  lmHead(hidden: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      if (this.config.tieWordEmbeddings) {
+        // v1.0 ties the output to the input embedding and rescales, as in Mesh TensorFlow.
+        return linear(tf.mul(hidden, this.config.dModel ** -0.5), this.param('shared.weight'));
+      }
+      return linear(hidden, this.param('lm_head.weight'));
+    });
+  }
+
+  /** Decoder logits [B, T, vocabSize]. */
+  decode(
+    decoderInputIds: tf.Tensor2D,
+    encoderHidden: tf.Tensor3D,
+    encoderAttentionMask: tf.Tensor2D,
+    opts: ForwardOptions = {},
+    decoderAttentionMask?: tf.Tensor2D,
+  ): tf.Tensor3D {
+    return tf.tidy(() =>
+      this.lmHead(this.decodeHidden(decoderInputIds, encoderHidden, encoderAttentionMask, opts, decoderAttentionMask)),
+    );
+  }
+
+  /** Full teacher-forced forward pass: logits [B, T, vocabSize]. */
+  forward(inputs: Seq2SeqInputs, opts: ForwardOptions = {}): tf.Tensor3D {
+    return tf.tidy(() => {
+      const enc = this.encode(inputs.inputIds, inputs.attentionMask, opts);
+      return this.decode(inputs.decoderInputIds, enc, inputs.attentionMask, opts, inputs.decoderAttentionMask);
+    });
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    this.params.clear();
+  }
+}

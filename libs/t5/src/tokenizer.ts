@@ -1,0 +1,130 @@
+// T5 SentencePiece-Unigram tokenizers in HuggingFace `tokenizer.json` form, applied by
+// @huggingface/tokenizers (pure JS, no downloads). See README for where it can differ from the
+// Rust implementation.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+
+export const TOKENIZER_FILE = 'tokenizer.json';
+export const TOKENIZER_CONFIG_FILE = 'tokenizer_config.json';
+
+export interface EncodeOptions {
+  /** Append `</s>` (T5 always does for inputs and targets). Default true. */
+  addEos?: boolean;
+  /** Truncate to at most this many ids; eos, when added, is kept as the last id. */
+  maxLength?: number;
+}
+
+type TokenizerJson = {
+  model?: { type?: string; vocab?: [string, number][]; unk_id?: number };
+  added_tokens?: { id: number; content: string; special?: boolean }[];
+  truncation?: unknown;
+  padding?: unknown;
+};
+
+export class T5Tokenizer {
+  readonly json: TokenizerJson;
+  readonly config: Record<string, unknown>;
+  readonly padTokenId: number;
+  readonly eosTokenId: number;
+  readonly unkTokenId: number;
+  /** Number of ids the tokenizer can produce (pieces plus added tokens beyond them). */
+  readonly vocabSize: number;
+  private readonly inner: Tokenizer;
+
+  constructor(json: Record<string, unknown>, config: Record<string, unknown> = {}) {
+    const j = json as TokenizerJson;
+    if (j.model?.type !== 'Unigram' || !Array.isArray(j.model.vocab)) {
+      throw new Error(`tokenizer.json model type is ${String(j.model?.type)}; T5 tokenizers are Unigram with a vocab list`);
+    }
+    this.json = j;
+    this.config = config;
+    // The library would honour a truncation block from the file; truncation here is explicit (maxLength).
+    this.inner = new Tokenizer({ ...j, truncation: null, padding: null }, { eos_token: '</s>', unk_token: '<unk>', pad_token: '<pad>', ...config });
+    const id = (token: string): number => {
+      const v = this.inner.token_to_id(token);
+      if (v === undefined) throw new Error(`tokenizer.json has no "${token}" token, which T5 needs`);
+      return v;
+    };
+    this.padTokenId = id('<pad>');
+    this.eosTokenId = id('</s>');
+    this.unkTokenId = j.model.unk_id ?? id('<unk>');
+    const maxAdded = Math.max(-1, ...(j.added_tokens ?? []).map((t) => t.id));
+    this.vocabSize = Math.max(j.model.vocab.length, maxAdded + 1);
+  }
+
+  static fromJSON(json: Record<string, unknown>, config: Record<string, unknown> = {}): T5Tokenizer {
+    return new T5Tokenizer(json, config);
+  }
+
+  /** Loads `tokenizer.json` (and `tokenizer_config.json` when present) from a directory or a tokenizer.json path. */
+  static fromPath(p: string): T5Tokenizer {
+    const isDir = fs.existsSync(p) && fs.statSync(p).isDirectory();
+    const file = isDir ? path.join(p, TOKENIZER_FILE) : p;
+    if (!fs.existsSync(file)) {
+      throw new Error(`${file} not found: pass a directory containing ${TOKENIZER_FILE} or the file itself`);
+    }
+    const configFile = path.join(path.dirname(file), TOKENIZER_CONFIG_FILE);
+    const config = fs.existsSync(configFile) ? (JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>) : {};
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new Error(`${file} is not valid JSON: ${(e as Error).message}`);
+    }
+    return new T5Tokenizer(json, config);
+  }
+
+  encode(text: string, options: EncodeOptions = {}): number[] {
+    const addEos = options.addEos ?? true;
+    let ids = this.inner.encode(text, { add_special_tokens: addEos }).ids;
+    if (options.maxLength !== undefined && ids.length > options.maxLength) {
+      ids = addEos ? [...ids.slice(0, Math.max(0, options.maxLength - 1)), this.eosTokenId] : ids.slice(0, options.maxLength);
+    }
+    return ids;
+  }
+
+  encodeBatch(texts: string[], options: EncodeOptions = {}): number[][] {
+    return texts.map((t) => this.encode(t, options));
+  }
+
+  /** The pieces `encode` would produce (without eos). */
+  tokenize(text: string): string[] {
+    return this.inner.tokenize(text);
+  }
+
+  decode(ids: number[], options: { skipSpecialTokens?: boolean } = {}): string {
+    return this.inner.decode(ids, { skip_special_tokens: options.skipSpecialTokens ?? true });
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.inner.token_to_id(token);
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.inner.id_to_token(id);
+  }
+
+  /** Id of `<extra_id_{i}>`, the span-corruption sentinel. */
+  sentinelId(i: number): number {
+    const id = this.tokenToId(`<extra_id_${i}>`);
+    if (id === undefined) throw new Error(`tokenizer has no <extra_id_${i}> sentinel; train it with extraIds > ${i}`);
+    return id;
+  }
+
+  /** Writes tokenizer.json and tokenizer_config.json into `dir`. */
+  save(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, TOKENIZER_FILE), JSON.stringify(this.json));
+    const extra = (this.json.added_tokens ?? []).filter((t) => /^<extra_id_\d+>$/.test(t.content)).length;
+    const config = {
+      tokenizer_class: 'T5Tokenizer',
+      eos_token: '</s>',
+      unk_token: '<unk>',
+      pad_token: '<pad>',
+      extra_ids: extra,
+      ...this.config,
+    };
+    fs.writeFileSync(path.join(dir, TOKENIZER_CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
+  }
+}
