@@ -24,6 +24,9 @@ export interface TopicDefinition<T> {
   readonly schema: z.ZodType<T>;
 }
 
+/** A day: longer delays belong in a scheduler, not in a retry queue's per-message TTL. */
+export const MAX_RETRY_DELAY_MS = 86_400_000;
+
 export function defineQueue<T>(options: {
   name: string;
   schema: z.ZodType<T>;
@@ -37,20 +40,57 @@ export function defineQueue<T>(options: {
   }
   const maxAttempts = options.maxAttempts ?? 5;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-    throw new Error(`queue ${options.name}: maxAttempts must be an integer ≥ 1, got ${maxAttempts}`);
+    throw new Error(
+      `queue ${options.name}: maxAttempts must be an integer ≥ 1, got ${maxAttempts}`,
+    );
+  }
+  const retryDelayMs = options.retryDelayMs ?? 0;
+  if (!Number.isInteger(retryDelayMs) || retryDelayMs < 0 || retryDelayMs > MAX_RETRY_DELAY_MS) {
+    throw new Error(
+      `queue ${options.name}: retryDelayMs must be an integer between 0 and ${MAX_RETRY_DELAY_MS}, got ${retryDelayMs}`,
+    );
   }
   return {
     kind: 'queue',
     name: options.name,
     schema: options.schema,
     maxAttempts,
-    retryDelayMs: options.retryDelayMs ?? 0,
+    retryDelayMs,
   };
 }
 
-export function defineTopic<T>(options: { exchange: string; schema: z.ZodType<T> }): TopicDefinition<T> {
+export function defineTopic<T>(options: {
+  exchange: string;
+  schema: z.ZodType<T>;
+}): TopicDefinition<T> {
   if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(options.exchange)) {
     throw new Error(`invalid exchange name ${JSON.stringify(options.exchange)}`);
   }
   return { kind: 'topic', exchange: options.exchange, schema: options.schema };
 }
+
+/**
+ * The queue behind a durable topic subscription (`${exchange}.${durableName}`), e.g. to read its
+ * depth or drain its dead letters. Pass the same maxAttempts/retryDelayMs as to `subscribe`.
+ */
+export function subscriptionQueue<T>(
+  topic: TopicDefinition<T>,
+  durableName: string,
+  options: { maxAttempts?: number; retryDelayMs?: number } = {},
+): QueueDefinition<T> {
+  return defineQueue({
+    name: `${topic.exchange}.${durableName}`,
+    schema: topic.schema,
+    ...options,
+  });
+}
+
+/** Names of the broker objects that make up one queue's topology (see README). */
+export const topologyNames = {
+  deadLetterExchange: (queue: string) => `${queue}.dlx`,
+  deadLetterQueue: (queue: string) => `${queue}.dlq`,
+  retryQueue: (queue: string) => `${queue}.retry`,
+  /** Where transient (server-named, exclusive) subscriptions of a topic dead-letter to. */
+  topicDeadLetterQueue: (exchange: string) => `${exchange}.dlq`,
+  topicDeadLetterExchange: (exchange: string) => `${exchange}.dlx`,
+} as const;

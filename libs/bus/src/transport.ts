@@ -44,6 +44,10 @@ export interface SubscribeOptions extends ConsumeOptions {
    * gets every event; e.g. SSE fan-out).
    */
   durableName?: string;
+  /** Deliveries before an event is dead-lettered (default 5), as for queues. */
+  maxAttempts?: number;
+  /** Delay before a failed event is retried (ms, default 0). */
+  retryDelayMs?: number;
 }
 
 export interface Subscription {
@@ -58,6 +62,13 @@ export interface DeadLetter {
   readonly originalQueue: string;
   readonly attempts: number;
   readonly headers: Readonly<Record<string, unknown>>;
+  readonly messageId?: string;
+  /** Routing key the message was first published with (the queue name for queue messages). */
+  readonly routingKey?: string;
+  /** ISO time of the first failed attempt, when it failed in a handler. */
+  readonly firstFailureAt?: string;
+  /** ISO time it was dead-lettered. */
+  readonly deadLetteredAt?: string;
 }
 
 /**
@@ -69,8 +80,16 @@ export interface Bus {
   /** Resolves once the broker confirmed the message (retried across reconnects). */
   publish<T>(queue: QueueDefinition<T>, message: T, options?: PublishOptions): Promise<void>;
   publishEvent<T>(topic: TopicDefinition<T>, message: T, options?: PublishOptions): Promise<void>;
-  consume<T>(queue: QueueDefinition<T>, handler: Handler<T>, options?: ConsumeOptions): Promise<Subscription>;
-  subscribe<T>(topic: TopicDefinition<T>, handler: Handler<T>, options?: SubscribeOptions): Promise<Subscription>;
+  consume<T>(
+    queue: QueueDefinition<T>,
+    handler: Handler<T>,
+    options?: ConsumeOptions,
+  ): Promise<Subscription>;
+  subscribe<T>(
+    topic: TopicDefinition<T>,
+    handler: Handler<T>,
+    options?: SubscribeOptions,
+  ): Promise<Subscription>;
   /** Declares the queue, its retry and dead-letter topology (idempotent). */
   assertQueue(queue: QueueDefinition<unknown>): Promise<void>;
   /** Messages ready in the queue (for readiness checks, autoscaling hints and tests). */

@@ -1,0 +1,351 @@
+import { randomUUID } from 'node:crypto';
+import type { Channel, Options } from 'amqplib';
+import type { Logger } from 'pino';
+import { eventRoutingKey, encodeMessage } from '../codec';
+import { toDeadLetter } from '../dead-letter';
+import {
+  defineQueue,
+  subscriptionQueue,
+  topologyNames,
+  type QueueDefinition,
+  type TopicDefinition,
+} from '../definitions';
+import { publishHeaders, validatePrefetch } from '../options';
+import { BusClosedError } from '../errors';
+import type { BusMetrics } from '../metrics';
+import type {
+  Bus,
+  ConsumeOptions,
+  DeadLetter,
+  Handler,
+  PublishOptions,
+  SubscribeOptions,
+  Subscription,
+} from '../transport';
+import { ChannelKeeper } from './channel-keeper';
+import { ManagedConnection, type ReconnectPolicy } from './connection';
+import { AmqpConsumer, type ConsumerTarget } from './consumer';
+import { ConfirmPublisher } from './publisher';
+import { declareQueueTopology, declareTopic, declareTopicDeadLetters } from './topology';
+
+export interface AmqpBusOptions {
+  url: string;
+  logger: Logger;
+  metrics: BusMetrics;
+  connectionName?: string;
+  publishTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  reconnect?: Partial<ReconnectPolicy>;
+}
+
+/**
+ * Two connections, as RabbitMQ recommends: when the broker blocks publishers (memory or disk
+ * alarm), consumers on their own connection keep draining queues and acking.
+ */
+export async function connectAmqpBus(options: AmqpBusOptions): Promise<Bus> {
+  const name = options.connectionName ?? `conveyor-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const reconnect: ReconnectPolicy = {
+    initialDelayMs: options.reconnect?.initialDelayMs ?? 100,
+    maxDelayMs: options.reconnect?.maxDelayMs ?? 5000,
+  };
+  const timeoutMs = options.connectTimeoutMs ?? 15_000;
+  const common = {
+    url: options.url,
+    logger: options.logger,
+    metrics: options.metrics,
+    reconnect,
+    timeoutMs,
+  };
+  const publishConnection = await ManagedConnection.open({ ...common, name: `${name}/publish` });
+  let consumeConnection: ManagedConnection;
+  try {
+    consumeConnection = await ManagedConnection.open({ ...common, name: `${name}/consume` });
+  } catch (err) {
+    await publishConnection.close();
+    throw err;
+  }
+  return new AmqpBus(publishConnection, consumeConnection, {
+    logger: options.logger,
+    metrics: options.metrics,
+    publishTimeoutMs: options.publishTimeoutMs ?? 30_000,
+    connectTimeoutMs: timeoutMs,
+    reconnect,
+  });
+}
+
+class AmqpBus implements Bus {
+  readonly kind = 'amqp' as const;
+  private closed = false;
+  private readonly publisher: ConfirmPublisher;
+  /** Declarations and basic.get run here, so a failed declaration never kills the confirm channel. */
+  private readonly topology: ChannelKeeper<Channel>;
+  /** Declared since the last (re)connect; a broker restart may have lost non-durable state. */
+  private declared = new Set<string>();
+  private readonly consumers = new Set<AmqpConsumer<unknown>>();
+
+  constructor(
+    private readonly publishConnection: ManagedConnection,
+    private readonly consumeConnection: ManagedConnection,
+    private readonly settings: {
+      logger: Logger;
+      metrics: BusMetrics;
+      publishTimeoutMs: number;
+      connectTimeoutMs: number;
+      reconnect: ReconnectPolicy;
+    },
+  ) {
+    this.publisher = new ConfirmPublisher(publishConnection, settings.logger, settings.metrics);
+    this.topology = new ChannelKeeper<Channel>({
+      name: `${publishConnection.name}#topology`,
+      connection: publishConnection,
+      logger: settings.logger,
+      open: (model) => model.createChannel(),
+    });
+    publishConnection.on('connect', () => {
+      this.declared = new Set();
+    });
+    this.topology.kick();
+  }
+
+  async publish<T>(queue: QueueDefinition<T>, message: T, options?: PublishOptions): Promise<void> {
+    this.assertOpen(`publish to queue ${queue.name}`);
+    const content = encodeMessage(queue.schema, message, `queue ${queue.name}`);
+    const deadline = Date.now() + this.settings.publishTimeoutMs;
+    await this.declareOnce(
+      `queue:${queue.name}`,
+      (ch) => declareQueueTopology(ch, queue),
+      deadline,
+    );
+    await this.publisher.publish(
+      '',
+      queue.name,
+      content,
+      { ...this.properties(options), mandatory: true },
+      deadline - Date.now(),
+    );
+  }
+
+  async publishEvent<T>(
+    topic: TopicDefinition<T>,
+    message: T,
+    options?: PublishOptions,
+  ): Promise<void> {
+    this.assertOpen(`publish to topic ${topic.exchange}`);
+    const content = encodeMessage(topic.schema, message, `topic ${topic.exchange}`);
+    const routingKey = eventRoutingKey(message, options?.routingKey, topic.exchange);
+    const deadline = Date.now() + this.settings.publishTimeoutMs;
+    await this.declareOnce(
+      `topic:${topic.exchange}`,
+      (ch) => declareTopic(ch, topic.exchange),
+      deadline,
+    );
+    // Not mandatory: an event nobody subscribes to is not an error.
+    await this.publisher.publish(
+      topic.exchange,
+      routingKey,
+      content,
+      this.properties(options),
+      deadline - Date.now(),
+    );
+  }
+
+  async consume<T>(
+    queue: QueueDefinition<T>,
+    handler: Handler<T>,
+    options?: ConsumeOptions,
+  ): Promise<Subscription> {
+    this.assertOpen(`consume from queue ${queue.name}`);
+    return this.startConsumer(`queue ${queue.name}`, queue, handler, options?.prefetch, {
+      declare: async (ch) => {
+        await declareQueueTopology(ch, queue);
+        return queue.name;
+      },
+      exchange: '',
+      deadLetterExchange: topologyNames.deadLetterExchange(queue.name),
+      hasRetryQueue: true,
+      retryQueue: topologyNames.retryQueue(queue.name),
+    });
+  }
+
+  async subscribe<T>(
+    topic: TopicDefinition<T>,
+    handler: Handler<T>,
+    options?: SubscribeOptions,
+  ): Promise<Subscription> {
+    this.assertOpen(`subscribe to topic ${topic.exchange}`);
+    const pattern = options?.pattern ?? '#';
+    const policy = { maxAttempts: options?.maxAttempts, retryDelayMs: options?.retryDelayMs };
+    if (options?.durableName !== undefined) {
+      const definition = subscriptionQueue(topic, options.durableName, policy);
+      return this.startConsumer(
+        `subscription ${definition.name}`,
+        definition,
+        handler,
+        options.prefetch,
+        {
+          declare: async (ch) => {
+            await declareTopic(ch, topic.exchange);
+            await declareQueueTopology(ch, definition);
+            await ch.bindQueue(definition.name, topic.exchange, pattern);
+            return definition.name;
+          },
+          exchange: topic.exchange,
+          deadLetterExchange: topologyNames.deadLetterExchange(definition.name),
+          hasRetryQueue: true,
+          retryQueue: topologyNames.retryQueue(definition.name),
+        },
+      );
+    }
+    const definition = defineQueue({
+      name: `${topic.exchange}.transient`,
+      schema: topic.schema,
+      ...policy,
+    });
+    return this.startConsumer(
+      `transient subscription to ${topic.exchange}`,
+      definition,
+      handler,
+      options?.prefetch,
+      {
+        declare: async (ch) => {
+          await declareTopic(ch, topic.exchange);
+          await declareTopicDeadLetters(ch, topic.exchange);
+          // Exclusive: deleted with the connection, so a transient subscriber never leaves a queue behind.
+          const { queue } = await ch.assertQueue('', {
+            exclusive: true,
+            autoDelete: true,
+            durable: false,
+          });
+          await ch.bindQueue(queue, topic.exchange, pattern);
+          return queue;
+        },
+        exchange: topic.exchange,
+        deadLetterExchange: topologyNames.topicDeadLetterExchange(topic.exchange),
+        hasRetryQueue: false,
+      },
+    );
+  }
+
+  async assertQueue(queue: QueueDefinition<unknown>): Promise<void> {
+    this.assertOpen(`assert queue ${queue.name}`);
+    await this.withTopologyChannel((ch) => declareQueueTopology(ch, queue));
+    this.declared.add(`queue:${queue.name}`);
+  }
+
+  async queueDepth(queue: QueueDefinition<unknown>): Promise<number> {
+    this.assertOpen(`read the depth of queue ${queue.name}`);
+    return this.withTopologyChannel(async (ch) => {
+      await declareQueueTopology(ch, queue);
+      return (await ch.checkQueue(queue.name)).messageCount;
+    });
+  }
+
+  async drainDeadLetters(queue: QueueDefinition<unknown>, max = 100): Promise<DeadLetter[]> {
+    this.assertOpen(`drain dead letters of ${queue.name}`);
+    const dlq = topologyNames.deadLetterQueue(queue.name);
+    return this.withTopologyChannel(async (ch) => {
+      await declareQueueTopology(ch, queue);
+      const out: DeadLetter[] = [];
+      while (out.length < max) {
+        const msg = await ch.get(dlq, { noAck: false });
+        if (msg === false) break;
+        const messageId =
+          typeof msg.properties.messageId === 'string' ? msg.properties.messageId : undefined;
+        out.push(toDeadLetter(msg.content, msg.properties.headers ?? {}, messageId));
+        ch.ack(msg);
+      }
+      return out;
+    });
+  }
+
+  isHealthy(): boolean {
+    return !this.closed && this.publishConnection.isConnected && this.consumeConnection.isConnected;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Consumers first: their handlers may still publish retries and dead letters.
+    await Promise.all([...this.consumers].map((c) => c.cancel()));
+    await this.publisher.idle();
+    await this.publisher.stop();
+    await this.topology.stop();
+    await Promise.all([this.publishConnection.close(), this.consumeConnection.close()]);
+  }
+
+  private properties(options: PublishOptions | undefined): Options.Publish & { messageId: string } {
+    return {
+      messageId: options?.messageId ?? randomUUID(),
+      correlationId: options?.correlationId,
+      headers: publishHeaders(options),
+      persistent: true,
+      contentType: 'application/json',
+      timestamp: Math.floor(Date.now() / 1000),
+    };
+  }
+
+  private async startConsumer<T>(
+    label: string,
+    policy: Pick<QueueDefinition<T>, 'schema' | 'maxAttempts' | 'retryDelayMs'>,
+    handler: Handler<T>,
+    prefetch: number | undefined,
+    target: ConsumerTarget,
+  ): Promise<Subscription> {
+    const consumer = new AmqpConsumer<T>({
+      label,
+      connection: this.consumeConnection,
+      publisher: this.publisher,
+      policy,
+      handler,
+      prefetch: validatePrefetch(prefetch),
+      target,
+      publishTimeoutMs: this.settings.publishTimeoutMs,
+      logger: this.settings.logger,
+      metrics: this.settings.metrics,
+    });
+    await consumer.start(this.settings.connectTimeoutMs);
+    const tracked = consumer as AmqpConsumer<unknown>;
+    this.consumers.add(tracked);
+    return {
+      cancel: async () => {
+        this.consumers.delete(tracked);
+        await consumer.cancel();
+      },
+    };
+  }
+
+  /** Runs a topology operation, retrying on a lost channel until the publish timeout. */
+  private async withTopologyChannel<R>(
+    fn: (channel: Channel) => Promise<R>,
+    deadline?: number,
+  ): Promise<R> {
+    const until = deadline ?? Date.now() + this.settings.publishTimeoutMs;
+    for (;;) {
+      const channel = await this.topology.waitOpen(Math.max(1, until - Date.now()));
+      try {
+        return await fn(channel);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        // 4xx replies are the broker refusing the operation (e.g. PRECONDITION_FAILED: declared
+        // with other arguments): retrying cannot help. Anything else is a lost channel.
+        if ((typeof code === 'number' && code >= 400 && code < 500) || Date.now() >= until)
+          throw err;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  }
+
+  private async declareOnce(
+    key: string,
+    fn: (channel: Channel) => Promise<void>,
+    deadline: number,
+  ): Promise<void> {
+    if (this.declared.has(key)) return;
+    await this.withTopologyChannel(fn, deadline);
+    this.declared.add(key);
+  }
+
+  private assertOpen(what: string): void {
+    if (this.closed) throw new BusClosedError(`cannot ${what}: the bus is closed`);
+  }
+}

@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import type { QueueDefinition } from '../definitions';
+import { processDelivery, type Outcome } from '../delivery';
+import type { BusMetrics } from '../metrics';
+import type { Handler } from '../transport';
+import { ChannelKeeper } from './channel-keeper';
+import type { ManagedConnection } from './connection';
+import type { ConfirmPublisher } from './publisher';
+
+export interface ConsumerTarget {
+  /** Declares the topology on the channel; returns the queue to consume (server-named for transient). */
+  readonly declare: (channel: Channel) => Promise<string>;
+  /** Exchange messages were published to ('' for queues). */
+  readonly exchange: string;
+  /** Fanout exchange that leads to this consumer's dead-letter queue. */
+  readonly deadLetterExchange: string;
+  /** Named queue with a `.retry` queue (durable); false → delayed in process (transient subscriptions). */
+  readonly hasRetryQueue: boolean;
+  readonly retryQueue?: string;
+}
+
+export interface ConsumerOptions<T> {
+  readonly label: string;
+  readonly connection: ManagedConnection;
+  readonly publisher: ConfirmPublisher;
+  readonly policy: Pick<QueueDefinition<T>, 'schema' | 'maxAttempts' | 'retryDelayMs'>;
+  readonly handler: Handler<T>;
+  readonly prefetch: number;
+  readonly target: ConsumerTarget;
+  readonly publishTimeoutMs: number;
+  readonly logger: Logger;
+  readonly metrics: BusMetrics;
+}
+
+/**
+ * One consumer with its own channel (so prefetch and channel errors are per consumer). The
+ * ChannelKeeper re-declares and re-consumes after any loss, once. Deliveries from a dead
+ * channel still finish their handler, but their ack is lost and the broker redelivers them:
+ * at-least-once, never lost.
+ */
+export class AmqpConsumer<T> {
+  private readonly keeper: ChannelKeeper<Channel>;
+  private queue = '';
+  private consumerTag: string | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private cancelled = false;
+
+  constructor(private readonly options: ConsumerOptions<T>) {
+    this.keeper = new ChannelKeeper<Channel>({
+      name: options.label,
+      connection: options.connection,
+      logger: options.logger,
+      open: (model) => model.createChannel(),
+      setup: async (channel) => {
+        await channel.prefetch(options.prefetch);
+        this.queue = await options.target.declare(channel);
+        const reply = await channel.consume(this.queue, (msg) => this.onMessage(channel, msg), {
+          noAck: false,
+        });
+        this.consumerTag = reply.consumerTag;
+      },
+    });
+  }
+
+  /** Resolves once consuming; rejects on a setup error (e.g. queue declared with other arguments). */
+  async start(timeoutMs: number): Promise<void> {
+    try {
+      await this.keeper.waitOpen(timeoutMs, true);
+    } catch (err) {
+      await this.keeper.stop();
+      throw new Error(
+        `cannot consume ${this.options.label}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+
+  async cancel(): Promise<void> {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    const channel = this.keeper.current;
+    if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
+    // In-flight handlers finish and ack on the still-open channel before it is closed.
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.keeper.stop();
+  }
+
+  private onMessage(channel: Channel, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      // The broker cancelled us (queue deleted): close, and the keeper re-declares and re-consumes.
+      this.options.logger.warn(
+        { consumer: this.options.label },
+        'consumer cancelled by the broker; re-subscribing',
+      );
+      channel.close().catch(() => undefined);
+      return;
+    }
+    const p = this.handle(channel, msg).finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  private async handle(channel: Channel, msg: ConsumeMessage): Promise<void> {
+    const { metrics, logger, target } = this.options;
+    const queue = this.queue;
+    metrics.consumed(queue);
+    const messageId =
+      typeof msg.properties.messageId === 'string' ? msg.properties.messageId : randomUUID();
+    const outcome = await processDelivery(
+      {
+        body: msg.content,
+        headers: msg.properties.headers ?? {},
+        messageId,
+        routingKey: msg.fields.routingKey,
+      },
+      this.options.policy,
+      this.options.handler,
+      { queue, exchange: target.exchange },
+    );
+    try {
+      await this.settle(outcome, msg, messageId, queue);
+    } catch (err) {
+      // The copy could not be confirmed: requeue the original rather than risk losing it.
+      logger.error(
+        { queue, messageId, err: err instanceof Error ? err.message : String(err) },
+        `could not ${outcome.kind === 'retry' ? 'schedule a retry' : 'dead-letter'}; requeueing the delivery`,
+      );
+      this.nack(channel, msg);
+      return;
+    }
+    this.ack(channel, msg, queue, messageId);
+  }
+
+  /** Publishes the retry or dead-letter copy and waits for its confirm; the caller acks after. */
+  private async settle(
+    outcome: Outcome,
+    msg: ConsumeMessage,
+    messageId: string,
+    queue: string,
+  ): Promise<void> {
+    const { publisher, target, metrics, logger, publishTimeoutMs } = this.options;
+    const properties = {
+      messageId,
+      persistent: true,
+      // An unroutable copy (its queue deleted) must fail, not vanish: the original is then requeued.
+      mandatory: true,
+      contentType: 'application/json',
+      correlationId: msg.properties.correlationId as string | undefined,
+      type: msg.properties.type as string | undefined,
+      timestamp: msg.properties.timestamp as number | undefined,
+    };
+    switch (outcome.kind) {
+      case 'ack':
+        metrics.acked(queue);
+        return;
+      case 'retry': {
+        logger.info(
+          { queue, messageId, attempt: outcome.attempt, err: outcome.error },
+          'handler failed; retrying',
+        );
+        if (outcome.delayMs > 0 && target.hasRetryQueue && target.retryQueue) {
+          await publisher.publish(
+            '',
+            target.retryQueue,
+            msg.content,
+            { ...properties, headers: outcome.headers, expiration: String(outcome.delayMs) },
+            publishTimeoutMs,
+          );
+        } else {
+          // Transient subscriptions have no retry queue; their messages die with them anyway.
+          if (outcome.delayMs > 0)
+            await new Promise((resolve) => setTimeout(resolve, outcome.delayMs));
+          await publisher.publish(
+            '',
+            queue,
+            msg.content,
+            { ...properties, headers: outcome.headers },
+            publishTimeoutMs,
+          );
+        }
+        metrics.retried(queue);
+        return;
+      }
+      case 'dead-letter':
+        logger.warn(
+          { queue, messageId, attempt: outcome.attempt, reason: outcome.reason },
+          'message dead-lettered',
+        );
+        await publisher.publish(
+          target.deadLetterExchange,
+          queue,
+          msg.content,
+          { ...properties, headers: outcome.headers },
+          publishTimeoutMs,
+        );
+        metrics.deadLettered(queue, outcome.cause);
+        return;
+    }
+  }
+
+  private ack(channel: Channel, msg: ConsumeMessage, queue: string, messageId: string): void {
+    try {
+      channel.ack(msg);
+    } catch {
+      // Channel gone: the broker requeues the delivery and it is processed again (at-least-once).
+      this.options.logger.debug(
+        { queue, messageId },
+        'ack lost with its channel; the broker will redeliver',
+      );
+    }
+  }
+
+  private nack(channel: Channel, msg: ConsumeMessage): void {
+    try {
+      channel.nack(msg, false, true);
+    } catch {
+      // Channel gone: the broker requeues it anyway.
+    }
+  }
+}

@@ -1,0 +1,205 @@
+import type { ConfirmChannel, Message, Options } from 'amqplib';
+import type { Logger } from 'pino';
+import { PublishTimeoutError } from '../errors';
+import type { BusMetrics } from '../metrics';
+import { ChannelKeeper } from './channel-keeper';
+import type { ManagedConnection } from './connection';
+
+interface Outgoing {
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly content: Buffer;
+  readonly options: Options.Publish & { messageId: string };
+  readonly startedAt: number;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: NodeJS.Timeout;
+  settled: boolean;
+  lastError?: string;
+}
+
+function describe(item: Pick<Outgoing, 'exchange' | 'routingKey'>): string {
+  return item.exchange === ''
+    ? `queue ${item.routingKey}`
+    : `exchange ${item.exchange} (${item.routingKey})`;
+}
+
+/**
+ * Publishes on a confirm channel and owns every message until the broker confirms it: messages
+ * sent on a channel that dies, or nacked, go back to the outbox and are resent on the next
+ * channel, until confirmed or their deadline passes (then the caller's promise rejects).
+ * Resending can duplicate a message the broker had already taken: delivery is at-least-once.
+ */
+export class ConfirmPublisher {
+  private readonly keeper: ChannelKeeper<ConfirmChannel>;
+  private outbox: Outgoing[] = [];
+  private readonly unconfirmed = new Set<Outgoing>();
+  /** Message ids the broker returned as unroutable (mandatory publishes to a missing queue). */
+  private readonly returned = new Set<string>();
+  private waitingForDrain: ConfirmChannel | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly idleWaiters: (() => void)[] = [];
+
+  constructor(
+    connection: ManagedConnection,
+    private readonly logger: Logger,
+    private readonly metrics: BusMetrics,
+  ) {
+    this.keeper = new ChannelKeeper<ConfirmChannel>({
+      name: `${connection.name}#confirm`,
+      connection,
+      logger,
+      open: (model) => model.createConfirmChannel(),
+      setup: async (channel) => {
+        channel.on('return', (msg: Message) => {
+          const id = msg.properties.messageId as unknown;
+          if (typeof id === 'string') this.returned.add(id);
+        });
+        this.waitingForDrain = undefined;
+        // Flush after setup resolves: the keeper marks the channel open first.
+        setImmediate(() => this.flush());
+      },
+    });
+    this.keeper.kick();
+  }
+
+  get pending(): number {
+    return this.outbox.length + this.unconfirmed.size;
+  }
+
+  publish(
+    exchange: string,
+    routingKey: string,
+    content: Buffer,
+    options: Options.Publish & { messageId: string },
+    timeoutMs: number,
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const item: Outgoing = {
+        exchange,
+        routingKey,
+        content,
+        options,
+        startedAt: performance.now(),
+        resolve,
+        reject,
+        settled: false,
+        timer: setTimeout(() => this.expire(item, timeoutMs), Math.max(0, timeoutMs)),
+      };
+      this.outbox.push(item);
+      this.flush();
+    });
+  }
+
+  /** Resolves when every publish so far is confirmed or has failed (their deadlines bound it). */
+  async idle(): Promise<void> {
+    if (this.pending === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    await this.keeper.stop();
+  }
+
+  private flush(): void {
+    const channel = this.keeper.current;
+    if (!channel || this.waitingForDrain === channel) return;
+    while (this.outbox.length > 0) {
+      const item = this.outbox.shift() as Outgoing;
+      if (item.settled) continue;
+      this.unconfirmed.add(item);
+      let accepted: boolean;
+      try {
+        accepted = channel.publish(
+          item.exchange,
+          item.routingKey,
+          item.content,
+          item.options,
+          (err: unknown) => this.onConfirm(item, err),
+        );
+      } catch (err) {
+        // The channel closed under us (IllegalOperationError): keep the message for the next one.
+        this.unconfirmed.delete(item);
+        item.lastError = err instanceof Error ? err.message : String(err);
+        this.outbox.unshift(item);
+        return;
+      }
+      if (!accepted) {
+        // Socket buffer full: amqplib keeps this message, but more would only pile up in memory.
+        this.waitingForDrain = channel;
+        channel.once('drain', () => {
+          if (this.waitingForDrain === channel) this.waitingForDrain = undefined;
+          this.flush();
+        });
+        return;
+      }
+    }
+  }
+
+  private onConfirm(item: Outgoing, err: unknown): void {
+    this.unconfirmed.delete(item);
+    const wasReturned = this.returned.delete(item.options.messageId);
+    if (item.settled) return this.checkIdle();
+    if (!err && wasReturned) {
+      this.settle(item);
+      item.reject(
+        new Error(
+          `${describe(item)} does not exist: the broker returned the message as unroutable (was the queue deleted?)`,
+        ),
+      );
+      return;
+    }
+    if (!err) {
+      this.settle(item);
+      this.metrics.published(item.exchange === '' ? item.routingKey : item.exchange);
+      this.metrics.confirmLatency((performance.now() - item.startedAt) / 1000);
+      item.resolve();
+      return;
+    }
+    // Nacked, or the channel closed before the confirm: send it again on the next good channel.
+    item.lastError = err instanceof Error ? err.message : String(err);
+    this.outbox.push(item);
+    this.logger.debug(
+      { to: describe(item), err: item.lastError },
+      'publish not confirmed; will resend',
+    );
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.flush();
+    }, 50);
+  }
+
+  private expire(item: Outgoing, timeoutMs: number): void {
+    if (item.settled) return;
+    this.settle(item);
+    this.outbox = this.outbox.filter((o) => o !== item);
+    const state = this.keeper.current
+      ? 'the broker did not confirm it'
+      : `not connected to the broker (${this.keeper.lastErrorMessage ?? 'reconnecting'})`;
+    const last = item.lastError ? `; last error: ${item.lastError}` : '';
+    item.reject(
+      new PublishTimeoutError(
+        `publish to ${describe(item)} not confirmed within ${timeoutMs} ms: ${state}${last}. ` +
+          'It may or may not have been delivered; retry it if the operation is idempotent.',
+      ),
+    );
+  }
+
+  private settle(item: Outgoing): void {
+    item.settled = true;
+    clearTimeout(item.timer);
+    this.checkIdle();
+  }
+
+  private checkIdle(): void {
+    const live =
+      this.outbox.some((o) => !o.settled) || [...this.unconfirmed].some((o) => !o.settled);
+    if (!live) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+}

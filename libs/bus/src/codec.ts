@@ -1,0 +1,32 @@
+import { parseWithSchema } from '@conveyor/contracts';
+import type { z } from 'zod';
+import { InvalidMessageError } from './errors';
+
+/** Validates an outgoing message (a failure is the caller's bug) and encodes it as JSON. */
+export function encodeMessage<T>(schema: z.ZodType<T>, message: T, destination: string): Buffer {
+  const parsed = parseWithSchema(schema, message);
+  if (!parsed.ok) {
+    throw new InvalidMessageError(
+      `refusing to publish an invalid message to ${destination}: ${parsed.message}`,
+    );
+  }
+  // The caller's value, not the parsed one: transforms and defaults run once, on the consumer.
+  return Buffer.from(JSON.stringify(message), 'utf8');
+}
+
+/** Topic routing key: explicit, else the message's literal `type` (every contract has one). */
+export function eventRoutingKey(
+  message: unknown,
+  explicit: string | undefined,
+  exchange: string,
+): string {
+  if (explicit !== undefined) return explicit;
+  const type =
+    typeof message === 'object' && message !== null
+      ? (message as { type?: unknown }).type
+      : undefined;
+  if (typeof type === 'string' && type.length > 0) return type;
+  throw new InvalidMessageError(
+    `cannot route an event on ${exchange}: the message has no string "type"; pass options.routingKey`,
+  );
+}

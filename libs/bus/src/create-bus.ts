@@ -1,0 +1,43 @@
+import pino, { type Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { connectAmqpBus } from './amqp/bus';
+import { defaultEmbeddedBroker, type EmbeddedBroker } from './embedded/broker';
+import { EmbeddedBus } from './embedded/bus';
+import { createBusMetrics, noMetrics } from './metrics';
+import type { Bus } from './transport';
+
+export interface CreateBusOptions {
+  /** amqp:// or amqps:// broker URL; unset → the embedded in-process transport. */
+  url?: string;
+  logger?: Logger;
+  /**
+   * Shown by `rabbitmqctl list_connections name client_properties` (as `<name>/publish` and
+   * `<name>/consume`), so operators and tests can find, and close, exactly this bus's connections.
+   */
+  connectionName?: string;
+  /** Registers conveyor_bus_* metrics here (usually the service's observability registry). */
+  registry?: Registry;
+  /** How long a publish may wait for a broker confirm, across reconnects (default 30 s). */
+  publishTimeoutMs?: number;
+  /** How long createBus waits for the first connection before failing (default 15 s). */
+  connectTimeoutMs?: number;
+  /** Reconnect backoff: first delay and cap (default 100 ms → 5 s, ×2 per attempt, ±20 % jitter). */
+  reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** Embedded transport only: an isolated broker (tests); default is one shared per process. */
+  embeddedBroker?: EmbeddedBroker;
+}
+
+/** RabbitMQ when a URL is given, the embedded in-process transport otherwise. */
+export async function createBus(options: CreateBusOptions = {}): Promise<Bus> {
+  const logger = (
+    options.logger ?? pino({ name: 'bus', level: process.env['LOG_LEVEL'] ?? 'info' })
+  ).child({
+    component: 'bus',
+  });
+  if (options.url === undefined || options.url === '') {
+    const metrics = options.registry ? createBusMetrics(options.registry, 'embedded') : noMetrics;
+    return new EmbeddedBus(options.embeddedBroker ?? defaultEmbeddedBroker(), logger, metrics);
+  }
+  const metrics = options.registry ? createBusMetrics(options.registry, 'amqp') : noMetrics;
+  return connectAmqpBus({ ...options, url: options.url, logger, metrics });
+}
