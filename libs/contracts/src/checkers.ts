@@ -30,6 +30,11 @@ export const engineSearchSchema = z.object({
   maxNodes: z.number().int().min(1).max(1_000_000_000),
   /** Which static evaluation the search uses at its leaves. */
   scorer: z.enum(['piece-count', 'neural']),
+  /**
+   * Play any root move scoring within this margin of the best (seeded random choice); 0 = always
+   * the best. How the easy level makes human-like slips without a weaker search.
+   */
+  randomMargin: z.number().min(0).max(1000).default(0),
 });
 export type EngineSearch = z.infer<typeof engineSearchSchema>;
 
@@ -47,6 +52,8 @@ export const engineMoveRequestSchema = z.object({
   history: z.array(checkersFenSchema).max(2000).default([]),
   difficulty: checkersDifficultySchema,
   search: engineSearchSchema,
+  /** Seed for the random choice among near-best moves: the same request gets the same answer. */
+  seed: z.number().int().min(0).max(4_294_967_295).default(1),
   /** Routing key on the reply topic the requesting server listens on. */
   replyTo: routingKey,
   /** Epoch milliseconds after which nobody waits for the answer: a worker skips the search. */
@@ -88,6 +95,7 @@ const exampleSearch: EngineSearch = {
   timeMs: 300,
   maxNodes: 200_000,
   scorer: 'piece-count',
+  randomMargin: 0,
 };
 const exampleRequest: z.input<typeof engineMoveRequestSchema> = {
   type: 'checkers.engine-move.request',
@@ -117,6 +125,7 @@ export const engineMoveRequestContract = defineContract({
       history: [],
       difficulty: 'hard',
       search: { maxDepth: 12, timeMs: 800, maxNodes: 2_000_000, scorer: 'neural' },
+      seed: 12345,
     },
   ],
   invalidExamples: [

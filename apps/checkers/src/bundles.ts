@@ -1,0 +1,112 @@
+import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Metafile } from 'esbuild';
+import { APP_ROOT } from './config';
+
+/**
+ * The two things esbuild builds for this app: the browser app and the engine thread script that
+ * worker_threads load (a worker can't load TypeScript or tsconfig path aliases by itself, so the
+ * engine code is bundled into one CommonJS file). `npx nx run checkers:build` builds both ahead
+ * of time; a server that finds them missing or older than their sources builds them on start, so
+ * a fresh clone works with `start` alone.
+ */
+const SRC = join(APP_ROOT, 'src');
+/** esbuild's working directory; metafile input paths are relative to it. */
+const WORKSPACE_ROOT = resolve(APP_ROOT, '..', '..');
+const STATIC_WEB_FILES = ['index.html', 'styles.css'];
+
+export const webDir = (bundleDir: string) => join(bundleDir, 'web');
+export const engineThreadFile = (bundleDir: string) => join(bundleDir, 'engine-thread.js');
+
+export interface BundleReport {
+  readonly built: readonly string[];
+  readonly upToDate: readonly string[];
+}
+
+/** Builds whichever bundle is missing or stale; `force` rebuilds both. */
+export async function ensureBundles(
+  bundleDir: string,
+  options: { force?: boolean } = {},
+): Promise<BundleReport> {
+  const built: string[] = [];
+  const upToDate: string[] = [];
+  for (const target of targets(bundleDir)) {
+    if (!options.force && (await isFresh(target))) {
+      upToDate.push(target.name);
+      continue;
+    }
+    await buildTarget(target);
+    built.push(target.name);
+  }
+  return { built, upToDate };
+}
+
+interface Target {
+  readonly name: 'web' | 'engine-thread';
+  readonly entry: string;
+  readonly outfile: string;
+  readonly platform: 'browser' | 'node';
+  readonly staticFiles: readonly { from: string; to: string }[];
+}
+
+function targets(bundleDir: string): Target[] {
+  const web = webDir(bundleDir);
+  return [
+    {
+      name: 'web',
+      entry: join(SRC, 'web', 'main.ts'),
+      outfile: join(web, 'app.js'),
+      platform: 'browser',
+      staticFiles: STATIC_WEB_FILES.map((f) => ({ from: join(SRC, 'web', f), to: join(web, f) })),
+    },
+    {
+      name: 'engine-thread',
+      entry: join(SRC, 'engine', 'engine-thread.ts'),
+      outfile: engineThreadFile(bundleDir),
+      platform: 'node',
+      staticFiles: [],
+    },
+  ];
+}
+
+const metafileOf = (target: Target) => `${target.outfile}.meta.json`;
+
+async function buildTarget(target: Target): Promise<void> {
+  // Loaded lazily: esbuild is a build tool, needed at run time only when a bundle is missing.
+  const esbuild = await import('esbuild');
+  const result = await esbuild.build({
+    entryPoints: [target.entry],
+    outfile: target.outfile,
+    bundle: true,
+    platform: target.platform,
+    format: target.platform === 'node' ? 'cjs' : 'iife',
+    target: target.platform === 'node' ? 'node20' : 'es2020',
+    tsconfig: join(APP_ROOT, 'tsconfig.json'),
+    sourcemap: true,
+    minify: target.platform === 'browser',
+    metafile: true,
+    logLevel: 'silent',
+    absWorkingDir: WORKSPACE_ROOT,
+  });
+  for (const file of target.staticFiles) await copyFile(file.from, file.to);
+  await writeFile(metafileOf(target), JSON.stringify(result.metafile));
+}
+
+/** Fresh when the bundle exists and no input (per esbuild's metafile) or static file is newer. */
+async function isFresh(target: Target): Promise<boolean> {
+  try {
+    const builtAt = (await stat(target.outfile)).mtimeMs;
+    const meta = JSON.parse(await readFile(metafileOf(target), 'utf8')) as Metafile;
+    const inputs = [
+      ...Object.keys(meta.inputs).map((p) => resolve(WORKSPACE_ROOT, p)),
+      ...target.staticFiles.map((f) => f.from),
+    ];
+    for (const input of inputs) {
+      if ((await stat(input)).mtimeMs > builtAt) return false;
+    }
+    for (const file of target.staticFiles) await stat(file.to);
+    return true;
+  } catch {
+    return false; // missing bundle, metafile or input: rebuild
+  }
+}

@@ -1,0 +1,112 @@
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Service configuration, parsed once from the environment. Storage and engine placement are
+ * discriminated unions so code downstream can't, say, read a SQLite path in PostgreSQL mode.
+ */
+export type DatabaseConfig =
+  | { readonly kind: 'sqlite'; readonly file: string }
+  | { readonly kind: 'postgres'; readonly url: string; readonly schema: string };
+
+export type EngineConfig =
+  | { readonly mode: 'pool'; readonly threads: number }
+  | {
+      readonly mode: 'bus';
+      readonly amqpUrl: string;
+      readonly requestQueue: string;
+      readonly replyTopic: string;
+    };
+
+export interface CheckersConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: string;
+  readonly database: DatabaseConfig;
+  readonly engine: EngineConfig;
+  /** Where the built browser bundle and engine thread script live (built on demand if missing). */
+  readonly bundleDir: string;
+}
+
+export const DEFAULT_REQUEST_QUEUE = 'checkers.engine-move.requests';
+export const DEFAULT_REPLY_TOPIC = 'checkers.engine-move.responses';
+/** apps/checkers, whether this file runs from src/ (tsx, jest) or from a bundle in dist/. */
+export const APP_ROOT = resolve(__dirname, '..');
+
+const amqpName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,200}$/, "must be 1-200 letters, digits, '.', '_', ':' or '-'");
+
+const envSchema = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65535).default(3003),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+    AMQP_URL: z
+      .string()
+      .regex(/^amqps?:\/\//, 'must start with amqp:// or amqps://')
+      .optional(),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (leave unset for SQLite)')
+      .optional(),
+    DATABASE_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
+      .default('public'),
+    DATA_DIR: z.string().min(1).default('./var/checkers'),
+    ENGINE_MODE: z.enum(['pool', 'bus']).default('pool'),
+    ENGINE_THREADS: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
+    ENGINE_REQUEST_QUEUE: amqpName.default(DEFAULT_REQUEST_QUEUE),
+    ENGINE_REPLY_TOPIC: amqpName.default(DEFAULT_REPLY_TOPIC),
+    BUNDLE_DIR: z.string().min(1).default(resolve(APP_ROOT, 'dist')),
+  })
+  .superRefine((env, ctx) => {
+    if (env.ENGINE_MODE === 'bus' && !env.AMQP_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AMQP_URL'],
+        message: 'is required when ENGINE_MODE=bus (engine workers are reached through RabbitMQ)',
+      });
+    }
+  });
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment; throws a ConfigError naming every bad variable at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): CheckersConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map(
+      (issue) => `  ${issue.path.join('.') || '(environment)'}: ${issue.message}`,
+    );
+    throw new ConfigError(`invalid checkers configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const database: DatabaseConfig = e.DATABASE_URL
+    ? { kind: 'postgres', url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA }
+    : { kind: 'sqlite', file: resolve(e.DATA_DIR, 'checkers.sqlite') };
+  const engine: EngineConfig =
+    e.ENGINE_MODE === 'bus'
+      ? {
+          mode: 'bus',
+          // superRefine guarantees AMQP_URL in bus mode
+          amqpUrl: e.AMQP_URL as string,
+          requestQueue: e.ENGINE_REQUEST_QUEUE,
+          replyTopic: e.ENGINE_REPLY_TOPIC,
+        }
+      : { mode: 'pool', threads: e.ENGINE_THREADS };
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    database,
+    engine,
+    bundleDir: resolve(e.BUNDLE_DIR),
+  };
+}

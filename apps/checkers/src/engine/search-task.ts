@@ -1,0 +1,54 @@
+import type { EngineMoveOutcome } from '@conveyor/contracts';
+import {
+  formatMovePath,
+  parseFen,
+  pieceCountScorer,
+  search,
+  type Position,
+} from '@conveyor/draughts';
+import type { EngineTask } from './engine';
+
+/**
+ * One engine search, as run inside a worker thread (or directly by benchmarks). Pure: the
+ * position and budget in, a move or the reason there is none out. Never throws for bad input —
+ * a bad position is an answer (`rejected`), so the caller can tell it from a crash.
+ */
+export function runSearch(task: EngineTask): EngineMoveOutcome {
+  const position = parseFen(task.fen);
+  if (!position.ok)
+    return {
+      kind: 'rejected',
+      reason: `fen: ${position.error.message} (column ${position.error.column})`,
+    };
+  const history: Position[] = [];
+  for (const [i, fen] of task.history.entries()) {
+    const parsed = parseFen(fen);
+    if (!parsed.ok) return { kind: 'rejected', reason: `history.${i}: ${parsed.error.message}` };
+    history.push(parsed.value);
+  }
+  if (task.search.scorer !== 'piece-count') {
+    return {
+      kind: 'rejected',
+      reason: `scorer '${task.search.scorer}' is not available in this engine build`,
+    };
+  }
+  const result = search(position.value, {
+    depth: task.search.maxDepth,
+    nodes: task.search.maxNodes,
+    timeMs: task.search.timeMs,
+    scorer: pieceCountScorer(),
+    history,
+    randomize: task.search.randomMargin > 0,
+    randomMargin: task.search.randomMargin,
+    seed: task.seed,
+  });
+  if (!result.move) return { kind: 'no-legal-moves' };
+  return {
+    kind: 'move',
+    move: formatMovePath(result.move),
+    score: result.score,
+    depth: result.depth,
+    nodes: result.nodes,
+    elapsedMs: result.timeMs,
+  };
+}
