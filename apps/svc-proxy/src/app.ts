@@ -1,0 +1,91 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Observability } from '@conveyor/observability';
+import type { Logger } from 'pino';
+import { requireUser, userOf } from './auth/gate';
+import { authRouter } from './auth/routes';
+import { sessionMiddleware, type SessionCodec } from './auth/session';
+import type { SvcProxyConfig } from './config';
+import type { Directory } from './discovery/directory';
+import type { PodProxy } from './proxy/proxy';
+import { PROXY_PREFIX } from './proxy/route';
+import { errorPage, landingPage, targetRows } from './web/pages';
+
+export interface AppDeps {
+  readonly config: SvcProxyConfig;
+  readonly codec: SessionCodec;
+  readonly directory: Directory;
+  readonly podProxy: PodProxy;
+  readonly obs: Observability;
+  readonly logger: Logger;
+}
+
+const SSE_HEARTBEAT_MS = 20_000;
+
+/**
+ * Order is the security model: session → sign-in routes → requireUser → everything else,
+ * including the observability endpoints (only /healthz and /readyz pass requireUser unauthenticated;
+ * /metrics and /debug/vars need a signed-in operator like the pods' own debug pages do).
+ */
+export function createApp(deps: AppDeps): Express {
+  const { config, codec, directory, podProxy, obs, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
+
+  app.use(sessionMiddleware(codec, logger));
+  app.use(authRouter(config, codec, logger));
+  app.use(requireUser(codec, config.access, logger));
+  obs.mount(app);
+
+  app.get('/', (req: Request, res: Response) => {
+    landingPage(res, userOf(req).email, directory.list());
+  });
+
+  app.get('/api/targets', (_req: Request, res: Response) => {
+    res.set('cache-control', 'no-store').json({ synced: directory.synced, targets: directory.list() });
+  });
+
+  // Server-sent events: the landing page's table follows pods as they come and go.
+  app.get('/api/targets/events', (req: Request, res: Response) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    const send = () => {
+      const targets = directory.list();
+      res.write(`event: rows\ndata: ${JSON.stringify({ count: targets.length, html: targetRows(targets).html })}\n\n`);
+    };
+    send();
+    const unsubscribe = directory.subscribe(send);
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
+    // Streams never finish by themselves: end them as soon as shutdown starts so draining is quick.
+    const watchShutdown = setInterval(() => {
+      if (obs.lifecycle.phase !== 'running') res.end();
+    }, 250);
+    const cleanup = () => {
+      unsubscribe();
+      clearInterval(heartbeat);
+      clearInterval(watchShutdown);
+    };
+    req.on('close', cleanup);
+    res.on('close', cleanup);
+  });
+
+  app.use(PROXY_PREFIX, (req: Request, res: Response) => {
+    podProxy.handle(req, res, userOf(req));
+  });
+
+  app.use((req: Request, res: Response) => {
+    errorPage(res, 404, 'Not found', `Nothing at ${req.path}. Pods are under ${PROXY_PREFIX}<namespace>/<service>/<pod>/.`);
+  });
+
+  app.use((error: Error, req: Request, res: Response, _next: NextFunction) => {
+    logger.error({ err: error.message, stack: error.stack, path: req.path }, 'request failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    errorPage(res, 500, 'Internal error', 'svc-proxy failed to handle this request; the details are in its logs.');
+  });
+
+  return app;
+}

@@ -1,0 +1,84 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { createLogger, createObservability, type Observability } from '@conveyor/observability';
+import type { Logger } from 'pino';
+import { createApp } from './app';
+import { SessionCodec } from './auth/session';
+import { ConfigError, parseConfig, type SvcProxyConfig } from './config';
+import { Directory } from './discovery/directory';
+import { loadKubeConfig } from './discovery/kubeconfig';
+import { createPodProxy } from './proxy/proxy';
+
+export { parseConfig, ConfigError, type SvcProxyConfig } from './config';
+
+export interface StartOptions {
+  readonly logger?: Logger;
+  /** Overrides config.kube (tests point it at a fake API server). */
+  readonly kubeConfig?: KubeConfig;
+  /** Install SIGTERM/SIGINT handlers (default true; tests pass false). */
+  readonly handleSignals?: boolean;
+}
+
+export interface SvcProxy {
+  readonly url: string;
+  readonly server: Server;
+  readonly directory: Directory;
+  readonly obs: Observability;
+  shutdown(): Promise<void>;
+}
+
+export async function start(config: SvcProxyConfig, options: StartOptions = {}): Promise<SvcProxy> {
+  const logger = options.logger ?? createLogger('svc-proxy');
+  const obs = createObservability({ service: 'svc-proxy', logger, handleSignals: options.handleSignals ?? true });
+  const kubeConfig = options.kubeConfig ?? loadKubeConfig(config.kube);
+  const directory = new Directory(
+    kubeConfig,
+    { namespaces: config.namespaces, backoff: config.informerBackoff },
+    logger.child({ component: 'discovery' }),
+  );
+  const codec = new SessionCodec(config.session);
+  const podProxy = createPodProxy({ config, directory, codec, logger: logger.child({ component: 'proxy' }), registry: obs.registry });
+
+  obs.addReadinessCheck('kubernetes-informers', async () => {
+    if (!directory.synced) throw new Error(`informers have not completed a list yet: ${JSON.stringify(directory.status())}`);
+  });
+  obs.setVar('informers', () => directory.status());
+  obs.setVar('targets', () => directory.list().length);
+  obs.setVar('annotationProblems', () => [...directory.currentProblems()]);
+  obs.onShutdown('informers', () => directory.stop());
+  obs.onShutdown('pod-proxy', () => podProxy.close());
+
+  // Informers start in the background: an unreachable API server shows in /readyz, and the
+  // supervisor keeps retrying, instead of the proxy failing to boot.
+  void directory.start();
+
+  const app = createApp({ config, codec, directory, podProxy, obs, logger });
+  const server = await obs.listen(app, config.port, config.host);
+  server.on('upgrade', (req, socket, head) => podProxy.upgrade(req, socket, head));
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    server,
+    directory,
+    obs,
+    shutdown: async () => {
+      await obs.shutdown('stop requested');
+    },
+  };
+}
+
+if (require.main === module) {
+  let config: SvcProxyConfig;
+  try {
+    config = parseConfig(process.env);
+  } catch (error) {
+    console.error(error instanceof ConfigError ? error.message : error);
+    process.exit(2);
+  }
+  start(config).catch((error: unknown) => {
+    console.error(`svc-proxy failed to start: ${(error as Error).message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,23 @@
+import type { Logger } from 'pino';
+
+/** One line per proxied (or refused) request: who, which pod, which path, what happened. */
+export interface AuditRecord {
+  readonly email: string;
+  readonly sid: string;
+  readonly method: string;
+  /** The path as requested from the proxy (under /proxy/). */
+  readonly path: string;
+  readonly namespace?: string;
+  readonly service?: string;
+  readonly pod?: string;
+  /** ip:port actually connected to; absent when the request was refused before connecting. */
+  readonly upstream?: string;
+  readonly status: number;
+  readonly outcome: 'proxied' | 'refused' | 'upstream-error' | 'client-aborted' | 'websocket';
+  readonly durationMs: number;
+  readonly reason?: string;
+}
+
+export function audit(logger: Logger, record: AuditRecord): void {
+  logger.info({ audit: true, ...record }, 'proxy request');
+}
