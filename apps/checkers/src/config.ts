@@ -82,10 +82,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CheckersConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map(
-      (issue) => `  ${issue.path.join('.') || '(environment)'}: ${issue.message}`,
-    );
-    throw new ConfigError(`invalid checkers configuration:\n${lines.join('\n')}`);
+    throw new ConfigError(`invalid checkers configuration:\n${describeIssues(parsed.error)}`);
   }
   const e = parsed.data;
   const database: DatabaseConfig = e.DATABASE_URL
@@ -109,4 +106,53 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CheckersConfig
     engine,
     bundleDir: resolve(e.BUNDLE_DIR),
   };
+}
+
+export interface EngineWorkerConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: string;
+  readonly amqpUrl: string;
+  readonly threads: number;
+  readonly requestQueue: string;
+  readonly replyTopic: string;
+  readonly bundleDir: string;
+}
+
+const workerEnvSchema = z.object({
+  // Only /healthz, /readyz, /metrics and /debug/vars: the worker takes its work from RabbitMQ.
+  PORT: z.coerce.number().int().min(0).max(65535).default(3005),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  AMQP_URL: z
+    .string({ message: 'is required: engine workers take requests from RabbitMQ' })
+    .regex(/^amqps?:\/\//, 'must start with amqp:// or amqps://'),
+  ENGINE_THREADS: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
+  ENGINE_REQUEST_QUEUE: amqpName.default(DEFAULT_REQUEST_QUEUE),
+  ENGINE_REPLY_TOPIC: amqpName.default(DEFAULT_REPLY_TOPIC),
+  BUNDLE_DIR: z.string().min(1).default(resolve(APP_ROOT, 'dist')),
+});
+
+/** Configuration of an engine worker (src/engine-worker.ts); throws a ConfigError naming every bad variable. */
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): EngineWorkerConfig {
+  const parsed = workerEnvSchema.safeParse(env);
+  if (!parsed.success)
+    throw new ConfigError(`invalid engine worker configuration:\n${describeIssues(parsed.error)}`);
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    amqpUrl: e.AMQP_URL,
+    threads: e.ENGINE_THREADS,
+    requestQueue: e.ENGINE_REQUEST_QUEUE,
+    replyTopic: e.ENGINE_REPLY_TOPIC,
+    bundleDir: resolve(e.BUNDLE_DIR),
+  };
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `  ${issue.path.join('.') || '(environment)'}: ${issue.message}`)
+    .join('\n');
 }

@@ -31,6 +31,7 @@ export interface PlayedMoveView {
   readonly notation: string;
   /** For animation: where the piece started and every landing square. */
   readonly from: number;
+  readonly to: number;
   readonly path: readonly number[];
   readonly captured: readonly number[];
   readonly stats?: EngineMoveStats;

@@ -64,7 +64,8 @@ export function createApp({ games, obs, logger, webDir }: AppDependencies): Expr
   });
   api.get('/games/:id/pdn', async (req, res) => {
     const { filename, text } = await games.pdn(gameId(req));
-    res.type('application/x-draughts-pdn; charset=utf-8').attachment(filename).send(text);
+    // PDN has no registered media type: plain text previews anywhere, the disposition downloads it.
+    res.attachment(filename).type('text/plain; charset=utf-8').send(text);
   });
   api.use((req) => {
     throw new BadRequestError(
