@@ -1,4 +1,4 @@
-// ESM-only dependencies (client-node 1.x and its OIDC deps, oauth2-mock-server 8.x) are compiled to CJS
+// ESM-only dependencies (client-node 1.x and its OIDC deps, oauth2-mock-server 8.x, parse5 8.x) are compiled to CJS
 // by the preset's SWC transform: Jest's CJS runtime cannot require() ESM on Node 20.
 const ESM_ONLY = [
   '@kubernetes/client-node',
@@ -7,6 +7,10 @@ const ESM_ONLY = [
   'jose',
   'oauth2-mock-server',
   'is-plain-obj',
+  'parse5',
+  'parse5-html-rewriting-stream',
+  'parse5-sax-parser',
+  'entities',
 ];
 
 module.exports = {
