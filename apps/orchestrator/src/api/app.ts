@@ -1,0 +1,219 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunEvent } from '@conveyor/contracts';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { DefinitionRegistry } from '../definitions/registry';
+import type { Engine } from '../engine/engine';
+import { buildOpenApi } from './openapi';
+import { fanOutItems, runDetail, runSummary } from './run-view';
+import { CancelBody, ItemsQuery, ListRunsQuery, StartRunBody } from './schemas';
+
+export interface ApiDeps {
+  readonly engine: Engine;
+  readonly registry: DefinitionRegistry;
+  readonly logger: Logger;
+}
+
+/** An error answered as JSON `{ error: { message, details? } }` with its HTTP status. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new HttpError(
+      400,
+      `invalid ${where}: ${result.error.issues.map((i) => `${i.path.join('.') || where}: ${i.message}`).join('; ')}`,
+      result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
+  }
+  return result.data;
+}
+
+type Handler = (req: Request, res: Response) => Promise<void>;
+const route = (handler: Handler) => (req: Request, res: Response, next: NextFunction) => {
+  handler(req, res).catch(next);
+};
+
+const INSPECTOR_HTML = join(__dirname, '..', 'web', 'inspector.html');
+
+export function createApiRouter(deps: ApiDeps): express.Router {
+  const { engine, registry, logger } = deps;
+  const router = express.Router();
+  router.use(express.json({ limit: '10mb' }));
+  const db = engine.db;
+
+  router.get('/openapi.json', (_req, res) => {
+    res.json(buildOpenApi());
+  });
+
+  router.get('/', (_req, res) => {
+    res.type('html').send(readFileSync(INSPECTOR_HTML, 'utf8'));
+  });
+
+  router.get(
+    '/api/workflows',
+    route(async (_req, res) => {
+      res.json({
+        workflows: registry.list().map((d) => ({
+          name: d.name,
+          version: d.version,
+          description: d.description ?? null,
+          inputSchema: d.inputSchema ?? null,
+          timeoutMs: d.timeoutMs ?? null,
+          steps: d.steps.map((s) => ({
+            name: s.name,
+            needs: s.needs,
+            ...(s.action.kind === 'queue' ? { queue: s.action.queue } : { workflow: s.action.workflow }),
+            forEach: s.forEach ? { items: s.forEach.items.source, concurrency: s.forEach.concurrency, join: s.forEach.join } : null,
+            when: s.when?.source ?? null,
+            timeoutMs: s.timeoutMs,
+            retry: s.retry,
+          })),
+          onFailure: d.onFailure ? { queue: d.onFailure.action.kind === 'queue' ? d.onFailure.action.queue : null } : null,
+        })),
+      });
+    }),
+  );
+
+  router.post(
+    '/api/workflows/:name/runs',
+    route(async (req, res) => {
+      const body = parse(StartRunBody, req.body ?? {}, 'request body');
+      const result = await engine.startRun({
+        workflow: String(req.params.name),
+        version: body.version,
+        input: body.input ?? null,
+        idempotencyKey: body.idempotencyKey,
+        callbackUrl: body.callbackUrl,
+      });
+      if (result.kind === 'unknown-workflow') throw new HttpError(404, result.message);
+      if (result.kind === 'invalid-input') throw new HttpError(400, result.message, result.issues);
+      const status = result.kind === 'started' ? 201 : 200;
+      res.setHeader('Location', `/api/runs/${result.run.id}`);
+      if (body.waitMs !== undefined && body.waitMs > 0) {
+        const finished = await engine.waitForRun(result.run.id, body.waitMs);
+        const detail = await runDetail(db, result.run.id);
+        res.status(finished && finished.status !== 'running' ? 200 : 202).json({ created: result.kind === 'started', run: detail });
+        return;
+      }
+      res.status(status).json({ created: result.kind === 'started', run: runSummary(result.run) });
+    }),
+  );
+
+  router.get(
+    '/api/runs',
+    route(async (req, res) => {
+      const q = parse(ListRunsQuery, req.query, 'query');
+      let query = db.selectFrom('runs').selectAll().orderBy('created_at', 'desc').limit(q.limit);
+      if (q.workflow) query = query.where('workflow', '=', q.workflow);
+      if (q.status) query = query.where('status', '=', q.status === 'pending' ? 'running' : q.status);
+      if (q.parent) query = query.where('parent_run_id', '=', q.parent);
+      else if (q.includeChildren === 'false') query = query.where('parent_run_id', 'is', null);
+      if (q.before !== undefined) query = query.where('created_at', '<', q.before);
+      const rows = await query.execute();
+      res.json({ runs: rows.map(runSummary), next: rows.length === q.limit ? (rows[rows.length - 1]?.created_at ?? null) : null });
+    }),
+  );
+
+  router.get(
+    '/api/runs/:id',
+    route(async (req, res) => {
+      const detail = await runDetail(db, String(req.params.id));
+      if (!detail) throw new HttpError(404, `no run ${req.params.id}`);
+      res.json(detail);
+    }),
+  );
+
+  router.get(
+    '/api/runs/:id/steps/:step/items',
+    route(async (req, res) => {
+      const q = parse(ItemsQuery, req.query, 'query');
+      const items = await fanOutItems(db, String(req.params.id), String(req.params.step), q);
+      if (!items) throw new HttpError(404, `run ${req.params.id} has no started fan-out step ${req.params.step}`);
+      res.json(items);
+    }),
+  );
+
+  router.post(
+    '/api/runs/:id/cancel',
+    route(async (req, res) => {
+      const body = parse(CancelBody, req.body ?? {}, 'request body');
+      const outcome = await engine.cancelRun(String(req.params.id), body.reason ?? 'cancelled through the API');
+      if (outcome === 'not-found') throw new HttpError(404, `no run ${req.params.id}`);
+      if (outcome === 'already-finished') throw new HttpError(409, `run ${req.params.id} has already finished`);
+      res.json({ run: await runDetail(db, String(req.params.id)) });
+    }),
+  );
+
+  router.get(
+    '/api/runs/:id/events',
+    route(async (req, res) => {
+      const runId = String(req.params.id);
+      const first = await db.selectFrom('runs').select(['id', 'status']).where('id', '=', runId).executeTakeFirst();
+      if (!first) throw new HttpError(404, `no run ${runId}`);
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      const send = (name: string, data: unknown) => res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        unsubscribe();
+        clearInterval(keepAlive);
+        res.end();
+      };
+      // Subscribe before reading the snapshot so that no event falls between the two.
+      const unsubscribe = engine.onEvent((event: RunEvent) => {
+        if (event.runId !== runId) return;
+        send(event.event, event);
+        if (event.event === 'run.completed') finish();
+      });
+      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      req.on('close', finish);
+      const snapshot = await runDetail(db, runId);
+      send('snapshot', snapshot);
+      if (snapshot && snapshot.status !== 'running') {
+        send('run.completed', { runId, status: snapshot.status, output: snapshot.output, error: snapshot.error });
+        finish();
+      }
+    }),
+  );
+
+  router.get(
+    '/api/dead-letters',
+    route(async (_req, res) => {
+      const rows = await db.selectFrom('dead_letters').selectAll().orderBy('id', 'desc').limit(100).execute();
+      res.json({
+        deadLetters: rows.map((r) => ({ ...r, receivedAt: new Date(r.received_at).toISOString() })),
+      });
+    }),
+  );
+
+  router.use('/api', (req, _res, next) => next(new HttpError(404, `no route ${req.method} ${req.path}; see /openapi.json`)));
+
+  router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (error instanceof HttpError) {
+      logger.info({ method: req.method, path: req.path, status: error.status, err: error.message }, 'request rejected');
+      res.status(error.status).json({ error: { message: error.message, ...(error.details !== undefined ? { details: error.details } : {}) } });
+      return;
+    }
+    const status = (error as { status?: number }).status;
+    if (status === 400 || (error as { type?: string }).type === 'entity.parse.failed') {
+      logger.info({ method: req.method, path: req.path, err: (error as Error).message }, 'malformed request');
+      res.status(400).json({ error: { message: `malformed JSON body: ${(error as Error).message}` } });
+      return;
+    }
+    logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    res.status(500).json({ error: { message: 'internal error; see the orchestrator log' } });
+  });
+  return router;
+}

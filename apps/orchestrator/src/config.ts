@@ -1,0 +1,94 @@
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { STEP_PROGRESS_QUEUE, STEP_RESULTS_QUEUE, RUN_EVENTS_EXCHANGE } from '@conveyor/worker-sdk';
+import type { StoreConfig } from './store/database';
+
+const intFrom = (name: string, def: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return def;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be an integer between ${min} and ${max}, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const EnvSchema = z.object({
+  PORT: intFrom('PORT', 3001, 0, 65535),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  AMQP_URL: z
+    .string()
+    .regex(/^amqps?:\/\//, 'AMQP_URL must start with amqp:// or amqps:// (unset it for the embedded in-process bus)')
+    .optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL (unset it for SQLite under DATA_DIR)')
+    .optional(),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'DATABASE_SCHEMA must be a lower-case PostgreSQL identifier')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./var/orchestrator'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  WORKFLOWS_DIR: z.string().min(1).default('examples/document-processing/workflows'),
+  RESULTS_QUEUE: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/).default(STEP_RESULTS_QUEUE),
+  PROGRESS_QUEUE: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/).default(STEP_PROGRESS_QUEUE),
+  EVENTS_EXCHANGE: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/).default(RUN_EVENTS_EXCHANGE),
+  SWEEP_INTERVAL_MS: intFrom('SWEEP_INTERVAL_MS', 250, 10, 60_000),
+  STEP_EVENTS: z.enum(['true', 'false']).default('true'),
+});
+
+export interface OrchestratorConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly amqpUrl: string | undefined;
+  readonly store: StoreConfig;
+  readonly logLevel: string;
+  readonly workflowsDir: string;
+  readonly resultsQueue: string;
+  readonly progressQueue: string;
+  readonly eventsExchange: string;
+  readonly sweepIntervalMs: number;
+  /** Republish a dispatched request the broker has not confirmed after this long. */
+  readonly republishAfterMs: number;
+  readonly publishStepEvents: boolean;
+  /** AMQP connection name, so operators (and tests) can find this replica's connections. */
+  readonly connectionName: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid orchestrator configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the environment; every bad variable is named in one error. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OrchestratorConfig {
+  const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    amqpUrl: e.AMQP_URL,
+    store: e.DATABASE_URL
+      ? { kind: 'postgres', url: e.DATABASE_URL, ...(e.DATABASE_SCHEMA ? { schema: e.DATABASE_SCHEMA } : {}) }
+      : { kind: 'sqlite', file: join(resolve(e.DATA_DIR), 'orchestrator.sqlite') },
+    logLevel: e.LOG_LEVEL,
+    workflowsDir: resolve(e.WORKFLOWS_DIR),
+    resultsQueue: e.RESULTS_QUEUE,
+    progressQueue: e.PROGRESS_QUEUE,
+    eventsExchange: e.EVENTS_EXCHANGE,
+    sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+    republishAfterMs: 5000,
+    publishStepEvents: e.STEP_EVENTS === 'true',
+    connectionName: `orchestrator/${process.pid}`,
+  };
+}

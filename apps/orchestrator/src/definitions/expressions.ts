@@ -1,0 +1,80 @@
+import jsonata from 'jsonata';
+
+/**
+ * Step templating uses JSONata: a standard, well-kept expression language for JSON with object
+ * construction, filtering, mapping and aggregation — what JSONPath lacks — and a parser that
+ * reports error positions, so a bad expression is rejected at load time with line and column.
+ */
+export interface Expression {
+  readonly source: string;
+  /** Names X of every `steps.X` the expression reads: checked against the step's dependencies. */
+  readonly stepRefs: readonly string[];
+  evaluate(context: ExpressionContext): Promise<unknown>;
+}
+
+/** The variables an expression sees. */
+export interface ExpressionContext {
+  input: unknown;
+  /** Output of each finished upstream step (a fan-out's output is the array of item outputs). */
+  steps: Record<string, unknown>;
+  /** The current item and its index inside a fan-out step's `input`. */
+  item?: unknown;
+  index?: number;
+  run: { id: string; workflow: string; version: number };
+  /** In `onFailure.input`: the error that failed the run. */
+  error?: unknown;
+}
+
+export class ExpressionSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly position: number,
+  ) {
+    super(message);
+  }
+}
+
+export function compileExpression(source: string): Expression {
+  let compiled: jsonata.Expression;
+  try {
+    compiled = jsonata(source);
+  } catch (error) {
+    const e = error as { message?: string; position?: number; token?: string };
+    throw new ExpressionSyntaxError(
+      `invalid JSONata expression: ${e.message ?? String(error)}${e.token ? ` (at token "${e.token}")` : ''}`,
+      typeof e.position === 'number' ? e.position : 0,
+    );
+  }
+  const stepRefs = new Set<string>();
+  collectStepRefs(compiled.ast(), stepRefs);
+  return {
+    source,
+    stepRefs: [...stepRefs],
+    async evaluate(context) {
+      const value: unknown = await compiled.evaluate(context);
+      return normalise(value);
+    },
+  };
+}
+
+/** JSONata returns sequences (arrays with extra props) and `undefined` for "no match". */
+function normalise(value: unknown): unknown {
+  if (value === undefined) return null;
+  return JSON.parse(JSON.stringify(value)) as unknown;
+}
+
+function collectStepRefs(node: unknown, out: Set<string>): void {
+  if (Array.isArray(node)) {
+    for (const child of node) collectStepRefs(child, out);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const record = node as Record<string, unknown>;
+  if (record.type === 'path' && Array.isArray(record.steps)) {
+    const [first, second] = record.steps as { type?: string; value?: unknown }[];
+    if (first?.type === 'name' && first.value === 'steps' && second?.type === 'name' && typeof second.value === 'string') {
+      out.add(second.value);
+    }
+  }
+  for (const value of Object.values(record)) collectStepRefs(value, out);
+}

@@ -1,0 +1,83 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/tables';
+import { DefinitionError, loadWorkflowSources, type DefinitionProblem, type SourceFile } from './loader';
+import type { WorkflowDefinition } from './model';
+
+/**
+ * All versions of all workflows, cached in memory. Every version that was ever loaded is also
+ * stored in the database, so runs started on an old version keep executing it after the YAML
+ * moved on (or after a restart on another replica).
+ */
+export class DefinitionRegistry {
+  private readonly byKey = new Map<string, WorkflowDefinition>();
+  private readonly latest = new Map<string, WorkflowDefinition>();
+
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /**
+   * Validates `files` and registers their definitions. A (name, version) already registered with
+   * different content is refused: runs may be executing it, so edits need a new version.
+   */
+  async load(files: readonly SourceFile[]): Promise<WorkflowDefinition[]> {
+    const result = loadWorkflowSources(files);
+    const problems: DefinitionProblem[] = [...result.problems];
+    const now = Date.now();
+    for (const def of result.definitions) {
+      await this.db
+        .insertInto('workflow_definitions')
+        .values({ name: def.name, version: def.version, hash: def.hash, source: def.source, file: def.file, registered_at: now })
+        .onConflict((oc) => oc.columns(['name', 'version']).doNothing())
+        .execute();
+      const stored = await this.db
+        .selectFrom('workflow_definitions')
+        .select(['hash', 'file'])
+        .where('name', '=', def.name)
+        .where('version', '=', def.version)
+        .executeTakeFirstOrThrow();
+      if (stored.hash !== def.hash) {
+        problems.push({
+          file: def.file,
+          line: 2,
+          column: 1,
+          path: 'version',
+          message: `workflow ${def.name} version ${def.version} was registered earlier with different content (from ${stored.file}); runs may depend on it: increase \`version\` to publish the change`,
+        });
+      }
+    }
+    if (problems.length > 0) throw new DefinitionError(problems);
+    for (const def of result.definitions) this.add(def);
+    return [...result.definitions];
+  }
+
+  private add(def: WorkflowDefinition): void {
+    this.byKey.set(`${def.name}@${def.version}`, def);
+    const current = this.latest.get(def.name);
+    if (!current || current.version < def.version) this.latest.set(def.name, def);
+  }
+
+  latestVersion(name: string): WorkflowDefinition | undefined {
+    return this.latest.get(name);
+  }
+
+  list(): WorkflowDefinition[] {
+    return [...this.latest.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** A specific version: from the cache, else from the database (a version no longer on disk). */
+  async get(name: string, version: number): Promise<WorkflowDefinition | undefined> {
+    const cached = this.byKey.get(`${name}@${version}`);
+    if (cached) return cached;
+    const row = await this.db
+      .selectFrom('workflow_definitions')
+      .select(['source', 'file'])
+      .where('name', '=', name)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const result = loadWorkflowSources([{ file: row.file, text: row.source }], { knownWorkflows: [...this.latest.keys()] });
+    const def = result.definitions[0];
+    if (!def) throw new DefinitionError(result.problems);
+    this.byKey.set(`${name}@${version}`, def);
+    return def;
+  }
+}

@@ -1,0 +1,517 @@
+import type { Bus, DeadLetter } from '@conveyor/bus';
+import type { RunEvent, StepError, StepProgress, StepResult } from '@conveyor/contracts';
+import { runEventRoutingKey, runEventsTopic, stepProgressQueue, stepQueue, stepResultsQueue } from '@conveyor/worker-sdk';
+import type { Logger } from 'pino';
+import type { DefinitionRegistry } from '../definitions/registry';
+import type { WorkflowDefinition } from '../definitions/model';
+import type { Store } from '../store/database';
+import type { RunRow } from './transition';
+import { buildRequest, Transition } from './transition';
+import type { Effect } from './effects';
+import type { EngineMetrics } from './metrics';
+
+export interface EngineOptions {
+  readonly store: Store;
+  readonly registry: DefinitionRegistry;
+  readonly bus: Bus;
+  readonly logger: Logger;
+  readonly metrics: EngineMetrics;
+  readonly resultsQueue: string;
+  readonly progressQueue: string;
+  readonly eventsExchange: string;
+  /** How often the sweeper looks for timeouts, due retries and unconfirmed publishes. */
+  readonly sweepIntervalMs: number;
+  /** A dispatched request not confirmed by the broker after this long is republished. */
+  readonly republishAfterMs: number;
+  /** Step-level events (dispatched/succeeded/retrying…) on the topic; run events are always sent. */
+  readonly publishStepEvents: boolean;
+}
+
+export type StartRunResult =
+  | { readonly kind: 'started' | 'existing'; readonly run: RunRow }
+  | { readonly kind: 'unknown-workflow'; readonly message: string }
+  | { readonly kind: 'invalid-input'; readonly message: string; readonly issues: readonly { path: string; message: string }[] };
+
+/** Postgres errors worth retrying the whole transaction for: deadlock, serialization, unique race. */
+const RETRYABLE_SQLSTATE = new Set(['40P01', '40001', '23505']);
+
+/**
+ * The orchestrator's engine: consumes results and heartbeats, runs every state change as one
+ * transaction (transition.ts), then performs the transaction's effects. A sweeper covers what no
+ * message announces: timeouts, due retries, workflow deadlines and unconfirmed publishes.
+ */
+export class Engine {
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private wakeTimer: { at: number; timer: NodeJS.Timeout } | undefined;
+  private sweeping: Promise<void> | undefined;
+  private stopped = false;
+  private readonly pendingPublished = new Set<string>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly listeners = new Set<(event: RunEvent) => void>();
+  private subscriptions: { cancel(): Promise<void> }[] = [];
+  private sweepCount = 0;
+
+  constructor(private readonly options: EngineOptions) {}
+
+  get db() {
+    return this.options.store.db;
+  }
+
+  /** Declares the queues and starts consuming results, heartbeats and (for SSE) run events. */
+  async start(): Promise<void> {
+    const { bus } = this.options;
+    const results = stepResultsQueue(this.options.resultsQueue);
+    const progress = stepProgressQueue(this.options.progressQueue);
+    await bus.assertQueue(results);
+    await bus.assertQueue(progress);
+    this.subscriptions.push(
+      await bus.consume(results, (d) => this.onResult(d.message).then(() => undefined), { prefetch: 64 }),
+      await bus.consume(progress, (d) => this.onProgress(d.message), { prefetch: 64 }),
+      // Transient: every replica sees every event, so SSE clients and waiters on any replica are served.
+      await bus.subscribe(runEventsTopic(this.options.eventsExchange), async (d) => this.deliverEvent(d.message), {
+        pattern: '#',
+        prefetch: 256,
+      }),
+    );
+    this.scheduleSweep(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
+    await Promise.all(this.subscriptions.map((s) => s.cancel()));
+    this.subscriptions = [];
+    await this.sweeping;
+    await this.flushPublished();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Transactions and effects
+
+  private async transact<T>(kind: string, fn: (t: Transition) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    for (let attempt = 1; ; attempt++) {
+      const effects: Effect[] = [];
+      try {
+        const value = await this.db.transaction().execute(async (trx) => {
+          effects.length = 0;
+          const transition = new Transition(trx, effects, {
+            dialect: this.options.store.dialect,
+            registry: this.options.registry,
+            metrics: this.options.metrics,
+            replyTo: this.options.resultsQueue,
+            progressTo: this.options.progressQueue,
+          });
+          return fn(transition);
+        });
+        await this.perform(effects);
+        this.options.metrics.transition.observe({ kind }, (performance.now() - started) / 1000);
+        return value;
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code && RETRYABLE_SQLSTATE.has(code) && attempt < 5) {
+          this.options.logger.debug({ code, attempt, kind }, 'transaction conflict, retrying');
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+
+  private async perform(effects: readonly Effect[]): Promise<void> {
+    const { bus, logger } = this.options;
+    const work: Promise<unknown>[] = [];
+    for (const effect of effects) {
+      switch (effect.kind) {
+        case 'dispatch': {
+          const { request } = effect;
+          work.push(
+            bus
+              .publish(stepQueue(request.queue), request, {
+                messageId: `${request.taskId}:${request.attempt}`,
+                correlationId: request.runId,
+              })
+              .then(
+                () => this.markPublished(request.taskId),
+                // Left unconfirmed in the outbox: the sweeper republishes it.
+                (error: unknown) => logger.warn({ err: error, taskId: request.taskId }, 'publishing a step request failed; the sweeper will retry'),
+              ),
+          );
+          break;
+        }
+        case 'event':
+          if (this.options.publishStepEvents || effect.event.event === 'run.started') this.publishEvent(effect.event);
+          break;
+        case 'run-completed':
+          work.push(this.deliverCompletion(effect.runId));
+          break;
+        case 'wake':
+          this.wakeAt(effect.at);
+          break;
+      }
+    }
+    await Promise.all(work);
+  }
+
+  private publishEvent(event: RunEvent): void {
+    // Best effort for step events (the database is the record); the completion has an outbox.
+    this.options.bus
+      .publishEvent(runEventsTopic(this.options.eventsExchange), event, { routingKey: runEventRoutingKey(event) })
+      .catch((error: unknown) => this.options.logger.warn({ err: error, event: event.event }, 'publishing a run event failed'));
+  }
+
+  private markPublished(taskId: string): void {
+    this.pendingPublished.add(taskId);
+    // Batched: one UPDATE for every confirm of the last few milliseconds.
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flushPublished().catch((error: unknown) => this.options.logger.warn({ err: error }, 'recording publish confirms failed'));
+    }, 5);
+  }
+
+  private async flushPublished(): Promise<void> {
+    if (this.pendingPublished.size === 0) return;
+    const ids = [...this.pendingPublished];
+    this.pendingPublished.clear();
+    for (let i = 0; i < ids.length; i += 500) {
+      await this.db.updateTable('tasks').set({ published: 1 }).where('id', 'in', ids.slice(i, i + 500)).execute();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Public operations
+
+  async startRun(params: {
+    workflow: string;
+    version?: number | undefined;
+    input: unknown;
+    idempotencyKey?: string | undefined;
+    callbackUrl?: string | undefined;
+  }): Promise<StartRunResult> {
+    const { registry } = this.options;
+    let def: WorkflowDefinition | undefined;
+    if (params.version !== undefined) def = await registry.get(params.workflow, params.version);
+    else def = registry.latestVersion(params.workflow);
+    if (!def) {
+      const known = registry.list().map((d) => `${d.name} (v${d.version})`);
+      return {
+        kind: 'unknown-workflow',
+        message: `unknown workflow ${params.workflow}${params.version !== undefined ? ` version ${params.version}` : ''}; known: ${known.join(', ') || 'none'}`,
+      };
+    }
+    const issues = validateInput(def, params.input);
+    if (issues.length > 0) {
+      return {
+        kind: 'invalid-input',
+        message: `input does not match the inputSchema of workflow ${def.name} version ${def.version}`,
+        issues,
+      };
+    }
+    let key = params.idempotencyKey;
+    if (key === undefined && def.idempotencyKey) {
+      const value = await def.idempotencyKey.evaluate({ input: params.input, steps: {}, run: { id: '', workflow: def.name, version: def.version } });
+      if (value !== null && value !== undefined && value !== '') key = typeof value === 'string' ? value : JSON.stringify(value);
+    }
+    const { run, created } = await this.transact('start', (t) =>
+      t.createRun({ def, input: params.input, idempotencyKey: key, callbackUrl: params.callbackUrl }),
+    );
+    return { kind: created ? 'started' : 'existing', run };
+  }
+
+  /** Applies a worker's result. Duplicates and late results are counted and dropped. */
+  async onResult(result: StepResult): Promise<'applied' | string> {
+    const outcome = await this.transact('result', async (t) => {
+      const run = await t.lockRun(result.runId);
+      if (!run) return { applied: false as const, reason: 'unknown-run' };
+      return t.applyResult(run, result);
+    });
+    if (!outcome.applied) {
+      this.options.metrics.ignoredResults.inc({ reason: outcome.reason });
+      this.options.logger.debug({ taskId: result.taskId, attempt: result.attempt, reason: outcome.reason }, 'ignored a step result');
+      return outcome.reason;
+    }
+    return 'applied';
+  }
+
+  async onProgress(progress: StepProgress): Promise<void> {
+    const t = this.db.transaction();
+    await t.execute(async (trx) => {
+      const transition = new Transition(trx, [], {
+        dialect: this.options.store.dialect,
+        registry: this.options.registry,
+        metrics: this.options.metrics,
+        replyTo: this.options.resultsQueue,
+        progressTo: this.options.progressQueue,
+      });
+      await transition.heartbeat(progress.taskId, progress.attempt, progress.progress, progress.message);
+    });
+  }
+
+  async cancelRun(runId: string, reason: string): Promise<'cancelled' | 'not-found' | 'already-finished'> {
+    return this.transact('cancel', async (t) => {
+      const run = await t.lockRun(runId);
+      if (!run) return 'not-found';
+      if (run.row.status !== 'running') return 'already-finished';
+      await t.cancelRun(run, reason);
+      return 'cancelled';
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Completion: event, callback, waiters
+
+  private async deliverCompletion(runId: string): Promise<void> {
+    const { logger } = this.options;
+    const run = await this.db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+    if (!run || run.status === 'running' || run.completion_published) return;
+    this.notifyWaiters(runId);
+    const event: RunEvent = {
+      type: 'workflow.run.event',
+      version: 1,
+      event: 'run.completed',
+      runId,
+      workflow: { name: run.workflow, version: run.version },
+      at: new Date(run.finished_at ?? Date.now()).toISOString(),
+      status: run.status,
+      ...(run.output !== null ? { output: JSON.parse(run.output) as unknown } : {}),
+      ...(run.error !== null ? { error: JSON.parse(run.error) as StepError } : {}),
+      ...(run.parent_run_id ? { parentRunId: run.parent_run_id } : {}),
+    };
+    let delivered = true;
+    try {
+      await this.options.bus.publishEvent(runEventsTopic(this.options.eventsExchange), event, { routingKey: runEventRoutingKey(event) });
+    } catch (error) {
+      delivered = false;
+      logger.warn({ err: error, runId }, 'publishing run.completed failed; will retry');
+    }
+    if (delivered && run.callback_url) {
+      try {
+        const response = await fetch(run.callback_url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(event),
+          signal: AbortSignal.timeout(5000),
+        });
+        if (!response.ok) throw new Error(`callback answered HTTP ${response.status}`);
+      } catch (error) {
+        delivered = run.completion_attempts + 1 >= 5;
+        logger.warn({ err: error, runId, url: run.callback_url, attempt: run.completion_attempts + 1, givingUp: delivered }, 'completion callback failed');
+      }
+    }
+    await this.db
+      .updateTable('runs')
+      .set({ completion_published: delivered ? 1 : 0, completion_attempts: run.completion_attempts + 1 })
+      .where('id', '=', runId)
+      .execute();
+  }
+
+  private deliverEvent(event: RunEvent): void {
+    if (event.event === 'run.completed') this.notifyWaiters(event.runId);
+    for (const listener of this.listeners) listener(event);
+  }
+
+  /** Every run event seen by this replica (from all replicas), for SSE streams. */
+  onEvent(listener: (event: RunEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private notifyWaiters(runId: string): void {
+    const set = this.waiters.get(runId);
+    if (!set) return;
+    this.waiters.delete(runId);
+    for (const wake of set) wake();
+  }
+
+  /** Resolves when the run has finished or after `timeoutMs`, with the run row either way. */
+  async waitForRun(runId: string, timeoutMs: number): Promise<RunRow | undefined> {
+    const read = () => this.db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+    const first = await read();
+    if (!first || first.status !== 'running') return first;
+    await new Promise<void>((resolve) => {
+      const set = this.waiters.get(runId) ?? new Set();
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        set.delete(wake);
+        resolve();
+      }, timeoutMs);
+      set.add(wake);
+      this.waiters.set(runId, set);
+      // The run may have finished between the read and the registration.
+      read().then((r) => r && r.status !== 'running' && this.notifyWaiters(runId), () => undefined);
+    });
+    return read();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Sweeper
+
+  private scheduleSweep(delay: number): void {
+    if (this.stopped) return;
+    this.sweepTimer = setTimeout(() => {
+      this.sweeping = this.sweep()
+        .catch((error: unknown) => this.options.logger.error({ err: error }, 'sweep failed'))
+        .finally(() => {
+          this.sweeping = undefined;
+          this.scheduleSweep(this.options.sweepIntervalMs);
+        });
+    }, delay);
+  }
+
+  private wakeAt(at: number): void {
+    if (this.stopped || (this.wakeTimer && this.wakeTimer.at <= at)) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
+    const timer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      if (this.sweeping) return;
+      this.sweeping = this.retryDue()
+        .catch((error: unknown) => this.options.logger.error({ err: error }, 'retry sweep failed'))
+        .finally(() => (this.sweeping = undefined));
+    }, Math.max(0, at - Date.now()));
+    this.wakeTimer = { at, timer };
+  }
+
+  /** One pass; public so that tests and benchmarks can drive it deterministically. */
+  async sweep(): Promise<void> {
+    this.sweepCount++;
+    await this.retryDue();
+    await this.timeouts();
+    await this.runDeadlines();
+    await this.republish();
+    await this.redeliverCompletions();
+    if (this.sweepCount % 10 === 1) await this.drainDeadLetters();
+  }
+
+  private async retryDue(): Promise<void> {
+    const due = await this.db
+      .selectFrom('tasks')
+      .select(['id', 'run_id'])
+      .where('status', '=', 'waiting_retry')
+      .where('retry_at', '<=', Date.now())
+      .limit(500)
+      .execute();
+    for (const { id, run_id } of due) {
+      await this.transact('retry', async (t) => {
+        const run = await t.lockRun(run_id);
+        const task = await t.trx.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+        if (run && task && task.retry_at !== null && task.retry_at <= t.now) await t.retryTask(run, task);
+      });
+    }
+  }
+
+  private async timeouts(): Promise<void> {
+    const expired = await this.db
+      .selectFrom('tasks')
+      .select(['id', 'run_id', 'attempt'])
+      .where('status', '=', 'running')
+      .where('deadline_at', '<=', Date.now())
+      .limit(500)
+      .execute();
+    for (const { id, run_id, attempt } of expired) {
+      await this.transact('timeout', async (t) => {
+        const run = await t.lockRun(run_id);
+        const task = await t.trx.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+        if (!run || run.row.status !== 'running' || !task) return;
+        if (task.status === 'running' && task.attempt === attempt && task.deadline_at !== null && task.deadline_at <= t.now) {
+          await t.timeoutAttempt(run, task);
+        }
+      });
+    }
+  }
+
+  private async runDeadlines(): Promise<void> {
+    const expired = await this.db
+      .selectFrom('runs')
+      .select(['id'])
+      .where('status', '=', 'running')
+      .where('deadline_at', '<=', Date.now())
+      .where('final_status', 'is', null)
+      .limit(100)
+      .execute();
+    for (const { id } of expired) {
+      await this.transact('run-timeout', async (t) => {
+        const run = await t.lockRun(id);
+        if (!run || run.row.status !== 'running' || run.row.deadline_at === null || run.row.deadline_at > t.now) return;
+        const limit = run.def.timeoutMs ?? 0;
+        await t.failRun(run, 'timed_out', {
+          message: `workflow ${run.def.name} did not finish within its timeout of ${Math.round(limit / 1000)}s`,
+          code: 'WORKFLOW_TIMEOUT',
+          retryable: false,
+        });
+      });
+    }
+  }
+
+  /** Requests committed but never confirmed by the broker (crash or broker outage in between). */
+  private async republish(): Promise<void> {
+    const stale = await this.db
+      .selectFrom('tasks')
+      .innerJoin('runs', 'runs.id', 'tasks.run_id')
+      .selectAll('tasks')
+      .select(['runs.workflow as workflow', 'runs.version as workflow_version'])
+      .where('tasks.published', '=', 0)
+      .where('tasks.status', '=', 'running')
+      .where('tasks.kind', '=', 'queue')
+      .where('tasks.dispatched_at', '<=', Date.now() - this.options.republishAfterMs)
+      .limit(500)
+      .execute();
+    if (stale.length === 0) return;
+    this.options.logger.info({ count: stale.length }, 'republishing step requests without a broker confirm');
+    const effects: Effect[] = stale.map((task) => ({
+      kind: 'dispatch',
+      request: buildRequest({ name: task.workflow, version: task.workflow_version }, task, {
+        replyTo: this.options.resultsQueue,
+        progressTo: this.options.progressQueue,
+      }),
+    }));
+    await this.perform(effects);
+  }
+
+  private async redeliverCompletions(): Promise<void> {
+    const pending = await this.db
+      .selectFrom('runs')
+      .select(['id'])
+      .where('completion_published', '=', 0)
+      .where('status', '!=', 'running')
+      .where('finished_at', '<=', Date.now() - 2000)
+      .limit(100)
+      .execute();
+    for (const { id } of pending) await this.deliverCompletion(id);
+  }
+
+  /** Moves dead-lettered results into the database (visible in the API) and counts them. */
+  private async drainDeadLetters(): Promise<void> {
+    for (const queue of [stepResultsQueue(this.options.resultsQueue)]) {
+      let letters: DeadLetter[];
+      try {
+        letters = await this.options.bus.drainDeadLetters(queue, 100);
+      } catch (error) {
+        this.options.logger.warn({ err: error }, 'reading the dead-letter queue failed');
+        return;
+      }
+      for (const letter of letters) {
+        this.options.metrics.deadLetters.inc({ queue: queue.name });
+        this.options.logger.error({ queue: queue.name, reason: letter.reason, body: letter.body }, 'a message was dead-lettered');
+        await this.db
+          .insertInto('dead_letters')
+          .values({
+            queue: queue.name,
+            reason: letter.reason,
+            body: typeof letter.body === 'string' ? letter.body : JSON.stringify(letter.body),
+            attempts: letter.attempts,
+            received_at: Date.now(),
+          })
+          .execute();
+      }
+    }
+  }
+}
+
+function validateInput(def: WorkflowDefinition, input: unknown): readonly { path: string; message: string }[] {
+  return def.validateInput ? def.validateInput(input) : [];
+}

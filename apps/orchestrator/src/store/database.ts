@@ -1,0 +1,162 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
+import { Pool, types } from 'pg';
+import type { Database } from './tables';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  /** A short description for logs and /debug/vars (no password). */
+  readonly describe: string;
+  close(): Promise<void>;
+}
+
+export type StoreConfig =
+  | { readonly kind: 'sqlite'; readonly file: string }
+  | { readonly kind: 'postgres'; readonly url: string; readonly schema?: string; readonly poolSize?: number };
+
+/** Opens the database and creates the tables (idempotent). */
+export async function openStore(config: StoreConfig): Promise<Store> {
+  if (config.kind === 'sqlite') {
+    if (config.file !== ':memory:') mkdirSync(dirname(config.file), { recursive: true });
+    const sqlite = new BetterSqlite3(config.file);
+    // WAL + NORMAL: durable across process crashes (not power loss), far fewer fsyncs per commit.
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    await migrate(db, 'sqlite');
+    return { db, dialect: 'sqlite', describe: `sqlite:${config.file}`, close: () => db.destroy() };
+  }
+  const schema = config.schema;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new Error(`invalid PostgreSQL schema name ${JSON.stringify(schema)}: use lower-case letters, digits and _`);
+  }
+  const pool = new Pool({
+    connectionString: config.url,
+    max: config.poolSize ?? 10,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    // bigint columns hold epoch milliseconds, which fit a JS number exactly.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === 20 ? (v: string) => Number(v) : types.getTypeParser(oid, format as 'text')) as typeof types.getTypeParser,
+    },
+  });
+  if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  await migrate(db, 'postgres');
+  const url = new URL(config.url);
+  url.password = '';
+  return { db, dialect: 'postgres', describe: `${url.toString()}${schema ? ` schema=${schema}` : ''}`, close: () => db.destroy() };
+}
+
+async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {
+  const ms = dialect === 'postgres' ? 'bigint' : 'integer';
+  // Concurrent replicas may migrate at once; an advisory lock keeps CREATE … IF NOT EXISTS safe.
+  await db.transaction().execute(async (trx) => {
+    if (dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(72001)`.execute(trx);
+    await trx.schema
+      .createTable('workflow_definitions')
+      .ifNotExists()
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('hash', 'text', (c) => c.notNull())
+      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('file', 'text', (c) => c.notNull())
+      .addColumn('registered_at', ms, (c) => c.notNull())
+      .addPrimaryKeyConstraint('workflow_definitions_pk', ['name', 'version'])
+      .execute();
+    await trx.schema
+      .createTable('runs')
+      .ifNotExists()
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('workflow', 'text', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('input', 'text', (c) => c.notNull())
+      .addColumn('output', 'text')
+      .addColumn('error', 'text')
+      .addColumn('idempotency_key', 'text')
+      .addColumn('parent_run_id', 'text')
+      .addColumn('parent_task_id', 'text')
+      .addColumn('created_at', ms, (c) => c.notNull())
+      .addColumn('finished_at', ms)
+      .addColumn('deadline_at', ms)
+      .addColumn('callback_url', 'text')
+      .addColumn('final_status', 'text')
+      .addColumn('completion_published', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('completion_attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await trx.schema.createIndex('runs_idempotency').ifNotExists().unique().on('runs').columns(['workflow', 'idempotency_key']).execute();
+    await trx.schema.createIndex('runs_list').ifNotExists().on('runs').columns(['created_at']).execute();
+    await trx.schema.createIndex('runs_status').ifNotExists().on('runs').columns(['status', 'deadline_at']).execute();
+    await trx.schema.createIndex('runs_parent').ifNotExists().on('runs').columns(['parent_run_id']).execute();
+    await trx.schema.createIndex('runs_outbox').ifNotExists().on('runs').columns(['completion_published', 'finished_at']).execute();
+    await trx.schema
+      .createTable('tasks')
+      .ifNotExists()
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('run_id', 'text', (c) => c.notNull())
+      .addColumn('step', 'text', (c) => c.notNull())
+      .addColumn('item_index', 'integer', (c) => c.notNull())
+      .addColumn('parent_id', 'text')
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('attempt', 'integer', (c) => c.notNull())
+      .addColumn('max_attempts', 'integer', (c) => c.notNull())
+      .addColumn('queue', 'text')
+      .addColumn('timeout_ms', 'integer', (c) => c.notNull())
+      .addColumn('input', 'text')
+      .addColumn('output', 'text')
+      .addColumn('error', 'text')
+      .addColumn('created_at', ms, (c) => c.notNull())
+      .addColumn('dispatched_at', ms)
+      .addColumn('finished_at', ms)
+      .addColumn('deadline_at', ms)
+      .addColumn('retry_at', ms)
+      .addColumn('published', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('child_run_id', 'text')
+      .addColumn('progress', 'real')
+      .addColumn('progress_message', 'text')
+      .addColumn('fan_total', 'integer')
+      .addColumn('fan_released', 'integer')
+      .addColumn('fan_succeeded', 'integer')
+      .addColumn('fan_failed', 'integer')
+      .execute();
+    // One row per (run, step, item): the database itself refuses to schedule a step twice.
+    await trx.schema.createIndex('tasks_unique_step').ifNotExists().unique().on('tasks').columns(['run_id', 'step', 'item_index']).execute();
+    await trx.schema.createIndex('tasks_release').ifNotExists().on('tasks').columns(['parent_id', 'status', 'item_index']).execute();
+    await trx.schema.createIndex('tasks_deadline').ifNotExists().on('tasks').columns(['status', 'deadline_at']).execute();
+    await trx.schema.createIndex('tasks_retry').ifNotExists().on('tasks').columns(['status', 'retry_at']).execute();
+    await trx.schema.createIndex('tasks_outbox').ifNotExists().on('tasks').columns(['published', 'status', 'dispatched_at']).execute();
+    await trx.schema
+      .createTable('attempts')
+      .ifNotExists()
+      .addColumn('task_id', 'text', (c) => c.notNull())
+      .addColumn('attempt', 'integer', (c) => c.notNull())
+      .addColumn('run_id', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('dispatched_at', ms, (c) => c.notNull())
+      .addColumn('finished_at', ms)
+      .addColumn('error', 'text')
+      .addColumn('worker_id', 'text')
+      .addPrimaryKeyConstraint('attempts_pk', ['task_id', 'attempt'])
+      .execute();
+    await trx.schema.createIndex('attempts_run').ifNotExists().on('attempts').columns(['run_id']).execute();
+    await trx.schema
+      .createTable('dead_letters')
+      .ifNotExists()
+      // integer primary key = SQLite rowid (auto-assigned); bigserial in PostgreSQL.
+      .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', (c) => c.primaryKey())
+      .addColumn('queue', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text', (c) => c.notNull())
+      .addColumn('body', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull())
+      .addColumn('received_at', ms, (c) => c.notNull())
+      .execute();
+  });
+}
