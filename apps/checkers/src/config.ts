@@ -38,41 +38,39 @@ const amqpName = z
   .string()
   .regex(/^[A-Za-z0-9_.:-]{1,200}$/, "must be 1-200 letters, digits, '.', '_', ':' or '-'");
 
-const envSchema = z
-  .object({
-    PORT: z.coerce.number().int().min(0).max(65535).default(3003),
-    HOST: z.string().min(1).default('127.0.0.1'),
-    LOG_LEVEL: z
-      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-      .default('info'),
-    AMQP_URL: z
-      .string()
-      .regex(/^amqps?:\/\//, 'must start with amqp:// or amqps://')
-      .optional(),
-    DATABASE_URL: z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (leave unset for SQLite)')
-      .optional(),
-    DATABASE_SCHEMA: z
-      .string()
-      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
-      .default('public'),
-    DATA_DIR: z.string().min(1).default('./var/checkers'),
-    ENGINE_MODE: z.enum(['pool', 'bus']).default('pool'),
-    ENGINE_THREADS: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
-    ENGINE_REQUEST_QUEUE: amqpName.default(DEFAULT_REQUEST_QUEUE),
-    ENGINE_REPLY_TOPIC: amqpName.default(DEFAULT_REPLY_TOPIC),
-    BUNDLE_DIR: z.string().min(1).default(resolve(APP_ROOT, 'dist')),
-  })
-  .superRefine((env, ctx) => {
-    if (env.ENGINE_MODE === 'bus' && !env.AMQP_URL) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['AMQP_URL'],
-        message: 'is required when ENGINE_MODE=bus (engine workers are reached through RabbitMQ)',
-      });
-    }
-  });
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3003),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  AMQP_URL: z
+    .string()
+    .regex(/^amqps?:\/\//, 'must start with amqp:// or amqps://')
+    .optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (leave unset for SQLite)')
+    .optional(),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
+    .default('public'),
+  DATA_DIR: z.string().min(1).default('./var/checkers'),
+  ENGINE_MODE: z.enum(['pool', 'bus']).default('pool'),
+  ENGINE_THREADS: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
+  ENGINE_REQUEST_QUEUE: amqpName.default(DEFAULT_REQUEST_QUEUE),
+  ENGINE_REPLY_TOPIC: amqpName.default(DEFAULT_REPLY_TOPIC),
+  BUNDLE_DIR: z.string().min(1).default(resolve(APP_ROOT, 'dist')),
+});
+
+/** Rules spanning variables, checked on the raw environment so they're reported with the rest. */
+function crossFieldIssues(env: NodeJS.ProcessEnv): string[] {
+  if (env['ENGINE_MODE'] === 'bus' && !env['AMQP_URL']) {
+    return [
+      '  AMQP_URL: is required when ENGINE_MODE=bus (engine workers are reached through RabbitMQ)',
+    ];
+  }
+  return [];
+}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -81,8 +79,12 @@ export class ConfigError extends Error {
 /** Parses the environment; throws a ConfigError naming every bad variable at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CheckersConfig {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(`invalid checkers configuration:\n${describeIssues(parsed.error)}`);
+  const problems = [
+    ...(parsed.success ? [] : [describeIssues(parsed.error)]),
+    ...crossFieldIssues(env),
+  ];
+  if (!parsed.success || problems.length > 0) {
+    throw new ConfigError(`invalid checkers configuration:\n${problems.join('\n')}`);
   }
   const e = parsed.data;
   const database: DatabaseConfig = e.DATABASE_URL
@@ -92,7 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CheckersConfig
     e.ENGINE_MODE === 'bus'
       ? {
           mode: 'bus',
-          // superRefine guarantees AMQP_URL in bus mode
+          // crossFieldIssues guarantees AMQP_URL in bus mode
           amqpUrl: e.AMQP_URL as string,
           requestQueue: e.ENGINE_REQUEST_QUEUE,
           replyTopic: e.ENGINE_REPLY_TOPIC,

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import express from 'express';
 import { createBus, DeadLetterError, type Bus, type Subscription } from '@conveyor/bus';
@@ -25,6 +26,8 @@ import { PoolEngine } from './engine/pool-engine';
 export interface RunningEngineWorker {
   readonly obs: Observability;
   readonly server: Server;
+  /** Base URL of the worker's observability endpoints. */
+  readonly url: string;
   readonly bus: Bus;
   readonly workerId: string;
   close(): Promise<void>;
@@ -115,13 +118,15 @@ export async function startEngineWorker(
   const app = express();
   obs.mount(app);
   const server = await obs.listen(app, config.port, config.host);
+  const url = `http://${config.host}:${(server.address() as AddressInfo).port}`;
   logger.info(
-    { workerId, queue: config.requestQueue, threads: config.threads },
+    { workerId, url, queue: config.requestQueue, threads: config.threads },
     'engine worker consuming',
   );
   return {
     obs,
     server,
+    url,
     bus,
     workerId,
     close: async () => {

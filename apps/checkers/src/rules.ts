@@ -53,7 +53,7 @@ export function replayGame(notations: readonly string[]): ReplayedGame {
       throw new Error(`stored move ${i + 1} (${notation}) does not replay: ${next.error.message}`);
     game = next.value;
   }
-  return describe(game);
+  return describeGame(game);
 }
 
 export type MoveMatch =
@@ -68,7 +68,8 @@ export function matchMove(replayed: ReplayedGame, text: string): MoveMatch {
   return { ok: true, notation: formatMovePath(played) };
 }
 
-function describe(game: Game): ReplayedGame {
+/** Everything the API shows about a game (exported for tests that start from other positions). */
+export function describeGame(game: Game): ReplayedGame {
   const position = currentPosition(game);
   const ongoing = game.status.kind === 'ongoing';
   return {
