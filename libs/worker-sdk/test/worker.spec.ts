@@ -1,0 +1,122 @@
+import { createBus, createEmbeddedBroker, type Bus } from '@conveyor/bus';
+import type { StepProgress, StepRequest, StepResult } from '@conveyor/contracts';
+import pino from 'pino';
+import { z } from 'zod';
+import { defineStepHandler, FatalStepError, startStepWorker, stepProgressQueue, stepQueue, stepResultsQueue } from '../src';
+
+const logger = pino({ level: 'silent' });
+
+function request(overrides: Partial<StepRequest> = {}): StepRequest {
+  return {
+    type: 'workflow.step.request',
+    version: 1,
+    taskId: `t-${Math.random()}`,
+    attempt: 1,
+    runId: 'r1',
+    workflow: { name: 'wf', version: 1 },
+    step: 's',
+    queue: 'echo',
+    input: { text: 'hello' },
+    deadline: new Date(Date.now() + 10_000).toISOString(),
+    timeoutMs: 10_000,
+    replyTo: 'results',
+    progressTo: 'progress',
+    ...overrides,
+  };
+}
+
+describe('startStepWorker', () => {
+  let bus: Bus;
+  let results: StepResult[];
+  let progress: StepProgress[];
+
+  beforeEach(async () => {
+    bus = await createBus({ embeddedBroker: createEmbeddedBroker(), logger });
+    results = [];
+    progress = [];
+    await bus.assertQueue(stepResultsQueue('results'));
+    await bus.assertQueue(stepProgressQueue('progress'));
+    await bus.consume(stepResultsQueue('results'), async (d) => void results.push(d.message));
+    await bus.consume(stepProgressQueue('progress'), async (d) => void progress.push(d.message));
+  });
+  afterEach(() => bus.close());
+
+  const until = async (check: () => boolean) => {
+    const deadline = Date.now() + 5000;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error('condition not met in 5 s');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+
+  it('validates input, runs the handler, reports output, retryable and fatal errors, and heartbeats', async () => {
+    const worker = await startStepWorker({
+      bus,
+      logger,
+      workerId: 'w1',
+      handlers: [
+        defineStepHandler({
+          queue: 'echo',
+          input: z.object({ text: z.string() }),
+          async handle(ctx) {
+            if (ctx.input.text === 'fatal') throw new FatalStepError('cannot echo that', { code: 'NOPE' });
+            if (ctx.input.text === 'crash') throw new TypeError('undefined is not a function');
+            await ctx.heartbeat({ progress: 0.5, message: 'half way' });
+            return { echo: ctx.input.text, attempt: ctx.attempt };
+          },
+        }),
+      ],
+    });
+    await bus.publish(stepQueue('echo'), request({ taskId: 'ok', attempt: 2 }));
+    await bus.publish(stepQueue('echo'), request({ taskId: 'bad-input', input: { text: 42 } }));
+    await bus.publish(stepQueue('echo'), request({ taskId: 'fatal', input: { text: 'fatal' } }));
+    await bus.publish(stepQueue('echo'), request({ taskId: 'crash', input: { text: 'crash' } }));
+    await bus.publish(stepQueue('echo'), request({ taskId: 'expired', deadline: new Date(Date.now() - 1000).toISOString() }));
+    await until(() => results.length >= 4);
+    await new Promise((r) => setTimeout(r, 50));
+    const byTask = Object.fromEntries(results.map((r) => [r.taskId, r]));
+    expect(Object.keys(byTask).sort()).toEqual(['bad-input', 'crash', 'fatal', 'ok']);
+    expect(byTask.ok).toMatchObject({ status: 'succeeded', attempt: 2, output: { echo: 'hello', attempt: 2 }, workerId: 'w1' });
+    expect(byTask['bad-input']).toMatchObject({ status: 'failed', error: { code: 'INVALID_INPUT', retryable: false } });
+    expect(byTask.fatal).toMatchObject({ status: 'failed', error: { code: 'NOPE', retryable: false, message: 'cannot echo that' } });
+    expect(byTask.crash).toMatchObject({ status: 'failed', error: { code: 'UNHANDLED', retryable: true, message: 'TypeError: undefined is not a function' } });
+    expect(progress).toEqual([expect.objectContaining({ taskId: 'ok', attempt: 2, progress: 0.5, message: 'half way' })]);
+    await worker.close();
+  });
+
+  it('close() waits for running handlers to send their results', async () => {
+    let release: () => void = () => undefined;
+    let markStarted: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => (markStarted = resolve));
+    const worker = await startStepWorker({
+      bus,
+      logger,
+      handlers: [
+        defineStepHandler({
+          queue: 'slow',
+          handle: () => {
+            markStarted();
+            return new Promise((resolve) => (release = () => resolve('finished')));
+          },
+        }),
+      ],
+    });
+    await bus.publish(stepQueue('slow'), request({ taskId: 'slow-1', queue: 'slow' }));
+    await started;
+    let closed = false;
+    const closing = worker.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(closed).toBe(false);
+    expect(worker.inFlight()).toBe(1);
+    release();
+    await closing;
+    expect(worker.inFlight()).toBe(0);
+    await until(() => results.length === 1);
+    expect(results[0]).toMatchObject({ taskId: 'slow-1', status: 'succeeded', output: 'finished' });
+  });
+
+  it('refuses two handlers for one queue', async () => {
+    const h = defineStepHandler({ queue: 'dup', handle: async () => null });
+    await expect(startStepWorker({ bus, handlers: [h, h] })).rejects.toThrow(/two handlers for queue "dup"/);
+  });
+});
