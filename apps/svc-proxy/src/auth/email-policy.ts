@@ -28,7 +28,7 @@ export function splitEmail(email: string): { local: string; domain: string } | u
 }
 
 export function decideAccess(identity: ProviderIdentity, policy: AccessPolicy): AccessDecision {
-  const email = identity.email?.trim();
+  const email = identity.email;
   if (!email) return { kind: 'denied', reason: 'the provider returned no email address (is the "email" scope granted?)' };
   // Google sends a boolean; a string "true" from some other provider is not good enough.
   if (identity.emailVerified !== true) return { kind: 'denied', reason: `email ${email} is not verified by the provider` };

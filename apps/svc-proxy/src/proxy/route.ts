@@ -19,7 +19,7 @@ export type ProxyRoute =
 
 // Anything that could be decoded into a separator or dot-segment by the proxy, a browser or the
 // pod: refused outright rather than normalised, since no debug page needs them.
-const ENCODED_SEPARATOR = /%(2f|5c|2e|00)/i;
+const ENCODED_SEPARATOR = /%(25)*(2f|5c|2e|00)/i; // also double-encoded: %252f
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0020\u007f]/;
 const DOT_SEGMENT = /(^|\/)\.\.?(\/|$)/;

@@ -33,12 +33,12 @@ export const ALICE: MockUser = { sub: '1001', email: 'alice@example.com', email_
 export class Harness {
   readonly kube = new FakeKubeApi();
   readonly provider = new MockProvider();
-  readonly pods: Record<string, FakePod> = {
+  readonly pods = {
     'cart-0': new FakePod('127.0.0.2', 'cart-0'),
     'cart-1': new FakePod('127.0.0.3', 'cart-1'),
     'db-0': new FakePod('127.0.0.4', 'db-0'),
     'agent-0': new FakePod('127.0.0.5', 'agent-0'),
-  };
+  } as const;
   readonly logs: LogLine[] = [];
   proxy!: SvcProxy;
   config!: SvcProxyConfig;
@@ -47,10 +47,10 @@ export class Harness {
   async start(env: Record<string, string> = {}): Promise<void> {
     await this.kube.start();
     await this.provider.start();
-    const cartPort = await this.pods['cart-0']!.start();
-    await this.pods['cart-1']!.start(cartPort);
-    await this.pods['db-0']!.start(cartPort);
-    this.agentPort = await this.pods['agent-0']!.start();
+    const cartPort = await this.pods['cart-0'].start();
+    await this.pods['cart-1'].start(cartPort);
+    await this.pods['db-0'].start(cartPort);
+    this.agentPort = await this.pods['agent-0'].start();
 
     this.kube.apply('services', service('shop', 'cart', { annotation: 'http', ports: [{ name: 'http', port: 80, targetPort: cartPort }] }));
     this.kube.apply('endpointslices', endpointSlice('shop', 'cart', [

@@ -1,0 +1,43 @@
+import { rewriteHtml, rewriteUrl } from './rewrite';
+
+const ctx = { prefix: '/proxy/shop/cart/cart-0', upstreamHost: '10.0.0.1:8080' };
+
+describe('rewriting pod URLs onto the proxy', () => {
+  it.each([
+    ['/debug/pprof/', '/proxy/shop/cart/cart-0/debug/pprof/'],
+    ['http://10.0.0.1:8080/debug/vars?x=1', '/proxy/shop/cart/cart-0/debug/vars?x=1'],
+    ['//10.0.0.1:8080/metrics', '/proxy/shop/cart/cart-0/metrics'],
+    ['http://10.0.0.1:8080', '/proxy/shop/cart/cart-0/'],
+    ['goroutine?debug=1', 'goroutine?debug=1'],
+    ['https://example.com/x', 'https://example.com/x'],
+    ['//example.com/x', '//example.com/x'],
+    ['/proxy/shop/cart/cart-0/already', '/proxy/shop/cart/cart-0/already'],
+    ['#top', '#top'],
+  ])('%s -> %s', (from, to) => {
+    expect(rewriteUrl(from, ctx)).toBe(to);
+  });
+
+  it('rewrites absolute links in HTML, leaves relative ones and script text alone', async () => {
+    const page =
+      `<!DOCTYPE html><html><head><meta http-equiv="refresh" content="5; url=/x"><link href="/a.css" rel=stylesheet></head>` +
+      `<body><a href='/debug/vars'>v</a><a href="heap?debug=1">h</a><A HREF=http://10.0.0.1:8080/m>m</A>` +
+      `<img src="/i.png"><form action="/debug/pprof/symbol"></form><a href="https://other/">o</a>` +
+      `<script>location.href = "/debug/vars"</script><p title="/not-a-link">t</p></body></html>`;
+    const out = await rewriteHtml(page, ctx);
+    expect(out).toContain('content="5; url=/proxy/shop/cart/cart-0/x"');
+    expect(out).toContain('href="/proxy/shop/cart/cart-0/a.css"');
+    expect(out).toContain('href="/proxy/shop/cart/cart-0/debug/vars"');
+    expect(out).toContain('<a href="heap?debug=1">h</a>');
+    expect(out).toContain('href="/proxy/shop/cart/cart-0/m"');
+    expect(out).toContain('src="/proxy/shop/cart/cart-0/i.png"');
+    expect(out).toContain('action="/proxy/shop/cart/cart-0/debug/pprof/symbol"');
+    expect(out).toContain('<a href="https://other/">o</a>');
+    expect(out).toContain('<script>location.href = "/debug/vars"</script>');
+    expect(out).toContain('<p title="/not-a-link">t</p>');
+  });
+
+  it('passes untouched markup through byte for byte', async () => {
+    const page = "<html><body><table><tr><td><a href='allocs?debug=1'>allocs</a></td></tr></table></body></html>";
+    expect(await rewriteHtml(page, ctx)).toBe(page);
+  });
+});
