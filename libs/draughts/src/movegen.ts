@@ -11,7 +11,6 @@
  */
 import { lowestBit, popcount } from './bitboard';
 import {
-  BLACK_PROMOTION,
   DL3,
   DL4,
   DOWN_LEFT,
@@ -25,7 +24,6 @@ import {
   UP_RIGHT,
   UR3,
   UR4,
-  WHITE_PROMOTION,
 } from './squares';
 
 /** Upper bound on moves in one list; far above any position reachable in play. */
@@ -234,7 +232,11 @@ export function countMoves(own: number, opp: number, kings: number, white: boole
   return n;
 }
 
-/** Promotion row of the side to move. */
-export function promotionRow(white: boolean): number {
-  return white ? WHITE_PROMOTION : BLACK_PROMOTION;
+/** Whether the side to move has a non-capturing move (a king only needs one empty neighbour). */
+export function hasQuietMove(own: number, opp: number, kings: number, white: boolean): boolean {
+  const empty = ~(own | opp);
+  const men = own & ~kings;
+  if (((white ? ul(men) | ur(men) : dl(men) | dr(men)) & empty) !== 0) return true;
+  const k = own & kings;
+  return ((ul(k) | ur(k) | dl(k) | dr(k)) & empty) !== 0;
 }

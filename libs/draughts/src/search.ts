@@ -11,7 +11,7 @@
  */
 import { lowestBit } from './bitboard';
 import type { Game } from './game';
-import { MAX_MOVES, MoveList, generateCaptures, generateQuiet, hasCapture } from './movegen';
+import { MAX_MOVES, MoveList, generateCaptures, generateQuiet, hasCapture, hasQuietMove } from './movegen';
 import { legalMoves, moveFromList, type Move } from './move';
 import { makePosition, type Position } from './position';
 import { createRng } from './rng';
@@ -118,6 +118,7 @@ class Searcher {
     readonly options: SearchOptions,
     readonly scorer: SyncScorer,
     history: readonly Position[],
+    root: Position,
   ) {
     this.useTable = options.useTable ?? true;
     const bits = this.useTable ? Math.max(4, Math.min(26, options.tableBits ?? 18)) : 0;
@@ -138,8 +139,7 @@ class Searcher {
       const key = hashPosition(p);
       this.repLo[i] = key.lo;
       this.repHi[i] = key.hi;
-      const next = history[i + 1];
-      if (next !== undefined) quiet = reversibleStep(p, next) ? quiet + 1 : 0;
+      quiet = reversibleStep(p, history[i + 1] ?? root) ? quiet + 1 : 0;
     }
     this.repBase = history.length;
     this.rootQuiet = quiet;
@@ -212,7 +212,11 @@ class Searcher {
       if (this.repLo[i] === lo && this.repHi[i] === hi) return 0;
     }
     const captures = hasCapture(own, opp, kings, white);
-    if ((depth <= 0 && !captures) || ply >= MAX_PLY - 1) return this.evaluate(own, opp, kings, white, lo, hi);
+    if ((depth <= 0 && !captures) || ply >= MAX_PLY - 1) {
+      // A blocked side loses even at the horizon.
+      if (!captures && !hasQuietMove(own, opp, kings, white)) return -(WIN_SCORE - ply);
+      return this.evaluate(own, opp, kings, white, lo, hi);
+    }
 
     let ttMove = -1;
     let idx = 0;
@@ -381,7 +385,7 @@ class Run {
   ) {
     const [pos, history] = 'positions' in input ? [input.positions[input.positions.length - 1] as Position, input.positions.slice(0, -1)] : [input, options.history ?? []];
     this.pos = pos;
-    this.searcher = new Searcher(options, scorer, history);
+    this.searcher = new Searcher(options, scorer, history, pos);
     this.white = pos.turn === 'white';
     this.own = (this.white ? pos.white : pos.black) | 0;
     this.opp = (this.white ? pos.black : pos.white) | 0;
@@ -480,7 +484,7 @@ class Run {
     } else {
       const rng = createRng(this.options.seed ?? 1);
       chosen = r.candidates.length > 1 ? (r.candidates[rng() % r.candidates.length] as number) : r.best;
-      score = r.score;
+      score = r.score + 0; // no -0 from negation
       candidates = r.candidates.length;
     }
     const move = moveFromList(this.rootList, chosen, this.kings, this.white);

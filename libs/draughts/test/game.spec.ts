@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-non-null-assertion -- in tests a missing value throws and fails the test, which is what we want */
 import { agreeDraw, currentPosition, legalMoves, newGame, parseFen, parsePdn, playMove, resign, search, toFen, toPdn, type Game, type Position } from '../src/index';
 
 function fen(text: string): Position {

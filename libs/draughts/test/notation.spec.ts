@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-non-null-assertion -- in tests a missing value throws and fails the test, which is what we want */
 import { allCapturePaths, formatMove, formatMoveLong, formatMovePath, initialPosition, legalMoves, parseFen, parseMove, sameMove, toFen, type Position } from '../src/index';
 import { playoutPositions, randomPositions } from './helpers';
 
