@@ -42,7 +42,8 @@ export function compileExpression(source: string): Expression {
     const e = error as { message?: string; position?: number; token?: string };
     throw new ExpressionSyntaxError(
       `invalid JSONata expression: ${e.message ?? String(error)}${e.token ? ` (at token "${e.token}")` : ''}`,
-      typeof e.position === 'number' ? e.position : 0,
+      // JSONata reports the index just past the offending token.
+      typeof e.position === 'number' ? Math.max(0, e.position - 1) : 0,
     );
   }
   const stepRefs = new Set<string>();
