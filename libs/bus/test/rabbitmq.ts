@@ -25,13 +25,13 @@ export async function listOwnConnections(
     'list_connections',
     '-q',
     '--no-table-headers',
-    'name',
+    'pid',
     'client_properties',
   );
   const found: { pid: string; name: string }[] = [];
   for (const line of out.split('\n')) {
     const [pid, props] = line.split('\t');
-    const match = props?.match(/\{"connection_name",longstr,"([^"]*)"\}/);
+    const match = props?.match(/\{"connection_name","([^"]*)"\}/);
     if (pid && match?.[1]?.startsWith(namePrefix)) found.push({ pid, name: match[1] });
   }
   return found;
@@ -87,14 +87,29 @@ export async function publishRaw(
 
 let counter = 0;
 
+/** A connection name unique to this run (the bus appends /publish and /consume). */
+export function connectionName(role: string): string {
+  counter += 1;
+  return `${prefix}-${role}-${counter}`;
+}
+
+/** Consumers attached to a queue, as the broker sees them (to catch stacked duplicates). */
+export async function consumerCount(queue: string): Promise<number> {
+  const out = await rabbitmqctl('list_queues', '-q', '--no-table-headers', 'name', 'consumers');
+  for (const line of out.split('\n')) {
+    const [name, consumers] = line.split('\t');
+    if (name === queue) return Number(consumers);
+  }
+  throw new Error(`queue ${queue} not found`);
+}
+
 export async function makeAmqpBus(
   role: string,
   options: Partial<CreateBusOptions> = {},
 ): Promise<Bus> {
-  counter += 1;
   return createBus({
     url: AMQP_URL,
-    connectionName: `${prefix}-${role}-${counter}`,
+    connectionName: connectionName(role),
     logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
     reconnect: { initialDelayMs: 50, maxDelayMs: 1000 },
     ...options,

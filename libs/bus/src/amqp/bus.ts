@@ -81,6 +81,8 @@ class AmqpBus implements Bus {
   private readonly topology: ChannelKeeper<Channel>;
   /** Declared since the last (re)connect; a broker restart may have lost non-durable state. */
   private declared = new Set<string>();
+  /** Every declaration this bus has made, replayed on a new confirm channel (see ConfirmPublisher). */
+  private readonly declarations = new Map<string, (channel: Channel) => Promise<void>>();
   private readonly consumers = new Set<AmqpConsumer<unknown>>();
 
   constructor(
@@ -94,7 +96,12 @@ class AmqpBus implements Bus {
       reconnect: ReconnectPolicy;
     },
   ) {
-    this.publisher = new ConfirmPublisher(publishConnection, settings.logger, settings.metrics);
+    this.publisher = new ConfirmPublisher(
+      publishConnection,
+      settings.logger,
+      settings.metrics,
+      (unroutableQueue) => this.redeclareAll(unroutableQueue),
+    );
     this.topology = new ChannelKeeper<Channel>({
       name: `${publishConnection.name}#topology`,
       connection: publishConnection,
@@ -155,6 +162,7 @@ class AmqpBus implements Bus {
     options?: ConsumeOptions,
   ): Promise<Subscription> {
     this.assertOpen(`consume from queue ${queue.name}`);
+    this.declarations.set(`queue:${queue.name}`, (ch) => declareQueueTopology(ch, queue));
     return this.startConsumer(`queue ${queue.name}`, queue, handler, options?.prefetch, {
       declare: async (ch) => {
         await declareQueueTopology(ch, queue);
@@ -177,6 +185,13 @@ class AmqpBus implements Bus {
     const policy = { maxAttempts: options?.maxAttempts, retryDelayMs: options?.retryDelayMs };
     if (options?.durableName !== undefined) {
       const definition = subscriptionQueue(topic, options.durableName, policy);
+      const declare = async (ch: Channel) => {
+        await declareTopic(ch, topic.exchange);
+        await declareQueueTopology(ch, definition);
+        await ch.bindQueue(definition.name, topic.exchange, pattern);
+      };
+      // Replayed with the publisher's declarations: if the exchange is re-created, so is the binding.
+      this.declarations.set(`subscription:${definition.name}:${pattern}`, declare);
       return this.startConsumer(
         `subscription ${definition.name}`,
         definition,
@@ -184,9 +199,7 @@ class AmqpBus implements Bus {
         options.prefetch,
         {
           declare: async (ch) => {
-            await declareTopic(ch, topic.exchange);
-            await declareQueueTopology(ch, definition);
-            await ch.bindQueue(definition.name, topic.exchange, pattern);
+            await declare(ch);
             return definition.name;
           },
           exchange: topic.exchange,
@@ -335,11 +348,34 @@ class AmqpBus implements Bus {
     }
   }
 
+  private async redeclareAll(unroutableQueue?: string): Promise<void> {
+    for (const [key, fn] of this.declarations) {
+      try {
+        await this.withTopologyChannel(fn);
+        this.declared.add(key);
+      } catch (err) {
+        this.settings.logger.warn(
+          { declaration: key, err: String(err) },
+          'could not re-declare topology',
+        );
+      }
+    }
+    if (unroutableQueue !== undefined) {
+      // RabbitMQ 3.10 does not always send basic.cancel to consumers of a quorum queue that is
+      // deleted and at once re-declared: they would stay attached to nothing. Our own consumers
+      // of the vanished queue re-subscribe explicitly.
+      for (const consumer of this.consumers) {
+        if (consumer.queueName === unroutableQueue) consumer.resubscribe();
+      }
+    }
+  }
+
   private async declareOnce(
     key: string,
     fn: (channel: Channel) => Promise<void>,
     deadline: number,
   ): Promise<void> {
+    this.declarations.set(key, fn);
     if (this.declared.has(key)) return;
     await this.withTopologyChannel(fn, deadline);
     this.declared.add(key);

@@ -116,6 +116,7 @@ export class ChannelKeeper<C extends Channel> {
       if (epoch !== this.epoch) throw new Error('superseded');
       this.state = 'open';
       this.failures = 0;
+      this.options.logger.debug({ channel: this.options.name }, 'channel open');
       for (const w of this.waiters.splice(0)) w.resolve(opened);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));

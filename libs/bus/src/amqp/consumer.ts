@@ -76,6 +76,19 @@ export class AmqpConsumer<T> {
     }
   }
 
+  /** The queue consumed now (server-named ones change on every re-subscribe). */
+  get queueName(): string {
+    return this.queue;
+  }
+
+  /** Drops the channel; the keeper re-declares and re-consumes (unacked deliveries are requeued). */
+  resubscribe(): void {
+    const channel = this.keeper.current;
+    if (!channel || this.cancelled) return;
+    this.options.logger.warn({ consumer: this.options.label }, 're-subscribing');
+    channel.close().catch(() => undefined);
+  }
+
   async cancel(): Promise<void> {
     if (this.cancelled) return;
     this.cancelled = true;

@@ -40,10 +40,16 @@ export class ConfirmPublisher {
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly idleWaiters: (() => void)[] = [];
 
+  /**
+   * @param redeclare re-creates the topology this bus has used (run on every new confirm
+   *   channel and after an unroutable return), so resent messages find their queues again
+   *   after a broker restart or an operator deleting a queue or exchange.
+   */
   constructor(
     connection: ManagedConnection,
     private readonly logger: Logger,
     private readonly metrics: BusMetrics,
+    private readonly redeclare: (unroutableQueue?: string) => Promise<void>,
   ) {
     this.keeper = new ChannelKeeper<ConfirmChannel>({
       name: `${connection.name}#confirm`,
@@ -56,6 +62,7 @@ export class ConfirmPublisher {
           if (typeof id === 'string') this.returned.add(id);
         });
         this.waitingForDrain = undefined;
+        await this.redeclare();
         // Flush after setup resolves: the keeper marks the channel open first.
         setImmediate(() => this.flush());
       },
@@ -142,12 +149,16 @@ export class ConfirmPublisher {
     const wasReturned = this.returned.delete(item.options.messageId);
     if (item.settled) return this.checkIdle();
     if (!err && wasReturned) {
-      this.settle(item);
-      item.reject(
-        new Error(
-          `${describe(item)} does not exist: the broker returned the message as unroutable (was the queue deleted?)`,
-        ),
+      // Its queue is gone (deleted by hand, or lost in a broker reset): re-create, then resend.
+      item.lastError = `${describe(item)} did not exist: the broker returned the message as unroutable`;
+      this.outbox.push(item);
+      this.logger.warn(
+        { to: describe(item) },
+        'publish returned unroutable; re-declaring topology and resending',
       );
+      this.redeclare(item.exchange === '' ? item.routingKey : undefined)
+        .catch((e: unknown) => this.logger.warn({ err: String(e) }, 're-declaring topology failed'))
+        .finally(() => this.scheduleFlush());
       return;
     }
     if (!err) {

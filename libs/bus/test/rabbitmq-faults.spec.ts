@@ -1,0 +1,209 @@
+import { connect } from 'amqplib';
+import { Registry } from 'prom-client';
+import { defineQueue, defineTopic, type Bus } from '../src';
+import { Event, Job, job, sleep, waitFor } from './helpers';
+import {
+  AMQP_URL,
+  closeOwnConnections,
+  connectionName,
+  consumerCount,
+  deleteRunTopology,
+  makeAmqpBus,
+  prefix,
+} from './rabbitmq';
+
+jest.setTimeout(120_000);
+
+/** Deletes a queue or exchange as an operator (or a broker reset) would, behind the bus's back. */
+async function deleteFromOutside(what: { queue?: string; exchange?: string }): Promise<void> {
+  const conn = await connect(AMQP_URL, {
+    clientProperties: { connection_name: `${prefix}-operator` },
+  });
+  try {
+    const ch = await conn.createChannel();
+    if (what.queue) await ch.deleteQueue(what.queue);
+    if (what.exchange) await ch.deleteExchange(what.exchange);
+    await ch.close();
+  } finally {
+    await conn.close();
+  }
+}
+
+async function metricValue(registry: Registry, name: string): Promise<number> {
+  const metric = await registry.getSingleMetric(name)?.get();
+  return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0);
+}
+
+describe('RabbitMQ transport under faults', () => {
+  const buses: Bus[] = [];
+  afterAll(async () => {
+    await Promise.all(buses.map((b) => b.close()));
+    await deleteRunTopology();
+  });
+
+  it('loses none of 1,000 messages while consumer and publisher connections are force-closed', async () => {
+    const queue = defineQueue({ name: `${prefix}.fault.stream`, schema: Job, maxAttempts: 5 });
+    const registry = new Registry();
+    const producerName = connectionName('producer');
+    const workerName = connectionName('worker');
+    const producer = await makeAmqpBus('producer', { connectionName: producerName, registry });
+    const worker = await makeAmqpBus('worker', { connectionName: workerName, registry });
+    buses.push(producer, worker);
+
+    const handled = new Map<number, number>();
+    await worker.consume(
+      queue,
+      async (d) => {
+        await sleep(1);
+        handled.set(d.message.n, (handled.get(d.message.n) ?? 0) + 1);
+      },
+      { prefetch: 20 },
+    );
+
+    const publishes: Promise<void>[] = [];
+    const kills: Promise<number>[] = [];
+    for (let i = 0; i < 1000; i++) {
+      publishes.push(producer.publish(queue, job(i)));
+      // Spread the stream over a few seconds so the kills land in the middle of it.
+      if (i % 10 === 9) await sleep(20);
+      if (i === 250) kills.push(closeOwnConnections(`${workerName}/consume`));
+      if (i === 500) kills.push(closeOwnConnections(`${producerName}/publish`));
+      if (i === 750) kills.push(closeOwnConnections(workerName), closeOwnConnections(producerName));
+    }
+    const results = await Promise.allSettled(publishes);
+    const failed = results.filter((r) => r.status === 'rejected');
+    expect(failed).toEqual([]);
+    const killed = await Promise.all(kills);
+    expect(killed[0]).toBe(1); // the worker's consume connection
+    expect(killed[1]).toBe(1); // the producer's publish connection
+    expect((killed[2] ?? 0) + (killed[3] ?? 0)).toBe(4); // both of each
+
+    await waitFor('all 1,000 messages handled', () => handled.size === 1000, 60_000);
+    for (let i = 0; i < 1000; i++) expect(handled.get(i)).toBeGreaterThanOrEqual(1);
+    await waitFor('the queue to drain', async () => (await worker.queueDepth(queue)) === 0);
+    expect(await worker.drainDeadLetters(queue)).toEqual([]);
+    // Recovered exactly once: one consumer on the queue, not one per reconnect.
+    expect(await consumerCount(queue.name)).toBe(1);
+    expect(await metricValue(registry, 'conveyor_bus_reconnects_total')).toBeGreaterThanOrEqual(4);
+    expect(worker.isHealthy() && producer.isHealthy()).toBe(true);
+  });
+
+  it('holds publishes made while disconnected and confirms them after the reconnect', async () => {
+    const queue = defineQueue({ name: `${prefix}.fault.offline`, schema: Job });
+    const name = connectionName('offline');
+    const bus = await makeAmqpBus('offline', {
+      connectionName: name,
+      // Slow reconnects, so the publishes below surely happen while disconnected.
+      reconnect: { initialDelayMs: 1500, maxDelayMs: 1500 },
+    });
+    buses.push(bus);
+    await bus.assertQueue(queue);
+    await closeOwnConnections(`${name}/publish`);
+    await waitFor('the bus to notice', () => !bus.isHealthy());
+    const pending = Array.from({ length: 20 }, (_, i) => bus.publish(queue, job(i)));
+    await Promise.all(pending);
+    await waitFor('20 messages in the queue', async () => (await bus.queueDepth(queue)) === 20);
+  });
+
+  it('rejects a publish that cannot be confirmed in time, saying why', async () => {
+    const queue = defineQueue({ name: `${prefix}.fault.timeout`, schema: Job });
+    const name = connectionName('timeout');
+    const bus = await makeAmqpBus('timeout', {
+      connectionName: name,
+      publishTimeoutMs: 300,
+      reconnect: { initialDelayMs: 3000, maxDelayMs: 3000 },
+    });
+    buses.push(bus);
+    await bus.assertQueue(queue);
+    await closeOwnConnections(`${name}/publish`);
+    await waitFor('the bus to notice', () => !bus.isHealthy());
+    await expect(bus.publish(queue, job(1))).rejects.toThrow(/not (confirmed|open) within 300 ms/);
+  });
+
+  it('re-subscribes when the broker cancels the consumer (queue deleted), and re-creates the queue for publishes', async () => {
+    const queue = defineQueue({ name: `${prefix}.fault.deleted`, schema: Job });
+    const bus = await makeAmqpBus('deleted');
+    buses.push(bus);
+    const handled = new Set<number>();
+    await bus.consume(queue, async (d) => void handled.add(d.message.n));
+    await bus.publish(queue, job(1));
+    await waitFor('the first message', () => handled.has(1));
+
+    await deleteFromOutside({ queue: queue.name });
+    // This publish is returned unroutable (or races the re-declaration); either way it must arrive.
+    await bus.publish(queue, job(2));
+    await waitFor('the message after the deletion', () => handled.has(2));
+    await waitFor(
+      'exactly one consumer again',
+      async () => (await consumerCount(queue.name)) === 1,
+    );
+    await sleep(300);
+    expect(await consumerCount(queue.name)).toBe(1);
+  });
+
+  it('recovers its confirm channel after the broker closes it (publish to a deleted exchange)', async () => {
+    const topic = defineTopic({ exchange: `${prefix}.fault.exchange`, schema: Event });
+    const bus = await makeAmqpBus('exchange');
+    buses.push(bus);
+    const seen: number[] = [];
+    await bus.subscribe(topic, async (d) => void seen.push(d.message.id), {
+      durableName: 'keeper',
+    });
+    await bus.publishEvent(topic, { type: 'thing', id: 1 });
+    await waitFor('the first event', () => seen.includes(1));
+
+    // The next publish hits a missing exchange: RabbitMQ closes the channel with 404 NOT_FOUND.
+    await deleteFromOutside({ exchange: topic.exchange });
+    await bus.publishEvent(topic, { type: 'thing', id: 2 });
+    await bus.publishEvent(topic, { type: 'thing', id: 3 });
+    await waitFor('events after the channel error', () => seen.includes(2) && seen.includes(3));
+  });
+
+  it('surfaces a declaration conflict clearly and keeps working after the server-closed channel', async () => {
+    const name = `${prefix}.fault.conflict`;
+    await deleteFromOutside({}); // warm-up no-op
+    const conn = await connect(AMQP_URL, {
+      clientProperties: { connection_name: `${prefix}-conflict` },
+    });
+    const ch = await conn.createChannel();
+    await ch.assertQueue(name, { durable: true }); // a classic queue where the bus expects a quorum one
+    await conn.close();
+
+    const bus = await makeAmqpBus('conflict');
+    buses.push(bus);
+    const conflicting = defineQueue({ name, schema: Job });
+    await expect(bus.queueDepth(conflicting)).rejects.toThrow(/PRECONDITION_FAILED/);
+    await expect(bus.consume(conflicting, async () => undefined)).rejects.toThrow(
+      new RegExp(`cannot consume queue ${name.replace(/\./g, '\\.')}: .*PRECONDITION_FAILED`),
+    );
+
+    const fine = defineQueue({ name: `${prefix}.fault.after-conflict`, schema: Job });
+    const got: number[] = [];
+    await bus.consume(fine, async (d) => void got.push(d.message.n));
+    await bus.publish(fine, job(5));
+    await waitFor('a message after the channel error', () => got.includes(5));
+  });
+
+  it('dead-letters poison messages that keep killing the consumer (x-delivery-limit backstop)', async () => {
+    const queue = defineQueue({ name: `${prefix}.fault.crash`, schema: Job });
+    const producer = await makeAmqpBus('crash-producer');
+    buses.push(producer);
+    await producer.publish(queue, job(13));
+    // A raw consumer that "crashes" (rejects with requeue) on every delivery, like a process
+    // dying mid-handler: the bus's attempt counter never moves, the broker's delivery count does.
+    const conn = await connect(AMQP_URL, {
+      clientProperties: { connection_name: `${prefix}-crasher` },
+    });
+    const ch = await conn.createChannel();
+    await ch.consume(queue.name, (msg) => msg && ch.nack(msg, false, true));
+    let dead: Awaited<ReturnType<Bus['drainDeadLetters']>> = [];
+    await waitFor('the broker to dead-letter it', async () => {
+      dead = dead.concat(await producer.drainDeadLetters(queue));
+      return dead.length === 1;
+    });
+    await conn.close();
+    expect(dead[0]?.body).toEqual(job(13));
+    expect(dead[0]?.originalQueue).toBe(queue.name);
+    expect(dead[0]?.reason).toMatch(/delivery.limit/);
+  });
+});
