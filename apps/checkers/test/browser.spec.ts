@@ -1,0 +1,183 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { RunningCheckers } from '../src/main';
+import { createTestStorage, startTestServer, type TestStorage } from './harness';
+
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const OUTPUT_DIR = join(__dirname, '..', 'test-output');
+
+/**
+ * A person's game in headless Chromium: new game against the easy engine, every human move made
+ * by clicking (the first by dragging), until the game ends by the rules. The human policy is
+ * cheap and deterministic: the lowest-numbered movable piece to its lowest-numbered target.
+ */
+describe('playing in the browser', () => {
+  let storage: TestStorage;
+  let server: RunningCheckers;
+  let browser: Browser;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    storage = createTestStorage('sqlite');
+    server = await startTestServer(storage.env);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    mkdirSync(OUTPUT_DIR, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await storage?.dispose();
+  });
+
+  const watch = (page: Page) => {
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text());
+    });
+  };
+  const settled = (page: Page) =>
+    page.waitForSelector('body[data-state="human-turn"], body[data-state="finished"]', {
+      timeout: 30_000,
+    });
+  const squaresOf = async (page: Page, selector: string, attribute: string) =>
+    (
+      await page.$$eval(selector, (els, a) => els.map((e) => Number(e.getAttribute(a))), attribute)
+    ).sort((a, b) => a - b);
+
+  it('plays a complete game against the engine by clicking', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 820 } });
+    watch(page);
+    await page.goto(server.url);
+    await page.waitForSelector('body[data-state="no-game"]');
+    await page.selectOption('#side', 'white');
+    await page.selectOption('#difficulty', 'easy');
+    await page.click('#new-game-button');
+    await settled(page);
+    expect(await page.textContent('#status')).toContain('White to move (your move)');
+    // Square 1 is White's bottom-right corner in the Spanish orientation.
+    const one = await page.locator('rect[data-square="1"]').boundingBox();
+    const thirtyTwo = await page.locator('rect[data-square="32"]').boundingBox();
+    expect(one && thirtyTwo && one.x > thirtyTwo.x && one.y > thirtyTwo.y).toBe(true);
+
+    let humanMoves = 0;
+    for (; humanMoves < 300; humanMoves++) {
+      await settled(page);
+      if ((await page.getAttribute('body', 'data-state')) === 'finished') break;
+      const movable = await squaresOf(page, '#board .piece.movable', 'data-square');
+      expect(movable.length).toBeGreaterThan(0);
+      const from = movable[0] as number;
+      if (humanMoves === 10)
+        await page.locator('#board').screenshot({ path: join(OUTPUT_DIR, 'checkers-board.png') });
+      if (humanMoves === 0) {
+        await dragFirstMove(page, from);
+      } else {
+        await page.click(`#board .piece[data-square="${from}"]`);
+        // Ambiguous captures ask for the next landing square until one move is left.
+        while ((await page.getAttribute('body', 'data-state')) === 'human-turn') {
+          const targets = await squaresOf(page, '#board rect.target', 'data-target');
+          if (targets.length === 0) break;
+          await page.click(`#board rect.target[data-target="${targets[0]}"]`);
+        }
+      }
+      await page.waitForFunction(
+        () =>
+          document.body.dataset['state'] !== 'human-turn' ||
+          document.querySelector('#error:not([hidden])'),
+      );
+      expect(await page.isHidden('#error')).toBe(true);
+    }
+
+    await page.waitForSelector('body[data-state="finished"]');
+    const status = (await page.textContent('#status')) ?? '';
+    expect(status).toMatch(/^(1-0|0-1|1\/2-1\/2) — /);
+    expect(status).toMatch(/no legal move|occurred three times|without a capture/);
+    const gameId = new URL(page.url()).hash.slice(1);
+    const stored = (await (await fetch(`${server.url}/api/games/${gameId}`)).json()) as {
+      moves: unknown[];
+      status: { state: string };
+    };
+    expect(stored.status.state).toBe('finished');
+    expect(humanMoves).toBeGreaterThan(3);
+    // The move list shows every ply, two to a numbered line.
+    const cells = await page.$$eval('#move-list li span', (spans) =>
+      spans.map((s) => s.textContent).filter((t) => t !== '…'),
+    );
+    expect(cells).toHaveLength(stored.moves.length);
+    expect(await page.isDisabled('#resign')).toBe(true);
+    expect(await page.getAttribute('#download-pdn', 'href')).toBe(`api/games/${gameId}/pdn`);
+    await page.screenshot({ path: join(OUTPUT_DIR, 'checkers-final.png'), fullPage: true });
+
+    // The same game on a phone-sized screen: resumed from the URL, board within the viewport.
+    const phone = await browser.newPage({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    watch(phone);
+    await phone.goto(`${server.url}/#${gameId}`);
+    await phone.waitForSelector('body[data-state="finished"]');
+    const box = await phone.locator('#board').boundingBox();
+    expect(box && box.width <= 390 && box.width > 300).toBe(true);
+    await phone.screenshot({ path: join(OUTPUT_DIR, 'checkers-phone.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('plays Black with the board flipped, and undoes a move', async () => {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+    watch(page);
+    await page.goto(server.url);
+    await page.selectOption('#side', 'black');
+    await page.selectOption('#difficulty', 'easy');
+    await page.click('#new-game-button');
+    await settled(page); // the engine (White) has moved
+    expect(await page.$$eval('#move-list li span', (s) => s.length)).toBe(1);
+    // Flipped for Black: square 32 is now at the bottom-right.
+    const one = await page.locator('rect[data-square="1"]').boundingBox();
+    const thirtyTwo = await page.locator('rect[data-square="32"]').boundingBox();
+    expect(one && thirtyTwo && thirtyTwo.x > one.x && thirtyTwo.y > one.y).toBe(true);
+    const from = (await squaresOf(page, '#board .piece.movable', 'data-square'))[0];
+    await page.click(`#board .piece[data-square="${from}"]`);
+    const to = (await squaresOf(page, '#board rect.target', 'data-target'))[0];
+    await page.click(`#board rect.target[data-target="${to}"]`);
+    await page.waitForFunction(() => document.querySelectorAll('#move-list li span').length === 3);
+    await settled(page);
+    await page.click('#undo');
+    await page.waitForFunction(() => document.querySelectorAll('#move-list li span').length === 1);
+    await page.click('#flip');
+    const oneFlipped = await page.locator('rect[data-square="1"]').boundingBox();
+    const thirtyTwoFlipped = await page.locator('rect[data-square="32"]').boundingBox();
+    expect(
+      oneFlipped &&
+        thirtyTwoFlipped &&
+        oneFlipped.x > thirtyTwoFlipped.x &&
+        oneFlipped.y > thirtyTwoFlipped.y,
+    ).toBe(true);
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+/** Drags the piece on `from` to its lowest-numbered legal destination. */
+async function dragFirstMove(page: Page, from: number): Promise<void> {
+  const piece = await page.locator(`#board .piece[data-square="${from}"]`).boundingBox();
+  if (!piece) throw new Error(`no piece on ${from}`);
+  await page.mouse.move(piece.x + piece.width / 2, piece.y + piece.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(piece.x + piece.width / 2 + 10, piece.y + piece.height / 2 - 10, {
+    steps: 3,
+  });
+  const targets = (
+    await page.$$eval('#board rect.target', (els) =>
+      els.map((e) => Number(e.getAttribute('data-target'))),
+    )
+  ).sort((a, b) => a - b);
+  const target = await page
+    .locator(`#board rect.target[data-target="${targets[0]}"]`)
+    .boundingBox();
+  if (!target) throw new Error('dragging showed no destination');
+  await page.mouse.move(target.x + target.width / 2, target.y + target.height / 2, { steps: 5 });
+  await page.mouse.up();
+}
