@@ -33,7 +33,10 @@ interface Supervised {
   readonly informer: AnyInformer;
   status: InformerStatus;
   listedOnce: boolean;
+  /** Consecutive failures, for the backoff; reset once a list or a watch succeeds. */
   failures: number;
+  /** All failures ever, to tell whether a (re)start attempt failed. */
+  errors: number;
   timer?: NodeJS.Timeout;
 }
 
@@ -88,6 +91,7 @@ export class Directory {
       status: { phase: 'starting' },
       listedOnce: false,
       failures: 0,
+      errors: 0,
     };
     const listFn = async () => {
       const result = await list();
@@ -109,6 +113,7 @@ export class Directory {
 
   private restartLater(entry: Supervised, error: unknown): void {
     if (this.stopped) return;
+    entry.errors += 1;
     entry.failures += 1;
     const exp = Math.min(this.options.backoff.maxMs, this.options.backoff.initialMs * 2 ** (entry.failures - 1));
     const retryInMs = Math.round(exp / 2 + (Math.random() * exp) / 2);
@@ -116,8 +121,7 @@ export class Directory {
     this.logger.warn({ informer: entry.name, err: describe(error), retryInMs, failures: entry.failures }, 'informer stopped; restarting');
     clearTimeout(entry.timer);
     entry.timer = setTimeout(() => {
-      if (this.stopped) return;
-      entry.informer.start().catch((e: unknown) => this.restartLater(entry, e));
+      if (!this.stopped) void this.startOne(entry);
     }, retryInMs);
     entry.timer.unref();
   }
@@ -152,17 +156,29 @@ export class Directory {
     }
   }
 
+  /**
+   * client-node's start() resolves once the watch request has been answered, and reports a
+   * failed list or watch through the error callback before that; so an attempt during which no
+   * error was reported has a live watch, even when it resumed without relisting.
+   */
+  private async startOne(entry: Supervised): Promise<void> {
+    const errorsBefore = entry.errors;
+    try {
+      await entry.informer.start();
+    } catch (error) {
+      this.restartLater(entry, error);
+      return;
+    }
+    if (entry.errors === errorsBefore && !this.stopped && entry.status.phase !== 'synced') {
+      entry.failures = 0;
+      entry.status = { phase: 'synced', since: new Date().toISOString() };
+      this.logger.info({ informer: entry.name }, 'informer watching again');
+    }
+  }
+
   async start(): Promise<void> {
     this.stopped = false;
-    await Promise.all(
-      this.informers.map(async (entry) => {
-        try {
-          await entry.informer.start();
-        } catch (error) {
-          this.restartLater(entry, error);
-        }
-      }),
-    );
+    await Promise.all(this.informers.map((entry) => this.startOne(entry)));
   }
 
   async stop(): Promise<void> {

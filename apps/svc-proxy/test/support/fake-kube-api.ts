@@ -39,6 +39,8 @@ export interface RequestRecord {
   readonly watch: boolean;
   readonly resourceVersion: string | null;
   readonly status: number;
+  /** A watch answered with 410 Gone (as a status or as an ERROR event). */
+  readonly gone: boolean;
 }
 
 export class FakeKubeApi {
@@ -54,9 +56,9 @@ export class FakeKubeApi {
   /** How 410 is reported to watches that start too far back. */
   goneMode: 'event' | 'status' = 'event';
 
-  async start(): Promise<string> {
+  async start(port = 0): Promise<string> {
     this.server = createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
     return this.url;
   }
 
@@ -150,8 +152,8 @@ export class FakeKubeApi {
     const url = new URL(req.url ?? '/', 'http://fake');
     const watch = url.searchParams.get('watch') === 'true';
     const resourceVersion = url.searchParams.get('resourceVersion');
-    const log = (status: number) =>
-      this.requests.push({ method: req.method ?? 'GET', path: url.pathname, watch, resourceVersion, status });
+    const log = (status: number, gone = false) =>
+      this.requests.push({ method: req.method ?? 'GET', path: url.pathname, watch, resourceVersion, status, gone });
     const status = (code: number, reason: string, message: string) => {
       log(code);
       res.writeHead(code, { 'content-type': 'application/json' });
@@ -186,9 +188,14 @@ export class FakeKubeApi {
 
     const from = Number(resourceVersion ?? '0');
     if (from > 0 && from < this.compactedBelow - 1) {
-      if (this.goneMode === 'status') return status(410, 'Expired', `too old resource version: ${from} (${this.compactedBelow})`);
+      if (this.goneMode === 'status') {
+        this.requests.push({ method: 'GET', path: url.pathname, watch, resourceVersion, status: 410, gone: true });
+        res.writeHead(410, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${from}`, reason: 'Expired', code: 410 }));
+        return;
+      }
       // The API server's usual way: a 200 watch whose only event is an ERROR Status with code 410.
-      log(200);
+      log(200, true);
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         `${JSON.stringify({
