@@ -9,22 +9,26 @@
  * capture forward only; kings fly. Two sequences with the same start, end and captured set are
  * one move (deduplicated unless the caller asks for every path).
  */
-import { lowestBit, popcount } from './bitboard';
-import {
-  DL3,
-  DL4,
-  DOWN_LEFT,
-  DOWN_RIGHT,
-  DR4,
-  DR5,
-  NEIGHBOUR,
-  UL4,
-  UL5,
-  UP_LEFT,
-  UP_RIGHT,
-  UR3,
-  UR4,
-} from './squares';
+import * as bitboard from './bitboard';
+import * as squares from './squares';
+
+// Module-local copies: compiled to CommonJS, every use of an imported binding is a property
+// read through a getter, which costs more than the bit operations around it in these loops.
+const NEIGHBOUR = squares.NEIGHBOUR;
+const UL4 = squares.UL4;
+const UL5 = squares.UL5;
+const UR3 = squares.UR3;
+const UR4 = squares.UR4;
+const DL3 = squares.DL3;
+const DL4 = squares.DL4;
+const DR4 = squares.DR4;
+const DR5 = squares.DR5;
+const UP_LEFT = squares.UP_LEFT;
+const UP_RIGHT = squares.UP_RIGHT;
+const DOWN_LEFT = squares.DOWN_LEFT;
+const DOWN_RIGHT = squares.DOWN_RIGHT;
+const lowestBit = bitboard.lowestBit;
+const popcount = bitboard.popcount;
 
 /** Upper bound on moves in one list; far above any position reachable in play. */
 export const MAX_MOVES = 1024;
@@ -39,9 +43,9 @@ export class MoveList {
   readonly to = new Int8Array(MAX_MOVES);
   /** Captured squares as a bit set. */
   readonly captured = new Int32Array(MAX_MOVES);
-  /** Number of landing squares (1 for a quiet move). */
+  /** Number of landing squares of capture i (quiet moves leave path and pathLength unset). */
   readonly pathLength = new Uint8Array(MAX_MOVES);
-  /** Landing squares (bit indices) of move i at path[i * MAX_PATH ...]. */
+  /** Landing squares (bit indices) of capture i at path[i * MAX_PATH ...]. */
   readonly path = new Int8Array(MAX_MOVES * MAX_PATH);
 }
 
@@ -88,14 +92,14 @@ let sBestKings = 0;
 let sDedupe = true;
 const sPath = new Int8Array(MAX_PATH);
 
-function record(to: number, captured: number, nCap: number, nKings: number, pathLength: number): void {
+function record(to: number, captured: number, nCap: number, nKings: number, pathLength: number, dedupe: boolean): void {
   if (nCap < sBestCount || (nCap === sBestCount && nKings < sBestKings)) return;
   const list = sList;
   if (nCap > sBestCount || nKings > sBestKings) {
     list.count = 0;
     sBestCount = nCap;
     sBestKings = nKings;
-  } else if (sDedupe) {
+  } else if (dedupe) {
     for (let i = 0; i < list.count; i++) {
       if (list.captured[i] === captured && list.to[i] === to && list.from[i] === sFrom) return;
     }
@@ -106,24 +110,109 @@ function record(to: number, captured: number, nCap: number, nKings: number, path
   list.to[i] = to;
   list.captured[i] = captured;
   list.pathLength[i] = pathLength;
-  list.path.set(sPath.subarray(0, pathLength), i * MAX_PATH);
+  const base = i * MAX_PATH;
+  for (let j = 0; j < pathLength; j++) list.path[base + j] = sPath[j] as number;
   list.count = i + 1;
 }
 
-function manCaptures(bit: number, firstDir: number, captured: number, nCap: number, nKings: number, depth: number): void {
-  let extended = false;
-  for (let d = firstDir * 32, end = d + 64; d < end; d += 32) {
-    const over = NEIGHBOUR[d + bit] as number;
-    if (over < 0) continue;
-    const overBit = 1 << over;
-    if ((sOpp & overBit) === 0 || (captured & overBit) !== 0) continue;
-    const land = NEIGHBOUR[d + over] as number;
-    if (land < 0 || (sEmpty & (1 << land)) === 0) continue;
-    extended = true;
-    sPath[depth] = land;
-    manCaptures(land, firstDir, captured | overBit, nCap + 1, nKings + ((sOppKings & overBit) !== 0 ? 1 : 0), depth + 1);
+// Man captures follow bitboards: from a one-bit set `b`, the piece jumped is step(b) & victims
+// and the landing square step(step(b) & victims) & empty. Men only go forward, so two paths of
+// one man never take the same set of pieces (each row crossed contributes a different piece),
+// and their moves need no deduplication.
+function menCapturesUp(b: number, captured: number, nCap: number, nKings: number, depth: number): void {
+  const victims = sOpp & ~captured;
+  const overL = ul(b) & victims;
+  const landL = ul(overL) & sEmpty;
+  const overR = ur(b) & victims;
+  const landR = ur(overR) & sEmpty;
+  if ((landL | landR) === 0) {
+    if (nCap > 0) record(lowestBit(b), captured, nCap, nKings, depth, false);
+    return;
   }
-  if (!extended && nCap > 0) record(bit, captured, nCap, nKings, depth);
+  if (landL !== 0) {
+    sPath[depth] = lowestBit(landL);
+    menCapturesUp(landL, captured | overL, nCap + 1, nKings + ((sOppKings & overL) !== 0 ? 1 : 0), depth + 1);
+  }
+  if (landR !== 0) {
+    sPath[depth] = lowestBit(landR);
+    menCapturesUp(landR, captured | overR, nCap + 1, nKings + ((sOppKings & overR) !== 0 ? 1 : 0), depth + 1);
+  }
+}
+
+function menCapturesDown(b: number, captured: number, nCap: number, nKings: number, depth: number): void {
+  const victims = sOpp & ~captured;
+  const overL = dl(b) & victims;
+  const landL = dl(overL) & sEmpty;
+  const overR = dr(b) & victims;
+  const landR = dr(overR) & sEmpty;
+  if ((landL | landR) === 0) {
+    if (nCap > 0) record(lowestBit(b), captured, nCap, nKings, depth, false);
+    return;
+  }
+  if (landL !== 0) {
+    sPath[depth] = lowestBit(landL);
+    menCapturesDown(landL, captured | overL, nCap + 1, nKings + ((sOppKings & overL) !== 0 ? 1 : 0), depth + 1);
+  }
+  if (landR !== 0) {
+    sPath[depth] = lowestBit(landR);
+    menCapturesDown(landR, captured | overR, nCap + 1, nKings + ((sOppKings & overR) !== 0 ? 1 : 0), depth + 1);
+  }
+}
+
+// Counting variants for bulk perft: tally the best (count, kings) and how many sequences reach it.
+let tBest = 1;
+let tKings = 0;
+let tCount = 0;
+
+function tally(nCap: number, nKings: number): void {
+  if (nCap > tBest || (nCap === tBest && nKings > tKings)) {
+    tBest = nCap;
+    tKings = nKings;
+    tCount = 1;
+  } else if (nCap === tBest && nKings === tKings) tCount++;
+}
+
+function countUp(b: number, captured: number, nCap: number, nKings: number): void {
+  const victims = sOpp & ~captured;
+  const overL = ul(b) & victims;
+  const landL = ul(overL) & sEmpty;
+  const overR = ur(b) & victims;
+  const landR = ur(overR) & sEmpty;
+  if ((landL | landR) === 0) {
+    if (nCap > 0) tally(nCap, nKings);
+    return;
+  }
+  if (landL !== 0) countUp(landL, captured | overL, nCap + 1, nKings + ((sOppKings & overL) !== 0 ? 1 : 0));
+  if (landR !== 0) countUp(landR, captured | overR, nCap + 1, nKings + ((sOppKings & overR) !== 0 ? 1 : 0));
+}
+
+function countDown(b: number, captured: number, nCap: number, nKings: number): void {
+  const victims = sOpp & ~captured;
+  const overL = dl(b) & victims;
+  const landL = dl(overL) & sEmpty;
+  const overR = dr(b) & victims;
+  const landR = dr(overR) & sEmpty;
+  if ((landL | landR) === 0) {
+    if (nCap > 0) tally(nCap, nKings);
+    return;
+  }
+  if (landL !== 0) countDown(landL, captured | overL, nCap + 1, nKings + ((sOppKings & overL) !== 0 ? 1 : 0));
+  if (landR !== 0) countDown(landR, captured | overR, nCap + 1, nKings + ((sOppKings & overR) !== 0 ? 1 : 0));
+}
+
+/** Number of legal captures when the side to move has no kings (no deduplication needed). */
+function countMenCaptures(own: number, opp: number, kings: number, white: boolean): number {
+  sOpp = opp;
+  sOppKings = opp & kings;
+  sEmpty = ~(own | opp);
+  tBest = 1;
+  tKings = 0;
+  tCount = 0;
+  for (let m = menJumpers(own, opp, sEmpty, white); m !== 0; m &= m - 1) {
+    if (white) countUp(m & -m, 0, 0, 0);
+    else countDown(m & -m, 0, 0, 0);
+  }
+  return tCount;
 }
 
 function kingCaptures(bit: number, captured: number, nCap: number, nKings: number, depth: number): void {
@@ -143,7 +232,7 @@ function kingCaptures(bit: number, captured: number, nCap: number, nKings: numbe
       kingCaptures(land, nextCaptured, nCap + 1, nextKings, depth + 1);
     }
   }
-  if (!extended && nCap > 0) record(bit, captured, nCap, nKings, depth);
+  if (!extended && nCap > 0) record(bit, captured, nCap, nKings, depth, sDedupe);
 }
 
 /** Fills `list` with the legal captures (empty if none). */
@@ -157,17 +246,17 @@ export function generateCaptures(own: number, opp: number, kings: number, white:
   sBestKings = 0;
   sDedupe = dedupe;
   const empty = ~(own | opp);
-  const firstDir = white ? UP_LEFT : DOWN_LEFT;
+  sEmpty = empty;
   for (let m = menJumpers(own & ~kings, opp, empty, white); m !== 0; m &= m - 1) {
-    const bit = lowestBit(m);
-    sFrom = bit;
-    sEmpty = empty | (1 << bit); // the capturing piece has left its square
-    manCaptures(bit, firstDir, 0, 0, 0, 0);
+    const b = m & -m;
+    sFrom = lowestBit(b);
+    if (white) menCapturesUp(b, 0, 0, 0, 0);
+    else menCapturesDown(b, 0, 0, 0, 0);
   }
   for (let k = own & kings; k !== 0; k &= k - 1) {
     const bit = lowestBit(k);
     sFrom = bit;
-    sEmpty = empty | (1 << bit);
+    sEmpty = empty | (1 << bit); // the king has left its square and may pass over it again
     kingCaptures(bit, 0, 0, 0, 0);
   }
 }
@@ -177,8 +266,6 @@ function pushQuiet(list: MoveList, from: number, to: number): void {
   list.from[i] = from;
   list.to[i] = to;
   list.captured[i] = 0;
-  list.pathLength[i] = 1;
-  list.path[i * MAX_PATH] = to;
   list.count = i + 1;
 }
 
@@ -217,6 +304,7 @@ const countScratch = new MoveList();
 /** Number of legal (unique) moves, without writing them out when there is no capture. */
 export function countMoves(own: number, opp: number, kings: number, white: boolean): number {
   if (hasCapture(own, opp, kings, white)) {
+    if ((own & kings) === 0) return countMenCaptures(own, opp, kings, white);
     generateCaptures(own, opp, kings, white, countScratch);
     return countScratch.count;
   }
