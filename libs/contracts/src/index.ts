@@ -1,4 +1,5 @@
 export * from './contract';
+export * from './json-schema';
 export * from './registry';
 export * from './workflow';
 export * from './classifier';
