@@ -34,6 +34,16 @@ export function createApp(deps: AppDeps): Express {
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
 
+  // Absolute-form targets (`GET http://10.0.0.1/ HTTP/1.1`) are forward-proxy requests; this is
+  // not one, and Express would otherwise route them by their path alone.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.url.startsWith('/')) {
+      next();
+      return;
+    }
+    logger.warn({ url: req.url.slice(0, 200), ip: req.socket.remoteAddress }, 'absolute-form request refused');
+    res.status(400).type('text/plain').send('svc-proxy: not a forward proxy; request a path such as /proxy/<namespace>/<service>/<pod>/\n');
+  });
   app.use(sessionMiddleware(codec, logger));
   app.use(authRouter(config, codec, logger));
   app.use(requireUser(codec, config.access, logger));
