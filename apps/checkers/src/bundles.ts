@@ -26,11 +26,15 @@ export interface BundleReport {
 /** Builds whichever bundle is missing or stale; `force` rebuilds both. */
 export async function ensureBundles(
   bundleDir: string,
-  options: { force?: boolean } = {},
+  options: { force?: boolean; entryPoints?: boolean } = {},
 ): Promise<BundleReport> {
   const built: string[] = [];
   const upToDate: string[] = [];
-  for (const target of targets(bundleDir)) {
+  const wanted = [
+    ...targets(bundleDir),
+    ...(options.entryPoints ? entryPointTargets(bundleDir) : []),
+  ];
+  for (const target of wanted) {
     if (!options.force && (await isFresh(target))) {
       upToDate.push(target.name);
       continue;
@@ -42,7 +46,7 @@ export async function ensureBundles(
 }
 
 interface Target {
-  readonly name: 'web' | 'engine-thread';
+  readonly name: 'web' | 'engine-thread' | 'server' | 'engine-worker';
   readonly entry: string;
   readonly outfile: string;
   readonly platform: 'browser' | 'node';
@@ -69,6 +73,20 @@ function targets(bundleDir: string): Target[] {
   ];
 }
 
+/**
+ * The server and engine worker as plain JavaScript (`node dist/main.js`), for images that ship
+ * without tsx. npm packages stay external: they come from node_modules, native ones included.
+ */
+function entryPointTargets(bundleDir: string): Target[] {
+  return (['main', 'engine-worker'] as const).map((name) => ({
+    name: name === 'main' ? 'server' : 'engine-worker',
+    entry: join(SRC, `${name}.ts`),
+    outfile: join(bundleDir, `${name}.js`),
+    platform: 'node',
+    staticFiles: [],
+  }));
+}
+
 const metafileOf = (target: Target) => `${target.outfile}.meta.json`;
 
 async function buildTarget(target: Target): Promise<void> {
@@ -84,6 +102,8 @@ async function buildTarget(target: Target): Promise<void> {
     tsconfig: join(APP_ROOT, 'tsconfig.json'),
     sourcemap: true,
     minify: target.platform === 'browser',
+    // The engine thread is self-contained; entry points load npm packages from node_modules.
+    packages: target.name === 'server' || target.name === 'engine-worker' ? 'external' : 'bundle',
     metafile: true,
     logLevel: 'silent',
     absWorkingDir: WORKSPACE_ROOT,

@@ -41,6 +41,7 @@ export function runSearch(task: EngineTask): EngineMoveOutcome {
     randomize: task.search.randomMargin > 0,
     randomMargin: task.search.randomMargin,
     seed: task.seed,
+    tableBits: tableBitsFor(task.search.maxNodes),
   });
   if (!result.move) return { kind: 'no-legal-moves' };
   return {
@@ -51,4 +52,13 @@ export function runSearch(task: EngineTask): EngineMoveOutcome {
     nodes: result.nodes,
     elapsedMs: result.timeMs,
   };
+}
+
+/**
+ * Transposition table about as large as the node budget (2^12 to 2^20 entries): the table is
+ * allocated per search, and zeroing the library's default 2^18 entries costs more than a whole
+ * easy search; a hard search gets room for the nodes it may visit.
+ */
+function tableBitsFor(maxNodes: number): number {
+  return Math.min(20, Math.max(12, Math.ceil(Math.log2(maxNodes))));
 }
