@@ -1,0 +1,30 @@
+import path from 'node:path';
+import { format } from 'prettier';
+import { renderKustomization, toYaml, type KubeObject } from './kustomize';
+import { DEPLOY_DIR, OVERLAYS, OVERLAYS_DIR, WORKSPACE_ROOT } from './paths';
+import { externalSecretsFrom, secretTemplates, validateRendered } from './validate';
+
+export function renderOverlay(overlay: string): KubeObject[] {
+  if (!(overlay in OVERLAYS))
+    throw new Error(`unknown overlay "${overlay}": use one of ${Object.keys(OVERLAYS).join(', ')}`);
+  return renderKustomization(path.join(OVERLAYS_DIR, overlay));
+}
+
+/**
+ * The file `kubectl apply -f` takes: a header saying where it came from, then the objects,
+ * formatted by the workspace's Prettier so `npm run format:check` stays clean.
+ */
+export async function renderedText(overlay: string): Promise<string> {
+  const text =
+    `# Rendered from deploy/overlays/${overlay} by \`npx nx run deploy:render\` (same result as\n` +
+    `# \`kubectl kustomize deploy/overlays/${overlay}\`). Do not edit: change the overlay and re-render.\n` +
+    toYaml(renderOverlay(overlay));
+  return format(text, { parser: 'yaml', singleQuote: true, printWidth: 100 });
+}
+
+export function validateOverlay(overlay: string): string[] {
+  const external = OVERLAYS[overlay]?.externalSecrets
+    ? externalSecretsFrom(secretTemplates(DEPLOY_DIR))
+    : { secrets: new Map<string, ReadonlySet<string>>() };
+  return validateRendered(renderOverlay(overlay), { workspaceRoot: WORKSPACE_ROOT, external });
+}
