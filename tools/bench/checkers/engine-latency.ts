@@ -89,8 +89,10 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     // Warm-up: thread start and JIT are a one-off per thread, not per request.
+    const first = samples[0];
+    if (!first) throw new Error('self-play produced no positions: raise --games or lower --every');
     await engine.chooseMove({
-      ...samples[0]!,
+      ...first,
       difficulty: 'easy',
       search: DIFFICULTIES.easy,
       seed: 1,
