@@ -87,7 +87,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Orchestrato
     progressQueue: e.PROGRESS_QUEUE,
     eventsExchange: e.EVENTS_EXCHANGE,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
-    republishAfterMs: 5000,
+    // Longer than the bus's publish timeout (30 s): a publish still being retried by a live
+    // replica must not be duplicated; only ones lost with a crashed replica are resent.
+    republishAfterMs: 45_000,
     publishStepEvents: e.STEP_EVENTS === 'true',
     connectionName: `orchestrator/${process.pid}`,
   };

@@ -57,7 +57,7 @@ export function testConfig(overrides: Partial<OrchestratorConfig> & Pick<Orchest
     progressQueue: unique('progress'),
     eventsExchange: unique('events'),
     sweepIntervalMs: 50,
-    republishAfterMs: 1000,
+    republishAfterMs: 30_000,
     publishStepEvents: true,
     connectionName: unique('orchestrator-test'),
     ...overrides,

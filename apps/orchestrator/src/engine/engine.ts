@@ -8,6 +8,7 @@ import type { Store } from '../store/database';
 import type { RunRow } from './transition';
 import { buildRequest, Transition } from './transition';
 import type { Effect } from './effects';
+import { KeyedMutex } from './keyed-mutex';
 import type { EngineMetrics } from './metrics';
 
 export interface EngineOptions {
@@ -51,6 +52,7 @@ export class Engine {
   private readonly listeners = new Set<(event: RunEvent) => void>();
   private subscriptions: { cancel(): Promise<void> }[] = [];
   private sweepCount = 0;
+  private readonly runMutex = new KeyedMutex();
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -222,11 +224,13 @@ export class Engine {
 
   /** Applies a worker's result. Duplicates and late results are counted and dropped. */
   async onResult(result: StepResult): Promise<'applied' | string> {
-    const outcome = await this.transact('result', async (t) => {
-      const run = await t.lockRun(result.runId);
-      if (!run) return { applied: false as const, reason: 'unknown-run' };
-      return t.applyResult(run, result);
-    });
+    const outcome = await this.runMutex.run(result.runId, () =>
+      this.transact('result', async (t) => {
+        const run = await t.lockRun(result.runId);
+        if (!run) return { applied: false as const, reason: 'unknown-run' };
+        return t.applyResult(run, result);
+      }),
+    );
     if (!outcome.applied) {
       this.options.metrics.ignoredResults.inc({ reason: outcome.reason });
       this.options.logger.debug({ taskId: result.taskId, attempt: result.attempt, reason: outcome.reason }, 'ignored a step result');
@@ -250,13 +254,15 @@ export class Engine {
   }
 
   async cancelRun(runId: string, reason: string): Promise<'cancelled' | 'not-found' | 'already-finished'> {
-    return this.transact('cancel', async (t) => {
-      const run = await t.lockRun(runId);
-      if (!run) return 'not-found';
-      if (run.row.status !== 'running') return 'already-finished';
-      await t.cancelRun(run, reason);
-      return 'cancelled';
-    });
+    return this.runMutex.run(runId, () =>
+      this.transact('cancel', async (t) => {
+        const run = await t.lockRun(runId);
+        if (!run) return 'not-found' as const;
+        if (run.row.status !== 'running') return 'already-finished' as const;
+        await t.cancelRun(run, reason);
+        return 'cancelled' as const;
+      }),
+    );
   }
 
   // -------------------------------------------------------------------------------------------
@@ -396,11 +402,13 @@ export class Engine {
       .limit(500)
       .execute();
     for (const { id, run_id } of due) {
-      await this.transact('retry', async (t) => {
-        const run = await t.lockRun(run_id);
-        const task = await t.trx.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
-        if (run && task && task.retry_at !== null && task.retry_at <= t.now) await t.retryTask(run, task);
-      });
+      await this.runMutex.run(run_id, () =>
+        this.transact('retry', async (t) => {
+          const run = await t.lockRun(run_id);
+          const task = await t.trx.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+          if (run && task && task.retry_at !== null && task.retry_at <= t.now) await t.retryTask(run, task);
+        }),
+      );
     }
   }
 
@@ -413,14 +421,16 @@ export class Engine {
       .limit(500)
       .execute();
     for (const { id, run_id, attempt } of expired) {
-      await this.transact('timeout', async (t) => {
-        const run = await t.lockRun(run_id);
-        const task = await t.trx.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
-        if (!run || run.row.status !== 'running' || !task) return;
-        if (task.status === 'running' && task.attempt === attempt && task.deadline_at !== null && task.deadline_at <= t.now) {
-          await t.timeoutAttempt(run, task);
-        }
-      });
+      await this.runMutex.run(run_id, () =>
+        this.transact('timeout', async (t) => {
+          const run = await t.lockRun(run_id);
+          const task = await t.trx.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+          if (!run || run.row.status !== 'running' || !task) return;
+          if (task.status === 'running' && task.attempt === attempt && task.deadline_at !== null && task.deadline_at <= t.now) {
+            await t.timeoutAttempt(run, task);
+          }
+        }),
+      );
     }
   }
 
@@ -434,7 +444,7 @@ export class Engine {
       .limit(100)
       .execute();
     for (const { id } of expired) {
-      await this.transact('run-timeout', async (t) => {
+      await this.runMutex.run(id, () => this.transact('run-timeout', async (t) => {
         const run = await t.lockRun(id);
         if (!run || run.row.status !== 'running' || run.row.deadline_at === null || run.row.deadline_at > t.now) return;
         const limit = run.def.timeoutMs ?? 0;
@@ -443,7 +453,7 @@ export class Engine {
           code: 'WORKFLOW_TIMEOUT',
           retryable: false,
         });
-      });
+      }));
     }
   }
 

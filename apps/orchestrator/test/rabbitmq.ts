@@ -1,0 +1,56 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { connect } from 'amqplib';
+import { AMQP_URL } from './harness';
+
+const exec = promisify(execFile);
+
+/** Every queue/exchange/connection of one test file starts with this, so cleanup touches nothing else. */
+export const runPrefix = (file: string) => `orch-test-${file}-${process.pid}-${Date.now().toString(36)}`;
+
+async function rabbitmqctl(...args: string[]): Promise<string> {
+  const { stdout } = await exec('rabbitmqctl', args, { timeout: 30_000 });
+  return stdout;
+}
+
+/** Force-closes only connections whose connection_name starts with `namePrefix`. */
+export async function closeOwnConnections(namePrefix: string): Promise<number> {
+  const out = await rabbitmqctl('list_connections', '-q', '--no-table-headers', 'pid', 'client_properties');
+  let closed = 0;
+  for (const line of out.split('\n')) {
+    const [pid, props] = line.split('\t');
+    const name = props?.match(/\{"connection_name","([^"]*)"\}/)?.[1];
+    if (pid && name?.startsWith(namePrefix)) {
+      await rabbitmqctl('close_connection', pid, 'orchestrator fault test').catch(() => undefined);
+      closed++;
+    }
+  }
+  return closed;
+}
+
+export async function deleteTopology(prefix: string): Promise<void> {
+  const queues = (await rabbitmqctl('list_queues', '-q', '--no-table-headers', 'name')).split('\n').map((s) => s.trim());
+  const exchanges = (await rabbitmqctl('list_exchanges', '-q', '--no-table-headers', 'name')).split('\n').map((s) => s.trim());
+  const conn = await connect(AMQP_URL, { clientProperties: { connection_name: `${prefix}-cleanup` } });
+  try {
+    const ch = await conn.createChannel();
+    for (const q of queues.filter((s) => s.startsWith(prefix))) await ch.deleteQueue(q);
+    for (const x of exchanges.filter((s) => s.startsWith(prefix))) await ch.deleteExchange(x);
+    await ch.close();
+  } finally {
+    await conn.close();
+  }
+}
+
+/** Publishes bytes as a foreign (buggy) producer would: no validation; confirmed. */
+export async function publishRaw(prefix: string, queue: string, body: Buffer): Promise<void> {
+  const conn = await connect(AMQP_URL, { clientProperties: { connection_name: `${prefix}-raw` } });
+  try {
+    const ch = await conn.createConfirmChannel();
+    ch.sendToQueue(queue, body, { persistent: true, contentType: 'application/json' });
+    await ch.waitForConfirms();
+    await ch.close();
+  } finally {
+    await conn.close();
+  }
+}
