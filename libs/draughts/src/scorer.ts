@@ -4,8 +4,10 @@
  * (a side without moves loses) and keeps those scores far outside any scorer's range
  * (see WIN_SCORE), so a scorer only has to return a finite number for any position.
  */
-import { popcount } from './bitboard';
+import * as bitboard from './bitboard';
 import type { Position } from './position';
+
+const popcount = bitboard.popcount; // a local copy: imported bindings are getters under CommonJS
 
 export interface SyncScorer {
   readonly kind: 'sync';

@@ -9,15 +9,28 @@
  * from the fallback scorer and are queued; the queue is scored in one batch and the depth is
  * searched again with the real scores, until no leaf is missing or `batchRounds` is reached.
  */
-import { lowestBit } from './bitboard';
+import * as bitboard from './bitboard';
 import type { Game } from './game';
-import { MAX_MOVES, MoveList, generateCaptures, generateQuiet, hasCapture, hasQuietMove } from './movegen';
+import * as movegen from './movegen';
 import { legalMoves, moveFromList, type Move } from './move';
-import { makePosition, type Position } from './position';
+import * as position from './position';
+import type { Position } from './position';
 import { createRng } from './rng';
 import { pieceCountScorer, type BatchScorer, type Scorer, type SyncScorer } from './scorer';
-import { BLACK_PROMOTION, WHITE_PROMOTION } from './squares';
-import { BLACK_KING, BLACK_MAN, SIDE_HI, SIDE_LO, WHITE_KING, WHITE_MAN, ZOBRIST_HI, ZOBRIST_LO, hashPosition, keyNumber } from './zobrist';
+import * as squares from './squares';
+import * as table from './table';
+import * as zobrist from './zobrist';
+
+// Module-local copies of imported bindings: compiled to CommonJS each use of an import is a
+// getter call, which dominated the profile of the search loop.
+const { lowestBit } = bitboard;
+const { EMPTY, EXACT, LOWER, UPPER, TranspositionTable } = table;
+type TranspositionTable = table.TranspositionTable;
+const { makePosition } = position;
+const { MAX_MOVES, MoveList, generateCaptures, generateQuiet, hasCapture, hasQuietMove } = movegen;
+type MoveList = movegen.MoveList;
+const { BLACK_PROMOTION, WHITE_PROMOTION } = squares;
+const { BLACK_KING, BLACK_MAN, SIDE_HI, SIDE_LO, WHITE_KING, WHITE_MAN, ZOBRIST_HI, ZOBRIST_LO, hashPosition, keyNumber } = zobrist;
 
 /** A win in n plies scores WIN_SCORE - n; scorers must stay far below this. */
 export const WIN_SCORE = 1_000_000;
@@ -48,6 +61,8 @@ export interface SearchOptions {
   readonly useTable?: boolean;
   /** log2 of the table's entry count (default 18: 262 144 entries, about 5 MB). */
   readonly tableBits?: number;
+  /** A table to use (and keep) instead of a fresh one; overrides tableBits. */
+  readonly table?: TranspositionTable;
   /** Earlier positions of the game, oldest first, for repetition draws (a Game supplies its own). */
   readonly history?: readonly Position[];
   /** Plies without capture or man move after which search scores a draw (default 50). */
@@ -86,7 +101,8 @@ class Searcher {
   nodes = 0;
   ttHits = 0;
   stopped: 'nodes' | 'time' | null = null;
-  readonly lists: MoveList[] = Array.from({ length: MAX_PLY }, () => new MoveList());
+  // Allocated on first use of each ply: most searches never go deep, and lists are 24 kB each.
+  readonly lists: (MoveList | undefined)[] = new Array<MoveList | undefined>(MAX_PLY).fill(undefined);
   readonly order = new Int32Array(MAX_PLY * MAX_MOVES);
   readonly killerFrom = new Int32Array(MAX_PLY * 2).fill(-1);
   readonly killerTo = new Int32Array(MAX_PLY * 2).fill(-1);
@@ -99,13 +115,7 @@ class Searcher {
   readonly repHi: Int32Array;
   readonly repBase: number;
   readonly rootQuiet: number;
-  readonly tableMask: number;
-  readonly ttLo: Int32Array;
-  readonly ttHi: Int32Array;
-  readonly ttScore: Float64Array;
-  readonly ttDepth: Int8Array;
-  readonly ttFlag: Uint8Array;
-  readonly ttMove: Int16Array;
+  readonly table: TranspositionTable | null;
   readonly started = Date.now();
   readonly useTable: boolean;
   readonly quietLimit: number;
@@ -121,15 +131,7 @@ class Searcher {
     root: Position,
   ) {
     this.useTable = options.useTable ?? true;
-    const bits = this.useTable ? Math.max(4, Math.min(26, options.tableBits ?? 18)) : 0;
-    const size = this.useTable ? 1 << bits : 0;
-    this.tableMask = size - 1;
-    this.ttLo = new Int32Array(size);
-    this.ttHi = new Int32Array(size);
-    this.ttScore = new Float64Array(size);
-    this.ttDepth = new Int8Array(size);
-    this.ttFlag = new Uint8Array(size); // 0 = empty, 1 = exact, 2 = lower bound, 3 = upper bound
-    this.ttMove = new Int16Array(size);
+    this.table = this.useTable ? (options.table ?? new TranspositionTable(options.tableBits ?? 18)) : null;
     this.quietLimit = options.quietPlyLimit ?? 50;
     this.repLo = new Int32Array(history.length + MAX_PLY + 1);
     this.repHi = new Int32Array(history.length + MAX_PLY + 1);
@@ -146,7 +148,7 @@ class Searcher {
   }
 
   clearTable(): void {
-    this.ttFlag.fill(0);
+    this.table?.clear();
   }
 
   checkLimits(): void {
@@ -220,22 +222,27 @@ class Searcher {
 
     let ttMove = -1;
     let idx = 0;
-    if (this.useTable) {
-      idx = lo & this.tableMask;
-      if (this.ttFlag[idx] !== 0 && this.ttLo[idx] === lo && this.ttHi[idx] === hi) {
+    const tt = this.table;
+    if (tt !== null) {
+      idx = lo & tt.mask;
+      if (tt.flag[idx] !== EMPTY && tt.lo[idx] === lo && tt.hi[idx] === hi) {
         this.ttHits++;
-        ttMove = this.ttMove[idx] as number;
-        if ((this.ttDepth[idx] as number) >= depth) {
-          let s = this.ttScore[idx] as number;
+        ttMove = tt.move[idx] as number;
+        if ((tt.depth[idx] as number) >= depth) {
+          let s = tt.score[idx] as number;
           if (s > WIN_THRESHOLD) s -= ply;
           else if (s < -WIN_THRESHOLD) s += ply;
-          const flag = this.ttFlag[idx];
-          if (flag === 1 || (flag === 2 && s >= beta) || (flag === 3 && s <= alpha)) return s;
+          const flag = tt.flag[idx];
+          if (flag === EXACT || (flag === LOWER && s >= beta) || (flag === UPPER && s <= alpha)) return s;
         }
       }
     }
 
-    const list = this.lists[ply] as MoveList;
+    let list = this.lists[ply];
+    if (list === undefined) {
+      list = new MoveList();
+      this.lists[ply] = list;
+    }
     if (captures) generateCaptures(own, opp, kings, white, list);
     else generateQuiet(own, opp, kings, white, list);
     const n = list.count;
@@ -305,16 +312,16 @@ class Searcher {
       }
     }
 
-    if (this.useTable) {
+    if (tt !== null) {
       let stored = best;
       if (stored > WIN_THRESHOLD) stored += ply;
       else if (stored < -WIN_THRESHOLD) stored -= ply;
-      this.ttLo[idx] = lo;
-      this.ttHi[idx] = hi;
-      this.ttScore[idx] = stored;
-      this.ttDepth[idx] = Math.max(0, Math.min(127, depth));
-      this.ttFlag[idx] = best >= beta ? 2 : best > alphaStart ? 1 : 3;
-      this.ttMove[idx] = bestMove;
+      tt.lo[idx] = lo;
+      tt.hi[idx] = hi;
+      tt.score[idx] = stored;
+      tt.depth[idx] = depth < 0 ? 0 : depth > 127 ? 127 : depth;
+      tt.flag[idx] = best >= beta ? LOWER : best > alphaStart ? EXACT : UPPER;
+      tt.move[idx] = bestMove;
     }
     return best;
   }
