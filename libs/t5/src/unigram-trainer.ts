@@ -5,7 +5,7 @@
 //   2. seed with every character (above a coverage threshold) plus the most frequent substrings;
 //   3. repeat: Viterbi-segment the corpus with current log-probabilities, re-estimate each piece's
 //      probability from its segment count (hard EM), then drop the least-used multi-character
-//      pieces (25% of the surplus each round) until the vocabulary has the requested size.
+//      pieces (25% each round, SentencePiece's shrinking factor) until the vocabulary has the requested size.
 // Hard EM (Viterbi counts) replaces SentencePiece's forward-backward expected counts; it is
 // simpler and converges to similar vocabularies on classification-sized corpora.
 import { T5Tokenizer } from './tokenizer';
@@ -46,19 +46,19 @@ function viterbi(word: string[], logp: Map<string, number>, maxLen: number, unkS
   const best = new Float64Array(n + 1).fill(-Infinity);
   const from = new Int32Array(n + 1);
   best[0] = 0;
-  for (let end = 1; end <= n; end++) {
-    for (let len = 1; len <= Math.min(maxLen, end); len++) {
-      const start = end - len;
-      if (best[start] === -Infinity) continue;
-      const piece = word.slice(start, end).join('');
+  for (let start = 0; start < n; start++) {
+    const base = best[start] as number;
+    if (base === -Infinity) continue;
+    let piece = '';
+    for (let end = start + 1; end <= Math.min(n, start + maxLen); end++) {
+      piece += word[end - 1] as string;
       let s = logp.get(piece);
       if (s === undefined) {
-        if (len !== 1) continue;
+        if (end !== start + 1) continue;
         s = unkScore;
       }
-      const cand = (best[start] as number) + s;
-      if (cand > (best[end] as number)) {
-        best[end] = cand;
+      if (base + s > (best[end] as number)) {
+        best[end] = base + s;
         from[end] = start;
       }
     }
@@ -98,10 +98,12 @@ export function trainUnigramTokenizer(texts: Iterable<string>, options: UnigramT
   const subCounts = new Map<string, number>();
   for (const { chars: w, count } of words) {
     for (let i = 0; i < w.length; i++) {
-      for (let len = 2; len <= Math.min(maxLen, w.length - i); len++) {
-        const s = w.slice(i, i + len);
-        if (s.some((ch) => !chars.has(ch))) break;
-        const key = s.join('');
+      let key = w[i] as string;
+      if (!chars.has(key)) continue;
+      for (let end = i + 1; end < Math.min(w.length, i + maxLen); end++) {
+        const ch = w[end] as string;
+        if (!chars.has(ch)) break;
+        key += ch;
         subCounts.set(key, (subCounts.get(key) ?? 0) + count);
       }
     }
@@ -109,8 +111,10 @@ export function trainUnigramTokenizer(texts: Iterable<string>, options: UnigramT
   const seedSize = Math.max(target * 10, 1000);
   const seeds = [...subCounts.entries()]
     .filter(([, c]) => c >= 2)
-    .sort((a, b) => b[1] * Array.from(b[0]).length - a[1] * Array.from(a[0]).length || (a[0] < b[0] ? -1 : 1))
-    .slice(0, seedSize);
+    .map(([p, c]) => ({ p, c, rank: c * Array.from(p).length }))
+    .sort((a, b) => b.rank - a.rank || (a.p < b.p ? -1 : 1))
+    .slice(0, seedSize)
+    .map(({ p, c }) => [p, c] as [string, number]);
 
   let logp = new Map<string, number>();
   const init = (counts: Iterable<[string, number]>) => {
@@ -133,19 +137,25 @@ export function trainUnigramTokenizer(texts: Iterable<string>, options: UnigramT
 
   for (let round = 0; round < 50 && logp.size > target; round++) {
     const counts = emStep();
-    // Characters stay whatever their count, so every covered character remains encodable.
-    for (const ch of chars) if (!counts.has(ch)) counts.set(ch, 1);
-    const multi = [...counts.entries()].filter(([p]) => !chars.has(p)).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    // Rank multi-character pieces by Viterbi usage, then by their current probability, so pieces
+    // no segmentation chose are dropped first but can still fill the vocabulary on small corpora.
+    const multi = [...logp.entries()]
+      .filter(([p]) => !chars.has(p))
+      .map(([p, lp]) => ({ p, lp, count: counts.get(p) ?? 0 }))
+      .sort((a, b) => b.count - a.count || b.lp - a.lp || (a.p < b.p ? -1 : 1));
     const room = target - chars.size;
     const surplus = chars.size + multi.length - target;
-    const keep = surplus > 0 ? Math.max(room, multi.length - Math.ceil(surplus * 0.25)) : multi.length;
-    const kept = new Map<string, number>(multi.slice(0, Math.max(0, Math.min(keep, multi.length))));
+    // SentencePiece's shrinking factor: each round keeps 75% of the pieces, never fewer than the target.
+    const keep = surplus > 0 ? Math.max(room, Math.floor(multi.length * 0.75)) : multi.length;
+    // Unused survivors get half a count: a defined, very low probability.
+    const kept = new Map<string, number>(multi.slice(0, keep).map(({ p, count }) => [p, count > 0 ? count : 0.5]));
+    // Characters stay whatever their count, so every covered character remains encodable.
     for (const ch of chars) kept.set(ch, counts.get(ch) ?? 1);
     logp = init(kept);
   }
   for (let i = 0; i < (options.finalEmRounds ?? 2); i++) {
     const counts = emStep();
-    for (const ch of chars) if (!counts.has(ch)) counts.set(ch, 1);
+    for (const p of logp.keys()) if (!counts.has(p)) counts.set(p, chars.has(p) ? 1 : 0.5);
     logp = init(counts);
   }
 

@@ -6,7 +6,7 @@ import { loadT5, saveT5 } from '../src/checkpoint';
 import { createT5 } from '../src/create';
 import { readSafetensors, writeSafetensors } from '../src/safetensors';
 import { t5ParameterSpecs } from '../src/parameters';
-import { TINY, useBackend } from './helpers';
+import { TINY, useBackend, must } from './helpers';
 
 beforeAll(() => useBackend('cpu'));
 
@@ -50,7 +50,7 @@ describe('HF checkpoints', () => {
     const model = createT5(TINY, { seed: 2 });
     await saveT5(model, dir);
     const file = readSafetensors(fs.readFileSync(path.join(dir, 'model.safetensors')));
-    const shared = file.tensors.get('shared.weight')!;
+    const shared = must(file.tensors.get('shared.weight'));
     const tensors = [...file.tensors.entries()].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
     for (const alias of ['encoder.embed_tokens.weight', 'decoder.embed_tokens.weight', 'lm_head.weight']) {
       tensors.push({ name: alias, shape: shared.shape, data: shared.data });

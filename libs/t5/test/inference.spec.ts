@@ -4,7 +4,7 @@ import { createT5 } from '../src/create';
 import { candidateProbabilities, greedyGenerate, scoreCandidates } from '../src/inference';
 import type { T5Model } from '../src/model';
 import { T5Trainer } from '../src/trainer';
-import { TINY, useBackend } from './helpers';
+import { TINY, useBackend, must } from './helpers';
 
 beforeAll(() => useBackend('cpu'));
 
@@ -17,7 +17,8 @@ function forwardLogProb(model: T5Model, input: number[], target: number[]): numb
       decoderInputIds: tf.tensor2d([[0, ...target.slice(0, -1)]], undefined, 'int32'),
     });
     const lp = tf.logSoftmax(logits).arraySync() as number[][][];
-    return target.reduce((s, id, t) => s + (lp[0]![t]![id] as number), 0);
+    const rows = must(lp[0]);
+    return target.reduce((s, id, t) => s + must(must(rows[t])[id]), 0);
   });
 }
 
@@ -41,7 +42,7 @@ describe('inference', () => {
     expect(scores.length).toBe(3);
     inputs.forEach((input, i) => {
       candidates.forEach((cand, c) => {
-        expect(scores[i]![c]).toBeCloseTo(forwardLogProb(model, input, cand), 4);
+        expect(must(scores[i])[c]).toBeCloseTo(forwardLogProb(model, input, cand), 4);
       });
     });
     const probs = candidateProbabilities(scores);
@@ -54,7 +55,7 @@ describe('inference', () => {
     const out = greedyGenerate(model, inputs, { maxNewTokens: 4 });
     expect(tf.memory().numTensors).toBe(before);
     inputs.forEach((input, i) => {
-      const gen = out[i]!;
+      const gen = must(out[i]);
       expect(gen.length).toBeGreaterThan(0);
       expect(gen.length).toBeLessThanOrEqual(4);
       // Each generated token must be the argmax given the prefix.
@@ -88,8 +89,8 @@ describe('inference', () => {
       [22, 1],
     ]);
     const probs = candidateProbabilities(scoreCandidates(trained, data.map((d) => d.inputIds), [[20, 21, 1], [22, 1]]));
-    expect(probs[0]![0]).toBeGreaterThan(0.9);
-    expect(probs[1]![1]).toBeGreaterThan(0.9);
+    expect(must(probs[0])[0]).toBeGreaterThan(0.9);
+    expect(must(probs[1])[1]).toBeGreaterThan(0.9);
     trained.dispose();
   });
 });

@@ -1,4 +1,5 @@
 import { readSafetensors, writeSafetensors } from '../src/safetensors';
+import { must } from './helpers';
 
 function rawFile(header: object, data: Uint8Array): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -25,8 +26,8 @@ describe('safetensors', () => {
     const file = readSafetensors(bytes);
     expect(file.metadata).toEqual({ format: 'pt' });
     expect(file.tensors.get('a')?.shape).toEqual([2, 3]);
-    expect(new Uint32Array(file.tensors.get('a')!.data.buffer)).toEqual(new Uint32Array(a.buffer));
-    expect(new Uint32Array(file.tensors.get('b.weight')!.data.buffer)).toEqual(new Uint32Array(b.buffer));
+    expect(new Uint32Array(must(file.tensors.get('a')).data.buffer)).toEqual(new Uint32Array(a.buffer));
+    expect(new Uint32Array(must(file.tensors.get('b.weight')).data.buffer)).toEqual(new Uint32Array(b.buffer));
   });
 
   it('writes the layout the spec describes: LE u64 length, JSON header, LE data at data_offsets', () => {
@@ -53,8 +54,8 @@ describe('safetensors', () => {
         data,
       ),
     );
-    expect(Array.from(file.tensors.get('h')!.data)).toEqual([1, -2, 65504, Math.fround(2 ** -24)]);
-    expect(Array.from(file.tensors.get('b')!.data)).toEqual([1, -3]);
+    expect(Array.from(must(file.tensors.get('h')).data)).toEqual([1, -2, 65504, Math.fround(2 ** -24)]);
+    expect(Array.from(must(file.tensors.get('b')).data)).toEqual([1, -3]);
   });
 
   it('explains corrupt files', () => {

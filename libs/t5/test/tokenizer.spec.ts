@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
 import { T5Tokenizer } from '../src/tokenizer';
-import { T5_TOKENIZER_DIR } from './helpers';
+import { T5_TOKENIZER_DIR, must } from './helpers';
 
 // Expected ids come from SentencePiece itself (Debian python3-sentencepiece 0.1.97,
 // `SentencePieceProcessor(model_file='spiece.model').encode(text) + [1]`) on the fixture's
@@ -82,7 +82,7 @@ describe('T5Tokenizer on the real t5-small tokenizer.json', () => {
     expect(model.pieces.length).toBe(32000);
     // tokenizer.json = the 32,000 SentencePiece pieces followed by <extra_id_99> … <extra_id_0>.
     expect(vocab.slice(0, 32000).map((v) => v[0])).toEqual(model.pieces.map((p) => p.piece));
-    const scoreMismatches = model.pieces.filter((p, i) => Math.abs((p.score ?? 0) - vocab[i]![1]) > 1e-5);
+    const scoreMismatches = model.pieces.filter((p, i) => Math.abs((p.score ?? 0) - must(vocab[i])[1]) > 1e-5);
     expect(scoreMismatches).toEqual([]);
     expect(vocab.slice(32000).map((v) => v[0])).toEqual(Array.from({ length: 100 }, (_, i) => `<extra_id_${99 - i}>`));
     expect(model.normalizerSpec.name).toBe('nmt_nfkc');
