@@ -23,6 +23,7 @@ export type { Scorer, SyncScorer, BatchScorer, PieceCountOptions } from './score
 export { pieceCountScorer } from './scorer';
 export type { SearchOptions, SearchResult } from './search';
 export { search, searchAsync, WIN_SCORE } from './search';
+export { TranspositionTable } from './table';
 export type { PositionKey } from './zobrist';
 export { hashPosition } from './zobrist';
 export { createRng } from './rng';

@@ -1,5 +1,5 @@
 /* eslint-disable @typescript-eslint/no-non-null-assertion -- in tests a missing value throws and fails the test, which is what we want */
-import { WIN_SCORE, formatMove, initialPosition, legalMoves, makeMove, newGame, parseFen, playMove, pieceCountScorer, search, searchAsync, type BatchScorer, type Position, type SyncScorer } from '../src/index';
+import { TranspositionTable, WIN_SCORE, formatMove, initialPosition, legalMoves, makeMove, newGame, parseFen, playMove, pieceCountScorer, search, searchAsync, type BatchScorer, type Position, type SyncScorer } from '../src/index';
 import { playoutPositions, randomPositions } from './helpers';
 
 function fen(text: string): Position {
@@ -159,5 +159,20 @@ describe('batched scorers', () => {
   it('reports a scorer that returns the wrong number of scores', async () => {
     const bad: BatchScorer = { kind: 'batch', scoreBatch: async () => new Float32Array(1) };
     await expect(searchAsync(initialPosition(), { depth: 3, scorer: bad })).rejects.toThrow(/returned 1 scores for \d+ positions/);
+  });
+});
+
+describe('shared transposition table', () => {
+  it('a second search with the same table reuses its entries', () => {
+    const table = new TranspositionTable(16);
+    const first = search(initialPosition(), { depth: 8, table });
+    const second = search(initialPosition(), { depth: 8, table });
+    expect(second.nodes).toBeLessThan(first.nodes);
+    expect(second.score).toBe(first.score);
+    table.clear();
+    expect(search(initialPosition(), { depth: 8, table }).nodes).toBe(first.nodes);
+  });
+  it('rejects a silly size', () => {
+    expect(() => new TranspositionTable(40)).toThrow(/table bits must be an integer from 4 to 26, got 40/);
   });
 });
