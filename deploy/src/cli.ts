@@ -3,6 +3,16 @@ import { Command } from 'commander';
 import { renderedText, validateOverlay } from './overlays';
 import { OVERLAYS, RENDERED_DIR, renderedFile } from './paths';
 
+/** Formats with the workspace's Prettier so `npm run format:check` stays clean (loaded lazily: ESM-only). */
+async function formatted(overlay: string): Promise<string> {
+  const prettier = await import('prettier');
+  return prettier.format(renderedText(overlay), {
+    parser: 'yaml',
+    singleQuote: true,
+    printWidth: 100,
+  });
+}
+
 const program = new Command('deploy').description(
   'Render and check the Kubernetes overlays offline',
 );
@@ -11,7 +21,7 @@ program
   .command('render <overlay>')
   .description('print the rendered manifests of deploy/overlays/<overlay>')
   .action(async (overlay: string) => {
-    process.stdout.write(await renderedText(overlay));
+    process.stdout.write(await formatted(overlay));
   });
 
 program
@@ -20,7 +30,7 @@ program
   .action(async () => {
     mkdirSync(RENDERED_DIR, { recursive: true });
     for (const overlay of Object.keys(OVERLAYS)) {
-      writeFileSync(renderedFile(overlay), await renderedText(overlay));
+      writeFileSync(renderedFile(overlay), await formatted(overlay));
       console.log(`wrote ${renderedFile(overlay)}`);
     }
   });

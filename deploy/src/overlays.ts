@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { format } from 'prettier';
 import { renderKustomization, toYaml, type KubeObject } from './kustomize';
 import { DEPLOY_DIR, OVERLAYS, OVERLAYS_DIR, WORKSPACE_ROOT } from './paths';
 import { externalSecretsFrom, secretTemplates, validateRendered } from './validate';
@@ -10,16 +9,13 @@ export function renderOverlay(overlay: string): KubeObject[] {
   return renderKustomization(path.join(OVERLAYS_DIR, overlay));
 }
 
-/**
- * The file `kubectl apply -f` takes: a header saying where it came from, then the objects,
- * formatted by the workspace's Prettier so `npm run format:check` stays clean.
- */
-export async function renderedText(overlay: string): Promise<string> {
-  const text =
+/** The file `kubectl apply -f` takes: a header saying where it came from, then the objects. */
+export function renderedText(overlay: string): string {
+  return (
     `# Rendered from deploy/overlays/${overlay} by \`npx nx run deploy:render\` (same result as\n` +
     `# \`kubectl kustomize deploy/overlays/${overlay}\`). Do not edit: change the overlay and re-render.\n` +
-    toYaml(renderOverlay(overlay));
-  return format(text, { parser: 'yaml', singleQuote: true, printWidth: 100 });
+    toYaml(renderOverlay(overlay))
+  );
 }
 
 export function validateOverlay(overlay: string): string[] {
