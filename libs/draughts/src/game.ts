@@ -11,7 +11,7 @@
  *   the figure FMJD uses for king-only play, long enough for any forced king-ending win on
  *   8×8 that search can find. Configurable via DrawRules.
  */
-import { legalMoves, makeMove, type Move } from './move';
+import { allCapturePaths, legalMoves, makeMove, sameMove, type Move } from './move';
 import { parseMove } from './notation';
 import { initialPosition, opposite, samePosition, type Color, type Position } from './position';
 import { err, ok, type Result } from './result';
@@ -69,9 +69,12 @@ export function playMove(game: Game, move: Move | string): Result<Game, GameErro
     if (!parsed.ok) return err({ message: parsed.error.message });
     chosen = parsed.value;
   } else {
-    const legal = legalMoves(before).find((m) => m.from === move.from && m.to === move.to && m.captured.length === move.captured.length && m.captured.every((c, i) => c === move.captured[i]));
+    const legal = legalMoves(before).find((m) => sameMove(m, move));
     if (legal === undefined) return err({ message: `move ${move.from}${move.kind === 'capture' ? 'x' : '-'}${move.to} is not legal in this position` });
-    chosen = { ...legal, path: move.path.length > 0 ? move.path : legal.path } as Move;
+    // Keep the caller's path when it is a real route for this capture (it may differ from the
+    // one legalMoves reports for the same move); otherwise use the generator's.
+    const route = legal.kind === 'capture' ? allCapturePaths(before).find((p) => sameMove(p, legal) && p.path.length === move.path.length && p.path.every((sq, i) => sq === move.path[i])) : undefined;
+    chosen = route ?? legal;
   }
   const after = makeMove(before, chosen);
   const positions = [...game.positions, after];

@@ -65,7 +65,7 @@ export interface SearchOptions {
   readonly table?: TranspositionTable;
   /** Earlier positions of the game, oldest first, for repetition draws (a Game supplies its own). */
   readonly history?: readonly Position[];
-  /** Plies without capture or man move after which search scores a draw (default 50). */
+  /** Plies without capture or man move after which search scores a draw (default 50, or the Game's rule). */
   readonly quietPlyLimit?: number;
 }
 
@@ -392,7 +392,9 @@ class Run {
   ) {
     const [pos, history] = 'positions' in input ? [input.positions[input.positions.length - 1] as Position, input.positions.slice(0, -1)] : [input, options.history ?? []];
     this.pos = pos;
-    this.searcher = new Searcher(options, scorer, history, pos);
+    // A game's own move limit bounds the search's quiet-move horizon unless the caller set one.
+    const quietPlyLimit = options.quietPlyLimit ?? ('positions' in input ? 2 * input.rules.moveLimit : undefined);
+    this.searcher = new Searcher({ ...options, quietPlyLimit }, scorer, history, pos);
     this.white = pos.turn === 'white';
     this.own = (this.white ? pos.white : pos.black) | 0;
     this.opp = (this.white ? pos.black : pos.white) | 0;

@@ -1,5 +1,5 @@
 /* eslint-disable @typescript-eslint/no-non-null-assertion -- in tests a missing value throws and fails the test, which is what we want */
-import { agreeDraw, currentPosition, legalMoves, newGame, parseFen, parsePdn, playMove, resign, search, toFen, toPdn, type Game, type Position } from '../src/index';
+import { agreeDraw, allCapturePaths, currentPosition, legalMoves, newGame, parseFen, parsePdn, playMove, resign, search, toFen, toPdn, type Game, type Position } from '../src/index';
 
 function fen(text: string): Position {
   const r = parseFen(text);
@@ -118,5 +118,18 @@ describe('PDN', () => {
       expect(r.error.message).toMatch(message);
       expect([r.error.line, r.error.column]).toEqual([line, column]);
     }
+  });
+});
+
+describe('playing Move objects', () => {
+  it('keeps a real alternative path and replaces a made-up one', () => {
+    const start = fen('W:WK11:B14,15,22,23');
+    const paths = allCapturePaths(start).filter((m) => m.from === 11 && m.to === 11);
+    expect(paths.length).toBeGreaterThanOrEqual(2);
+    const second = paths[1]!;
+    const played = playMove(newGame(start), second);
+    expect(played.ok && played.value.moves[0]!.path).toEqual(second.path);
+    const bogus = playMove(newGame(start), { ...second, path: [5, 6, 7, 11] });
+    expect(bogus.ok && allCapturePaths(start).some((p) => p.path.join() === bogus.value.moves[0]!.path.join())).toBe(true);
   });
 });
