@@ -27,11 +27,17 @@ export interface PieceCountOptions {
   readonly kingValue?: number;
 }
 
+/**
+ * King values of the scorers made by pieceCountScorer, so search can score material straight
+ * from its bitboards instead of building a Position per leaf.
+ */
+export const pieceCountKingValue = new WeakMap<SyncScorer, number>();
+
 /** Material balance: men count 1, kings `kingValue`. */
 export function pieceCountScorer(options: PieceCountOptions = {}): SyncScorer {
   const kingValue = options.kingValue ?? 10;
   if (!Number.isFinite(kingValue)) throw new RangeError(`kingValue must be a finite number, got ${kingValue}`);
-  return {
+  const scorer: SyncScorer = {
     kind: 'sync',
     score(pos: Position): number {
       const white = popcount(pos.white & ~pos.kings) + kingValue * popcount(pos.white & pos.kings);
@@ -39,4 +45,6 @@ export function pieceCountScorer(options: PieceCountOptions = {}): SyncScorer {
       return pos.turn === 'white' ? white - black : black - white;
     },
   };
+  pieceCountKingValue.set(scorer, kingValue);
+  return scorer;
 }

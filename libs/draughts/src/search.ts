@@ -16,14 +16,14 @@ import { legalMoves, moveFromList, type Move } from './move';
 import * as position from './position';
 import type { Position } from './position';
 import { createRng } from './rng';
-import { pieceCountScorer, type BatchScorer, type Scorer, type SyncScorer } from './scorer';
+import { pieceCountKingValue, pieceCountScorer, type BatchScorer, type Scorer, type SyncScorer } from './scorer';
 import * as squares from './squares';
 import * as table from './table';
 import * as zobrist from './zobrist';
 
 // Module-local copies of imported bindings: compiled to CommonJS each use of an import is a
 // getter call, which dominated the profile of the search loop.
-const { lowestBit } = bitboard;
+const { lowestBit, popcount } = bitboard;
 const { EMPTY, EXACT, LOWER, UPPER, TranspositionTable } = table;
 type TranspositionTable = table.TranspositionTable;
 const { makePosition } = position;
@@ -119,6 +119,8 @@ class Searcher {
   readonly started = Date.now();
   readonly useTable: boolean;
   readonly quietLimit: number;
+  /** Set when the scorer is a plain piece count: evaluate then needs no Position object. */
+  readonly kingValue: number | undefined;
   // Batch mode: scores by key, and positions still waiting for a score.
   cache: Map<number, number> | null = null;
   pending: Position[] = [];
@@ -133,6 +135,7 @@ class Searcher {
     this.useTable = options.useTable ?? true;
     this.table = this.useTable ? (options.table ?? new TranspositionTable(options.tableBits ?? 18)) : null;
     this.quietLimit = options.quietPlyLimit ?? 50;
+    this.kingValue = pieceCountKingValue.get(scorer);
     this.repLo = new Int32Array(history.length + MAX_PLY + 1);
     this.repHi = new Int32Array(history.length + MAX_PLY + 1);
     let quiet = 0;
@@ -158,6 +161,8 @@ class Searcher {
   }
 
   evaluate(own: number, opp: number, kings: number, white: boolean, lo: number, hi: number): number {
+    const kv = this.kingValue;
+    if (kv !== undefined && this.cache === null) return popcount(own & ~kings) - popcount(opp & ~kings) + kv * (popcount(own & kings) - popcount(opp & kings));
     const pos = white ? makePosition(own, opp, kings, 'white') : makePosition(opp, own, kings, 'black');
     const cache = this.cache;
     if (cache === null) return this.scorer.score(pos);
