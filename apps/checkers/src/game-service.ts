@@ -189,10 +189,7 @@ export class GameService {
     const record = await this.load(id);
     const game = replayOf(record);
     const status = statusOf(record, game);
-    const text =
-      status.state === 'finished'
-        ? writePdn(record, game, status.result, status.description)
-        : writePdn(record, game, '*');
+    const text = writePdn(record, game, status.state === 'finished' ? status.result : '*');
     return { filename: `checkers-${record.id}.pdn`, text };
   }
 
