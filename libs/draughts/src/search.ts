@@ -24,7 +24,7 @@ import * as zobrist from './zobrist';
 // Module-local copies of imported bindings: compiled to CommonJS each use of an import is a
 // getter call, which dominated the profile of the search loop.
 const { lowestBit, popcount } = bitboard;
-const { EMPTY, EXACT, LOWER, UPPER, TranspositionTable } = table;
+const { EXACT, LOWER, UPPER, TranspositionTable } = table;
 type TranspositionTable = table.TranspositionTable;
 const { makePosition } = position;
 const { MAX_MOVES, MoveList, generateCaptures, generateQuiet, hasCapture, hasQuietMove } = movegen;
@@ -226,19 +226,21 @@ class Searcher {
     }
 
     let ttMove = -1;
-    let idx = 0;
+    let slot = 0;
     const tt = this.table;
     if (tt !== null) {
-      idx = lo & tt.mask;
-      if (tt.flag[idx] !== EMPTY && tt.lo[idx] === lo && tt.hi[idx] === hi) {
+      slot = (lo & tt.mask) << 2;
+      const entries = tt.entries;
+      const meta = entries[slot + 2] as number;
+      if (meta !== 0 && entries[slot] === lo && entries[slot + 1] === hi) {
         this.ttHits++;
-        ttMove = tt.move[idx] as number;
-        if ((tt.depth[idx] as number) >= depth) {
-          let s = tt.score[idx] as number;
+        ttMove = meta >>> 10;
+        if ((meta & 0xff) >= depth) {
+          let s = tt.scores[slot >> 2] as number;
           if (s > WIN_THRESHOLD) s -= ply;
           else if (s < -WIN_THRESHOLD) s += ply;
-          const flag = tt.flag[idx];
-          if (flag === EXACT || (flag === LOWER && s >= beta) || (flag === UPPER && s <= alpha)) return s;
+          const bound = (meta >>> 8) & 3;
+          if (bound === EXACT || (bound === LOWER && s >= beta) || (bound === UPPER && s <= alpha)) return s;
         }
       }
     }
@@ -321,12 +323,12 @@ class Searcher {
       let stored = best;
       if (stored > WIN_THRESHOLD) stored += ply;
       else if (stored < -WIN_THRESHOLD) stored -= ply;
-      tt.lo[idx] = lo;
-      tt.hi[idx] = hi;
-      tt.score[idx] = stored;
-      tt.depth[idx] = depth < 0 ? 0 : depth > 127 ? 127 : depth;
-      tt.flag[idx] = best >= beta ? LOWER : best > alphaStart ? EXACT : UPPER;
-      tt.move[idx] = bestMove;
+      const entries = tt.entries;
+      entries[slot] = lo;
+      entries[slot + 1] = hi;
+      // The bound is never EMPTY (0), so a stored meta word is never 0: 0 marks a free slot.
+      entries[slot + 2] = (depth < 0 ? 0 : depth > 127 ? 127 : depth) | ((best >= beta ? LOWER : best > alphaStart ? EXACT : UPPER) << 8) | (bestMove << 10);
+      tt.scores[slot >> 2] = stored;
     }
     return best;
   }

@@ -4,6 +4,10 @@
  * One slot per index, always replaced: simple, and good enough at these node counts.
  * Create one and pass it to several searches (e.g. the moves of a self-play game) to avoid
  * reallocating it and to reuse what earlier searches learned.
+ *
+ * Layout: the key halves and a packed word (depth, bound, best move) sit together in one
+ * 16-byte slot of `entries`, so a probe touches one cache line; the score lives apart and is
+ * read only on a match. The probe was the single most expensive line of the search before.
  */
 export const EMPTY = 0;
 export const EXACT = 1;
@@ -13,29 +17,20 @@ export const UPPER = 3;
 export class TranspositionTable {
   readonly size: number;
   readonly mask: number;
-  readonly lo: Int32Array;
-  readonly hi: Int32Array;
-  readonly score: Float64Array;
-  readonly depth: Int8Array;
-  /** EMPTY, EXACT, LOWER (score is a lower bound) or UPPER. */
-  readonly flag: Uint8Array;
-  /** Index of the best move in the position's generated move list. */
-  readonly move: Int16Array;
+  /** Per slot i: [4i] key lo, [4i+1] key hi, [4i+2] meta = depth | bound << 8 | move << 10. */
+  readonly entries: Int32Array;
+  readonly scores: Float64Array;
 
-  /** 2^bits entries of 20 bytes; default 18 (about 5 MB). */
+  /** 2^bits slots of 24 bytes; default 18 (about 6 MB). */
   constructor(bits = 18) {
     if (!Number.isInteger(bits) || bits < 4 || bits > 26) throw new RangeError(`table bits must be an integer from 4 to 26, got ${bits}`);
     this.size = 1 << bits;
     this.mask = this.size - 1;
-    this.lo = new Int32Array(this.size);
-    this.hi = new Int32Array(this.size);
-    this.score = new Float64Array(this.size);
-    this.depth = new Int8Array(this.size);
-    this.flag = new Uint8Array(this.size);
-    this.move = new Int16Array(this.size);
+    this.entries = new Int32Array(this.size * 4);
+    this.scores = new Float64Array(this.size);
   }
 
   clear(): void {
-    this.flag.fill(EMPTY);
+    this.entries.fill(0);
   }
 }
