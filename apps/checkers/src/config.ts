@@ -17,6 +17,8 @@ export type EngineConfig =
       readonly amqpUrl: string;
       readonly requestQueue: string;
       readonly replyTopic: string;
+      /** How long a request may wait for a free worker, on top of its search budget. */
+      readonly queueSlackMs: number;
     };
 
 export interface CheckersConfig {
@@ -59,6 +61,7 @@ const envSchema = z.object({
   ENGINE_THREADS: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
   ENGINE_REQUEST_QUEUE: amqpName.default(DEFAULT_REQUEST_QUEUE),
   ENGINE_REPLY_TOPIC: amqpName.default(DEFAULT_REPLY_TOPIC),
+  ENGINE_QUEUE_SLACK_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
   BUNDLE_DIR: z.string().min(1).default(resolve(APP_ROOT, 'dist')),
 });
 
@@ -98,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CheckersConfig
           amqpUrl: e.AMQP_URL as string,
           requestQueue: e.ENGINE_REQUEST_QUEUE,
           replyTopic: e.ENGINE_REPLY_TOPIC,
+          queueSlackMs: e.ENGINE_QUEUE_SLACK_MS,
         }
       : { mode: 'pool', threads: e.ENGINE_THREADS };
   return {

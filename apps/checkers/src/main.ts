@@ -70,6 +70,7 @@ export async function start(
       bus,
       requestQueue: config.engine.requestQueue,
       replyTopic: config.engine.replyTopic,
+      queueSlackMs: config.engine.queueSlackMs,
       logger,
     });
   } else {

@@ -147,6 +147,83 @@ describe('engine moves over RabbitMQ', () => {
   });
 });
 
+describe('engine over RabbitMQ without a worker', () => {
+  const requestQueue = uniqueName('checkers-test.lonely');
+  const replyTopic = uniqueName('checkers-test.lonely-replies');
+
+  it('answers 504 when no worker takes the request; a late worker skips the expired request', async () => {
+    const storage = createTestStorage('sqlite');
+    const server = await startTestServer({
+      ...storage.env,
+      ENGINE_MODE: 'bus',
+      AMQP_URL,
+      ENGINE_REQUEST_QUEUE: requestQueue,
+      ENGINE_REPLY_TOPIC: replyTopic,
+      ENGINE_QUEUE_SLACK_MS: '0',
+    });
+    let lateWorker: RunningEngineWorker | undefined;
+    try {
+      const created = await request(server.url)
+        .post('/api/games')
+        .send({ side: 'black', difficulty: 'easy' })
+        .expect(201);
+      const res = await request(server.url)
+        .post(`/api/games/${created.body.id}/engine-move`)
+        .expect(504);
+      expect(res.body.error.code).toBe('engine-timeout');
+      expect(res.body.error.message).toContain(requestQueue);
+      const unchanged = await request(server.url).get(`/api/games/${created.body.id}`).expect(200);
+      expect(unchanged.body.moves).toEqual([]);
+
+      lateWorker = await startEngineWorker(
+        {
+          port: 0,
+          host: '127.0.0.1',
+          logLevel: 'silent',
+          amqpUrl: AMQP_URL,
+          threads: 1,
+          requestQueue,
+          replyTopic,
+          bundleDir: BUNDLE_DIR,
+        },
+        { handleSignals: false, logger: quietLogger() },
+      );
+      const deadline = Date.now() + 10_000;
+      let expired = 0;
+      while (expired === 0 && Date.now() < deadline) {
+        expired = (await request(lateWorker.url).get('/debug/vars').expect(200)).body.engine
+          .expired;
+        if (expired === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(expired).toBe(1);
+    } finally {
+      await lateWorker?.close();
+      await server.close();
+      await storage.dispose();
+      await deleteTopology(requestQueue, replyTopic);
+    }
+  });
+});
+
+/** Removes the queues and exchanges a test run declared (unique names: nobody else's). */
+async function deleteTopology(requestQueue: string, replyTopic: string): Promise<void> {
+  const connection = await connect(AMQP_URL);
+  const channel = await connection.createChannel();
+  const queues = [
+    requestQueue,
+    topologyNames.deadLetterQueue(requestQueue),
+    topologyNames.topicDeadLetterQueue(replyTopic),
+  ];
+  for (const q of queues) await channel.deleteQueue(q);
+  const exchanges = [
+    topologyNames.deadLetterExchange(requestQueue),
+    topologyNames.topicDeadLetterExchange(replyTopic),
+    replyTopic,
+  ];
+  for (const x of exchanges) await channel.deleteExchange(x);
+  await connection.close();
+}
+
 async function waitForDeadLetters(bus: Bus, queue: string) {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       amqpUrl: 'amqp://mq',
       requestQueue: 'checkers.engine-move.requests',
       replyTopic: 'checkers.engine-move.responses',
+      queueSlackMs: 5000,
     });
     expect(config.port).toBe(8080);
   });
