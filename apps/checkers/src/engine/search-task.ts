@@ -4,13 +4,14 @@ import {
   parseFen,
   pieceCountScorer,
   search,
+  TranspositionTable,
   type Position,
 } from '@conveyor/draughts';
 import type { EngineTask } from './engine';
 
 /**
- * One engine search, as run inside a worker thread (or directly by benchmarks). Pure: the
- * position and budget in, a move or the reason there is none out. Never throws for bad input —
+ * One engine search, as run inside a worker thread (or directly by benchmarks): the position
+ * and budget in, a move or the reason there is none out. Never throws for bad input —
  * a bad position is an answer (`rejected`), so the caller can tell it from a crash.
  */
 export function runSearch(task: EngineTask): EngineMoveOutcome {
@@ -41,7 +42,7 @@ export function runSearch(task: EngineTask): EngineMoveOutcome {
     randomize: task.search.randomMargin > 0,
     randomMargin: task.search.randomMargin,
     seed: task.seed,
-    tableBits: tableBitsFor(task.search.maxNodes),
+    table: tableFor(task.search.maxNodes),
   });
   if (!result.move) return { kind: 'no-legal-moves' };
   return {
@@ -54,11 +55,22 @@ export function runSearch(task: EngineTask): EngineMoveOutcome {
   };
 }
 
+/** This thread's transposition tables, one per size, kept across searches. */
+const tables = new Map<number, TranspositionTable>();
+
 /**
- * Transposition table about as large as the node budget (2^12 to 2^20 entries): the table is
- * allocated per search, and zeroing the library's default 2^18 entries costs more than a whole
- * easy search; a hard search gets room for the nodes it may visit.
+ * A transposition table about as large as the node budget (2^12 to 2^20 slots, ≤ 24 MB), reused
+ * by every search of that size in this thread: allocating and zeroing a fresh table cost more
+ * than a whole easy search, and what one search learned speeds up the next move of the game.
+ * Entries are keyed by position, so reuse across games is sound; a stored draw-by-repetition
+ * score may come from another game's history — the usual, accepted imprecision of engines.
  */
-function tableBitsFor(maxNodes: number): number {
-  return Math.min(20, Math.max(12, Math.ceil(Math.log2(maxNodes))));
+function tableFor(maxNodes: number): TranspositionTable {
+  const bits = Math.min(20, Math.max(12, Math.ceil(Math.log2(maxNodes))));
+  let table = tables.get(bits);
+  if (!table) {
+    table = new TranspositionTable(bits);
+    tables.set(bits, table);
+  }
+  return table;
 }
