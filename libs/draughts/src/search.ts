@@ -214,16 +214,14 @@ class Searcher {
     const sp = this.repBase + ply;
     this.repLo[sp] = lo;
     this.repHi[sp] = hi;
+    // Same order as the game's rules: no move loses, before repetition and move-limit draws.
+    const captures = hasCapture(own, opp, kings, white);
+    if (!captures && !hasQuietMove(own, opp, kings, white)) return -(WIN_SCORE - ply);
     if (quiet >= this.quietLimit) return 0;
     for (let i = sp - 2; i >= sp - quiet && i >= 0; i -= 2) {
       if (this.repLo[i] === lo && this.repHi[i] === hi) return 0;
     }
-    const captures = hasCapture(own, opp, kings, white);
-    if ((depth <= 0 && !captures) || ply >= MAX_PLY - 1) {
-      // A blocked side loses even at the horizon.
-      if (!captures && !hasQuietMove(own, opp, kings, white)) return -(WIN_SCORE - ply);
-      return this.evaluate(own, opp, kings, white, lo, hi);
-    }
+    if ((depth <= 0 && !captures) || ply >= MAX_PLY - 1) return this.evaluate(own, opp, kings, white, lo, hi);
 
     let ttMove = -1;
     let slot = 0;
@@ -479,8 +477,17 @@ class Run {
     this.completedDepth = depth;
   }
 
+  /** Stop deepening: a forced result is known, or the next iteration would likely overrun the time. */
   done(r: RootResult): boolean {
-    return Math.abs(r.score) > WIN_THRESHOLD;
+    if (Math.abs(r.score) > WIN_THRESHOLD) return true;
+    const { timeMs } = this.options;
+    // Each iteration costs a few times the previous one; past 60% of the budget the next one
+    // would almost surely be cut off and wasted.
+    if (timeMs !== undefined && Date.now() - this.searcher.started > 0.6 * timeMs) {
+      this.searcher.stopped = 'time';
+      return true;
+    }
+    return false;
   }
 
   result(): SearchResult {

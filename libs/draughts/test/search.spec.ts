@@ -176,3 +176,15 @@ describe('shared transposition table', () => {
     expect(() => new TranspositionTable(40)).toThrow(/table bits must be an integer from 4 to 26, got 40/);
   });
 });
+
+describe('time limit', () => {
+  it('answers within about the budget', () => {
+    const t = Date.now();
+    const r = search(initialPosition(), { timeMs: 200 });
+    expect(r.stoppedBy).toBe('time');
+    expect(r.move).not.toBeNull();
+    expect(r.depth).toBeGreaterThan(0);
+    // Generous bound: the machine is shared and noisy; this only catches a search that ignores the clock.
+    expect(Date.now() - t).toBeLessThan(5000);
+  });
+});
