@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parse as parseCookies } from 'cookie';
+import { parse as parseCookies, serialize as serializeCookie, type SerializeOptions } from 'cookie';
 import type { NextFunction, Request, Response } from 'express';
-import { getIronSession, unsealData, type IronSession, type SessionOptions } from 'iron-session';
+import { sealData, unsealData } from 'iron-session';
 import type { Logger } from 'pino';
 import type { SessionConfig } from '../config';
 
@@ -29,41 +29,94 @@ export interface SessionData {
   login?: PendingLogin;
 }
 
-export type Session = IronSession<SessionData>;
+/** The request's session: its data plus the two ways to change the cookie. */
+export interface Session extends SessionData {
+  /** Seals the current data into the cookie of this response. */
+  save(): Promise<void>;
+  /** Clears the data and expires the cookie. */
+  destroy(): void;
+}
+
+const UNSEAL_CACHE_SIZE = 10_000;
+const UNSEAL_CACHE_MS = 60_000;
 
 /**
- * Cookie sessions sealed with iron (AES-256-CBC + HMAC-SHA256, with an expiry inside the seal),
- * so the proxy keeps no session store and any replica can read any cookie.
+ * Cookie sessions sealed with iron (AES-256-CBC + HMAC-SHA256, expiry inside the seal) through
+ * iron-session's sealData/unsealData, so the proxy keeps no session store and any replica can
+ * read any cookie. iron-session's getIronSession() is not used: it unseals on every request, and
+ * unsealing (two PBKDF2 derivations through WebCrypto) dominated the proxy's per-request cost.
+ * Here verified seals are remembered for a minute, keyed by the exact cookie value, so a cached
+ * entry is only ever returned for a byte-identical cookie that already passed verification.
  */
 export class SessionCodec {
-  readonly options: SessionOptions;
+  private readonly cookieOptions: SerializeOptions;
+  private readonly password: Record<string, string>;
+  private readonly verified = new Map<string, { data: SessionData; until: number }>();
 
   constructor(readonly config: SessionConfig) {
-    this.options = {
-      cookieName: config.cookieName,
-      password: { ...config.secrets },
-      ttl: config.ttlSeconds,
-      cookieOptions: {
-        httpOnly: true,
-        secure: !config.insecureCookie,
-        // Lax, not Strict: the OAuth callback is a top-level cross-site navigation from the
-        // provider and must carry the pending-login cookie; Lax still withholds it from
-        // cross-site subrequests and POSTs.
-        sameSite: 'lax',
-        path: '/',
-      },
+    this.password = { ...config.secrets };
+    this.cookieOptions = {
+      httpOnly: true,
+      secure: !config.insecureCookie,
+      // Lax, not Strict: the OAuth callback is a top-level cross-site navigation from the
+      // provider and must carry the pending-login cookie; Lax still withholds it from
+      // cross-site subrequests and POSTs.
+      sameSite: 'lax',
+      path: '/',
     };
   }
 
-  open(req: IncomingMessage, res: ServerResponse): Promise<Session> {
-    return getIronSession<SessionData>(req, res, this.options);
-  }
-
-  /** Read-only access where there is no response to set a cookie on (WebSocket upgrades). */
+  /** The session data in a Cookie header; {} when absent, forged, tampered with or expired. */
   async read(cookieHeader: string | undefined): Promise<SessionData> {
     const value = cookieHeader ? parseCookies(cookieHeader)[this.config.cookieName] : undefined;
     if (!value) return {};
-    return unsealData<SessionData>(value, { password: { ...this.config.secrets }, ttl: this.config.ttlSeconds });
+    const now = Date.now();
+    const hit = this.verified.get(value);
+    if (hit && hit.until > now) return structuredClone(hit.data);
+    let data: SessionData;
+    try {
+      data = await unsealData<SessionData>(value, { password: this.password, ttl: this.config.ttlSeconds });
+    } catch {
+      return {}; // malformed beyond what unsealData itself maps to {}
+    }
+    if (data.user !== undefined || data.login !== undefined) {
+      if (this.verified.size >= UNSEAL_CACHE_SIZE) {
+        const oldest = this.verified.keys().next().value;
+        if (oldest !== undefined) this.verified.delete(oldest);
+      }
+      this.verified.set(value, { data: structuredClone(data), until: now + UNSEAL_CACHE_MS });
+    }
+    return data;
+  }
+
+  async open(req: IncomingMessage, res: ServerResponse): Promise<Session> {
+    const data = await this.read(req.headers.cookie);
+    const session: Session = {
+      ...data,
+      save: async () => {
+        const sealed = await sealData(
+          { ...(session.user ? { user: session.user } : {}), ...(session.login ? { login: session.login } : {}) },
+          { password: this.password, ttl: this.config.ttlSeconds },
+        );
+        // Expire the cookie a minute before the seal, as iron's clock-skew allowance is a minute.
+        this.setCookie(res, sealed, this.config.ttlSeconds - 60);
+      },
+      destroy: () => {
+        delete session.user;
+        delete session.login;
+        this.setCookie(res, '', 0);
+      },
+    };
+    return session;
+  }
+
+  private setCookie(res: ServerResponse, value: string, maxAge: number): void {
+    const line = serializeCookie(this.config.cookieName, value, { ...this.cookieOptions, maxAge });
+    const existing = res.getHeader('set-cookie');
+    const others = (Array.isArray(existing) ? existing : existing === undefined ? [] : [String(existing)]).filter(
+      (c) => !c.startsWith(`${this.config.cookieName}=`),
+    );
+    res.setHeader('set-cookie', [...others, line]);
   }
 
   /** A still-valid signed-in user, or undefined (absolute expiry is enforced here too). */
@@ -93,19 +146,7 @@ export function sessionOf(req: IncomingMessage): Session {
 export function sessionMiddleware(codec: SessionCodec, logger: Logger) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     try {
-      let session: Session;
-      try {
-        session = await codec.open(req, res);
-      } catch (error) {
-        // iron-session returns an empty session for bad MACs and expired seals but throws on
-        // some malformed input; either way the cookie is ignored, as if absent.
-        logger.warn(
-          { path: req.path, ip: req.socket.remoteAddress, err: (error as Error).message },
-          'session cookie rejected: malformed',
-        );
-        req.headers.cookie = withoutCookie(req.headers.cookie, codec.config.cookieName);
-        session = await codec.open(req, res);
-      }
+      const session = await codec.open(req, res);
       sessions.set(req, session);
       const empty = session.user === undefined && session.login === undefined;
       if (empty && codec.hasCookie(req.headers.cookie)) {
