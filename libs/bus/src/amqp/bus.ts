@@ -22,7 +22,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../transport';
-import { ChannelKeeper } from './channel-keeper';
+import { ChannelKeeper, isRefusal } from './channel-keeper';
 import { ManagedConnection, type ReconnectPolicy } from './connection';
 import { AmqpConsumer, type ConsumerTarget } from './consumer';
 import { ConfirmPublisher } from './publisher';
@@ -128,7 +128,7 @@ class AmqpBus implements Bus {
       queue.name,
       content,
       { ...this.properties(options), mandatory: true },
-      deadline - Date.now(),
+      { deadline, timeoutMs: this.settings.publishTimeoutMs },
     );
   }
 
@@ -147,13 +147,10 @@ class AmqpBus implements Bus {
       deadline,
     );
     // Not mandatory: an event nobody subscribes to is not an error.
-    await this.publisher.publish(
-      topic.exchange,
-      routingKey,
-      content,
-      this.properties(options),
-      deadline - Date.now(),
-    );
+    await this.publisher.publish(topic.exchange, routingKey, content, this.properties(options), {
+      deadline,
+      timeoutMs: this.settings.publishTimeoutMs,
+    });
   }
 
   async consume<T>(
@@ -338,11 +335,9 @@ class AmqpBus implements Bus {
       try {
         return await fn(channel);
       } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        // 4xx replies are the broker refusing the operation (e.g. PRECONDITION_FAILED: declared
-        // with other arguments): retrying cannot help. Anything else is a lost channel.
-        if ((typeof code === 'number' && code >= 400 && code < 500) || Date.now() >= until)
-          throw err;
+        // The broker refusing (e.g. PRECONDITION_FAILED: declared with other arguments) is final;
+        // anything else is a lost channel, worth another try on the next one.
+        if (isRefusal(err) || Date.now() >= until) throw err;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }

@@ -2,6 +2,16 @@ import type { Channel, ChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
 import type { ManagedConnection } from './connection';
 
+/**
+ * 4xx channel errors (403 ACCESS_REFUSED, 404 NOT_FOUND, 405 RESOURCE_LOCKED, 406
+ * PRECONDITION_FAILED) are the broker refusing what we asked: retrying the same setup cannot
+ * succeed. Anything else (a lost connection, a busy broker) is worth retrying.
+ */
+export function isRefusal(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' && code >= 400 && code < 500;
+}
+
 type KeeperState = 'idle' | 'opening' | 'open' | 'stopped';
 
 export interface ChannelKeeperOptions<C extends Channel> {
@@ -54,7 +64,7 @@ export class ChannelKeeper<C extends Channel> {
 
   /**
    * Resolves with the open channel; rejects if it is not open by the deadline. With
-   * `failFast`, also rejects on the first failed open (e.g. a topology precondition error).
+   * `failFast`, also rejects when the broker refuses the setup (e.g. a precondition error).
    */
   waitOpen(timeoutMs: number, failFast = false): Promise<C> {
     const open = this.current;
@@ -101,11 +111,13 @@ export class ChannelKeeper<C extends Channel> {
     const epoch = ++this.epoch;
     this.state = 'opening';
     let channel: C | undefined;
+    let serverError: Error | undefined;
     try {
       channel = await this.options.open(model);
       const opened = channel;
       // Without an 'error' listener a server-closed channel would crash the process.
       opened.on('error', (err: Error) => {
+        serverError = err;
         this.lastError = err;
         this.options.logger.warn({ channel: this.options.name, err: err.message }, 'channel error');
       });
@@ -119,7 +131,9 @@ export class ChannelKeeper<C extends Channel> {
       this.options.logger.debug({ channel: this.options.name }, 'channel open');
       for (const w of this.waiters.splice(0)) w.resolve(opened);
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
+      const thrown = err instanceof Error ? err : new Error(String(err));
+      // A pending RPC only learns "Channel ended"; the 'error' event has the broker's reason.
+      const error = serverError ?? thrown;
       if (epoch !== this.epoch) {
         await channel?.close().catch(() => undefined);
         return;
@@ -132,9 +146,11 @@ export class ChannelKeeper<C extends Channel> {
         { channel: this.options.name, err: error.message },
         'could not open channel; will retry',
       );
-      const failing = this.waiters.filter((w) => w.failFast);
-      this.waiters = this.waiters.filter((w) => !w.failFast);
-      for (const w of failing) w.reject(error);
+      if (isRefusal(error) || isRefusal(thrown)) {
+        const failing = this.waiters.filter((w) => w.failFast);
+        this.waiters = this.waiters.filter((w) => !w.failFast);
+        for (const w of failing) w.reject(error);
+      }
       this.scheduleRetry();
     }
   }

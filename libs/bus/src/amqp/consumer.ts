@@ -152,6 +152,10 @@ export class AmqpConsumer<T> {
     queue: string,
   ): Promise<void> {
     const { publisher, target, metrics, logger, publishTimeoutMs } = this.options;
+    const timeout = () => ({
+      deadline: Date.now() + publishTimeoutMs,
+      timeoutMs: publishTimeoutMs,
+    });
     const properties = {
       messageId,
       persistent: true,
@@ -177,7 +181,7 @@ export class AmqpConsumer<T> {
             target.retryQueue,
             msg.content,
             { ...properties, headers: outcome.headers, expiration: String(outcome.delayMs) },
-            publishTimeoutMs,
+            timeout(),
           );
         } else {
           // Transient subscriptions have no retry queue; their messages die with them anyway.
@@ -188,7 +192,7 @@ export class AmqpConsumer<T> {
             queue,
             msg.content,
             { ...properties, headers: outcome.headers },
-            publishTimeoutMs,
+            timeout(),
           );
         }
         metrics.retried(queue);
@@ -204,7 +208,7 @@ export class AmqpConsumer<T> {
           queue,
           msg.content,
           { ...properties, headers: outcome.headers },
-          publishTimeoutMs,
+          timeout(),
         );
         metrics.deadLettered(queue, outcome.cause);
         return;

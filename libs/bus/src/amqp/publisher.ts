@@ -46,7 +46,7 @@ export class ConfirmPublisher {
    *   after a broker restart or an operator deleting a queue or exchange.
    */
   constructor(
-    connection: ManagedConnection,
+    private readonly connection: ManagedConnection,
     private readonly logger: Logger,
     private readonly metrics: BusMetrics,
     private readonly redeclare: (unroutableQueue?: string) => Promise<void>,
@@ -79,7 +79,8 @@ export class ConfirmPublisher {
     routingKey: string,
     content: Buffer,
     options: Options.Publish & { messageId: string },
-    timeoutMs: number,
+    /** Absolute deadline (Date.now() ms) and the configured timeout it came from (for the error). */
+    timeout: { deadline: number; timeoutMs: number },
   ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const item: Outgoing = {
@@ -91,7 +92,10 @@ export class ConfirmPublisher {
         resolve,
         reject,
         settled: false,
-        timer: setTimeout(() => this.expire(item, timeoutMs), Math.max(0, timeoutMs)),
+        timer: setTimeout(
+          () => this.expire(item, timeout.timeoutMs),
+          Math.max(0, timeout.deadline - Date.now()),
+        ),
       };
       this.outbox.push(item);
       this.flush();
@@ -192,7 +196,7 @@ export class ConfirmPublisher {
     this.outbox = this.outbox.filter((o) => o !== item);
     const state = this.keeper.current
       ? 'the broker did not confirm it'
-      : `not connected to the broker (${this.keeper.lastErrorMessage ?? 'reconnecting'})`;
+      : `not connected to the broker (${this.connection.lastErrorMessage ?? 'reconnecting'})`;
     const last = item.lastError ? `; last error: ${item.lastError}` : '';
     item.reject(
       new PublishTimeoutError(
