@@ -16,16 +16,15 @@ async function rabbitmqctl(...args: string[]): Promise<string> {
 /** Force-closes only connections whose connection_name starts with `namePrefix`. */
 export async function closeOwnConnections(namePrefix: string): Promise<number> {
   const out = await rabbitmqctl('list_connections', '-q', '--no-table-headers', 'pid', 'client_properties');
-  let closed = 0;
+  const pids: string[] = [];
   for (const line of out.split('\n')) {
     const [pid, props] = line.split('\t');
     const name = props?.match(/\{"connection_name","([^"]*)"\}/)?.[1];
-    if (pid && name?.startsWith(namePrefix)) {
-      await rabbitmqctl('close_connection', pid, 'orchestrator fault test').catch(() => undefined);
-      closed++;
-    }
+    if (pid && name?.startsWith(namePrefix)) pids.push(pid);
   }
-  return closed;
+  // rabbitmqctl takes ~2 s per call (it boots an Erlang node): close them all at once.
+  await Promise.all(pids.map((pid) => rabbitmqctl('close_connection', pid, 'orchestrator fault test').catch(() => undefined)));
+  return pids.length;
 }
 
 export async function deleteTopology(prefix: string): Promise<void> {
