@@ -76,6 +76,30 @@ describe.each(overlays)('overlay %s', (overlay) => {
     for (const image of images) expect(image).toMatch(/:[0-9][\w.-]*$|@sha256:/);
   });
 
+  it('keeps /metrics, /debug, /healthz and /readyz of the public apps away from the Internet', () => {
+    const publicRules = byName(objects, 'Ingress', 'conveyor').spec.rules as {
+      host: string;
+      http: { paths: { backend: { service: { name: string } } }[] };
+    }[];
+    const internal = byName(objects, 'Ingress', 'conveyor-internal-paths');
+    expect(
+      internal.metadata.annotations?.['nginx.ingress.kubernetes.io/denylist-source-range'],
+    ).toBe('0.0.0.0/0,::/0');
+    for (const rule of publicRules.filter(
+      (r) => r.http.paths[0]?.backend.service.name !== 'svc-proxy',
+    )) {
+      const blocked = (
+        internal.spec.rules as { host: string; http: { paths: { path: string }[] } }[]
+      ).find((r) => r.host === rule.host);
+      expect(blocked?.http.paths.map((p) => p.path).sort()).toEqual([
+        '/debug',
+        '/healthz',
+        '/metrics',
+        '/readyz',
+      ]);
+    }
+  });
+
   it('gives svc-proxy read access to Services and EndpointSlices only', () => {
     const role = byName(objects, 'Role', 'svc-proxy-discovery');
     expect(role['rules']).toEqual([
