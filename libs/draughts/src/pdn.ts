@@ -81,6 +81,8 @@ function tokenize(text: string): Result<Token[], PdnError> {
       }
       if (depth !== 0) return fail('variation opened with ( is never closed', start);
       i++;
+    } else if (ch === ']' || ch === ')' || ch === '}') {
+      return fail(`unexpected '${ch}' with no matching opening bracket`, i);
     } else {
       const m = /^[^\s[\]{}();]+/.exec(text.slice(i)) as RegExpExecArray;
       const word = m[0];
