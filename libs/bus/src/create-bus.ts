@@ -1,6 +1,7 @@
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { connectAmqpBus } from './amqp/bus';
+import { redactUrl } from './amqp/connection';
 import { defaultEmbeddedBroker, type EmbeddedBroker } from './embedded/broker';
 import { EmbeddedBus } from './embedded/bus';
 import { createBusMetrics, noMetrics } from './metrics';
@@ -37,6 +38,12 @@ export async function createBus(options: CreateBusOptions = {}): Promise<Bus> {
   if (options.url === undefined || options.url === '') {
     const metrics = options.registry ? createBusMetrics(options.registry, 'embedded') : noMetrics;
     return new EmbeddedBus(options.embeddedBroker ?? defaultEmbeddedBroker(), logger, metrics);
+  }
+  if (!/^amqps?:\/\//.test(options.url)) {
+    // Caught here: amqplib would retry a hopeless URL until the connect timeout.
+    throw new Error(
+      `AMQP_URL must be an amqp:// or amqps:// URL (e.g. amqp://guest:guest@127.0.0.1:5672), got ${JSON.stringify(redactUrl(options.url))}; leave it unset for the embedded bus`,
+    );
   }
   const metrics = options.registry ? createBusMetrics(options.registry, 'amqp') : noMetrics;
   return connectAmqpBus({ ...options, url: options.url, logger, metrics });

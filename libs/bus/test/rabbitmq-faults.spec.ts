@@ -1,6 +1,7 @@
 import { connect } from 'amqplib';
 import { Registry } from 'prom-client';
-import { defineQueue, defineTopic, type Bus } from '../src';
+import pino from 'pino';
+import { createBus, defineQueue, defineTopic, type Bus } from '../src';
 import { Event, Job, job, sleep, waitFor } from './helpers';
 import {
   AMQP_URL,
@@ -33,6 +34,33 @@ async function metricValue(registry: Registry, name: string): Promise<number> {
   const metric = await registry.getSingleMetric(name)?.get();
   return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0);
 }
+
+describe('connecting', () => {
+  it('refuses a URL that is not amqp(s)://, without leaking the password', async () => {
+    await expect(createBus({ url: 'http://user:secret@localhost:5672' })).rejects.toThrow(
+      /AMQP_URL must be an amqp:\/\/ or amqps:\/\/ URL .*http:\/\/user:\*\*\*@localhost:5672/,
+    );
+  });
+
+  it("gives up after connectTimeoutMs with the broker's reason", async () => {
+    const url = AMQP_URL.replace(/\/\/[^@]*@/, '//guest:wrong-password@');
+    const started = Date.now();
+    const error = await createBus({
+      url,
+      connectTimeoutMs: 1500,
+      logger: pino({ level: 'silent' }),
+      connectionName: connectionName('bad-auth'),
+    }).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    expect(error?.message).toMatch(
+      /cannot connect to RabbitMQ at amqp:\/\/guest:\*\*\*@.* within 1500 ms \(last error: .*ACCESS_REFUSED/,
+    );
+    expect(error?.message).not.toContain('wrong-password');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
 
 describe('RabbitMQ transport under faults', () => {
   const buses: Bus[] = [];

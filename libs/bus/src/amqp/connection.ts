@@ -15,7 +15,7 @@ export function redactUrl(url: string): string {
     if (parsed.password) parsed.password = '***';
     return parsed.toString();
   } catch {
-    return '(unparseable AMQP URL)';
+    return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
   }
 }
 
