@@ -1,0 +1,145 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { baselineCommand } from './commands/baseline-command';
+import { evalCommand } from './commands/eval-command';
+import { trainCommand } from './commands/train-command';
+import { DEFAULT_HOLDOUT } from './data/holdout';
+import { questionText } from './data/normalize';
+import { loadClassifier } from './model/load-classifier';
+import { SHIPPED_MODEL_DIR, SO_QUALITY_DIR } from './paths';
+import path from 'node:path';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+function number(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
+  return n;
+}
+function fraction(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`expected a fraction in (0, 1), got "${value}"`);
+  return n;
+}
+
+const DEFAULT_TRAIN = path.join(SO_QUALITY_DIR, 'train.csv');
+
+const program = new Command()
+  .name('classifier')
+  .description('Stack Overflow question-quality classifier: train, evaluate, compare with a baseline')
+  .showHelpAfterError();
+
+program
+  .command('eval')
+  .description('evaluate a model on a CSV (Kaggle raw, train.csv or kaggle-valid-preprocessed format)')
+  .requiredOption('--data <file>', 'CSV file to evaluate on')
+  .option('--model <dir>', 'model directory', SHIPPED_MODEL_DIR)
+  .option('--holdout', 'evaluate only the validation side of the split the model held out (use with train.csv)', false)
+  .option('--limit <n>', 'evaluate only the first n rows', positiveInt)
+  .option('--batch-size <n>', 'examples per model call', positiveInt)
+  .action(async (opts: { data: string; model: string; holdout: boolean; limit?: number; batchSize?: number }) => {
+    await evalCommand(opts);
+  });
+
+program
+  .command('baseline')
+  .description('train and evaluate the TF-IDF + logistic-regression baseline on the same split')
+  .option('--train <file>', 'training CSV', DEFAULT_TRAIN)
+  .option('--eval <file...>', 'more CSV files to evaluate on', [])
+  .option('--holdout-fraction <f>', 'validation fraction held out of --train', fraction, DEFAULT_HOLDOUT.fraction)
+  .option('--seed <n>', 'split and training seed', number, DEFAULT_HOLDOUT.seed)
+  .option('--save <dir>', 'write the trained baseline model here')
+  .option('--epochs <n>', 'passes over the training rows', positiveInt)
+  .option('--l2 <x>', 'L2 regularisation', number)
+  .action(
+    async (opts: { train: string; eval: string[]; holdoutFraction: number; seed: number; save?: string; epochs?: number; l2?: number }) => {
+      await baselineCommand({
+        train: opts.train,
+        evalFiles: opts.eval,
+        holdout: { fraction: opts.holdoutFraction, seed: opts.seed },
+        ...(opts.save ? { save: opts.save } : {}),
+        model: {
+          seed: opts.seed,
+          ...(opts.epochs ? { epochs: opts.epochs } : {}),
+          ...(opts.l2 !== undefined ? { l2: opts.l2 } : {}),
+        },
+      });
+    },
+  );
+
+program
+  .command('train')
+  .description('train the T5 classifier (optional span-corruption pre-training, then fine-tuning); resumable')
+  .option('--data <file>', 'labelled training CSV', DEFAULT_TRAIN)
+  .option('--run-dir <dir>', 'checkpoints, tokenised-data cache, history and learning curve', 'var/classifier/train-run')
+  .option('--out <dir>', 'where the finished model is written', 'var/classifier/model')
+  .option('--resume', 'continue the run in --run-dir from its last checkpoint', false)
+  .option('--seed <n>', 'seed for the split, initialisation, batching and dropout', number, DEFAULT_HOLDOUT.seed)
+  .option('--holdout-fraction <f>', 'validation fraction held out of --data', fraction, DEFAULT_HOLDOUT.fraction)
+  .option('--limit <n>', 'use only the first n rows (tiny runs)', positiveInt)
+  .option('--tokenizer <dir>', 'use this T5 tokenizer instead of training a vocabulary')
+  .option('--vocab-size <n>', 'size of the trained vocabulary', positiveInt)
+  .option('--d-model <n>', 'model width', positiveInt)
+  .option('--d-ff <n>', 'feed-forward width', positiveInt)
+  .option('--heads <n>', 'attention heads', positiveInt)
+  .option('--layers <n>', 'encoder layers (and as many decoder layers)', positiveInt)
+  .option('--pretrain-steps <n>', 'span-corruption pre-training steps before fine-tuning', (v: string) => Number(v))
+  .option('--epochs <n>', 'fine-tuning epochs', positiveInt)
+  .option('--max-steps <n>', 'cap on fine-tuning steps', positiveInt)
+  .option('--lr <x>', 'peak fine-tuning learning rate', number)
+  .option('--batch-size <n>', 'most examples per batch', positiveInt)
+  .option('--max-tokens <n>', 'most padded tokens per batch', positiveInt)
+  .option('--eval-every <n>', 'evaluate and checkpoint every n steps', positiveInt)
+  .option('--eval-rows <n>', 'validation rows scored at intermediate evaluations', positiveInt)
+  .option('--time-budget <minutes>', 'stop fine-tuning after this many minutes and save the model', number)
+  .action(async (o: Record<string, string | number | boolean | undefined>) => {
+    const defined = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
+    await trainCommand(
+      {
+        data: String(o['data']),
+        runDir: String(o['runDir']),
+        out: String(o['out']),
+        seed: Number(o['seed']),
+        holdout: { fraction: Number(o['holdoutFraction']), seed: Number(o['seed']) },
+        ...defined('limit', o['limit']),
+        ...defined('tokenizer', o['tokenizer']),
+        ...defined('vocabSize', o['vocabSize']),
+        model: {
+          ...defined('dModel', o['dModel']),
+          ...defined('dFf', o['dFf']),
+          ...defined('numHeads', o['heads']),
+          ...defined('numLayers', o['layers']),
+        },
+        ...defined('pretrainSteps', o['pretrainSteps']),
+        ...defined('epochs', o['epochs']),
+        ...defined('maxSteps', o['maxSteps']),
+        ...defined('learningRate', o['lr']),
+        ...defined('maxBatchSize', o['batchSize']),
+        ...defined('maxTokensPerBatch', o['maxTokens']),
+        ...defined('evalEvery', o['evalEvery']),
+        ...defined('evalRows', o['evalRows']),
+        ...defined('timeBudgetMinutes', o['timeBudget']),
+      },
+      Boolean(o['resume']),
+    );
+  });
+
+program
+  .command('predict')
+  .description('classify one question')
+  .requiredOption('--title <text>', 'question title')
+  .addOption(new Option('--body <text>', 'question body (HTML or text)').default(''))
+  .option('--model <dir>', 'model directory', SHIPPED_MODEL_DIR)
+  .action(async (opts: { title: string; body: string; model: string }) => {
+    const model = await loadClassifier(opts.model);
+    const [prediction] = await model.predict([questionText(opts.title, opts.body, 'html')]);
+    process.stdout.write(JSON.stringify(prediction) + '\n');
+    model.dispose();
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`classifier: ${(error as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,80 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLogger, createObservability, type Observability } from '@conveyor/observability';
+import { loadConfig, type ClassifierConfig } from './config';
+import type { QualityClassifier } from './model/prediction';
+import { ClassificationService } from './serve/classification-service';
+import { createClassifierApp } from './serve/http-api';
+
+export interface RunningClassifier {
+  readonly url: string;
+  readonly server: Server;
+  readonly service: ClassificationService;
+  readonly obs: Observability;
+  /** Graceful stop: stop accepting, finish queued batches, free the model. */
+  stop(): Promise<void>;
+}
+
+/** Starts the HTTP service; used by the entry point below, tests and the local all-in-one launcher. */
+export async function start(
+  config: ClassifierConfig,
+  options: { model?: QualityClassifier; handleSignals?: boolean } = {},
+): Promise<RunningClassifier> {
+  const logger = createLogger('classifier', { level: config.LOG_LEVEL });
+  const obs = createObservability({ service: 'classifier', logger, handleSignals: options.handleSignals ?? true });
+  const service = new ClassificationService({
+    modelDir: config.MODEL_DIR,
+    maxBatchSize: config.BATCH_MAX_SIZE,
+    maxWaitMs: config.BATCH_WAIT_MS,
+    maxQueuedItems: config.MAX_QUEUED_ITEMS,
+    registry: obs.registry,
+    logger,
+    ...(options.model ? { model: options.model } : {}),
+  });
+  obs.addReadinessCheck('model', async () => {
+    const state = service.state;
+    if (state.state === 'loading') throw new Error(`model loading since ${state.since.toISOString()}`);
+    if (state.state === 'failed') throw new Error(`model failed to load: ${state.error}`);
+  });
+  obs.setVar('model', () => {
+    const state = service.state;
+    return state.state === 'ready'
+      ? { state: 'ready', loadedInMs: state.loadedInMs, ...state.model.description }
+      : { ...state, modelDir: config.MODEL_DIR };
+  });
+  obs.setVar('batching', () => ({
+    maxBatchSize: config.BATCH_MAX_SIZE,
+    maxWaitMs: config.BATCH_WAIT_MS,
+    ...service.batching,
+  }));
+  const app = createClassifierApp({
+    service,
+    logger,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    mountObservability: (a) => obs.mount(a),
+  });
+  const server = await obs.listen(app, config.PORT, config.HOST);
+  obs.onShutdown('model', () => service.close());
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${config.HOST}:${address.port}`,
+    server,
+    service,
+    obs,
+    stop: async () => {
+      await obs.shutdown('stop requested');
+    },
+  };
+}
+
+if (require.main === module) {
+  try {
+    void start(loadConfig()).catch((error: unknown) => {
+      console.error((error as Error).message);
+      process.exit(1);
+    });
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
+}

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { holdoutSchema, DEFAULT_HOLDOUT } from '../data/holdout';
+
+const int = (min: number) => z.number().int().min(min);
+
+/** Everything a training run depends on; stored in the run directory so `--resume` can check it. */
+export const trainOptionsSchema = z.object({
+  /** Labelled CSV (any supported format); the held-out side is never trained on. */
+  data: z.string().min(1),
+  holdout: holdoutSchema.default(DEFAULT_HOLDOUT),
+  /** Use only the first n rows (tiny runs in tests). */
+  limit: int(1).optional(),
+  /** Where checkpoints, the tokenised-data cache, history and the learning curve go. */
+  runDir: z.string().min(1),
+  /** Where the final model is written (classifier.json + HF files). */
+  out: z.string().min(1),
+  seed: z.number().int().default(42),
+  /** An existing T5 tokenizer directory; otherwise a Unigram vocabulary is trained on the training side. */
+  tokenizer: z.string().optional(),
+  vocabSize: int(200).default(4000),
+  model: z
+    .object({
+      dModel: int(8).default(128),
+      dFf: int(8).default(512),
+      dKv: int(4).default(32),
+      numHeads: int(1).default(4),
+      numLayers: int(1).default(2),
+      dropoutRate: z.number().min(0).max(0.9).default(0.1),
+    })
+    .prefault({}),
+  headTokens: int(1).default(256),
+  tailTokens: int(0).default(256),
+  /** Span-corruption pre-training steps on the training texts before fine-tuning (0 = none). */
+  pretrainSteps: int(0).default(0),
+  pretrainLearningRate: z.number().positive().default(3e-3),
+  /** Fine-tuning length: whole epochs over the training side, bounded by maxSteps when given. */
+  epochs: int(1).default(3),
+  maxSteps: int(1).optional(),
+  learningRate: z.number().positive().default(2e-3),
+  warmupSteps: int(0).default(50),
+  weightDecay: z.number().min(0).default(0.01),
+  maxGradNorm: z.number().min(0).default(1),
+  maxBatchSize: int(1).default(32),
+  maxTokensPerBatch: int(16).default(4096),
+  /** Evaluate (validation loss + accuracy) and checkpoint every n steps. */
+  evalEvery: int(1).default(100),
+  /** Validation rows scored at intermediate evaluations (all of them at the end). */
+  evalRows: int(1).default(300),
+  /** Stop fine-tuning once this much wall-clock time has passed (the model is still finished and saved). */
+  timeBudgetMinutes: z.number().positive().optional(),
+});
+export type TrainOptions = z.infer<typeof trainOptionsSchema>;
+export type TrainOptionsInput = z.input<typeof trainOptionsSchema>;

@@ -1,0 +1,114 @@
+import type { AddressInfo } from 'node:net';
+import { createBus, type Bus } from '@conveyor/bus';
+import { ClassifyRequest, ClassifyResponse } from '@conveyor/contracts';
+import { createLogger, createObservability, type Observability } from '@conveyor/observability';
+import { defineStepHandler, RetryableStepError, startStepWorker, type StepWorker } from '@conveyor/worker-sdk';
+import express from 'express';
+import { loadConfig, type ClassifierConfig } from './config';
+import type { QualityClassifier } from './model/prediction';
+import { ClassificationService, ModelUnavailableError } from './serve/classification-service';
+import { OverloadedError } from './serve/batcher';
+
+export interface RunningWorker {
+  readonly bus: Bus;
+  readonly worker: StepWorker;
+  readonly service: ClassificationService;
+  readonly obs: Observability;
+  /** Where /healthz, /readyz, /metrics and /debug/vars are served. */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The `classify` workflow step: consumes step requests from the queue CLASSIFY_QUEUE (default
+ * `classify`), classifies the items with the same batched model as the HTTP API (concurrent
+ * requests share model calls), and replies with a classifier.classify.response. Requests that
+ * fail the StepRequest schema are dead-lettered by the bus; inputs that fail ClassifyRequest get a
+ * fatal INVALID_INPUT result; a model that is still loading gives a retryable failure.
+ */
+export async function startWorker(
+  config: ClassifierConfig,
+  options: { model?: QualityClassifier; handleSignals?: boolean; bus?: Bus } = {},
+): Promise<RunningWorker> {
+  const logger = createLogger('classifier-worker', { level: config.LOG_LEVEL });
+  const obs = createObservability({ service: 'classifier-worker', logger, handleSignals: options.handleSignals ?? true });
+  const service = new ClassificationService({
+    modelDir: config.MODEL_DIR,
+    maxBatchSize: config.BATCH_MAX_SIZE,
+    maxWaitMs: config.BATCH_WAIT_MS,
+    maxQueuedItems: config.MAX_QUEUED_ITEMS,
+    registry: obs.registry,
+    logger,
+    ...(options.model ? { model: options.model } : {}),
+  });
+  const bus =
+    options.bus ??
+    (await createBus({
+      ...(config.AMQP_URL ? { url: config.AMQP_URL } : {}),
+      logger,
+      connectionName: 'classifier-worker',
+      registry: obs.registry,
+    }));
+
+  const handler = defineStepHandler<ClassifyRequest, ClassifyResponse>({
+    queue: config.CLASSIFY_QUEUE,
+    input: ClassifyRequest,
+    output: ClassifyResponse,
+    concurrency: config.WORKER_CONCURRENCY,
+    async handle({ input }) {
+      try {
+        const results = await service.classify(input.items);
+        return { type: 'classifier.classify.response', version: 1, model: service.modelInfo(), results };
+      } catch (error) {
+        if (error instanceof ModelUnavailableError || error instanceof OverloadedError) {
+          throw new RetryableStepError(error.message, {
+            code: error instanceof OverloadedError ? 'OVERLOADED' : 'MODEL_UNAVAILABLE',
+          });
+        }
+        throw error;
+      }
+    },
+  });
+  const worker = await startStepWorker({ bus, handlers: [handler], logger });
+
+  obs.addReadinessCheck('model', async () => {
+    const state = service.state;
+    if (state.state !== 'ready') throw new Error(`model ${state.state}`);
+  });
+  obs.addReadinessCheck('bus', async () => {
+    if (!bus.isHealthy()) throw new Error('not connected to the message broker');
+  });
+  obs.setVar('worker', () => ({ queue: config.CLASSIFY_QUEUE, inFlight: worker.inFlight(), bus: bus.kind }));
+  obs.setVar('batching', () => service.batching);
+  // Hooks run in reverse: stop taking requests first, then finish batches, then close the bus.
+  if (!options.bus) obs.onShutdown('bus', () => bus.close());
+  obs.onShutdown('model', () => service.close());
+  obs.onShutdown('worker', () => worker.close());
+
+  const app = express();
+  obs.mount(app);
+  const server = await obs.listen(app, config.PORT, config.HOST);
+  const address = server.address() as AddressInfo;
+  return {
+    bus,
+    worker,
+    service,
+    obs,
+    url: `http://${config.HOST}:${address.port}`,
+    stop: async () => {
+      await obs.shutdown('stop requested');
+    },
+  };
+}
+
+if (require.main === module) {
+  try {
+    void startWorker(loadConfig()).catch((error: unknown) => {
+      console.error((error as Error).message);
+      process.exit(1);
+    });
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
+}

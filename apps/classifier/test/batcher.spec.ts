@@ -1,0 +1,78 @@
+import { DynamicBatcher, OverloadedError } from '../src/serve/batcher';
+
+/** A model stand-in that records the batches it was called with (the batcher is model-agnostic). */
+function recordingRun(delayMs = 0) {
+  const calls: number[][] = [];
+  const run = async (inputs: number[]) => {
+    calls.push([...inputs]);
+    if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+    return inputs.map((x) => x * 10);
+  };
+  return { calls, run };
+}
+
+describe('DynamicBatcher', () => {
+  it('groups concurrent submissions into one call within the wait window', async () => {
+    const { calls, run } = recordingRun();
+    const batcher = new DynamicBatcher({ maxBatchSize: 16, maxWaitMs: 30, maxQueuedItems: 100, run });
+    const results = await Promise.all([batcher.submit([1]), batcher.submit([2, 3]), batcher.submit([4])]);
+    expect(results).toEqual([[10], [20, 30], [40]]);
+    expect(calls).toEqual([[1, 2, 3, 4]]);
+  });
+
+  it('flushes at once when a full batch is waiting and splits larger ones', async () => {
+    const { calls, run } = recordingRun();
+    const batcher = new DynamicBatcher({ maxBatchSize: 2, maxWaitMs: 10_000, maxQueuedItems: 100, run });
+    const started = Date.now();
+    const out = await batcher.submit([1, 2, 3, 4]);
+    expect(out).toEqual([10, 20, 30, 40]);
+    expect(calls).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    // Two full batches never wait for the 10 s window.
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('runs one batch at a time and collects what arrives meanwhile', async () => {
+    const { calls, run } = recordingRun(50);
+    const batcher = new DynamicBatcher({ maxBatchSize: 8, maxWaitMs: 0, maxQueuedItems: 100, run });
+    const first = batcher.submit([1]);
+    await new Promise((r) => setTimeout(r, 10));
+    const rest = [batcher.submit([2]), batcher.submit([3])];
+    await Promise.all([first, ...rest]);
+    expect(calls).toEqual([[1], [2, 3]]);
+  });
+
+  it('rejects every item of a failed batch and keeps working', async () => {
+    let fail = true;
+    const batcher = new DynamicBatcher<number, number>({
+      maxBatchSize: 4,
+      maxWaitMs: 0,
+      maxQueuedItems: 100,
+      run: async (xs) => {
+        if (fail) throw new Error('boom');
+        return xs;
+      },
+    });
+    await expect(batcher.submit([1, 2])).rejects.toThrow('boom');
+    fail = false;
+    await expect(batcher.submit([3])).resolves.toEqual([3]);
+  });
+
+  it('refuses work beyond the queue limit with OverloadedError', async () => {
+    const { run } = recordingRun(100);
+    const batcher = new DynamicBatcher({ maxBatchSize: 1, maxWaitMs: 0, maxQueuedItems: 2, run });
+    const a = batcher.submit([1]); // taken by the model at once
+    const b = batcher.submit([2, 3]); // waits: the queue is now full
+    await expect(batcher.submit([4])).rejects.toBeInstanceOf(OverloadedError);
+    await Promise.all([a, b]);
+    await batcher.close();
+    await expect(batcher.submit([5])).rejects.toThrow(/shutting down/);
+  });
+
+  it('validates its options', () => {
+    const { run } = recordingRun();
+    expect(() => new DynamicBatcher({ maxBatchSize: 0, maxWaitMs: 1, maxQueuedItems: 1, run })).toThrow(/maxBatchSize/);
+  });
+});
