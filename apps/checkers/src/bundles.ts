@@ -1,5 +1,5 @@
-import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { Metafile } from 'esbuild';
 import { APP_ROOT } from './config';
 
@@ -50,6 +50,7 @@ interface Target {
   readonly entry: string;
   readonly outfile: string;
   readonly platform: 'browser' | 'node';
+  readonly bundleDir: string;
   readonly staticFiles: readonly { from: string; to: string }[];
 }
 
@@ -61,6 +62,7 @@ function targets(bundleDir: string): Target[] {
       entry: join(SRC, 'web', 'main.ts'),
       outfile: join(web, 'app.js'),
       platform: 'browser',
+      bundleDir,
       staticFiles: STATIC_WEB_FILES.map((f) => ({ from: join(SRC, 'web', f), to: join(web, f) })),
     },
     {
@@ -68,6 +70,7 @@ function targets(bundleDir: string): Target[] {
       entry: join(SRC, 'engine', 'engine-thread.ts'),
       outfile: engineThreadFile(bundleDir),
       platform: 'node',
+      bundleDir,
       staticFiles: [],
     },
   ];
@@ -83,11 +86,13 @@ function entryPointTargets(bundleDir: string): Target[] {
     entry: join(SRC, `${name}.ts`),
     outfile: join(bundleDir, `${name}.js`),
     platform: 'node',
+    bundleDir,
     staticFiles: [],
   }));
 }
 
-const metafileOf = (target: Target) => `${target.outfile}.meta.json`;
+/** Kept out of the web directory: it lists source paths, which the static server needn't publish. */
+const metafileOf = (target: Target) => join(target.bundleDir, `${target.name}.meta.json`);
 
 async function buildTarget(target: Target): Promise<void> {
   // Loaded lazily: esbuild is a build tool, needed at run time only when a bundle is missing.
@@ -107,9 +112,20 @@ async function buildTarget(target: Target): Promise<void> {
     metafile: true,
     logLevel: 'silent',
     absWorkingDir: WORKSPACE_ROOT,
+    write: false,
   });
-  for (const file of target.staticFiles) await copyFile(file.from, file.to);
-  await writeFile(metafileOf(target), JSON.stringify(result.metafile));
+  // Written via rename so a server and a worker starting together on a fresh clone, both
+  // building, never load a half-written file; the metafile goes last (it marks the build done).
+  await mkdir(dirname(target.outfile), { recursive: true });
+  for (const file of result.outputFiles) await writeAtomically(file.path, file.contents);
+  for (const file of target.staticFiles) await writeAtomically(file.to, await readFile(file.from));
+  await writeAtomically(metafileOf(target), JSON.stringify(result.metafile));
+}
+
+async function writeAtomically(path: string, contents: string | Uint8Array): Promise<void> {
+  const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(temporary, contents);
+  await rename(temporary, path);
 }
 
 /** Fresh when the bundle exists and no input (per esbuild's metafile) or static file is newer. */

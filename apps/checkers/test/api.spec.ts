@@ -198,16 +198,25 @@ describe.each<StorageKind>(['sqlite', 'postgres'])('checkers API on %s', (kind) 
       expect(res.body.error.code).toBe('not-your-turn');
     });
 
-    it('searches once when asked twice at the same time', async () => {
-      const game = await newGame({ side: 'black', difficulty: 'easy' });
-      const [a, b] = await Promise.all([
-        api().post(`/api/games/${game.id}/engine-move`),
-        api().post(`/api/games/${game.id}/engine-move`),
-      ]);
-      expect([a.status, b.status]).toEqual([200, 200]);
-      expect(a.body).toEqual(b.body);
-      const stored = await api().get(`/api/games/${game.id}`).expect(200);
-      expect(stored.body.moves).toHaveLength(1);
+    it('moves once when asked twice at the same time', async () => {
+      for (let round = 0; round < 3; round++) {
+        const game = await newGame({ side: 'black', difficulty: 'easy' });
+        const answers = await Promise.all(
+          [1, 2, 3].map(() => api().post(`/api/games/${game.id}/engine-move`)),
+        );
+        // Requests that overlap share one search (200, same game); one arriving after the move
+        // was stored finds it is the human's turn, or loses the write race (409). Never two moves.
+        for (const answer of answers) {
+          if (answer.status === 200) expect(answer.body.moves).toHaveLength(1);
+          else {
+            expect(answer.status).toBe(409);
+            expect(['not-your-turn', 'stale-revision']).toContain(answer.body.error.code);
+          }
+        }
+        expect(answers.filter((a) => a.status === 200).length).toBeGreaterThanOrEqual(1);
+        const stored = await api().get(`/api/games/${game.id}`).expect(200);
+        expect(stored.body.moves).toHaveLength(1);
+      }
     });
   });
 
@@ -323,6 +332,9 @@ describe.each<StorageKind>(['sqlite', 'postgres'])('checkers API on %s', (kind) 
     );
     const vars = await api().get('/debug/vars').expect(200);
     expect(vars.body.engine.mode).toBe('pool');
+    const levels = await api().get('/api/difficulties').expect(200);
+    expect(Object.keys(levels.body)).toEqual(['easy', 'medium', 'hard']);
+    expect(levels.body.hard).toMatchObject({ timeMs: 800, scorer: 'piece-count' });
     const none = await api().get('/api/nothing-here').expect(404);
     expect(none.body.error.code).toBe('no-such-route');
   });

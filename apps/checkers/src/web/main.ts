@@ -65,7 +65,8 @@ function showGame(view: GameView): void {
     els.status.textContent = `${view.status.result} — ${view.status.description}`;
   } else {
     const whose = view.status.awaiting === 'human' ? 'your move' : "engine's move";
-    els.status.textContent = `${cap(view.status.turn)} to move (${whose})`;
+    const mustCapture = humanTurn && view.legalMoves.some((m) => m.captured.length > 0);
+    els.status.textContent = `${cap(view.status.turn)} to move (${whose})${mustCapture ? ' — capture is compulsory' : ''}`;
   }
   els.info.textContent = `You play ${view.humanSide} at ${view.difficulty} difficulty.`;
   els.pdn.href = api.pdnUrl(view.id);
