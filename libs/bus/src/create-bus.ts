@@ -24,6 +24,8 @@ export interface CreateBusOptions {
   connectTimeoutMs?: number;
   /** Reconnect backoff: first delay and cap (default 100 ms → 5 s, ×2 per attempt, ±20 % jitter). */
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** AMQP heartbeat interval (default 15 s; a `heartbeat` query parameter in the URL wins). */
+  heartbeatSeconds?: number;
   /** Embedded transport only: an isolated broker (tests); default is one shared per process. */
   embeddedBroker?: EmbeddedBroker;
 }

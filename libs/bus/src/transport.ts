@@ -94,6 +94,8 @@ export interface Bus {
   assertQueue(queue: QueueDefinition<unknown>): Promise<void>;
   /** Messages ready in the queue (for readiness checks, autoscaling hints and tests). */
   queueDepth(queue: QueueDefinition<unknown>): Promise<number>;
+  /** Messages waiting in the queue's dead-letter queue (for alerts and dashboards). */
+  deadLetterDepth(queue: QueueDefinition<unknown>): Promise<number>;
   /** Takes up to `max` messages out of the queue's dead-letter queue (acked). */
   drainDeadLetters(queue: QueueDefinition<unknown>, max?: number): Promise<DeadLetter[]>;
   /** True while connected (embedded: always, until closed). */

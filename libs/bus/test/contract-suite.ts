@@ -145,17 +145,16 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
 
     it('dead-letters at once when the handler throws DeadLetterError', async () => {
       const queue = defineQueue({ name: fx.name('reject'), schema: Job, maxAttempts: 5 });
+      expect(await bus.deadLetterDepth(queue)).toBe(0);
       let calls = 0;
       const sub = await bus.consume(queue, async () => {
         calls += 1;
         throw new DeadLetterError('unsupported language');
       });
       await bus.publish(queue, job(1));
-      let dead: Awaited<ReturnType<Bus['drainDeadLetters']>> = [];
-      await waitFor(
-        'the dead letter',
-        async () => (dead = await bus.drainDeadLetters(queue)).length > 0,
-      );
+      await waitFor('one dead letter', async () => (await bus.deadLetterDepth(queue)) === 1);
+      const dead = await bus.drainDeadLetters(queue);
+      expect(await bus.deadLetterDepth(queue)).toBe(0);
       await sub.cancel();
       expect(calls).toBe(1);
       expect(dead[0]).toMatchObject({

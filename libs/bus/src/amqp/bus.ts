@@ -36,6 +36,17 @@ export interface AmqpBusOptions {
   publishTimeoutMs?: number;
   connectTimeoutMs?: number;
   reconnect?: Partial<ReconnectPolicy>;
+  heartbeatSeconds?: number;
+}
+
+/**
+ * amqplib otherwise takes the broker's suggestion (60 s): a broker that vanished without closing
+ * the TCP connection would go unnoticed for two minutes. A `heartbeat` in the URL wins.
+ */
+export function withHeartbeat(url: string, seconds: number): string {
+  const parsed = new URL(url);
+  if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', String(seconds));
+  return parsed.toString();
 }
 
 /**
@@ -50,7 +61,7 @@ export async function connectAmqpBus(options: AmqpBusOptions): Promise<Bus> {
   };
   const timeoutMs = options.connectTimeoutMs ?? 15_000;
   const common = {
-    url: options.url,
+    url: withHeartbeat(options.url, options.heartbeatSeconds ?? 15),
     logger: options.logger,
     metrics: options.metrics,
     reconnect,
@@ -247,6 +258,14 @@ class AmqpBus implements Bus {
     return this.withTopologyChannel(async (ch) => {
       await declareQueueTopology(ch, queue);
       return (await ch.checkQueue(queue.name)).messageCount;
+    });
+  }
+
+  async deadLetterDepth(queue: QueueDefinition<unknown>): Promise<number> {
+    this.assertOpen(`read the dead-letter depth of ${queue.name}`);
+    return this.withTopologyChannel(async (ch) => {
+      await declareQueueTopology(ch, queue);
+      return (await ch.checkQueue(topologyNames.deadLetterQueue(queue.name))).messageCount;
     });
   }
 

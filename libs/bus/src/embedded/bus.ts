@@ -142,6 +142,12 @@ export class EmbeddedBus implements Bus {
     return this.broker.queue(queue.name).depth;
   }
 
+  async deadLetterDepth(queue: QueueDefinition<unknown>): Promise<number> {
+    this.assertOpen(`read the dead-letter depth of ${queue.name}`);
+    this.declare(queue);
+    return this.broker.queue(topologyNames.deadLetterQueue(queue.name)).depth;
+  }
+
   async drainDeadLetters(queue: QueueDefinition<unknown>, max = 100): Promise<DeadLetter[]> {
     this.assertOpen(`drain dead letters of ${queue.name}`);
     const dlq = this.broker.queue(topologyNames.deadLetterQueue(queue.name));
