@@ -17,14 +17,14 @@ import * as zobrist from './zobrist';
 
 // Module-local copies of imported bindings: compiled to CommonJS each use of an import is a
 // getter call, which dominated the profile of the search loop.
-const { lowestBit, popcount } = bitboard;
+const { popcount } = bitboard;
 const { EXACT, LOWER, UPPER, TranspositionTable } = table;
 type TranspositionTable = table.TranspositionTable;
 const { makePosition } = position;
 const { MAX_MOVES, MoveList, generateCaptures, generateQuiet, hasCapture, hasQuietMove } = movegen;
 type MoveList = movegen.MoveList;
 const { BLACK_PROMOTION, WHITE_PROMOTION } = squares;
-const { BLACK_KING, BLACK_MAN, SIDE_HI, SIDE_LO, WHITE_KING, WHITE_MAN, ZOBRIST_HI, ZOBRIST_LO, hashPosition, keyNumber } = zobrist;
+const { hashPosition, keyNumber, nextKey, updateKey } = zobrist;
 
 /** A win in n plies scores WIN_SCORE - n; scorers must stay far below this. */
 export const WIN_SCORE = 1_000_000;
@@ -192,10 +192,6 @@ export class Searcher {
     this.orderMoves(list, ply, ttMove);
 
     const promo = white ? WHITE_PROMOTION : BLACK_PROMOTION;
-    const ownMan = white ? WHITE_MAN : BLACK_MAN;
-    const ownKing = white ? WHITE_KING : BLACK_KING;
-    const oppMan = white ? BLACK_MAN : WHITE_MAN;
-    const oppKing = white ? BLACK_KING : WHITE_KING;
     const childDepth = depth <= 0 ? 0 : depth - 1;
     const alphaStart = alpha;
     let best = -INF;
@@ -210,23 +206,12 @@ export class Searcher {
       const cap = list.captured[i] as number;
       const isKing = (kings & f) !== 0;
       let nKings = kings & ~cap;
-      let cLo = lo ^ SIDE_LO;
-      let cHi = hi ^ SIDE_HI;
-      const fromKind = isKing ? ownKing : ownMan;
-      let toKind = fromKind;
+      const promotes = !isKing && (t & promo) !== 0;
       if (isKing) nKings = (nKings & ~f) | t;
-      else if ((t & promo) !== 0) {
-        nKings |= t;
-        toKind = ownKing;
-      }
-      cLo ^= (ZOBRIST_LO[fromKind * 32 + fromBit] as number) ^ (ZOBRIST_LO[toKind * 32 + toBit] as number);
-      cHi ^= (ZOBRIST_HI[fromKind * 32 + fromBit] as number) ^ (ZOBRIST_HI[toKind * 32 + toBit] as number);
-      for (let c = cap; c !== 0; c &= c - 1) {
-        const b = lowestBit(c);
-        const kind = (kings & (1 << b)) !== 0 ? oppKing : oppMan;
-        cLo ^= ZOBRIST_LO[kind * 32 + b] as number;
-        cHi ^= ZOBRIST_HI[kind * 32 + b] as number;
-      }
+      else if (promotes) nKings |= t;
+      updateKey(lo, hi, kings, white, fromBit, toBit, cap, promotes);
+      const cLo = nextKey.lo;
+      const cHi = nextKey.hi;
       const nQuiet = isKing && cap === 0 ? quiet + 1 : 0;
       const score = -this.negamax(opp & ~cap, (own & ~f) | t, nKings, !white, childDepth, -beta, -alpha, ply + 1, cLo, cHi, nQuiet);
       if (this.stopped !== null) return 0;
