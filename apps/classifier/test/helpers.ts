@@ -1,0 +1,51 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BaselineClassifier } from '../src/baseline/baseline-model';
+import { readDataset } from '../src/data/read-dataset';
+import type { Label } from '../src/labels';
+import type { Prediction, QualityClassifier } from '../src/model/prediction';
+
+export const fixture = (name: string) => path.join(__dirname, 'fixtures', name);
+export const tempDir = (prefix: string) => mkdtempSync(path.join(tmpdir(), `classifier-${prefix}-`));
+
+/**
+ * A real (small) model for service tests: the TF-IDF baseline trained on the fixture rows. It
+ * learns them exactly, so tests can assert the label a known question gets.
+ */
+export async function trainFixtureBaseline(): Promise<BaselineClassifier> {
+  const rows = [...(await readDataset(fixture('preprocessed.csv'))).examples, ...(await readDataset(fixture('kaggle-raw.csv'))).examples];
+  const { model } = BaselineClassifier.train(
+    rows.map((e) => e.text),
+    rows.map((e) => (e.target as { label: Label }).label),
+    { minDocumentFrequency: 1, epochs: 30, seed: 1 },
+  );
+  return model;
+}
+
+/** Wraps a model to record the batch sizes it is called with (to observe dynamic batching). */
+export class CountingClassifier implements QualityClassifier {
+  readonly calls: number[] = [];
+  constructor(
+    private readonly inner: QualityClassifier,
+    private readonly delayMs = 0,
+  ) {}
+  get kind() {
+    return this.inner.kind;
+  }
+  get description() {
+    return this.inner.description;
+  }
+  get maxBatchSize() {
+    return this.inner.maxBatchSize;
+  }
+  async predict(texts: readonly string[]): Promise<Prediction[]> {
+    this.calls.push(texts.length);
+    // A model call takes time; without it every request would finish before the next arrives.
+    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    return this.inner.predict(texts);
+  }
+  dispose(): void {
+    this.inner.dispose();
+  }
+}
