@@ -8,7 +8,7 @@
  *   npx tsx --tsconfig apps/checkers/tsconfig.json tools/bench/checkers/engine-latency.ts --help
  */
 import { writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
@@ -161,8 +161,11 @@ npx tsx --tsconfig apps/checkers/tsconfig.json tools/bench/checkers/engine-laten
 
 (\`npx nx run checkers:bench\` runs the same with \`--out docs/benchmarks/checkers.md\`.)
 
-Machine: ${availableParallelism()} cores (${cpu}), Node ${process.version}, shared and noisy — compare
-runs on the same machine only.
+Machine: ${availableParallelism()} cores (${cpu}), Node ${process.version}, load average
+${loadavg()
+  .map((l) => l.toFixed(1))
+  .join(' / ')} (1/5/15 min) when the run ended — the machine is shared and noisy: compare runs on
+the same machine only.
 
 | difficulty | budget | positions | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) | mean depth | mean nodes |
 | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |

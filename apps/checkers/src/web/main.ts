@@ -136,7 +136,7 @@ async function playHuman(notation: string): Promise<void> {
     await showWithAnimation(before, after);
   } catch (error) {
     showError(error);
-    showGame(before);
+    await recover(before);
     return;
   }
   await engineReplyIfDue();
@@ -152,7 +152,7 @@ async function engineReplyIfDue(): Promise<void> {
     await showWithAnimation(current, after);
   } catch (error) {
     showError(error);
-    showGame(current);
+    await recover(current);
   }
 }
 
@@ -165,7 +165,19 @@ async function act(action: (id: string) => Promise<GameView>): Promise<void> {
     showGame(await action(before.id));
   } catch (error) {
     showError(error);
-    showGame(before);
+    await recover(before);
+  }
+}
+
+/**
+ * After a refused request, shows the server's current game: the refusal may mean it changed
+ * elsewhere (another tab, a stale revision). Falls back to what we had if even that fails.
+ */
+async function recover(last: GameView): Promise<void> {
+  try {
+    showGame(await api.getGame(last.id));
+  } catch {
+    showGame(last);
   }
 }
 
