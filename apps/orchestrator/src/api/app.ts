@@ -130,7 +130,15 @@ export function createApiRouter(deps: ApiDeps): express.Router {
     route(async (req, res) => {
       const detail = await runDetail(db, String(req.params.id));
       if (!detail) throw new HttpError(404, `no run ${req.params.id}`);
-      res.json(detail);
+      // The DAG of the version the run executes, for the inspector's graph.
+      const def = await registry.get(detail.workflow, detail.version);
+      const graph = def?.steps.map((s) => ({
+        name: s.name,
+        needs: s.needs,
+        ...(s.action.kind === 'queue' ? { queue: s.action.queue } : { workflow: s.action.workflow }),
+        forEach: s.forEach !== undefined,
+      }));
+      res.json({ ...detail, graph });
     }),
   );
 
@@ -198,7 +206,7 @@ export function createApiRouter(deps: ApiDeps): express.Router {
     }),
   );
 
-  router.use('/api', (req, _res, next) => next(new HttpError(404, `no route ${req.method} ${req.path}; see /openapi.json`)));
+  router.use('/api', (req, _res, next) => next(new HttpError(404, `no route ${req.method} ${req.originalUrl.split('?')[0]}; see /openapi.json`)));
 
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof HttpError) {
