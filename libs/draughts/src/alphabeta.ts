@@ -30,6 +30,11 @@ const { hashPosition, keyNumber, nextKey, updateKey } = zobrist;
 export const WIN_SCORE = 1_000_000;
 export const MAX_PLY = 128;
 export const INF = Number.POSITIVE_INFINITY;
+/**
+ * Width of the "null" window of principal variation search, relative to the score: scores may
+ * be fractional (neural scorers), so the window is a sliver rather than exactly one unit.
+ */
+const NULL_WINDOW = 1e-9;
 /** Scores beyond this are wins or losses (with their distance in plies). */
 export const WIN_THRESHOLD = WIN_SCORE - 2 * MAX_PLY;
 
@@ -213,7 +218,19 @@ export class Searcher {
       const cLo = nextKey.lo;
       const cHi = nextKey.hi;
       const nQuiet = isKing && cap === 0 ? quiet + 1 : 0;
-      const score = -this.negamax(opp & ~cap, (own & ~f) | t, nKings, !white, childDepth, -beta, -alpha, ply + 1, cLo, cHi, nQuiet);
+      const nOwn = opp & ~cap;
+      const nOpp = (own & ~f) | t;
+      let score: number;
+      if (k === 0) score = -this.negamax(nOwn, nOpp, nKings, !white, childDepth, -beta, -alpha, ply + 1, cLo, cHi, nQuiet);
+      else {
+        // Principal variation search: after the first (best-ordered) move, only prove the
+        // others are no better with a minimal window; search again fully if one is.
+        const edge = alpha + NULL_WINDOW * (1 + Math.abs(alpha));
+        score = -this.negamax(nOwn, nOpp, nKings, !white, childDepth, -edge, -alpha, ply + 1, cLo, cHi, nQuiet);
+        if (score > alpha && score < beta && this.stopped === null) {
+          score = -this.negamax(nOwn, nOpp, nKings, !white, childDepth, -beta, -alpha, ply + 1, cLo, cHi, nQuiet);
+        }
+      }
       if (this.stopped !== null) return 0;
       if (score > best) {
         best = score;
