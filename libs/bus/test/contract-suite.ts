@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import {
   DeadLetterError,
   defineQueue,
@@ -11,7 +12,7 @@ import { Event, Job, job, sleep, waitFor } from './helpers';
 /** What each transport's test file provides to the shared suite. */
 export interface BusFixture {
   /** A new bus (a new "connection") on the fixture's broker. */
-  makeBus(): Promise<Bus>;
+  makeBus(options?: { registry?: Registry }): Promise<Bus>;
   /** Bytes straight into a queue, bypassing the bus's validation (a foreign or buggy producer). */
   publishRaw(queue: string, body: Buffer, headers?: Record<string, unknown>): Promise<void>;
   /** A queue/exchange name unique to this run, cleaned up afterwards. */
@@ -341,6 +342,34 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
         routingKey: 'thing.happened',
       });
       expect(dead[0]?.reason).toMatch(/billing cannot handle 5/);
+    });
+
+    it('counts published, consumed, acked, retried and dead-lettered messages', async () => {
+      const registry = new Registry();
+      const measured = await fx.makeBus({ registry });
+      const queue = defineQueue({ name: fx.name('metrics'), schema: Job, maxAttempts: 3 });
+      const sub = await measured.consume(queue, async (d) => {
+        if (d.message.n === 2 && d.attempt === 1) throw new Error('once');
+        if (d.message.n === 2) throw new DeadLetterError('then never');
+      });
+      await measured.publish(queue, job(1));
+      await measured.publish(queue, job(2));
+      await waitFor('the dead letter', async () => (await measured.deadLetterDepth(queue)) === 1);
+      await sub.cancel();
+      await measured.close();
+      const value = async (name: string, labels: Record<string, string>) => {
+        const metric = await registry.getSingleMetric(name)?.get();
+        const match = metric?.values.find((v) =>
+          Object.entries(labels).every(([k, l]) => v.labels[k] === l),
+        );
+        return match?.value ?? 0;
+      };
+      const q = { queue: queue.name };
+      expect(await value('conveyor_bus_published_total', { destination: queue.name })).toBe(2);
+      expect(await value('conveyor_bus_consumed_total', q)).toBe(3);
+      expect(await value('conveyor_bus_acked_total', q)).toBe(1);
+      expect(await value('conveyor_bus_retried_total', q)).toBe(1);
+      expect(await value('conveyor_bus_dead_lettered_total', { ...q, cause: 'rejected' })).toBe(1);
     });
 
     it('refuses to publish on a closed bus', async () => {

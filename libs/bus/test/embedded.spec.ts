@@ -7,8 +7,12 @@ runBusContractSuite('embedded', async () => {
   const broker = createEmbeddedBroker();
   const buses: Bus[] = [];
   return {
-    makeBus: async () => {
-      const bus = await createBus({ embeddedBroker: broker, logger: pino({ level: 'silent' }) });
+    makeBus: async (options) => {
+      const bus = await createBus({
+        embeddedBroker: broker,
+        logger: pino({ level: 'silent' }),
+        ...options,
+      });
       buses.push(bus);
       return bus;
     },

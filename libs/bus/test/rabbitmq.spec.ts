@@ -7,8 +7,8 @@ jest.setTimeout(60_000);
 runBusContractSuite('RabbitMQ', async () => {
   const buses: Bus[] = [];
   return {
-    makeBus: async () => {
-      const bus = await makeAmqpBus('contract');
+    makeBus: async (options) => {
+      const bus = await makeAmqpBus('contract', options);
       buses.push(bus);
       return bus;
     },

@@ -139,7 +139,7 @@ class AmqpBus implements Bus {
       queue.name,
       content,
       { ...this.properties(options), mandatory: true },
-      { deadline, timeoutMs: this.settings.publishTimeoutMs },
+      { deadline, timeoutMs: this.settings.publishTimeoutMs, countAs: queue.name },
     );
   }
 
@@ -161,6 +161,7 @@ class AmqpBus implements Bus {
     await this.publisher.publish(topic.exchange, routingKey, content, this.properties(options), {
       deadline,
       timeoutMs: this.settings.publishTimeoutMs,
+      countAs: topic.exchange,
     });
   }
 

@@ -14,6 +14,8 @@ interface Outgoing {
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
   readonly timer: NodeJS.Timeout;
+  /** Application publishes count in the metrics; retry and dead-letter copies do not. */
+  readonly countAs: string | undefined;
   settled: boolean;
   lastError?: string;
 }
@@ -79,8 +81,11 @@ export class ConfirmPublisher {
     routingKey: string,
     content: Buffer,
     options: Options.Publish & { messageId: string },
-    /** Absolute deadline (Date.now() ms) and the configured timeout it came from (for the error). */
-    timeout: { deadline: number; timeoutMs: number },
+    /**
+     * Absolute deadline (Date.now() ms), the configured timeout it came from (for the error) and,
+     * for application publishes, the destination to count it under.
+     */
+    timeout: { deadline: number; timeoutMs: number; countAs?: string },
   ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const item: Outgoing = {
@@ -92,6 +97,7 @@ export class ConfirmPublisher {
         resolve,
         reject,
         settled: false,
+        countAs: timeout.countAs,
         timer: setTimeout(
           () => this.expire(item, timeout.timeoutMs),
           Math.max(0, timeout.deadline - Date.now()),
@@ -167,8 +173,10 @@ export class ConfirmPublisher {
     }
     if (!err) {
       this.settle(item);
-      this.metrics.published(item.exchange === '' ? item.routingKey : item.exchange);
-      this.metrics.confirmLatency((performance.now() - item.startedAt) / 1000);
+      if (item.countAs !== undefined) {
+        this.metrics.published(item.countAs);
+        this.metrics.confirmLatency((performance.now() - item.startedAt) / 1000);
+      }
       item.resolve();
       return;
     }
