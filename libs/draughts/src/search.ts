@@ -43,7 +43,7 @@ export interface SearchOptions {
   readonly seed?: number;
   /** Use the transposition table (default true; off to measure its effect). */
   readonly useTable?: boolean;
-  /** log2 of the table's entry count (default 18: 262 144 entries, about 5 MB). */
+  /** log2 of the table's slot count (default 18: 262 144 slots of 24 bytes, about 6 MB). */
   readonly tableBits?: number;
   /** A table to use (and keep) instead of a fresh one; overrides tableBits. */
   readonly table?: TranspositionTable;

@@ -153,6 +153,17 @@ describe('batched scorers', () => {
     expect(r.move).not.toBeNull();
     expect(Math.max(...calls)).toBeGreaterThan(100);
   });
+  it('concurrent async searches in one thread do not disturb each other', async () => {
+    const slow: BatchScorer = {
+      kind: 'batch',
+      scoreBatch: (ps) => new Promise((resolve) => setTimeout(() => resolve(Float32Array.from(ps.map((p) => real.score(p)))), 5)),
+    };
+    const positions = [initialPosition(), ...randomPositions(3, 44)];
+    const alone: number[] = [];
+    for (const p of positions) alone.push((await searchAsync(p, { depth: 4, scorer: slow })).nodes);
+    const together = await Promise.all(positions.map((p) => searchAsync(p, { depth: 4, scorer: slow })));
+    expect(together.map((r) => r.nodes)).toEqual(alone);
+  });
   it('search() refuses a batch scorer with a clear message', () => {
     expect(() => search(initialPosition(), { scorer: batchOf(real, []) })).toThrow(/use searchAsync\(\)/);
   });
