@@ -56,6 +56,11 @@ export interface SvcProxyConfig {
   readonly informerBackoff: { readonly initialMs: number; readonly maxMs: number };
   /** Largest HTML body rewritten in memory; bigger HTML pages are streamed through unrewritten. */
   readonly maxRewriteBytes: number;
+  /**
+   * Opt-out of the sandbox CSP on proxied responses. All pods share the proxy's origin, so script
+   * from one pod could otherwise act with the operator's session against every other pod.
+   */
+  readonly insecurePodScripts: boolean;
 }
 
 export class ConfigError extends Error {
@@ -169,6 +174,7 @@ const envSchema = z
       }),
     SESSION_TTL_SECONDS: int('SESSION_TTL_SECONDS', 300, 7 * 24 * 3600, 12 * 3600),
     INSECURE_COOKIE: bool('INSECURE_COOKIE'),
+    INSECURE_POD_SCRIPTS: bool('INSECURE_POD_SCRIPTS'),
     KUBE_SOURCE: z
       .enum(['in-cluster', 'kubeconfig', 'default', ''], {
         error: 'KUBE_SOURCE must be in-cluster, kubeconfig or default',
@@ -294,5 +300,6 @@ export function parseConfig(env: NodeJS.ProcessEnv): SvcProxyConfig {
     proxyTimeoutMs: env2.PROXY_TIMEOUT_SECONDS * 1000,
     informerBackoff: { initialMs: env2.INFORMER_BACKOFF_INITIAL_MS, maxMs: env2.INFORMER_BACKOFF_MAX_MS },
     maxRewriteBytes: env2.MAX_REWRITE_BYTES,
+    insecurePodScripts: env2.INSECURE_POD_SCRIPTS,
   };
 }

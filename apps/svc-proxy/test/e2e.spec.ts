@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import { Browser } from './support/browser';
 import { endpointSlice } from './support/fake-kube-api';
+import { POD_SANDBOX_CSP } from '../src/proxy/proxy';
 import { Harness } from './support/harness';
 
 jest.setTimeout(30_000);
@@ -153,6 +154,12 @@ describe('svc-proxy end to end', () => {
       expect(((await cart1.json()) as { pod: string }).pod).toBe('cart-1');
       const agent = await browser.request(`${h.url}/proxy/ops/agent/agent-0/metrics`);
       expect(await agent.text()).toContain('go_goroutines{pod="agent-0"} 9');
+    });
+
+    it('sandboxes pod pages so script from one pod cannot act on the operator\'s session', async () => {
+      const res = await browser.request(`${h.url}/proxy/shop/cart/cart-0/debug/pprof/`);
+      expect(res.headers.get('content-security-policy')).toBe(POD_SANDBOX_CSP);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     });
 
     it('follows Go pprof: 301 to the slash form under the prefix, then relative links', async () => {

@@ -33,6 +33,13 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+/**
+ * Applied to every proxied response (unless INSECURE_POD_SCRIPTS): the page becomes an opaque
+ * origin without script, so a compromised pod cannot use the operator's session against other
+ * pods or the proxy. Links, forms and downloads (profiles) keep working.
+ */
+export const POD_SANDBOX_CSP = 'sandbox allow-forms allow-popups allow-downloads allow-top-navigation-by-user-activation';
+
 const hostFor = (t: Target): string => (t.ip.includes(':') ? `[${t.ip}]:${t.port}` : `${t.ip}:${t.port}`);
 
 function isHtml(contentType: string | undefined): boolean {
@@ -166,6 +173,12 @@ export function createPodProxy(deps: {
         const kept = value.filter((c) => c.split('=', 1)[0]?.trim() !== config.session.cookieName);
         if (kept.length > 0) headers[name] = kept;
       } else headers[name] = value;
+    }
+    if (!config.insecurePodScripts) {
+      const theirs = headers['content-security-policy'];
+      // A second CSP header only adds restrictions, so the pod's own policy still applies.
+      headers['content-security-policy'] = [...(theirs === undefined ? [] : Array.isArray(theirs) ? theirs : [theirs]), POD_SANDBOX_CSP];
+      headers['x-content-type-options'] = 'nosniff';
     }
     const status = proxyRes.statusCode ?? 502;
     res.on('close', () => {
