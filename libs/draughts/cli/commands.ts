@@ -1,5 +1,5 @@
 /** The CLI's logic as a pure function of arguments and stdin text, so it is testable in-process too. */
-import { formatMove, formatMoveLong, legalMoves, parseFen, perft, search, type Position } from '../src/index';
+import { formatMove, formatMoveLong, legalMoves, makeMove, parseFen, perft, search, type Position } from '../src/index';
 
 export interface Outcome {
   readonly stdout: string;
@@ -9,6 +9,7 @@ export interface Outcome {
 
 const USAGE = `usage: draughts <command> [options] < fens.txt
   perft --depth D [--no-bulk]   counts of unique move sequences for depths 1..D
+  divide --depth D              perft split by first move: one line per move, FEN<TAB>move<TAB>count
   moves                         legal moves ('11-15', '14x21[18]')
   search [--depth D] [--nodes N] [--time MS]   best move, score, depth, nodes, principal variation
 `;
@@ -56,21 +57,28 @@ export function runCommand(argv: readonly string[], input: string): Outcome {
   const time = positiveInt(flags, '--time');
   for (const v of [depth, nodes, time]) if (typeof v === 'string') return { stdout: '', stderr: `${v}\n`, code: 2 };
 
-  let line: (pos: Position) => string;
+  /** What follows the FEN on each output line for one input position. */
+  let lines: (pos: Position) => string[];
   switch (command) {
     case 'perft': {
       if (typeof depth !== 'number') return { stdout: '', stderr: `perft needs --depth D\n${USAGE}`, code: 2 };
       const bulk = !flags.switches.has('--no-bulk');
-      line = (pos) => Array.from({ length: depth }, (_, d) => perft(pos, d + 1, { bulk })).join('\t');
+      lines = (pos) => [Array.from({ length: depth }, (_, d) => perft(pos, d + 1, { bulk })).join('\t')];
+      break;
+    }
+    case 'divide': {
+      if (typeof depth !== 'number') return { stdout: '', stderr: `divide needs --depth D\n${USAGE}`, code: 2 };
+      // One line per move (none for a position without moves), each starting with the FEN.
+      lines = (pos) => legalMoves(pos).map((m) => `${formatMoveLong(m)}\t${perft(makeMove(pos, m), depth - 1)}`);
       break;
     }
     case 'moves':
-      line = (pos) => legalMoves(pos).map(formatMoveLong).join(';');
+      lines = (pos) => [legalMoves(pos).map(formatMoveLong).join(';')];
       break;
     case 'search':
-      line = (pos) => {
+      lines = (pos) => {
         const r = search(pos, { depth: depth as number | undefined, nodes: nodes as number | undefined, timeMs: time as number | undefined });
-        return [r.move === null ? '(none)' : formatMoveLong(r.move), r.score, r.depth, r.nodes, r.pv.map(formatMove).join(' ')].join('\t');
+        return [[r.move === null ? '(none)' : formatMoveLong(r.move), r.score, r.depth, r.nodes, r.pv.map(formatMove).join(' ')].join('\t')];
       };
       break;
     default:
@@ -87,7 +95,7 @@ export function runCommand(argv: readonly string[], input: string): Outcome {
       errors.push(`line ${i + 1}, column ${parsed.error.column}: ${parsed.error.message}: ${fen}`);
       return;
     }
-    out.push(`${fen}\t${line(parsed.value)}`);
+    for (const rest of lines(parsed.value)) out.push(`${fen}\t${rest}`);
   });
   return { stdout: out.map((l) => `${l}\n`).join(''), stderr: errors.map((e) => `${e}\n`).join(''), code: errors.length > 0 ? 1 : 0 };
 }

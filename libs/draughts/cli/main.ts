@@ -1,6 +1,7 @@
 /**
  * Command-line front end for outside checks, tests and benchmarks.
  *   perft --depth D [--no-bulk]   one FEN per stdin line → FEN, then counts for depths 1..D (tab-separated)
+ *   divide --depth D               one FEN per stdin line → FEN<TAB>move<TAB>perft(D-1) after it, per legal move
  *   moves                          one FEN per stdin line → FEN<TAB>moves joined by ';' ('11-15', '14x21[18]')
  *   search [--depth D] [--nodes N] [--time MS]   one FEN per line → FEN, best move, score, depth, nodes, pv
  * Bad input lines are reported on stderr with their line number; the exit code is then 1.

@@ -49,6 +49,12 @@ describe('draughts CLI (in process)', () => {
   it('perft without bulk counting gives the same numbers', () => {
     expect(runCommand(['perft', '--depth=4', '--no-bulk'], 'W:W1-12:B21-32').stdout).toBe('W:W1-12:B21-32\t7\t49\t302\t1469\n');
   });
+  it('divide splits perft by first move', () => {
+    const out = runCommand(['divide', '--depth', '3'], 'W:W1-12:B21-32\nB:W5:B').stdout.trim().split('\n');
+    expect(out).toHaveLength(7);
+    expect(out[0]).toBe('W:W1-12:B21-32\t9-13\t47');
+    expect(out.reduce((n, l) => n + Number(l.split('\t')[2]), 0)).toBe(302);
+  });
   it('search prints a legal best move', () => {
     const out = runCommand(['search', '--depth', '3'], 'W:W14:BK18,19,32').stdout.split('\t');
     expect(out[1]).toBe('14x21[18]');
