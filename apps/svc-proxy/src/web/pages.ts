@@ -34,9 +34,9 @@ export function landingPage(res: Response, email: string, targets: readonly Targ
     200,
     'Pods',
     (nonce) => html`<h1>Debug pages of annotated services</h1>
-<p class="muted">Signed in as ${email} ·
+<div class="muted">Signed in as ${email} ·
 <form method="post" action="/oauth2/sign_out"><button type="submit">Sign out</button></form> ·
-<span id="live">static</span></p>
+<span id="live">static</span></div><p></p>
 <table><thead><tr><th>Namespace</th><th>Service</th><th>Pod</th><th>Address</th><th>Node</th><th>Ready</th><th>Debug pages</th></tr></thead>
 <tbody id="rows">${targetRows(targets)}</tbody></table>
 <script nonce="${nonce}">${raw(LIVE_SCRIPT)}</script>`,
