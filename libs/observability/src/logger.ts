@@ -57,5 +57,9 @@ export function createLogger(service: string, options: LoggerOptions = {}): Logg
       pinoPretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', sync: true }),
     );
   }
-  return pino(loggerOptions);
+  // Synchronous writes: pino's default asynchronous stdout lets the exit-time flush overtake a
+  // write still in flight, so the last lines before process.exit (the shutdown steps, a fatal
+  // error) could come out of order or be lost. Order and completeness matter more here than the
+  // few microseconds per line an asynchronous write saves.
+  return pino(loggerOptions, pino.destination({ dest: 1, sync: true }));
 }
