@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import type { GameView } from '../src/game-view';
 import type { RunningCheckers } from '../src/main';
 import { createTestStorage, startTestServer, type TestStorage } from './harness';
 
@@ -64,11 +65,25 @@ describe('playing in the browser', () => {
     expect(one && thirtyTwo && one.x > thirtyTwo.x && one.y > thirtyTwo.y).toBe(true);
 
     let humanMoves = 0;
+    let compulsoryCaptures = 0;
     for (; humanMoves < 300; humanMoves++) {
       await settled(page);
       if ((await page.getAttribute('body', 'data-state')) === 'finished') break;
       const movable = await squaresOf(page, '#board .piece.movable', 'data-square');
       expect(movable.length).toBeGreaterThan(0);
+      // Exactly the pieces the server says can move are selectable; when a capture is
+      // compulsory those are the capturing pieces only, and the page says so.
+      const view = (await (
+        await fetch(`${server.url}/api/games/${new URL(page.url()).hash.slice(1)}`)
+      ).json()) as GameView;
+      expect(movable).toEqual(
+        [...new Set(view.legalMoves.map((m) => m.from))].sort((a, b) => a - b),
+      );
+      if (view.legalMoves.some((m) => m.captured.length > 0)) {
+        compulsoryCaptures++;
+        expect(view.legalMoves.every((m) => m.captured.length > 0)).toBe(true);
+        expect(await page.textContent('#status')).toContain('capture is compulsory');
+      }
       const from = movable[0] as number;
       if (humanMoves === 10)
         await page.locator('#board').screenshot({ path: join(OUTPUT_DIR, 'checkers-board.png') });
@@ -102,6 +117,9 @@ describe('playing in the browser', () => {
     };
     expect(stored.status.state).toBe('finished');
     expect(humanMoves).toBeGreaterThan(3);
+    // Most games give the human a forced capture (checked above when they do); a game without
+    // one is rare but legal, so this is reported rather than asserted.
+    if (compulsoryCaptures === 0) console.warn('this game never forced a capture on the human');
     // The move list shows every ply, two to a numbered line.
     const cells = await page.$$eval('#move-list li span', (spans) =>
       spans.map((s) => s.textContent).filter((t) => t !== '…'),
