@@ -85,8 +85,9 @@ export function createPodProxy(deps: {
     xfwd: false,
     changeOrigin: false,
     selfHandleResponse: true,
+    // Only the upstream side is timed: http-proxy's `timeout` would time out the client's socket
+    // at the same moment and cut it off before the 504 could be sent.
     proxyTimeout: config.proxyTimeoutMs,
-    timeout: config.proxyTimeoutMs,
     ws: true,
   });
   const exchanges = new WeakMap<IncomingMessage, Exchange>();

@@ -44,7 +44,8 @@ export class Harness {
   config!: SvcProxyConfig;
   agentPort = 0;
 
-  async start(env: Record<string, string> = {}): Promise<void> {
+  /** `overrides` bypass validation, for limits the config refuses (e.g. sub-second timeouts). */
+  async start(env: Record<string, string> = {}, overrides: Partial<SvcProxyConfig> = {}): Promise<void> {
     await this.kube.start();
     await this.provider.start();
     const cartPort = await this.pods['cart-0'].start();
@@ -81,6 +82,7 @@ export class Harness {
       INFORMER_BACKOFF_MAX_MS: '400',
       ...env,
     });
+    this.config = { ...this.config, ...overrides };
     const logger = createLogger('svc-proxy', {
       level: 'debug',
       destination: { write: (line: string) => void this.logs.push(JSON.parse(line) as LogLine) },

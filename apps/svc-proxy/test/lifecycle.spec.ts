@@ -1,0 +1,28 @@
+import { Harness } from './support/harness';
+
+jest.setTimeout(30_000);
+
+describe('timeouts and shutdown', () => {
+  const h = new Harness();
+  beforeAll(() => h.start({}, { proxyTimeoutMs: 800 }));
+  afterAll(() => h.stop());
+
+  it('answers 504 naming the pod when it does not answer in time, and audits it', async () => {
+    const browser = await h.signedInBrowser();
+    const res = await browser.request(`${h.url}/proxy/shop/cart/cart-0/debug/pprof/profile?seconds=5`);
+    expect(res.status).toBe(504);
+    expect(await res.text()).toContain('shop/cart/cart-0 (127.0.0.2:');
+    const line = h.auditLines().find((l) => String(l['path']).includes('profile?seconds=5'));
+    expect(line).toMatchObject({ status: 504, outcome: 'upstream-error', pod: 'cart-0' });
+  });
+
+  it('shuts down cleanly with a live-update stream open', async () => {
+    const browser = await h.signedInBrowser();
+    const events = await browser.request(`${h.url}/api/targets/events`);
+    expect(events.status).toBe(200);
+    const outcome = await h.proxy.obs.shutdown('test');
+    expect(outcome).toEqual({ clean: true });
+    expect(h.proxy.directory.status()).toEqual({ services: { phase: 'stopped' }, endpointslices: { phase: 'stopped' } });
+    await expect(fetch(`${h.url}/healthz`)).rejects.toThrow();
+  });
+});
