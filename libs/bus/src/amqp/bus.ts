@@ -316,7 +316,7 @@ class AmqpBus implements Bus {
 
   private async startConsumer<T>(
     label: string,
-    policy: Pick<QueueDefinition<T>, 'schema' | 'maxAttempts' | 'retryDelayMs'>,
+    policy: QueueDefinition<T>,
     handler: Handler<T>,
     prefetch: number | undefined,
     target: ConsumerTarget,

@@ -25,7 +25,8 @@ export interface ConsumerOptions<T> {
   readonly label: string;
   readonly connection: ManagedConnection;
   readonly publisher: ConfirmPublisher;
-  readonly policy: Pick<QueueDefinition<T>, 'schema' | 'maxAttempts' | 'retryDelayMs'>;
+  /** Its name labels the metrics: stable, unlike a transient subscription's server-named queue. */
+  readonly policy: QueueDefinition<T>;
   readonly handler: Handler<T>;
   readonly prefetch: number;
   readonly target: ConsumerTarget;
@@ -116,7 +117,7 @@ export class AmqpConsumer<T> {
   private async handle(channel: Channel, msg: ConsumeMessage): Promise<void> {
     const { metrics, logger, target } = this.options;
     const queue = this.queue;
-    metrics.consumed(queue);
+    metrics.consumed(this.options.policy.name);
     const messageId =
       typeof msg.properties.messageId === 'string' ? msg.properties.messageId : randomUUID();
     const outcome = await processDelivery(
@@ -168,7 +169,7 @@ export class AmqpConsumer<T> {
     };
     switch (outcome.kind) {
       case 'ack':
-        metrics.acked(queue);
+        metrics.acked(this.options.policy.name);
         return;
       case 'retry': {
         logger.info(
@@ -195,7 +196,7 @@ export class AmqpConsumer<T> {
             timeout(),
           );
         }
-        metrics.retried(queue);
+        metrics.retried(this.options.policy.name);
         return;
       }
       case 'dead-letter':
@@ -210,7 +211,7 @@ export class AmqpConsumer<T> {
           { ...properties, headers: outcome.headers },
           timeout(),
         );
-        metrics.deadLettered(queue, outcome.cause);
+        metrics.deadLettered(this.options.policy.name, outcome.cause);
         return;
     }
   }

@@ -106,16 +106,17 @@ export class EmbeddedBus implements Bus {
         deadLetterQueue: topologyNames.deadLetterQueue(definition.name),
       });
     }
+    // As on RabbitMQ: the definition names the metrics, the private queue has a unique name.
     const definition = defineQueue({
-      name: `${topic.exchange}.transient.${randomUUID()}`,
+      name: `${topic.exchange}.transient`,
       schema: topic.schema,
       ...policy,
     });
-    const queue = this.broker.queue(definition.name);
+    const queue = this.broker.queue(`${topic.exchange}.transient.${randomUUID()}`);
     this.broker.queue(topologyNames.topicDeadLetterQueue(topic.exchange));
     this.broker.bind(topic.exchange, pattern, queue);
     const inner = this.attach(queue, definition, handler, prefetch, {
-      context: { queue: definition.name, exchange: topic.exchange },
+      context: { queue: queue.name, exchange: topic.exchange },
       deadLetterQueue: topologyNames.topicDeadLetterQueue(topic.exchange),
     });
     const subscription: Subscription = {
@@ -181,21 +182,22 @@ export class EmbeddedBus implements Bus {
 
   private attach<T>(
     queue: EmbeddedQueue,
-    policy: Pick<QueueDefinition<T>, 'schema' | 'maxAttempts' | 'retryDelayMs'>,
+    /** Its name labels the metrics. */
+    policy: QueueDefinition<T>,
     handler: Handler<T>,
     prefetch: number,
     target: { context: DeliveryContext; deadLetterQueue: string },
   ): Subscription {
     const { context } = target;
     const consumer = queue.addConsumer(prefetch, async (message: EmbeddedMessage) => {
-      this.metrics.consumed(context.queue);
+      this.metrics.consumed(policy.name);
       const outcome = await processDelivery(message, policy, handler, context);
       switch (outcome.kind) {
         case 'ack':
-          this.metrics.acked(context.queue);
+          this.metrics.acked(policy.name);
           return;
         case 'retry':
-          this.metrics.retried(context.queue);
+          this.metrics.retried(policy.name);
           this.logger.info(
             {
               queue: context.queue,
@@ -212,7 +214,7 @@ export class EmbeddedBus implements Bus {
           );
           return;
         case 'dead-letter':
-          this.metrics.deadLettered(context.queue, outcome.cause);
+          this.metrics.deadLettered(policy.name, outcome.cause);
           this.logger.warn(
             {
               queue: context.queue,
