@@ -37,6 +37,8 @@ describe('post-login redirect validation', () => {
     'evil.com',
     '/.//evil.com',
     '/%zz',
+    '/oauth2/start?rd=/',
+    '/oauth2/callback?code=x',
     '',
     'x'.repeat(5000),
   ])('refuses %j', (target) => {

@@ -92,6 +92,8 @@ export function decideRedirect(target: unknown, publicOrigin: string): RedirectD
   const path = resolved.pathname + resolved.search + resolved.hash;
   const after = pathProblem(path);
   if (after) return { kind: 'refused', reason: `normalised target ${after}` };
+  // Landing back in the sign-in flow would loop through the provider.
+  if (resolved.pathname.startsWith('/oauth2/')) return { kind: 'refused', reason: 'points into the sign-in flow itself' };
   return { kind: 'local', path };
 }
 
