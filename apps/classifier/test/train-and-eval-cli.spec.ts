@@ -1,0 +1,109 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { runTraining, type TrainEvents } from '../src/train/train-run';
+import { WORKSPACE_ROOT } from '../src/paths';
+import { fixture, tempDir } from './helpers';
+
+const run = promisify(execFile);
+const quiet: TrainEvents = { log: () => undefined, progress: () => undefined };
+
+/** The CLI as a user runs it, in a child process. */
+async function cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run(
+      'npx',
+      ['tsx', '--tsconfig', 'apps/classifier/tsconfig.json', 'apps/classifier/src/cli.ts', ...args],
+      { cwd: WORKSPACE_ROOT, timeout: 120_000 },
+    );
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const e = error as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+// A tiny T5 trained in the test: 24 rows, a 1-layer d=16 model, 2 fine-tuning steps. It cannot
+// learn much; what is checked is that training, checkpoints, resume, determinism and the CLI work.
+const tiny = (dir: string) => ({
+  data: fixture('train-tiny.csv'),
+  runDir: path.join(dir, 'run'),
+  out: path.join(dir, 'model'),
+  vocabSize: 250,
+  model: { dModel: 16, dFf: 32, dKv: 8, numHeads: 2, numLayers: 1, dropoutRate: 0.1 },
+  holdout: { fraction: 0.25, seed: 1 },
+  maxSteps: 2,
+  pretrainSteps: 1,
+  maxBatchSize: 8,
+  evalEvery: 1,
+  evalRows: 6,
+  seed: 5,
+});
+
+describe('training and the eval CLI', () => {
+  const dirA = tempDir('train-a');
+  const dirB = tempDir('train-b');
+
+  it('trains, checkpoints and writes a loadable model with its metrics and learning curve', async () => {
+    const result = await runTraining(tiny(dirA), { resume: false }, quiet);
+    expect(result.steps).toBe(3);
+    expect(result.report.total).toBe(6);
+    for (const file of ['classifier.json', 'config.json', 'model.safetensors', 'tokenizer.json', 'learning-curve.svg', 'history.json']) {
+      expect(existsSync(path.join(dirA, 'model', file))).toBe(true);
+    }
+    const manifest = JSON.parse(readFileSync(path.join(dirA, 'model', 'classifier.json'), 'utf8'));
+    expect(manifest.metrics.accuracy).toBeCloseTo(result.report.accuracy, 4);
+    expect(manifest.trainedOn.holdout).toEqual({ fraction: 0.25, seed: 1 });
+    const svg = readFileSync(path.join(dirA, 'model', 'learning-curve.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(svg).toContain('validation accuracy');
+    const history = JSON.parse(readFileSync(path.join(dirA, 'run', 'history.json'), 'utf8'));
+    expect(history.map((p: { phase: string }) => p.phase)).toEqual(['pretrain', 'finetune', 'finetune']);
+  }, 150_000);
+
+  it('is deterministic for a seed', async () => {
+    await runTraining(tiny(dirB), { resume: false }, quiet);
+    const a = readFileSync(path.join(dirA, 'model', 'model.safetensors'));
+    const b = readFileSync(path.join(dirB, 'model', 'model.safetensors'));
+    expect(Buffer.compare(a, b)).toBe(0);
+  }, 150_000);
+
+  it('refuses to overwrite a run unless resuming, and resumes from the checkpoint', async () => {
+    await expect(runTraining(tiny(dirB), { resume: false }, quiet)).rejects.toThrow(/already holds a training run; pass --resume/);
+    const logs: string[] = [];
+    const result = await runTraining({ ...tiny(dirB), maxSteps: 3 }, { resume: true }, { log: (m) => logs.push(m), progress: () => undefined });
+    expect(logs.join('\n')).toMatch(/resuming at step 3/);
+    expect(result.steps).toBe(4);
+    await expect(runTraining({ ...tiny(dirB), seed: 6 }, { resume: true }, quiet)).rejects.toThrow(/different data\/model options/);
+  }, 150_000);
+
+  it('eval prints per-class metrics, the none/low/high confusion matrix and accuracy last', async () => {
+    const { stdout, code, stderr } = await cli('eval', '--data', fixture('kaggle-raw.csv'), '--model', path.join(dirA, 'model'));
+    expect(stderr).not.toMatch(/classifier:/);
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines.at(-1)).toMatch(/^accuracy=0\.\d{4}$|^accuracy=1\.0000$/);
+    expect(stdout).toMatch(/format kaggle-raw/);
+    expect(stdout).toMatch(/\nnone\s+\d\.\d{4}\s+\d\.\d{4}/);
+    expect(stdout).toMatch(/true\\pred\s+none\s+low\s+high\n/);
+    const matrixRows = lines.filter((l) => /^(none|low|high)\s+\d+\s+\d+\s+\d+$/.test(l));
+    expect(matrixRows.map((l) => l.split(/\s+/)[0])).toEqual(['none', 'low', 'high']);
+    const total = matrixRows.flatMap((l) => l.split(/\s+/).slice(1).map(Number)).reduce((a, b) => a + b, 0);
+    expect(total).toBe(3);
+  }, 150_000);
+
+  it('eval scores HQ/LQ files two-way and says so', async () => {
+    const { stdout, code } = await cli('eval', '--data', fixture('raw-collapsed-cp1252.csv'), '--model', path.join(dirA, 'model'));
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/two-way evaluation/);
+    expect(stdout).toMatch(/\nLQ\s+\d+\s+\d+\s+\d+\n/);
+    expect(stdout.trimEnd().split('\n').at(-1)).toMatch(/^accuracy=(0\.\d{4}|1\.0000)$/);
+  }, 150_000);
+
+  it('eval explains a bad file and exits non-zero', async () => {
+    const { stderr, code } = await cli('eval', '--data', fixture('unknown-label.csv'), '--model', path.join(dirA, 'model'));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/unknown-label\.csv:5: unknown label "MEDIUM"/);
+  }, 150_000);
+});
