@@ -16,6 +16,21 @@ describe('timeouts and shutdown', () => {
     expect(line).toMatchObject({ status: 504, outcome: 'upstream-error', pod: 'cart-0' });
   });
 
+  it('audits requests the operator abandons before the pod answers', async () => {
+    const browser = await h.signedInBrowser();
+    const controller = new AbortController();
+    const pending = browser.request(`${h.url}/proxy/shop/cart/cart-1/debug/pprof/profile?seconds=3`, { signal: controller.signal }).catch(() => undefined);
+    await h.waitFor(() => h.pods['cart-1'].seen.some((r) => r.url.includes('profile?seconds=3')), 'request at the pod');
+    controller.abort();
+    await pending;
+    await h.waitFor(() => h.auditLines().some((l) => String(l['path']).includes('cart-1/debug/pprof/profile?seconds=3')), 'audit line');
+    expect(h.auditLines().find((l) => String(l['path']).includes('cart-1/debug/pprof/profile?seconds=3'))).toMatchObject({
+      outcome: 'client-aborted',
+      pod: 'cart-1',
+      email: 'alice@example.com',
+    });
+  });
+
   it('shuts down cleanly with a live-update stream open', async () => {
     const browser = await h.signedInBrowser();
     const events = await browser.request(`${h.url}/api/targets/events`);

@@ -20,6 +20,8 @@ interface Exchange {
   readonly rewrite: RewriteContext;
   readonly started: number;
   readonly path: string;
+  /** Set when the upstream failed, so the audit line says why. */
+  failure?: { readonly reason: string };
 }
 
 const HOP_BY_HOP = new Set([
@@ -182,14 +184,6 @@ export function createPodProxy(deps: {
       headers['x-content-type-options'] = 'nosniff';
     }
     const status = proxyRes.statusCode ?? 502;
-    res.on('close', () => {
-      record({
-        ...base(exchange, req.method ?? 'GET'),
-        status,
-        outcome: res.writableFinished ? 'proxied' : 'client-aborted',
-        durationMs: Date.now() - exchange.started,
-      });
-    });
 
     const encoded = (proxyRes.headers['content-encoding'] ?? 'identity') !== 'identity';
     if (!isHtml(proxyRes.headers['content-type']) || encoded || req.method === 'HEAD') {
@@ -242,9 +236,7 @@ export function createPodProxy(deps: {
     const message = timedOut
       ? `svc-proxy: ${where} did not answer within ${config.proxyTimeoutMs / 1000}s (PROXY_TIMEOUT_SECONDS)`
       : `svc-proxy: cannot reach ${where}: ${error.code ?? error.message}`;
-    if (exchange) {
-      record({ ...base(exchange, req.method ?? 'GET'), status, outcome: 'upstream-error', durationMs: elapsed, reason: error.code ?? error.message });
-    }
+    if (exchange) exchange.failure = { reason: error.code ?? error.message };
     if ('writeHead' in resOrSocket) plainError(resOrSocket as ServerResponse, status, message);
     else (resOrSocket as Duplex).destroy();
   });
@@ -273,7 +265,18 @@ export function createPodProxy(deps: {
         return;
       }
       const { target, prefix, upstreamPath } = resolved;
-      prepare(req, user, target, prefix, upstreamPath);
+      const exchange = prepare(req, user, target, prefix, upstreamPath);
+      // One audit line per request however it ends, including an operator closing the tab
+      // during a 30-second profile (no upstream response ever arrives then).
+      res.once('close', () => {
+        record({
+          ...base(exchange, req.method ?? 'GET'),
+          status: res.statusCode,
+          outcome: exchange.failure ? 'upstream-error' : res.writableFinished ? 'proxied' : 'client-aborted',
+          durationMs: Date.now() - exchange.started,
+          ...(exchange.failure ? { reason: exchange.failure.reason } : {}),
+        });
+      });
       proxy.web(req, res, { target: { protocol: 'http:', host: target.ip, port: target.port } });
     },
 
