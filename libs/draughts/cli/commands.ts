@@ -1,5 +1,14 @@
 /** The CLI's logic as a pure function of arguments and stdin text, so it is testable in-process too. */
-import { formatMove, formatMoveLong, legalMoves, makeMove, parseFen, perft, search, type Position } from '../src/index';
+import {
+  formatMove,
+  formatMoveLong,
+  legalMoves,
+  makeMove,
+  parseFen,
+  perft,
+  search,
+  type Position,
+} from '../src/index';
 
 export interface Outcome {
   readonly stdout: string;
@@ -49,27 +58,38 @@ function positiveInt(flags: Flags, name: string): number | undefined | string {
 
 export function runCommand(argv: readonly string[], input: string): Outcome {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h') return { stdout: command === undefined ? '' : USAGE, stderr: command === undefined ? USAGE : '', code: command === undefined ? 2 : 0 };
+  if (command === undefined || command === '--help' || command === '-h')
+    return {
+      stdout: command === undefined ? '' : USAGE,
+      stderr: command === undefined ? USAGE : '',
+      code: command === undefined ? 2 : 0,
+    };
   const flags = parseFlags(rest);
   if (typeof flags === 'string') return { stdout: '', stderr: `${flags}\n${USAGE}`, code: 2 };
   const depth = positiveInt(flags, '--depth');
   const nodes = positiveInt(flags, '--nodes');
   const time = positiveInt(flags, '--time');
-  for (const v of [depth, nodes, time]) if (typeof v === 'string') return { stdout: '', stderr: `${v}\n`, code: 2 };
+  for (const v of [depth, nodes, time])
+    if (typeof v === 'string') return { stdout: '', stderr: `${v}\n`, code: 2 };
 
   /** What follows the FEN on each output line for one input position. */
   let lines: (pos: Position) => string[];
   switch (command) {
     case 'perft': {
-      if (typeof depth !== 'number') return { stdout: '', stderr: `perft needs --depth D\n${USAGE}`, code: 2 };
+      if (typeof depth !== 'number')
+        return { stdout: '', stderr: `perft needs --depth D\n${USAGE}`, code: 2 };
       const bulk = !flags.switches.has('--no-bulk');
-      lines = (pos) => [Array.from({ length: depth }, (_, d) => perft(pos, d + 1, { bulk })).join('\t')];
+      lines = (pos) => [
+        Array.from({ length: depth }, (_, d) => perft(pos, d + 1, { bulk })).join('\t'),
+      ];
       break;
     }
     case 'divide': {
-      if (typeof depth !== 'number') return { stdout: '', stderr: `divide needs --depth D\n${USAGE}`, code: 2 };
+      if (typeof depth !== 'number')
+        return { stdout: '', stderr: `divide needs --depth D\n${USAGE}`, code: 2 };
       // One line per move (none for a position without moves), each starting with the FEN.
-      lines = (pos) => legalMoves(pos).map((m) => `${formatMoveLong(m)}\t${perft(makeMove(pos, m), depth - 1)}`);
+      lines = (pos) =>
+        legalMoves(pos).map((m) => `${formatMoveLong(m)}\t${perft(makeMove(pos, m), depth - 1)}`);
       break;
     }
     case 'moves':
@@ -77,8 +97,20 @@ export function runCommand(argv: readonly string[], input: string): Outcome {
       break;
     case 'search':
       lines = (pos) => {
-        const r = search(pos, { depth: depth as number | undefined, nodes: nodes as number | undefined, timeMs: time as number | undefined });
-        return [[r.move === null ? '(none)' : formatMoveLong(r.move), r.score, r.depth, r.nodes, r.pv.map(formatMove).join(' ')].join('\t')];
+        const r = search(pos, {
+          depth: depth as number | undefined,
+          nodes: nodes as number | undefined,
+          timeMs: time as number | undefined,
+        });
+        return [
+          [
+            r.move === null ? '(none)' : formatMoveLong(r.move),
+            r.score,
+            r.depth,
+            r.nodes,
+            r.pv.map(formatMove).join(' '),
+          ].join('\t'),
+        ];
       };
       break;
     default:
@@ -97,5 +129,9 @@ export function runCommand(argv: readonly string[], input: string): Outcome {
     }
     for (const rest of lines(parsed.value)) out.push(`${fen}\t${rest}`);
   });
-  return { stdout: out.map((l) => `${l}\n`).join(''), stderr: errors.map((e) => `${e}\n`).join(''), code: errors.length > 0 ? 1 : 0 };
+  return {
+    stdout: out.map((l) => `${l}\n`).join(''),
+    stderr: errors.map((e) => `${e}\n`).join(''),
+    code: errors.length > 0 ? 1 : 0,
+  };
 }

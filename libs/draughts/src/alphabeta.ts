@@ -43,7 +43,9 @@ export class Searcher {
   ttHits = 0;
   stopped: 'nodes' | 'time' | null = null;
   // Allocated on first use of each ply: most searches never go deep, and lists are 24 kB each.
-  readonly lists: (MoveList | undefined)[] = new Array<MoveList | undefined>(MAX_PLY).fill(undefined);
+  readonly lists: (MoveList | undefined)[] = new Array<MoveList | undefined>(MAX_PLY).fill(
+    undefined,
+  );
   readonly order = new Int32Array(MAX_PLY * MAX_MOVES);
   readonly killerFrom = new Int32Array(MAX_PLY * 2).fill(-1);
   readonly killerTo = new Int32Array(MAX_PLY * 2).fill(-1);
@@ -74,7 +76,9 @@ export class Searcher {
     root: Position,
   ) {
     this.useTable = options.useTable ?? true;
-    this.table = this.useTable ? (options.table ?? new TranspositionTable(options.tableBits ?? 18)) : null;
+    this.table = this.useTable
+      ? (options.table ?? new TranspositionTable(options.tableBits ?? 18))
+      : null;
     this.quietLimit = options.quietPlyLimit ?? 50;
     this.kingValue = pieceCountKingValue.get(scorer);
     this.repLo = new Int32Array(history.length + MAX_PLY + 1);
@@ -101,10 +105,24 @@ export class Searcher {
     else if (timeMs !== undefined && Date.now() - this.started >= timeMs) this.stopped = 'time';
   }
 
-  evaluate(own: number, opp: number, kings: number, white: boolean, lo: number, hi: number): number {
+  evaluate(
+    own: number,
+    opp: number,
+    kings: number,
+    white: boolean,
+    lo: number,
+    hi: number,
+  ): number {
     const kv = this.kingValue;
-    if (kv !== undefined && this.cache === null) return popcount(own & ~kings) - popcount(opp & ~kings) + kv * (popcount(own & kings) - popcount(opp & kings));
-    const pos = white ? makePosition(own, opp, kings, 'white') : makePosition(opp, own, kings, 'black');
+    if (kv !== undefined && this.cache === null)
+      return (
+        popcount(own & ~kings) -
+        popcount(opp & ~kings) +
+        kv * (popcount(own & kings) - popcount(opp & kings))
+      );
+    const pos = white
+      ? makePosition(own, opp, kings, 'white')
+      : makePosition(opp, own, kings, 'black');
     const cache = this.cache;
     if (cache === null) return this.scorer.score(pos);
     const key = keyNumber(lo, hi);
@@ -129,7 +147,8 @@ export class Searcher {
       if (i === ttMove) key = 0x7fffffff;
       else if (!list.captures) {
         if (this.killerFrom[ply * 2] === from && this.killerTo[ply * 2] === to) key = 0x7ffffff0;
-        else if (this.killerFrom[ply * 2 + 1] === from && this.killerTo[ply * 2 + 1] === to) key = 0x7fffffef;
+        else if (this.killerFrom[ply * 2 + 1] === from && this.killerTo[ply * 2 + 1] === to)
+          key = 0x7fffffef;
       }
       keys[i] = key;
       this.order[base + i] = i;
@@ -147,7 +166,19 @@ export class Searcher {
     }
   }
 
-  negamax(own: number, opp: number, kings: number, white: boolean, depth: number, alpha: number, beta: number, ply: number, lo: number, hi: number, quiet: number): number {
+  negamax(
+    own: number,
+    opp: number,
+    kings: number,
+    white: boolean,
+    depth: number,
+    alpha: number,
+    beta: number,
+    ply: number,
+    lo: number,
+    hi: number,
+    quiet: number,
+  ): number {
     this.nodes++;
     this.pvLen[ply] = 0;
     if ((this.nodes & 1023) === 0) this.checkLimits();
@@ -162,7 +193,8 @@ export class Searcher {
     for (let i = sp - 2; i >= sp - quiet && i >= 0; i -= 2) {
       if (this.repLo[i] === lo && this.repHi[i] === hi) return 0;
     }
-    if ((depth <= 0 && !captures) || ply >= MAX_PLY - 1) return this.evaluate(own, opp, kings, white, lo, hi);
+    if ((depth <= 0 && !captures) || ply >= MAX_PLY - 1)
+      return this.evaluate(own, opp, kings, white, lo, hi);
 
     let ttMove = -1;
     let slot = 0;
@@ -179,7 +211,8 @@ export class Searcher {
           if (s > WIN_THRESHOLD) s -= ply;
           else if (s < -WIN_THRESHOLD) s += ply;
           const bound = (meta >>> 8) & 3;
-          if (bound === EXACT || (bound === LOWER && s >= beta) || (bound === UPPER && s <= alpha)) return s;
+          if (bound === EXACT || (bound === LOWER && s >= beta) || (bound === UPPER && s <= alpha))
+            return s;
         }
       }
     }
@@ -221,14 +254,51 @@ export class Searcher {
       const nOwn = opp & ~cap;
       const nOpp = (own & ~f) | t;
       let score: number;
-      if (k === 0) score = -this.negamax(nOwn, nOpp, nKings, !white, childDepth, -beta, -alpha, ply + 1, cLo, cHi, nQuiet);
+      if (k === 0)
+        score = -this.negamax(
+          nOwn,
+          nOpp,
+          nKings,
+          !white,
+          childDepth,
+          -beta,
+          -alpha,
+          ply + 1,
+          cLo,
+          cHi,
+          nQuiet,
+        );
       else {
         // Principal variation search: after the first (best-ordered) move, only prove the
         // others are no better with a minimal window; search again fully if one is.
         const edge = alpha + NULL_WINDOW * (1 + Math.abs(alpha));
-        score = -this.negamax(nOwn, nOpp, nKings, !white, childDepth, -edge, -alpha, ply + 1, cLo, cHi, nQuiet);
+        score = -this.negamax(
+          nOwn,
+          nOpp,
+          nKings,
+          !white,
+          childDepth,
+          -edge,
+          -alpha,
+          ply + 1,
+          cLo,
+          cHi,
+          nQuiet,
+        );
         if (score > alpha && score < beta && this.stopped === null) {
-          score = -this.negamax(nOwn, nOpp, nKings, !white, childDepth, -beta, -alpha, ply + 1, cLo, cHi, nQuiet);
+          score = -this.negamax(
+            nOwn,
+            nOpp,
+            nKings,
+            !white,
+            childDepth,
+            -beta,
+            -alpha,
+            ply + 1,
+            cLo,
+            cHi,
+            nQuiet,
+          );
         }
       }
       if (this.stopped !== null) return 0;
@@ -247,7 +317,10 @@ export class Searcher {
                 this.killerTo[ply * 2] = toBit;
               }
               const h = fromBit * 32 + toBit;
-              this.historyTable[h] = Math.min(0x3fffffff, (this.historyTable[h] as number) + depth * depth);
+              this.historyTable[h] = Math.min(
+                0x3fffffff,
+                (this.historyTable[h] as number) + depth * depth,
+              );
             }
             break;
           }
@@ -263,7 +336,10 @@ export class Searcher {
       entries[slot] = lo;
       entries[slot + 1] = hi;
       // The bound is never EMPTY (0), so a stored meta word is never 0: 0 marks a free slot.
-      entries[slot + 2] = (depth < 0 ? 0 : depth > 127 ? 127 : depth) | ((best >= beta ? LOWER : best > alphaStart ? EXACT : UPPER) << 8) | (bestMove << 10);
+      entries[slot + 2] =
+        (depth < 0 ? 0 : depth > 127 ? 127 : depth) |
+        ((best >= beta ? LOWER : best > alphaStart ? EXACT : UPPER) << 8) |
+        (bestMove << 10);
       tt.scores[slot >> 2] = stored;
     }
     return best;
@@ -289,5 +365,10 @@ const scratchKeys = new Int32Array(MAX_MOVES);
 
 function reversibleStep(a: Position, b: Position): boolean {
   // Same men, same number of pieces: only a king moved, without capturing.
-  return (a.white & ~a.kings) === (b.white & ~b.kings) && (a.black & ~a.kings) === (b.black & ~b.kings) && ((a.white | a.black) ^ (b.white | b.black)) !== 0 && popcount(a.white | a.black) === popcount(b.white | b.black);
+  return (
+    (a.white & ~a.kings) === (b.white & ~b.kings) &&
+    (a.black & ~a.kings) === (b.black & ~b.kings) &&
+    ((a.white | a.black) ^ (b.white | b.black)) !== 0 &&
+    popcount(a.white | a.black) === popcount(b.white | b.black)
+  );
 }

@@ -12,7 +12,8 @@ export interface FenError {
   readonly column: number;
 }
 
-const fail = (message: string, index: number): { ok: false; error: FenError } => err({ message, column: index + 1 });
+const fail = (message: string, index: number): { ok: false; error: FenError } =>
+  err({ message, column: index + 1 });
 
 export function parseFen(text: string): Result<Position, FenError> {
   const trimmedStart = text.length - text.trimStart().length;
@@ -26,7 +27,10 @@ export function parseFen(text: string): Result<Position, FenError> {
   }
   const turn: Color = turnText === 'W' ? 'white' : 'black';
   if (sections.length !== 3) {
-    return fail(`expected 3 ':'-separated sections (turn, white, black), found ${sections.length}`, offset);
+    return fail(
+      `expected 3 ':'-separated sections (turn, white, black), found ${sections.length}`,
+      offset,
+    );
   }
   const sets = { white: 0, black: 0, kings: 0 };
   const seen = { W: false, B: false };
@@ -38,7 +42,10 @@ export function parseFen(text: string): Result<Position, FenError> {
     const lead = section.length - section.trimStart().length;
     const colourChar = section.trim().charAt(0).toUpperCase();
     if (colourChar !== 'W' && colourChar !== 'B') {
-      return fail(`expected a colour 'W' or 'B' to start the section, found '${section.trim().charAt(0)}'`, start + lead);
+      return fail(
+        `expected a colour 'W' or 'B' to start the section, found '${section.trim().charAt(0)}'`,
+        start + lead,
+      );
     }
     if (seen[colourChar]) return fail(`colour '${colourChar}' is listed twice`, start + lead);
     seen[colourChar] = true;
@@ -52,7 +59,8 @@ export function parseFen(text: string): Result<Position, FenError> {
       if (item === '' && list.trim() === '') break; // a colour with no pieces
       const at = here + (rawItem.length - rawItem.trimStart().length);
       const m = /^(K?)(\d+)(?:-(\d+))?$/i.exec(item);
-      if (m === null) return fail(`expected a square like '5', 'K5' or a range '1-12', found '${item}'`, at);
+      if (m === null)
+        return fail(`expected a square like '5', 'K5' or a range '1-12', found '${item}'`, at);
       const king = m[1] !== '';
       const first = Number(m[2]);
       const last = m[3] === undefined ? first : Number(m[3]);
@@ -62,7 +70,8 @@ export function parseFen(text: string): Result<Position, FenError> {
       if (last < first) return fail(`range ${first}-${last} runs backwards`, at);
       for (let sq = first; sq <= last; sq++) {
         const bit = 1 << (sq - 1);
-        if (((sets.white | sets.black) & bit) !== 0) return fail(`square ${sq} is occupied twice`, at);
+        if (((sets.white | sets.black) & bit) !== 0)
+          return fail(`square ${sq} is occupied twice`, at);
         sets[colour] |= bit;
         if (king) sets.kings |= bit;
         else if (colour === 'white' && (WHITE_PROMOTION & bit) !== 0) {

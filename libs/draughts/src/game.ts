@@ -46,7 +46,10 @@ export interface GameError {
 
 export function newGame(start: Position = initialPosition(), rules: Partial<DrawRules> = {}): Game {
   const full = { ...DEFAULT_DRAW_RULES, ...rules };
-  const status: GameStatus = legalMoves(start).length === 0 ? { kind: 'win', winner: opposite(start.turn), reason: 'no-moves' } : { kind: 'ongoing' };
+  const status: GameStatus =
+    legalMoves(start).length === 0
+      ? { kind: 'win', winner: opposite(start.turn), reason: 'no-moves' }
+      : { kind: 'ongoing' };
   return { rules: full, positions: [start], moves: [], quietPlies: 0, status };
 }
 
@@ -61,7 +64,8 @@ export function isReversible(before: Position, move: Move): boolean {
 
 /** Plays a move (a Move from legalMoves, or text such as '11-15' or '15x24'). */
 export function playMove(game: Game, move: Move | string): Result<Game, GameError> {
-  if (game.status.kind !== 'ongoing') return err({ message: `the game is over (${describeStatus(game.status)})` });
+  if (game.status.kind !== 'ongoing')
+    return err({ message: `the game is over (${describeStatus(game.status)})` });
   const before = currentPosition(game);
   let chosen: Move;
   if (typeof move === 'string') {
@@ -70,21 +74,43 @@ export function playMove(game: Game, move: Move | string): Result<Game, GameErro
     chosen = parsed.value;
   } else {
     const legal = legalMoves(before).find((m) => sameMove(m, move));
-    if (legal === undefined) return err({ message: `move ${move.from}${move.kind === 'capture' ? 'x' : '-'}${move.to} is not legal in this position` });
+    if (legal === undefined)
+      return err({
+        message: `move ${move.from}${move.kind === 'capture' ? 'x' : '-'}${move.to} is not legal in this position`,
+      });
     // Keep the caller's path when it is a real route for this capture (it may differ from the
     // one legalMoves reports for the same move); otherwise use the generator's.
-    const route = legal.kind === 'capture' ? allCapturePaths(before).find((p) => sameMove(p, legal) && p.path.length === move.path.length && p.path.every((sq, i) => sq === move.path[i])) : undefined;
+    const route =
+      legal.kind === 'capture'
+        ? allCapturePaths(before).find(
+            (p) =>
+              sameMove(p, legal) &&
+              p.path.length === move.path.length &&
+              p.path.every((sq, i) => sq === move.path[i]),
+          )
+        : undefined;
     chosen = route ?? legal;
   }
   const after = makeMove(before, chosen);
   const positions = [...game.positions, after];
   const quietPlies = isReversible(before, chosen) ? game.quietPlies + 1 : 0;
-  return ok({ rules: game.rules, positions, moves: [...game.moves, chosen], quietPlies, status: statusAfter(positions, quietPlies, game.rules) });
+  return ok({
+    rules: game.rules,
+    positions,
+    moves: [...game.moves, chosen],
+    quietPlies,
+    status: statusAfter(positions, quietPlies, game.rules),
+  });
 }
 
-function statusAfter(positions: readonly Position[], quietPlies: number, rules: DrawRules): GameStatus {
+function statusAfter(
+  positions: readonly Position[],
+  quietPlies: number,
+  rules: DrawRules,
+): GameStatus {
   const now = positions[positions.length - 1] as Position;
-  if (legalMoves(now).length === 0) return { kind: 'win', winner: opposite(now.turn), reason: 'no-moves' };
+  if (legalMoves(now).length === 0)
+    return { kind: 'win', winner: opposite(now.turn), reason: 'no-moves' };
   // Only positions since the last irreversible move can repeat the current one.
   let seen = 0;
   for (let i = positions.length - 1; i >= positions.length - 1 - quietPlies && i >= 0; i--) {
@@ -96,12 +122,14 @@ function statusAfter(positions: readonly Position[], quietPlies: number, rules: 
 }
 
 export function resign(game: Game, loser: Color): Result<Game, GameError> {
-  if (game.status.kind !== 'ongoing') return err({ message: `the game is over (${describeStatus(game.status)})` });
+  if (game.status.kind !== 'ongoing')
+    return err({ message: `the game is over (${describeStatus(game.status)})` });
   return ok({ ...game, status: { kind: 'win', winner: opposite(loser), reason: 'resignation' } });
 }
 
 export function agreeDraw(game: Game): Result<Game, GameError> {
-  if (game.status.kind !== 'ongoing') return err({ message: `the game is over (${describeStatus(game.status)})` });
+  if (game.status.kind !== 'ongoing')
+    return err({ message: `the game is over (${describeStatus(game.status)})` });
   return ok({ ...game, status: { kind: 'draw', reason: 'agreement' } });
 }
 

@@ -8,17 +8,42 @@ export type { Square, Coords } from './squares';
 export { isSquare, squareCoords, coordsToSquare } from './squares';
 export { popcount, squaresOf, setOf } from './bitboard';
 export type { Color, Position, Piece, Material } from './position';
-export { initialPosition, pieceAt, samePosition, material, makePosition, flipPosition, opposite } from './position';
+export {
+  initialPosition,
+  pieceAt,
+  samePosition,
+  material,
+  makePosition,
+  flipPosition,
+  opposite,
+} from './position';
 export type { FenError } from './fen';
 export { parseFen, toFen } from './fen';
 export type { Move, QuietMove, CaptureMove } from './move';
-export { legalMoves, allCapturePaths, makeMove, sameMove, formatMove, formatMoveLong, formatMovePath } from './move';
+export {
+  legalMoves,
+  allCapturePaths,
+  makeMove,
+  sameMove,
+  formatMove,
+  formatMoveLong,
+  formatMovePath,
+} from './move';
 export type { MoveError } from './notation';
 export { parseMove } from './notation';
 export type { PerftOptions } from './perft';
 export { perft } from './perft';
 export type { Game, GameStatus, DrawRules, GameError } from './game';
-export { newGame, currentPosition, playMove, resign, agreeDraw, describeStatus, isReversible, DEFAULT_DRAW_RULES } from './game';
+export {
+  newGame,
+  currentPosition,
+  playMove,
+  resign,
+  agreeDraw,
+  describeStatus,
+  isReversible,
+  DEFAULT_DRAW_RULES,
+} from './game';
 export type { Scorer, SyncScorer, BatchScorer, PieceCountOptions } from './scorer';
 export { pieceCountScorer } from './scorer';
 export type { SearchOptions, SearchResult } from './search';

@@ -41,12 +41,21 @@ export function moveFromList(list: MoveList, i: number, kings: number, white: bo
   const toBit = list.to[i] as number;
   const from = fromBit + 1;
   const to = toBit + 1;
-  const promotes = (kings & (1 << fromBit)) === 0 && ((white ? WHITE_PROMOTION : BLACK_PROMOTION) & (1 << toBit)) !== 0;
+  const promotes =
+    (kings & (1 << fromBit)) === 0 &&
+    ((white ? WHITE_PROMOTION : BLACK_PROMOTION) & (1 << toBit)) !== 0;
   if (!list.captures) return { kind: 'quiet', from, to, path: [to], captured: [], promotes };
   const path: Square[] = [];
   const n = list.pathLength[i] as number;
   for (let j = 0; j < n; j++) path.push((list.path[i * MAX_PATH + j] as number) + 1);
-  return { kind: 'capture', from, to, path, captured: squaresOf(list.captured[i] as number), promotes };
+  return {
+    kind: 'capture',
+    from,
+    to,
+    path,
+    captured: squaresOf(list.captured[i] as number),
+    promotes,
+  };
 }
 
 const scratch = new MoveList();
@@ -68,7 +77,8 @@ export function allCapturePaths(pos: Position): CaptureMove[] {
   const [own, opp, white] = sideSets(pos);
   generateCaptures(own, opp, pos.kings | 0, white, scratch, false);
   const moves: CaptureMove[] = [];
-  for (let i = 0; i < scratch.count; i++) moves.push(moveFromList(scratch, i, pos.kings, white) as CaptureMove);
+  for (let i = 0; i < scratch.count; i++)
+    moves.push(moveFromList(scratch, i, pos.kings, white) as CaptureMove);
   return moves;
 }
 

@@ -92,7 +92,14 @@ let sBestKings = 0;
 let sDedupe = true;
 const sPath = new Int8Array(MAX_PATH);
 
-function record(to: number, captured: number, nCap: number, nKings: number, pathLength: number, dedupe: boolean): void {
+function record(
+  to: number,
+  captured: number,
+  nCap: number,
+  nKings: number,
+  pathLength: number,
+  dedupe: boolean,
+): void {
   if (nCap < sBestCount || (nCap === sBestCount && nKings < sBestKings)) return;
   const list = sList;
   if (nCap > sBestCount || nKings > sBestKings) {
@@ -119,7 +126,13 @@ function record(to: number, captured: number, nCap: number, nKings: number, path
 // and the landing square step(step(b) & victims) & empty. Men only go forward, so two paths of
 // one man never take the same set of pieces (each row crossed contributes a different piece),
 // and their moves need no deduplication.
-function menCapturesUp(b: number, captured: number, nCap: number, nKings: number, depth: number): void {
+function menCapturesUp(
+  b: number,
+  captured: number,
+  nCap: number,
+  nKings: number,
+  depth: number,
+): void {
   const victims = sOpp & ~captured;
   const overL = ul(b) & victims;
   const landL = ul(overL) & sEmpty;
@@ -131,15 +144,33 @@ function menCapturesUp(b: number, captured: number, nCap: number, nKings: number
   }
   if (landL !== 0) {
     sPath[depth] = lowestBit(landL);
-    menCapturesUp(landL, captured | overL, nCap + 1, nKings + ((sOppKings & overL) !== 0 ? 1 : 0), depth + 1);
+    menCapturesUp(
+      landL,
+      captured | overL,
+      nCap + 1,
+      nKings + ((sOppKings & overL) !== 0 ? 1 : 0),
+      depth + 1,
+    );
   }
   if (landR !== 0) {
     sPath[depth] = lowestBit(landR);
-    menCapturesUp(landR, captured | overR, nCap + 1, nKings + ((sOppKings & overR) !== 0 ? 1 : 0), depth + 1);
+    menCapturesUp(
+      landR,
+      captured | overR,
+      nCap + 1,
+      nKings + ((sOppKings & overR) !== 0 ? 1 : 0),
+      depth + 1,
+    );
   }
 }
 
-function menCapturesDown(b: number, captured: number, nCap: number, nKings: number, depth: number): void {
+function menCapturesDown(
+  b: number,
+  captured: number,
+  nCap: number,
+  nKings: number,
+  depth: number,
+): void {
   const victims = sOpp & ~captured;
   const overL = dl(b) & victims;
   const landL = dl(overL) & sEmpty;
@@ -151,11 +182,23 @@ function menCapturesDown(b: number, captured: number, nCap: number, nKings: numb
   }
   if (landL !== 0) {
     sPath[depth] = lowestBit(landL);
-    menCapturesDown(landL, captured | overL, nCap + 1, nKings + ((sOppKings & overL) !== 0 ? 1 : 0), depth + 1);
+    menCapturesDown(
+      landL,
+      captured | overL,
+      nCap + 1,
+      nKings + ((sOppKings & overL) !== 0 ? 1 : 0),
+      depth + 1,
+    );
   }
   if (landR !== 0) {
     sPath[depth] = lowestBit(landR);
-    menCapturesDown(landR, captured | overR, nCap + 1, nKings + ((sOppKings & overR) !== 0 ? 1 : 0), depth + 1);
+    menCapturesDown(
+      landR,
+      captured | overR,
+      nCap + 1,
+      nKings + ((sOppKings & overR) !== 0 ? 1 : 0),
+      depth + 1,
+    );
   }
 }
 
@@ -182,8 +225,10 @@ function countUp(b: number, captured: number, nCap: number, nKings: number): voi
     if (nCap > 0) tally(nCap, nKings);
     return;
   }
-  if (landL !== 0) countUp(landL, captured | overL, nCap + 1, nKings + ((sOppKings & overL) !== 0 ? 1 : 0));
-  if (landR !== 0) countUp(landR, captured | overR, nCap + 1, nKings + ((sOppKings & overR) !== 0 ? 1 : 0));
+  if (landL !== 0)
+    countUp(landL, captured | overL, nCap + 1, nKings + ((sOppKings & overL) !== 0 ? 1 : 0));
+  if (landR !== 0)
+    countUp(landR, captured | overR, nCap + 1, nKings + ((sOppKings & overR) !== 0 ? 1 : 0));
 }
 
 function countDown(b: number, captured: number, nCap: number, nKings: number): void {
@@ -196,8 +241,10 @@ function countDown(b: number, captured: number, nCap: number, nKings: number): v
     if (nCap > 0) tally(nCap, nKings);
     return;
   }
-  if (landL !== 0) countDown(landL, captured | overL, nCap + 1, nKings + ((sOppKings & overL) !== 0 ? 1 : 0));
-  if (landR !== 0) countDown(landR, captured | overR, nCap + 1, nKings + ((sOppKings & overR) !== 0 ? 1 : 0));
+  if (landL !== 0)
+    countDown(landL, captured | overL, nCap + 1, nKings + ((sOppKings & overL) !== 0 ? 1 : 0));
+  if (landR !== 0)
+    countDown(landR, captured | overR, nCap + 1, nKings + ((sOppKings & overR) !== 0 ? 1 : 0));
 }
 
 /** Number of legal captures when the side to move has no kings (no deduplication needed). */
@@ -215,7 +262,13 @@ function countMenCaptures(own: number, opp: number, kings: number, white: boolea
   return tCount;
 }
 
-function kingCaptures(bit: number, captured: number, nCap: number, nKings: number, depth: number): void {
+function kingCaptures(
+  bit: number,
+  captured: number,
+  nCap: number,
+  nKings: number,
+  depth: number,
+): void {
   let extended = false;
   for (let d = 0; d < 128; d += 32) {
     let over = NEIGHBOUR[d + bit] as number;
@@ -226,7 +279,11 @@ function kingCaptures(bit: number, captured: number, nCap: number, nKings: numbe
     if ((sOpp & overBit) === 0 || (captured & overBit) !== 0) continue;
     const nextCaptured = captured | overBit;
     const nextKings = nKings + ((sOppKings & overBit) !== 0 ? 1 : 0);
-    for (let land = NEIGHBOUR[d + over] as number; land >= 0 && (sEmpty & (1 << land)) !== 0; land = NEIGHBOUR[d + land] as number) {
+    for (
+      let land = NEIGHBOUR[d + over] as number;
+      land >= 0 && (sEmpty & (1 << land)) !== 0;
+      land = NEIGHBOUR[d + land] as number
+    ) {
       extended = true;
       sPath[depth] = land;
       kingCaptures(land, nextCaptured, nCap + 1, nextKings, depth + 1);
@@ -236,7 +293,14 @@ function kingCaptures(bit: number, captured: number, nCap: number, nKings: numbe
 }
 
 /** Fills `list` with the legal captures (empty if none). */
-export function generateCaptures(own: number, opp: number, kings: number, white: boolean, list: MoveList, dedupe = true): void {
+export function generateCaptures(
+  own: number,
+  opp: number,
+  kings: number,
+  white: boolean,
+  list: MoveList,
+  dedupe = true,
+): void {
   list.count = 0;
   list.captures = true;
   sList = list;
@@ -270,7 +334,13 @@ function pushQuiet(list: MoveList, from: number, to: number): void {
 }
 
 /** Fills `list` with the non-capturing moves, pieces in ascending square order. */
-export function generateQuiet(own: number, opp: number, kings: number, white: boolean, list: MoveList): void {
+export function generateQuiet(
+  own: number,
+  opp: number,
+  kings: number,
+  white: boolean,
+  list: MoveList,
+): void {
   list.count = 0;
   list.captures = false;
   const empty = ~(own | opp);
@@ -285,7 +355,11 @@ export function generateQuiet(own: number, opp: number, kings: number, white: bo
       if (b >= 0 && (empty & (1 << b)) !== 0) pushQuiet(list, bit, b);
     } else {
       for (let d = 0; d < 128; d += 32) {
-        for (let s = NEIGHBOUR[d + bit] as number; s >= 0 && (empty & (1 << s)) !== 0; s = NEIGHBOUR[d + s] as number) {
+        for (
+          let s = NEIGHBOUR[d + bit] as number;
+          s >= 0 && (empty & (1 << s)) !== 0;
+          s = NEIGHBOUR[d + s] as number
+        ) {
           pushQuiet(list, bit, s);
         }
       }
@@ -294,7 +368,13 @@ export function generateQuiet(own: number, opp: number, kings: number, white: bo
 }
 
 /** Fills `list` with the legal moves: the captures if there are any, else the quiet moves. */
-export function generateMoves(own: number, opp: number, kings: number, white: boolean, list: MoveList): void {
+export function generateMoves(
+  own: number,
+  opp: number,
+  kings: number,
+  white: boolean,
+  list: MoveList,
+): void {
   if (hasCapture(own, opp, kings, white)) generateCaptures(own, opp, kings, white, list);
   else generateQuiet(own, opp, kings, white, list);
 }
@@ -310,11 +390,18 @@ export function countMoves(own: number, opp: number, kings: number, white: boole
   }
   const empty = ~(own | opp);
   const men = own & ~kings;
-  let n = white ? popcount(ul(men) & empty) + popcount(ur(men) & empty) : popcount(dl(men) & empty) + popcount(dr(men) & empty);
+  let n = white
+    ? popcount(ul(men) & empty) + popcount(ur(men) & empty)
+    : popcount(dl(men) & empty) + popcount(dr(men) & empty);
   for (let k = own & kings; k !== 0; k &= k - 1) {
     const bit = lowestBit(k);
     for (let d = 0; d < 128; d += 32) {
-      for (let s = NEIGHBOUR[d + bit] as number; s >= 0 && (empty & (1 << s)) !== 0; s = NEIGHBOUR[d + s] as number) n++;
+      for (
+        let s = NEIGHBOUR[d + bit] as number;
+        s >= 0 && (empty & (1 << s)) !== 0;
+        s = NEIGHBOUR[d + s] as number
+      )
+        n++;
     }
   }
   return n;

@@ -28,11 +28,25 @@ export interface PdnError {
 }
 
 type Token =
-  | { readonly kind: 'tag'; readonly name: string; readonly value: string; readonly at: number; readonly valueAt: number }
+  | {
+      readonly kind: 'tag';
+      readonly name: string;
+      readonly value: string;
+      readonly at: number;
+      readonly valueAt: number;
+    }
   | { readonly kind: 'move'; readonly text: string; readonly at: number }
   | { readonly kind: 'result'; readonly result: PdnResult; readonly at: number };
 
-const RESULTS: Readonly<Record<string, PdnResult>> = { '1-0': '1-0', '2-0': '1-0', '0-1': '0-1', '0-2': '0-1', '1/2-1/2': '1/2-1/2', '1-1': '1/2-1/2', '*': '*' };
+const RESULTS: Readonly<Record<string, PdnResult>> = {
+  '1-0': '1-0',
+  '2-0': '1-0',
+  '0-1': '0-1',
+  '0-2': '0-1',
+  '1/2-1/2': '1/2-1/2',
+  '1-1': '1/2-1/2',
+  '*': '*',
+};
 
 function locate(text: string, index: number): { line: number; column: number } {
   let line = 1;
@@ -57,7 +71,13 @@ function tokenize(text: string): Result<Token[], PdnError> {
     } else if (ch === '[') {
       const m = /^\[\s*([A-Za-z0-9_]+)\s*"((?:[^"\\]|\\.)*)"\s*\]/.exec(text.slice(i));
       if (m === null) return fail('malformed tag: expected [Name "value"]', i);
-      tokens.push({ kind: 'tag', name: m[1] as string, value: (m[2] as string).replace(/\\(.)/g, '$1'), at: i, valueAt: i + (m[0] as string).indexOf('"') + 1 });
+      tokens.push({
+        kind: 'tag',
+        name: m[1] as string,
+        value: (m[2] as string).replace(/\\(.)/g, '$1'),
+        at: i,
+        valueAt: i + (m[0] as string).indexOf('"') + 1,
+      });
       i += (m[0] as string).length;
     } else if (ch === '{') {
       const end = text.indexOf('}', i);
@@ -97,7 +117,8 @@ function tokenize(text: string): Result<Token[], PdnError> {
       // Strip a leading move number ("12." or "12...") and trailing annotations ("!", "?!").
       const body = word.replace(/^\d+\.(\.\.)?/, '').replace(/[!?]+$/, '');
       if (body === '') continue;
-      if (!/^\d{1,2}([-x:]\d{1,2})+(\[[\d,]*\])?$/i.test(body)) return fail(`'${word}' is not a move, move number, result or annotation`, at);
+      if (!/^\d{1,2}([-x:]\d{1,2})+(\[[\d,]*\])?$/i.test(body))
+        return fail(`'${word}' is not a move, move number, result or annotation`, at);
       tokens.push({ kind: 'move', text: body, at: at + word.indexOf(body) });
     }
   }
@@ -119,14 +140,21 @@ export function parsePdn(text: string): Result<PdnGame[], PdnError> {
       tags[t.name] = t.value;
       if (t.name === 'FEN') fenToken = t;
       if (t.name === 'GameType' && (t.value.split(',')[0] ?? '').trim() !== SPANISH_GAME_TYPE) {
-        return err({ message: `GameType ${t.value} is not Spanish draughts (${SPANISH_GAME_TYPE})`, ...locate(text, t.valueAt) });
+        return err({
+          message: `GameType ${t.value} is not Spanish draughts (${SPANISH_GAME_TYPE})`,
+          ...locate(text, t.valueAt),
+        });
       }
       k++;
     }
     let start: Position = initialPosition();
     if (fenToken !== undefined) {
       const parsed = parseFen(fenToken.value);
-      if (!parsed.ok) return err({ message: `FEN tag: ${parsed.error.message}`, ...locate(text, fenToken.valueAt + parsed.error.column - 1) });
+      if (!parsed.ok)
+        return err({
+          message: `FEN tag: ${parsed.error.message}`,
+          ...locate(text, fenToken.valueAt + parsed.error.column - 1),
+        });
       start = parsed.value;
     }
     let game = newGame(start);
@@ -142,7 +170,11 @@ export function parsePdn(text: string): Result<PdnGame[], PdnError> {
         break;
       }
       const played = playMove(game, t.text);
-      if (!played.ok) return err({ message: `move ${game.moves.length + 1} (${t.text}): ${played.error.message}`, ...locate(text, t.at) });
+      if (!played.ok)
+        return err({
+          message: `move ${game.moves.length + 1} (${t.text}): ${played.error.message}`,
+          ...locate(text, t.at),
+        });
       game = played.value;
     }
     if (!sawMoveOrResult && Object.keys(tags).length === 0) break;
@@ -171,10 +203,15 @@ function moveText(before: Position, move: Move): string {
  */
 export function toPdn(game: Game, tags: Readonly<Record<string, string>> = {}): string {
   const start = game.positions[0] as Position;
-  const result = tags['Result'] !== undefined && resultOf(game) === '*' ? (RESULTS[tags['Result']] ?? '*') : resultOf(game);
+  const result =
+    tags['Result'] !== undefined && resultOf(game) === '*'
+      ? (RESULTS[tags['Result']] ?? '*')
+      : resultOf(game);
   const all: Record<string, string> = { ...tags, GameType: SPANISH_GAME_TYPE, Result: result };
   if (!samePosition(start, initialPosition())) all['FEN'] = toFen(start);
-  const lines = Object.entries(all).map(([name, value]) => `[${name} "${value.replace(/[\\"]/g, '\\$&')}"]`);
+  const lines = Object.entries(all).map(
+    ([name, value]) => `[${name} "${value.replace(/[\\"]/g, '\\$&')}"]`,
+  );
   const words: string[] = [];
   let number = 1;
   game.moves.forEach((move, i) => {

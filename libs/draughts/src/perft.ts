@@ -39,7 +39,15 @@ const ur = (x: number): number => ((x & UR3) << 3) | ((x & UR4) << 4);
 const dl = (x: number): number => ((x & DL4) >>> 4) | ((x & DL3) >>> 3);
 const dr = (x: number): number => ((x & DR5) >>> 5) | ((x & DR4) >>> 4);
 
-function perftRec(own: number, opp: number, kings: number, white: boolean, depth: number, ply: number, bulk: boolean): number {
+function perftRec(
+  own: number,
+  opp: number,
+  kings: number,
+  white: boolean,
+  depth: number,
+  ply: number,
+  bulk: boolean,
+): number {
   if (depth === 0) return 1;
   if (bulk && depth === 1) return countMoves(own, opp, kings, white);
   const promo = white ? WHITE_PROMOTION : BLACK_PROMOTION;
@@ -61,21 +69,35 @@ function perftRec(own: number, opp: number, kings: number, white: boolean, depth
   const empty = ~(own | opp);
   const men = own & ~kings;
   for (let dir = 0; dir < 2; dir++) {
-    let to = white ? (dir === 0 ? ul(men) : ur(men)) & empty : (dir === 0 ? dl(men) : dr(men)) & empty;
+    let to = white
+      ? (dir === 0 ? ul(men) : ur(men)) & empty
+      : (dir === 0 ? dl(men) : dr(men)) & empty;
     let from = white ? (dir === 0 ? dr(to) : dl(to)) : dir === 0 ? ur(to) : ul(to);
     while (to !== 0) {
       const t = to & -to;
       const f = from & -from;
       to ^= t;
       from ^= f;
-      total += perftRec(opp, own ^ f ^ t, (t & promo) !== 0 ? kings | t : kings, !white, depth - 1, ply + 1, bulk);
+      total += perftRec(
+        opp,
+        own ^ f ^ t,
+        (t & promo) !== 0 ? kings | t : kings,
+        !white,
+        depth - 1,
+        ply + 1,
+        bulk,
+      );
     }
   }
   for (let k = own & kings; k !== 0; k &= k - 1) {
     const f = k & -k;
     const bit = 31 - Math.clz32(f);
     for (let d = 0; d < 128; d += 32) {
-      for (let s = NEIGHBOUR[d + bit] as number; s >= 0 && (empty & (1 << s)) !== 0; s = NEIGHBOUR[d + s] as number) {
+      for (
+        let s = NEIGHBOUR[d + bit] as number;
+        s >= 0 && (empty & (1 << s)) !== 0;
+        s = NEIGHBOUR[d + s] as number
+      ) {
         const t = 1 << s;
         total += perftRec(opp, own ^ f ^ t, kings ^ f ^ t, !white, depth - 1, ply + 1, bulk);
       }
@@ -91,7 +113,8 @@ export interface PerftOptions {
 
 /** Number of unique move sequences of `depth` plies from `pos`. */
 export function perft(pos: Position, depth: number, options: PerftOptions = {}): number {
-  if (!Number.isInteger(depth) || depth < 0) throw new RangeError(`perft depth must be a non-negative integer, got ${depth}`);
+  if (!Number.isInteger(depth) || depth < 0)
+    throw new RangeError(`perft depth must be a non-negative integer, got ${depth}`);
   const white = pos.turn === 'white';
   const own = (white ? pos.white : pos.black) | 0;
   const opp = (white ? pos.black : pos.white) | 0;

@@ -65,7 +65,12 @@ export function makePosition(white: number, black: number, kings: number, turn: 
  * swapped. Rules are symmetric, so a position and its flip have mirrored move lists.
  */
 export function flipPosition(pos: Position): Position {
-  return makePosition(reverseBits(pos.black), reverseBits(pos.white), reverseBits(pos.kings), opposite(pos.turn));
+  return makePosition(
+    reverseBits(pos.black),
+    reverseBits(pos.white),
+    reverseBits(pos.kings),
+    opposite(pos.turn),
+  );
 }
 
 function reverseBits(x: number): number {

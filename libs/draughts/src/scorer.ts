@@ -36,7 +36,8 @@ export const pieceCountKingValue = new WeakMap<SyncScorer, number>();
 /** Material balance: men count 1, kings `kingValue`. */
 export function pieceCountScorer(options: PieceCountOptions = {}): SyncScorer {
   const kingValue = options.kingValue ?? 10;
-  if (!Number.isFinite(kingValue)) throw new RangeError(`kingValue must be a finite number, got ${kingValue}`);
+  if (!Number.isFinite(kingValue))
+    throw new RangeError(`kingValue must be a finite number, got ${kingValue}`);
   const scorer: SyncScorer = {
     kind: 'sync',
     score(pos: Position): number {

@@ -116,10 +116,14 @@ class Run {
     readonly options: SearchOptions,
     scorer: SyncScorer,
   ) {
-    const [pos, history] = 'positions' in input ? [input.positions[input.positions.length - 1] as Position, input.positions.slice(0, -1)] : [input, options.history ?? []];
+    const [pos, history] =
+      'positions' in input
+        ? [input.positions[input.positions.length - 1] as Position, input.positions.slice(0, -1)]
+        : [input, options.history ?? []];
     this.pos = pos;
     // A game's own move limit bounds the search's quiet-move horizon unless the caller set one.
-    const quietPlyLimit = options.quietPlyLimit ?? ('positions' in input ? 2 * input.rules.moveLimit : undefined);
+    const quietPlyLimit =
+      options.quietPlyLimit ?? ('positions' in input ? 2 * input.rules.moveLimit : undefined);
     this.searcher = new Searcher({ ...options, quietPlyLimit }, scorer, history, pos);
     this.white = pos.turn === 'white';
     this.own = (this.white ? pos.white : pos.black) | 0;
@@ -128,7 +132,8 @@ class Run {
     const key = hashPosition(pos);
     this.lo = key.lo;
     this.hi = key.hi;
-    if (hasCapture(this.own, this.opp, this.kings, this.white)) generateCaptures(this.own, this.opp, this.kings, this.white, this.rootList);
+    if (hasCapture(this.own, this.opp, this.kings, this.white))
+      generateCaptures(this.own, this.opp, this.kings, this.white, this.rootList);
     else generateQuiet(this.own, this.opp, this.kings, this.white, this.rootList);
     this.rootOrder = Array.from({ length: this.rootList.count }, (_, i) => i);
     this.rootPv = this.rootOrder.map(() => []);
@@ -147,7 +152,9 @@ class Run {
     let kings = this.kings & ~cap;
     if (isKing) kings = (kings & ~f) | t;
     else if ((t & (this.white ? WHITE_PROMOTION : BLACK_PROMOTION)) !== 0) kings |= t;
-    const pos = this.white ? makePosition((this.own & ~f) | t, this.opp & ~cap, kings, 'black') : makePosition(this.opp & ~cap, (this.own & ~f) | t, kings, 'white');
+    const pos = this.white
+      ? makePosition((this.own & ~f) | t, this.opp & ~cap, kings, 'black')
+      : makePosition(this.opp & ~cap, (this.own & ~f) | t, kings, 'white');
     const key = hashPosition(pos);
     const quiet = isKing && cap === 0 ? this.searcher.rootQuiet + 1 : 0;
     return { own: this.opp & ~cap, opp: (this.own & ~f) | t, kings, lo: key.lo, hi: key.hi, quiet };
@@ -168,7 +175,19 @@ class Run {
       // With randomize, near-best moves need exact scores, so the window opens below the best.
       const floor = randomize ? best - margin - 1e-9 : best;
       const c = this.child(i);
-      const score = -s.negamax(c.own, c.opp, c.kings, !this.white, depth - 1, -INF, -floor, 1, c.lo, c.hi, c.quiet);
+      const score = -s.negamax(
+        c.own,
+        c.opp,
+        c.kings,
+        !this.white,
+        depth - 1,
+        -INF,
+        -floor,
+        1,
+        c.lo,
+        c.hi,
+        c.quiet,
+      );
       if (s.stopped !== null) {
         if (bestIdx >= 0) {
           this.partialBest = bestIdx;
@@ -180,7 +199,12 @@ class Run {
       if (score > floor) {
         const list = this.rootList;
         const line = [list.from[i] as number, list.to[i] as number, list.captured[i] as number];
-        for (let j = 0; j < (s.pvLen[1] as number); j++) line.push(s.pvFrom[MAX_PLY + j] as number, s.pvTo[MAX_PLY + j] as number, s.pvCap[MAX_PLY + j] as number);
+        for (let j = 0; j < (s.pvLen[1] as number); j++)
+          line.push(
+            s.pvFrom[MAX_PLY + j] as number,
+            s.pvTo[MAX_PLY + j] as number,
+            s.pvCap[MAX_PLY + j] as number,
+          );
         this.rootPv[i] = line;
       }
       if (score > best) {
@@ -188,8 +212,12 @@ class Run {
         bestIdx = i;
       }
     }
-    const candidates = randomize ? this.rootOrder.filter((i) => (scores.get(i) ?? -INF) >= best - margin) : [bestIdx];
-    this.rootOrder = [...this.rootOrder].sort((a, b) => (scores.get(b) ?? -INF) - (scores.get(a) ?? -INF));
+    const candidates = randomize
+      ? this.rootOrder.filter((i) => (scores.get(i) ?? -INF) >= best - margin)
+      : [bestIdx];
+    this.rootOrder = [...this.rootOrder].sort(
+      (a, b) => (scores.get(b) ?? -INF) - (scores.get(a) ?? -INF),
+    );
     return { score: best, best: bestIdx, candidates: [...candidates].sort((a, b) => a - b) };
   }
 
@@ -213,9 +241,23 @@ class Run {
 
   result(): SearchResult {
     const s = this.searcher;
-    const common = { nodes: s.nodes, ttHits: s.ttHits, timeMs: Date.now() - s.started, batches: this.batches, batchedPositions: this.batchedPositions };
+    const common = {
+      nodes: s.nodes,
+      ttHits: s.ttHits,
+      timeMs: Date.now() - s.started,
+      batches: this.batches,
+      batchedPositions: this.batchedPositions,
+    };
     if (this.rootList.count === 0) {
-      return { ...common, move: null, score: -WIN_SCORE, depth: 0, pv: [], candidates: 0, stoppedBy: 'no-moves' };
+      return {
+        ...common,
+        move: null,
+        score: -WIN_SCORE,
+        depth: 0,
+        pv: [],
+        candidates: 0,
+        stoppedBy: 'no-moves',
+      };
     }
     const stoppedBy = s.stopped ?? 'depth';
     const r = this.completed;
@@ -227,13 +269,22 @@ class Run {
       score = this.partialBest >= 0 ? this.partialScore : 0;
     } else {
       const rng = createRng(this.options.seed ?? 1);
-      chosen = r.candidates.length > 1 ? (r.candidates[rng() % r.candidates.length] as number) : r.best;
+      chosen =
+        r.candidates.length > 1 ? (r.candidates[rng() % r.candidates.length] as number) : r.best;
       score = r.score + 0; // no -0 from negation
       candidates = r.candidates.length;
     }
     const move = moveFromList(this.rootList, chosen, this.kings, this.white);
     const line = this.rootPv[chosen] ?? [];
-    return { ...common, move, score, depth: this.completedDepth, pv: replayPv(this.pos, move, line), candidates, stoppedBy };
+    return {
+      ...common,
+      move,
+      score,
+      depth: this.completedDepth,
+      pv: replayPv(this.pos, move, line),
+      candidates,
+      stoppedBy,
+    };
   }
 }
 
@@ -245,7 +296,9 @@ function replayPv(pos: Position, first: Move, line: readonly number[]): Move[] {
     const from = (line[j] as number) + 1;
     const to = (line[j + 1] as number) + 1;
     const cap = (line[j + 2] as number) >>> 0;
-    const move = legalMoves(p).find((m) => m.from === from && m.to === to && setOf(m.captured) === cap);
+    const move = legalMoves(p).find(
+      (m) => m.from === from && m.to === to && setOf(m.captured) === cap,
+    );
     if (move === undefined) break;
     pv.push(move);
     p = makeMove(p, move);
@@ -259,7 +312,8 @@ function replayPv(pos: Position, first: Move, line: readonly number[]): Move[] {
  */
 export function search(input: Position | Game, options: SearchOptions = {}): SearchResult {
   const scorer = options.scorer ?? pieceCountScorer();
-  if (scorer.kind !== 'sync') throw new TypeError('search() needs a sync scorer; use searchAsync() with a batch scorer');
+  if (scorer.kind !== 'sync')
+    throw new TypeError('search() needs a sync scorer; use searchAsync() with a batch scorer');
   const run = new Run(input, options, scorer);
   if (run.rootList.count > 0) {
     for (let depth = 1; depth <= run.maxDepth; depth++) {
@@ -273,7 +327,10 @@ export function search(input: Position | Game, options: SearchOptions = {}): Sea
 }
 
 /** Like search(), and also takes batch scorers (see the module comment for how batches are formed). */
-export async function searchAsync(input: Position | Game, options: SearchOptions = {}): Promise<SearchResult> {
+export async function searchAsync(
+  input: Position | Game,
+  options: SearchOptions = {},
+): Promise<SearchResult> {
   const scorer = options.scorer ?? pieceCountScorer();
   if (scorer.kind === 'sync') return search(input, options);
   const run = new Run(input, options, options.fallbackScorer ?? pieceCountScorer());
@@ -301,9 +358,17 @@ export async function searchAsync(input: Position | Game, options: SearchOptions
   return run.result();
 }
 
-async function scoreInto(scorer: BatchScorer, positions: Position[], cache: Map<number, number>, run: Run): Promise<void> {
+async function scoreInto(
+  scorer: BatchScorer,
+  positions: Position[],
+  cache: Map<number, number>,
+  run: Run,
+): Promise<void> {
   const scores = await scorer.scoreBatch(positions);
-  if (scores.length !== positions.length) throw new Error(`scoreBatch returned ${scores.length} scores for ${positions.length} positions`);
+  if (scores.length !== positions.length)
+    throw new Error(
+      `scoreBatch returned ${scores.length} scores for ${positions.length} positions`,
+    );
   run.batches++;
   run.batchedPositions += positions.length;
   for (let i = 0; i < positions.length; i++) {

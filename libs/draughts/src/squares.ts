@@ -76,7 +76,8 @@ export const NEIGHBOUR: Int8Array = (() => {
  */
 function shiftMask(dir: Dir, delta: number): number {
   let mask = 0;
-  for (let bit = 0; bit < 32; bit++) if (NEIGHBOUR[dir * 32 + bit] === bit + delta) mask |= 1 << bit;
+  for (let bit = 0; bit < 32; bit++)
+    if (NEIGHBOUR[dir * 32 + bit] === bit + delta) mask |= 1 << bit;
   return mask;
 }
 

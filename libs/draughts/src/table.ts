@@ -23,7 +23,8 @@ export class TranspositionTable {
 
   /** 2^bits slots of 24 bytes; default 18 (about 6 MB). */
   constructor(bits = 18) {
-    if (!Number.isInteger(bits) || bits < 4 || bits > 26) throw new RangeError(`table bits must be an integer from 4 to 26, got ${bits}`);
+    if (!Number.isInteger(bits) || bits < 4 || bits > 26)
+      throw new RangeError(`table bits must be an integer from 4 to 26, got ${bits}`);
     this.size = 1 << bits;
     this.mask = this.size - 1;
     this.entries = new Int32Array(this.size * 4);

@@ -58,12 +58,27 @@ export const nextKey = { lo: 0, hi: 0 };
  * `toBit` (as a king if it was one or `promotes`), the `captured` set is removed, and the side
  * to move flips. `kings` is the king set before the move. Result in nextKey.
  */
-export function updateKey(lo: number, hi: number, kings: number, white: boolean, fromBit: number, toBit: number, captured: number, promotes: boolean): void {
+export function updateKey(
+  lo: number,
+  hi: number,
+  kings: number,
+  white: boolean,
+  fromBit: number,
+  toBit: number,
+  captured: number,
+  promotes: boolean,
+): void {
   const wasKing = (kings & (1 << fromBit)) !== 0;
   const fromKind = white ? (wasKing ? WHITE_KING : WHITE_MAN) : wasKing ? BLACK_KING : BLACK_MAN;
   const toKind = promotes ? (white ? WHITE_KING : BLACK_KING) : fromKind;
-  lo ^= SIDE_LO ^ (ZOBRIST_LO[fromKind * 32 + fromBit] as number) ^ (ZOBRIST_LO[toKind * 32 + toBit] as number);
-  hi ^= SIDE_HI ^ (ZOBRIST_HI[fromKind * 32 + fromBit] as number) ^ (ZOBRIST_HI[toKind * 32 + toBit] as number);
+  lo ^=
+    SIDE_LO ^
+    (ZOBRIST_LO[fromKind * 32 + fromBit] as number) ^
+    (ZOBRIST_LO[toKind * 32 + toBit] as number);
+  hi ^=
+    SIDE_HI ^
+    (ZOBRIST_HI[fromKind * 32 + fromBit] as number) ^
+    (ZOBRIST_HI[toKind * 32 + toBit] as number);
   const oppMan = white ? BLACK_MAN : WHITE_MAN;
   const oppKing = white ? BLACK_KING : WHITE_KING;
   for (let c = captured; c !== 0; c &= c - 1) {

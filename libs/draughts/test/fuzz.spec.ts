@@ -1,4 +1,12 @@
-import { createRng, initialPosition, legalMoves, parseFen, parseMove, parsePdn, toFen } from '../src/index';
+import {
+  createRng,
+  initialPosition,
+  legalMoves,
+  parseFen,
+  parseMove,
+  parsePdn,
+  toFen,
+} from '../src/index';
 import { randomPositions } from './helpers';
 
 /** Random edits (delete, insert, replace, duplicate a slice) of a valid text. */
@@ -32,7 +40,12 @@ function mutations(text: string, count: number, seed: number): string[] {
 
 describe('bad input gives a Result error, never an exception', () => {
   it('FEN', () => {
-    const seeds = [toFen(initialPosition()), 'W:W1-12:B21-32', 'B:WK4,9:BK30,17', ...randomPositions(5, 9).map(toFen)];
+    const seeds = [
+      toFen(initialPosition()),
+      'W:W1-12:B21-32',
+      'B:WK4,9:BK30,17',
+      ...randomPositions(5, 9).map(toFen),
+    ];
     for (const [i, fen] of seeds.entries()) {
       for (const text of mutations(fen, 400, i)) {
         const r = parseFen(text);
@@ -49,7 +62,8 @@ describe('bad input gives a Result error, never an exception', () => {
     }
   });
   it('PDN', () => {
-    const pdn = '[Event "x"]\n[FEN "W:W9,10,11:B21,22,K30"]\n1. 9-13 22-18 2. 13-17 {c} 21x14 (2... 30-26) 3. 10x19 *\n';
+    const pdn =
+      '[Event "x"]\n[FEN "W:W9,10,11:B21,22,K30"]\n1. 9-13 22-18 2. 13-17 {c} 21x14 (2... 30-26) 3. 10x19 *\n';
     for (const text of mutations(pdn, 1500, 77)) {
       const r = parsePdn(text);
       if (!r.ok) {
@@ -60,8 +74,18 @@ describe('bad input gives a Result error, never an exception', () => {
   });
   it('moves', () => {
     const pos = initialPosition();
-    const texts = legalMoves(pos).flatMap((m) => mutations(`${m.from}-${m.to}`, 100, m.from * 100 + m.to));
-    for (const text of [...texts, '', 'x', '99x99x99', '1x2x3x4x5x6x7x8x9x10x11x12x13x14x15x16x17', '12-16[', '12x16[1,,2]']) {
+    const texts = legalMoves(pos).flatMap((m) =>
+      mutations(`${m.from}-${m.to}`, 100, m.from * 100 + m.to),
+    );
+    for (const text of [
+      ...texts,
+      '',
+      'x',
+      '99x99x99',
+      '1x2x3x4x5x6x7x8x9x10x11x12x13x14x15x16x17',
+      '12-16[',
+      '12x16[1,,2]',
+    ]) {
       const r = parseMove(pos, text);
       if (!r.ok) expect(r.error.message.length).toBeGreaterThan(10);
     }

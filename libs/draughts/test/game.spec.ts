@@ -1,5 +1,20 @@
 /* eslint-disable @typescript-eslint/no-non-null-assertion -- in tests a missing value throws and fails the test, which is what we want */
-import { agreeDraw, allCapturePaths, currentPosition, legalMoves, newGame, parseFen, parsePdn, playMove, resign, search, toFen, toPdn, type Game, type Position } from '../src/index';
+import {
+  agreeDraw,
+  allCapturePaths,
+  currentPosition,
+  legalMoves,
+  newGame,
+  parseFen,
+  parsePdn,
+  playMove,
+  resign,
+  search,
+  toFen,
+  toPdn,
+  type Game,
+  type Position,
+} from '../src/index';
 
 function fen(text: string): Position {
   const r = parseFen(text);
@@ -23,7 +38,10 @@ describe('game status', () => {
     expect(g.status).toEqual({ kind: 'ongoing' });
     const done = play(g, '25-29');
     expect(done.status).toEqual({ kind: 'draw', reason: 'repetition' });
-    expect(playMove(done, '1-5')).toEqual({ ok: false, error: { message: 'the game is over (draw by repetition)' } });
+    expect(playMove(done, '1-5')).toEqual({
+      ok: false,
+      error: { message: 'the game is over (draw by repetition)' },
+    });
   });
   it('draws after the move limit of king moves without capture or man move', () => {
     const g = play(newGame(fen('W:WK1,9:BK29'), { moveLimit: 2 }), '1-5', '29-25', '5-10');
@@ -39,7 +57,11 @@ describe('game status', () => {
   it('a side left without moves loses', () => {
     const g = play(newGame(fen('W:W22:B26')), '22x29');
     expect(g.status).toEqual({ kind: 'win', winner: 'white', reason: 'no-moves' });
-    expect(newGame(fen('B:W5:B')).status).toEqual({ kind: 'win', winner: 'white', reason: 'no-moves' });
+    expect(newGame(fen('B:W5:B')).status).toEqual({
+      kind: 'win',
+      winner: 'white',
+      reason: 'no-moves',
+    });
   });
   it('resignation and agreement end the game', () => {
     const r = resign(newGame(), 'white');
@@ -59,7 +81,9 @@ describe('game status', () => {
     const g = play(newGame(), '11-15', '22-18', '15-19');
     const copy = structuredClone(g);
     expect(copy).toEqual(g);
-    expect(toFen(currentPosition(play(copy, '23x14')))).toBe(toFen(currentPosition(play(g, '23x14'))));
+    expect(toFen(currentPosition(play(copy, '23x14')))).toBe(
+      toFen(currentPosition(play(g, '23x14'))),
+    );
   });
 });
 
@@ -67,8 +91,16 @@ describe('PDN', () => {
   function selfPlay(seed: number): Game {
     let g = newGame();
     while (g.status.kind === 'ongoing' && g.moves.length < 200) {
-      const r = search(g, { depth: 2, randomize: true, randomMargin: 1, seed: seed * 1000 + g.moves.length });
-      g = play(g, `${r.move!.from}${r.move!.kind === 'capture' ? 'x' : '-'}${r.move!.to}${r.move!.kind === 'capture' ? `[${r.move!.captured.join(',')}]` : ''}`);
+      const r = search(g, {
+        depth: 2,
+        randomize: true,
+        randomMargin: 1,
+        seed: seed * 1000 + g.moves.length,
+      });
+      g = play(
+        g,
+        `${r.move!.from}${r.move!.kind === 'capture' ? 'x' : '-'}${r.move!.to}${r.move!.kind === 'capture' ? `[${r.move!.captured.join(',')}]` : ''}`,
+      );
     }
     return g;
   }
@@ -78,7 +110,10 @@ describe('PDN', () => {
       const text = toPdn(g, { Event: 'test', Round: String(seed) });
       expect(text).toMatch(/\[GameType "24"\]/);
       const back = parsePdn(text);
-      if (!back.ok) throw new Error(`${back.error.message} at ${back.error.line}:${back.error.column}\n${text}`);
+      if (!back.ok)
+        throw new Error(
+          `${back.error.message} at ${back.error.line}:${back.error.column}\n${text}`,
+        );
       expect(back.value).toHaveLength(1);
       const [parsed] = back.value;
       expect(parsed!.tags['Event']).toBe('test');
@@ -99,13 +134,20 @@ describe('PDN', () => {
     if (!r.ok) throw new Error(r.error.message);
     expect(r.value).toHaveLength(2);
     expect(r.value[0]!.result).toBe('1-0');
-    expect(r.value[0]!.game.moves.map((m) => `${m.from}${m.kind === 'capture' ? 'x' : '-'}${m.to}`)).toEqual(['11-15', '22-18', '15-19', '23x14', '10x19']);
+    expect(
+      r.value[0]!.game.moves.map((m) => `${m.from}${m.kind === 'capture' ? 'x' : '-'}${m.to}`),
+    ).toEqual(['11-15', '22-18', '15-19', '23x14', '10x19']);
     expect(r.value[1]!.game.moves).toHaveLength(2);
     expect(toPdn(r.value[1]!.game)).toContain('[FEN "B:W18:B27,K30"]');
     expect(toPdn(r.value[1]!.game)).toContain('1... 27-23 2. 18-22 *');
   });
   it.each([
-    ['[Event "x"]\n1. 11-15 22-18 2. 11-16', 2, 19, /move 3 \(11-16\): '11-16' is not legal for white/],
+    [
+      '[Event "x"]\n1. 11-15 22-18 2. 11-16',
+      2,
+      19,
+      /move 3 \(11-16\): '11-16' is not legal for white/,
+    ],
     ['[GameType "20"]', 1, 12, /GameType 20 is not Spanish draughts/],
     ['[FEN "W:W1,2:Bq"]\n', 1, 15, /FEN tag: expected a square/],
     ['1. 11-15 {never closed', 1, 10, /never closed/],
@@ -130,6 +172,9 @@ describe('playing Move objects', () => {
     const played = playMove(newGame(start), second);
     expect(played.ok && played.value.moves[0]!.path).toEqual(second.path);
     const bogus = playMove(newGame(start), { ...second, path: [5, 6, 7, 11] });
-    expect(bogus.ok && allCapturePaths(start).some((p) => p.path.join() === bogus.value.moves[0]!.path.join())).toBe(true);
+    expect(
+      bogus.ok &&
+        allCapturePaths(start).some((p) => p.path.join() === bogus.value.moves[0]!.path.join()),
+    ).toBe(true);
   });
 });

@@ -26,7 +26,7 @@ export function randomPositions(count: number, seed: number): Position[] {
       [nWhite, true],
       [nBlack, false],
     ] as const) {
-      for (let placed = 0; placed < n; ) {
+      for (let placed = 0; placed < n;) {
         const bit = rng() % 32;
         const b = 1 << bit;
         if (((white | black) & b) !== 0) continue;
@@ -43,7 +43,12 @@ export function randomPositions(count: number, seed: number): Position[] {
 }
 
 /** Positions from random games from the start. */
-export function playoutPositions(games: number, plies: number, seed: number, start: Position): Position[] {
+export function playoutPositions(
+  games: number,
+  plies: number,
+  seed: number,
+  start: Position,
+): Position[] {
   const rng = createRng(seed);
   const out: Position[] = [];
   for (let g = 0; g < games; g++) {

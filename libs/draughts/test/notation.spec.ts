@@ -1,5 +1,17 @@
 /* eslint-disable @typescript-eslint/no-non-null-assertion -- in tests a missing value throws and fails the test, which is what we want */
-import { allCapturePaths, formatMove, formatMoveLong, formatMovePath, initialPosition, legalMoves, parseFen, parseMove, sameMove, toFen, type Position } from '../src/index';
+import {
+  allCapturePaths,
+  formatMove,
+  formatMoveLong,
+  formatMovePath,
+  initialPosition,
+  legalMoves,
+  parseFen,
+  parseMove,
+  sameMove,
+  toFen,
+  type Position,
+} from '../src/index';
 import { playoutPositions, randomPositions } from './helpers';
 
 function fen(text: string): Position {
@@ -16,7 +28,10 @@ describe('FEN', () => {
     expect(fen('W:W1,2:B30.')).toEqual(fen('W:W1,2:B30'));
   });
   it('round-trips through toFen', () => {
-    for (const pos of [...randomPositions(300, 1), ...playoutPositions(5, 60, 2, initialPosition())]) {
+    for (const pos of [
+      ...randomPositions(300, 1),
+      ...playoutPositions(5, 60, 2, initialPosition()),
+    ]) {
       expect(fen(toFen(pos))).toEqual(pos);
     }
   });
@@ -54,7 +69,10 @@ describe('move notation', () => {
     expect(formatMovePath(double)).toBe('10x19x28');
   });
   it('parses every legal move back from each of its written forms', () => {
-    for (const pos of [...randomPositions(400, 8), ...playoutPositions(10, 80, 4, initialPosition())]) {
+    for (const pos of [
+      ...randomPositions(400, 8),
+      ...playoutPositions(10, 80, 4, initialPosition()),
+    ]) {
       const moves = legalMoves(pos);
       for (const m of moves) {
         for (const text of [formatMoveLong(m), formatMovePath(m)]) {
@@ -98,7 +116,10 @@ describe('move notation', () => {
     const pos = fen('W:WK16:B6,9,11,K12,17,27');
     const r = parseMove(pos, '16x31');
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.error.message).toBe('16x31 is ambiguous: it could be 16x31[11,12,27] or 16x31[6,12,27]; add the captured squares');
+    if (!r.ok)
+      expect(r.error.message).toBe(
+        '16x31 is ambiguous: it could be 16x31[11,12,27] or 16x31[6,12,27]; add the captured squares',
+      );
     const chosen = parseMove(pos, '16x31[27,12,6]');
     expect(chosen.ok && chosen.value.captured).toEqual([6, 12, 27]);
   });

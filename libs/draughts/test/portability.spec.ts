@@ -17,7 +17,14 @@ describe('the library stays portable (browser, worker_threads)', () => {
     }
   });
   it('bundles for the browser with no Node built-ins', () => {
-    const result = buildSync({ entryPoints: [join(src, 'index.ts')], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent' });
+    const result = buildSync({
+      entryPoints: [join(src, 'index.ts')],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      logLevel: 'silent',
+    });
     expect(result.errors).toEqual([]);
     const code = result.outputFiles[0]?.text ?? '';
     expect(code).toContain('function legalMoves');
@@ -27,7 +34,14 @@ describe('the library stays portable (browser, worker_threads)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'draughts-'));
     try {
       const bundle = join(dir, 'draughts.cjs');
-      buildSync({ entryPoints: [join(src, 'index.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'silent' });
+      buildSync({
+        entryPoints: [join(src, 'index.ts')],
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        outfile: bundle,
+        logLevel: 'silent',
+      });
       const workerCode = `
         const { parentPort } = require('node:worker_threads');
         const d = require(${JSON.stringify(bundle)});
@@ -46,7 +60,9 @@ describe('the library stays portable (browser, worker_threads)', () => {
       const parsed = parseFen(fen);
       if (!parsed.ok) throw new Error(parsed.error.message);
       const here = search(parsed.value, { depth: 6 });
-      expect(fromWorker.move && formatMove(fromWorker.move)).toBe(here.move && formatMove(here.move));
+      expect(fromWorker.move && formatMove(fromWorker.move)).toBe(
+        here.move && formatMove(here.move),
+      );
       expect(fromWorker.score).toBe(here.score);
       expect(fromWorker.nodes).toBe(here.nodes);
       expect(fromWorker.pv).toEqual(here.pv);

@@ -37,7 +37,8 @@ export function referenceMoves(pos: RefPosition): string[] {
     const [r, c] = toRC(sq);
     (board[r] as Cell[])[c] = { ...p };
   }
-  const at = (r: number, c: number): Cell | undefined => (r < 0 || r > 7 || c < 0 || c > 7 ? undefined : (board[r] as Cell[])[c]);
+  const at = (r: number, c: number): Cell | undefined =>
+    r < 0 || r > 7 || c < 0 || c > 7 ? undefined : (board[r] as Cell[])[c];
   const forward = pos.whiteToMove ? 1 : -1;
   const all: [number, number][] = [
     [1, 1],
@@ -76,7 +77,8 @@ export function referenceMoves(pos: RefPosition): string[] {
           lc += dc;
         }
       }
-      if (!extended && captured.length > 0) seqs.push({ from: sq, to: fromRC(r, c) as number, captured, kings });
+      if (!extended && captured.length > 0)
+        seqs.push({ from: sq, to: fromRC(r, c) as number, captured, kings });
     };
     walk(r0, c0, [], 0);
     (board[r0] as Cell[])[c0] = p;
@@ -86,7 +88,11 @@ export function referenceMoves(pos: RefPosition): string[] {
     const longest = seqs.filter((s) => s.captured.length === most);
     const mostKings = Math.max(...longest.map((s) => s.kings));
     const chosen = longest.filter((s) => s.kings === mostKings);
-    return [...new Set(chosen.map((s) => `${s.from}x${s.to}[${[...s.captured].sort((a, b) => a - b).join(',')}]`))].sort();
+    return [
+      ...new Set(
+        chosen.map((s) => `${s.from}x${s.to}[${[...s.captured].sort((a, b) => a - b).join(',')}]`),
+      ),
+    ].sort();
   }
   const out: string[] = [];
   for (const [sq, p] of pos.pieces) {

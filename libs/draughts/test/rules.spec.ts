@@ -1,4 +1,15 @@
-import { flipPosition, formatMoveLong, initialPosition, legalMoves, makeMove, parseFen, perft, toFen, type Move, type Position } from '../src/index';
+import {
+  flipPosition,
+  formatMoveLong,
+  initialPosition,
+  legalMoves,
+  makeMove,
+  parseFen,
+  perft,
+  toFen,
+  type Move,
+  type Position,
+} from '../src/index';
 import { playoutPositions, randomPositions, toRef } from './helpers';
 import { referenceMoves } from './reference-rules';
 
@@ -28,7 +39,8 @@ describe('perft from the initial position (unique moves)', () => {
     expect(perft(initialPosition(), depth)).toBe(n);
   });
   it('bulk counting and playing every leaf agree', () => {
-    for (let d = 1; d <= 6; d++) expect(perft(initialPosition(), d, { bulk: false })).toBe(perft(initialPosition(), d));
+    for (let d = 1; d <= 6; d++)
+      expect(perft(initialPosition(), d, { bulk: false })).toBe(perft(initialPosition(), d));
   });
 });
 
@@ -42,7 +54,9 @@ describe('rules details', () => {
     expect(moves).toEqual(referenceMoves(toRef(pos)));
   });
   it('a captured piece cannot be jumped again on the way back', () => {
-    expect(long(fen('W:WK1:B10'))).toEqual(['1x14[10]', '1x19[10]', '1x23[10]', '1x28[10]', '1x32[10]'].sort());
+    expect(long(fen('W:WK1:B10'))).toEqual(
+      ['1x14[10]', '1x19[10]', '1x23[10]', '1x28[10]', '1x32[10]'].sort(),
+    );
   });
   it('a man promotes only at the end of the move and stops there', () => {
     const pos = fen('W:W22:B26');
@@ -61,7 +75,10 @@ describe('agrees with a naive reference implementation', () => {
     for (const pos of randomPositions(3000, 11)) {
       const engine = long(pos);
       const reference = referenceMoves(toRef(pos));
-      if (engine.join(' ') !== reference.join(' ')) throw new Error(`${toFen(pos)}\nengine:    ${engine.join(' ')}\nreference: ${reference.join(' ')}`);
+      if (engine.join(' ') !== reference.join(' '))
+        throw new Error(
+          `${toFen(pos)}\nengine:    ${engine.join(' ')}\nreference: ${reference.join(' ')}`,
+        );
     }
   });
   it('on positions from random games', () => {
@@ -72,10 +89,21 @@ describe('agrees with a naive reference implementation', () => {
 });
 
 describe('symmetry and purity', () => {
-  const mirror = (m: Move): string => formatMoveLong({ ...m, from: 33 - m.from, to: 33 - m.to, captured: m.captured.map((c) => 33 - c).sort((a, b) => a - b) } as Move);
+  const mirror = (m: Move): string =>
+    formatMoveLong({
+      ...m,
+      from: 33 - m.from,
+      to: 33 - m.to,
+      captured: m.captured.map((c) => 33 - c).sort((a, b) => a - b),
+    } as Move);
   it('colour flip mirrors the move list', () => {
-    for (const pos of [...randomPositions(500, 3), ...playoutPositions(10, 60, 9, initialPosition())]) {
-      expect(legalMoves(flipPosition(pos)).map(formatMoveLong).sort()).toEqual(legalMoves(pos).map(mirror).sort());
+    for (const pos of [
+      ...randomPositions(500, 3),
+      ...playoutPositions(10, 60, 9, initialPosition()),
+    ]) {
+      expect(legalMoves(flipPosition(pos)).map(formatMoveLong).sort()).toEqual(
+        legalMoves(pos).map(mirror).sort(),
+      );
     }
   });
   it('flip is an involution and perft is flip-invariant', () => {

@@ -1,5 +1,21 @@
 /* eslint-disable @typescript-eslint/no-non-null-assertion -- in tests a missing value throws and fails the test, which is what we want */
-import { TranspositionTable, WIN_SCORE, formatMove, initialPosition, legalMoves, makeMove, newGame, parseFen, playMove, pieceCountScorer, search, searchAsync, type BatchScorer, type Position, type SyncScorer } from '../src/index';
+import {
+  TranspositionTable,
+  WIN_SCORE,
+  formatMove,
+  initialPosition,
+  legalMoves,
+  makeMove,
+  newGame,
+  parseFen,
+  playMove,
+  pieceCountScorer,
+  search,
+  searchAsync,
+  type BatchScorer,
+  type Position,
+  type SyncScorer,
+} from '../src/index';
 import { playoutPositions, randomPositions } from './helpers';
 
 function fen(text: string): Position {
@@ -14,7 +30,8 @@ function minimax(pos: Position, depth: number, ply: number, scorer: SyncScorer):
   if (moves.length === 0) return -(WIN_SCORE - ply);
   if (depth <= 0 && moves[0]!.kind === 'quiet') return scorer.score(pos);
   let best = -Infinity;
-  for (const m of moves) best = Math.max(best, -minimax(makeMove(pos, m), Math.max(0, depth - 1), ply + 1, scorer));
+  for (const m of moves)
+    best = Math.max(best, -minimax(makeMove(pos, m), Math.max(0, depth - 1), ply + 1, scorer));
   return best + 0; // no -0
 }
 
@@ -24,20 +41,26 @@ function expectScore(got: number, expected: number): void {
 
 describe('search', () => {
   const scorer = pieceCountScorer({ kingValue: 3 });
-  const positions = [...randomPositions(60, 31), ...playoutPositions(6, 50, 77, initialPosition()).filter((_, i) => i % 5 === 0)];
+  const positions = [
+    ...randomPositions(60, 31),
+    ...playoutPositions(6, 50, 77, initialPosition()).filter((_, i) => i % 5 === 0),
+  ];
 
-  it.each([1, 2, 3])('alpha-beta equals plain minimax at depth %i, with and without the table', (depth) => {
-    for (const pos of positions) {
-      const expected = minimax(pos, depth, 0, scorer);
-      const plain = search(pos, { depth, scorer, useTable: false });
-      const withTable = search(pos, { depth, scorer });
-      if (expected <= -WIN_SCORE + 1) continue; // lost at the root: no move to compare
-      expectScore(plain.score, expected);
-      expectScore(withTable.score, expected);
-      // The chosen move really has that score.
-      expectScore(-minimax(makeMove(pos, plain.move!), depth - 1, 1, scorer), expected);
-    }
-  });
+  it.each([1, 2, 3])(
+    'alpha-beta equals plain minimax at depth %i, with and without the table',
+    (depth) => {
+      for (const pos of positions) {
+        const expected = minimax(pos, depth, 0, scorer);
+        const plain = search(pos, { depth, scorer, useTable: false });
+        const withTable = search(pos, { depth, scorer });
+        if (expected <= -WIN_SCORE + 1) continue; // lost at the root: no move to compare
+        expectScore(plain.score, expected);
+        expectScore(withTable.score, expected);
+        // The chosen move really has that score.
+        expectScore(-minimax(makeMove(pos, plain.move!), depth - 1, 1, scorer), expected);
+      }
+    },
+  );
 
   it('does not stop in the middle of an exchange (capture extension)', () => {
     // 15-19 and 15-20 both walk into a capture; only 17-21 keeps the man. At depth 1 only the
@@ -62,7 +85,11 @@ describe('search', () => {
     expect(r.score).toBe(WIN_SCORE - 1);
     const blocked = fen('B:W13,15,18,19,27:B22');
     expect(legalMoves(blocked)).toEqual([]);
-    expect(search(blocked, { depth: 3 })).toMatchObject({ move: null, stoppedBy: 'no-moves', score: -WIN_SCORE });
+    expect(search(blocked, { depth: 3 })).toMatchObject({
+      move: null,
+      stoppedBy: 'no-moves',
+      score: -WIN_SCORE,
+    });
   });
 
   it('is deterministic for a seed and varies across seeds with randomize', () => {
@@ -71,11 +98,13 @@ describe('search', () => {
     expect(formatMove(a.move!)).toBe(formatMove(b.move!));
     expect(a.nodes).toBe(b.nodes);
     const seen = new Set<string>();
-    for (let seed = 0; seed < 30; seed++) seen.add(formatMove(search(initialPosition(), { depth: 2, randomize: true, seed }).move!));
+    for (let seed = 0; seed < 30; seed++)
+      seen.add(formatMove(search(initialPosition(), { depth: 2, randomize: true, seed }).move!));
     expect(seen.size).toBeGreaterThan(2);
     // Without randomize, the best move is the same for every seed.
     const fixed = new Set<string>();
-    for (let seed = 0; seed < 5; seed++) fixed.add(formatMove(search(initialPosition(), { depth: 2, seed }).move!));
+    for (let seed = 0; seed < 5; seed++)
+      fixed.add(formatMove(search(initialPosition(), { depth: 2, seed }).move!));
     expect(fixed.size).toBe(1);
   });
 
@@ -84,7 +113,9 @@ describe('search', () => {
     expect(r.stoppedBy).toBe('nodes');
     expect(r.nodes).toBeLessThan(5000 + 1100);
     expect(r.move).not.toBeNull();
-    expect(legalMoves(initialPosition()).some((m) => formatMove(m) === formatMove(r.move!))).toBe(true);
+    expect(legalMoves(initialPosition()).some((m) => formatMove(m) === formatMove(r.move!))).toBe(
+      true,
+    );
   });
 
   it('the transposition table saves nodes at depth 6', () => {
@@ -122,7 +153,11 @@ describe('search', () => {
     expect(formatMove(r.move!)).toBe('1-5');
     expect(r.score).toBe(0);
     // The same through the history option.
-    const viaHistory = search(start, { depth: 1, history: game.positions.slice(0, -1), scorer: pieceCountScorer({ kingValue: 3 }) });
+    const viaHistory = search(start, {
+      depth: 1,
+      history: game.positions.slice(0, -1),
+      scorer: pieceCountScorer({ kingValue: 3 }),
+    });
     expect(viaHistory.score).toBe(0);
   });
 });
@@ -142,7 +177,13 @@ describe('batched scorers', () => {
     for (const pos of [...randomPositions(15, 5), initialPosition()]) {
       const calls: number[] = [];
       const expected = search(pos, { depth: 3, scorer: real, useTable: false });
-      const got = await searchAsync(pos, { depth: 3, scorer: batchOf(real, calls), fallbackScorer: pieceCountScorer({ kingValue: 10 }), batchRounds: 50, useTable: false });
+      const got = await searchAsync(pos, {
+        depth: 3,
+        scorer: batchOf(real, calls),
+        fallbackScorer: pieceCountScorer({ kingValue: 10 }),
+        batchRounds: 50,
+        useTable: false,
+      });
       expect(got.score).toBe(expected.score);
       expect(got.batches).toBe(calls.length);
     }
@@ -156,20 +197,29 @@ describe('batched scorers', () => {
   it('concurrent async searches in one thread do not disturb each other', async () => {
     const slow: BatchScorer = {
       kind: 'batch',
-      scoreBatch: (ps) => new Promise((resolve) => setTimeout(() => resolve(Float32Array.from(ps.map((p) => real.score(p)))), 5)),
+      scoreBatch: (ps) =>
+        new Promise((resolve) =>
+          setTimeout(() => resolve(Float32Array.from(ps.map((p) => real.score(p)))), 5),
+        ),
     };
     const positions = [initialPosition(), ...randomPositions(3, 44)];
     const alone: number[] = [];
     for (const p of positions) alone.push((await searchAsync(p, { depth: 4, scorer: slow })).nodes);
-    const together = await Promise.all(positions.map((p) => searchAsync(p, { depth: 4, scorer: slow })));
+    const together = await Promise.all(
+      positions.map((p) => searchAsync(p, { depth: 4, scorer: slow })),
+    );
     expect(together.map((r) => r.nodes)).toEqual(alone);
   });
   it('search() refuses a batch scorer with a clear message', () => {
-    expect(() => search(initialPosition(), { scorer: batchOf(real, []) })).toThrow(/use searchAsync\(\)/);
+    expect(() => search(initialPosition(), { scorer: batchOf(real, []) })).toThrow(
+      /use searchAsync\(\)/,
+    );
   });
   it('reports a scorer that returns the wrong number of scores', async () => {
     const bad: BatchScorer = { kind: 'batch', scoreBatch: async () => new Float32Array(1) };
-    await expect(searchAsync(initialPosition(), { depth: 3, scorer: bad })).rejects.toThrow(/returned 1 scores for \d+ positions/);
+    await expect(searchAsync(initialPosition(), { depth: 3, scorer: bad })).rejects.toThrow(
+      /returned 1 scores for \d+ positions/,
+    );
   });
 });
 
@@ -184,7 +234,9 @@ describe('shared transposition table', () => {
     expect(search(initialPosition(), { depth: 8, table }).nodes).toBe(first.nodes);
   });
   it('rejects a silly size', () => {
-    expect(() => new TranspositionTable(40)).toThrow(/table bits must be an integer from 4 to 26, got 40/);
+    expect(() => new TranspositionTable(40)).toThrow(
+      /table bits must be an integer from 4 to 26, got 40/,
+    );
   });
 });
 
