@@ -21,15 +21,19 @@ export interface T5Batch {
 export interface CollateOptions {
   padTokenId: number;
   decoderStartTokenId: number;
-  /** Truncate encoder inputs to this many tokens (keeping the final eos if the input had one). */
+  /** Truncate encoder inputs to this many tokens. */
   maxInputLength?: number;
   maxTargetLength?: number;
+  /** When given, a truncated sequence that ended in this id (eos) still ends in it. */
+  eosTokenId?: number;
   /** Pad lengths up to a multiple of this (fewer distinct shapes). Default 1. */
   padToMultipleOf?: number;
 }
 
-function truncate(ids: number[], max: number | undefined): number[] {
+function truncate(ids: number[], max: number | undefined, eos: number | undefined): number[] {
   if (max === undefined || ids.length <= max) return ids;
+  if (max < 1) throw new Error(`maximum sequence length must be at least 1, got ${max}`);
+  if (eos !== undefined && ids[ids.length - 1] === eos) return [...ids.slice(0, max - 1), eos];
   return ids.slice(0, max);
 }
 
@@ -59,8 +63,8 @@ export function shiftRight(labels: number[], decoderStartTokenId: number): numbe
 export function collateSeq2Seq(examples: Seq2SeqExample[], options: CollateOptions): T5Batch {
   if (examples.length === 0) throw new Error('collateSeq2Seq needs at least one example');
   const multiple = options.padToMultipleOf ?? 1;
-  const inputs = examples.map((e) => truncate(e.inputIds, options.maxInputLength));
-  const labels = examples.map((e) => truncate(e.labels, options.maxTargetLength));
+  const inputs = examples.map((e) => truncate(e.inputIds, options.maxInputLength, options.eosTokenId));
+  const labels = examples.map((e) => truncate(e.labels, options.maxTargetLength, options.eosTokenId));
   if (labels.some((l) => l.length === 0)) throw new Error('every example needs at least one label token');
   const enc = padSequences(inputs, options.padTokenId, multiple);
   const lab = padSequences(labels, options.padTokenId, multiple);
