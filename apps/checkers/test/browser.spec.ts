@@ -13,6 +13,9 @@ const OUTPUT_DIR = join(__dirname, '..', 'test-output');
  * by clicking (the first by dragging), until the game ends by the rules. The human policy is
  * cheap and deterministic: the lowest-numbered movable piece to its lowest-numbered target.
  */
+// A whole game with animations takes 20-40 s here; CI may run other projects' tests alongside.
+jest.setTimeout(180_000);
+
 describe('playing in the browser', () => {
   let storage: TestStorage;
   let server: RunningCheckers;
