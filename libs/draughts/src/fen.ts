@@ -18,7 +18,7 @@ const fail = (message: string, index: number): { ok: false; error: FenError } =>
 export function parseFen(text: string): Result<Position, FenError> {
   const trimmedStart = text.length - text.trimStart().length;
   const body = text.trim().replace(/\.$/, '');
-  // Some PDN writers append a piece-count or '.'; anything else after the sections is an error.
+  // Some PDN writers end the FEN with '.'; anything else after the three sections is an error.
   const sections = body.split(':');
   let offset = trimmedStart;
   const turnText = (sections[0] ?? '').trim().toUpperCase();
