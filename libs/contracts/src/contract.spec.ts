@@ -6,6 +6,7 @@ import {
   parseMessage,
   parseWithSchema,
 } from './contract';
+import { contractJsonSchema } from './json-schema';
 
 const ping = defineContract({
   type: 'test.ping',
@@ -44,5 +45,31 @@ describe('parseMessage', () => {
   it('formats paths', () => {
     expect(formatPath([])).toBe('(root)');
     expect(formatPath(['a', 0, 'b'])).toBe('a.0.b');
+  });
+});
+
+describe('contractJsonSchema', () => {
+  it('names the contract when its schema has no JSON Schema form', () => {
+    const dated = defineContract({
+      type: 'test.dated',
+      version: 1,
+      description: 'A contract with a type JSON cannot carry.',
+      schema: z.object({ ...messageHeader('test.dated', 1), at: z.date() }),
+      examples: [],
+      invalidExamples: [],
+    });
+    expect(() => contractJsonSchema(dated)).toThrow(
+      /contract test\.dated v1 cannot be expressed as JSON Schema .*z\.iso\.datetime\(\)/,
+    );
+  });
+
+  it('describes the wire form with the contract metadata and examples', () => {
+    expect(contractJsonSchema(ping)).toMatchObject({
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      $id: 'test.ping.v2.json',
+      title: 'test.ping v2',
+      required: ['type', 'version', 'items'],
+      examples: ping.examples,
+    });
   });
 });

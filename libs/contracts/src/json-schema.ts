@@ -12,10 +12,20 @@ export function schemaFileName(contract: Pick<Contract, 'type' | 'version'>): st
  * carries the contract's examples, so the file alone documents the message.
  */
 export function contractJsonSchema(contract: Contract): Record<string, unknown> {
-  const generated = z.toJSONSchema(contract.schema, {
-    io: 'input',
-    unrepresentable: 'throw',
-  }) as Record<string, unknown>;
+  let generated: Record<string, unknown>;
+  try {
+    // 'throw': a type JSON cannot carry must fail loudly, not become a schema accepting anything.
+    generated = z.toJSONSchema(contract.schema, {
+      io: 'input',
+      unrepresentable: 'throw',
+    }) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(
+      `contract ${contract.type} v${contract.version} cannot be expressed as JSON Schema ` +
+        `(${err instanceof Error ? err.message : String(err)}); use wire types, ` +
+        'e.g. z.iso.datetime() instead of z.date()',
+    );
+  }
   const { $schema, ...rest } = generated;
   return {
     $schema,
