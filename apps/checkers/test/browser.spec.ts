@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { GameView } from '../src/game-view';
@@ -177,6 +178,20 @@ describe('playing in the browser', () => {
         oneFlipped.x > thirtyTwoFlipped.x &&
         oneFlipped.y > thirtyTwoFlipped.y,
     ).toBe(true);
+
+    // Resign (after confirming), then download the PDN of the finished game.
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.click('#resign');
+    await page.waitForSelector('body[data-state="finished"]');
+    expect(await page.textContent('#status')).toBe('1-0 — Black resigned: White wins.');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('#download-pdn'),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^checkers-[0-9a-f-]{36}\.pdn$/);
+    const pdn = await readFile((await download.path()) as string, 'utf8');
+    expect(pdn).toContain('[Black "Human"]');
+    expect(pdn).toContain('[Result "1-0"]');
     expect(pageErrors).toEqual([]);
   });
 });

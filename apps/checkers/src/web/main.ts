@@ -70,7 +70,7 @@ function showGame(view: GameView): void {
   }
   els.info.textContent = `You play ${view.humanSide} at ${view.difficulty} difficulty.`;
   els.pdn.href = api.pdnUrl(view.id);
-  els.pdn.download = `checkers-${view.id.slice(0, 8)}.pdn`;
+  els.pdn.download = `checkers-${view.id}.pdn`;
   renderMoveList(view.moves);
   if (location.hash !== `#${view.id}`) history.replaceState(null, '', `#${view.id}`);
   localStorage.setItem('checkers.game', view.id);
