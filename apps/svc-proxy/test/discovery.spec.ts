@@ -11,7 +11,7 @@ describe('discovery with client-node informers', () => {
   let directory: Directory;
   let logs: LogLine[];
 
-  const waitFor = async (condition: () => boolean, what: string, timeoutMs = 8000) => {
+  const waitFor = async (condition: () => boolean, what: string, timeoutMs = 15_000) => {
     const deadline = Date.now() + timeoutMs;
     while (!condition()) {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; status ${JSON.stringify(directory.status())}`);

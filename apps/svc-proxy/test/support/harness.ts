@@ -96,7 +96,7 @@ export class Harness {
     return this.proxy.url;
   }
 
-  async waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  async waitFor(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!condition()) {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
