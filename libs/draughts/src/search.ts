@@ -267,6 +267,17 @@ class Run {
     if (r === null) {
       chosen = this.partialBest >= 0 ? this.partialBest : 0;
       score = this.partialBest >= 0 ? this.partialScore : 0;
+    } else if (
+      this.partialBest >= 0 &&
+      this.partialBest !== r.best &&
+      !(this.options.randomize ?? false) &&
+      this.searcher.cache === null
+    ) {
+      // A limit cut the next iteration short, but not before a move beat the previous best
+      // (searched first) at the greater depth: that is better information than the last
+      // complete iteration. (Not with batch scorers: a cut round may hold provisional scores.)
+      chosen = this.partialBest;
+      score = this.partialScore + 0;
     } else {
       const rng = createRng(this.options.seed ?? 1);
       chosen =

@@ -251,3 +251,29 @@ describe('time limit', () => {
     expect(r.depth).toBeLessThan(64);
   });
 });
+
+describe('node limit mid-iteration', () => {
+  it('plays a move that beat the previous best in the unfinished iteration', () => {
+    // With a node budget the last iteration is usually cut short. When a move other than the
+    // previous best (searched first) has already done better at the new depth, it is chosen;
+    // then the answer differs from a full search to the last completed depth.
+    const fens = [
+      'W:W1,4,5,8,9,10,11,16:B18,19,24,25,27,28,31,32',
+      'B:W1,5,8,9,10,12:BK3,18,19,25,27,28,31,32',
+      'W:W1,2,3,4,5,7,8,9,11,13,14,16:B17,20,22,23,24,25,26,27,28,29,30,31',
+      'B:W4,6,7,8,9,10,11,13,15:B16,17,22,23,25,27,29,31,32',
+    ];
+    let differed = 0;
+    for (const text of fens) {
+      const pos = fen(text);
+      for (const nodes of [1500, 6000, 25000]) {
+        const cut = search(pos, { nodes });
+        expect(cut.stoppedBy).toBe('nodes');
+        expect(legalMoves(pos).some((m) => formatMove(m) === formatMove(cut.move!))).toBe(true);
+        const full = search(pos, { depth: cut.depth });
+        if (formatMove(full.move!) !== formatMove(cut.move!)) differed++;
+      }
+    }
+    expect(differed).toBeGreaterThan(0);
+  });
+});
