@@ -16,13 +16,15 @@ function metricsLine(name: string, m: ClassMetrics): string {
 export function formatReport(report: EvaluationReport, header: readonly string[] = []): string {
   const lines: string[] = [...header];
   const width = 8;
-  lines.push(`${'class'.padEnd(8)}${pad('precision', 10)}${pad('recall', 10)}${pad('f1', 10)}${pad('support', 9)}`);
+  const tableHeader = `${'class'.padEnd(8)}${pad('precision', 10)}${pad('recall', 10)}${pad('f1', 10)}${pad('support', 9)}`;
   if (report.kind === 'class') {
+    lines.push(tableHeader);
     for (const label of LABELS) lines.push(metricsLine(label, report.perClass[label]));
   } else {
     lines.push(
       'two-way evaluation: the file labels rows only HQ or LQ, so none and low both count as LQ;',
       'this accuracy is not comparable with a three-way accuracy.',
+      tableHeader,
     );
     for (const quality of report.rowLabels) lines.push(metricsLine(quality, report.perQuality[quality]));
   }
