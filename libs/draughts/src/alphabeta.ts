@@ -42,7 +42,7 @@ export class Searcher {
   nodes = 0;
   ttHits = 0;
   stopped: 'nodes' | 'time' | null = null;
-  // Allocated on first use of each ply: most searches never go deep, and lists are 24 kB each.
+  // Allocated on first use of each ply: most searches never go deep, and lists are 6 kB each.
   readonly lists: (MoveList | undefined)[] = new Array<MoveList | undefined>(MAX_PLY).fill(
     undefined,
   );
