@@ -134,6 +134,29 @@ describe('RabbitMQ transport under faults', () => {
     await waitFor('20 messages in the queue', async () => (await bus.queueDepth(queue)) === 20);
   });
 
+  it('re-creates a transient subscription (new exclusive queue, same pattern) after a reconnect', async () => {
+    const topic = defineTopic({ exchange: `${prefix}.fault.transient`, schema: Event });
+    const name = connectionName('transient');
+    const bus = await makeAmqpBus('transient', { connectionName: name });
+    buses.push(bus);
+    const seen: number[] = [];
+    await bus.subscribe(topic, async (d) => void seen.push(d.message.id), { pattern: 'tick.*' });
+    await bus.publishEvent(topic, { type: 'tick.a', id: 1 });
+    await waitFor('the first event', () => seen.includes(1));
+    expect(await closeOwnConnections(`${name}/consume`)).toBe(1);
+    await waitFor('the bus to reconnect', () => bus.isHealthy());
+    // Events published before the new queue is bound are not seen (transient by design): retry.
+    let id = 100;
+    await waitFor('an event after the reconnect', async () => {
+      await bus.publishEvent(topic, { type: 'tick.b', id: ++id });
+      return seen.some((n) => n > 100);
+    });
+    await bus.publishEvent(topic, { type: 'tock', id: 2 }); // not matching the pattern
+    await bus.publishEvent(topic, { type: 'tick.c', id: 3 });
+    await waitFor('the last event', () => seen.includes(3));
+    expect(seen).not.toContain(2);
+  });
+
   it('rejects a publish that cannot be confirmed in time, saying why', async () => {
     const queue = defineQueue({ name: `${prefix}.fault.timeout`, schema: Job });
     const name = connectionName('timeout');
