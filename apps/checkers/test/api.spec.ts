@@ -1,7 +1,41 @@
 import request from 'supertest';
 import type { GameView, LegalMoveView } from '../src/game-view';
 import type { RunningCheckers } from '../src/main';
-import { createTestStorage, startTestServer, type StorageKind, type TestStorage } from './harness';
+import { formatMovePath, newGame, playMove, search, type Game } from '@conveyor/draughts';
+import type { MoveRecord } from '../src/game-record';
+import { openDatabase } from '../src/persistence/database';
+import { GameStore } from '../src/persistence/game-store';
+import { describeGame } from '../src/rules';
+import {
+  createTestStorage,
+  startTestServer,
+  testConfig,
+  type StorageKind,
+  type TestStorage,
+} from './harness';
+
+/** Moves of a seeded self-play game up to the first position where a draw may be claimed. */
+function findClaimableLine(): string[] {
+  for (let seed = 1; seed <= 40; seed++) {
+    let game: Game = newGame();
+    const moves: string[] = [];
+    while (game.status.kind === 'ongoing' && moves.length < 300) {
+      if (describeGame(game).drawClaim.available) return moves;
+      const { move } = search(game, {
+        depth: 2,
+        randomize: true,
+        randomMargin: 0.5,
+        seed: seed * 7919 + moves.length,
+      });
+      if (!move) break;
+      const next = playMove(game, move);
+      if (!next.ok) throw new Error(next.error.message);
+      game = next.value;
+      moves.push(formatMovePath(move));
+    }
+  }
+  throw new Error('no self-play game reached a claimable draw');
+}
 
 /** The HTTP API against a real engine pool and a real database, once per storage backend. */
 describe.each<StorageKind>(['sqlite', 'postgres'])('checkers API on %s', (kind) => {
@@ -260,6 +294,39 @@ describe.each<StorageKind>(['sqlite', 'postgres'])('checkers API on %s', (kind) 
       expect(game.drawClaim).toEqual({ available: false });
       const res = await api().post(`/api/games/${game.id}/draw-claim`).expect(409);
       expect(res.body.error.code).toBe('draw-not-claimable');
+    });
+
+    it('accepts a draw claim in a position that qualifies', async () => {
+      // Such positions are deep in a game: find one by seeded self-play and store it directly.
+      const moves = findClaimableLine();
+      const db = await openDatabase(testConfig(storage.env).database);
+      try {
+        const store = new GameStore(db);
+        const humanSide = moves.length % 2 === 0 ? 'white' : 'black';
+        const created = await store.create({ humanSide, difficulty: 'easy' });
+        await store.update(created, {
+          moves: moves.map((notation, i): MoveRecord => {
+            const side = i % 2 === 0 ? 'white' : 'black';
+            return side === humanSide
+              ? { by: 'human', notation }
+              : { by: 'engine', notation, stats: { score: 0, depth: 2, nodes: 1, elapsedMs: 1 } };
+          }),
+          termination: null,
+        });
+        const before = await api().get(`/api/games/${created.id}`).expect(200);
+        expect(before.body.drawClaim.available).toBe(true);
+        const res = await api().post(`/api/games/${created.id}/draw-claim`).expect(200);
+        expect(res.body.status).toMatchObject({
+          state: 'finished',
+          result: '1/2-1/2',
+          winner: null,
+          reason: 'draw-claim',
+        });
+        const pdn = await api().get(`/api/games/${created.id}/pdn`).expect(200);
+        expect(pdn.text).toContain('[Result "1/2-1/2"]');
+      } finally {
+        await db.destroy();
+      }
     });
 
     it('rejects bodies on action endpoints that should be empty', async () => {
