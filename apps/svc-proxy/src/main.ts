@@ -30,7 +30,13 @@ export interface SvcProxy {
 
 export async function start(config: SvcProxyConfig, options: StartOptions = {}): Promise<SvcProxy> {
   const logger = options.logger ?? createLogger('svc-proxy');
-  const obs = createObservability({ service: 'svc-proxy', logger, handleSignals: options.handleSignals ?? true });
+  const obs = createObservability({
+    service: 'svc-proxy',
+    logger,
+    // Set by the container image; shown as conveyor_build_info and in /debug/vars.
+    ...(process.env['APP_VERSION'] ? { version: process.env['APP_VERSION'] } : {}),
+    handleSignals: options.handleSignals ?? true,
+  });
   const kubeConfig = options.kubeConfig ?? loadKubeConfig(config.kube);
   const directory = new Directory(
     kubeConfig,
