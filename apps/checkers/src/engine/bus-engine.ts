@@ -29,7 +29,11 @@ interface Pending {
  */
 export class BusEngine implements Engine {
   readonly kind = 'bus';
-  private readonly replyTo = `checkers-server.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`;
+  // Routing-key safe (the contract allows letters, digits, '.', '_', ':' and '-') and unique per
+  // server process, so replies reach only the server that asked.
+  private readonly replyTo = `checkers-server.${hostname()
+    .replace(/[^A-Za-z0-9_:-]/g, '-')
+    .slice(0, 100)}.${process.pid}.${randomUUID().slice(0, 8)}`;
   private readonly pending = new Map<string, Pending>();
   private subscription: Subscription | undefined;
   private timeouts = 0;
