@@ -1,6 +1,6 @@
 import { createServer, get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { defineStepHandler } from '@conveyor/worker-sdk';
+import { defineStepHandler, runEventsTopic } from '@conveyor/worker-sdk';
 import request from 'supertest';
 import { startSystem, unique, waitFor } from './harness';
 
@@ -64,7 +64,6 @@ output: '{ "b": steps.b }'
     await new Promise<void>((r) => callbackServer.listen(0, '127.0.0.1', r));
     const callbackUrl = `http://127.0.0.1:${(callbackServer.address() as AddressInfo).port}/done`;
     const busEvents: string[] = [];
-    const { runEventsTopic } = await import('@conveyor/worker-sdk');
     const sub = await sys.bus.subscribe(runEventsTopic(sys.config.eventsExchange), async (d) => void busEvents.push(`${d.routingKey}`), { pattern: 'run.completed.#' });
 
     const started = await request(sys.orchestrator.url).post('/api/workflows/two/runs').send({ input: {}, callbackUrl });

@@ -1,6 +1,12 @@
 import type { Bus, DeadLetter } from '@conveyor/bus';
 import type { RunEvent, StepError, StepProgress, StepResult } from '@conveyor/contracts';
-import { runEventRoutingKey, runEventsTopic, stepProgressQueue, stepQueue, stepResultsQueue } from '@conveyor/worker-sdk';
+import {
+  runEventRoutingKey,
+  runEventsTopic,
+  stepProgressQueue,
+  stepQueue,
+  stepResultsQueue,
+} from '@conveyor/worker-sdk';
 import type { Logger } from 'pino';
 import type { DefinitionRegistry } from '../definitions/registry';
 import type { WorkflowDefinition } from '../definitions/model';
@@ -31,7 +37,11 @@ export interface EngineOptions {
 export type StartRunResult =
   | { readonly kind: 'started' | 'existing'; readonly run: RunRow }
   | { readonly kind: 'unknown-workflow'; readonly message: string }
-  | { readonly kind: 'invalid-input'; readonly message: string; readonly issues: readonly { path: string; message: string }[] };
+  | {
+      readonly kind: 'invalid-input';
+      readonly message: string;
+      readonly issues: readonly { path: string; message: string }[];
+    };
 
 /** Postgres errors worth retrying the whole transaction for: deadlock, serialization, unique race. */
 const RETRYABLE_SQLSTATE = new Set(['40P01', '40001', '23505']);
@@ -68,13 +78,19 @@ export class Engine {
     await bus.assertQueue(results);
     await bus.assertQueue(progress);
     this.subscriptions.push(
-      await bus.consume(results, (d) => this.onResult(d.message).then(() => undefined), { prefetch: 64 }),
+      await bus.consume(results, (d) => this.onResult(d.message).then(() => undefined), {
+        prefetch: 64,
+      }),
       await bus.consume(progress, (d) => this.onProgress(d.message), { prefetch: 64 }),
       // Transient: every replica sees every event, so SSE clients and waiters on any replica are served.
-      await bus.subscribe(runEventsTopic(this.options.eventsExchange), async (d) => this.deliverEvent(d.message), {
-        pattern: '#',
-        prefetch: 256,
-      }),
+      await bus.subscribe(
+        runEventsTopic(this.options.eventsExchange),
+        async (d) => this.deliverEvent(d.message),
+        {
+          pattern: '#',
+          prefetch: 256,
+        },
+      ),
     );
     this.scheduleSweep(0);
   }
@@ -92,34 +108,50 @@ export class Engine {
   // -------------------------------------------------------------------------------------------
   // Transactions and effects
 
-  private async transact<T>(kind: string, fn: (t: Transition) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` in one transaction (retried on PostgreSQL conflicts), then performs its effects.
+   * With `runId`, transactions of that run queue up in memory first (see KeyedMutex); the effects
+   * — waiting for broker confirms — happen after the run is released, so a fan-out's next item
+   * does not wait for the previous item's publish.
+   */
+  private async transact<T>(
+    kind: string,
+    fn: (t: Transition) => Promise<T>,
+    runId?: string,
+  ): Promise<T> {
     const started = performance.now();
-    for (let attempt = 1; ; attempt++) {
-      const effects: Effect[] = [];
-      try {
-        const value = await this.db.transaction().execute(async (trx) => {
-          effects.length = 0;
-          const transition = new Transition(trx, effects, {
-            dialect: this.options.store.dialect,
-            registry: this.options.registry,
-            metrics: this.options.metrics,
-            replyTo: this.options.resultsQueue,
-            progressTo: this.options.progressQueue,
+    const effects: Effect[] = [];
+    const commit = async (): Promise<T> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.db.transaction().execute(async (trx) => {
+            effects.length = 0;
+            return fn(new Transition(trx, effects, this.transitionDeps()));
           });
-          return fn(transition);
-        });
-        await this.perform(effects);
-        this.options.metrics.transition.observe({ kind }, (performance.now() - started) / 1000);
-        return value;
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        if (code && RETRYABLE_SQLSTATE.has(code) && attempt < 5) {
-          this.options.logger.debug({ code, attempt, kind }, 'transaction conflict, retrying');
-          continue;
+        } catch (error) {
+          const code = (error as { code?: string }).code;
+          if (code && RETRYABLE_SQLSTATE.has(code) && attempt < 5) {
+            this.options.logger.debug({ code, attempt, kind }, 'transaction conflict, retrying');
+            continue;
+          }
+          throw error;
         }
-        throw error;
       }
-    }
+    };
+    const value = runId === undefined ? await commit() : await this.runMutex.run(runId, commit);
+    this.options.metrics.transition.observe({ kind }, (performance.now() - started) / 1000);
+    await this.perform(effects);
+    return value;
+  }
+
+  private transitionDeps() {
+    return {
+      dialect: this.options.store.dialect,
+      registry: this.options.registry,
+      metrics: this.options.metrics,
+      replyTo: this.options.resultsQueue,
+      progressTo: this.options.progressQueue,
+    };
   }
 
   private async perform(effects: readonly Effect[]): Promise<void> {
@@ -138,13 +170,18 @@ export class Engine {
               .then(
                 () => this.markPublished(request.taskId),
                 // Left unconfirmed in the outbox: the sweeper republishes it.
-                (error: unknown) => logger.warn({ err: error, taskId: request.taskId }, 'publishing a step request failed; the sweeper will retry'),
+                (error: unknown) =>
+                  logger.warn(
+                    { err: error, taskId: request.taskId },
+                    'publishing a step request failed; the sweeper will retry',
+                  ),
               ),
           );
           break;
         }
         case 'event':
-          if (this.options.publishStepEvents || effect.event.event === 'run.started') this.publishEvent(effect.event);
+          if (this.options.publishStepEvents || effect.event.event === 'run.started')
+            this.publishEvent(effect.event);
           break;
         case 'run-completed':
           work.push(this.deliverCompletion(effect.runId));
@@ -160,8 +197,15 @@ export class Engine {
   private publishEvent(event: RunEvent): void {
     // Best effort for step events (the database is the record); the completion has an outbox.
     this.options.bus
-      .publishEvent(runEventsTopic(this.options.eventsExchange), event, { routingKey: runEventRoutingKey(event) })
-      .catch((error: unknown) => this.options.logger.warn({ err: error, event: event.event }, 'publishing a run event failed'));
+      .publishEvent(runEventsTopic(this.options.eventsExchange), event, {
+        routingKey: runEventRoutingKey(event),
+      })
+      .catch((error: unknown) =>
+        this.options.logger.warn(
+          { err: error, event: event.event },
+          'publishing a run event failed',
+        ),
+      );
   }
 
   private markPublished(taskId: string): void {
@@ -169,7 +213,9 @@ export class Engine {
     // Batched: one UPDATE for every confirm of the last few milliseconds.
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
-      this.flushPublished().catch((error: unknown) => this.options.logger.warn({ err: error }, 'recording publish confirms failed'));
+      this.flushPublished().catch((error: unknown) =>
+        this.options.logger.warn({ err: error }, 'recording publish confirms failed'),
+      );
     }, 5);
   }
 
@@ -178,7 +224,11 @@ export class Engine {
     const ids = [...this.pendingPublished];
     this.pendingPublished.clear();
     for (let i = 0; i < ids.length; i += 500) {
-      await this.db.updateTable('tasks').set({ published: 1 }).where('id', 'in', ids.slice(i, i + 500)).execute();
+      await this.db
+        .updateTable('tasks')
+        .set({ published: 1 })
+        .where('id', 'in', ids.slice(i, i + 500))
+        .execute();
     }
   }
 
@@ -213,55 +263,73 @@ export class Engine {
     }
     let key = params.idempotencyKey;
     if (key === undefined && def.idempotencyKey) {
-      const value = await def.idempotencyKey.evaluate({ input: params.input, steps: {}, run: { id: '', workflow: def.name, version: def.version } });
-      if (value !== null && value !== undefined && value !== '') key = typeof value === 'string' ? value : JSON.stringify(value);
+      const value = await def.idempotencyKey.evaluate({
+        input: params.input,
+        steps: {},
+        run: { id: '', workflow: def.name, version: def.version },
+      });
+      if (value !== null && value !== undefined && value !== '')
+        key = typeof value === 'string' ? value : JSON.stringify(value);
     }
     const { run, created } = await this.transact('start', (t) =>
-      t.createRun({ def, input: params.input, idempotencyKey: key, callbackUrl: params.callbackUrl }),
+      t.createRun({
+        def,
+        input: params.input,
+        idempotencyKey: key,
+        callbackUrl: params.callbackUrl,
+      }),
     );
     return { kind: created ? 'started' : 'existing', run };
   }
 
   /** Applies a worker's result. Duplicates and late results are counted and dropped. */
   async onResult(result: StepResult): Promise<'applied' | string> {
-    const outcome = await this.runMutex.run(result.runId, () =>
-      this.transact('result', async (t) => {
+    const outcome = await this.transact(
+      'result',
+      async (t) => {
         const run = await t.lockRun(result.runId);
         if (!run) return { applied: false as const, reason: 'unknown-run' };
         return t.applyResult(run, result);
-      }),
+      },
+      result.runId,
     );
     if (!outcome.applied) {
       this.options.metrics.ignoredResults.inc({ reason: outcome.reason });
-      this.options.logger.debug({ taskId: result.taskId, attempt: result.attempt, reason: outcome.reason }, 'ignored a step result');
+      this.options.logger.debug(
+        { taskId: result.taskId, attempt: result.attempt, reason: outcome.reason },
+        'ignored a step result',
+      );
       return outcome.reason;
     }
     return 'applied';
   }
 
   async onProgress(progress: StepProgress): Promise<void> {
-    const t = this.db.transaction();
-    await t.execute(async (trx) => {
-      const transition = new Transition(trx, [], {
-        dialect: this.options.store.dialect,
-        registry: this.options.registry,
-        metrics: this.options.metrics,
-        replyTo: this.options.resultsQueue,
-        progressTo: this.options.progressQueue,
-      });
-      await transition.heartbeat(progress.taskId, progress.attempt, progress.progress, progress.message);
+    await this.db.transaction().execute(async (trx) => {
+      const transition = new Transition(trx, [], this.transitionDeps());
+      await transition.heartbeat(
+        progress.taskId,
+        progress.attempt,
+        progress.progress,
+        progress.message,
+      );
     });
   }
 
-  async cancelRun(runId: string, reason: string): Promise<'cancelled' | 'not-found' | 'already-finished'> {
-    return this.runMutex.run(runId, () =>
-      this.transact('cancel', async (t) => {
+  async cancelRun(
+    runId: string,
+    reason: string,
+  ): Promise<'cancelled' | 'not-found' | 'already-finished'> {
+    return this.transact(
+      'cancel',
+      async (t) => {
         const run = await t.lockRun(runId);
         if (!run) return 'not-found' as const;
         if (run.row.status !== 'running') return 'already-finished' as const;
         await t.cancelRun(run, reason);
         return 'cancelled' as const;
-      }),
+      },
+      runId,
     );
   }
 
@@ -270,7 +338,11 @@ export class Engine {
 
   private async deliverCompletion(runId: string): Promise<void> {
     const { logger } = this.options;
-    const run = await this.db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+    const run = await this.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('id', '=', runId)
+      .executeTakeFirst();
     if (!run || run.status === 'running' || run.completion_published) return;
     this.notifyWaiters(runId);
     const event: RunEvent = {
@@ -287,7 +359,9 @@ export class Engine {
     };
     let delivered = true;
     try {
-      await this.options.bus.publishEvent(runEventsTopic(this.options.eventsExchange), event, { routingKey: runEventRoutingKey(event) });
+      await this.options.bus.publishEvent(runEventsTopic(this.options.eventsExchange), event, {
+        routingKey: runEventRoutingKey(event),
+      });
     } catch (error) {
       delivered = false;
       logger.warn({ err: error, runId }, 'publishing run.completed failed; will retry');
@@ -303,12 +377,24 @@ export class Engine {
         if (!response.ok) throw new Error(`callback answered HTTP ${response.status}`);
       } catch (error) {
         delivered = run.completion_attempts + 1 >= 5;
-        logger.warn({ err: error, runId, url: run.callback_url, attempt: run.completion_attempts + 1, givingUp: delivered }, 'completion callback failed');
+        logger.warn(
+          {
+            err: error,
+            runId,
+            url: run.callback_url,
+            attempt: run.completion_attempts + 1,
+            givingUp: delivered,
+          },
+          'completion callback failed',
+        );
       }
     }
     await this.db
       .updateTable('runs')
-      .set({ completion_published: delivered ? 1 : 0, completion_attempts: run.completion_attempts + 1 })
+      .set({
+        completion_published: delivered ? 1 : 0,
+        completion_attempts: run.completion_attempts + 1,
+      })
       .where('id', '=', runId)
       .execute();
   }
@@ -333,7 +419,8 @@ export class Engine {
 
   /** Resolves when the run has finished or after `timeoutMs`, with the run row either way. */
   async waitForRun(runId: string, timeoutMs: number): Promise<RunRow | undefined> {
-    const read = () => this.db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+    const read = () =>
+      this.db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
     const first = await read();
     if (!first || first.status !== 'running') return first;
     await new Promise<void>((resolve) => {
@@ -349,7 +436,10 @@ export class Engine {
       set.add(wake);
       this.waiters.set(runId, set);
       // The run may have finished between the read and the registration.
-      read().then((r) => r && r.status !== 'running' && this.notifyWaiters(runId), () => undefined);
+      read().then(
+        (r) => r && r.status !== 'running' && this.notifyWaiters(runId),
+        () => undefined,
+      );
     });
     return read();
   }
@@ -372,13 +462,18 @@ export class Engine {
   private wakeAt(at: number): void {
     if (this.stopped || (this.wakeTimer && this.wakeTimer.at <= at)) return;
     if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
-    const timer = setTimeout(() => {
-      this.wakeTimer = undefined;
-      if (this.sweeping) return;
-      this.sweeping = this.retryDue()
-        .catch((error: unknown) => this.options.logger.error({ err: error }, 'retry sweep failed'))
-        .finally(() => (this.sweeping = undefined));
-    }, Math.max(0, at - Date.now()));
+    const timer = setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        if (this.sweeping) return;
+        this.sweeping = this.retryDue()
+          .catch((error: unknown) =>
+            this.options.logger.error({ err: error }, 'retry sweep failed'),
+          )
+          .finally(() => (this.sweeping = undefined));
+      },
+      Math.max(0, at - Date.now()),
+    );
     this.wakeTimer = { at, timer };
   }
 
@@ -402,12 +497,19 @@ export class Engine {
       .limit(500)
       .execute();
     for (const { id, run_id } of due) {
-      await this.runMutex.run(run_id, () =>
-        this.transact('retry', async (t) => {
+      await this.transact(
+        'retry',
+        async (t) => {
           const run = await t.lockRun(run_id);
-          const task = await t.trx.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
-          if (run && task && task.retry_at !== null && task.retry_at <= t.now) await t.retryTask(run, task);
-        }),
+          const task = await t.trx
+            .selectFrom('tasks')
+            .selectAll()
+            .where('id', '=', id)
+            .executeTakeFirst();
+          if (run && task && task.retry_at !== null && task.retry_at <= t.now)
+            await t.retryTask(run, task);
+        },
+        run_id,
       );
     }
   }
@@ -421,15 +523,26 @@ export class Engine {
       .limit(500)
       .execute();
     for (const { id, run_id, attempt } of expired) {
-      await this.runMutex.run(run_id, () =>
-        this.transact('timeout', async (t) => {
+      await this.transact(
+        'timeout',
+        async (t) => {
           const run = await t.lockRun(run_id);
-          const task = await t.trx.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+          const task = await t.trx
+            .selectFrom('tasks')
+            .selectAll()
+            .where('id', '=', id)
+            .executeTakeFirst();
           if (!run || run.row.status !== 'running' || !task) return;
-          if (task.status === 'running' && task.attempt === attempt && task.deadline_at !== null && task.deadline_at <= t.now) {
+          if (
+            task.status === 'running' &&
+            task.attempt === attempt &&
+            task.deadline_at !== null &&
+            task.deadline_at <= t.now
+          ) {
             await t.timeoutAttempt(run, task);
           }
-        }),
+        },
+        run_id,
       );
     }
   }
@@ -444,16 +557,26 @@ export class Engine {
       .limit(100)
       .execute();
     for (const { id } of expired) {
-      await this.runMutex.run(id, () => this.transact('run-timeout', async (t) => {
-        const run = await t.lockRun(id);
-        if (!run || run.row.status !== 'running' || run.row.deadline_at === null || run.row.deadline_at > t.now) return;
-        const limit = run.def.timeoutMs ?? 0;
-        await t.failRun(run, 'timed_out', {
-          message: `workflow ${run.def.name} did not finish within its timeout of ${Math.round(limit / 1000)}s`,
-          code: 'WORKFLOW_TIMEOUT',
-          retryable: false,
-        });
-      }));
+      await this.transact(
+        'run-timeout',
+        async (t) => {
+          const run = await t.lockRun(id);
+          if (
+            !run ||
+            run.row.status !== 'running' ||
+            run.row.deadline_at === null ||
+            run.row.deadline_at > t.now
+          )
+            return;
+          const limit = run.def.timeoutMs ?? 0;
+          await t.failRun(run, 'timed_out', {
+            message: `workflow ${run.def.name} did not finish within its timeout of ${Math.round(limit / 1000)}s`,
+            code: 'WORKFLOW_TIMEOUT',
+            retryable: false,
+          });
+        },
+        id,
+      );
     }
   }
 
@@ -471,7 +594,10 @@ export class Engine {
       .limit(500)
       .execute();
     if (stale.length === 0) return;
-    this.options.logger.info({ count: stale.length }, 'republishing step requests without a broker confirm');
+    this.options.logger.info(
+      { count: stale.length },
+      'republishing step requests without a broker confirm',
+    );
     const effects: Effect[] = stale.map((task) => ({
       kind: 'dispatch',
       request: buildRequest({ name: task.workflow, version: task.workflow_version }, task, {
@@ -506,7 +632,10 @@ export class Engine {
       }
       for (const letter of letters) {
         this.options.metrics.deadLetters.inc({ queue: queue.name });
-        this.options.logger.error({ queue: queue.name, reason: letter.reason, body: letter.body }, 'a message was dead-lettered');
+        this.options.logger.error(
+          { queue: queue.name, reason: letter.reason, body: letter.body },
+          'a message was dead-lettered',
+        );
         await this.db
           .insertInto('dead_letters')
           .values({
@@ -522,6 +651,9 @@ export class Engine {
   }
 }
 
-function validateInput(def: WorkflowDefinition, input: unknown): readonly { path: string; message: string }[] {
+function validateInput(
+  def: WorkflowDefinition,
+  input: unknown,
+): readonly { path: string; message: string }[] {
   return def.validateInput ? def.validateInput(input) : [];
 }

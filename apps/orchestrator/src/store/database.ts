@@ -28,7 +28,7 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
     await migrate(db, 'sqlite');
     return { db, dialect: 'sqlite', describe: `sqlite:${config.file}`, close: () => db.destroy() };
   }
@@ -52,6 +52,27 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   const url = new URL(config.url);
   url.password = '';
   return { db, dialect: 'postgres', describe: `${url.toString()}${schema ? ` schema=${schema}` : ''}`, close: () => db.destroy() };
+}
+
+/**
+ * Kysely's SQLite driver prepares every query anew; the engine runs the same few statements for
+ * every transition, and preparing was ~10 % of the orchestrator's CPU in the benchmark profile.
+ */
+function cachingStatements(sqlite: BetterSqlite3.Database, max = 500) {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(query: string) {
+      let statement = cache.get(query);
+      if (!statement) {
+        statement = sqlite.prepare(query);
+        // Statements with IN (…) lists vary in length; keep the cache bounded (oldest out).
+        if (cache.size >= max) cache.delete(cache.keys().next().value ?? '');
+        cache.set(query, statement);
+      }
+      return statement;
+    },
+  } as unknown as BetterSqlite3.Database;
 }
 
 async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {

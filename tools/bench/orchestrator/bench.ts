@@ -1,0 +1,364 @@
+/**
+ * Orchestrator benchmark: (a) per-step orchestration overhead of a 10-step chain of no-op workers
+ * at ~200 steps/s, (b) 1,000/10,000-way fan-out time and orchestrator memory, (c) sustained runs/s
+ * of a 3-step workflow, (d) the same chain and a chord-style fan-out on Celery, side by side.
+ *
+ * The orchestrator runs as its own process (so its memory is measurable) on real RabbitMQ and
+ * SQLite (or PostgreSQL with --database-url); the no-op workers run in this process.
+ *
+ *   npx nx run orchestrator:bench            # full run, writes docs/benchmarks/orchestrator.md
+ *   npx nx run orchestrator:bench -- --quick # tiny sizes (what the test runs)
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBus, type Bus } from '@conveyor/bus';
+import type { RunEvent } from '@conveyor/contracts';
+import { defineStepHandler, runEventsTopic, startStepWorker } from '@conveyor/worker-sdk';
+import { Command } from 'commander';
+import { connect } from 'amqplib';
+import pino from 'pino';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const now = () => performance.timeOrigin + performance.now();
+
+interface Options {
+  quick: boolean;
+  out?: string;
+  databaseUrl?: string;
+  amqpUrl: string;
+  celery: boolean;
+}
+
+interface Stamp {
+  s: number;
+  e: number;
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.round((p / 100) * (sorted.length - 1)))] ?? NaN;
+}
+
+const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+function workflows(prefix: string, chainLength: number): Record<string, string> {
+  const chainSteps = Array.from({ length: chainLength }, (_, i) =>
+    i === 0 ? `  s1: { queue: ${prefix}-stamp, input: '[]' }` : `  s${i + 1}: { queue: ${prefix}-stamp, needs: [s${i}], input: 'steps.s${i}' }`,
+  );
+  return {
+    'chain.yaml': `name: chain\nversion: 1\nsteps:\n${chainSteps.join('\n')}\noutput: 'steps.s${chainLength}'\n`,
+    'three.yaml': `name: three\nversion: 1\nsteps:\n  a: { queue: ${prefix}-noop, input: 'input' }\n  b: { queue: ${prefix}-noop, needs: [a], input: 'steps.a' }\n  c: { queue: ${prefix}-noop, needs: [b], input: 'steps.b' }\noutput: 'steps.c'\n`,
+    'fan.yaml': `name: fan\nversion: 1\nsteps:\n  items:\n    forEach: '[1..input.n]'\n    concurrency: 200\n    queue: ${prefix}-noop\n    input: 'item'\n    timeout: 5m\n  count: { queue: ${prefix}-noop, needs: [items], input: '$count(steps.items)' }\noutput: 'steps.count'\n`,
+  };
+}
+
+class Harness {
+  private readonly completed = new Map<string, RunEvent & { event: 'run.completed' }>();
+  private readonly waiters = new Map<string, (e: RunEvent & { event: 'run.completed' }) => void>();
+  constructor(
+    readonly base: string,
+    readonly orchestrator: ChildProcess,
+  ) {}
+
+  onEvent(event: RunEvent): void {
+    if (event.event !== 'run.completed') return;
+    const waiter = this.waiters.get(event.runId);
+    if (waiter) {
+      this.waiters.delete(event.runId);
+      waiter(event);
+    } else this.completed.set(event.runId, event);
+  }
+
+  async start(workflow: string, input: unknown): Promise<string> {
+    const response = await fetch(`${this.base}/api/workflows/${workflow}/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input }),
+    });
+    const body = (await response.json()) as { run?: { id: string }; error?: { message: string } };
+    if (!body.run) throw new Error(`start ${workflow} failed: ${response.status} ${body.error?.message}`);
+    return body.run.id;
+  }
+
+  done(runId: string): Promise<RunEvent & { event: 'run.completed' }> {
+    const early = this.completed.get(runId);
+    if (early) {
+      this.completed.delete(runId);
+      return Promise.resolve(early);
+    }
+    return new Promise((resolve) => this.waiters.set(runId, resolve));
+  }
+
+  async run(workflow: string, input: unknown) {
+    const t0 = now();
+    const id = await this.start(workflow, input);
+    const event = await this.done(id);
+    if (event.status !== 'succeeded') throw new Error(`run ${id} ${event.status}: ${event.error?.message}`);
+    return { ms: now() - t0, output: event.output };
+  }
+}
+
+async function main(opts: Options): Promise<void> {
+  const logger = pino({ level: 'warn' });
+  const prefix = `orch-bench-${process.pid}-${Date.now().toString(36)}`;
+  const q = opts.quick
+    ? { chainLength: 10, seqChains: 10, rateSeconds: 1, rateRunsPerSecond: 20, throughputSeconds: 2, throughputConcurrency: 16, fanouts: [100, 1000], chord: 100 }
+    : { chainLength: 10, seqChains: 100, rateSeconds: 10, rateRunsPerSecond: 20, throughputSeconds: 10, throughputConcurrency: 64, fanouts: [1000, 10000], chord: 1000 };
+  const workDir = mkdtempSync(join(tmpdir(), 'orch-bench-'));
+  const wfDir = join(workDir, 'workflows');
+  execFileSync('mkdir', ['-p', wfDir]);
+  for (const [name, text] of Object.entries(workflows(prefix, q.chainLength))) writeFileSync(join(wfDir, name), text);
+
+  const port = await freePort();
+  const orchestrator = spawn(process.execPath, [...(process.env.ORCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ORCH_CPU_PROF}`] : []), '--import', 'tsx', join(ROOT, 'apps/orchestrator/src/main.ts')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      TSX_TSCONFIG_PATH: join(ROOT, 'apps/orchestrator/tsconfig.json'),
+      PORT: String(port),
+      AMQP_URL: opts.amqpUrl,
+      DATA_DIR: join(workDir, 'data'),
+      ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl, DATABASE_SCHEMA: prefix.replace(/-/g, '_') } : {}),
+      WORKFLOWS_DIR: wfDir,
+      RESULTS_QUEUE: `${prefix}-results`,
+      PROGRESS_QUEUE: `${prefix}-progress`,
+      EVENTS_EXCHANGE: `${prefix}-events`,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const harness = new Harness(base, orchestrator);
+  let bus: Bus | undefined;
+  const results: string[] = [];
+  try {
+    for (let i = 0; ; i++) {
+      const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+      if (ok) break;
+      if (i > 300 || orchestrator.exitCode !== null) throw new Error('the orchestrator did not become ready');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    bus = await createBus({ url: opts.amqpUrl, logger, connectionName: `${prefix}-workers` });
+    await bus.subscribe(runEventsTopic(`${prefix}-events`), async (d) => harness.onEvent(d.message), { pattern: 'run.completed.#', prefetch: 1000 });
+    const worker = await startStepWorker({
+      bus,
+      logger,
+      skipExpired: false,
+      handlers: [
+        defineStepHandler<Stamp[], Stamp[]>({
+          queue: `${prefix}-stamp`,
+          concurrency: 64,
+          handle: async ({ input }) => {
+            const s = now();
+            return [...input, { s, e: now() }];
+          },
+        }),
+        defineStepHandler({ queue: `${prefix}-noop`, concurrency: 256, handle: async ({ input }) => input }),
+      ],
+    });
+
+    // Warm-up (JIT, connections, SQLite page cache).
+    await Promise.all(Array.from({ length: 10 }, () => harness.run('chain', null)));
+
+    // (a1) sequential chains: per-hop overhead with nothing else running (comparable with Celery).
+    const seqGaps: number[] = [];
+    const seqRuns: number[] = [];
+    for (let i = 0; i < q.seqChains; i++) {
+      const { ms, output } = await harness.run('chain', null);
+      const stamps = output as Stamp[];
+      seqRuns.push(ms);
+      for (let k = 1; k < stamps.length; k++) seqGaps.push((stamps[k]?.s ?? NaN) - (stamps[k - 1]?.e ?? NaN));
+    }
+
+    // (a2) chains started at a fixed rate: 20 runs/s × 10 steps = 200 steps/s.
+    const rateGaps: number[] = [];
+    const rateRuns: number[] = [];
+    const pending: Promise<void>[] = [];
+    const interval = 1000 / q.rateRunsPerSecond;
+    const total = q.rateSeconds * q.rateRunsPerSecond;
+    const t0 = now();
+    for (let i = 0; i < total; i++) {
+      const wait = t0 + i * interval - now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      pending.push(
+        harness.run('chain', null).then(({ ms, output }) => {
+          rateRuns.push(ms);
+          const stamps = output as Stamp[];
+          for (let k = 1; k < stamps.length; k++) rateGaps.push((stamps[k]?.s ?? NaN) - (stamps[k - 1]?.e ?? NaN));
+        }),
+      );
+    }
+    await Promise.all(pending);
+    const achieved = (total * q.chainLength) / ((now() - t0) / 1000);
+
+    // (c) sustained runs/s of a 3-step workflow, closed loop.
+    let completedRuns = 0;
+    const tEnd = now() + q.throughputSeconds * 1000;
+    const tStart = now();
+    await Promise.all(
+      Array.from({ length: q.throughputConcurrency }, async () => {
+        while (now() < tEnd) {
+          await harness.run('three', { x: 1 });
+          completedRuns++;
+        }
+      }),
+    );
+    const runsPerSecond = completedRuns / ((now() - tStart) / 1000);
+
+    // (b) fan-out: time to completion and orchestrator memory (RSS sampled every 50 ms).
+    const fanRows: { n: number; ms: number; baseline: number; peak: number }[] = [];
+    for (const n of q.fanouts) {
+      const pid = orchestrator.pid ?? 0;
+      const baseline = rssMiB(pid);
+      let peak = baseline;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 50);
+      const { ms, output } = await harness.run('fan', { n });
+      clearInterval(sampler);
+      peak = Math.max(peak, rssMiB(pid));
+      if (output !== n) throw new Error(`fan-out of ${n} counted ${JSON.stringify(output)}`);
+      fanRows.push({ n, ms, baseline, peak });
+    }
+    const chordConveyor = fanRows.find((r) => r.n === q.chord)?.ms ?? (await harness.run('fan', { n: q.chord })).ms;
+
+    await worker.close();
+
+    // (d) Celery, same broker, Redis result backend.
+    let celery: { chain: { gap_p50_ms: number; gap_p99_ms: number; run_p50_ms: number; run_p99_ms: number }; chord_ms: Record<string, number>; celery: string } | undefined;
+    if (opts.celery) {
+      const out = execFileSync('/usr/bin/python3', [join(__dirname, 'celery_bench.py')], {
+        env: { ...process.env, AMQP_URL: opts.amqpUrl, BENCH_PREFIX: `${prefix}-celery`, CHAIN_RUNS: String(q.seqChains), CHAIN_LENGTH: String(q.chainLength), CHORD_SIZES: String(q.chord), WORKER_CONCURRENCY: String(cpus().length) },
+        encoding: 'utf8',
+        timeout: 900_000,
+      });
+      celery = JSON.parse(out.trim().split('\n').pop() ?? '{}');
+    }
+
+    const sg = { p50: percentile(seqGaps, 50), p99: percentile(seqGaps, 99) };
+    const rg = { p50: percentile(rateGaps, 50), p99: percentile(rateGaps, 99) };
+    results.push(
+      `### (a) Orchestration overhead per step (10-step chain of no-op workers)`,
+      '',
+      'Overhead = time from a worker finishing step *k* to a worker starting step *k+1*: result publish, broker, orchestrator transaction, request publish, broker.',
+      '',
+      '| load | steps measured | p50 (ms) | p99 (ms) | run p50 (ms) | run p99 (ms) |',
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      `| one chain at a time | ${seqGaps.length} | ${fmt(sg.p50)} | ${fmt(sg.p99)} | ${fmt(percentile(seqRuns, 50), 1)} | ${fmt(percentile(seqRuns, 99), 1)} |`,
+      `| ${q.rateRunsPerSecond} chains/s (${fmt(achieved, 0)} steps/s achieved) | ${rateGaps.length} | ${fmt(rg.p50)} | ${fmt(rg.p99)} | ${fmt(percentile(rateRuns, 50), 1)} | ${fmt(percentile(rateRuns, 99), 1)} |`,
+      '',
+      `### (b) Fan-out (concurrency limit 200, no-op items, then one step over the joined list)`,
+      '',
+      '| items | time to completion (s) | items/s | orchestrator RSS before (MiB) | peak RSS during (MiB) |',
+      '| ---: | ---: | ---: | ---: | ---: |',
+      ...fanRows.map((r) => `| ${r.n} | ${fmt(r.ms / 1000)} | ${fmt(r.n / (r.ms / 1000), 0)} | ${fmt(r.baseline, 0)} | ${fmt(r.peak, 0)} |`),
+      '',
+      `### (c) Sustained throughput, 3-step workflow (closed loop, ${q.throughputConcurrency} runs in flight, ${q.throughputSeconds} s)`,
+      '',
+      `| runs completed | runs/s | steps/s |`,
+      '| ---: | ---: | ---: |',
+      `| ${completedRuns} | ${fmt(runsPerSecond, 1)} | ${fmt(runsPerSecond * 3, 0)} |`,
+      '',
+    );
+    if (celery) {
+      const chordCelery = celery.chord_ms[String(q.chord)] ?? NaN;
+      results.push(
+        `### (d) Conveyor vs Celery (${celery.celery}, prefork --concurrency ${cpus().length}, same RabbitMQ, Redis result backend), same run`,
+        '',
+        'Ratio = Celery / Conveyor (> 1: Conveyor is faster).',
+        '',
+        '| shape | Conveyor | Celery | ratio |',
+        '| --- | ---: | ---: | ---: |',
+        `| chain of ${q.chainLength}, per-step overhead p50 (ms) | ${fmt(sg.p50)} | ${fmt(celery.chain.gap_p50_ms)} | ${fmt(celery.chain.gap_p50_ms / sg.p50)} |`,
+        `| chain of ${q.chainLength}, per-step overhead p99 (ms) | ${fmt(sg.p99)} | ${fmt(celery.chain.gap_p99_ms)} | ${fmt(celery.chain.gap_p99_ms / sg.p99)} |`,
+        `| chain of ${q.chainLength}, whole run p50 (ms) | ${fmt(percentile(seqRuns, 50), 1)} | ${fmt(celery.chain.run_p50_ms, 1)} | ${fmt(celery.chain.run_p50_ms / percentile(seqRuns, 50))} |`,
+        `| fan-out/chord of ${q.chord} no-ops + join (ms) | ${fmt(chordConveyor, 0)} | ${fmt(chordCelery, 0)} | ${fmt(chordCelery / chordConveyor)} |`,
+        '',
+      );
+    }
+  } finally {
+    orchestrator.kill('SIGTERM');
+    await new Promise((r) => (orchestrator.exitCode !== null ? r(undefined) : orchestrator.once('exit', r)));
+    await bus?.close();
+    await cleanupBroker(opts.amqpUrl, prefix);
+    rmSync(workDir, { recursive: true, force: true });
+  }
+
+  const rabbit = (() => {
+    try {
+      return /RabbitMQ version: ([\d.]+)/.exec(execFileSync('rabbitmqctl', ['status'], { encoding: 'utf8', timeout: 30_000 }))?.[1] ?? '?';
+    } catch {
+      return '?';
+    }
+  })();
+  const command = `npx nx run orchestrator:bench${opts.quick ? ' -- --quick' : ''}${opts.databaseUrl ? ' --database-url …' : ''}`;
+  const report = [
+    `## Results${opts.quick ? ' (quick configuration: tiny sizes, not representative)' : ''}`,
+    '',
+    `Command: \`${command}\` — ${new Date().toISOString()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, RabbitMQ ${rabbit} (quorum queues, publisher confirms), ${opts.databaseUrl ? 'PostgreSQL' : 'SQLite (WAL)'}; orchestrator, workers, broker, database and Celery share the machine.`,
+    '',
+    ...results,
+  ].join('\n');
+  if (opts.out) {
+    const existing = (() => {
+      try {
+        return readFileSync(opts.out, 'utf8');
+      } catch {
+        return '';
+      }
+    })();
+    const marker = '<!-- BENCH RESULTS -->';
+    const head = existing.includes(marker) ? existing.slice(0, existing.indexOf(marker)) : '# Orchestrator benchmarks\n\n';
+    writeFileSync(opts.out, `${head}${marker}\n\n${report}\n`);
+  }
+  console.log(report);
+}
+
+/** Deletes this run's queues and exchanges (by prefix; Celery's included). */
+async function cleanupBroker(url: string, prefix: string): Promise<void> {
+  try {
+    const queues = execFileSync('rabbitmqctl', ['list_queues', '-q', '--no-table-headers', 'name'], { encoding: 'utf8' }).split('\n').map((s) => s.trim());
+    const exchanges = execFileSync('rabbitmqctl', ['list_exchanges', '-q', '--no-table-headers', 'name'], { encoding: 'utf8' }).split('\n').map((s) => s.trim());
+    const conn = await connect(url, { clientProperties: { connection_name: `${prefix}-cleanup` } });
+    const ch = await conn.createChannel();
+    for (const name of queues.filter((n) => n.startsWith(prefix))) await ch.deleteQueue(name);
+    for (const name of exchanges.filter((n) => n.startsWith(prefix))) await ch.deleteExchange(name);
+    await conn.close();
+  } catch (error) {
+    console.error(`broker cleanup failed: ${(error as Error).message}`);
+  }
+}
+
+if (require.main === module) {
+  const program = new Command()
+    .option('--quick', 'tiny sizes (seconds, for tests)', false)
+    .option('--out <file>', 'write the results section of this markdown file')
+    .option('--database-url <url>', 'PostgreSQL instead of SQLite')
+    .option('--amqp-url <url>', 'RabbitMQ', process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672')
+    .option('--no-celery', 'skip the Celery comparison')
+    .parse();
+  main(program.opts<Options>()).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
