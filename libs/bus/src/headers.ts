@@ -71,3 +71,22 @@ export function brokerFreeHeaders(
   }
   return out;
 }
+
+/**
+ * Headers for a dead letter sent back to its queue: a fresh attempt counter and no failure
+ * bookkeeping, but the original routing key (topic handlers still see what was published).
+ */
+export function replayHeaders(headers: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out = brokerFreeHeaders(headers);
+  for (const name of [
+    HEADERS.attempt,
+    HEADERS.reason,
+    HEADERS.lastError,
+    HEADERS.firstFailureAt,
+    HEADERS.deadLetteredAt,
+    HEADERS.originalQueue,
+  ]) {
+    delete out[name];
+  }
+  return out;
+}

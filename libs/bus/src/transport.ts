@@ -98,6 +98,11 @@ export interface Bus {
   deadLetterDepth(queue: QueueDefinition<unknown>): Promise<number>;
   /** Takes up to `max` messages out of the queue's dead-letter queue (acked). */
   drainDeadLetters(queue: QueueDefinition<unknown>, max?: number): Promise<DeadLetter[]>;
+  /**
+   * Moves up to `max` dead letters back into the queue (attempt counter reset), each confirmed
+   * before it leaves the DLQ — e.g. after deploying a fix. Resolves with how many were moved.
+   */
+  replayDeadLetters(queue: QueueDefinition<unknown>, max?: number): Promise<number>;
   /** True while connected (embedded: always, until closed). */
   isHealthy(): boolean;
   /** Cancels consumers, waits for in-flight handlers, flushes pending publishes, closes. */

@@ -164,6 +164,25 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
       });
     });
 
+    it('replays dead letters into the queue with a fresh attempt counter', async () => {
+      const queue = defineQueue({ name: fx.name('replay'), schema: Job, maxAttempts: 2 });
+      let broken = true;
+      const handled: { n: number; attempt: number; tenant: unknown }[] = [];
+      const sub = await bus.consume(queue, async (d) => {
+        if (broken) throw new Error('bug in v1');
+        handled.push({ n: d.message.n, attempt: d.attempt, tenant: d.headers['tenant'] });
+      });
+      await bus.publish(queue, job(4), { headers: { tenant: 'acme' } });
+      await waitFor('the dead letter', async () => (await bus.deadLetterDepth(queue)) === 1);
+      broken = false; // "deploy the fix"
+      expect(await bus.replayDeadLetters(queue)).toBe(1);
+      await waitFor('the replayed message', () => handled.length === 1);
+      await sub.cancel();
+      expect(handled).toEqual([{ n: 4, attempt: 1, tenant: 'acme' }]);
+      expect(await bus.deadLetterDepth(queue)).toBe(0);
+      expect(await bus.replayDeadLetters(queue)).toBe(0);
+    });
+
     it('dead-letters bytes that are not JSON, and JSON that breaks the schema naming the field', async () => {
       const queue = defineQueue({ name: fx.name('raw'), schema: Job });
       let handled = 0;

@@ -12,6 +12,7 @@ import {
 } from '../definitions';
 import { publishHeaders, validatePrefetch } from '../options';
 import { BusClosedError } from '../errors';
+import { replayHeaders } from '../headers';
 import type { BusMetrics } from '../metrics';
 import type {
   Bus,
@@ -285,6 +286,46 @@ class AmqpBus implements Bus {
         ch.ack(msg);
       }
       return out;
+    });
+  }
+
+  async replayDeadLetters(queue: QueueDefinition<unknown>, max = 100): Promise<number> {
+    this.assertOpen(`replay dead letters of ${queue.name}`);
+    const dlq = topologyNames.deadLetterQueue(queue.name);
+    return this.withTopologyChannel(async (ch) => {
+      await declareQueueTopology(ch, queue);
+      let moved = 0;
+      while (moved < max) {
+        const msg = await ch.get(dlq, { noAck: false });
+        if (msg === false) break;
+        const properties = msg.properties;
+        try {
+          await this.publisher.publish(
+            '',
+            queue.name,
+            msg.content,
+            {
+              messageId:
+                typeof properties.messageId === 'string' ? properties.messageId : randomUUID(),
+              correlationId: properties.correlationId as string | undefined,
+              headers: replayHeaders(properties.headers ?? {}),
+              persistent: true,
+              mandatory: true,
+              contentType: 'application/json',
+            },
+            {
+              deadline: Date.now() + this.settings.publishTimeoutMs,
+              timeoutMs: this.settings.publishTimeoutMs,
+            },
+          );
+        } catch (err) {
+          ch.nack(msg, false, true); // stays in the DLQ
+          throw err;
+        }
+        ch.ack(msg);
+        moved += 1;
+      }
+      return moved;
     });
   }
 

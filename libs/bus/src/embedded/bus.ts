@@ -11,6 +11,7 @@ import {
 } from '../definitions';
 import { processDelivery, type DeliveryContext } from '../delivery';
 import { BusClosedError } from '../errors';
+import { replayHeaders } from '../headers';
 import type { BusMetrics } from '../metrics';
 import type {
   Bus,
@@ -159,6 +160,25 @@ export class EmbeddedBus implements Bus {
       out.push(toDeadLetter(message.body, message.headers, message.messageId));
     }
     return out;
+  }
+
+  async replayDeadLetters(queue: QueueDefinition<unknown>, max = 100): Promise<number> {
+    this.assertOpen(`replay dead letters of ${queue.name}`);
+    this.declare(queue);
+    const dlq = this.broker.queue(topologyNames.deadLetterQueue(queue.name));
+    const target = this.broker.queue(queue.name);
+    let moved = 0;
+    while (moved < max) {
+      const message = dlq.take();
+      if (!message) break;
+      target.enqueue({
+        ...message,
+        headers: replayHeaders(message.headers),
+        routingKey: queue.name,
+      });
+      moved += 1;
+    }
+    return moved;
   }
 
   isHealthy(): boolean {
