@@ -9,3 +9,6 @@ export {
   type EmbeddedBroker,
 } from './embedded/broker';
 export { topicMatches } from './topic-pattern';
+// The queue arguments are part of the wire contract: workers in other languages declaring the
+// same queues must use exactly these (RabbitMQ refuses a redeclaration with other arguments).
+export { DELIVERY_LIMIT, quorumQueueArguments } from './amqp/topology';
