@@ -23,6 +23,7 @@ export type { TrainerOptions, StepResult } from './trainer';
 export { greedyGenerate, scoreCandidates, candidateProbabilities } from './inference';
 export type { GenerateOptions } from './inference';
 export { T5Tokenizer, TOKENIZER_FILE, TOKENIZER_CONFIG_FILE } from './tokenizer';
+export { PrecompiledNormalizer } from './precompiled-normalizer';
 export type { EncodeOptions } from './tokenizer';
 export { trainUnigramTokenizer, normalizeForUnigram } from './unigram-trainer';
 export type { UnigramTrainerOptions } from './unigram-trainer';

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { extractPrecompiled, type PrecompiledNormalizer } from './precompiled-normalizer';
 
 export const TOKENIZER_FILE = 'tokenizer.json';
 export const TOKENIZER_CONFIG_FILE = 'tokenizer_config.json';
@@ -31,6 +32,7 @@ export class T5Tokenizer {
   /** Number of ids the tokenizer can produce (pieces plus added tokens beyond them). */
   readonly vocabSize: number;
   private readonly inner: Tokenizer;
+  private readonly precompiled: PrecompiledNormalizer | undefined;
 
   constructor(json: Record<string, unknown>, config: Record<string, unknown> = {}) {
     const j = json as TokenizerJson;
@@ -39,8 +41,14 @@ export class T5Tokenizer {
     }
     this.json = j;
     this.config = config;
+    // SentencePiece's charsmap is applied here exactly; tokenizers.js gets the remaining steps.
+    const { precompiled, rest } = extractPrecompiled((json as { normalizer?: unknown }).normalizer);
+    this.precompiled = precompiled;
     // The library would honour a truncation block from the file; truncation here is explicit (maxLength).
-    this.inner = new Tokenizer({ ...j, truncation: null, padding: null }, { eos_token: '</s>', unk_token: '<unk>', pad_token: '<pad>', ...config });
+    this.inner = new Tokenizer(
+      { ...j, normalizer: rest, truncation: null, padding: null },
+      { eos_token: '</s>', unk_token: '<unk>', pad_token: '<pad>', ...config },
+    );
     const id = (token: string): number => {
       const v = this.inner.token_to_id(token);
       if (v === undefined) throw new Error(`tokenizer.json has no "${token}" token, which T5 needs`);
@@ -77,7 +85,7 @@ export class T5Tokenizer {
 
   encode(text: string, options: EncodeOptions = {}): number[] {
     const addEos = options.addEos ?? true;
-    let ids = this.inner.encode(text, { add_special_tokens: addEos }).ids;
+    let ids = this.inner.encode(this.normalize(text), { add_special_tokens: addEos }).ids;
     if (options.maxLength !== undefined && ids.length > options.maxLength) {
       ids = addEos ? [...ids.slice(0, Math.max(0, options.maxLength - 1)), this.eosTokenId] : ids.slice(0, options.maxLength);
     }
@@ -90,7 +98,11 @@ export class T5Tokenizer {
 
   /** The pieces `encode` would produce (without eos). */
   tokenize(text: string): string[] {
-    return this.inner.tokenize(text);
+    return this.inner.tokenize(this.normalize(text));
+  }
+
+  private normalize(text: string): string {
+    return this.precompiled ? this.precompiled.normalize(text) : text;
   }
 
   decode(ids: number[], options: { skipSpecialTokens?: boolean } = {}): string {

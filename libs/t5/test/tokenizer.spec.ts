@@ -31,6 +31,12 @@ const SPM_IDS: [string, number[]][] = [
   ['control\u0007bell', [842, 216, 3021, 1]],
   ['ＡＢＣ　ｘｙｚ', [103, 18357, 4443, 88, 257, 1]],
   ['line\r\nbreak', [3856, 23346, 1]],
+  // Characters newer than the charsmap: SentencePiece leaves them alone (<unk>), while plain NFKC
+  // (what tokenizers.js does) would rewrite them to 令和, C and æ.
+  ['Era ㋿ began', [1097, 35, 8, 2, 73, 4865, 1]],
+  ['ꟲ and 𐞃', [8, 2, 32, 8, 2, 1]],
+  ['ｶﾞ', [8, 2, 1]],
+  ['x\u0308\u0301y', [8, 2, 88, 1]],
 ];
 
 describe('T5Tokenizer on the real t5-small tokenizer.json', () => {
