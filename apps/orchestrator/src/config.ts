@@ -39,7 +39,7 @@ const EnvSchema = z.object({
   PROGRESS_QUEUE: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/).default(STEP_PROGRESS_QUEUE),
   EVENTS_EXCHANGE: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/).default(RUN_EVENTS_EXCHANGE),
   SWEEP_INTERVAL_MS: intFrom('SWEEP_INTERVAL_MS', 250, 10, 60_000),
-  STEP_EVENTS: z.enum(['true', 'false']).default('true'),
+  STEP_EVENTS: z.enum(['all', 'steps', 'none'], { message: 'STEP_EVENTS must be all, steps (no fan-out items) or none' }).default('steps'),
 });
 
 export interface OrchestratorConfig {
@@ -55,7 +55,7 @@ export interface OrchestratorConfig {
   readonly sweepIntervalMs: number;
   /** Republish a dispatched request the broker has not confirmed after this long. */
   readonly republishAfterMs: number;
-  readonly publishStepEvents: boolean;
+  readonly stepEvents: 'all' | 'steps' | 'none';
   /** AMQP connection name, so operators (and tests) can find this replica's connections. */
   readonly connectionName: string;
 }
@@ -90,7 +90,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Orchestrato
     // Longer than the bus's publish timeout (30 s): a publish still being retried by a live
     // replica must not be duplicated; only ones lost with a crashed replica are resent.
     republishAfterMs: 45_000,
-    publishStepEvents: e.STEP_EVENTS === 'true',
+    stepEvents: e.STEP_EVENTS,
     connectionName: `orchestrator/${process.pid}`,
   };
 }

@@ -57,7 +57,7 @@ export async function start(config: OrchestratorConfig, options: StartOptions = 
     eventsExchange: config.eventsExchange,
     sweepIntervalMs: config.sweepIntervalMs,
     republishAfterMs: config.republishAfterMs,
-    publishStepEvents: config.publishStepEvents,
+    stepEvents: config.stepEvents,
   });
   await engine.start();
 

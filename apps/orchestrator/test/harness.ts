@@ -58,7 +58,7 @@ export function testConfig(overrides: Partial<OrchestratorConfig> & Pick<Orchest
     eventsExchange: unique('events'),
     sweepIntervalMs: 50,
     republishAfterMs: 30_000,
-    publishStepEvents: true,
+    stepEvents: 'all',
     connectionName: unique('orchestrator-test'),
     ...overrides,
   };

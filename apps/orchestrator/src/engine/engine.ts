@@ -30,9 +30,15 @@ export interface EngineOptions {
   readonly sweepIntervalMs: number;
   /** A dispatched request not confirmed by the broker after this long is republished. */
   readonly republishAfterMs: number;
-  /** Step-level events (dispatched/succeeded/retrying…) on the topic; run events are always sent. */
-  readonly publishStepEvents: boolean;
+  /**
+   * Step events (dispatched/succeeded/retrying…) on the topic: `steps` leaves out fan-out items,
+   * whose events would be as many as the items (20,000 messages for a 10,000-way fan-out; the
+   * fan-out's own step events and the API's counters cover them). Run events are always sent.
+   */
+  readonly stepEvents: StepEvents;
 }
+
+export type StepEvents = 'all' | 'steps' | 'none';
 
 export type StartRunResult =
   | { readonly kind: 'started' | 'existing'; readonly run: RunRow }
@@ -180,8 +186,7 @@ export class Engine {
           break;
         }
         case 'event':
-          if (this.options.publishStepEvents || effect.event.event === 'run.started')
-            this.publishEvent(effect.event);
+          if (this.wantsEvent(effect.event)) this.publishEvent(effect.event);
           break;
         case 'run-completed':
           work.push(this.deliverCompletion(effect.runId));
@@ -192,6 +197,12 @@ export class Engine {
       }
     }
     await Promise.all(work);
+  }
+
+  private wantsEvent(event: RunEvent): boolean {
+    if (event.event === 'run.started' || event.event === 'run.completed') return true;
+    const mode = this.options.stepEvents;
+    return mode === 'all' || (mode === 'steps' && !('itemIndex' in event && event.itemIndex !== undefined));
   }
 
   private publishEvent(event: RunEvent): void {

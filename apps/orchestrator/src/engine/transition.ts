@@ -176,8 +176,8 @@ export class Transition {
           input = { error, runId: run.row.id, inputError: (e as Error).message };
         }
       }
-      const task = await this.insertTask(run, onFailure, { kind: 'queue', status: 'running', input, queue: queueOf(onFailure) });
-      await this.dispatch(run, [task]);
+      const task = await this.insertTask(run, onFailure, { kind: 'queue', status: 'running', input, queue: queueOf(onFailure), dispatch: true });
+      await this.dispatch(run, [task], true);
       return;
     }
     await this.completeRun(run, status, undefined, error);
@@ -269,8 +269,8 @@ export class Transition {
       phase = 'input';
       const input = step.input ? await step.input.evaluate(context) : context.input;
       if (step.action.kind === 'queue') {
-        const task = await this.insertTask(run, step, { kind: 'queue', status: 'running', input, queue: step.action.queue });
-        await this.dispatch(run, [task]);
+        const task = await this.insertTask(run, step, { kind: 'queue', status: 'running', input, queue: step.action.queue, dispatch: true });
+        await this.dispatch(run, [task], true);
       } else {
         const task = await this.insertTask(run, step, { kind: 'workflow', status: 'running', input });
         await this.startChildRun(run, step, task, input);
@@ -298,7 +298,7 @@ export class Transition {
   private async insertTask(
     run: LockedRun,
     step: StepDefinition,
-    values: { kind: TaskRow['kind']; status: TaskStatus; input: unknown; queue?: string; error?: StepError },
+    values: { kind: TaskRow['kind']; status: TaskStatus; input: unknown; queue?: string; error?: StepError; dispatch?: boolean },
   ): Promise<TaskRow> {
     const row: TaskRow = {
       id: randomUUID(),
@@ -316,9 +316,10 @@ export class Transition {
       output: null,
       error: values.error ? JSON.stringify(values.error) : null,
       created_at: this.now,
-      dispatched_at: null,
+      // Dispatched in the same transaction: written once, with the attempt's timing.
+      dispatched_at: values.dispatch ? this.now : null,
       finished_at: values.status === 'running' ? null : this.now,
-      deadline_at: null,
+      deadline_at: values.dispatch ? this.now + step.timeoutMs : null,
       retry_at: null,
       published: 0,
       child_run_id: null,
@@ -415,12 +416,12 @@ export class Transition {
   }
 
   /** Marks tasks running for their current attempt and queues their requests (after commit). */
-  private async dispatch(run: LockedRun, tasks: TaskRow[]): Promise<void> {
+  private async dispatch(run: LockedRun, tasks: TaskRow[], alreadyWritten = false): Promise<void> {
     const byAttempt = new Map<number, TaskRow[]>();
     for (const t of tasks) byAttempt.set(t.attempt, [...(byAttempt.get(t.attempt) ?? []), t]);
     const timeout = tasks[0]?.timeout_ms ?? 0;
     const uniformTimeout = tasks.every((t) => t.timeout_ms === timeout);
-    for (const [attempt, group] of byAttempt) {
+    for (const [attempt, group] of alreadyWritten ? [] : byAttempt) {
       const ids = group.map((t) => t.id);
       if (uniformTimeout) {
         await this.trx
@@ -685,15 +686,10 @@ export class Transition {
       await this.startStep(run, dependent);
     }
     if (run.row.status !== 'running') return;
-    const finished = await this.trx
-      .selectFrom('tasks')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('run_id', '=', run.row.id)
-      .where('item_index', '=', -1)
-      .where('status', 'in', ['succeeded', 'skipped'])
-      .where('step', '!=', ON_FAILURE_STEP)
-      .executeTakeFirstOrThrow();
-    if (Number(finished.n) < run.def.steps.length) return;
+    // Dependents started above are 'running' in the map; one that finished synchronously
+    // (skipped) completed the run itself if it was the last.
+    const done = run.def.steps.every((s) => statusOf.get(s.name) === 'succeeded' || statusOf.get(s.name) === 'skipped');
+    if (!done) return;
     const context = await this.context(run, undefined);
     let output: unknown = context.steps;
     if (run.def.output) {
