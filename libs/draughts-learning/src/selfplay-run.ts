@@ -1,0 +1,81 @@
+/**
+ * A resumable self-play run into a JSONL log: games already in the file are skipped, a line cut
+ * short by an interrupted run is dropped, and new games are appended as they finish.
+ */
+import { appendFileSync, existsSync, readFileSync, truncateSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { formatRecord, parseRecord, type GameRecord } from './game-log';
+import { runPool } from './pool';
+import type { SelfPlayWorkerData } from './selfplay-worker';
+import type { EngineSettings } from './selfplay';
+
+export interface SelfPlayRunOptions {
+  readonly out: string;
+  /** Game ids firstId … firstId + games - 1 (shards take disjoint ranges). */
+  readonly games: number;
+  readonly firstId?: number;
+  readonly white: EngineSettings;
+  readonly black: EngineSettings;
+  readonly runSeed: number;
+  readonly threads: number;
+  /** Game ids per worker task (default 20): small enough for a smooth progress bar. */
+  readonly chunk?: number;
+  readonly maxPlies?: number;
+  readonly onProgress?: (done: number, total: number, record: GameRecord | null) => void;
+}
+
+export interface SelfPlayRunSummary {
+  readonly played: number;
+  readonly resumed: number;
+  readonly wallMs: number;
+  readonly cpuMs: number;
+}
+
+/** Ids already logged; drops a trailing partial line so appends start on a fresh line. */
+export function completedIds(out: string): Set<number> {
+  const done = new Set<number>();
+  if (!existsSync(out)) return done;
+  const text = readFileSync(out, 'utf8');
+  const end = text.lastIndexOf('\n') + 1;
+  if (end < text.length) truncateSync(out, Buffer.byteLength(text.slice(0, end)));
+  for (const line of text.slice(0, end).split('\n')) {
+    if (!line) continue;
+    const parsed = parseRecord(line);
+    if (parsed.ok) done.add(parsed.record.id);
+  }
+  return done;
+}
+
+export async function runSelfPlay(options: SelfPlayRunOptions): Promise<SelfPlayRunSummary> {
+  const first = options.firstId ?? 0;
+  const done = completedIds(options.out);
+  const todo: number[] = [];
+  for (let id = first; id < first + options.games; id++) if (!done.has(id)) todo.push(id);
+  const resumed = options.games - todo.length;
+  const chunk = options.chunk ?? 20;
+  const tasks: number[][] = [];
+  for (let i = 0; i < todo.length; i += chunk) tasks.push(todo.slice(i, i + chunk));
+  const started = Date.now();
+  const cpuBefore = process.cpuUsage();
+  let finished = resumed;
+  options.onProgress?.(finished, options.games, null);
+  const workerData: SelfPlayWorkerData = { white: options.white, black: options.black, runSeed: options.runSeed, maxPlies: options.maxPlies };
+  await runPool<number[], GameRecord[]>({
+    script: resolve(__dirname, 'selfplay-worker.ts'),
+    tasks,
+    threads: options.threads,
+    workerData,
+    onResult: (records) => {
+      appendFileSync(options.out, records.map((r) => formatRecord(r) + '\n').join(''));
+      for (const r of records) options.onProgress?.(++finished, options.games, r);
+    },
+  });
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    played: todo.length,
+    resumed,
+    wallMs: Date.now() - started,
+    // Worker threads share the process, so process.cpuUsage covers them too.
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+  };
+}
