@@ -81,7 +81,7 @@ export class ConfigError extends Error {
 
 /** Parses the environment; throws a ConfigError naming every bad variable at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CheckersConfig {
-  const parsed = envSchema.safeParse(env);
+  const parsed = envSchema.safeParse(withoutEmpty(env));
   const problems = [
     ...(parsed.success ? [] : [describeIssues(parsed.error)]),
     ...crossFieldIssues(env),
@@ -141,7 +141,7 @@ const workerEnvSchema = z.object({
 
 /** Configuration of an engine worker (src/engine-worker.ts); throws a ConfigError naming every bad variable. */
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): EngineWorkerConfig {
-  const parsed = workerEnvSchema.safeParse(env);
+  const parsed = workerEnvSchema.safeParse(withoutEmpty(env));
   if (!parsed.success)
     throw new ConfigError(`invalid engine worker configuration:\n${describeIssues(parsed.error)}`);
   const e = parsed.data;
@@ -155,6 +155,11 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): EngineWo
     replyTopic: e.ENGINE_REPLY_TOPIC,
     bundleDir: resolve(e.BUNDLE_DIR),
   };
+}
+
+/** `DATABASE_URL=` (set but empty, common in compose files and shells) means unset. */
+function withoutEmpty(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
 }
 
 function describeIssues(error: z.ZodError): string {

@@ -13,6 +13,10 @@ describe('loadConfig', () => {
     expect(config.engine.mode).toBe('pool');
   });
 
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '', PORT: '' }).database.kind).toBe('sqlite');
+  });
+
   it('uses PostgreSQL when DATABASE_URL is set, and the bus when ENGINE_MODE=bus', () => {
     const config = loadConfig({
       DATABASE_URL: 'postgres://u@db:5432/app',
