@@ -2,10 +2,11 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { Observability } from '@conveyor/observability';
 import type { Logger } from 'pino';
 import { requireUser, userOf } from './auth/gate';
+import { metricsBearerGate } from './auth/metrics-bearer';
 import { authRouter } from './auth/routes';
 import { sessionMiddleware, type SessionCodec } from './auth/session';
 import type { SvcProxyConfig } from './config';
-import type { Directory } from './discovery/directory';
+import type { TargetSource } from './discovery/source';
 import type { PodProxy } from './proxy/proxy';
 import { PROXY_PREFIX } from './proxy/route';
 import { errorPage, landingPage, targetRows } from './web/pages';
@@ -13,7 +14,7 @@ import { errorPage, landingPage, targetRows } from './web/pages';
 export interface AppDeps {
   readonly config: SvcProxyConfig;
   readonly codec: SessionCodec;
-  readonly directory: Directory;
+  readonly directory: TargetSource;
   readonly podProxy: PodProxy;
   readonly obs: Observability;
   readonly logger: Logger;
@@ -44,6 +45,7 @@ export function createApp(deps: AppDeps): Express {
     logger.warn({ url: req.url.slice(0, 200), ip: req.socket.remoteAddress }, 'absolute-form request refused');
     res.status(400).type('text/plain').send('svc-proxy: not a forward proxy; request a path such as /proxy/<namespace>/<service>/<pod>/\n');
   });
+  if (config.metricsBearerToken) app.get('/metrics', metricsBearerGate(config.metricsBearerToken, obs.registry, logger));
   app.use(sessionMiddleware(codec, logger));
   app.use(authRouter(config, codec, logger));
   app.use(requireUser(codec, config.access, logger));

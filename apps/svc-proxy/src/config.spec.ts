@@ -77,4 +77,22 @@ describe('configuration', () => {
     expect(parseConfig({ ...valid, KUBE_SOURCE: 'kubeconfig', KUBECONFIG: '/k', KUBE_CONTEXT: 'c' }).kube).toEqual({ kind: 'kubeconfig', path: '/k', context: 'c' });
     expect(problems({ ...valid, KUBE_SOURCE: 'kubeconfig' })).toEqual([expect.stringContaining('needs KUBECONFIG')]);
   });
+
+  it('chooses the discovery source; a static file needs DISCOVERY=static and vice versa', () => {
+    expect(parseConfig(valid).discovery).toEqual({ kind: 'kubernetes' });
+    expect(parseConfig({ ...valid, DISCOVERY: 'static', STATIC_ENDPOINTS_FILE: ' /etc/endpoints.yaml ' }).discovery).toEqual({
+      kind: 'static',
+      file: '/etc/endpoints.yaml',
+    });
+    expect(problems({ ...valid, DISCOVERY: 'static' })).toEqual([expect.stringContaining('DISCOVERY=static needs STATIC_ENDPOINTS_FILE')]);
+    expect(problems({ ...valid, STATIC_ENDPOINTS_FILE: '/e.yaml' })).toEqual([expect.stringContaining('set DISCOVERY=static to use the file')]);
+    expect(problems({ ...valid, DISCOVERY: 'consul' })).toEqual([expect.stringContaining('DISCOVERY must be kubernetes or static')]);
+  });
+
+  it('takes a metrics bearer token only when it is long enough to resist guessing', () => {
+    expect(parseConfig(valid).metricsBearerToken).toBeUndefined();
+    expect(parseConfig({ ...valid, METRICS_BEARER_TOKEN: 't'.repeat(32) }).metricsBearerToken).toBe('t'.repeat(32));
+    expect(problems({ ...valid, METRICS_BEARER_TOKEN: 'short' })).toEqual([expect.stringContaining('METRICS_BEARER_TOKEN must be at least 32 printable characters')]);
+    expect(problems({ ...valid, METRICS_BEARER_TOKEN: `${'t'.repeat(32)} x` })).toHaveLength(1);
+  });
 });

@@ -16,6 +16,12 @@ export type KubeSource =
   /** KUBECONFIG / ~/.kube/config / in-cluster, in client-node's own order (local development). */
   | { readonly kind: 'default' };
 
+/**
+ * Where the proxy learns which pods exist: Kubernetes informers, or a file listing them (for
+ * machines without a Kubernetes API, such as the local all-in-one stack).
+ */
+export type DiscoveryConfig = { readonly kind: 'kubernetes' } | { readonly kind: 'static'; readonly file: string };
+
 export interface OAuthConfig {
   readonly clientId: string;
   readonly clientSecret: string;
@@ -48,6 +54,7 @@ export interface SvcProxyConfig {
   readonly oauth: OAuthConfig;
   readonly access: AccessPolicy;
   readonly session: SessionConfig;
+  readonly discovery: DiscoveryConfig;
   readonly kube: KubeSource;
   /** Empty: every namespace. */
   readonly namespaces: readonly string[];
@@ -61,6 +68,11 @@ export interface SvcProxyConfig {
    * from one pod could otherwise act with the operator's session against every other pod.
    */
   readonly insecurePodScripts: boolean;
+  /**
+   * Lets a Prometheus scraper read /metrics with `Authorization: Bearer <token>` instead of a
+   * session; undefined keeps /metrics behind sign-in only.
+   */
+  readonly metricsBearerToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -180,6 +192,16 @@ const envSchema = z
         error: 'KUBE_SOURCE must be in-cluster, kubeconfig or default',
       })
       .optional(),
+    DISCOVERY: z
+      .enum(['kubernetes', 'static', ''], { error: 'DISCOVERY must be kubernetes or static' })
+      .optional(),
+    STATIC_ENDPOINTS_FILE: z.string().optional(),
+    METRICS_BEARER_TOKEN: z
+      .string()
+      .optional()
+      .refine((v) => v === undefined || v === '' || (v.length >= 32 && /^[\x21-\x7e]+$/.test(v)), {
+        error: 'METRICS_BEARER_TOKEN must be at least 32 printable characters without spaces (e.g. `openssl rand -hex 32`), or unset',
+      }),
     KUBECONFIG: z.string().optional(),
     KUBE_CONTEXT: z.string().optional(),
     NAMESPACES: z.string().optional().transform(list),
@@ -229,6 +251,12 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
     if (publicUrl.pathname !== '/' || publicUrl.search || publicUrl.hash) {
       problems.push('PUBLIC_URL must be an origin only (scheme, host, port): serving under a sub-path is not supported');
     }
+  }
+  if (env['DISCOVERY'] === 'static' && !env['STATIC_ENDPOINTS_FILE']?.trim()) {
+    problems.push('DISCOVERY=static needs STATIC_ENDPOINTS_FILE (a YAML or JSON file listing namespace, service, port and pods)');
+  }
+  if (env['STATIC_ENDPOINTS_FILE']?.trim() && env['DISCOVERY'] !== 'static') {
+    problems.push('STATIC_ENDPOINTS_FILE is set but DISCOVERY is not "static": set DISCOVERY=static to use the file, or unset it');
   }
   if (env['KUBE_SOURCE'] === 'kubeconfig' && !env['KUBECONFIG']) {
     problems.push('KUBE_SOURCE=kubeconfig needs KUBECONFIG (path of the kubeconfig file)');
@@ -295,11 +323,14 @@ export function parseConfig(env: NodeJS.ProcessEnv): SvcProxyConfig {
       ttlSeconds: env2.SESSION_TTL_SECONDS,
       insecureCookie: env2.INSECURE_COOKIE,
     },
+    discovery:
+      env2.DISCOVERY === 'static' ? { kind: 'static', file: (env2.STATIC_ENDPOINTS_FILE ?? '').trim() } : { kind: 'kubernetes' },
     kube: kubeSource(env2),
     namespaces: env2.NAMESPACES,
     proxyTimeoutMs: env2.PROXY_TIMEOUT_SECONDS * 1000,
     informerBackoff: { initialMs: env2.INFORMER_BACKOFF_INITIAL_MS, maxMs: env2.INFORMER_BACKOFF_MAX_MS },
     maxRewriteBytes: env2.MAX_REWRITE_BYTES,
     insecurePodScripts: env2.INSECURE_POD_SCRIPTS,
+    metricsBearerToken: env2.METRICS_BEARER_TOKEN || undefined,
   };
 }

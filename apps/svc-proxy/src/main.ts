@@ -8,13 +8,15 @@ import { SessionCodec } from './auth/session';
 import { ConfigError, parseConfig, type SvcProxyConfig } from './config';
 import { Directory } from './discovery/directory';
 import { loadKubeConfig } from './discovery/kubeconfig';
+import type { TargetSource } from './discovery/source';
+import { StaticDirectory } from './discovery/static-endpoints';
 import { createPodProxy } from './proxy/proxy';
 
 export { parseConfig, ConfigError, type SvcProxyConfig } from './config';
 
 export interface StartOptions {
   readonly logger?: Logger;
-  /** Overrides config.kube (tests point it at a fake API server). */
+  /** Overrides config.kube (tests point it at a fake API server); ignored with static discovery. */
   readonly kubeConfig?: KubeConfig;
   /** Install SIGTERM/SIGINT handlers (default true; tests pass false). */
   readonly handleSignals?: boolean;
@@ -23,13 +25,25 @@ export interface StartOptions {
 export interface SvcProxy {
   readonly url: string;
   readonly server: Server;
-  readonly directory: Directory;
+  readonly directory: TargetSource;
   readonly obs: Observability;
   shutdown(): Promise<void>;
 }
 
+/** The discovery source the configuration asks for; a bad static file throws here, at start-up. */
+function createTargetSource(config: SvcProxyConfig, options: StartOptions, logger: Logger): TargetSource {
+  if (config.discovery.kind === 'static') return new StaticDirectory(config.discovery.file);
+  return new Directory(
+    options.kubeConfig ?? loadKubeConfig(config.kube),
+    { namespaces: config.namespaces, backoff: config.informerBackoff },
+    logger.child({ component: 'discovery' }),
+  );
+}
+
 export async function start(config: SvcProxyConfig, options: StartOptions = {}): Promise<SvcProxy> {
   const logger = options.logger ?? createLogger('svc-proxy');
+  // Before observability installs signal handlers: a bad static file must not leave them behind.
+  const directory = createTargetSource(config, options, logger);
   const obs = createObservability({
     service: 'svc-proxy',
     logger,
@@ -37,17 +51,12 @@ export async function start(config: SvcProxyConfig, options: StartOptions = {}):
     ...(process.env['APP_VERSION'] ? { version: process.env['APP_VERSION'] } : {}),
     handleSignals: options.handleSignals ?? true,
   });
-  const kubeConfig = options.kubeConfig ?? loadKubeConfig(config.kube);
-  const directory = new Directory(
-    kubeConfig,
-    { namespaces: config.namespaces, backoff: config.informerBackoff },
-    logger.child({ component: 'discovery' }),
-  );
   const codec = new SessionCodec(config.session);
   const podProxy = createPodProxy({ config, directory, codec, logger: logger.child({ component: 'proxy' }), registry: obs.registry });
 
-  obs.addReadinessCheck('kubernetes-informers', async () => {
-    if (!directory.synced) throw new Error(`informers have not completed a list yet: ${JSON.stringify(directory.status())}`);
+  obs.addReadinessCheck(config.discovery.kind === 'static' ? 'static-endpoints' : 'kubernetes-informers', async () => {
+    if (!directory.synced) throw new Error(`discovery has not completed a list yet: ${JSON.stringify(directory.status())}`);
+    if (!directory.healthy) throw new Error(`discovery is failing, targets may be stale: ${JSON.stringify(directory.status())}`);
   });
   obs.setVar('informers', () => directory.status());
   obs.setVar('targets', () => directory.list().length);

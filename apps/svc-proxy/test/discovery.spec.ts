@@ -131,6 +131,23 @@ describe('discovery with client-node informers', () => {
     await waitFor(() => directory.synced && pods().length === 1, 'sync once the API server is back');
   });
 
+  it('is synced but not healthy while an informer backs off after losing the API server', async () => {
+    await startDirectory();
+    await waitFor(() => directory.synced && pods().length === 1, 'initial list');
+    expect(directory.healthy).toBe(true);
+    const port = Number(new URL(kube.url).port);
+    await kube.stop();
+    await waitFor(() => Object.values(directory.status()).some((s) => s.phase === 'backing-off'), 'an informer backing off');
+    // The cache is still served (synced), but /readyz must say it may be stale.
+    expect(directory.synced).toBe(true);
+    expect(directory.healthy).toBe(false);
+    kube = new FakeKubeApi();
+    await kube.start(port);
+    kube.apply('services', service('shop', 'cart', { annotation: '8080' }));
+    kube.apply('endpointslices', endpointSlice('shop', 'cart', [{ pod: 'cart-0', ip: '10.1.0.1', node: 'n1' }]));
+    await waitFor(() => directory.healthy, 'healthy again once the API server is back');
+  });
+
   it('watches only the configured namespaces', async () => {
     kube.apply('services', service('ops', 'agent', { annotation: '9100' }));
     kube.apply('endpointslices', endpointSlice('ops', 'agent', [{ pod: 'agent-0', ip: '10.1.0.9' }]));

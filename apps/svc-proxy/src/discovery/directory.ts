@@ -11,6 +11,7 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { FeedStatus, TargetSource } from './source';
 import { resolveTargets, type Target, type TargetProblem } from './targets';
 
 export interface DirectoryOptions {
@@ -20,11 +21,7 @@ export interface DirectoryOptions {
 }
 
 /** The state of one informer, for readiness and /debug/vars. */
-export type InformerStatus =
-  | { readonly phase: 'starting' }
-  | { readonly phase: 'synced'; readonly since: string }
-  | { readonly phase: 'backing-off'; readonly error: string; readonly retryInMs: number; readonly failures: number }
-  | { readonly phase: 'stopped' };
+export type InformerStatus = FeedStatus;
 
 type AnyInformer = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
 
@@ -53,7 +50,7 @@ function describe(error: unknown): string {
  * client-node's ListWatch relists by itself after 410 Gone but stops for good on any other
  * error; this class restarts it with capped exponential backoff and jitter.
  */
-export class Directory {
+export class Directory implements TargetSource {
   private readonly informers: Supervised[] = [];
   private readonly listeners = new Set<(targets: readonly Target[]) => void>();
   private targets: readonly Target[] = [];
@@ -193,6 +190,14 @@ export class Directory {
   /** Ready once every informer has completed a list (cached data may then be served). */
   get synced(): boolean {
     return this.informers.every((i) => i.listedOnce);
+  }
+
+  /**
+   * Synced, and no informer is backing off after an error: while one is, its cache may be stale
+   * (pods gone, new ones missing), so the replica should not receive traffic if another can.
+   */
+  get healthy(): boolean {
+    return this.synced && this.informers.every((i) => i.status.phase !== 'backing-off');
   }
 
   status(): Record<string, InformerStatus> {

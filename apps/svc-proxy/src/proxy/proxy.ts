@@ -6,7 +6,7 @@ import { Counter, type Registry } from 'prom-client';
 import { stillAllowed } from '../auth/gate';
 import type { SessionCodec, SessionUser } from '../auth/session';
 import type { SvcProxyConfig } from '../config';
-import type { Directory } from '../discovery/directory';
+import type { TargetSource } from '../discovery/source';
 import type { Target } from '../discovery/targets';
 import { audit, type AuditRecord } from './audit';
 import { upstreamHeaders } from './headers';
@@ -73,7 +73,7 @@ export interface PodProxy {
 
 export function createPodProxy(deps: {
   config: SvcProxyConfig;
-  directory: Directory;
+  directory: TargetSource;
   codec: SessionCodec;
   logger: Logger;
   registry: Registry;
