@@ -7,7 +7,8 @@ import { WORKSPACE_ROOT } from '../src/paths';
 // tools/scripts/build-app.mjs on a tiny workspace written here: a path-aliased library, an asset
 // found through __dirname, a native addon (better-sqlite3), a package that loads files next to
 // itself (pino) and a second entry point. It lives inside the repository so that Node resolves
-// the real node_modules and the real package-lock.json, as in the image build.
+// the real node_modules and the real package-lock.json, as in the image build. tfjs-core stands for
+// the external packages whose deep ES-module files plain Node cannot require.
 const BUILD_APP = path.join(WORKSPACE_ROOT, 'tools/scripts/build-app.mjs');
 const lock = JSON.parse(readFileSync(path.join(WORKSPACE_ROOT, 'package-lock.json'), 'utf8')) as {
   packages: Record<string, Record<string, unknown>>;
@@ -27,6 +28,8 @@ const FILES: Record<string, string> = {
   'apps/hello/src/paths.ts':
     "import path from 'node:path';\nexport const ASSET = path.resolve(__dirname, '../assets/message.txt');\n",
   'apps/hello/src/main.ts': `import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { greet } from '@fixture/greeting';
@@ -36,7 +39,13 @@ export function run(): Record<string, unknown> {
   const db = new Database(':memory:');
   const row = db.prepare('select 40 + 2 as answer').get() as { answer: number };
   db.close();
-  return { greeting: greet('bundle'), asset: readFileSync(ASSET, 'utf8'), answer: row.answer, pino: typeof pino };
+  return {
+    greeting: greet('bundle'),
+    asset: readFileSync(ASSET, 'utf8'),
+    answer: row.answer,
+    pino: typeof pino,
+    gradients: tf.getGradient('Abs') !== undefined,
+  };
 }
 
 if (require.main === module) console.log(JSON.stringify(run()));
@@ -93,6 +102,8 @@ describe('tools/scripts/build-app.mjs', () => {
       asset: 'from the asset file',
       answer: 42,
       pino: 'function',
+      // registered by an ES-module file deep inside an external package, inlined by build-app
+      gradients: true,
     });
     expect(
       execFileSync(process.execPath, [path.join(out, 'worker.js')], { encoding: 'utf8' }).trim(),
@@ -105,6 +116,7 @@ describe('tools/scripts/build-app.mjs', () => {
   it('lists exactly the external packages, at the installed versions, with a lockfile closure', () => {
     const manifest = JSON.parse(readFileSync(path.join(out, 'package.json'), 'utf8'));
     expect(manifest.dependencies).toEqual({
+      '@tensorflow/tfjs-core': installed('@tensorflow/tfjs-core'),
       'better-sqlite3': installed('better-sqlite3'),
       pino: installed('pino'),
     });

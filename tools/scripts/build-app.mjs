@@ -23,7 +23,15 @@ import * as esbuild from 'esbuild';
 export const ALWAYS_EXTERNAL = ['@tensorflow/*', 'pg-native', 'esbuild', 'fsevents'];
 
 /** A package depending on one of these loads a compiled addon at run time: it must stay external. */
-const NATIVE_LOADERS = ['bindings', 'node-gyp-build', 'prebuild-install', 'node-pre-gyp', '@mapbox/node-pre-gyp', 'nan', 'node-addon-api'];
+const NATIVE_LOADERS = [
+  'bindings',
+  'node-gyp-build',
+  'prebuild-install',
+  'node-pre-gyp',
+  '@mapbox/node-pre-gyp',
+  'nan',
+  'node-addon-api',
+];
 
 const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
@@ -37,14 +45,16 @@ export function packageNameOf(specifier) {
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
-const isBare = (specifier) => !specifier.startsWith('.') && !path.isAbsolute(specifier) && !specifier.startsWith('#');
+const isBare = (specifier) =>
+  !specifier.startsWith('.') && !path.isAbsolute(specifier) && !specifier.startsWith('#');
 
 /** Finds the lockfile governing `dir`: the nearest package-lock.json walking up. */
 function findLockfile(dir) {
   for (let d = path.resolve(dir); ; d = path.dirname(d)) {
     const candidate = path.join(d, 'package-lock.json');
     if (existsSync(candidate)) return candidate;
-    if (path.dirname(d) === d) throw new BuildError(`no package-lock.json in ${dir} or above: run npm install first`);
+    if (path.dirname(d) === d)
+      throw new BuildError(`no package-lock.json in ${dir} or above: run npm install first`);
   }
 }
 
@@ -53,10 +63,15 @@ export function findEntryPoints(appDir) {
   const src = path.join(appDir, 'src');
   const main = path.join(src, 'main.ts');
   if (!existsSync(main)) {
-    throw new BuildError(`${path.relative(process.cwd(), main) || main} does not exist: every app needs src/main.ts as its server entry point`);
+    throw new BuildError(
+      `${path.relative(process.cwd(), main) || main} does not exist: every app needs src/main.ts as its server entry point`,
+    );
   }
   const others = readdirSync(src)
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.endsWith('.spec.ts') && f !== 'main.ts')
+    .filter(
+      (f) =>
+        f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.endsWith('.spec.ts') && f !== 'main.ts',
+    )
     .filter((f) => /require\.main\s*===\s*module/.test(readFileSync(path.join(src, f), 'utf8')))
     .sort();
   return [main, ...others.map((f) => path.join(src, f))];
@@ -70,17 +85,23 @@ function readJson(file) {
 function makeExternalPolicy(keepExternal) {
   const cache = new Map();
   const alwaysExternal = (name) =>
-    keepExternal.has(name) || ALWAYS_EXTERNAL.some((p) => (p.endsWith('/*') ? name.startsWith(p.slice(0, -1)) : name === p));
+    keepExternal.has(name) ||
+    ALWAYS_EXTERNAL.some((p) => (p.endsWith('/*') ? name.startsWith(p.slice(0, -1)) : name === p));
   return (name, importerDir) => {
     if (alwaysExternal(name)) return { external: true, reason: 'listed in ALWAYS_EXTERNAL' };
     const key = `${name}\0${importerDir}`;
     if (cache.has(key)) return cache.get(key);
     let verdict;
     try {
-      const pkgJson = createRequire(path.join(importerDir, 'noop.js')).resolve(`${name}/package.json`);
+      const pkgJson = createRequire(path.join(importerDir, 'noop.js')).resolve(
+        `${name}/package.json`,
+      );
       const pkg = readJson(pkgJson);
       const deps = Object.keys(pkg.dependencies ?? {});
-      const native = pkg.gypfile === true || existsSync(path.join(path.dirname(pkgJson), 'binding.gyp')) || deps.some((d) => NATIVE_LOADERS.includes(d));
+      const native =
+        pkg.gypfile === true ||
+        existsSync(path.join(path.dirname(pkgJson), 'binding.gyp')) ||
+        deps.some((d) => NATIVE_LOADERS.includes(d));
       verdict = native ? { external: true, reason: 'native addon' } : { external: false };
     } catch {
       // No package.json reachable: packages with "exports" hiding package.json are inlined
@@ -90,6 +111,22 @@ function makeExternalPolicy(keepExternal) {
     cache.set(key, verdict);
     return verdict;
   };
+}
+
+/** Would Node load this file as an ES module (by extension, package "type" or module syntax)? */
+function isEsmFile(file) {
+  if (file.endsWith('.mjs')) return true;
+  if (file.endsWith('.cjs') || !file.endsWith('.js')) return false;
+  for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      const type = readJson(manifest).type;
+      if (type === 'module') return true;
+      if (type === 'commonjs') return false;
+      break;
+    }
+  }
+  return /^\s*(import\s[^(]|export\s)/m.test(readFileSync(file, 'utf8'));
 }
 
 function isInstalled(name, fromDir) {
@@ -117,10 +154,23 @@ function conveyorPlugin({ root, outdir, externals, missingOptional, selfLocating
     name: 'conveyor-app',
     setup(build) {
       build.onResolve({ filter: /.*/ }, async (args) => {
-        if (args.kind === 'entry-point' || !isBare(args.path) || BUILTINS.has(args.path)) return undefined;
+        if (args.kind === 'entry-point' || !isBare(args.path) || BUILTINS.has(args.path))
+          return undefined;
         if (args.pluginData?.conveyorRetry) return undefined;
         const name = packageNameOf(args.path);
         const verdict = policy(name, args.resolveDir);
+        if (verdict.external && args.path !== name) {
+          // A deep import into an external package that is an ES module with extensionless
+          // relative imports (e.g. @tensorflow/tfjs-core/dist/register_all_gradients) loads under
+          // tsx but not under plain Node: inline that file (its own bare imports stay external).
+          const deep = await build.resolve(args.path, {
+            kind: args.kind,
+            resolveDir: args.resolveDir,
+            importer: args.importer,
+            pluginData: { conveyorRetry: true },
+          });
+          if (deep.errors.length === 0 && isEsmFile(deep.path)) return deep;
+        }
         if (verdict.external) {
           if (!isInstalled(name, args.resolveDir)) {
             if (!args.importer.includes(`${path.sep}node_modules${path.sep}`)) return undefined; // esbuild reports it
@@ -148,7 +198,11 @@ function conveyorPlugin({ root, outdir, externals, missingOptional, selfLocating
         if (nm !== -1) {
           const rest = args.path.slice(nm + '/node_modules/'.length).split(path.sep);
           const pkg = rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
-          if (selfLocating && pkg && /\b__(dirname|filename)\b|import\.meta\.url/.test(readFileSync(args.path, 'utf8'))) {
+          if (
+            selfLocating &&
+            pkg &&
+            /\b__(dirname|filename)\b|import\.meta\.url/.test(readFileSync(args.path, 'utf8'))
+          ) {
             selfLocating.add(pkg);
           }
           return undefined;
@@ -160,9 +214,17 @@ function conveyorPlugin({ root, outdir, externals, missingOptional, selfLocating
         const prologue =
           `const __conveyor_dirname = require('node:path').join(__dirname, ${JSON.stringify(relDir)});` +
           `const __conveyor_filename = require('node:path').join(__conveyor_dirname, ${JSON.stringify(fileName)});`;
-        const contents = prologue + source.replace(/\b__dirname\b/g, '__conveyor_dirname').replace(/\b__filename\b/g, '__conveyor_filename');
+        const contents =
+          prologue +
+          source
+            .replace(/\b__dirname\b/g, '__conveyor_dirname')
+            .replace(/\b__filename\b/g, '__conveyor_filename');
         const ext = path.extname(args.path).slice(1);
-        return { contents, loader: ext.endsWith('ts') ? 'ts' : 'js', resolveDir: path.dirname(args.path) };
+        return {
+          contents,
+          loader: ext.endsWith('ts') ? 'ts' : 'js',
+          resolveDir: path.dirname(args.path),
+        };
       });
     },
   };
@@ -176,11 +238,13 @@ function conveyorPlugin({ root, outdir, externals, missingOptional, selfLocating
  */
 export function pruneLockfile(lock, names, { name, version }) {
   if (lock.lockfileVersion < 2 || !lock.packages) {
-    throw new BuildError(`package-lock.json has lockfileVersion ${lock.lockfileVersion}: version 2 or 3 needed (npm 7+)`);
+    throw new BuildError(
+      `package-lock.json has lockfileVersion ${lock.lockfileVersion}: version 2 or 3 needed (npm 7+)`,
+    );
   }
   const packages = lock.packages;
   const locate = (dep, fromPath) => {
-    for (let base = fromPath; ; ) {
+    for (let base = fromPath; ;) {
       const candidate = base ? `${base}/node_modules/${dep}` : `node_modules/${dep}`;
       if (packages[candidate]) return candidate;
       if (!base) return undefined;
@@ -193,7 +257,10 @@ export function pruneLockfile(lock, names, { name, version }) {
   const rootDeps = {};
   for (const dep of [...names].sort()) {
     const at = locate(dep, '');
-    if (!at) throw new BuildError(`${dep} is imported by the bundle but is not in package-lock.json: npm install it`);
+    if (!at)
+      throw new BuildError(
+        `${dep} is imported by the bundle but is not in package-lock.json: npm install it`,
+      );
     rootDeps[dep] = packages[at].version;
     queue.push(at);
   }
@@ -203,29 +270,55 @@ export function pruneLockfile(lock, names, { name, version }) {
     const entry = packages[at];
     const { dev: _d, devOptional: _o, peer: _p, ...rest } = entry;
     kept.set(at, rest);
-    const required = { ...entry.dependencies, ...entry.optionalDependencies, ...entry.peerDependencies };
+    const required = {
+      ...entry.dependencies,
+      ...entry.optionalDependencies,
+      ...entry.peerDependencies,
+    };
     for (const dep of Object.keys(required)) {
       const found = locate(dep, at);
-      const optional = dep in (entry.optionalDependencies ?? {}) || entry.peerDependenciesMeta?.[dep]?.optional;
+      const optional =
+        dep in (entry.optionalDependencies ?? {}) || entry.peerDependenciesMeta?.[dep]?.optional;
       if (found) queue.push(found);
-      else if (!optional) throw new BuildError(`${at} needs ${dep}, which package-lock.json does not have: run npm install`);
+      else if (!optional)
+        throw new BuildError(
+          `${at} needs ${dep}, which package-lock.json does not have: run npm install`,
+        );
     }
   }
   const sorted = Object.fromEntries([...kept].sort(([a], [b]) => a.localeCompare(b)));
-  const manifest = { name, version, private: true, description: 'Run-time dependencies of the bundle (generated by tools/scripts/build-app.mjs)', dependencies: rootDeps };
+  const manifest = {
+    name,
+    version,
+    private: true,
+    description: 'Run-time dependencies of the bundle (generated by tools/scripts/build-app.mjs)',
+    dependencies: rootDeps,
+  };
   return {
     manifest,
-    lockfile: { name, version, lockfileVersion: 3, requires: true, packages: { '': { name, version, dependencies: rootDeps }, ...sorted } },
+    lockfile: {
+      name,
+      version,
+      lockfileVersion: 3,
+      requires: true,
+      packages: { '': { name, version, dependencies: rootDeps }, ...sorted },
+    },
   };
 }
 
-export async function buildApp(app, { root = process.cwd(), out, sourcemap = true, log = console.log } = {}) {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(app ?? '')) throw new BuildError(`app name ${JSON.stringify(app)} is not a directory name under apps/`);
+export async function buildApp(
+  app,
+  { root = process.cwd(), out, sourcemap = true, log = console.log } = {},
+) {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(app ?? ''))
+    throw new BuildError(`app name ${JSON.stringify(app)} is not a directory name under apps/`);
   const appDir = path.join(root, 'apps', app);
   if (!existsSync(appDir)) throw new BuildError(`no such app: ${appDir}`);
   const outdir = path.resolve(out ?? path.join(root, 'dist', 'apps', app));
   const entryPoints = findEntryPoints(appDir);
-  const tsconfig = [path.join(appDir, 'tsconfig.json'), path.join(root, 'tsconfig.base.json')].find(existsSync);
+  const tsconfig = [path.join(appDir, 'tsconfig.json'), path.join(root, 'tsconfig.base.json')].find(
+    existsSync,
+  );
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
 
@@ -246,7 +339,9 @@ export async function buildApp(app, { root = process.cwd(), out, sourcemap = tru
     plugins: [plugin],
   });
   const fail = (error) => {
-    const messages = (error.errors ?? []).map((e) => `  ${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.text}`);
+    const messages = (error.errors ?? []).map(
+      (e) => `  ${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.text}`,
+    );
     throw new BuildError(`esbuild failed for ${app}:\n${messages.join('\n') || error.message}`);
   };
   // Pass 1 finds the packages that locate files relative to their own code (__dirname,
@@ -254,19 +349,43 @@ export async function buildApp(app, { root = process.cwd(), out, sourcemap = tru
   // bundle; kept external, they run from node_modules exactly as in development.
   const selfLocating = new Set();
   await esbuild
-    .build({ ...options(conveyorPlugin({ root, outdir, externals: new Set(), missingOptional: new Set(), selfLocating, keepExternal: new Set() })), write: false })
+    .build({
+      ...options(
+        conveyorPlugin({
+          root,
+          outdir,
+          externals: new Set(),
+          missingOptional: new Set(),
+          selfLocating,
+          keepExternal: new Set(),
+        }),
+      ),
+      write: false,
+    })
     .catch(fail);
   const externals = new Set();
   const missingOptional = new Set();
   const result = await esbuild
-    .build(options(conveyorPlugin({ root, outdir, externals, missingOptional, selfLocating: undefined, keepExternal: selfLocating })))
+    .build(
+      options(
+        conveyorPlugin({
+          root,
+          outdir,
+          externals,
+          missingOptional,
+          selfLocating: undefined,
+          keepExternal: selfLocating,
+        }),
+      ),
+    )
     .catch(fail);
 
   // Externals the output really imports (a package marked external but tree-shaken away is not needed).
   const imported = new Set();
   for (const output of Object.values(result.metafile.outputs)) {
     for (const imp of output.imports) {
-      if (imp.external && isBare(imp.path) && !BUILTINS.has(imp.path)) imported.add(packageNameOf(imp.path));
+      if (imp.external && isBare(imp.path) && !BUILTINS.has(imp.path))
+        imported.add(packageNameOf(imp.path));
     }
   }
   const runtimeDeps = [...imported].filter((n) => !missingOptional.has(n));
@@ -280,11 +399,21 @@ export async function buildApp(app, { root = process.cwd(), out, sourcemap = tru
   writeFileSync(path.join(outdir, 'package-lock.json'), JSON.stringify(lockfile, null, 2) + '\n');
   writeFileSync(path.join(outdir, 'meta.json'), JSON.stringify(result.metafile));
 
-  const outputs = entryPoints.map((e) => path.join(outdir, path.basename(e).replace(/\.ts$/, '.js')));
+  const outputs = entryPoints.map((e) =>
+    path.join(outdir, path.basename(e).replace(/\.ts$/, '.js')),
+  );
   log(`built ${app}: ${outputs.map((o) => path.relative(root, o)).join(', ')}`);
   log(`  runtime dependencies: ${runtimeDeps.length ? runtimeDeps.sort().join(', ') : '(none)'}`);
-  if (missingOptional.size) log(`  optional, not installed (left as run-time requires): ${[...missingOptional].sort().join(', ')}`);
-  return { outdir, outputs, runtimeDependencies: runtimeDeps.sort(), missingOptional: [...missingOptional].sort() };
+  if (missingOptional.size)
+    log(
+      `  optional, not installed (left as run-time requires): ${[...missingOptional].sort().join(', ')}`,
+    );
+  return {
+    outdir,
+    outputs,
+    runtimeDependencies: runtimeDeps.sort(),
+    missingOptional: [...missingOptional].sort(),
+  };
 }
 
 function parseArgs(argv) {
@@ -298,7 +427,10 @@ function parseArgs(argv) {
     else if (args.app === undefined) args.app = a;
     else throw new BuildError(`unexpected argument ${a}`);
   }
-  if (!args.app) throw new BuildError('usage: build-app.mjs <app> [--root <workspace>] [--out <dir>] [--no-sourcemap]');
+  if (!args.app)
+    throw new BuildError(
+      'usage: build-app.mjs <app> [--root <workspace>] [--out <dir>] [--no-sourcemap]',
+    );
   return args;
 }
 
