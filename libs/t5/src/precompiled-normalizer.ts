@@ -53,18 +53,58 @@ export class PrecompiledNormalizer {
   /** Whole grapheme clusters under 6 UTF-8 bytes are looked up first, then each character. */
   normalize(text: string): string {
     let out = '';
-    for (const { segment } of this.segmenter.segment(text)) {
-      if (this.encoder.encode(segment).length < 6) {
-        const whole = this.transform(segment);
-        if (whole !== undefined) {
-          out += whole;
+    for (const window of graphemeSafeWindows(text)) {
+      for (const { segment } of this.segmenter.segment(window)) {
+        if (segment.length === 1 && segment.charCodeAt(0) < 0x80) {
+          out += this.transformAscii(segment);
           continue;
         }
+        if (this.encoder.encode(segment).length < 6) {
+          const whole = this.transform(segment);
+          if (whole !== undefined) {
+            out += whole;
+            continue;
+          }
+        }
+        for (const ch of segment) out += this.transform(ch) ?? ch;
       }
-      for (const ch of segment) out += this.transform(ch) ?? ch;
     }
     return out;
   }
+
+  private readonly asciiCache = new Map<string, string>();
+
+  private transformAscii(ch: string): string {
+    let v = this.asciiCache.get(ch);
+    if (v === undefined) {
+      v = this.transform(ch) ?? ch;
+      this.asciiCache.set(ch, v);
+    }
+    return v;
+  }
+}
+
+const WINDOW = 256;
+
+/**
+ * Cuts text into pieces of about WINDOW code units at positions that are always grapheme
+ * boundaries (between two ASCII characters other than CR LF), because Intl.Segmenter slows
+ * down sharply on very long strings.
+ */
+function* graphemeSafeWindows(text: string): Generator<string> {
+  let start = 0;
+  while (text.length - start > WINDOW) {
+    let cut = start + WINDOW;
+    while (cut < text.length) {
+      const prev = text.charCodeAt(cut - 1);
+      const next = text.charCodeAt(cut);
+      if (prev < 0x80 && next < 0x80 && !(prev === 13 && next === 10)) break;
+      cut++;
+    }
+    yield text.slice(start, cut);
+    start = cut;
+  }
+  if (start < text.length) yield text.slice(start);
 }
 
 interface NormalizerJson {

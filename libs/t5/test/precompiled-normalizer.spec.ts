@@ -26,6 +26,14 @@ describe('PrecompiledNormalizer (nmt_nfkc charsmap of the real T5 tokenizer)', (
     expect(n('㋿')).toBe('㋿');
   });
 
+  it('normalises long text in windows without splitting grapheme clusters', () => {
+    const n = (s: string) => (precompiled as PrecompiledNormalizer).normalize(s);
+    // 13 code units per unit, so window cuts land inside CR LF and before combining marks.
+    const unit = 'ab\r\n e\u0301 ﬁ ①x ';
+    expect(n(unit.repeat(300))).toBe(n(unit).repeat(300));
+    expect(n(unit)).toBe('ab  é fi 1x ');
+  });
+
   it('rejects a corrupt charsmap', () => {
     expect(() => new PrecompiledNormalizer(Buffer.from([255, 255, 0, 0, 1]).toString('base64'))).toThrow(/declares a 65535-byte trie/);
   });
