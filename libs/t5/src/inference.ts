@@ -4,14 +4,14 @@ import { padSequences, shiftRight } from './batch';
 import { tokenLogProbs } from './loss';
 import type { T5Model } from './model';
 
-function encodeBatch(model: T5Model, inputs: number[][]) {
+function encodeBatch(model: T5Model, inputs: number[][]): { hidden: tf.Tensor3D; attentionMask: tf.Tensor2D } {
   if (inputs.length === 0) throw new Error('need at least one input sequence');
   const enc = padSequences(inputs, model.config.padTokenId);
-  const inputIds = tf.tensor2d(enc.ids, [inputs.length, enc.length], 'int32');
-  const attentionMask = tf.tensor2d(enc.mask, [inputs.length, enc.length], 'float32');
-  const hidden = model.encode(inputIds, attentionMask);
-  inputIds.dispose();
-  return { hidden, attentionMask };
+  return tf.tidy(() => {
+    const inputIds = tf.tensor2d(enc.ids, [inputs.length, enc.length], 'int32');
+    const attentionMask = tf.tensor2d(enc.mask, [inputs.length, enc.length], 'float32');
+    return { hidden: model.encode(inputIds, attentionMask), attentionMask };
+  });
 }
 
 export interface GenerateOptions {
