@@ -15,7 +15,9 @@ export { collateSeq2Seq, disposeBatch, padSequences, shiftRight } from './batch'
 export type { Seq2SeqExample, T5Batch, CollateOptions } from './batch';
 export { maskedCrossEntropy, tokenLogProbs } from './loss';
 export { AdamW, clipByGlobalNorm } from './optimizer';
-export type { AdamWOptions } from './optimizer';
+export type { AdamWOptions, Optimizer } from './optimizer';
+export { Adafactor } from './adafactor';
+export type { AdafactorOptions } from './adafactor';
 export { makeSchedule } from './schedule';
 export type { LearningRateSchedule, ScheduleOptions } from './schedule';
 export { T5Trainer } from './trainer';

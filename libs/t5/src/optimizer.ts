@@ -2,6 +2,14 @@
 // tfjs ships Adam but not decoupled decay, which fine-tuning T5 needs, so the update is written out.
 import * as tf from '@tensorflow/tfjs-core';
 
+/** What T5Trainer needs from an optimiser. */
+export interface Optimizer {
+  readonly iterations: number;
+  /** Applies one update with this step's learning rate; `grads` are not disposed. */
+  apply(params: Map<string, tf.Variable>, grads: Map<string, tf.Tensor>, learningRate: number): void;
+  dispose(): void;
+}
+
 export interface AdamWOptions {
   beta1?: number;
   beta2?: number;
@@ -11,7 +19,7 @@ export interface AdamWOptions {
   noDecay?: (name: string) => boolean;
 }
 
-export class AdamW {
+export class AdamW implements Optimizer {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;

@@ -3,12 +3,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { T5Batch } from './batch';
 import { maskedCrossEntropy } from './loss';
 import type { T5Model } from './model';
-import { AdamW, clipByGlobalNorm } from './optimizer';
+import { Adafactor, type AdafactorOptions } from './adafactor';
+import { AdamW, clipByGlobalNorm, type Optimizer } from './optimizer';
 import { createRng, type Rng } from './random';
 import { makeSchedule, type LearningRateSchedule, type ScheduleOptions } from './schedule';
 
 export interface TrainerOptions {
   learningRate: number;
+  /** Default 'adamw'. Adafactor keeps factored second moments (less memory for big models). */
+  optimizer?: 'adamw' | 'adafactor';
+  /** Extra Adafactor settings (beta1, clipThreshold, decayRate, scaleParameter…). */
+  adafactor?: AdafactorOptions;
   schedule?: ScheduleOptions['kind'];
   warmupSteps?: number;
   totalSteps?: number;
@@ -33,7 +38,7 @@ export interface StepResult {
 
 export class T5Trainer {
   readonly model: T5Model;
-  readonly optimizer: AdamW;
+  readonly optimizer: Optimizer;
   readonly schedule: LearningRateSchedule;
   private readonly maxGradNorm: number;
   private readonly rng: Rng;
@@ -47,12 +52,18 @@ export class T5Trainer {
       warmupSteps: options.warmupSteps,
       totalSteps: options.totalSteps,
     });
-    this.optimizer = new AdamW({
-      beta1: options.beta1,
-      beta2: options.beta2,
-      epsilon: options.epsilon,
-      weightDecay: options.weightDecay,
-    });
+    if (options.optimizer !== undefined && options.optimizer !== 'adamw' && options.optimizer !== 'adafactor') {
+      throw new Error(`optimizer "${String(options.optimizer)}" is not supported: use "adamw" or "adafactor"`);
+    }
+    this.optimizer =
+      (options.optimizer ?? 'adamw') === 'adafactor'
+        ? new Adafactor({ weightDecay: options.weightDecay, ...options.adafactor })
+        : new AdamW({
+            beta1: options.beta1,
+            beta2: options.beta2,
+            epsilon: options.epsilon,
+            weightDecay: options.weightDecay,
+          });
     this.maxGradNorm = options.maxGradNorm ?? 1.0;
     this.rng = createRng(options.seed);
   }
