@@ -35,6 +35,12 @@ export interface ObservabilityOptions {
   handleSignals?: boolean;
   /** Register prom-client's default process metrics (default true). */
   defaultMetrics?: boolean;
+  /**
+   * How long an idle keep-alive connection stays open (default 65 s). It must outlast the
+   * proxies' idle timeout (ingress-nginx keeps upstream connections 60 s); Node's own 5 s lets a
+   * proxy reuse a connection the server is closing, and the client gets a 502.
+   */
+  keepAliveTimeoutMs?: number;
 }
 
 export type ShutdownHook = () => Promise<unknown> | unknown;
@@ -76,6 +82,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
   const hookTimeoutMs = options.hookTimeoutMs ?? 5000;
   const shutdownDelayMs = options.shutdownDelayMs ?? 0;
+  const keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 65_000;
 
   const registry = new Registry();
   registry.setDefaultLabels({ service });
@@ -221,6 +228,9 @@ export function createObservability(options: ObservabilityOptions): Observabilit
           );
         });
       });
+      server.keepAliveTimeout = keepAliveTimeoutMs;
+      // headersTimeout must exceed keepAliveTimeout, or Node drops kept-alive sockets early.
+      server.headersTimeout = Math.max(server.headersTimeout, keepAliveTimeoutMs + 1000);
       const inFlight = new Set<ServerResponse>();
       server.prependListener('request', (_req, res: ServerResponse) => {
         inFlight.add(res);

@@ -51,6 +51,12 @@ describe('observability endpoints over real HTTP', () => {
     );
   });
 
+  it('keeps idle connections longer than proxies do (no 502 from a reused closing socket)', async () => {
+    svc = await startService();
+    expect(svc.server.keepAliveTimeout).toBe(65_000);
+    expect(svc.server.headersTimeout).toBeGreaterThan(65_000);
+  });
+
   it('GET /healthz is 200 while running', async () => {
     svc = await startService();
     const res = await request(svc.url).get('/healthz').expect(200);
