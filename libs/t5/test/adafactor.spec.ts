@@ -26,11 +26,11 @@ describe('Adafactor', () => {
     const b = tf.variable(tf.zeros([2]));
     const opt = new Adafactor({ clipThreshold: 0.5 });
     opt.apply(
-      new Map([
+      new Map<string, tf.Variable>([
         ['w', w],
         ['b', b],
       ]),
-      new Map([
+      new Map<string, tf.Tensor>([
         ['w', tf.tensor2d([[1, 2], [3, 4]])],
         ['b', tf.tensor1d([2, -3])],
       ]),
