@@ -1,0 +1,9 @@
+module.exports = {
+  displayName: 'local-stack',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+  testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
+  // The end-to-end test starts the whole stack (model load, engine bundles, RabbitMQ, PostgreSQL)
+  // in a child process on a shared 2-core machine.
+  testTimeout: 240_000,
+};
