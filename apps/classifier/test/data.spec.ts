@@ -133,3 +133,19 @@ describe('splitHoldout', () => {
     expect(() => splitHoldout(examples, { fraction: 1, seed: 1 })).toThrow(/fraction must be in \(0, 1\)/);
   });
 });
+
+describe('splitHoldout order', () => {
+  it('interleaves classes so a prefix of the validation side is a fair sample', () => {
+    const examples = Array.from({ length: 600 }, (_, i) => ({
+      id: `line:${i}`,
+      text: `row ${i}`,
+      target: { kind: 'class' as const, label: (['none', 'low', 'high'] as const)[Math.floor(i / 200)] as 'none' | 'low' | 'high' },
+      line: i + 2,
+    }));
+    const { validation, train } = splitHoldout(examples, { fraction: 0.5, seed: 3 });
+    for (const side of [validation, train]) {
+      const firstThird = new Set(side.slice(0, 60).map((e) => (e.target.kind === 'class' ? e.target.label : '')));
+      expect(firstThird).toEqual(new Set(['none', 'low', 'high']));
+    }
+  });
+});

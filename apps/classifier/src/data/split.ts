@@ -21,12 +21,15 @@ export function splitHoldout(
     group.push({ example, key });
     byClass.set(cls, group);
   }
-  const train: Example[] = [];
-  const validation: Example[] = [];
+  const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  const train: { example: Example; key: string }[] = [];
+  const validation: { example: Example; key: string }[] = [];
   for (const group of byClass.values()) {
-    group.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    group.sort(byKey);
     const cut = Math.round(group.length * options.fraction);
-    group.forEach(({ example }, i) => (i < cut ? validation : train).push(example));
+    group.forEach((entry, i) => (i < cut ? validation : train).push(entry));
   }
-  return { train, validation };
+  // Hash order interleaves the classes, so any prefix (e.g. a quick evaluation subset) is a
+  // fair sample rather than rows of one class.
+  return { train: train.sort(byKey).map((e) => e.example), validation: validation.sort(byKey).map((e) => e.example) };
 }
