@@ -1,5 +1,6 @@
+import { proxiedDebugVars } from './endpoints-file';
 import type { LocalStackSettings } from './settings';
-import { proxiedDebugVars, type RunningStack } from './stack';
+import type { RunningStack } from './stack';
 
 /** What `npm start` prints once everything listens: where each service is, and how to sign in. */
 export function banner(stack: Pick<RunningStack, 'urls' | 'devEmail' | 'bus' | 'database'>, settings: Pick<LocalStackSettings, 'dataDir'>): string {

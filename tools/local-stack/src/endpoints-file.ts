@@ -14,6 +14,10 @@ export const LOCAL_NAMESPACE = 'local';
 /** The pod name each local service appears under in svc-proxy (`/proxy/local/<service>/<pod>/`). */
 export const podName = (service: string): string => `${service}-0`;
 
+/** Where svc-proxy shows a local service's debug variables. */
+export const proxiedDebugVars = (svcProxyUrl: string, service: string): string =>
+  `${svcProxyUrl}/proxy/${LOCAL_NAMESPACE}/${service}/${podName(service)}/debug/vars`;
+
 /**
  * svc-proxy's static discovery document (apps/svc-proxy README, "Static discovery") for services
  * on this machine: one ready "pod" per service at the loopback address it listens on.

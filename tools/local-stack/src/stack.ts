@@ -5,7 +5,7 @@ import { createLogger, type Logger } from '@conveyor/observability';
 import { startStepWorker } from '@conveyor/worker-sdk';
 import { checkers, classifier, documentProcessingExample, orchestrator, svcProxy, type StartedApp } from './app-modules';
 import { startDevIdentityProvider } from './dev-identity-provider';
-import { LOCAL_NAMESPACE, podName, writeEndpointsFile } from './endpoints-file';
+import { writeEndpointsFile } from './endpoints-file';
 import { extractFieldsHandler } from './extract-fields';
 import type { LocalStackSettings } from './settings';
 import { prefixedWorkflowsDir } from './workflows';
@@ -177,7 +177,3 @@ export async function startLocalStack(settings: LocalStackSettings): Promise<Run
     throw error;
   }
 }
-
-/** Where svc-proxy shows a local service's debug variables. */
-export const proxiedDebugVars = (svcProxyUrl: string, service: string): string =>
-  `${svcProxyUrl}/proxy/${LOCAL_NAMESPACE}/${service}/${podName(service)}/debug/vars`;
