@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { createBus } from '@conveyor/bus';
 import { createLogger, type Logger } from '@conveyor/observability';
 import { startStepWorker } from '@conveyor/worker-sdk';
-import { checkers, classifier, documentProcessingExample, orchestrator, svcProxy, type StartedApp } from './app-modules';
+import {
+  checkers,
+  classifier,
+  documentProcessingExample,
+  orchestrator,
+  svcProxy,
+  type StartedApp,
+} from './app-modules';
 import { startDevIdentityProvider } from './dev-identity-provider';
 import { writeEndpointsFile } from './endpoints-file';
 import { extractFieldsHandler } from './extract-fields';
@@ -34,9 +41,36 @@ interface Part {
   stop(): Promise<{ clean: boolean }>;
 }
 
-const fromObservability = (name: string, app: StartedApp): Part => ({ name, stop: () => app.obs.shutdown('local stack stopping') });
+const fromObservability = (name: string, app: StartedApp): Part => ({
+  name,
+  stop: () => app.obs.shutdown('local stack stopping'),
+});
 
-async function stopAll(parts: Part[], logger: Logger): Promise<{ clean: boolean; failures: string[] }> {
+/**
+ * Runs one service's start-up, naming the service and the launcher variable of its port in any
+ * error: the apps' own messages speak of PORT, which the local stack sets per service.
+ */
+async function starting<T>(
+  service: string,
+  portVariable: string,
+  port: number,
+  start: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    const message = (error as Error).message ?? String(error);
+    throw new Error(
+      `${service} failed to start: ${message}\n(the local stack runs it on ${portVariable}=${port}; set that variable to move it)`,
+      { cause: error },
+    );
+  }
+}
+
+async function stopAll(
+  parts: Part[],
+  logger: Logger,
+): Promise<{ clean: boolean; failures: string[] }> {
   const failures: string[] = [];
   for (const part of [...parts].reverse()) {
     try {
@@ -73,25 +107,48 @@ export async function startLocalStack(settings: LocalStackSettings): Promise<Run
   };
   const dataDir = (service: string) => join(settings.dataDir, service);
   try {
-    const idp = await startDevIdentityProvider({ host, port: ports.devIdentityProvider, email: settings.devEmail });
-    parts.push({ name: 'dev identity provider', stop: async () => (await idp.stop(), { clean: true }) });
+    const idp = await starting(
+      'the development identity provider',
+      'DEV_IDP_PORT',
+      ports.devIdentityProvider,
+      () =>
+        startDevIdentityProvider({
+          host,
+          port: ports.devIdentityProvider,
+          email: settings.devEmail,
+        }),
+    );
+    parts.push({
+      name: 'dev identity provider',
+      stop: async () => (await idp.stop(), { clean: true }),
+    });
 
-    const orchestratorApp = await orchestrator.start(
-      orchestrator.configFromEnv({
-        ...shared,
-        ...database,
-        PORT: String(ports.orchestrator),
-        DATA_DIR: dataDir('orchestrator'),
-        WORKFLOWS_DIR: prefixedWorkflowsDir(settings.workflowsDir, queuePrefix, join(settings.dataDir, 'workflows')),
-        ...(queuePrefix
-          ? {
-              RESULTS_QUEUE: `${queuePrefix}conveyor.step-results`,
-              PROGRESS_QUEUE: `${queuePrefix}conveyor.step-progress`,
-              EVENTS_EXCHANGE: `${queuePrefix}conveyor.workflow-events`,
-            }
-          : {}),
-      }),
-      { logger: createLogger('orchestrator', { level }), handleSignals: false },
+    const orchestratorApp = await starting(
+      'orchestrator',
+      'ORCHESTRATOR_PORT',
+      ports.orchestrator,
+      async () =>
+        orchestrator.start(
+          orchestrator.configFromEnv({
+            ...shared,
+            ...database,
+            PORT: String(ports.orchestrator),
+            DATA_DIR: dataDir('orchestrator'),
+            WORKFLOWS_DIR: prefixedWorkflowsDir(
+              settings.workflowsDir,
+              queuePrefix,
+              join(settings.dataDir, 'workflows'),
+            ),
+            ...(queuePrefix
+              ? {
+                  RESULTS_QUEUE: `${queuePrefix}conveyor.step-results`,
+                  PROGRESS_QUEUE: `${queuePrefix}conveyor.step-progress`,
+                  EVENTS_EXCHANGE: `${queuePrefix}conveyor.workflow-events`,
+                }
+              : {}),
+          }),
+          { logger: createLogger('orchestrator', { level }), handleSignals: false },
+        ),
     );
     parts.push(fromObservability('orchestrator', orchestratorApp));
 
@@ -101,9 +158,27 @@ export async function startLocalStack(settings: LocalStackSettings): Promise<Run
       CLASSIFY_QUEUE: `${queuePrefix}classify`,
       ...(settings.classifierModelDir ? { MODEL_DIR: settings.classifierModelDir } : {}),
     };
-    const classifierWorker = await classifier.startWorker(classifier.loadConfig({ ...classifierEnv, PORT: String(ports.classifierWorker) }), { handleSignals: false });
+    const classifierWorker = await starting(
+      'classifier worker',
+      'CLASSIFIER_WORKER_PORT',
+      ports.classifierWorker,
+      async () =>
+        classifier.startWorker(
+          classifier.loadConfig({ ...classifierEnv, PORT: String(ports.classifierWorker) }),
+          { handleSignals: false },
+        ),
+    );
     parts.push(fromObservability('classifier worker', classifierWorker));
-    const classifierApi = await classifier.start(classifier.loadConfig({ ...classifierEnv, PORT: String(ports.classifier) }), { handleSignals: false });
+    const classifierApi = await starting(
+      'classifier',
+      'CLASSIFIER_PORT',
+      ports.classifier,
+      async () =>
+        classifier.start(
+          classifier.loadConfig({ ...classifierEnv, PORT: String(ports.classifier) }),
+          { handleSignals: false },
+        ),
+    );
     parts.push(fromObservability('classifier', classifierApi));
 
     // The example's workers get their own bus: on the embedded transport it joins the one
@@ -114,17 +189,38 @@ export async function startLocalStack(settings: LocalStackSettings): Promise<Run
       logger: workerLogger,
       connectionName: `${queuePrefix}local-stack-example-workers`,
     });
-    parts.push({ name: 'example workers bus', stop: async () => (await workerBus.close(), { clean: true }) });
+    parts.push({
+      name: 'example workers bus',
+      stop: async () => (await workerBus.close(), { clean: true }),
+    });
     const workers = await startStepWorker({
       bus: workerBus,
       logger: workerLogger,
-      handlers: [...documentProcessingExample.handlers({ logger: workerLogger, withClassify: false, queuePrefix }), extractFieldsHandler(queuePrefix)],
+      handlers: [
+        ...documentProcessingExample.handlers({
+          logger: workerLogger,
+          withClassify: false,
+          queuePrefix,
+        }),
+        extractFieldsHandler(queuePrefix),
+      ],
     });
-    parts.push({ name: 'example workers', stop: async () => (await workers.close(), { clean: true }) });
+    parts.push({
+      name: 'example workers',
+      stop: async () => (await workers.close(), { clean: true }),
+    });
 
-    const checkersApp = await checkers.start(
-      checkers.loadConfig({ ...shared, ...database, PORT: String(ports.checkers), DATA_DIR: dataDir('checkers'), ENGINE_MODE: 'pool' }),
-      { logger: createLogger('checkers', { level }), handleSignals: false },
+    const checkersApp = await starting('checkers', 'CHECKERS_PORT', ports.checkers, async () =>
+      checkers.start(
+        checkers.loadConfig({
+          ...shared,
+          ...database,
+          PORT: String(ports.checkers),
+          DATA_DIR: dataDir('checkers'),
+          ENGINE_MODE: 'pool',
+        }),
+        { logger: createLogger('checkers', { level }), handleSignals: false },
+      ),
     );
     parts.push(fromObservability('checkers', checkersApp));
 
@@ -136,25 +232,27 @@ export async function startLocalStack(settings: LocalStackSettings): Promise<Run
       { service: 'checkers', port: ports.checkers },
     ]);
     const proxyUrl = `http://${host}:${ports.svcProxy}`;
-    const proxyApp = await svcProxy.start(
-      svcProxy.parseConfig({
-        HOST: host,
-        PORT: String(ports.svcProxy),
-        PUBLIC_URL: proxyUrl,
-        // Plain HTTP on loopback: the cookie cannot carry Secure here.
-        INSECURE_COOKIE: 'true',
-        GOOGLE_CLIENT_ID: 'conveyor-local-stack',
-        GOOGLE_CLIENT_SECRET: 'conveyor-local-stack-dev-only',
-        OAUTH_AUTHORIZATION_URL: idp.authorizationURL,
-        OAUTH_TOKEN_URL: idp.tokenURL,
-        OAUTH_USERINFO_URL: idp.userinfoURL,
-        ALLOWED_EMAILS: settings.devEmail,
-        // Fresh per start: sessions do not outlive the stack, and no secret sits in a file.
-        COOKIE_SECRET: randomBytes(32).toString('base64url'),
-        DISCOVERY: 'static',
-        STATIC_ENDPOINTS_FILE: endpointsFile,
-      }),
-      { logger: createLogger('svc-proxy', { level }), handleSignals: false },
+    const proxyApp = await starting('svc-proxy', 'SVC_PROXY_PORT', ports.svcProxy, async () =>
+      svcProxy.start(
+        svcProxy.parseConfig({
+          HOST: host,
+          PORT: String(ports.svcProxy),
+          PUBLIC_URL: proxyUrl,
+          // Plain HTTP on loopback: the cookie cannot carry Secure here.
+          INSECURE_COOKIE: 'true',
+          GOOGLE_CLIENT_ID: 'conveyor-local-stack',
+          GOOGLE_CLIENT_SECRET: 'conveyor-local-stack-dev-only',
+          OAUTH_AUTHORIZATION_URL: idp.authorizationURL,
+          OAUTH_TOKEN_URL: idp.tokenURL,
+          OAUTH_USERINFO_URL: idp.userinfoURL,
+          ALLOWED_EMAILS: settings.devEmail,
+          // Fresh per start: sessions do not outlive the stack, and no secret sits in a file.
+          COOKIE_SECRET: randomBytes(32).toString('base64url'),
+          DISCOVERY: 'static',
+          STATIC_ENDPOINTS_FILE: endpointsFile,
+        }),
+        { logger: createLogger('svc-proxy', { level }), handleSignals: false },
+      ),
     );
     parts.push(fromObservability('svc-proxy', proxyApp));
 
