@@ -1,5 +1,5 @@
 import { memstats } from './memstats';
-import { errorMessage } from './timeouts';
+import { errorMessage, withTimeout } from './timeouts';
 
 export type VarValue = unknown;
 export type VarGetter = () => unknown | Promise<unknown>;
@@ -24,14 +24,19 @@ export function assertVarName(name: string): void {
   }
 }
 
+/** How long one getter may take before the page reports it as timed out instead of hanging. */
+export const VAR_GETTER_TIMEOUT_MS = 2000;
+
 /**
  * The /debug/vars document in the spirit of Go's expvar. Getters are evaluated per request; a
- * getter that throws is reported in place as {"error": "..."} so one bad var never hides the rest.
+ * getter that throws or hangs is reported in place as {"error": "..."} so one bad var never
+ * hides the rest.
  */
 export async function collectDebugVars(
   service: string,
   version: string | undefined,
   vars: ReadonlyMap<string, { readonly getter: VarGetter } | { readonly value: VarValue }>,
+  getterTimeoutMs = VAR_GETTER_TIMEOUT_MS,
 ): Promise<Record<string, unknown>> {
   const page: Record<string, unknown> = {
     service,
@@ -49,7 +54,11 @@ export async function collectDebugVars(
         return;
       }
       try {
-        page[name] = await entry.getter();
+        page[name] = await withTimeout(
+          async () => entry.getter(),
+          getterTimeoutMs,
+          `debug var "${name}"`,
+        );
       } catch (error) {
         page[name] = { error: errorMessage(error) };
       }

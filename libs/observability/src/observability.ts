@@ -22,6 +22,8 @@ export interface ObservabilityOptions {
   version?: string;
   /** Per readiness check (default 2000 ms). */
   readinessTimeoutMs?: number;
+  /** Per /debug/vars getter (default 2000 ms); a slower one is reported as timed out. */
+  varTimeoutMs?: number;
   /** How long shutdown waits for in-flight requests before cutting connections (default 10 s). */
   drainTimeoutMs?: number;
   /** Per shutdown hook (default 5000 ms). */
@@ -79,6 +81,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
   const { service, logger, version } = options;
   if (!service) throw new Error('createObservability: service is required');
   const readinessTimeoutMs = options.readinessTimeoutMs ?? 2000;
+  const varTimeoutMs = options.varTimeoutMs ?? 2000;
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000;
   const hookTimeoutMs = options.hookTimeoutMs ?? 5000;
   const shutdownDelayMs = options.shutdownDelayMs ?? 0;
@@ -204,7 +207,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
         res.type(registry.contentType).send(await registry.metrics());
       });
       app.get('/debug/vars', async (_req: Request, res: Response) => {
-        sendJson(res, 200, await collectDebugVars(service, version, vars));
+        sendJson(res, 200, await collectDebugVars(service, version, vars, varTimeoutMs));
       });
     },
 

@@ -193,6 +193,15 @@ describe('observability endpoints over real HTTP', () => {
     expect(after.PauseTotalNs).toBeGreaterThan(0);
   });
 
+  it('reports a hanging getter as timed out instead of hanging the page', async () => {
+    svc = await startService({ varTimeoutMs: 100 });
+    svc.obs.setVar('stuck', () => new Promise(() => undefined));
+    svc.obs.setVar('fine', () => 'ok');
+    const res = await request(svc.url).get('/debug/vars').expect(200);
+    expect(res.body.stuck).toEqual({ error: 'debug var "stuck" timed out after 100 ms' });
+    expect(res.body.fine).toBe('ok');
+  });
+
   it('refuses setVar on the names the page fills itself', async () => {
     svc = await startService();
     expect(() => svc.obs.setVar('memstats', 1)).toThrow(/"memstats" is reserved/);
