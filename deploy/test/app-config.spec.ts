@@ -61,7 +61,9 @@ const casesOf = (overlay: string) => {
       .filter((c) => conveyorApp(c.image))
       .map((c) => {
         const app = conveyorApp(c.image) as string;
-        const script = (c.args ?? []).find((a) => a.endsWith('.js')) ?? `dist/apps/${app}/main.js`;
+        const script =
+          [...(c.command ?? []), ...(c.args ?? [])].find((a) => a.endsWith('.js')) ??
+          `dist/apps/${app}/main.js`;
         const entry = script.replace(/^dist\/apps\//, '');
         const resolved = containerEnv(c, rendered, secret, w.object.metadata.namespace);
         const env = Object.fromEntries(

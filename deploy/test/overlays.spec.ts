@@ -269,7 +269,7 @@ describe('the validators catch broken manifests', () => {
     ],
     [
       'an entry point the image does not have',
-      (o) => (container(o, 'classifier-worker').args = ['dist/apps/classifier/nope.js']),
+      (o) => (container(o, 'classifier-worker').command = ['node', 'dist/apps/classifier/nope.js']),
       /apps\/classifier\/src\/nope.ts is not an entry point build-app.mjs bundles/,
     ],
     [
@@ -279,6 +279,15 @@ describe('the validators catch broken manifests', () => {
           name: 'https',
         }),
       /Ingress\/conveyor: Service "checkers" has no port \{"name":"https"\}/,
+    ],
+    [
+      'a worker script passed as args only',
+      (o) => {
+        const c = container(o, 'checkers-engine');
+        c.args = c.command.slice(1);
+        delete c.command;
+      },
+      /runs dist\/apps\/checkers\/engine-worker.js through args only/,
     ],
     [
       'wider svc-proxy RBAC',

@@ -189,6 +189,11 @@ function appContainerProblems(
   const script =
     [...(c.command ?? []), ...(c.args ?? [])].find((a) => a.endsWith('.js')) ??
     `dist/apps/${app}/main.js`;
+  if (!script.endsWith('/main.js') && c.command?.[0] !== 'node') {
+    problems.push(
+      `${at}: runs ${script} through args only; set command: [node, ...] so it does not depend on the image's ENTRYPOINT`,
+    );
+  }
   const m = /^dist\/apps\/([a-z0-9-]+)\/([a-z0-9-]+\.js)$/.exec(script);
   if (!m || m[1] !== app)
     problems.push(
