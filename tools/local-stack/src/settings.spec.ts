@@ -43,6 +43,12 @@ describe('local stack settings', () => {
     );
   });
 
+  it('listens where HOST says and reaches wildcard addresses through loopback', () => {
+    expect(settingsFromEnv({ HOST: '0.0.0.0' })).toMatchObject({ host: '0.0.0.0', reachableHost: '127.0.0.1' });
+    expect(settingsFromEnv({ HOST: '127.0.0.2' })).toMatchObject({ host: '127.0.0.2', reachableHost: '127.0.0.2' });
+    expect(problems({ HOST: 'localhost' })).toEqual([expect.stringContaining('HOST must be an IP address')]);
+  });
+
   it('refuses two services on one port and a schema without PostgreSQL', () => {
     expect(problems({ CLASSIFIER_PORT: '3001', DATABASE_SCHEMA: 'dev' })).toEqual([
       'classifier and orchestrator both want port 3001; give each service its own',

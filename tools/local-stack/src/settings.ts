@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import type { LogLevel } from '@conveyor/observability';
 import { z } from 'zod';
 
 /** The repository root, found from this file so `npm start` works from any working directory. */
@@ -14,7 +16,10 @@ export interface Ports {
 }
 
 export interface LocalStackSettings {
+  /** Where the services listen (an IP literal: svc-proxy's endpoints file takes no host names). */
   readonly host: string;
+  /** How this machine reaches them: `host`, or loopback when `host` is a wildcard address. */
+  readonly reachableHost: string;
   readonly ports: Ports;
   /** Unset: the embedded in-process bus, shared by every service of this process. */
   readonly amqpUrl: string | undefined;
@@ -25,7 +30,7 @@ export interface LocalStackSettings {
   /** Root of every service's DATA_DIR (one sub-directory per service). */
   readonly dataDir: string;
   /** Services' log level; the launcher's own lines (URLs, shutdown) are always printed. */
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
   /** Prepended to every queue and exchange name, so a stack can share a broker with others. */
   readonly queuePrefix: string;
   /** The address the local identity provider signs everyone in as; it is on svc-proxy's allow-list. */
@@ -57,7 +62,11 @@ const optional = (schema: z.ZodString) =>
     .pipe(schema.optional());
 
 const EnvSchema = z.object({
-  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  HOST: z
+    .string()
+    .trim()
+    .refine((v) => isIP(v) !== 0, { error: 'HOST must be an IP address such as 127.0.0.1 (default) or 0.0.0.0' })
+    .default('127.0.0.1'),
   ORCHESTRATOR_PORT: port('ORCHESTRATOR_PORT', 3001),
   CLASSIFIER_PORT: port('CLASSIFIER_PORT', 3002),
   CHECKERS_PORT: port('CHECKERS_PORT', 3003),
@@ -114,8 +123,10 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalStac
   if (e.DATABASE_SCHEMA && !e.DATABASE_URL) problems.push('DATABASE_SCHEMA needs DATABASE_URL (SQLite has no schemas)');
   if (problems.length > 0) throw new SettingsError(problems);
   const dataDir = resolve(e.DATA_DIR);
+  const wildcard = e.HOST === '0.0.0.0' || e.HOST === '::';
   return {
     host: e.HOST,
+    reachableHost: wildcard ? (e.HOST === '::' ? '::1' : '127.0.0.1') : e.HOST,
     ports,
     amqpUrl: e.AMQP_URL,
     databaseUrl: e.DATABASE_URL,

@@ -92,7 +92,7 @@ async function stopAll(
  * stopped again before the error is thrown.
  */
 export async function startLocalStack(settings: LocalStackSettings): Promise<RunningStack> {
-  const level = settings.logLevel as 'info';
+  const level = settings.logLevel;
   const logger = createLogger('local-stack', { level });
   const parts: Part[] = [];
   const { host, ports, queuePrefix } = settings;
@@ -112,8 +112,9 @@ export async function startLocalStack(settings: LocalStackSettings): Promise<Run
       'DEV_IDP_PORT',
       ports.devIdentityProvider,
       () =>
+        // Always loopback, whatever HOST is: it signs in anyone who reaches it.
         startDevIdentityProvider({
-          host,
+          host: '127.0.0.1',
           port: ports.devIdentityProvider,
           email: settings.devEmail,
         }),
@@ -225,13 +226,20 @@ export async function startLocalStack(settings: LocalStackSettings): Promise<Run
     parts.push(fromObservability('checkers', checkersApp));
 
     const endpointsFile = join(dataDir('svc-proxy'), 'endpoints.yaml');
-    writeEndpointsFile(endpointsFile, [
-      { service: 'orchestrator', port: ports.orchestrator },
-      { service: 'classifier', port: ports.classifier },
-      { service: 'classifier-worker', port: ports.classifierWorker },
-      { service: 'checkers', port: ports.checkers },
-    ]);
-    const proxyUrl = `http://${host}:${ports.svcProxy}`;
+    writeEndpointsFile(
+      endpointsFile,
+      [
+        { service: 'orchestrator', port: ports.orchestrator },
+        { service: 'classifier', port: ports.classifier },
+        { service: 'classifier-worker', port: ports.classifierWorker },
+        { service: 'checkers', port: ports.checkers },
+      ],
+      settings.reachableHost,
+    );
+    const reachable = settings.reachableHost.includes(':')
+      ? `[${settings.reachableHost}]`
+      : settings.reachableHost;
+    const proxyUrl = `http://${reachable}:${ports.svcProxy}`;
     const proxyApp = await starting('svc-proxy', 'SVC_PROXY_PORT', ports.svcProxy, async () =>
       svcProxy.start(
         svcProxy.parseConfig({
