@@ -7,7 +7,20 @@ import { SingleBar, Presets } from 'cli-progress';
 import { availableParallelism } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { engineLabel, parseRecord, recordToPdn, runSelfPlay } from '@conveyor/draughts-learning';
+import {
+  buildOpeningBook,
+  buildTrainingSet,
+  DEFAULT_CONFIG,
+  engineLabel,
+  lossCurveSvg,
+  parseRecord,
+  recordToPdn,
+  runSelfPlay,
+  saveModel,
+  train,
+} from '@conveyor/draughts-learning';
+import { initBackend } from '@conveyor/tfjs-runtime';
+import { readGameLog } from './data';
 
 function positiveInt(name: string) {
   return (v: string): number => {
@@ -80,6 +93,90 @@ program
     }
     writeFileSync(o.out, parts.join('\n\n') + '\n');
     console.log(`wrote ${parts.length} games to ${o.out}`);
+  });
+
+program
+  .command('stats')
+  .description('aggregate opening statistics (per position and move: win/draw/loss, exact multinomial test, BH correction)')
+  .requiredOption('--in <file>', 'JSONL game log')
+  .requiredOption('--out <file>', 'opening book JSON to write')
+  .option('--max-ply <n>', 'count positions before this ply', positiveInt('--max-ply'), 16)
+  .option('--min-games <n>', 'keep positions seen in at least this many games', positiveInt('--min-games'), 20)
+  .option('--fdr <q>', 'false-discovery rate of the Benjamini-Hochberg correction', Number, 0.05)
+  .option('--limit <n>', 'use at most this many games', positiveInt('--limit'))
+  .action((o: { in: string; out: string; maxPly: number; minGames: number; fdr: number; limit?: number }) => {
+    const records = readGameLog(o.in, o.limit);
+    const book = buildOpeningBook(records, { maxPly: o.maxPly, minGames: o.minGames, fdr: o.fdr });
+    const entries = Object.values(book.positions);
+    const moves = entries.flatMap((e) => Object.values(e.moves));
+    mkdirSync(dirname(o.out), { recursive: true });
+    writeFileSync(o.out, JSON.stringify(book) + '\n');
+    console.log(
+      `${book.games} games → ${entries.length} positions with ≥ ${o.minGames} games, ${moves.length} moves, ` +
+        `${moves.filter((m) => m.significant).length} significant at FDR ${o.fdr}; wrote ${o.out}`,
+    );
+  });
+
+program
+  .command('train')
+  .description('train the transformer scorer on logged games; saves model.json + weights.bin and a loss-curve SVG')
+  .requiredOption('--in <file>', 'JSONL game log')
+  .requiredOption('--out <dir>', 'model directory to write')
+  .option('--games <n>', 'use at most this many games', positiveInt('--games'))
+  .option('--epochs <n>', 'passes over the training positions', positiveInt('--epochs'), 2)
+  .option('--batch <n>', 'positions per optimiser step', positiveInt('--batch'), 256)
+  .option('--lr <x>', 'Adam learning rate', Number, 2e-3)
+  .option('--max-steps <n>', 'stop after this many steps', positiveInt('--max-steps'))
+  .option('--seed <n>', 'initialisation and shuffling seed', positiveInt('--seed'), 1)
+  .option('--d-model <n>', 'width', positiveInt('--d-model'), DEFAULT_CONFIG.dModel)
+  .action(async (o: { in: string; out: string; games?: number; epochs: number; batch: number; lr: number; maxSteps?: number; seed: number; dModel: number }) => {
+    const backend = await initBackend({ label: 'selfplay train', log: (l) => console.log(l) });
+    const records = readGameLog(o.in, o.games);
+    const set = buildTrainingSet(records);
+    console.log(`${records.length} games, ${set.count} positions`);
+    const config = { ...DEFAULT_CONFIG, dModel: o.dModel };
+    const bar = new SingleBar({ format: 'train |{bar}| step {value}/{total} | loss {loss} | val {val}', hideCursor: true }, Presets.shades_classic);
+    let started = false;
+    let lastVal = 'n/a';
+    const t0 = Date.now();
+    const cpu0 = process.cpuUsage();
+    const result = train(set, {
+      config,
+      epochs: o.epochs,
+      batchSize: o.batch,
+      learningRate: o.lr,
+      seed: o.seed,
+      maxSteps: o.maxSteps,
+      reportEvery: 10,
+      onProgress: (p) => {
+        if (p.validationLoss !== undefined) lastVal = p.validationLoss.toFixed(4);
+        if (!started) {
+          started = true;
+          bar.start(p.totalSteps, p.step, { loss: 'n/a', val: lastVal });
+        }
+        bar.update(p.step, { loss: Number.isFinite(p.trainLoss) ? p.trainLoss.toFixed(4) : 'n/a', val: lastVal });
+      },
+    });
+    bar.stop();
+    const cpu = process.cpuUsage(cpu0);
+    const info = {
+      backend: backend.name,
+      games: records.length,
+      trainPositions: result.trainPositions,
+      validationPositions: result.validationPositions,
+      epochs: o.epochs,
+      batch: o.batch,
+      learningRate: o.lr,
+      steps: result.curve[result.curve.length - 1]?.step ?? 0,
+      curve: result.curve,
+      wallSeconds: Math.round((Date.now() - t0) / 1000),
+      cpuSeconds: Math.round((cpu.user + cpu.system) / 1e6),
+      targets: 'sigmoid ramp (k=6) from first to deciding ply on the actual outcome, 0 elsewhere',
+    };
+    await saveModel(o.out, config, result.params, info);
+    writeFileSync(`${o.out}/loss-curve.svg`, lossCurveSvg(result.curve, `draughts transformer: ${records.length} games, ${set.count} positions`));
+    const last = result.curve[result.curve.length - 1];
+    console.log(`saved ${o.out} (validation loss ${last?.validationLoss.toFixed(4)}; ${info.wallSeconds} s wall, ${info.cpuSeconds} s CPU)`);
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

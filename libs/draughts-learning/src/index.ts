@@ -12,3 +12,8 @@ export * from './transformer';
 export * from './model-io';
 export * from './neural-scorer';
 export * from './batched-minimax';
+export * from './targets';
+export * from './training';
+export * from './loss-plot';
+export * from './players';
+export * from './match';
