@@ -3,7 +3,12 @@ import { banner } from './banner';
 import { settingsFromEnv, SettingsError, type LocalStackSettings } from './settings';
 import { startLocalStack, type RunningStack } from './stack';
 
-function handleSignals(stack: RunningStack): void {
+/**
+ * Ctrl-C / SIGTERM → every service's graceful shutdown, then exit 0 (1 if any was not clean).
+ * Installed before start-up, so a signal during start-up stops the stack as soon as it is up
+ * instead of killing the process half-way; a second signal exits at once.
+ */
+function handleSignals(started: Promise<RunningStack | undefined>): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -12,7 +17,9 @@ function handleSignals(stack: RunningStack): void {
     }
     stopping = true;
     process.stdout.write(`${signal}: stopping every service (again to force)\n`);
-    void stack.stop().then(({ clean, failures }) => {
+    void started.then(async (stack) => {
+      if (!stack) return; // start-up failed and has already stopped what it started
+      const { clean, failures } = await stack.stop();
       for (const failure of failures) process.stderr.write(`  ${failure}\n`);
       process.stdout.write(clean ? 'local stack stopped cleanly\n' : 'local stack stopped with problems (above)\n');
       process.exit(clean ? 0 : 1);
@@ -22,7 +29,7 @@ function handleSignals(stack: RunningStack): void {
   process.on('SIGTERM', onSignal);
 }
 
-async function main(): Promise<void> {
+function main(): void {
   let settings: LocalStackSettings;
   try {
     settings = settingsFromEnv();
@@ -31,15 +38,17 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   process.stdout.write('starting the Conveyor local stack (the first start builds the checkers bundles)…\n');
-  let stack: RunningStack;
-  try {
-    stack = await startLocalStack(settings);
-  } catch (error) {
-    process.stderr.write(`the local stack failed to start: ${(error as Error).message}\n`);
-    process.exit(1);
-  }
-  handleSignals(stack);
-  process.stdout.write(banner(stack, settings));
+  const started = startLocalStack(settings).then(
+    (stack) => {
+      process.stdout.write(banner(stack, settings));
+      return stack;
+    },
+    (error: unknown) => {
+      process.stderr.write(`the local stack failed to start: ${(error as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+  handleSignals(started);
 }
 
-void main();
+main();

@@ -49,4 +49,23 @@ describe('local stack on embedded defaults', () => {
     const code = await stack.signal('SIGTERM', 60_000);
     expect({ code, tail: stack.output.slice(-300) }).toEqual({ code: 0, tail: expect.stringContaining('local stack stopped cleanly') });
   });
+
+  it('a Ctrl-C during start-up stops the stack cleanly once it is up, instead of killing it half-way', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'local-stack-early-'));
+    try {
+      const env: Record<string, string> = { DATA_DIR: dir, LOG_LEVEL: 'warn', AMQP_URL: '', DATABASE_URL: '', DATABASE_SCHEMA: '' };
+      for (const name of ['ORCHESTRATOR_PORT', 'CLASSIFIER_PORT', 'CLASSIFIER_WORKER_PORT', 'CHECKERS_PORT', 'SVC_PROXY_PORT', 'DEV_IDP_PORT']) env[name] = String(await freePort());
+      const early = new StackProcess(env);
+      await early.waitFor(/starting the Conveyor local stack/, 60_000);
+      const code = await early.signal('SIGINT', 180_000);
+      expect(code).toBe(0);
+      const output = early.output;
+      // The signal arrived before the stack was up, and the shutdown still ran to the end.
+      expect(output.indexOf('SIGINT: stopping every service')).toBeGreaterThan(-1);
+      expect(output.indexOf('SIGINT: stopping every service')).toBeLessThan(output.indexOf('Conveyor local stack is running'));
+      expect(output).toContain('local stack stopped cleanly');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -15,6 +15,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
+function withoutTsxTsconfig(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { TSX_TSCONFIG_PATH: _ignored, ...rest } = env;
+  return rest;
+}
+
 /**
  * `npm start`'s command in a child process (node --import tsx, as the start script runs it),
  * with its output collected so a failure shows what the stack said.
@@ -26,7 +31,8 @@ export class StackProcess {
   constructor(env: Record<string, string>) {
     this.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tools/local-stack/src/main.ts')], {
       cwd: ROOT,
-      env: { ...process.env, TSX_TSCONFIG_PATH: join(ROOT, 'tools/local-stack/tsconfig.json'), ...env },
+      // As `npm start` runs it: tsx finds the root tsconfig.json (and the @conveyor/* aliases).
+      env: { ...withoutTsxTsconfig(process.env), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout?.on('data', (chunk: Buffer) => (this.out += chunk.toString()));
