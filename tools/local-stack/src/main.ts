@@ -37,18 +37,22 @@ function main(): void {
     process.stderr.write(`${error instanceof SettingsError ? error.message : String(error)}\n`);
     process.exit(2);
   }
+  // Node only replaces the default signal action (terminate at once) when a listener exists, so
+  // the handlers go in before anything that could take time, and before the first line tells an
+  // observer that start-up has begun.
+  let resolveStarted: (stack: RunningStack | undefined) => void = () => undefined;
+  handleSignals(new Promise((resolve) => (resolveStarted = resolve)));
   process.stdout.write('starting the Conveyor local stack (the first start builds the checkers bundles)…\n');
-  const started = startLocalStack(settings).then(
+  void startLocalStack(settings).then(
     (stack) => {
       process.stdout.write(banner(stack, settings));
-      return stack;
+      resolveStarted(stack);
     },
     (error: unknown) => {
       process.stderr.write(`the local stack failed to start: ${(error as Error).message}\n`);
       process.exit(1);
     },
   );
-  handleSignals(started);
 }
 
 main();

@@ -218,6 +218,9 @@ export async function startLocalStack(settings: LocalStackSettings): Promise<Run
           ...database,
           PORT: String(ports.checkers),
           DATA_DIR: dataDir('checkers'),
+          // Built here rather than in apps/checkers/dist, so the stack never reads bundles that
+          // a concurrent `checkers:build` or checkers test run is rewriting.
+          BUNDLE_DIR: join(dataDir('checkers'), 'bundles'),
           ENGINE_MODE: 'pool',
         }),
         { logger: createLogger('checkers', { level }), handleSignals: false },
