@@ -63,11 +63,14 @@ export class DefinitionRegistry {
     return [...this.latest.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** A specific version: from the cache, else from the database (a version no longer on disk). */
-  async get(name: string, version: number): Promise<WorkflowDefinition | undefined> {
+  /**
+   * A specific version: from the cache, else from the database (a version no longer on disk).
+   * Inside a transaction pass its executor: SQLite has one connection, which the transaction holds.
+   */
+  async get(name: string, version: number, executor: Kysely<Database> = this.db): Promise<WorkflowDefinition | undefined> {
     const cached = this.byKey.get(`${name}@${version}`);
     if (cached) return cached;
-    const row = await this.db
+    const row = await executor
       .selectFrom('workflow_definitions')
       .select(['source', 'file'])
       .where('name', '=', name)

@@ -58,7 +58,7 @@ export class Transition {
     if (this.deps.dialect === 'postgres') query = query.forUpdate();
     const row = await query.executeTakeFirst();
     if (!row) return undefined;
-    const def = await this.deps.registry.get(row.workflow, row.version);
+    const def = await this.deps.registry.get(row.workflow, row.version, this.trx);
     if (!def) {
       throw new Error(`run ${runId} uses workflow ${row.workflow} version ${row.version}, which is not registered in this database`);
     }
