@@ -60,7 +60,7 @@ export function initParams(c: TransformerConfig, seed: number): Params {
       const fanIn = shape.length === 2 && !name.endsWith('embedding') ? (shape[0] as number) : 50;
       init = tf.randomNormal(shape, 0, 1 / Math.sqrt(fanIn), 'float32', seed + k++);
     }
-    params.set(name, tf.variable(init, true, name));
+    params.set(name, tf.variable(init, true));
     init.dispose();
   }
   return params;
