@@ -25,7 +25,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { backends: ['cpu', 'wasm'], runs: 5, t5Small: false };
+  const args: Args = { backends: ['wasm', 'cpu'], runs: 5, t5Small: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -101,10 +101,12 @@ function benchModel(name: string, config: Partial<T5Config>, backend: string, ru
     });
   }, runs);
   const row: Row = { model: name, backend, params: countParameters(model.config), forward512Ms };
+  console.error(`${name} on ${backend}: forward ${forward512Ms.toFixed(0)} ms`);
   if (train) {
     // What the classifier serves: a batch of 512-token inputs scored against 3 label sequences.
     const batchInputs = Array.from({ length: SCORE_BATCH }, (_, i) => ids(511, vocab, i).concat(1));
     row.scoreBatchMs = time(() => void scoreCandidates(model, batchInputs, [[10, 1], [11, 1], [12, 1]]), 1);
+    console.error(`${name} on ${backend}: score ${row.scoreBatchMs.toFixed(0)} ms`);
     // Training: batches of 16 examples, 128 input tokens, 2 target tokens.
     const trainer = new T5Trainer(model, { learningRate: 1e-3, seed: 1 });
     const batch = collateSeq2Seq(
@@ -124,18 +126,30 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const loadBefore = os.loadavg()[0] ?? 0;
   const rows: Row[] = [];
+  // Rows are rendered and written as they finish, so a run cut short still leaves its results.
+  const publish = () => {
+    const doc = render(args, rows, loadBefore);
+    if (args.write) fs.writeFileSync(args.write, doc);
+    return doc;
+  };
   for (const backend of args.backends) {
     const choice = await initBackend({ candidates: [backend] });
     rows.push(benchModel('classifier-small (d256, 4+4 layers, vocab 8k)', CLASSIFIER_SMALL, choice.name, args.runs, true));
     console.error(JSON.stringify(rows[rows.length - 1]));
+    publish();
     if (args.t5Small) {
       rows.push(benchModel('t5-small (60.5M)', { ...T5_SMALL_CONFIG }, choice.name, Math.max(3, Math.floor(args.runs / 2)), false));
       console.error(JSON.stringify(rows[rows.length - 1]));
+      publish();
     }
   }
+  console.log(publish());
+}
+
+function render(args: Args, rows: Row[], loadBefore: number): string {
   const fmt = (v: number | undefined, digits = 0) => (v === undefined ? '—' : v.toFixed(digits));
   const table = [
-    '| model | backend | parameters | forward, 1×512 tokens (ms) | score ${SCORE_BATCH}×512 vs 3 labels (ms) | training (examples/s, 16×128) |',
+    `| model | backend | parameters | forward, 1×512 tokens (ms) | score ${SCORE_BATCH}×512 vs 3 labels (ms) | training (examples/s, 16×128) |`,
     '|---|---|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
@@ -158,8 +172,7 @@ The native \`tfjs-node\` backends are not installable here, so only wasm and cpu
 
 ${table}
 `;
-  console.log(doc);
-  if (args.write) fs.writeFileSync(args.write, doc);
+  return doc;
 }
 
 main().catch((e: unknown) => {
