@@ -156,10 +156,10 @@ function render(args: Args, rows: Row[], loadBefore: number): string {
         `| ${r.model} | ${r.backend} | ${(r.params / 1e6).toFixed(1)}M | ${fmt(r.forward512Ms)} | ${fmt(r.scoreBatchMs)} | ${fmt(r.trainExamplesPerSec, 1)} |`,
     ),
   ].join('\n');
-  const command = `npx nx run t5:bench  # = npx tsx --tsconfig tools/bench/t5/tsconfig.json tools/bench/t5/bench.ts ${process.argv.slice(2).join(' ')}`.trim();
+  const command = `npx tsx --tsconfig tools/bench/t5/tsconfig.json tools/bench/t5/bench.ts ${process.argv.slice(2).join(' ')}`.trim();
   const doc = `# T5 benchmarks (libs/t5)
 
-Command: \`${command}\`
+Command: \`${command}\` (\`npx nx run t5:bench\` runs it with \`--runs 3 --write docs/benchmarks/t5.md\`)
 
 Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, shared with other jobs:
 1-minute load average ${loadBefore.toFixed(1)} at the start and ${(os.loadavg()[0] ?? 0).toFixed(1)} at the end of the run
