@@ -19,6 +19,7 @@ import type { RunEvent } from '@conveyor/contracts';
 import { defineStepHandler, runEventsTopic, startStepWorker } from '@conveyor/worker-sdk';
 import { Command } from 'commander';
 import { connect } from 'amqplib';
+import { Pool } from 'pg';
 import pino from 'pino';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -298,6 +299,7 @@ async function main(opts: Options): Promise<void> {
     await new Promise((r) => (orchestrator.exitCode !== null ? r(undefined) : orchestrator.once('exit', r)));
     await bus?.close();
     await cleanupBroker(opts.amqpUrl, prefix);
+    if (opts.databaseUrl) await dropSchema(opts.databaseUrl, prefix.replace(/-/g, '_'));
     rmSync(workDir, { recursive: true, force: true });
   }
 
@@ -329,6 +331,15 @@ async function main(opts: Options): Promise<void> {
     writeFileSync(opts.out, `${head}${marker}\n\n${report}\n`);
   }
   console.log(report);
+}
+
+async function dropSchema(url: string, schema: string): Promise<void> {
+  const pool = new Pool({ connectionString: url, max: 1 });
+  try {
+    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await pool.end();
+  }
 }
 
 /** Deletes this run's queues and exchanges (by prefix; Celery's included). */
