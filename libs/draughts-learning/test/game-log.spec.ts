@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-non-null-assertion -- in tests a missing value throws and fails the test, which is what we want */
 import { parsePdn, toFen, legalMoves, initialPosition } from '@conveyor/draughts';
 import { gameSeed, parseRecord, playSelfPlayGame, recordToPdn, replayRecord, formatRecord } from '../src';
 

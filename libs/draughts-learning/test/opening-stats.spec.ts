@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-non-null-assertion -- in tests a missing value throws and fails the test, which is what we want */
 import { createRng, initialPosition, legalMoves, formatMoveLong, toFen, newGame } from '@conveyor/draughts';
 import { buildOpeningBook, gameSeed, playSelfPlayGame, replayRecord, selectWithBook, type GameRecord } from '../src';
 

@@ -32,7 +32,7 @@ void (async () => {
     const u = process.cpuUsage(c);
     return { scored, wall: Number(process.hrtime.bigint() - t) / 1e9, cpu: (u.user + u.system) / 1e6 };
   };
-  await batchedMinimax(positions[0]!, scorer, { depth: 1, batchSize }); // warm-up: kernels compiled, wasm heap grown
+  await batchedMinimax(initialPosition(), scorer, { depth: 1, batchSize }); // warm-up: kernels compiled, wasm heap grown
   const batched = await time(async () => {
     let n = 0;
     for (const p of positions) n += (await batchedMinimax(p, scorer, { depth, batchSize })).leaves;
