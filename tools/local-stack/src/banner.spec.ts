@@ -28,4 +28,9 @@ describe('start-up banner', () => {
       'Conveyor local stack is running (RabbitMQ (AMQP_URL), PostgreSQL (DATABASE_URL))',
     );
   });
+
+  it("passes on the launcher's note about the classifier's model", () => {
+    const note = 'the T5 model is not in this checkout; the classifier serves the TF-IDF baseline';
+    expect(banner({ urls, devEmail: 'd@x.io', bus: 'embedded', database: 'sqlite' }, { dataDir: '/d', classifierModel: { dir: '/b', note } })).toContain(`  note: ${note}`);
+  });
 });

