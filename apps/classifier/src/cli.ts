@@ -81,6 +81,7 @@ program
   .option('--limit <n>', 'use only the first n rows (tiny runs)', positiveInt)
   .option('--tokenizer <dir>', 'use this T5 tokenizer instead of training a vocabulary')
   .option('--vocab-size <n>', 'size of the trained vocabulary', positiveInt)
+  .option('--init <dir>', 'start from these HuggingFace T5 weights (with the matching --tokenizer)')
   .option('--d-model <n>', 'model width', positiveInt)
   .option('--d-ff <n>', 'feed-forward width', positiveInt)
   .option('--heads <n>', 'attention heads', positiveInt)
@@ -106,6 +107,7 @@ program
         ...defined('limit', o['limit']),
         ...defined('tokenizer', o['tokenizer']),
         ...defined('vocabSize', o['vocabSize']),
+        ...defined('init', o['init']),
         model: {
           ...defined('dModel', o['dModel']),
           ...defined('dFf', o['dFf']),

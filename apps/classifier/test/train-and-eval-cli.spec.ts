@@ -78,6 +78,18 @@ describe('training and the eval CLI', () => {
     await expect(runTraining({ ...tiny(dirB), seed: 6 }, { resume: true }, quiet)).rejects.toThrow(/different data\/model options/);
   }, 150_000);
 
+  it('fine-tunes from existing weights with their tokenizer (--init)', async () => {
+    const dir = tempDir('train-init');
+    const from = path.join(dirA, 'model');
+    await expect(runTraining({ ...tiny(dir), init: from }, { resume: false }, quiet)).rejects.toThrow(/needs --tokenizer/);
+    const result = await runTraining({ ...tiny(path.join(dir, 'b')), init: from, tokenizer: from, maxSteps: 1, pretrainSteps: 0 }, { resume: false }, quiet);
+    expect(result.steps).toBe(1);
+    const before = JSON.parse(readFileSync(path.join(from, 'config.json'), 'utf8'));
+    const after = JSON.parse(readFileSync(path.join(dir, 'b', 'model', 'config.json'), 'utf8'));
+    expect(after.d_model).toBe(before.d_model);
+    expect(readFileSync(path.join(dir, 'b', 'model', 'tokenizer.json'), 'utf8')).toBe(readFileSync(path.join(from, 'tokenizer.json'), 'utf8'));
+  }, 150_000);
+
   it('eval prints per-class metrics, the none/low/high confusion matrix and accuracy last', async () => {
     const { stdout, code, stderr } = await cli('eval', '--data', fixture('kaggle-raw.csv'), '--model', path.join(dirA, 'model'));
     expect(stderr).not.toMatch(/classifier:/);

@@ -18,6 +18,8 @@ export const trainOptionsSchema = z.object({
   /** An existing T5 tokenizer directory; otherwise a Unigram vocabulary is trained on the training side. */
   tokenizer: z.string().optional(),
   vocabSize: int(200).default(4000),
+  /** Start from these T5 weights (HuggingFace config.json + model.safetensors, e.g. a converted t5-small) instead of random ones; needs the matching --tokenizer. */
+  init: z.string().optional(),
   model: z
     .object({
       dModel: int(8).default(128),

@@ -109,9 +109,14 @@ export async function runTraining(input: TrainOptionsInput, flags: { resume: boo
   const validation = tokenizeExamples(validationSide, tokenizer, window);
   const targets = labelTargets(tokenizer);
 
+  if (options.init && !options.tokenizer) {
+    throw new Error(`--init ${options.init} needs --tokenizer with the tokenizer those weights were trained with`);
+  }
   const model: T5Model = existsSync(path.join(checkpointDir, 'config.json')) && flags.resume
     ? loadT5(checkpointDir)
-    : createT5(
+    : options.init
+      ? loadT5(options.init)
+      : createT5(
         {
           vocabSize: tokenizer.vocabSize,
           ...options.model,
