@@ -140,7 +140,17 @@ describe('local stack on RabbitMQ and PostgreSQL', () => {
       else expect(document.fields).toEqual(expect.objectContaining({ dates: expect.any(Array), amounts: expect.any(Array), emails: expect.any(Array) }));
     }
     const invoice = run.output.documents[0];
-    if (invoice?.quality !== 'none') expect(invoice?.fields).toEqual({ dates: ['2026-11-02', '2026-12-02'], amounts: ['1,240.00 EUR'], emails: ['billing@acme-paper.example'] });
+    if (invoice?.quality !== 'none') {
+      expect(invoice?.fields).toEqual({ dates: ['2026-11-02', '2026-12-02'], amounts: ['1,240.00 EUR'], emails: ['billing@acme-paper.example'] });
+      // Served by the launcher's TypeScript extract-fields worker (the example's Python one is not running).
+      const children = await json<{ runs: { id: string }[] }>(await fetch(`${urls.orchestrator}/api/runs?parent=${run.id}`));
+      const extracts = [];
+      for (const child of children.runs) {
+        const detail = await json<{ steps: { step: string; output: { documentId?: string; worker?: string } | null }[] }>(await fetch(`${urls.orchestrator}/api/runs/${child.id}`));
+        extracts.push(...detail.steps.filter((s) => s.step === 'extract' && s.output).map((s) => s.output));
+      }
+      expect(extracts).toContainEqual(expect.objectContaining({ documentId: 'doc-1', worker: expect.stringMatching(/^local-stack-extract\//) }));
+    }
 
     // It really went through RabbitMQ and PostgreSQL under this run's names.
     const { stdout } = await exec('rabbitmqctl', ['list_queues', '-q', '--no-table-headers', 'name']);
