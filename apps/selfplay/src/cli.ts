@@ -155,6 +155,8 @@ program
           bar.start(p.totalSteps, p.step, { loss: 'n/a', val: lastVal });
         }
         bar.update(p.step, { loss: Number.isFinite(p.trainLoss) ? p.trainLoss.toFixed(4) : 'n/a', val: lastVal });
+        // Without a terminal (nohup, CI) the bar draws nothing: log a line per report instead.
+        if (!process.stdout.isTTY) console.log(`step ${p.step}/${p.totalSteps} epoch ${p.epoch} train loss ${p.trainLoss.toFixed(4)} validation ${lastVal}`);
       },
     });
     bar.stop();
