@@ -4,3 +4,4 @@ export * from './registry';
 export * from './workflow';
 export * from './classifier';
 export * from './checkers';
+export * from './selfplay';
