@@ -11,7 +11,10 @@ const intFrom = (name: string, def: number, min: number, max: number) =>
       if (v === undefined || v === '') return def;
       const n = Number(v);
       if (!Number.isInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be an integer between ${min} and ${max}, got "${v}"` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be an integer between ${min} and ${max}, got "${v}"`,
+        });
         return z.NEVER;
       }
       return n;
@@ -22,11 +25,17 @@ const EnvSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   AMQP_URL: z
     .string()
-    .regex(/^amqps?:\/\//, 'AMQP_URL must start with amqp:// or amqps:// (unset it for the embedded in-process bus)')
+    .regex(
+      /^amqps?:\/\//,
+      'AMQP_URL must start with amqp:// or amqps:// (unset it for the embedded in-process bus)',
+    )
     .optional(),
   DATABASE_URL: z
     .string()
-    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL (unset it for SQLite under DATA_DIR)')
+    .regex(
+      /^postgres(ql)?:\/\//,
+      'DATABASE_URL must be a postgres:// URL (unset it for SQLite under DATA_DIR)',
+    )
     .optional(),
   DATABASE_SCHEMA: z
     .string()
@@ -35,11 +44,24 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).default('./var/orchestrator'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   WORKFLOWS_DIR: z.string().min(1).default('examples/document-processing/workflows'),
-  RESULTS_QUEUE: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/).default(STEP_RESULTS_QUEUE),
-  PROGRESS_QUEUE: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/).default(STEP_PROGRESS_QUEUE),
-  EVENTS_EXCHANGE: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/).default(RUN_EVENTS_EXCHANGE),
+  RESULTS_QUEUE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,200}$/)
+    .default(STEP_RESULTS_QUEUE),
+  PROGRESS_QUEUE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,200}$/)
+    .default(STEP_PROGRESS_QUEUE),
+  EVENTS_EXCHANGE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,200}$/)
+    .default(RUN_EVENTS_EXCHANGE),
   SWEEP_INTERVAL_MS: intFrom('SWEEP_INTERVAL_MS', 250, 10, 60_000),
-  STEP_EVENTS: z.enum(['all', 'steps', 'none'], { message: 'STEP_EVENTS must be all, steps (no fan-out items) or none' }).default('steps'),
+  STEP_EVENTS: z
+    .enum(['all', 'steps', 'none'], {
+      message: 'STEP_EVENTS must be all, steps (no fan-out items) or none',
+    })
+    .default('steps'),
 });
 
 export interface OrchestratorConfig {
@@ -69,9 +91,13 @@ export class ConfigError extends Error {
 
 /** Reads the environment; every bad variable is named in one error. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OrchestratorConfig {
-  const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  const parsed = EnvSchema.safeParse(
+    Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')),
+  );
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`));
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`),
+    );
   }
   const e = parsed.data;
   return {
@@ -79,7 +105,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Orchestrato
     host: e.HOST,
     amqpUrl: e.AMQP_URL,
     store: e.DATABASE_URL
-      ? { kind: 'postgres', url: e.DATABASE_URL, ...(e.DATABASE_SCHEMA ? { schema: e.DATABASE_SCHEMA } : {}) }
+      ? {
+          kind: 'postgres',
+          url: e.DATABASE_URL,
+          ...(e.DATABASE_SCHEMA ? { schema: e.DATABASE_SCHEMA } : {}),
+        }
       : { kind: 'sqlite', file: join(resolve(e.DATA_DIR), 'orchestrator.sqlite') },
     logLevel: e.LOG_LEVEL,
     workflowsDir: resolve(e.WORKFLOWS_DIR),

@@ -32,16 +32,34 @@ export interface StartOptions {
   handleSignals?: boolean;
 }
 
-export async function start(config: OrchestratorConfig, options: StartOptions = {}): Promise<Orchestrator> {
-  const logger = options.logger ?? createLogger('orchestrator', { level: config.logLevel as never });
-  const obs = createObservability({ service: 'orchestrator', logger, handleSignals: options.handleSignals ?? false });
+export async function start(
+  config: OrchestratorConfig,
+  options: StartOptions = {},
+): Promise<Orchestrator> {
+  const logger =
+    options.logger ?? createLogger('orchestrator', { level: config.logLevel as never });
+  const obs = createObservability({
+    service: 'orchestrator',
+    logger,
+    handleSignals: options.handleSignals ?? false,
+  });
   const store = await openStore(config.store);
   const registry = new DefinitionRegistry(store.db);
   let bus: Bus | undefined;
   try {
     const defs = await registry.load(readWorkflowDir(config.workflowsDir));
-    logger.info({ workflows: defs.map((d) => `${d.name}@${d.version}`), dir: config.workflowsDir }, 'workflow definitions loaded');
-    bus = options.bus ?? (await createBus({ url: config.amqpUrl, logger, connectionName: config.connectionName, registry: obs.registry }));
+    logger.info(
+      { workflows: defs.map((d) => `${d.name}@${d.version}`), dir: config.workflowsDir },
+      'workflow definitions loaded',
+    );
+    bus =
+      options.bus ??
+      (await createBus({
+        url: config.amqpUrl,
+        logger,
+        connectionName: config.connectionName,
+        registry: obs.registry,
+      }));
   } catch (error) {
     await store.close();
     throw error;
@@ -69,7 +87,11 @@ export async function start(config: OrchestratorConfig, options: StartOptions = 
   });
   obs.setVar('store', store.describe);
   obs.setVar('workflows', () => registry.list().map((d) => `${d.name}@${d.version}`));
-  obs.setVar('queues', { results: config.resultsQueue, progress: config.progressQueue, events: config.eventsExchange });
+  obs.setVar('queues', {
+    results: config.resultsQueue,
+    progress: config.progressQueue,
+    events: config.eventsExchange,
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -83,7 +105,10 @@ export async function start(config: OrchestratorConfig, options: StartOptions = 
   obs.onShutdown('database', () => store.close());
   if (ownsBus) obs.onShutdown('bus', () => bus.close());
   obs.onShutdown('engine', () => engine.stop());
-  logger.info({ url: `http://${address.address}:${address.port}`, store: store.describe, bus: bus.kind }, 'orchestrator listening');
+  logger.info(
+    { url: `http://${address.address}:${address.port}`, store: store.describe, bus: bus.kind },
+    'orchestrator listening',
+  );
 
   return {
     url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${address.port}`,

@@ -64,19 +64,28 @@ output: '{ "b": steps.b }'
     await new Promise<void>((r) => callbackServer.listen(0, '127.0.0.1', r));
     const callbackUrl = `http://127.0.0.1:${(callbackServer.address() as AddressInfo).port}/done`;
     const busEvents: string[] = [];
-    const sub = await sys.bus.subscribe(runEventsTopic(sys.config.eventsExchange), async (d) => void busEvents.push(`${d.routingKey}`), { pattern: 'run.completed.#' });
+    const sub = await sys.bus.subscribe(
+      runEventsTopic(sys.config.eventsExchange),
+      async (d) => void busEvents.push(`${d.routingKey}`),
+      { pattern: 'run.completed.#' },
+    );
 
-    const started = await request(sys.orchestrator.url).post('/api/workflows/two/runs').send({ input: {}, callbackUrl });
+    const started = await request(sys.orchestrator.url)
+      .post('/api/workflows/two/runs')
+      .send({ input: {}, callbackUrl });
     expect(started.status).toBe(201);
     const id = started.body.run.id as string;
     const events: string[] = [];
-    const stream = await new Promise<IncomingMessage>((resolve) => get(`${sys.orchestrator.url}/api/runs/${id}/events`, resolve));
+    const stream = await new Promise<IncomingMessage>((resolve) =>
+      get(`${sys.orchestrator.url}/api/runs/${id}/events`, resolve),
+    );
     expect(stream.headers['content-type']).toBe('text/event-stream');
     const ended = new Promise<void>((resolve) => {
       let buffer = '';
       stream.on('data', (chunk: Buffer) => {
         buffer += chunk.toString();
-        for (const match of buffer.matchAll(/^event: (.+)$/gm)) if (!events.includes(match[1] ?? '')) events.push(match[1] ?? '');
+        for (const match of buffer.matchAll(/^event: (.+)$/gm))
+          if (!events.includes(match[1] ?? '')) events.push(match[1] ?? '');
       });
       stream.on('end', resolve);
     });
@@ -88,7 +97,13 @@ output: '{ "b": steps.b }'
     expect(events[events.length - 1]).toBe('run.completed');
 
     await waitFor('the callback', async () => received.length > 0);
-    expect(received[0]).toMatchObject({ type: 'workflow.run.event', event: 'run.completed', runId: id, status: 'succeeded', output: { b: 'b' } });
+    expect(received[0]).toMatchObject({
+      type: 'workflow.run.event',
+      event: 'run.completed',
+      runId: id,
+      status: 'succeeded',
+      output: { b: 'b' },
+    });
     await waitFor('the bus event', async () => busEvents.length > 0);
     expect(busEvents).toEqual(['run.completed.two']);
     await sub.cancel();
@@ -98,8 +113,13 @@ output: '{ "b": steps.b }'
   it('answers 404 for unknown runs and routes, 400 for malformed JSON and bad filters', async () => {
     const api = request(sys.orchestrator.url);
     expect((await api.get('/api/runs/nope')).status).toBe(404);
-    expect((await api.get('/api/nothing')).body.error.message).toMatch(/no route GET \/api\/nothing/);
-    const malformed = await api.post('/api/workflows/two/runs').set('content-type', 'application/json').send('{"input": ');
+    expect((await api.get('/api/nothing')).body.error.message).toMatch(
+      /no route GET \/api\/nothing/,
+    );
+    const malformed = await api
+      .post('/api/workflows/two/runs')
+      .set('content-type', 'application/json')
+      .send('{"input": ');
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.message).toMatch(/malformed JSON body/);
     const badFilter = await api.get('/api/runs?status=exploded');

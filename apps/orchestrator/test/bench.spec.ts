@@ -13,16 +13,31 @@ describe('benchmark (tiny configuration)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'orch-bench-test-'));
     const out = join(dir, 'report.md');
     try {
-      await promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'tools/bench/orchestrator/bench.ts'), '--quick', '--out', out], {
-        cwd: ROOT,
-        env: { ...process.env, TSX_TSCONFIG_PATH: join(ROOT, 'apps/orchestrator/tsconfig.json') },
-        timeout: 230_000,
-      });
+      await promisify(execFile)(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(ROOT, 'tools/bench/orchestrator/bench.ts'),
+          '--quick',
+          '--out',
+          out,
+        ],
+        {
+          cwd: ROOT,
+          env: { ...process.env, TSX_TSCONFIG_PATH: join(ROOT, 'apps/orchestrator/tsconfig.json') },
+          timeout: 230_000,
+        },
+      );
       const report = readFileSync(out, 'utf8');
       expect(report).toMatch(/\| one chain at a time \| 90 \| \d+\.\d+ \| \d+\.\d+ \|/);
       expect(report).toMatch(/\| 1000 \| \d+\.\d+ \| \d+ \| \d+ \| \d+ \|/);
-      expect(report).toMatch(/\| chain of 10, per-step overhead p50 \(ms\) \| \d+\.\d+ \| \d+\.\d+ \| \d+\.\d+ \|/);
-      expect(report).toMatch(/\| fan-out\/chord of 100 no-ops \+ join \(ms\) \| \d+ \| \d+ \| \d+\.\d+ \|/);
+      expect(report).toMatch(
+        /\| chain of 10, per-step overhead p50 \(ms\) \| \d+\.\d+ \| \d+\.\d+ \| \d+\.\d+ \|/,
+      );
+      expect(report).toMatch(
+        /\| fan-out\/chord of 100 no-ops \+ join \(ms\) \| \d+ \| \d+ \| \d+\.\d+ \|/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

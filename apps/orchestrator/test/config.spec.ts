@@ -3,12 +3,27 @@ import { ConfigError, configFromEnv } from '../src/config';
 describe('configFromEnv', () => {
   it('uses the local defaults: embedded bus, SQLite under DATA_DIR, port 3001', () => {
     const config = configFromEnv({});
-    expect(config).toMatchObject({ port: 3001, host: '127.0.0.1', amqpUrl: undefined, stepEvents: 'steps', resultsQueue: 'conveyor.step-results' });
-    expect(config.store).toEqual({ kind: 'sqlite', file: expect.stringMatching(/var\/orchestrator\/orchestrator\.sqlite$/) });
+    expect(config).toMatchObject({
+      port: 3001,
+      host: '127.0.0.1',
+      amqpUrl: undefined,
+      stepEvents: 'steps',
+      resultsQueue: 'conveyor.step-results',
+    });
+    expect(config.store).toEqual({
+      kind: 'sqlite',
+      file: expect.stringMatching(/var\/orchestrator\/orchestrator\.sqlite$/),
+    });
   });
 
   it('selects PostgreSQL and RabbitMQ from their URLs', () => {
-    const config = configFromEnv({ DATABASE_URL: 'postgres://u@db:5432/x', DATABASE_SCHEMA: 'wf', AMQP_URL: 'amqp://mq', PORT: '8080', HOST: '0.0.0.0' });
+    const config = configFromEnv({
+      DATABASE_URL: 'postgres://u@db:5432/x',
+      DATABASE_SCHEMA: 'wf',
+      AMQP_URL: 'amqp://mq',
+      PORT: '8080',
+      HOST: '0.0.0.0',
+    });
     expect(config.store).toEqual({ kind: 'postgres', url: 'postgres://u@db:5432/x', schema: 'wf' });
     expect(config).toMatchObject({ amqpUrl: 'amqp://mq', port: 8080, host: '0.0.0.0' });
   });
@@ -16,13 +31,20 @@ describe('configFromEnv', () => {
   it('names every bad variable in one error', () => {
     let error: unknown;
     try {
-      configFromEnv({ PORT: 'eighty', AMQP_URL: 'http://mq', DATABASE_URL: 'mysql://x', STEP_EVENTS: 'some', LOG_LEVEL: 'loud' });
+      configFromEnv({
+        PORT: 'eighty',
+        AMQP_URL: 'http://mq',
+        DATABASE_URL: 'mysql://x',
+        STEP_EVENTS: 'some',
+        LOG_LEVEL: 'loud',
+      });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
-    for (const name of ['PORT', 'AMQP_URL', 'DATABASE_URL', 'STEP_EVENTS', 'LOG_LEVEL']) expect(problems).toContain(name);
+    for (const name of ['PORT', 'AMQP_URL', 'DATABASE_URL', 'STEP_EVENTS', 'LOG_LEVEL'])
+      expect(problems).toContain(name);
     expect((error as ConfigError).problems).toHaveLength(5);
   });
 });

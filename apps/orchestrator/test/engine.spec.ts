@@ -19,14 +19,23 @@ steps:
 output: '{ "result": steps.c.n }'
 `,
       },
-      handlers: [defineStepHandler<{ n: number }, { n: number }>({ queue: q, handle: async ({ input }) => ({ n: input.n * 2 }) })],
+      handlers: [
+        defineStepHandler<{ n: number }, { n: number }>({
+          queue: q,
+          handle: async ({ input }) => ({ n: input.n * 2 }),
+        }),
+      ],
     });
     try {
-      const res = await request(sys.orchestrator.url).post('/api/workflows/chain/runs').send({ input: { n: 3 }, waitMs: 10_000 });
+      const res = await request(sys.orchestrator.url)
+        .post('/api/workflows/chain/runs')
+        .send({ input: { n: 3 }, waitMs: 10_000 });
       expect(res.status).toBe(200);
       expect(res.body.run.status).toBe('succeeded');
-      expect(res.body.run.output).toEqual({ result: ((3 * 2) * 2 + 1) * 2 });
-      expect(res.body.run.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`)).toEqual(['a:succeeded', 'b:succeeded', 'c:succeeded']);
+      expect(res.body.run.output).toEqual({ result: (3 * 2 * 2 + 1) * 2 });
+      expect(
+        res.body.run.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`),
+      ).toEqual(['a:succeeded', 'b:succeeded', 'c:succeeded']);
     } finally {
       await sys.close();
     }
@@ -63,12 +72,17 @@ output: '{ "squares": steps.squares, "sum": steps.total }'
             return input.x * input.x;
           },
         }),
-        defineStepHandler<{ values: number[] }, number>({ queue: `${q}-sum`, handle: async ({ input }) => input.values.reduce((a, b) => a + b, 0) }),
+        defineStepHandler<{ values: number[] }, number>({
+          queue: `${q}-sum`,
+          handle: async ({ input }) => input.values.reduce((a, b) => a + b, 0),
+        }),
       ],
     });
     try {
       const numbers = Array.from({ length: 20 }, (_, i) => i + 1);
-      const res = await request(sys.orchestrator.url).post('/api/workflows/fan/runs').send({ input: { numbers }, waitMs: 15_000 });
+      const res = await request(sys.orchestrator.url)
+        .post('/api/workflows/fan/runs')
+        .send({ input: { numbers }, waitMs: 15_000 });
       expect(res.body.run.status).toBe('succeeded');
       expect(res.body.run.output.squares).toEqual(numbers.map((n) => n * n));
       expect(res.body.run.output.sum).toBe(numbers.reduce((a, n) => a + n * n, 0));
@@ -107,7 +121,8 @@ onFailure:
           queue: flaky,
           handle: async ({ taskId, attempt }) => {
             calls.set(taskId, (calls.get(taskId) ?? 0) + 1);
-            if (attempt < 3) throw new RetryableStepError(`not yet (attempt ${attempt})`, { code: 'WARMING_UP' });
+            if (attempt < 3)
+              throw new RetryableStepError(`not yet (attempt ${attempt})`, { code: 'WARMING_UP' });
             return { ok: attempt };
           },
         }),
@@ -117,25 +132,40 @@ onFailure:
             throw new FatalStepError('the document is unreadable', { code: 'UNREADABLE' });
           },
         }),
-        defineStepHandler({ queue: notify, handle: async ({ input }) => void notified.push(input) }),
+        defineStepHandler({
+          queue: notify,
+          handle: async ({ input }) => void notified.push(input),
+        }),
       ],
     });
     try {
-      const ok = await request(sys.orchestrator.url).post('/api/workflows/retry/runs').send({ input: { explode: false }, waitMs: 10_000 });
+      const ok = await request(sys.orchestrator.url)
+        .post('/api/workflows/retry/runs')
+        .send({ input: { explode: false }, waitMs: 10_000 });
       expect(ok.body.run.status).toBe('succeeded');
       const flakyStep = ok.body.run.steps.find((s: { step: string }) => s.step === 'flaky');
       expect(flakyStep.attempt).toBe(3);
-      expect(flakyStep.attempts.map((a: { status: string }) => a.status)).toEqual(['failed', 'failed', 'succeeded']);
+      expect(flakyStep.attempts.map((a: { status: string }) => a.status)).toEqual([
+        'failed',
+        'failed',
+        'succeeded',
+      ]);
       expect(flakyStep.attempts[0].error.code).toBe('WARMING_UP');
-      expect(ok.body.run.steps.find((s: { step: string }) => s.step === 'boom').status).toBe('skipped');
+      expect(ok.body.run.steps.find((s: { step: string }) => s.step === 'boom').status).toBe(
+        'skipped',
+      );
 
-      const bad = await request(sys.orchestrator.url).post('/api/workflows/retry/runs').send({ input: { explode: true }, waitMs: 10_000 });
+      const bad = await request(sys.orchestrator.url)
+        .post('/api/workflows/retry/runs')
+        .send({ input: { explode: true }, waitMs: 10_000 });
       expect(bad.body.run.status).toBe('failed');
       expect(bad.body.run.error.message).toMatch(/step boom failed: the document is unreadable/);
       expect(bad.body.run.error.code).toBe('UNREADABLE');
       const boom = bad.body.run.steps.find((s: { step: string }) => s.step === 'boom');
       expect(boom.attempts).toHaveLength(1);
-      expect(notified).toEqual([{ why: expect.stringMatching(/step boom failed/), flaky: { ok: 3 } }]);
+      expect(notified).toEqual([
+        { why: expect.stringMatching(/step boom failed/), flaky: { ok: 3 } },
+      ]);
     } finally {
       await sys.close();
     }
@@ -165,17 +195,27 @@ steps:
       ],
     });
     try {
-      const res = await request(sys.orchestrator.url).post('/api/workflows/slow/runs').send({ input: {}, waitMs: 10_000 });
+      const res = await request(sys.orchestrator.url)
+        .post('/api/workflows/slow/runs')
+        .send({ input: {}, waitMs: 10_000 });
       expect(res.body.run.status).toBe('failed');
       expect(res.body.run.error.code).toBe('STEP_TIMEOUT');
-      expect(res.body.run.error.message).toMatch(/step wait on queue .* sent no result within 150ms \(attempt 2 of 2\).*gave up after 2 attempts/);
+      expect(res.body.run.error.message).toMatch(
+        /step wait on queue .* sent no result within 150ms \(attempt 2 of 2\).*gave up after 2 attempts/,
+      );
       const step = res.body.run.steps[0];
-      expect(step.attempts.map((a: { status: string }) => a.status)).toEqual(['timed_out', 'timed_out']);
+      expect(step.attempts.map((a: { status: string }) => a.status)).toEqual([
+        'timed_out',
+        'timed_out',
+      ]);
       // The late results arrive after the run failed and must change nothing.
       await new Promise((r) => setTimeout(r, 500));
       const after = await request(sys.orchestrator.url).get(`/api/runs/${res.body.run.id}`);
       expect(after.body.status).toBe('failed');
-      expect(after.body.steps[0].attempts.map((a: { status: string }) => a.status)).toEqual(['timed_out', 'timed_out']);
+      expect(after.body.steps[0].attempts.map((a: { status: string }) => a.status)).toEqual([
+        'timed_out',
+        'timed_out',
+      ]);
       expect(calls).toBe(2);
     } finally {
       await sys.close();
@@ -216,19 +256,35 @@ output: '{ "word": steps.upper }'
             return true;
           },
         }),
-        defineStepHandler<string, string>({ queue: upper, handle: async ({ input }) => input.toUpperCase() }),
+        defineStepHandler<string, string>({
+          queue: upper,
+          handle: async ({ input }) => input.toUpperCase(),
+        }),
       ],
     });
     try {
-      const res = await request(sys.orchestrator.url).post('/api/workflows/parent/runs').send({ input: { words: ['a', 'bad', 'c', 'd'] }, waitMs: 15_000 });
+      const res = await request(sys.orchestrator.url)
+        .post('/api/workflows/parent/runs')
+        .send({ input: { words: ['a', 'bad', 'c', 'd'] }, waitMs: 15_000 });
       expect(res.body.run.status).toBe('succeeded');
       expect(res.body.run.output).toEqual([{ word: 'A' }, null, { word: 'C' }, { word: 'D' }]);
-      const children = await request(sys.orchestrator.url).get(`/api/runs?parent=${res.body.run.id}`);
-      expect(children.body.runs.map((r: { status: string }) => r.status).sort()).toEqual(['failed', 'succeeded', 'succeeded', 'succeeded']);
+      const children = await request(sys.orchestrator.url).get(
+        `/api/runs?parent=${res.body.run.id}`,
+      );
+      expect(children.body.runs.map((r: { status: string }) => r.status).sort()).toEqual([
+        'failed',
+        'succeeded',
+        'succeeded',
+        'succeeded',
+      ]);
 
-      const two = await request(sys.orchestrator.url).post('/api/workflows/parent/runs').send({ input: { words: ['bad', 'x', 'bad'] }, waitMs: 15_000 });
+      const two = await request(sys.orchestrator.url)
+        .post('/api/workflows/parent/runs')
+        .send({ input: { words: ['bad', 'x', 'bad'] }, waitMs: 15_000 });
       expect(two.body.run.status).toBe('failed');
-      expect(two.body.run.error.message).toMatch(/fan-out docs: item 2 failed \(at most 1 failed item\(s\) tolerated\)/);
+      expect(two.body.run.error.message).toMatch(
+        /fan-out docs: item 2 failed \(at most 1 failed item\(s\) tolerated\)/,
+      );
     } finally {
       await sys.close();
     }
@@ -251,7 +307,12 @@ steps:
   hold: { queue: ${q} }
 `,
       },
-      handlers: [defineStepHandler({ queue: q, handle: () => new Promise<string>((resolve) => held.push(() => resolve('done'))) })],
+      handlers: [
+        defineStepHandler({
+          queue: q,
+          handle: () => new Promise<string>((resolve) => held.push(() => resolve('done'))),
+        }),
+      ],
     });
     try {
       const api = request(sys.orchestrator.url);
@@ -271,14 +332,27 @@ steps:
       // A duplicate of an already-applied result is ignored.
       const detail = await api.get(`/api/runs/${first.body.run.id}`);
       const taskId = detail.body.steps[0].taskId;
-      const result = { type: 'workflow.step.result' as const, version: 1 as const, taskId, attempt: 1, runId: first.body.run.id, step: 'hold', status: 'succeeded' as const, output: 'first' };
+      const result = {
+        type: 'workflow.step.result' as const,
+        version: 1 as const,
+        taskId,
+        attempt: 1,
+        runId: first.body.run.id,
+        step: 'hold',
+        status: 'succeeded' as const,
+        output: 'first',
+      };
       expect(await sys.orchestrator.engine.onResult(result)).toBe('applied');
-      expect(await sys.orchestrator.engine.onResult({ ...result, output: 'second' })).toBe('run-finished');
+      expect(await sys.orchestrator.engine.onResult({ ...result, output: 'second' })).toBe(
+        'run-finished',
+      );
       const done = await api.get(`/api/runs/${first.body.run.id}`);
       expect(done.body.output).toEqual({ hold: 'first' });
 
       const second = await api.post('/api/workflows/keyed/runs').send({ input: { id: 'k2' } });
-      const cancelled = await api.post(`/api/runs/${second.body.run.id}/cancel`).send({ reason: 'user changed their mind' });
+      const cancelled = await api
+        .post(`/api/runs/${second.body.run.id}/cancel`)
+        .send({ reason: 'user changed their mind' });
       expect(cancelled.status).toBe(200);
       expect(cancelled.body.run.status).toBe('cancelled');
       expect(cancelled.body.run.steps[0].status).toBe('cancelled');

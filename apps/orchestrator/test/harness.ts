@@ -28,7 +28,10 @@ export function workflowDir(files: Record<string, string>): { dir: string; clean
 
 export function sqliteStore(): { store: StoreConfig; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'orch-db-'));
-  return { store: { kind: 'sqlite', file: join(dir, 'orchestrator.sqlite') }, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    store: { kind: 'sqlite', file: join(dir, 'orchestrator.sqlite') },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** A fresh PostgreSQL schema for this test run; dropped by cleanup(). */
@@ -47,7 +50,9 @@ export function postgresStore(): { store: StoreConfig; cleanup(): Promise<void> 
   };
 }
 
-export function testConfig(overrides: Partial<OrchestratorConfig> & Pick<OrchestratorConfig, 'store' | 'workflowsDir'>): OrchestratorConfig {
+export function testConfig(
+  overrides: Partial<OrchestratorConfig> & Pick<OrchestratorConfig, 'store' | 'workflowsDir'>,
+): OrchestratorConfig {
   return {
     port: 0,
     host: '127.0.0.1',
@@ -82,9 +87,18 @@ export async function startSystem(options: {
   const sqlite = options.store ? undefined : sqliteStore();
   const store = options.store ?? sqlite?.store;
   if (!store) throw new Error('no store');
-  const config = testConfig({ store, workflowsDir: wf.dir, amqpUrl: options.amqpUrl, ...options.config });
+  const config = testConfig({
+    store,
+    workflowsDir: wf.dir,
+    amqpUrl: options.amqpUrl,
+    ...options.config,
+  });
   const bus = options.amqpUrl
-    ? await createBus({ url: options.amqpUrl, logger: quietLogger(), connectionName: unique('orch-test-bus') })
+    ? await createBus({
+        url: options.amqpUrl,
+        logger: quietLogger(),
+        connectionName: unique('orch-test-bus'),
+      })
     : await createBus({ embeddedBroker: createEmbeddedBroker(), logger: quietLogger() });
   const orchestrator = await start(config, { logger: quietLogger(), bus });
   const worker = await startStepWorker({ bus, handlers: options.handlers, logger: quietLogger() });
@@ -103,12 +117,17 @@ export async function startSystem(options: {
   };
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

@@ -16,7 +16,8 @@ describe('run inspector in headless Chromium', () => {
   let release: () => void = () => undefined;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     const q = unique('insp');
     const gate = new Promise<void>((resolve) => (release = resolve));
     sys = await startSystem({
@@ -55,9 +56,17 @@ steps:
       ],
     });
     const api = request(sys.orchestrator.url);
-    okRun = (await api.post('/api/workflows/pages/runs').send({ input: { pages: [1, 2, 3] }, waitMs: 10_000 })).body.run.id;
-    failedRun = (await api.post('/api/workflows/broken/runs').send({ input: {}, waitMs: 10_000 })).body.run.id;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    okRun = (
+      await api
+        .post('/api/workflows/pages/runs')
+        .send({ input: { pages: [1, 2, 3] }, waitMs: 10_000 })
+    ).body.run.id;
+    failedRun = (await api.post('/api/workflows/broken/runs').send({ input: {}, waitMs: 10_000 }))
+      .body.run.id;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
   });
 
   afterAll(async () => {
@@ -84,7 +93,9 @@ steps:
 
     await page.click(`tr.run-row[data-id="${okRun}"]`);
     await page.waitForSelector('#dag .node');
-    const nodes = await page.$$eval('#dag .node', (els) => els.map((e) => `${e.getAttribute('data-step')}:${e.getAttribute('class')}`));
+    const nodes = await page.$$eval('#dag .node', (els) =>
+      els.map((e) => `${e.getAttribute('data-step')}:${e.getAttribute('class')}`),
+    );
     expect(nodes).toEqual(['fetch:node succeeded', 'ocr:node succeeded', 'merge:node succeeded']);
     expect(await page.locator('#dag .edge').count()).toBe(2);
     expect(await page.locator('.timeline-row').count()).toBe(3);
@@ -97,7 +108,9 @@ steps:
 
     await page.goto(`${sys.orchestrator.url}/#/runs/${failedRun}`);
     await page.waitForSelector('#run-error');
-    expect(await page.textContent('#run-error')).toContain('step explode failed: the scanner jammed');
+    expect(await page.textContent('#run-error')).toContain(
+      'step explode failed: the scanner jammed',
+    );
     await page.click('#dag .node[data-step="explode"]');
     await page.waitForSelector('#step-panel');
     expect(await page.textContent('#step-panel')).toMatch(/Attempts.*1failed.*the scanner jammed/s);
@@ -105,7 +118,9 @@ steps:
   });
 
   it('updates a running run live over server-sent events', async () => {
-    const run = (await request(sys.orchestrator.url).post('/api/workflows/held/runs').send({ input: {} })).body.run.id;
+    const run = (
+      await request(sys.orchestrator.url).post('/api/workflows/held/runs').send({ input: {} })
+    ).body.run.id;
     const page = await browser.newPage();
     await page.goto(`${sys.orchestrator.url}/#/runs/${run}`);
     await page.waitForSelector('#dag .node[data-step="wait"].running');

@@ -6,7 +6,8 @@ import { AMQP_URL } from './harness';
 const exec = promisify(execFile);
 
 /** Every queue/exchange/connection of one test file starts with this, so cleanup touches nothing else. */
-export const runPrefix = (file: string) => `orch-test-${file}-${process.pid}-${Date.now().toString(36)}`;
+export const runPrefix = (file: string) =>
+  `orch-test-${file}-${process.pid}-${Date.now().toString(36)}`;
 
 async function rabbitmqctl(...args: string[]): Promise<string> {
   const { stdout } = await exec('rabbitmqctl', args, { timeout: 30_000 });
@@ -15,7 +16,13 @@ async function rabbitmqctl(...args: string[]): Promise<string> {
 
 /** Force-closes only connections whose connection_name starts with `namePrefix`. */
 export async function closeOwnConnections(namePrefix: string): Promise<number> {
-  const out = await rabbitmqctl('list_connections', '-q', '--no-table-headers', 'pid', 'client_properties');
+  const out = await rabbitmqctl(
+    'list_connections',
+    '-q',
+    '--no-table-headers',
+    'pid',
+    'client_properties',
+  );
   const pids: string[] = [];
   for (const line of out.split('\n')) {
     const [pid, props] = line.split('\t');
@@ -23,14 +30,24 @@ export async function closeOwnConnections(namePrefix: string): Promise<number> {
     if (pid && name?.startsWith(namePrefix)) pids.push(pid);
   }
   // rabbitmqctl takes ~2 s per call (it boots an Erlang node): close them all at once.
-  await Promise.all(pids.map((pid) => rabbitmqctl('close_connection', pid, 'orchestrator fault test').catch(() => undefined)));
+  await Promise.all(
+    pids.map((pid) =>
+      rabbitmqctl('close_connection', pid, 'orchestrator fault test').catch(() => undefined),
+    ),
+  );
   return pids.length;
 }
 
 export async function deleteTopology(prefix: string): Promise<void> {
-  const queues = (await rabbitmqctl('list_queues', '-q', '--no-table-headers', 'name')).split('\n').map((s) => s.trim());
-  const exchanges = (await rabbitmqctl('list_exchanges', '-q', '--no-table-headers', 'name')).split('\n').map((s) => s.trim());
-  const conn = await connect(AMQP_URL, { clientProperties: { connection_name: `${prefix}-cleanup` } });
+  const queues = (await rabbitmqctl('list_queues', '-q', '--no-table-headers', 'name'))
+    .split('\n')
+    .map((s) => s.trim());
+  const exchanges = (await rabbitmqctl('list_exchanges', '-q', '--no-table-headers', 'name'))
+    .split('\n')
+    .map((s) => s.trim());
+  const conn = await connect(AMQP_URL, {
+    clientProperties: { connection_name: `${prefix}-cleanup` },
+  });
   try {
     const ch = await conn.createChannel();
     for (const q of queues.filter((s) => s.startsWith(prefix))) await ch.deleteQueue(q);

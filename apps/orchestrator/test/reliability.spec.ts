@@ -63,7 +63,11 @@ const buses: Bus[] = [];
 const children: Child[] = [];
 
 async function bus(name: string): Promise<Bus> {
-  const b = await createBus({ url: AMQP_URL, logger: quietLogger(), connectionName: `${prefix}-${name}` });
+  const b = await createBus({
+    url: AMQP_URL,
+    logger: quietLogger(),
+    connectionName: `${prefix}-${name}`,
+  });
   buses.push(b);
   return b;
 }
@@ -77,7 +81,10 @@ async function stepWorker(name: string, stepMs: number): Promise<StepWorker> {
       defineStepHandler<{ n: number }, { n: number }>({
         queue: q('step'),
         concurrency: 8,
-        handle: async ({ input }) => (await new Promise((r) => setTimeout(r, stepMs)), { n: input.n }),
+        handle: async ({ input }) => (
+          await new Promise((r) => setTimeout(r, stepMs)),
+          { n: input.n }
+        ),
       }),
       defineStepHandler({ queue: q('fast'), handle: async ({ input }) => ({ after: input }) }),
     ],
@@ -87,10 +94,19 @@ async function stepWorker(name: string, stepMs: number): Promise<StepWorker> {
 let orchestrator: Orchestrator;
 
 beforeAll(async () => {
-  orchestrator = await start(testConfig({ ...names, store: pg.store, workflowsDir: wf.dir, amqpUrl: AMQP_URL, connectionName: `${prefix}-orch` }), {
-    logger: quietLogger(),
-    bus: await bus('orch'),
-  });
+  orchestrator = await start(
+    testConfig({
+      ...names,
+      store: pg.store,
+      workflowsDir: wf.dir,
+      amqpUrl: AMQP_URL,
+      connectionName: `${prefix}-orch`,
+    }),
+    {
+      logger: quietLogger(),
+      bus: await bus('orch'),
+    },
+  );
 });
 
 afterAll(async () => {
@@ -102,20 +118,32 @@ afterAll(async () => {
   wf.cleanup();
 });
 
-const runStatus = async (url: string, id: string) => (await request(url).get(`/api/runs/${id}`)).body;
+const runStatus = async (url: string, id: string) =>
+  (await request(url).get(`/api/runs/${id}`)).body;
 const finished = (url: string, id: string, timeoutMs = 60_000) =>
-  waitFor(`run ${id} to finish`, async () => {
-    const run = await runStatus(url, id);
-    return run.status !== 'running' && run;
-  }, timeoutMs);
+  waitFor(
+    `run ${id} to finish`,
+    async () => {
+      const run = await runStatus(url, id);
+      return run.status !== 'running' && run;
+    },
+    timeoutMs,
+  );
 
 describe('reliability against RabbitMQ and PostgreSQL', () => {
   it('redelivers the step of a worker killed mid-step; the run completes', async () => {
-    const doomed = spawnTs(SLOW_WORKER, { QUEUE: q('slow'), SLEEP_MS: '20000', AMQP_URL, CONNECTION_NAME: `${prefix}-doomed` });
+    const doomed = spawnTs(SLOW_WORKER, {
+      QUEUE: q('slow'),
+      SLEEP_MS: '20000',
+      AMQP_URL,
+      CONNECTION_NAME: `${prefix}-doomed`,
+    });
     children.push(doomed);
     await doomed.waitForLine(/^ready/);
     const fast = await stepWorker('fast-1', 0);
-    const res = await request(orchestrator.url).post('/api/workflows/slow/runs').send({ input: {} });
+    const res = await request(orchestrator.url)
+      .post('/api/workflows/slow/runs')
+      .send({ input: {} });
     expect(res.status).toBe(201);
     await doomed.waitForLine(/^started /);
     await doomed.kill('SIGKILL');
@@ -131,7 +159,9 @@ describe('reliability against RabbitMQ and PostgreSQL', () => {
     expect(run.output).toEqual({ after: { by: 'rescuer' } });
     const work = run.steps.find((s: { step: string }) => s.step === 'work');
     // Redelivery, not a timeout: still attempt 1, finished by the second worker.
-    expect(work.attempts).toEqual([expect.objectContaining({ attempt: 1, status: 'succeeded', workerId: 'rescuer' })]);
+    expect(work.attempts).toEqual([
+      expect.objectContaining({ attempt: 1, status: 'succeeded', workerId: 'rescuer' }),
+    ]);
     await rescuer.close();
     await fast.close();
   });
@@ -151,13 +181,20 @@ describe('reliability against RabbitMQ and PostgreSQL', () => {
       LOG_LEVEL: 'info',
     };
     const url = `http://127.0.0.1:${port}`;
-    const ready = () => waitFor('orchestrator ready', async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok, 30_000);
+    const ready = () =>
+      waitFor(
+        'orchestrator ready',
+        async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok,
+        30_000,
+      );
     const first = spawnTs(ORCHESTRATOR_MAIN, env);
     children.push(first);
     const worker = await stepWorker('kill-worker', 150);
     try {
       await ready();
-      const res = await request(url).post('/api/workflows/chain/runs').send({ input: { items: [1, 2, 3, 4, 5, 6, 7, 8] } });
+      const res = await request(url)
+        .post('/api/workflows/chain/runs')
+        .send({ input: { items: [1, 2, 3, 4, 5, 6, 7, 8] } });
       expect(res.status).toBe(201);
       const id = res.body.run.id as string;
       await waitFor('the fan-out to be under way', async () => {
@@ -174,12 +211,20 @@ describe('reliability against RabbitMQ and PostgreSQL', () => {
       const run = await finished(url, id);
       expect(run.status).toBe('succeeded');
       expect(run.output).toBe(37);
-      expect(run.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`)).toEqual(['one:succeeded', 'fan:succeeded', 'two:succeeded', 'three:succeeded']);
+      expect(
+        run.steps.map((s: { step: string; status: string }) => `${s.step}:${s.status}`),
+      ).toEqual(['one:succeeded', 'fan:succeeded', 'two:succeeded', 'three:succeeded']);
       const fan = run.steps.find((s: { step: string }) => s.step === 'fan');
       expect(fan.fanOut).toEqual({ total: 8, released: 8, succeeded: 8, failed: 0 });
-      const tasks = [...run.steps.filter((s: { kind: string }) => s.kind !== 'fanout'), ...fan.items];
+      const tasks = [
+        ...run.steps.filter((s: { kind: string }) => s.kind !== 'fanout'),
+        ...fan.items,
+      ];
       expect(tasks).toHaveLength(3 + 8);
-      for (const task of tasks) expect(task.attempts.map((a: { attempt: number; status: string }) => `${a.attempt}:${a.status}`)).toEqual(['1:succeeded']);
+      for (const task of tasks)
+        expect(
+          task.attempts.map((a: { attempt: number; status: string }) => `${a.attempt}:${a.status}`),
+        ).toEqual(['1:succeeded']);
       await second.kill('SIGTERM');
     } finally {
       await worker.close();
@@ -189,11 +234,19 @@ describe('reliability against RabbitMQ and PostgreSQL', () => {
 
   it('completes a run while the broker connections of orchestrator and worker are dropped', async () => {
     const worker = await stepWorker('drop-worker', 100);
-    const res = await request(orchestrator.url).post('/api/workflows/chain/runs').send({ input: { items: [1, 2, 3, 4, 5, 6] } });
+    const res = await request(orchestrator.url)
+      .post('/api/workflows/chain/runs')
+      .send({ input: { items: [1, 2, 3, 4, 5, 6] } });
     const id = res.body.run.id as string;
-    await waitFor('step one to finish', async () => (await runStatus(orchestrator.url, id)).steps[0]?.status === 'succeeded');
+    await waitFor(
+      'step one to finish',
+      async () => (await runStatus(orchestrator.url, id)).steps[0]?.status === 'succeeded',
+    );
     // The orchestrator's and the worker's publish and consume connections (ours only, by name).
-    const [orch, work] = await Promise.all([closeOwnConnections(`${prefix}-orch`), closeOwnConnections(`${prefix}-drop-worker`)]);
+    const [orch, work] = await Promise.all([
+      closeOwnConnections(`${prefix}-orch`),
+      closeOwnConnections(`${prefix}-drop-worker`),
+    ]);
     expect(orch + work).toBe(4);
     const run = await finished(orchestrator.url, id);
     expect(run.status).toBe('succeeded');
@@ -202,26 +255,56 @@ describe('reliability against RabbitMQ and PostgreSQL', () => {
   });
 
   it('retries a step nobody answers, then fails the run with a STEP_TIMEOUT error', async () => {
-    const res = await request(orchestrator.url).post('/api/workflows/unserved/runs').send({ input: {}, waitMs: 20_000 });
+    const res = await request(orchestrator.url)
+      .post('/api/workflows/unserved/runs')
+      .send({ input: {}, waitMs: 20_000 });
     expect(res.status).toBe(200);
     expect(res.body.run.status).toBe('failed');
     expect(res.body.run.error).toMatchObject({ code: 'STEP_TIMEOUT' });
     expect(res.body.run.error.message).toMatch(/sent no result within 300ms \(attempt 2 of 2\)/);
-    expect(res.body.run.steps[0].attempts.map((a: { status: string }) => a.status)).toEqual(['timed_out', 'timed_out']);
+    expect(res.body.run.steps[0].attempts.map((a: { status: string }) => a.status)).toEqual([
+      'timed_out',
+      'timed_out',
+    ]);
   });
 
   it('dead-letters malformed results without corrupting runs', async () => {
     const worker = await stepWorker('dlq-worker', 50);
-    const res = await request(orchestrator.url).post('/api/workflows/chain/runs').send({ input: { items: [1, 2] } });
+    const res = await request(orchestrator.url)
+      .post('/api/workflows/chain/runs')
+      .send({ input: { items: [1, 2] } });
     const id = res.body.run.id as string;
     const detail = await runStatus(orchestrator.url, id);
     await publishRaw(prefix, names.resultsQueue, Buffer.from('this is not json'));
     await publishRaw(
       prefix,
       names.resultsQueue,
-      Buffer.from(JSON.stringify({ type: 'workflow.step.result', version: 1, taskId: detail.steps[0].taskId, runId: id, attempt: 1, step: 'one', status: 'succeeded' })),
+      Buffer.from(
+        JSON.stringify({
+          type: 'workflow.step.result',
+          version: 1,
+          taskId: detail.steps[0].taskId,
+          runId: id,
+          attempt: 1,
+          step: 'one',
+          status: 'succeeded',
+        }),
+      ),
     );
-    await publishRaw(prefix, names.resultsQueue, Buffer.from(JSON.stringify({ type: 'workflow.step.result', version: 1, taskId: detail.steps[0].taskId, runId: id, attempt: 'one', status: 'failed' })));
+    await publishRaw(
+      prefix,
+      names.resultsQueue,
+      Buffer.from(
+        JSON.stringify({
+          type: 'workflow.step.result',
+          version: 1,
+          taskId: detail.steps[0].taskId,
+          runId: id,
+          attempt: 'one',
+          status: 'failed',
+        }),
+      ),
+    );
     const run = await finished(orchestrator.url, id);
     expect(run.status).toBe('succeeded');
     expect(run.output).toBe(4);
@@ -229,17 +312,27 @@ describe('reliability against RabbitMQ and PostgreSQL', () => {
       const body = (await request(orchestrator.url).get('/api/dead-letters')).body;
       return body.deadLetters.length >= 3 && body.deadLetters;
     });
-    expect(letters.map((l: { queue: string }) => l.queue)).toEqual([names.resultsQueue, names.resultsQueue, names.resultsQueue]);
+    expect(letters.map((l: { queue: string }) => l.queue)).toEqual([
+      names.resultsQueue,
+      names.resultsQueue,
+      names.resultsQueue,
+    ]);
     expect(letters.map((l: { reason: string }) => l.reason).join('\n')).toMatch(/output/);
     const metrics = await request(orchestrator.url).get('/metrics');
-    expect(metrics.text).toMatch(new RegExp(`conveyor_workflow_dead_letters_total\\{queue="${names.resultsQueue}"[^}]*\\} 3`));
+    expect(metrics.text).toMatch(
+      new RegExp(`conveyor_workflow_dead_letters_total\\{queue="${names.resultsQueue}"[^}]*\\} 3`),
+    );
     await worker.close();
   });
 
   it('answers 400 with details when the input fails the workflow schema', async () => {
-    const res = await request(orchestrator.url).post('/api/workflows/chain/runs').send({ input: { items: ['x'] } });
+    const res = await request(orchestrator.url)
+      .post('/api/workflows/chain/runs')
+      .send({ input: { items: ['x'] } });
     expect(res.status).toBe(400);
     expect(res.body.error.message).toMatch(/inputSchema of workflow chain version 1/);
-    expect(res.body.error.details).toEqual([{ path: '/items/0', message: '/items/0 must be integer' }]);
+    expect(res.body.error.details).toEqual([
+      { path: '/items/0', message: '/items/0 must be integer' },
+    ]);
   });
 });

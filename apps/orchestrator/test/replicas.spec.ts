@@ -42,30 +42,70 @@ output: '{ "label": steps.a, "fields": steps.b }'
 `,
     });
     const pg = postgresStore();
-    const shared = { store: pg.store, workflowsDir: wf.dir, amqpUrl: AMQP_URL, resultsQueue: `${prefix}-results`, progressQueue: `${prefix}-progress`, eventsExchange: `${prefix}-events` };
-    const busA = await createBus({ url: AMQP_URL, logger: quietLogger(), connectionName: `${prefix}-a` });
-    const busB = await createBus({ url: AMQP_URL, logger: quietLogger(), connectionName: `${prefix}-b` });
-    const busW = await createBus({ url: AMQP_URL, logger: quietLogger(), connectionName: `${prefix}-w` });
-    const a = await start(testConfig({ ...shared, connectionName: `${prefix}-a` }), { logger: quietLogger(), bus: busA });
-    const b = await start(testConfig({ ...shared, connectionName: `${prefix}-b` }), { logger: quietLogger(), bus: busB });
+    const shared = {
+      store: pg.store,
+      workflowsDir: wf.dir,
+      amqpUrl: AMQP_URL,
+      resultsQueue: `${prefix}-results`,
+      progressQueue: `${prefix}-progress`,
+      eventsExchange: `${prefix}-events`,
+    };
+    const busA = await createBus({
+      url: AMQP_URL,
+      logger: quietLogger(),
+      connectionName: `${prefix}-a`,
+    });
+    const busB = await createBus({
+      url: AMQP_URL,
+      logger: quietLogger(),
+      connectionName: `${prefix}-b`,
+    });
+    const busW = await createBus({
+      url: AMQP_URL,
+      logger: quietLogger(),
+      connectionName: `${prefix}-w`,
+    });
+    const a = await start(testConfig({ ...shared, connectionName: `${prefix}-a` }), {
+      logger: quietLogger(),
+      bus: busA,
+    });
+    const b = await start(testConfig({ ...shared, connectionName: `${prefix}-b` }), {
+      logger: quietLogger(),
+      bus: busB,
+    });
     const executions = new Map<string, number>();
-    const count = (taskId: string, attempt: number) => executions.set(`${taskId}:${attempt}`, (executions.get(`${taskId}:${attempt}`) ?? 0) + 1);
+    const count = (taskId: string, attempt: number) =>
+      executions.set(`${taskId}:${attempt}`, (executions.get(`${taskId}:${attempt}`) ?? 0) + 1);
     const worker = await startStepWorker({
       bus: busW,
       logger: quietLogger(),
       handlers: [
-        defineStepHandler<{ page: number }, string>({ queue: `${prefix}-ocr`, concurrency: 20, handle: async (c) => (count(c.taskId, c.attempt), `text ${c.input.page}`) }),
+        defineStepHandler<{ page: number }, string>({
+          queue: `${prefix}-ocr`,
+          concurrency: 20,
+          handle: async (c) => (count(c.taskId, c.attempt), `text ${c.input.page}`),
+        }),
         defineStepHandler<{ texts: string[] }, string[][]>({
           queue: `${prefix}-split`,
           handle: async (c) => {
             count(c.taskId, c.attempt);
             const docs: string[][] = [];
-            c.input.texts.forEach((t, i) => (i % 2 === 0 ? docs.push([t]) : docs[docs.length - 1]?.push(t)));
+            c.input.texts.forEach((t, i) =>
+              i % 2 === 0 ? docs.push([t]) : docs[docs.length - 1]?.push(t),
+            );
             return docs;
           },
         }),
-        defineStepHandler<string[], string>({ queue: `${prefix}-classify`, concurrency: 20, handle: async (c) => (count(c.taskId, c.attempt), `label-${c.input.length}`) }),
-        defineStepHandler({ queue: `${prefix}-extract`, concurrency: 20, handle: async (c) => (count(c.taskId, c.attempt), { ok: true }) }),
+        defineStepHandler<string[], string>({
+          queue: `${prefix}-classify`,
+          concurrency: 20,
+          handle: async (c) => (count(c.taskId, c.attempt), `label-${c.input.length}`),
+        }),
+        defineStepHandler({
+          queue: `${prefix}-extract`,
+          concurrency: 20,
+          handle: async (c) => (count(c.taskId, c.attempt), { ok: true }),
+        }),
       ],
     });
     try {
@@ -79,12 +119,18 @@ output: '{ "label": steps.a, "fields": steps.b }'
       );
       expect(started.map((r) => r.status)).toEqual(Array(runs).fill(201));
       const ids = started.map((r) => r.body.run.id as string);
-      const finished = await waitFor('all runs to finish', async () => {
-        const list = await request(a.url).get('/api/runs?workflow=bundle&limit=100');
-        const mine = list.body.runs.filter((r: { id: string }) => ids.includes(r.id));
-        return mine.every((r: { status: string }) => r.status !== 'running') && mine;
-      }, 90_000);
-      expect(finished.map((r: { status: string }) => r.status)).toEqual(Array(runs).fill('succeeded'));
+      const finished = await waitFor(
+        'all runs to finish',
+        async () => {
+          const list = await request(a.url).get('/api/runs?workflow=bundle&limit=100');
+          const mine = list.body.runs.filter((r: { id: string }) => ids.includes(r.id));
+          return mine.every((r: { status: string }) => r.status !== 'running') && mine;
+        },
+        90_000,
+      );
+      expect(finished.map((r: { status: string }) => r.status)).toEqual(
+        Array(runs).fill('succeeded'),
+      );
       const detail = await request(b.url).get(`/api/runs/${ids[0]}`);
       expect(detail.body.output).toEqual([
         { label: 'label-2', fields: { ok: true } },
@@ -96,8 +142,13 @@ output: '{ "label": steps.a, "fields": steps.b }'
       // and the database holds exactly one attempt per task.
       expect([...executions.entries()].filter(([, n]) => n !== 1)).toEqual([]);
       const perRun = 7 + 1 + 4 * 3;
-      const attempts = await a.store.db.selectFrom('attempts').select(['task_id', 'attempt', 'status']).execute();
-      expect(attempts.filter((x) => x.status === 'succeeded').length).toBeGreaterThanOrEqual(runs * perRun);
+      const attempts = await a.store.db
+        .selectFrom('attempts')
+        .select(['task_id', 'attempt', 'status'])
+        .execute();
+      expect(attempts.filter((x) => x.status === 'succeeded').length).toBeGreaterThanOrEqual(
+        runs * perRun,
+      );
       expect(attempts.every((x) => x.attempt === 1 && x.status === 'succeeded')).toBe(true);
       expect(executions.size).toBe(attempts.length);
     } finally {

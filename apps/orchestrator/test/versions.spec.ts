@@ -4,7 +4,15 @@ import { createBus, createEmbeddedBroker } from '@conveyor/bus';
 import { defineStepHandler, startStepWorker } from '@conveyor/worker-sdk';
 import request from 'supertest';
 import { start } from '../src/main';
-import { quietLogger, sqliteStore, startSystem, testConfig, unique, waitFor, workflowDir } from './harness';
+import {
+  quietLogger,
+  sqliteStore,
+  startSystem,
+  testConfig,
+  unique,
+  waitFor,
+  workflowDir,
+} from './harness';
 
 jest.setTimeout(30_000);
 
@@ -17,7 +25,11 @@ describe('versioned definitions and heartbeats', () => {
     const db = sqliteStore();
     const broker = createEmbeddedBroker();
     const bus = await createBus({ embeddedBroker: broker, logger: quietLogger() });
-    const names = { resultsQueue: unique('r'), progressQueue: unique('p'), eventsExchange: unique('e') };
+    const names = {
+      resultsQueue: unique('r'),
+      progressQueue: unique('p'),
+      eventsExchange: unique('e'),
+    };
     let release: () => void = () => undefined;
     const held = new Promise<void>((r) => (release = r));
     const worker = await startStepWorker({
@@ -25,24 +37,40 @@ describe('versioned definitions and heartbeats', () => {
       logger: quietLogger(),
       handlers: [
         defineStepHandler({ queue: `${q}-hold`, handle: async () => (await held, 'held') }),
-        defineStepHandler<string, string>({ queue: q, handle: async ({ input }) => `ran ${input}` }),
+        defineStepHandler<string, string>({
+          queue: q,
+          handle: async ({ input }) => `ran ${input}`,
+        }),
       ],
     });
     try {
-      const first = await start(testConfig({ ...names, store: db.store, workflowsDir: wf.dir }), { logger: quietLogger(), bus });
-      const old = (await request(first.url).post('/api/workflows/doc/runs').send({ input: {} })).body.run;
+      const first = await start(testConfig({ ...names, store: db.store, workflowsDir: wf.dir }), {
+        logger: quietLogger(),
+        bus,
+      });
+      const old = (await request(first.url).post('/api/workflows/doc/runs').send({ input: {} }))
+        .body.run;
       expect(old.version).toBe(1);
       await first.close();
 
       // Editing version 1 in place is refused: runs may depend on it.
       writeFileSync(join(wf.dir, 'doc.yaml'), v1.replace('"v1"', '"edited"'));
-      await expect(start(testConfig({ ...names, store: db.store, workflowsDir: wf.dir }), { logger: quietLogger(), bus })).rejects.toThrow(
+      await expect(
+        start(testConfig({ ...names, store: db.store, workflowsDir: wf.dir }), {
+          logger: quietLogger(),
+          bus,
+        }),
+      ).rejects.toThrow(
         /workflow doc version 1 was registered earlier with different content .* increase `version`/,
       );
 
       writeFileSync(join(wf.dir, 'doc.yaml'), v2);
-      const second = await start(testConfig({ ...names, store: db.store, workflowsDir: wf.dir }), { logger: quietLogger(), bus });
-      const fresh = (await request(second.url).post('/api/workflows/doc/runs').send({ input: {} })).body.run;
+      const second = await start(testConfig({ ...names, store: db.store, workflowsDir: wf.dir }), {
+        logger: quietLogger(),
+        bus,
+      });
+      const fresh = (await request(second.url).post('/api/workflows/doc/runs').send({ input: {} }))
+        .body.run;
       expect(fresh.version).toBe(2);
       release();
       const done = (id: string) =>
@@ -53,7 +81,11 @@ describe('versioned definitions and heartbeats', () => {
       const oldRun = await done(old.id);
       const newRun = await done(fresh.id);
       expect([oldRun.status, oldRun.version, oldRun.output]).toEqual(['succeeded', 1, 'ran v1']);
-      expect([newRun.status, newRun.version, newRun.output]).toEqual(['succeeded', 2, 'ran v2-extra']);
+      expect([newRun.status, newRun.version, newRun.output]).toEqual([
+        'succeeded',
+        2,
+        'ran v2-extra',
+      ]);
       expect(oldRun.graph.map((g: { name: string }) => g.name)).toEqual(['a', 'b']);
       await second.close();
     } finally {
@@ -86,7 +118,9 @@ describe('versioned definitions and heartbeats', () => {
       ],
     });
     try {
-      const ok = await request(sys.orchestrator.url).post('/api/workflows/long/runs').send({ input: { beat: true }, waitMs: 10_000 });
+      const ok = await request(sys.orchestrator.url)
+        .post('/api/workflows/long/runs')
+        .send({ input: { beat: true }, waitMs: 10_000 });
       expect(ok.body.run.status).toBe('succeeded');
       expect(ok.body.run.steps[0].attempts).toHaveLength(1);
       expect(ok.body.run.steps[0].progressMessage).toMatch(/^chunk \d$/);

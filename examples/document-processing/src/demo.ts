@@ -7,7 +7,9 @@ import { join } from 'node:path';
 
 async function main() {
   const base = process.env.ORCHESTRATOR_URL ?? 'http://127.0.0.1:3001';
-  const bundle = JSON.parse(readFileSync(join(__dirname, '..', 'sample', 'bundle.json'), 'utf8')) as { bundleId: string };
+  const bundle = JSON.parse(
+    readFileSync(join(__dirname, '..', 'sample', 'bundle.json'), 'utf8'),
+  ) as { bundleId: string };
   // A fresh id per demo run: the workflow's idempotency key is the bundle id.
   bundle.bundleId = `${bundle.bundleId}-${Date.now()}`;
   const response = await fetch(`${base}/api/workflows/document-processing/runs`, {
@@ -15,9 +17,14 @@ async function main() {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ input: bundle, waitMs: 60_000 }),
   });
-  const body = (await response.json()) as { run?: { id: string; status: string; output: unknown; error: unknown } };
-  if (!body.run) throw new Error(`the orchestrator answered ${response.status}: ${JSON.stringify(body)}`);
-  console.log(`run ${body.run.id}: ${body.run.status} (inspect it at ${base}/#/runs/${body.run.id})`);
+  const body = (await response.json()) as {
+    run?: { id: string; status: string; output: unknown; error: unknown };
+  };
+  if (!body.run)
+    throw new Error(`the orchestrator answered ${response.status}: ${JSON.stringify(body)}`);
+  console.log(
+    `run ${body.run.id}: ${body.run.status} (inspect it at ${base}/#/runs/${body.run.id})`,
+  );
   console.log(JSON.stringify(body.run.output ?? body.run.error, null, 2));
   if (body.run.status !== 'succeeded') process.exit(1);
 }

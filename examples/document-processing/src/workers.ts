@@ -15,12 +15,22 @@ export const EXAMPLE_DIR = join(__dirname, '..');
  * is false (run apps/classifier instead). `queuePrefix` renames every queue (tests use it to
  * stay apart from other services sharing the broker).
  */
-export function exampleHandlers(options: { logger: Logger; withClassify?: boolean; queuePrefix?: string; onFailure?: (input: unknown) => void }) {
+export function exampleHandlers(options: {
+  logger: Logger;
+  withClassify?: boolean;
+  queuePrefix?: string;
+  onFailure?: (input: unknown) => void;
+}) {
   const handlers: StepHandlerDefinition<never, unknown>[] = [
     ocrHandler(EXAMPLE_DIR) as StepHandlerDefinition<never, unknown>,
     splitHandler as StepHandlerDefinition<never, unknown>,
-    notifyFailureHandler(options.logger, options.onFailure) as StepHandlerDefinition<never, unknown>,
-    ...(options.withClassify === false ? [] : [classifyStandIn as StepHandlerDefinition<never, unknown>]),
+    notifyFailureHandler(options.logger, options.onFailure) as StepHandlerDefinition<
+      never,
+      unknown
+    >,
+    ...(options.withClassify === false
+      ? []
+      : [classifyStandIn as StepHandlerDefinition<never, unknown>]),
   ];
   const prefix = options.queuePrefix ?? '';
   return handlers.map((h) => ({ ...h, queue: `${prefix}${h.queue}` }));
@@ -29,13 +39,20 @@ export function exampleHandlers(options: { logger: Logger; withClassify?: boolea
 if (require.main === module) {
   const logger = createLogger('document-processing-workers');
   (async () => {
-    const bus = await createBus({ url: process.env.AMQP_URL, logger, connectionName: 'document-processing-workers' });
+    const bus = await createBus({
+      url: process.env.AMQP_URL,
+      logger,
+      connectionName: 'document-processing-workers',
+    });
     const worker = await startStepWorker({
       bus,
       logger,
       handlers: exampleHandlers({ logger, withClassify: process.env.WITH_CLASSIFY !== 'false' }),
     });
-    logger.info({ queues: ['ocr', 'split-documents', 'classify', 'notify-failure'] }, 'example workers running');
+    logger.info(
+      { queues: ['ocr', 'split-documents', 'classify', 'notify-failure'] },
+      'example workers running',
+    );
     const stop = async () => {
       await worker.close();
       await bus.close();

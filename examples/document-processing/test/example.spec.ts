@@ -39,8 +39,16 @@ async function freePort(): Promise<number> {
   });
 }
 
-function spawnLogged(command: string, args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string; ready: (re: RegExp) => Promise<void> } {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnLogged(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+): { child: ChildProcess; output: () => string; ready: (re: RegExp) => Promise<void> } {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
@@ -50,7 +58,8 @@ function spawnLogged(command: string, args: string[], env: Record<string, string
     ready: async (re) => {
       const deadline = Date.now() + 30_000;
       while (!re.test(out)) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`process not ready:\n${out.slice(-3000)}`);
+        if (Date.now() > deadline || child.exitCode !== null)
+          throw new Error(`process not ready:\n${out.slice(-3000)}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },
@@ -71,17 +80,21 @@ beforeAll(async () => {
   prefixedWorkflows(workflowsDir);
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  const orchestrator = spawnLogged(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/orchestrator/src/main.ts')], {
-    TSX_TSCONFIG_PATH: join(ROOT, 'apps/orchestrator/tsconfig.json'),
-    PORT: String(port),
-    AMQP_URL,
-    DATA_DIR: dataDir,
-    WORKFLOWS_DIR: workflowsDir,
-    RESULTS_QUEUE: `${PREFIX}results`,
-    PROGRESS_QUEUE: `${PREFIX}progress`,
-    EVENTS_EXCHANGE: `${PREFIX}events`,
-    LOG_LEVEL: 'info',
-  });
+  const orchestrator = spawnLogged(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'apps/orchestrator/src/main.ts')],
+    {
+      TSX_TSCONFIG_PATH: join(ROOT, 'apps/orchestrator/tsconfig.json'),
+      PORT: String(port),
+      AMQP_URL,
+      DATA_DIR: dataDir,
+      WORKFLOWS_DIR: workflowsDir,
+      RESULTS_QUEUE: `${PREFIX}results`,
+      PROGRESS_QUEUE: `${PREFIX}progress`,
+      EVENTS_EXCHANGE: `${PREFIX}events`,
+      LOG_LEVEL: 'info',
+    },
+  );
   processes.push(orchestrator.child);
   const python = spawnLogged('/usr/bin/python3', [join(EXAMPLE_DIR, 'python/worker.py')], {
     AMQP_URL,
@@ -90,7 +103,11 @@ beforeAll(async () => {
   });
   processes.push(python.child);
   bus = await createBus({ url: AMQP_URL, logger, connectionName: `${PREFIX}workers` });
-  worker = await startStepWorker({ bus, logger, handlers: exampleHandlers({ logger, queuePrefix: PREFIX, onFailure: (f) => failures.push(f) }) });
+  worker = await startStepWorker({
+    bus,
+    logger,
+    handlers: exampleHandlers({ logger, queuePrefix: PREFIX, onFailure: (f) => failures.push(f) }),
+  });
   await orchestrator.ready(/orchestrator listening/);
   await python.ready(/^ready: consuming/m);
 });
@@ -108,10 +125,20 @@ afterAll(async () => {
   const exec = promisify(execFile);
   const { stdout } = await exec('rabbitmqctl', ['list_queues', '-q', '--no-table-headers', 'name']);
   const ex = await exec('rabbitmqctl', ['list_exchanges', '-q', '--no-table-headers', 'name']);
-  const conn = await connect(AMQP_URL, { clientProperties: { connection_name: `${PREFIX}cleanup` } });
+  const conn = await connect(AMQP_URL, {
+    clientProperties: { connection_name: `${PREFIX}cleanup` },
+  });
   const ch = await conn.createChannel();
-  for (const q of stdout.split('\n').map((s) => s.trim()).filter((s) => s.startsWith(PREFIX))) await ch.deleteQueue(q);
-  for (const x of ex.stdout.split('\n').map((s) => s.trim()).filter((s) => s.startsWith(PREFIX))) await ch.deleteExchange(x);
+  for (const q of stdout
+    .split('\n')
+    .map((s) => s.trim())
+    .filter((s) => s.startsWith(PREFIX)))
+    await ch.deleteQueue(q);
+  for (const x of ex.stdout
+    .split('\n')
+    .map((s) => s.trim())
+    .filter((s) => s.startsWith(PREFIX)))
+    await ch.deleteExchange(x);
   await conn.close();
 });
 
@@ -121,12 +148,24 @@ async function startRun(input: unknown) {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ input, waitMs: 60_000 }),
   });
-  return { status: response.status, body: (await response.json()) as { run: Record<string, unknown> & { id: string; status: string; output: unknown; error: { message: string } } } };
+  return {
+    status: response.status,
+    body: (await response.json()) as {
+      run: Record<string, unknown> & {
+        id: string;
+        status: string;
+        output: unknown;
+        error: { message: string };
+      };
+    },
+  };
 }
 
 describe('document-processing example: TypeScript and Python workers on RabbitMQ', () => {
   it('turns the sample bundle into one result per document', async () => {
-    const bundle = JSON.parse(readFileSync(join(EXAMPLE_DIR, 'sample/bundle.json'), 'utf8')) as Record<string, unknown>;
+    const bundle = JSON.parse(
+      readFileSync(join(EXAMPLE_DIR, 'sample/bundle.json'), 'utf8'),
+    ) as Record<string, unknown>;
     const { status, body } = await startRun(bundle);
     expect(status).toBe(200);
     expect(body.run.status).toBe('succeeded');
@@ -139,26 +178,56 @@ describe('document-processing example: TypeScript and Python workers on RabbitMQ
           pages: [1, 2],
           quality: 'high',
           model: 'heuristic-stand-in',
-          fields: { dates: ['2026-11-02', '2026-12-02'], amounts: ['1,240.00 EUR'], emails: ['billing@acme-paper.example'] },
+          fields: {
+            dates: ['2026-11-02', '2026-12-02'],
+            amounts: ['1,240.00 EUR'],
+            emails: ['billing@acme-paper.example'],
+          },
         },
-        { id: 'doc-2', title: 'Delivery note DN-8841', pages: [3], quality: 'low', model: 'heuristic-stand-in', fields: { dates: ['2026-11-05'], amounts: [], emails: [] } },
+        {
+          id: 'doc-2',
+          title: 'Delivery note DN-8841',
+          pages: [3],
+          quality: 'low',
+          model: 'heuristic-stand-in',
+          fields: { dates: ['2026-11-05'], amounts: [], emails: [] },
+        },
         // Rated "none": the extract step is skipped (`when`); JSONata leaves out the missing field.
-        { id: 'doc-3', title: 'Scratch page', pages: [4], quality: 'none', model: 'heuristic-stand-in' },
+        {
+          id: 'doc-3',
+          title: 'Scratch page',
+          pages: [4],
+          quality: 'none',
+          model: 'heuristic-stand-in',
+        },
       ],
     });
     // The Python worker really did the extraction.
-    const children = (await (await fetch(`${base}/api/runs?parent=${body.run.id}`)).json()) as { runs: { id: string }[] };
-    const detail = (await (await fetch(`${base}/api/runs/${children.runs[0]?.id}`)).json()) as { steps: { step: string; output: { worker?: string } }[] };
-    expect(detail.steps.find((s) => s.step === 'extract')?.output.worker).toMatch(/^python-extract\//);
+    const children = (await (await fetch(`${base}/api/runs?parent=${body.run.id}`)).json()) as {
+      runs: { id: string }[];
+    };
+    const detail = (await (await fetch(`${base}/api/runs/${children.runs[0]?.id}`)).json()) as {
+      steps: { step: string; output: { worker?: string } }[];
+    };
+    expect(detail.steps.find((s) => s.step === 'extract')?.output.worker).toMatch(
+      /^python-extract\//,
+    );
 
     const again = await startRun(bundle);
     expect(again.body.run.id).toBe(body.run.id);
   });
 
   it('fails a bundle with an unreadable page, naming the page, and runs the onFailure step', async () => {
-    const { body } = await startRun({ bundleId: `broken-${Date.now()}`, pages: [{ uri: 'sample/pages/page-1.txt' }, { uri: 'sample/pages/missing.txt' }] });
+    const { body } = await startRun({
+      bundleId: `broken-${Date.now()}`,
+      pages: [{ uri: 'sample/pages/page-1.txt' }, { uri: 'sample/pages/missing.txt' }],
+    });
     expect(body.run.status).toBe('failed');
-    expect(body.run.error.message).toMatch(/step ocr failed: fan-out ocr: item 1 failed .*cannot read page 2 at .*missing\.txt/);
-    expect(failures).toEqual([expect.objectContaining({ error: expect.objectContaining({ code: 'PAGE_UNREADABLE' }) })]);
+    expect(body.run.error.message).toMatch(
+      /step ocr failed: fan-out ocr: item 1 failed .*cannot read page 2 at .*missing\.txt/,
+    );
+    expect(failures).toEqual([
+      expect.objectContaining({ error: expect.objectContaining({ code: 'PAGE_UNREADABLE' }) }),
+    ]);
   });
 });

@@ -101,7 +101,14 @@ export type StepProgress = z.infer<typeof StepProgress>;
 // Run events: orchestrator → topic exchange, for SSE streams, dashboards and services that prefer
 // messages to HTTP callbacks. Routing key: `<event>.<workflow name>`, e.g. `run.completed.ocr`.
 
-export const RunStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out']);
+export const RunStatus = z.enum([
+  'pending',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'timed_out',
+]);
 export type RunStatus = z.infer<typeof RunStatus>;
 export const TerminalRunStatus = z.enum(['succeeded', 'failed', 'cancelled', 'timed_out']);
 export type TerminalRunStatus = z.infer<typeof TerminalRunStatus>;
@@ -257,7 +264,15 @@ export const stepResultContract = defineContract({
     },
     {
       field: 'status',
-      value: { type: 'workflow.step.result', version: 1, taskId: 't', attempt: 1, runId: 'r', step: 's', status: 'done' },
+      value: {
+        type: 'workflow.step.result',
+        version: 1,
+        taskId: 't',
+        attempt: 1,
+        runId: 'r',
+        step: 's',
+        status: 'done',
+      },
     },
   ],
 });
@@ -284,7 +299,16 @@ export const stepProgressContract = defineContract({
   invalidExamples: [
     {
       field: 'progress',
-      value: { type: 'workflow.step.progress', version: 1, taskId: 't', attempt: 1, runId: 'r', step: 's', progress: 2, at },
+      value: {
+        type: 'workflow.step.progress',
+        version: 1,
+        taskId: 't',
+        attempt: 1,
+        runId: 'r',
+        step: 's',
+        progress: 2,
+        at,
+      },
     },
   ],
 });
@@ -296,7 +320,14 @@ export const runEventContract = defineContract({
     'Orchestrator → topic exchange `conveyor.workflow-events`: run and step lifecycle, including `run.completed` with the output or error.',
   schema: RunEvent,
   examples: [
-    { type: 'workflow.run.event', version: 1, event: 'run.started', runId: 'run_01', workflow: wf, at },
+    {
+      type: 'workflow.run.event',
+      version: 1,
+      event: 'run.started',
+      runId: 'run_01',
+      workflow: wf,
+      at,
+    },
     {
       type: 'workflow.run.event',
       version: 1,
@@ -324,11 +355,26 @@ export const runEventContract = defineContract({
   invalidExamples: [
     {
       field: 'status',
-      value: { type: 'workflow.run.event', version: 1, event: 'run.completed', runId: 'r', workflow: wf, at, status: 'done' },
+      value: {
+        type: 'workflow.run.event',
+        version: 1,
+        event: 'run.completed',
+        runId: 'r',
+        workflow: wf,
+        at,
+        status: 'done',
+      },
     },
     {
       field: 'event',
-      value: { type: 'workflow.run.event', version: 1, event: 'run.exploded', runId: 'r', workflow: wf, at },
+      value: {
+        type: 'workflow.run.event',
+        version: 1,
+        event: 'run.exploded',
+        runId: 'r',
+        workflow: wf,
+        at,
+      },
     },
   ],
 });

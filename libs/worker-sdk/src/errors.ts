@@ -11,7 +11,10 @@ export class StepFailure extends Error {
   readonly code: string | undefined;
   readonly details: unknown;
 
-  constructor(message: string, options: { retryable: boolean; code?: string; details?: unknown; cause?: unknown }) {
+  constructor(
+    message: string,
+    options: { retryable: boolean; code?: string; details?: unknown; cause?: unknown },
+  ) {
     super(message, { cause: options.cause });
     this.retryable = options.retryable;
     this.code = options.code;
@@ -22,7 +25,10 @@ export class StepFailure extends Error {
 /** Retrying cannot help (bad input, unsupported document): the step fails at once. */
 export class FatalStepError extends StepFailure {
   override readonly name = 'FatalStepError';
-  constructor(message: string, options: { code?: string; details?: unknown; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { code?: string; details?: unknown; cause?: unknown } = {},
+  ) {
     super(message, { ...options, retryable: false });
   }
 }
@@ -30,7 +36,10 @@ export class FatalStepError extends StepFailure {
 /** Transient (overload, model still loading): the orchestrator retries with backoff. */
 export class RetryableStepError extends StepFailure {
   override readonly name = 'RetryableStepError';
-  constructor(message: string, options: { code?: string; details?: unknown; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { code?: string; details?: unknown; cause?: unknown } = {},
+  ) {
     super(message, { ...options, retryable: true });
   }
 }

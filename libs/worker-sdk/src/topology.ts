@@ -1,4 +1,9 @@
-import { defineQueue, defineTopic, type QueueDefinition, type TopicDefinition } from '@conveyor/bus';
+import {
+  defineQueue,
+  defineTopic,
+  type QueueDefinition,
+  type TopicDefinition,
+} from '@conveyor/bus';
 import { RunEvent, StepProgress, StepRequest, StepResult } from '@conveyor/contracts';
 
 /**
@@ -59,7 +64,9 @@ export function stepResultsQueue(name: string = STEP_RESULTS_QUEUE): QueueDefini
 }
 
 /** The queue heartbeats are sent to (a request's `progressTo`). */
-export function stepProgressQueue(name: string = STEP_PROGRESS_QUEUE): QueueDefinition<StepProgress> {
+export function stepProgressQueue(
+  name: string = STEP_PROGRESS_QUEUE,
+): QueueDefinition<StepProgress> {
   let queue = progressQueues.get(name);
   if (!queue) {
     // Heartbeats are advisory and superseded by the next one: no retries.

@@ -85,10 +85,10 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
 
   const seen = new Set<string>();
   for (const handler of options.handlers) {
-    if (seen.has(handler.queue)) throw new Error(`two handlers for queue "${handler.queue}": keep one per queue`);
+    if (seen.has(handler.queue))
+      throw new Error(`two handlers for queue "${handler.queue}": keep one per queue`);
     seen.add(handler.queue);
   }
-
 
   for (const handler of options.handlers) {
     const queue = stepQueue(handler.queue);
@@ -108,12 +108,23 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
     subscriptions.push(subscription);
   }
 
-  async function runAttempt(handler: StepHandlerDefinition<unknown, unknown>, delivery: Delivery<StepRequest>) {
+  async function runAttempt(
+    handler: StepHandlerDefinition<unknown, unknown>,
+    delivery: Delivery<StepRequest>,
+  ) {
     const request = delivery.message;
     const deadline = new Date(request.deadline);
-    const log = logger?.child({ runId: request.runId, taskId: request.taskId, step: request.step, attempt: request.attempt });
+    const log = logger?.child({
+      runId: request.runId,
+      taskId: request.taskId,
+      step: request.step,
+      attempt: request.attempt,
+    });
     if (skipExpired && deadline.getTime() < Date.now()) {
-      log?.warn({ deadline: request.deadline }, 'skipping a step request whose deadline has passed');
+      log?.warn(
+        { deadline: request.deadline },
+        'skipping a step request whose deadline has passed',
+      );
       return;
     }
     const startedAt = new Date().toISOString();
@@ -155,7 +166,10 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
         if (!parsed.success) {
           throw new FatalStepError(`input does not match the ${handler.queue} handler's schema`, {
             code: 'INVALID_INPUT',
-            details: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+            details: parsed.error.issues.map((i) => ({
+              path: i.path.join('.'),
+              message: i.message,
+            })),
           });
         }
         input = parsed.data;
@@ -175,19 +189,35 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
       if (handler.output) {
         const parsed = handler.output.safeParse(output);
         if (!parsed.success) {
-          throw new FatalStepError(`the ${handler.queue} handler returned output that does not match its schema`, {
-            code: 'INVALID_OUTPUT',
-            details: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-          });
+          throw new FatalStepError(
+            `the ${handler.queue} handler returned output that does not match its schema`,
+            {
+              code: 'INVALID_OUTPUT',
+              details: parsed.error.issues.map((i) => ({
+                path: i.path.join('.'),
+                message: i.message,
+              })),
+            },
+          );
         }
         output = parsed.data;
       }
       // JSON has no `undefined`; a handler with nothing to say returns null on the wire.
-      result = { ...common, status: 'succeeded', output: output === undefined ? null : output, finishedAt: new Date().toISOString() };
+      result = {
+        ...common,
+        status: 'succeeded',
+        output: output === undefined ? null : output,
+        finishedAt: new Date().toISOString(),
+      };
     } catch (error) {
       const stepError = toStepError(error);
       log?.warn({ err: error, retryable: stepError.retryable }, 'step attempt failed');
-      result = { ...common, status: 'failed', error: stepError, finishedAt: new Date().toISOString() };
+      result = {
+        ...common,
+        status: 'failed',
+        error: stepError,
+        finishedAt: new Date().toISOString(),
+      };
     } finally {
       if (timer) clearInterval(timer);
     }

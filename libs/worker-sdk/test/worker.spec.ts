@@ -2,7 +2,14 @@ import { createBus, createEmbeddedBroker, type Bus } from '@conveyor/bus';
 import type { StepProgress, StepRequest, StepResult } from '@conveyor/contracts';
 import pino from 'pino';
 import { z } from 'zod';
-import { defineStepHandler, FatalStepError, startStepWorker, stepProgressQueue, stepQueue, stepResultsQueue } from '../src';
+import {
+  defineStepHandler,
+  FatalStepError,
+  startStepWorker,
+  stepProgressQueue,
+  stepQueue,
+  stepResultsQueue,
+} from '../src';
 
 const logger = pino({ level: 'silent' });
 
@@ -59,7 +66,8 @@ describe('startStepWorker', () => {
           queue: 'echo',
           input: z.object({ text: z.string() }),
           async handle(ctx) {
-            if (ctx.input.text === 'fatal') throw new FatalStepError('cannot echo that', { code: 'NOPE' });
+            if (ctx.input.text === 'fatal')
+              throw new FatalStepError('cannot echo that', { code: 'NOPE' });
             if (ctx.input.text === 'crash') throw new TypeError('undefined is not a function');
             await ctx.heartbeat({ progress: 0.5, message: 'half way' });
             return { echo: ctx.input.text, attempt: ctx.attempt };
@@ -71,16 +79,39 @@ describe('startStepWorker', () => {
     await bus.publish(stepQueue('echo'), request({ taskId: 'bad-input', input: { text: 42 } }));
     await bus.publish(stepQueue('echo'), request({ taskId: 'fatal', input: { text: 'fatal' } }));
     await bus.publish(stepQueue('echo'), request({ taskId: 'crash', input: { text: 'crash' } }));
-    await bus.publish(stepQueue('echo'), request({ taskId: 'expired', deadline: new Date(Date.now() - 1000).toISOString() }));
+    await bus.publish(
+      stepQueue('echo'),
+      request({ taskId: 'expired', deadline: new Date(Date.now() - 1000).toISOString() }),
+    );
     await until(() => results.length >= 4);
     await new Promise((r) => setTimeout(r, 50));
     const byTask = Object.fromEntries(results.map((r) => [r.taskId, r]));
     expect(Object.keys(byTask).sort()).toEqual(['bad-input', 'crash', 'fatal', 'ok']);
-    expect(byTask.ok).toMatchObject({ status: 'succeeded', attempt: 2, output: { echo: 'hello', attempt: 2 }, workerId: 'w1' });
-    expect(byTask['bad-input']).toMatchObject({ status: 'failed', error: { code: 'INVALID_INPUT', retryable: false } });
-    expect(byTask.fatal).toMatchObject({ status: 'failed', error: { code: 'NOPE', retryable: false, message: 'cannot echo that' } });
-    expect(byTask.crash).toMatchObject({ status: 'failed', error: { code: 'UNHANDLED', retryable: true, message: 'TypeError: undefined is not a function' } });
-    expect(progress).toEqual([expect.objectContaining({ taskId: 'ok', attempt: 2, progress: 0.5, message: 'half way' })]);
+    expect(byTask.ok).toMatchObject({
+      status: 'succeeded',
+      attempt: 2,
+      output: { echo: 'hello', attempt: 2 },
+      workerId: 'w1',
+    });
+    expect(byTask['bad-input']).toMatchObject({
+      status: 'failed',
+      error: { code: 'INVALID_INPUT', retryable: false },
+    });
+    expect(byTask.fatal).toMatchObject({
+      status: 'failed',
+      error: { code: 'NOPE', retryable: false, message: 'cannot echo that' },
+    });
+    expect(byTask.crash).toMatchObject({
+      status: 'failed',
+      error: {
+        code: 'UNHANDLED',
+        retryable: true,
+        message: 'TypeError: undefined is not a function',
+      },
+    });
+    expect(progress).toEqual([
+      expect.objectContaining({ taskId: 'ok', attempt: 2, progress: 0.5, message: 'half way' }),
+    ]);
     await worker.close();
   });
 
@@ -117,6 +148,8 @@ describe('startStepWorker', () => {
 
   it('refuses two handlers for one queue', async () => {
     const h = defineStepHandler({ queue: 'dup', handle: async () => null });
-    await expect(startStepWorker({ bus, handlers: [h, h] })).rejects.toThrow(/two handlers for queue "dup"/);
+    await expect(startStepWorker({ bus, handlers: [h, h] })).rejects.toThrow(
+      /two handlers for queue "dup"/,
+    );
   });
 });

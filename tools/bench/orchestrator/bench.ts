@@ -63,7 +63,9 @@ function rssMiB(pid: number): number {
 
 function workflows(prefix: string, chainLength: number): Record<string, string> {
   const chainSteps = Array.from({ length: chainLength }, (_, i) =>
-    i === 0 ? `  s1: { queue: ${prefix}-stamp, input: '[]' }` : `  s${i + 1}: { queue: ${prefix}-stamp, needs: [s${i}], input: 'steps.s${i}' }`,
+    i === 0
+      ? `  s1: { queue: ${prefix}-stamp, input: '[]' }`
+      : `  s${i + 1}: { queue: ${prefix}-stamp, needs: [s${i}], input: 'steps.s${i}' }`,
   );
   return {
     'chain.yaml': `name: chain\nversion: 1\nsteps:\n${chainSteps.join('\n')}\noutput: 'steps.s${chainLength}'\n`,
@@ -96,7 +98,8 @@ class Harness {
       body: JSON.stringify({ input }),
     });
     const body = (await response.json()) as { run?: { id: string }; error?: { message: string } };
-    if (!body.run) throw new Error(`start ${workflow} failed: ${response.status} ${body.error?.message}`);
+    if (!body.run)
+      throw new Error(`start ${workflow} failed: ${response.status} ${body.error?.message}`);
     return body.run.id;
   }
 
@@ -113,7 +116,8 @@ class Harness {
     const t0 = now();
     const id = await this.start(workflow, input);
     const event = await this.done(id);
-    if (event.status !== 'succeeded') throw new Error(`run ${id} ${event.status}: ${event.error?.message}`);
+    if (event.status !== 'succeeded')
+      throw new Error(`run ${id} ${event.status}: ${event.error?.message}`);
     return { ms: now() - t0, output: event.output };
   }
 }
@@ -122,44 +126,84 @@ async function main(opts: Options): Promise<void> {
   const logger = pino({ level: 'warn' });
   const prefix = `orch-bench-${process.pid}-${Date.now().toString(36)}`;
   const q = opts.quick
-    ? { chainLength: 10, seqChains: 10, rateSeconds: 1, rateRunsPerSecond: 20, throughputSeconds: 2, throughputConcurrency: 16, fanouts: [100, 1000], chord: 100 }
-    : { chainLength: 10, seqChains: 100, rateSeconds: 10, rateRunsPerSecond: 20, throughputSeconds: 10, throughputConcurrency: 64, fanouts: [1000, 10000], chord: 1000 };
+    ? {
+        chainLength: 10,
+        seqChains: 10,
+        rateSeconds: 1,
+        rateRunsPerSecond: 20,
+        throughputSeconds: 2,
+        throughputConcurrency: 16,
+        fanouts: [100, 1000],
+        chord: 100,
+      }
+    : {
+        chainLength: 10,
+        seqChains: 100,
+        rateSeconds: 10,
+        rateRunsPerSecond: 20,
+        throughputSeconds: 10,
+        throughputConcurrency: 64,
+        fanouts: [1000, 10000],
+        chord: 1000,
+      };
   const workDir = mkdtempSync(join(tmpdir(), 'orch-bench-'));
   const wfDir = join(workDir, 'workflows');
   execFileSync('mkdir', ['-p', wfDir]);
-  for (const [name, text] of Object.entries(workflows(prefix, q.chainLength))) writeFileSync(join(wfDir, name), text);
+  for (const [name, text] of Object.entries(workflows(prefix, q.chainLength)))
+    writeFileSync(join(wfDir, name), text);
 
   const port = await freePort();
-  const orchestrator = spawn(process.execPath, [...(process.env.ORCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ORCH_CPU_PROF}`] : []), '--import', 'tsx', join(ROOT, 'apps/orchestrator/src/main.ts')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      TSX_TSCONFIG_PATH: join(ROOT, 'apps/orchestrator/tsconfig.json'),
-      PORT: String(port),
-      AMQP_URL: opts.amqpUrl,
-      DATA_DIR: join(workDir, 'data'),
-      ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl, DATABASE_SCHEMA: prefix.replace(/-/g, '_') } : {}),
-      WORKFLOWS_DIR: wfDir,
-      RESULTS_QUEUE: `${prefix}-results`,
-      PROGRESS_QUEUE: `${prefix}-progress`,
-      EVENTS_EXCHANGE: `${prefix}-events`,
-      LOG_LEVEL: 'warn',
+  const orchestrator = spawn(
+    process.execPath,
+    [
+      ...(process.env.ORCH_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ORCH_CPU_PROF}`]
+        : []),
+      '--import',
+      'tsx',
+      join(ROOT, 'apps/orchestrator/src/main.ts'),
+    ],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        TSX_TSCONFIG_PATH: join(ROOT, 'apps/orchestrator/tsconfig.json'),
+        PORT: String(port),
+        AMQP_URL: opts.amqpUrl,
+        DATA_DIR: join(workDir, 'data'),
+        ...(opts.databaseUrl
+          ? { DATABASE_URL: opts.databaseUrl, DATABASE_SCHEMA: prefix.replace(/-/g, '_') }
+          : {}),
+        WORKFLOWS_DIR: wfDir,
+        RESULTS_QUEUE: `${prefix}-results`,
+        PROGRESS_QUEUE: `${prefix}-progress`,
+        EVENTS_EXCHANGE: `${prefix}-events`,
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  );
   const base = `http://127.0.0.1:${port}`;
   const harness = new Harness(base, orchestrator);
   let bus: Bus | undefined;
   const results: string[] = [];
   try {
     for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${base}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
-      if (i > 300 || orchestrator.exitCode !== null) throw new Error('the orchestrator did not become ready');
+      if (i > 300 || orchestrator.exitCode !== null)
+        throw new Error('the orchestrator did not become ready');
       await new Promise((r) => setTimeout(r, 100));
     }
     bus = await createBus({ url: opts.amqpUrl, logger, connectionName: `${prefix}-workers` });
-    await bus.subscribe(runEventsTopic(`${prefix}-events`), async (d) => harness.onEvent(d.message), { pattern: 'run.completed.#', prefetch: 1000 });
+    await bus.subscribe(
+      runEventsTopic(`${prefix}-events`),
+      async (d) => harness.onEvent(d.message),
+      { pattern: 'run.completed.#', prefetch: 1000 },
+    );
     const worker = await startStepWorker({
       bus,
       logger,
@@ -173,7 +217,11 @@ async function main(opts: Options): Promise<void> {
             return [...input, { s, e: now() }];
           },
         }),
-        defineStepHandler({ queue: `${prefix}-noop`, concurrency: 256, handle: async ({ input }) => input }),
+        defineStepHandler({
+          queue: `${prefix}-noop`,
+          concurrency: 256,
+          handle: async ({ input }) => input,
+        }),
       ],
     });
 
@@ -187,7 +235,8 @@ async function main(opts: Options): Promise<void> {
       const { ms, output } = await harness.run('chain', null);
       const stamps = output as Stamp[];
       seqRuns.push(ms);
-      for (let k = 1; k < stamps.length; k++) seqGaps.push((stamps[k]?.s ?? NaN) - (stamps[k - 1]?.e ?? NaN));
+      for (let k = 1; k < stamps.length; k++)
+        seqGaps.push((stamps[k]?.s ?? NaN) - (stamps[k - 1]?.e ?? NaN));
     }
 
     // (a2) chains started at a fixed rate: 20 runs/s × 10 steps = 200 steps/s.
@@ -204,7 +253,8 @@ async function main(opts: Options): Promise<void> {
         harness.run('chain', null).then(({ ms, output }) => {
           rateRuns.push(ms);
           const stamps = output as Stamp[];
-          for (let k = 1; k < stamps.length; k++) rateGaps.push((stamps[k]?.s ?? NaN) - (stamps[k - 1]?.e ?? NaN));
+          for (let k = 1; k < stamps.length; k++)
+            rateGaps.push((stamps[k]?.s ?? NaN) - (stamps[k - 1]?.e ?? NaN));
         }),
       );
     }
@@ -238,15 +288,30 @@ async function main(opts: Options): Promise<void> {
       if (output !== n) throw new Error(`fan-out of ${n} counted ${JSON.stringify(output)}`);
       fanRows.push({ n, ms, baseline, peak });
     }
-    const chordConveyor = fanRows.find((r) => r.n === q.chord)?.ms ?? (await harness.run('fan', { n: q.chord })).ms;
+    const chordConveyor =
+      fanRows.find((r) => r.n === q.chord)?.ms ?? (await harness.run('fan', { n: q.chord })).ms;
 
     await worker.close();
 
     // (d) Celery, same broker, Redis result backend.
-    let celery: { chain: { gap_p50_ms: number; gap_p99_ms: number; run_p50_ms: number; run_p99_ms: number }; chord_ms: Record<string, number>; celery: string } | undefined;
+    let celery:
+      | {
+          chain: { gap_p50_ms: number; gap_p99_ms: number; run_p50_ms: number; run_p99_ms: number };
+          chord_ms: Record<string, number>;
+          celery: string;
+        }
+      | undefined;
     if (opts.celery) {
       const out = execFileSync('/usr/bin/python3', [join(__dirname, 'celery_bench.py')], {
-        env: { ...process.env, AMQP_URL: opts.amqpUrl, BENCH_PREFIX: `${prefix}-celery`, CHAIN_RUNS: String(q.seqChains), CHAIN_LENGTH: String(q.chainLength), CHORD_SIZES: String(q.chord), WORKER_CONCURRENCY: String(cpus().length) },
+        env: {
+          ...process.env,
+          AMQP_URL: opts.amqpUrl,
+          BENCH_PREFIX: `${prefix}-celery`,
+          CHAIN_RUNS: String(q.seqChains),
+          CHAIN_LENGTH: String(q.chainLength),
+          CHORD_SIZES: String(q.chord),
+          WORKER_CONCURRENCY: String(cpus().length),
+        },
         encoding: 'utf8',
         timeout: 900_000,
       });
@@ -269,7 +334,10 @@ async function main(opts: Options): Promise<void> {
       '',
       '| items | time to completion (s) | items/s | orchestrator RSS before (MiB) | peak RSS during (MiB) |',
       '| ---: | ---: | ---: | ---: | ---: |',
-      ...fanRows.map((r) => `| ${r.n} | ${fmt(r.ms / 1000)} | ${fmt(r.n / (r.ms / 1000), 0)} | ${fmt(r.baseline, 0)} | ${fmt(r.peak, 0)} |`),
+      ...fanRows.map(
+        (r) =>
+          `| ${r.n} | ${fmt(r.ms / 1000)} | ${fmt(r.n / (r.ms / 1000), 0)} | ${fmt(r.baseline, 0)} | ${fmt(r.peak, 0)} |`,
+      ),
       '',
       `### (c) Sustained throughput, 3-step workflow (closed loop, ${q.throughputConcurrency} runs in flight, ${q.throughputSeconds} s)`,
       '',
@@ -296,7 +364,9 @@ async function main(opts: Options): Promise<void> {
     }
   } finally {
     orchestrator.kill('SIGTERM');
-    await new Promise((r) => (orchestrator.exitCode !== null ? r(undefined) : orchestrator.once('exit', r)));
+    await new Promise((r) =>
+      orchestrator.exitCode !== null ? r(undefined) : orchestrator.once('exit', r),
+    );
     await bus?.close();
     await cleanupBroker(opts.amqpUrl, prefix);
     if (opts.databaseUrl) await dropSchema(opts.databaseUrl, prefix.replace(/-/g, '_'));
@@ -305,7 +375,11 @@ async function main(opts: Options): Promise<void> {
 
   const rabbit = (() => {
     try {
-      return /RabbitMQ version: ([\d.]+)/.exec(execFileSync('rabbitmqctl', ['status'], { encoding: 'utf8', timeout: 30_000 }))?.[1] ?? '?';
+      return (
+        /RabbitMQ version: ([\d.]+)/.exec(
+          execFileSync('rabbitmqctl', ['status'], { encoding: 'utf8', timeout: 30_000 }),
+        )?.[1] ?? '?'
+      );
     } catch {
       return '?';
     }
@@ -327,7 +401,9 @@ async function main(opts: Options): Promise<void> {
       }
     })();
     const marker = '<!-- BENCH RESULTS -->';
-    const head = existing.includes(marker) ? existing.slice(0, existing.indexOf(marker)) : '# Orchestrator benchmarks\n\n';
+    const head = existing.includes(marker)
+      ? existing.slice(0, existing.indexOf(marker))
+      : '# Orchestrator benchmarks\n\n';
     writeFileSync(opts.out, `${head}${marker}\n\n${report}\n`);
   }
   console.log(report);
@@ -345,8 +421,20 @@ async function dropSchema(url: string, schema: string): Promise<void> {
 /** Deletes this run's queues and exchanges (by prefix; Celery's included). */
 async function cleanupBroker(url: string, prefix: string): Promise<void> {
   try {
-    const queues = execFileSync('rabbitmqctl', ['list_queues', '-q', '--no-table-headers', 'name'], { encoding: 'utf8' }).split('\n').map((s) => s.trim());
-    const exchanges = execFileSync('rabbitmqctl', ['list_exchanges', '-q', '--no-table-headers', 'name'], { encoding: 'utf8' }).split('\n').map((s) => s.trim());
+    const queues = execFileSync(
+      'rabbitmqctl',
+      ['list_queues', '-q', '--no-table-headers', 'name'],
+      { encoding: 'utf8' },
+    )
+      .split('\n')
+      .map((s) => s.trim());
+    const exchanges = execFileSync(
+      'rabbitmqctl',
+      ['list_exchanges', '-q', '--no-table-headers', 'name'],
+      { encoding: 'utf8' },
+    )
+      .split('\n')
+      .map((s) => s.trim());
     const conn = await connect(url, { clientProperties: { connection_name: `${prefix}-cleanup` } });
     const ch = await conn.createChannel();
     for (const name of queues.filter((n) => n.startsWith(prefix))) await ch.deleteQueue(name);
@@ -362,7 +450,11 @@ if (require.main === module) {
     .option('--quick', 'tiny sizes (seconds, for tests)', false)
     .option('--out <file>', 'write the results section of this markdown file')
     .option('--database-url <url>', 'PostgreSQL instead of SQLite')
-    .option('--amqp-url <url>', 'RabbitMQ', process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672')
+    .option(
+      '--amqp-url <url>',
+      'RabbitMQ',
+      process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    )
     .option('--no-celery', 'skip the Celery comparison')
     .parse();
   main(program.opts<Options>()).then(

@@ -73,13 +73,23 @@ export function createApiRouter(deps: ApiDeps): express.Router {
           steps: d.steps.map((s) => ({
             name: s.name,
             needs: s.needs,
-            ...(s.action.kind === 'queue' ? { queue: s.action.queue } : { workflow: s.action.workflow }),
-            forEach: s.forEach ? { items: s.forEach.items.source, concurrency: s.forEach.concurrency, join: s.forEach.join } : null,
+            ...(s.action.kind === 'queue'
+              ? { queue: s.action.queue }
+              : { workflow: s.action.workflow }),
+            forEach: s.forEach
+              ? {
+                  items: s.forEach.items.source,
+                  concurrency: s.forEach.concurrency,
+                  join: s.forEach.join,
+                }
+              : null,
             when: s.when?.source ?? null,
             timeoutMs: s.timeoutMs,
             retry: s.retry,
           })),
-          onFailure: d.onFailure ? { queue: d.onFailure.action.kind === 'queue' ? d.onFailure.action.queue : null } : null,
+          onFailure: d.onFailure
+            ? { queue: d.onFailure.action.kind === 'queue' ? d.onFailure.action.queue : null }
+            : null,
         })),
       });
     }),
@@ -103,7 +113,9 @@ export function createApiRouter(deps: ApiDeps): express.Router {
       if (body.waitMs !== undefined && body.waitMs > 0) {
         const finished = await engine.waitForRun(result.run.id, body.waitMs);
         const detail = await runDetail(db, result.run.id);
-        res.status(finished && finished.status !== 'running' ? 200 : 202).json({ created: result.kind === 'started', run: detail });
+        res
+          .status(finished && finished.status !== 'running' ? 200 : 202)
+          .json({ created: result.kind === 'started', run: detail });
         return;
       }
       res.status(status).json({ created: result.kind === 'started', run: runSummary(result.run) });
@@ -116,12 +128,16 @@ export function createApiRouter(deps: ApiDeps): express.Router {
       const q = parse(ListRunsQuery, req.query, 'query');
       let query = db.selectFrom('runs').selectAll().orderBy('created_at', 'desc').limit(q.limit);
       if (q.workflow) query = query.where('workflow', '=', q.workflow);
-      if (q.status) query = query.where('status', '=', q.status === 'pending' ? 'running' : q.status);
+      if (q.status)
+        query = query.where('status', '=', q.status === 'pending' ? 'running' : q.status);
       if (q.parent) query = query.where('parent_run_id', '=', q.parent);
       else if (q.includeChildren === 'false') query = query.where('parent_run_id', 'is', null);
       if (q.before !== undefined) query = query.where('created_at', '<', q.before);
       const rows = await query.execute();
-      res.json({ runs: rows.map(runSummary), next: rows.length === q.limit ? (rows[rows.length - 1]?.created_at ?? null) : null });
+      res.json({
+        runs: rows.map(runSummary),
+        next: rows.length === q.limit ? (rows[rows.length - 1]?.created_at ?? null) : null,
+      });
     }),
   );
 
@@ -135,7 +151,9 @@ export function createApiRouter(deps: ApiDeps): express.Router {
       const graph = def?.steps.map((s) => ({
         name: s.name,
         needs: s.needs,
-        ...(s.action.kind === 'queue' ? { queue: s.action.queue } : { workflow: s.action.workflow }),
+        ...(s.action.kind === 'queue'
+          ? { queue: s.action.queue }
+          : { workflow: s.action.workflow }),
         forEach: s.forEach !== undefined,
       }));
       res.json({ ...detail, graph });
@@ -147,7 +165,11 @@ export function createApiRouter(deps: ApiDeps): express.Router {
     route(async (req, res) => {
       const q = parse(ItemsQuery, req.query, 'query');
       const items = await fanOutItems(db, String(req.params.id), String(req.params.step), q);
-      if (!items) throw new HttpError(404, `run ${req.params.id} has no started fan-out step ${req.params.step}`);
+      if (!items)
+        throw new HttpError(
+          404,
+          `run ${req.params.id} has no started fan-out step ${req.params.step}`,
+        );
       res.json(items);
     }),
   );
@@ -156,9 +178,13 @@ export function createApiRouter(deps: ApiDeps): express.Router {
     '/api/runs/:id/cancel',
     route(async (req, res) => {
       const body = parse(CancelBody, req.body ?? {}, 'request body');
-      const outcome = await engine.cancelRun(String(req.params.id), body.reason ?? 'cancelled through the API');
+      const outcome = await engine.cancelRun(
+        String(req.params.id),
+        body.reason ?? 'cancelled through the API',
+      );
       if (outcome === 'not-found') throw new HttpError(404, `no run ${req.params.id}`);
-      if (outcome === 'already-finished') throw new HttpError(409, `run ${req.params.id} has already finished`);
+      if (outcome === 'already-finished')
+        throw new HttpError(409, `run ${req.params.id} has already finished`);
       res.json({ run: await runDetail(db, String(req.params.id)) });
     }),
   );
@@ -167,10 +193,19 @@ export function createApiRouter(deps: ApiDeps): express.Router {
     '/api/runs/:id/events',
     route(async (req, res) => {
       const runId = String(req.params.id);
-      const first = await db.selectFrom('runs').select(['id', 'status']).where('id', '=', runId).executeTakeFirst();
+      const first = await db
+        .selectFrom('runs')
+        .select(['id', 'status'])
+        .where('id', '=', runId)
+        .executeTakeFirst();
       if (!first) throw new HttpError(404, `no run ${runId}`);
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-      const send = (name: string, data: unknown) => res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      });
+      const send = (name: string, data: unknown) =>
+        res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
       let done = false;
       const finish = () => {
         if (done) return;
@@ -190,7 +225,12 @@ export function createApiRouter(deps: ApiDeps): express.Router {
       const snapshot = await runDetail(db, runId);
       send('snapshot', snapshot);
       if (snapshot && snapshot.status !== 'running') {
-        send('run.completed', { runId, status: snapshot.status, output: snapshot.output, error: snapshot.error });
+        send('run.completed', {
+          runId,
+          status: snapshot.status,
+          output: snapshot.output,
+          error: snapshot.error,
+        });
         finish();
       }
     }),
@@ -199,25 +239,50 @@ export function createApiRouter(deps: ApiDeps): express.Router {
   router.get(
     '/api/dead-letters',
     route(async (_req, res) => {
-      const rows = await db.selectFrom('dead_letters').selectAll().orderBy('id', 'desc').limit(100).execute();
+      const rows = await db
+        .selectFrom('dead_letters')
+        .selectAll()
+        .orderBy('id', 'desc')
+        .limit(100)
+        .execute();
       res.json({
         deadLetters: rows.map((r) => ({ ...r, receivedAt: new Date(r.received_at).toISOString() })),
       });
     }),
   );
 
-  router.use('/api', (req, _res, next) => next(new HttpError(404, `no route ${req.method} ${req.originalUrl.split('?')[0]}; see /openapi.json`)));
+  router.use('/api', (req, _res, next) =>
+    next(
+      new HttpError(
+        404,
+        `no route ${req.method} ${req.originalUrl.split('?')[0]}; see /openapi.json`,
+      ),
+    ),
+  );
 
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof HttpError) {
-      logger.info({ method: req.method, path: req.path, status: error.status, err: error.message }, 'request rejected');
-      res.status(error.status).json({ error: { message: error.message, ...(error.details !== undefined ? { details: error.details } : {}) } });
+      logger.info(
+        { method: req.method, path: req.path, status: error.status, err: error.message },
+        'request rejected',
+      );
+      res.status(error.status).json({
+        error: {
+          message: error.message,
+          ...(error.details !== undefined ? { details: error.details } : {}),
+        },
+      });
       return;
     }
     const status = (error as { status?: number }).status;
     if (status === 400 || (error as { type?: string }).type === 'entity.parse.failed') {
-      logger.info({ method: req.method, path: req.path, err: (error as Error).message }, 'malformed request');
-      res.status(400).json({ error: { message: `malformed JSON body: ${(error as Error).message}` } });
+      logger.info(
+        { method: req.method, path: req.path, err: (error as Error).message },
+        'malformed request',
+      );
+      res
+        .status(400)
+        .json({ error: { message: `malformed JSON body: ${(error as Error).message}` } });
       return;
     }
     logger.error({ err: error, method: req.method, path: req.path }, 'request failed');

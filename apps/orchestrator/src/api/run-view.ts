@@ -3,7 +3,8 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Database, RunsTable, TasksTable } from '../store/tables';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-const json = (text: string | null): unknown => (text === null ? null : (JSON.parse(text) as unknown));
+const json = (text: string | null): unknown =>
+  text === null ? null : (JSON.parse(text) as unknown);
 
 export function runSummary(run: Selectable<RunsTable>) {
   return {
@@ -33,7 +34,10 @@ function taskView(task: Selectable<TasksTable>, attempts: Map<string, unknown[]>
     createdAt: iso(task.created_at),
     dispatchedAt: iso(task.dispatched_at),
     finishedAt: iso(task.finished_at),
-    durationMs: task.finished_at !== null && task.dispatched_at !== null ? task.finished_at - task.dispatched_at : null,
+    durationMs:
+      task.finished_at !== null && task.dispatched_at !== null
+        ? task.finished_at - task.dispatched_at
+        : null,
     deadline: iso(task.deadline_at),
     retryAt: iso(task.retry_at),
     progress: task.progress,
@@ -44,7 +48,14 @@ function taskView(task: Selectable<TasksTable>, attempts: Map<string, unknown[]>
     error: json(task.error) as StepError | null,
     attempts: attempts.get(task.id) ?? [],
     ...(task.kind === 'fanout'
-      ? { fanOut: { total: task.fan_total, released: task.fan_released, succeeded: task.fan_succeeded, failed: task.fan_failed } }
+      ? {
+          fanOut: {
+            total: task.fan_total,
+            released: task.fan_released,
+            succeeded: task.fan_succeeded,
+            failed: task.fan_failed,
+          },
+        }
       : {}),
   };
 }
@@ -53,7 +64,13 @@ function taskView(task: Selectable<TasksTable>, attempts: Map<string, unknown[]>
 export async function runDetail(db: Kysely<Database>, runId: string, itemLimit = 200) {
   const run = await db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
   if (!run) return undefined;
-  const steps = await db.selectFrom('tasks').selectAll().where('run_id', '=', runId).where('item_index', '=', -1).orderBy('created_at').execute();
+  const steps = await db
+    .selectFrom('tasks')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .where('item_index', '=', -1)
+    .orderBy('created_at')
+    .execute();
   const attempts = await db
     .selectFrom('attempts')
     .selectAll()
@@ -79,8 +96,18 @@ export async function runDetail(db: Kysely<Database>, runId: string, itemLimit =
   for (const step of steps) {
     const view = taskView(step, byTask);
     if (step.kind === 'fanout') {
-      const items = await db.selectFrom('tasks').selectAll().where('parent_id', '=', step.id).orderBy('item_index').limit(itemLimit).execute();
-      views.push({ ...view, items: items.map((i) => taskView(i, byTask)), itemsTruncated: (step.fan_total ?? 0) > items.length });
+      const items = await db
+        .selectFrom('tasks')
+        .selectAll()
+        .where('parent_id', '=', step.id)
+        .orderBy('item_index')
+        .limit(itemLimit)
+        .execute();
+      views.push({
+        ...view,
+        items: items.map((i) => taskView(i, byTask)),
+        itemsTruncated: (step.fan_total ?? 0) > items.length,
+      });
     } else views.push(view);
   }
   return {
@@ -110,5 +137,10 @@ export async function fanOutItems(
   let q = db.selectFrom('tasks').selectAll().where('parent_id', '=', parent.id);
   if (query.status) q = q.where('status', '=', query.status as Selectable<TasksTable>['status']);
   const items = await q.orderBy('item_index').offset(query.offset).limit(query.limit).execute();
-  return { step, total: parent.fan_total ?? 0, offset: query.offset, items: items.map((i) => taskView(i, new Map())) };
+  return {
+    step,
+    total: parent.fan_total ?? 0,
+    offset: query.offset,
+    items: items.map((i) => taskView(i, new Map())),
+  };
 }

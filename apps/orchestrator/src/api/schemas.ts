@@ -11,16 +11,28 @@ export const StartRunBody = z
       .min(1)
       .max(500)
       .optional()
-      .describe('A second start with the same key returns the first run (overrides the workflow idempotencyKey expression)'),
-    version: z.number().int().positive().optional().describe('Definition version (default: the latest)'),
-    callbackUrl: z.url().optional().describe('POSTed the run.completed event when the run finishes'),
+      .describe(
+        'A second start with the same key returns the first run (overrides the workflow idempotencyKey expression)',
+      ),
+    version: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('Definition version (default: the latest)'),
+    callbackUrl: z
+      .url()
+      .optional()
+      .describe('POSTed the run.completed event when the run finishes'),
     waitMs: z
       .number()
       .int()
       .min(0)
       .max(300_000)
       .optional()
-      .describe('Wait up to this long for the run to finish before answering (200 finished / 202 still running)'),
+      .describe(
+        'Wait up to this long for the run to finish before answering (200 finished / 202 still running)',
+      ),
   })
   .strict();
 
@@ -30,7 +42,11 @@ export const ListRunsQuery = z
     status: RunStatus.optional(),
     parent: z.string().optional().describe('Child runs of this run (sub-workflows)'),
     limit: z.coerce.number().int().min(1).max(500).default(50),
-    before: z.coerce.number().int().optional().describe('Only runs created before this epoch-ms time (paging)'),
+    before: z.coerce
+      .number()
+      .int()
+      .optional()
+      .describe('Only runs created before this epoch-ms time (paging)'),
     includeChildren: z.enum(['true', 'false']).default('false'),
   })
   .strict();
@@ -39,7 +55,9 @@ export const ItemsQuery = z
   .object({
     offset: z.coerce.number().int().min(0).default(0),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
-    status: z.enum(['pending', 'running', 'waiting_retry', 'succeeded', 'failed', 'cancelled']).optional(),
+    status: z
+      .enum(['pending', 'running', 'waiting_retry', 'succeeded', 'failed', 'cancelled'])
+      .optional(),
   })
   .strict();
 

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { workflowContracts } from '@conveyor/contracts';
+import { format, resolveConfig } from 'prettier';
 import { z } from 'zod';
 
 /**
@@ -36,17 +37,29 @@ export function schemasSection(): string {
   return `${BEGIN}\n\n${parts.join('\n\n')}\n\n${END}`;
 }
 
-export function renderDoc(doc: string): string {
+/**
+ * The document with a regenerated schema section, formatted like `prettier --write` formats it
+ * (each JSON block with the json parser, then the page), so formatting the repo keeps it fresh.
+ */
+export async function renderDoc(doc: string, file: string): Promise<string> {
   const start = doc.indexOf(BEGIN);
   const end = doc.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`docs/worker-protocol.md lacks the ${BEGIN} … ${END} markers`);
-  return doc.slice(0, start) + schemasSection() + doc.slice(end + END.length);
+  if (start < 0 || end < start)
+    throw new Error(`docs/worker-protocol.md lacks the ${BEGIN} … ${END} markers`);
+  const options = (await resolveConfig(file)) ?? {};
+  let section = schemasSection();
+  for (const block of [...section.matchAll(/```json\n([\s\S]*?)\n```/g)]) {
+    const formatted = (await format(block[1] ?? '', { ...options, parser: 'json' })).trimEnd();
+    section = section.split(block[0]).join('```json\n' + formatted + '\n```');
+  }
+  const text = doc.slice(0, start) + section + doc.slice(end + END.length);
+  return format(text, { ...options, filepath: file });
 }
 
-if (require.main === module) {
+async function main(): Promise<void> {
   const file = resolve(process.argv.find((a) => a.endsWith('.md')) ?? 'docs/worker-protocol.md');
   const doc = readFileSync(file, 'utf8');
-  const next = renderDoc(doc);
+  const next = await renderDoc(doc, file);
   if (process.argv.includes('--write')) {
     writeFileSync(file, next);
     console.log(`updated ${file}`);
@@ -54,4 +67,11 @@ if (require.main === module) {
     console.error(`${file} is out of date: run npx nx run orchestrator:protocol-doc`);
     process.exit(1);
   }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
 }

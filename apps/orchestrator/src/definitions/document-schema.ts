@@ -7,7 +7,9 @@ export const STEP_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const WORKFLOW_NAME = /^[a-z0-9][a-z0-9-]{0,99}$/;
 export const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,200}$/;
 
-const expression = z.string().min(1, 'an empty expression: write a JSONata expression or remove the field');
+const expression = z
+  .string()
+  .min(1, 'an empty expression: write a JSONata expression or remove the field');
 
 const RetryDoc = z
   .object({
@@ -34,8 +36,14 @@ export const StepDoc = z
   .object({
     description: z.string().optional(),
     needs: z.array(z.string()).optional(),
-    queue: z.string().regex(QUEUE_NAME, 'use 1-200 letters, digits, ".", "_", ":" or "-"').optional(),
-    workflow: z.string().regex(WORKFLOW_NAME, 'workflow names are lower-case letters, digits and "-"').optional(),
+    queue: z
+      .string()
+      .regex(QUEUE_NAME, 'use 1-200 letters, digits, ".", "_", ":" or "-"')
+      .optional(),
+    workflow: z
+      .string()
+      .regex(WORKFLOW_NAME, 'workflow names are lower-case letters, digits and "-"')
+      .optional(),
     input: expression.optional(),
     when: expression.optional(),
     forEach: expression.optional(),
@@ -58,14 +66,22 @@ export const OnFailureDoc = z
 
 export const WorkflowDoc = z
   .object({
-    name: z.string().regex(WORKFLOW_NAME, 'workflow names are lower-case letters, digits and "-" (max 100)'),
+    name: z
+      .string()
+      .regex(WORKFLOW_NAME, 'workflow names are lower-case letters, digits and "-" (max 100)'),
     version: z.number().int().positive(),
     description: z.string().optional(),
     inputSchema: z.record(z.string(), z.unknown()).optional(),
     idempotencyKey: expression.optional(),
     timeout: Duration.optional(),
-    defaults: z.object({ timeout: Duration.optional(), retry: RetryDoc.optional() }).strict().optional(),
-    steps: z.record(z.string().regex(STEP_NAME, 'step names are identifiers: letters, digits and "_"'), StepDoc),
+    defaults: z
+      .object({ timeout: Duration.optional(), retry: RetryDoc.optional() })
+      .strict()
+      .optional(),
+    steps: z.record(
+      z.string().regex(STEP_NAME, 'step names are identifiers: letters, digits and "_"'),
+      StepDoc,
+    ),
     output: expression.optional(),
     onFailure: OnFailureDoc.optional(),
   })

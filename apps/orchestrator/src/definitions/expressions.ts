@@ -73,7 +73,12 @@ function collectStepRefs(node: unknown, out: Set<string>): void {
   const record = node as Record<string, unknown>;
   if (record.type === 'path' && Array.isArray(record.steps)) {
     const [first, second] = record.steps as { type?: string; value?: unknown }[];
-    if (first?.type === 'name' && first.value === 'steps' && second?.type === 'name' && typeof second.value === 'string') {
+    if (
+      first?.type === 'name' &&
+      first.value === 'steps' &&
+      second?.type === 'name' &&
+      typeof second.value === 'string'
+    ) {
       out.add(second.value);
     }
   }

@@ -31,7 +31,9 @@ export function formatProblem(p: DefinitionProblem): string {
 
 export class DefinitionError extends Error {
   constructor(readonly problems: readonly DefinitionProblem[]) {
-    super(`invalid workflow definitions:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+    super(
+      `invalid workflow definitions:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
+    );
     this.name = 'DefinitionError';
   }
 }
@@ -51,7 +53,13 @@ export interface LoadResult {
 export const QUEUE_CATALOG_FILE = 'queues.yaml';
 
 const DEFAULT_TIMEOUT_MS = 60_000;
-const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, initialMs: 1000, maxMs: 60_000, multiplier: 2, jitter: 0.2 };
+const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 3,
+  initialMs: 1000,
+  maxMs: 60_000,
+  multiplier: 2,
+  jitter: 0.2,
+};
 const DEFAULT_CONCURRENCY = 100;
 
 /** Reads every *.yaml / *.yml file of a directory; `queues.yaml` is the queue catalog. */
@@ -73,7 +81,9 @@ export function loadWorkflowSources(
 ): LoadResult {
   const problems: DefinitionProblem[] = [];
   let queues: Set<string> | undefined;
-  const catalog = files.find((f) => f.file.endsWith(`/${QUEUE_CATALOG_FILE}`) || f.file === QUEUE_CATALOG_FILE);
+  const catalog = files.find(
+    (f) => f.file.endsWith(`/${QUEUE_CATALOG_FILE}`) || f.file === QUEUE_CATALOG_FILE,
+  );
   if (catalog) {
     const parsed = parseYaml(catalog, problems);
     if (parsed) {
@@ -83,7 +93,11 @@ export function loadWorkflowSources(
     }
   }
 
-  const compiled: { def: WorkflowDefinition; located: Located; subRefs: { workflow: string; path: Path }[] }[] = [];
+  const compiled: {
+    def: WorkflowDefinition;
+    located: Located;
+    subRefs: { workflow: string; path: Path }[];
+  }[] = [];
   for (const file of files) {
     if (file === catalog) continue;
     const parsed = parseYaml(file, problems);
@@ -104,7 +118,13 @@ export function loadWorkflowSources(
     const key = `${entry.def.name}@${entry.def.version}`;
     const other = byKey.get(key);
     if (other) {
-      problems.push(at(entry.located, ['version'], `workflow ${entry.def.name} version ${entry.def.version} is also defined in ${other.def.file}: bump one version`));
+      problems.push(
+        at(
+          entry.located,
+          ['version'],
+          `workflow ${entry.def.name} version ${entry.def.version} is also defined in ${other.def.file}: bump one version`,
+        ),
+      );
     } else {
       byKey.set(key, entry);
       names.add(entry.def.name);
@@ -113,7 +133,13 @@ export function loadWorkflowSources(
   for (const entry of compiled) {
     for (const ref of entry.subRefs) {
       if (!names.has(ref.workflow)) {
-        problems.push(at(entry.located, ref.path, `unknown workflow "${ref.workflow}": known workflows are ${[...names].sort().join(', ') || '(none)'}`));
+        problems.push(
+          at(
+            entry.located,
+            ref.path,
+            `unknown workflow "${ref.workflow}": known workflows are ${[...names].sort().join(', ') || '(none)'}`,
+          ),
+        );
       }
     }
   }
@@ -127,7 +153,14 @@ export function loadWorkflowSources(
   if (cycle) {
     const entry = compiled.find((e) => e.def.name === cycle[0]);
     const ref = entry?.subRefs.find((r) => r.workflow === cycle[1]);
-    if (entry) problems.push(at(entry.located, ref?.path ?? [], `workflows call each other in a cycle (${cycle.join(' → ')}): a sub-workflow may not (indirectly) run its caller`));
+    if (entry)
+      problems.push(
+        at(
+          entry.located,
+          ref?.path ?? [],
+          `workflows call each other in a cycle (${cycle.join(' → ')}): a sub-workflow may not (indirectly) run its caller`,
+        ),
+      );
   }
   return { definitions: compiled.map((c) => c.def), queues, problems };
 }
@@ -144,11 +177,21 @@ interface Located {
 
 function parseYaml(file: SourceFile, problems: DefinitionProblem[]): Located | undefined {
   const lines = new LineCounter();
-  const doc = parseDocument(file.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(file.text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+  });
   if (doc.errors.length > 0) {
     for (const error of doc.errors) {
       const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
-      problems.push({ file: file.file, line: pos.line, column: pos.col, path: '', message: `YAML syntax: ${error.message.split('\n')[0]}` });
+      problems.push({
+        file: file.file,
+        line: pos.line,
+        column: pos.col,
+        path: '',
+        message: `YAML syntax: ${error.message.split('\n')[0]}`,
+      });
     }
     return undefined;
   }
@@ -160,7 +203,13 @@ function formatPath(path: Path): string {
 }
 
 /** Locates a path: the value's node when it exists, else the nearest existing parent (e.g. missing keys). */
-function at(located: Located, path: Path, message: string, offset = 0, pointAtKey = false): DefinitionProblem {
+function at(
+  located: Located,
+  path: Path,
+  message: string,
+  offset = 0,
+  pointAtKey = false,
+): DefinitionProblem {
   let node: unknown = located.doc.contents;
   let best: Node | undefined = located.doc.contents ?? undefined;
   for (const [i, key] of path.entries()) {
@@ -169,7 +218,10 @@ function at(located: Located, path: Path, message: string, offset = 0, pointAtKe
       if (!pair) break;
       node = pair.value;
       const last = i === path.length - 1;
-      best = (!(last && pointAtKey) && (isScalar(pair.value) || isMap(pair.value) || isSeq(pair.value)) ? pair.value : (pair.key as Node)) ?? best;
+      best =
+        (!(last && pointAtKey) && (isScalar(pair.value) || isMap(pair.value) || isSeq(pair.value))
+          ? pair.value
+          : (pair.key as Node)) ?? best;
     } else if (isSeq(node) && typeof key === 'number') {
       node = node.items[key];
       if (!node) break;
@@ -200,7 +252,9 @@ function reportZod(located: Located, error: z.ZodError, problems: DefinitionProb
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        problems.push(at(located, [...path, key], `unknown field "${key}"${suggest(key)}`, 0, true));
+        problems.push(
+          at(located, [...path, key], `unknown field "${key}"${suggest(key)}`, 0, true),
+        );
       }
     } else if (issue.code === 'invalid_type' && !located.doc.hasIn(path)) {
       problems.push(at(located, path, `missing required field "${String(path[path.length - 1])}"`));
@@ -210,10 +264,38 @@ function reportZod(located: Located, error: z.ZodError, problems: DefinitionProb
   }
 }
 
-const KNOWN_FIELDS = ['needs', 'queue', 'workflow', 'input', 'when', 'forEach', 'concurrency', 'join', 'timeout', 'retry', 'maxAttempts', 'backoff', 'initial', 'multiplier', 'jitter', 'inputSchema', 'idempotencyKey', 'defaults', 'steps', 'output', 'onFailure', 'description', 'version', 'name'];
+const KNOWN_FIELDS = [
+  'needs',
+  'queue',
+  'workflow',
+  'input',
+  'when',
+  'forEach',
+  'concurrency',
+  'join',
+  'timeout',
+  'retry',
+  'maxAttempts',
+  'backoff',
+  'initial',
+  'multiplier',
+  'jitter',
+  'inputSchema',
+  'idempotencyKey',
+  'defaults',
+  'steps',
+  'output',
+  'onFailure',
+  'description',
+  'version',
+  'name',
+];
 function suggest(key: string): string {
   const lower = key.toLowerCase();
-  const match = KNOWN_FIELDS.find((f) => f.toLowerCase() === lower || f.toLowerCase().replace(/_/g, '') === lower.replace(/[_-]/g, ''));
+  const match = KNOWN_FIELDS.find(
+    (f) =>
+      f.toLowerCase() === lower || f.toLowerCase().replace(/_/g, '') === lower.replace(/[_-]/g, ''),
+  );
   return match ? `: did you mean "${match}"?` : '';
 }
 
@@ -242,7 +324,8 @@ function compileWorkflow(
     try {
       return compileExpression(source);
     } catch (error) {
-      if (error instanceof ExpressionSyntaxError) problems.push(at(located, path, error.message, error.position));
+      if (error instanceof ExpressionSyntaxError)
+        problems.push(at(located, path, error.message, error.position));
       else throw error;
       return undefined;
     }
@@ -250,7 +333,8 @@ function compileWorkflow(
   const defaultRetry = retryPolicy(DEFAULT_RETRY, doc.defaults?.retry);
   const defaultTimeout = doc.defaults?.timeout ?? DEFAULT_TIMEOUT_MS;
   const stepNames = Object.keys(doc.steps);
-  if (stepNames.length === 0) problems.push(at(located, ['steps'], 'a workflow needs at least one step'));
+  if (stepNames.length === 0)
+    problems.push(at(located, ['steps'], 'a workflow needs at least one step'));
   const subRefs: { workflow: string; path: Path }[] = [];
 
   const steps = new Map<string, StepDefinition>();
@@ -263,19 +347,46 @@ function compileWorkflow(
           ? ({ kind: 'workflow', workflow: step.workflow } as const)
           : undefined;
     if (!action) {
-      problems.push(at(located, path, 'a step runs either on a worker `queue` or as a sub-`workflow`: set exactly one of them'));
+      problems.push(
+        at(
+          located,
+          path,
+          'a step runs either on a worker `queue` or as a sub-`workflow`: set exactly one of them',
+        ),
+      );
       continue;
     }
     if (step.queue !== undefined && queues && !queues.has(step.queue)) {
-      problems.push(at(located, [...path, 'queue'], `unknown queue "${step.queue}": add it to ${QUEUE_CATALOG_FILE} (known: ${[...queues].sort().join(', ')})`));
+      problems.push(
+        at(
+          located,
+          [...path, 'queue'],
+          `unknown queue "${step.queue}": add it to ${QUEUE_CATALOG_FILE} (known: ${[...queues].sort().join(', ')})`,
+        ),
+      );
     }
-    if (step.workflow !== undefined) subRefs.push({ workflow: step.workflow, path: [...path, 'workflow'] });
+    if (step.workflow !== undefined)
+      subRefs.push({ workflow: step.workflow, path: [...path, 'workflow'] });
     if (!step.forEach && (step.concurrency !== undefined || step.join !== undefined)) {
-      problems.push(at(located, [...path, step.concurrency !== undefined ? 'concurrency' : 'join'], '`concurrency` and `join` only apply to a fan-out: add `forEach` or remove them'));
+      problems.push(
+        at(
+          located,
+          [...path, step.concurrency !== undefined ? 'concurrency' : 'join'],
+          '`concurrency` and `join` only apply to a fan-out: add `forEach` or remove them',
+        ),
+      );
     }
     (step.needs ?? []).forEach((need, i) => {
-      if (!(need in doc.steps)) problems.push(at(located, [...path, 'needs', i], `unknown step "${need}": steps are ${stepNames.join(', ')}`));
-      if (need === name) problems.push(at(located, [...path, 'needs', i], 'a step cannot need itself'));
+      if (!(need in doc.steps))
+        problems.push(
+          at(
+            located,
+            [...path, 'needs', i],
+            `unknown step "${need}": steps are ${stepNames.join(', ')}`,
+          ),
+        );
+      if (need === name)
+        problems.push(at(located, [...path, 'needs', i], 'a step cannot need itself'));
     });
     const forEachExpr = expr([...path, 'forEach'], step.forEach);
     const join: JoinPolicy =
@@ -290,7 +401,9 @@ function compileWorkflow(
       action,
       input: expr([...path, 'input'], step.input),
       when: expr([...path, 'when'], step.when),
-      forEach: forEachExpr ? { items: forEachExpr, concurrency: step.concurrency ?? DEFAULT_CONCURRENCY, join } : undefined,
+      forEach: forEachExpr
+        ? { items: forEachExpr, concurrency: step.concurrency ?? DEFAULT_CONCURRENCY, join }
+        : undefined,
       timeoutMs: step.timeout ?? defaultTimeout,
       retry: retryPolicy(defaultRetry, step.retry),
     });
@@ -307,7 +420,13 @@ function compileWorkflow(
       if (!cycleReported) {
         cycleReported = true;
         const cycle = [...trail.slice(trail.indexOf(name)), name];
-        problems.push(at(located, ['steps', name, 'needs'], `dependency cycle: ${cycle.join(' → ')}; a step can only need steps that finish before it`));
+        problems.push(
+          at(
+            located,
+            ['steps', name, 'needs'],
+            `dependency cycle: ${cycle.join(' → ')}; a step can only need steps that finish before it`,
+          ),
+        );
       }
       return;
     }
@@ -332,22 +451,47 @@ function compileWorkflow(
   }
   for (const step of order) {
     const allowed = ancestors.get(step.name) ?? new Set<string>();
-    for (const [field, e] of [['input', step.input], ['when', step.when], ['forEach', step.forEach?.items]] as const) {
+    for (const [field, e] of [
+      ['input', step.input],
+      ['when', step.when],
+      ['forEach', step.forEach?.items],
+    ] as const) {
       for (const ref of e?.stepRefs ?? []) {
-        if (!steps.has(ref)) problems.push(at(located, ['steps', step.name, field], `reads steps.${ref}, but there is no step "${ref}"`));
-        else if (!allowed.has(ref)) problems.push(at(located, ['steps', step.name, field], `reads steps.${ref}, which may not have finished: add "${ref}" to this step's needs`));
+        if (!steps.has(ref))
+          problems.push(
+            at(
+              located,
+              ['steps', step.name, field],
+              `reads steps.${ref}, but there is no step "${ref}"`,
+            ),
+          );
+        else if (!allowed.has(ref))
+          problems.push(
+            at(
+              located,
+              ['steps', step.name, field],
+              `reads steps.${ref}, which may not have finished: add "${ref}" to this step's needs`,
+            ),
+          );
       }
     }
   }
 
   const output = expr(['output'], doc.output);
   for (const ref of output?.stepRefs ?? []) {
-    if (!steps.has(ref)) problems.push(at(located, ['output'], `reads steps.${ref}, but there is no step "${ref}"`));
+    if (!steps.has(ref))
+      problems.push(at(located, ['output'], `reads steps.${ref}, but there is no step "${ref}"`));
   }
   let onFailure: StepDefinition | undefined;
   if (doc.onFailure) {
     if (queues && !queues.has(doc.onFailure.queue)) {
-      problems.push(at(located, ['onFailure', 'queue'], `unknown queue "${doc.onFailure.queue}": add it to ${QUEUE_CATALOG_FILE}`));
+      problems.push(
+        at(
+          located,
+          ['onFailure', 'queue'],
+          `unknown queue "${doc.onFailure.queue}": add it to ${QUEUE_CATALOG_FILE}`,
+        ),
+      );
     }
     onFailure = {
       name: ON_FAILURE_STEP,
@@ -372,17 +516,31 @@ function compileWorkflow(
               message: `${e.instancePath || 'input'} ${e.message ?? 'is invalid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`,
             }));
     } catch (error) {
-      problems.push(at(located, ['inputSchema'], `not a valid JSON Schema: ${(error as Error).message}`));
+      problems.push(
+        at(located, ['inputSchema'], `not a valid JSON Schema: ${(error as Error).message}`),
+      );
     }
   }
   const idempotencyKey = expr(['idempotencyKey'], doc.idempotencyKey);
   for (const ref of idempotencyKey?.stepRefs ?? []) {
-    problems.push(at(located, ['idempotencyKey'], `reads steps.${ref}: the idempotency key is computed from the run input only`));
+    problems.push(
+      at(
+        located,
+        ['idempotencyKey'],
+        `reads steps.${ref}: the idempotency key is computed from the run input only`,
+      ),
+    );
   }
   if (doc.timeout !== undefined) {
     for (const step of order) {
       if (step.timeoutMs > doc.timeout) {
-        problems.push(at(located, ['steps', step.name, 'timeout'], `step timeout ${formatDuration(step.timeoutMs)} exceeds the workflow timeout ${formatDuration(doc.timeout)}`));
+        problems.push(
+          at(
+            located,
+            ['steps', step.name, 'timeout'],
+            `step timeout ${formatDuration(step.timeoutMs)} exceeds the workflow timeout ${formatDuration(doc.timeout)}`,
+          ),
+        );
       }
     }
   }
@@ -390,7 +548,8 @@ function compileWorkflow(
 
   const dependents = new Map<string, string[]>();
   for (const step of order) {
-    for (const need of step.needs) dependents.set(need, [...(dependents.get(need) ?? []), step.name]);
+    for (const need of step.needs)
+      dependents.set(need, [...(dependents.get(need) ?? []), step.name]);
   }
   return {
     def: {

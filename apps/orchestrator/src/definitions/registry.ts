@@ -1,6 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/tables';
-import { DefinitionError, loadWorkflowSources, type DefinitionProblem, type SourceFile } from './loader';
+import {
+  DefinitionError,
+  loadWorkflowSources,
+  type DefinitionProblem,
+  type SourceFile,
+} from './loader';
 import type { WorkflowDefinition } from './model';
 
 /**
@@ -25,7 +30,14 @@ export class DefinitionRegistry {
     for (const def of result.definitions) {
       await this.db
         .insertInto('workflow_definitions')
-        .values({ name: def.name, version: def.version, hash: def.hash, source: def.source, file: def.file, registered_at: now })
+        .values({
+          name: def.name,
+          version: def.version,
+          hash: def.hash,
+          source: def.source,
+          file: def.file,
+          registered_at: now,
+        })
         .onConflict((oc) => oc.columns(['name', 'version']).doNothing())
         .execute();
       const stored = await this.db
@@ -67,7 +79,11 @@ export class DefinitionRegistry {
    * A specific version: from the cache, else from the database (a version no longer on disk).
    * Inside a transaction pass its executor: SQLite has one connection, which the transaction holds.
    */
-  async get(name: string, version: number, executor: Kysely<Database> = this.db): Promise<WorkflowDefinition | undefined> {
+  async get(
+    name: string,
+    version: number,
+    executor: Kysely<Database> = this.db,
+  ): Promise<WorkflowDefinition | undefined> {
     const cached = this.byKey.get(`${name}@${version}`);
     if (cached) return cached;
     const row = await executor
@@ -77,7 +93,9 @@ export class DefinitionRegistry {
       .where('version', '=', version)
       .executeTakeFirst();
     if (!row) return undefined;
-    const result = loadWorkflowSources([{ file: row.file, text: row.source }], { knownWorkflows: [...this.latest.keys()] });
+    const result = loadWorkflowSources([{ file: row.file, text: row.source }], {
+      knownWorkflows: [...this.latest.keys()],
+    });
     const def = result.definitions[0];
     if (!def) throw new DefinitionError(result.problems);
     this.byKey.set(`${name}@${version}`, def);

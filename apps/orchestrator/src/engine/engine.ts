@@ -202,7 +202,10 @@ export class Engine {
   private wantsEvent(event: RunEvent): boolean {
     if (event.event === 'run.started' || event.event === 'run.completed') return true;
     const mode = this.options.stepEvents;
-    return mode === 'all' || (mode === 'steps' && !('itemIndex' in event && event.itemIndex !== undefined));
+    return (
+      mode === 'all' ||
+      (mode === 'steps' && !('itemIndex' in event && event.itemIndex !== undefined))
+    );
   }
 
   private publishEvent(event: RunEvent): void {

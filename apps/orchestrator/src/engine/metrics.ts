@@ -16,7 +16,9 @@ export function createEngineMetrics(registry: Registry): EngineMetrics {
       name: 'conveyor_workflow_step_duration_seconds',
       help: 'Time from dispatching a step attempt to receiving its result, per worker queue',
       labelNames: ['queue', 'outcome'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      buckets: [
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+      ],
       registers: [registry],
     }),
     transition: new Histogram({

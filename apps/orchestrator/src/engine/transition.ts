@@ -4,7 +4,11 @@ import type { Selectable, Transaction } from 'kysely';
 import type { DefinitionRegistry } from '../definitions/registry';
 import { formatDuration } from '../definitions/duration';
 import type { ExpressionContext } from '../definitions/expressions';
-import { ON_FAILURE_STEP, type StepDefinition, type WorkflowDefinition } from '../definitions/model';
+import {
+  ON_FAILURE_STEP,
+  type StepDefinition,
+  type WorkflowDefinition,
+} from '../definitions/model';
 import type { Dialect } from '../store/database';
 import type { Database, RunsTable, RunStatusValue, TasksTable, TaskStatus } from '../store/tables';
 import { backoffDelay } from './backoff';
@@ -60,7 +64,9 @@ export class Transition {
     if (!row) return undefined;
     const def = await this.deps.registry.get(row.workflow, row.version, this.trx);
     if (!def) {
-      throw new Error(`run ${runId} uses workflow ${row.workflow} version ${row.version}, which is not registered in this database`);
+      throw new Error(
+        `run ${runId} uses workflow ${row.workflow} version ${row.version}, which is not registered in this database`,
+      );
     }
     return { row, def };
   }
@@ -111,7 +117,10 @@ export class Transition {
     }
     this.deps.metrics.runsStarted.inc({ workflow: def.name });
     const run: LockedRun = { row, def };
-    this.event(run, { event: 'run.started', ...(row.parent_run_id ? { parentRunId: row.parent_run_id } : {}) });
+    this.event(run, {
+      event: 'run.started',
+      ...(row.parent_run_id ? { parentRunId: row.parent_run_id } : {}),
+    });
     for (const step of def.steps) {
       if (step.needs.length === 0) await this.startStep(run, step);
       if (run.row.status !== 'running') break;
@@ -119,7 +128,12 @@ export class Transition {
     return { run: run.row, created: true };
   }
 
-  private async completeRun(run: LockedRun, status: RunStatusValue, output: unknown, error: StepError | undefined): Promise<void> {
+  private async completeRun(
+    run: LockedRun,
+    status: RunStatusValue,
+    output: unknown,
+    error: StepError | undefined,
+  ): Promise<void> {
     if (run.row.status !== 'running') return;
     const patch = {
       status,
@@ -129,19 +143,40 @@ export class Transition {
       final_status: null,
       completion_published: 0,
     };
-    await this.trx.updateTable('runs').set(patch).where('id', '=', run.row.id).where('status', '=', 'running').execute();
+    await this.trx
+      .updateTable('runs')
+      .set(patch)
+      .where('id', '=', run.row.id)
+      .where('status', '=', 'running')
+      .execute();
     run.row = { ...run.row, ...patch };
     this.deps.metrics.runsCompleted.inc({ workflow: run.def.name, status });
     this.effects.push({ kind: 'run-completed', runId: run.row.id });
     if (run.row.parent_run_id && run.row.parent_task_id) {
-      await this.childRunFinished(run.row.parent_run_id, run.row.parent_task_id, run.row, output, error);
+      await this.childRunFinished(
+        run.row.parent_run_id,
+        run.row.parent_task_id,
+        run.row,
+        output,
+        error,
+      );
     }
   }
 
-  private async childRunFinished(parentRunId: string, taskId: string, child: RunRow, output: unknown, error: StepError | undefined) {
+  private async childRunFinished(
+    parentRunId: string,
+    taskId: string,
+    child: RunRow,
+    output: unknown,
+    error: StepError | undefined,
+  ) {
     const parent = await this.lockRun(parentRunId);
     if (!parent || parent.row.status !== 'running') return;
-    const task = await this.trx.selectFrom('tasks').selectAll().where('id', '=', taskId).executeTakeFirst();
+    const task = await this.trx
+      .selectFrom('tasks')
+      .selectAll()
+      .where('id', '=', taskId)
+      .executeTakeFirst();
     if (!task || task.status !== 'running' || task.child_run_id !== child.id) return;
     if (child.status === 'succeeded') {
       await this.finishTask(task, 'succeeded', output ?? null, undefined);
@@ -158,7 +193,11 @@ export class Transition {
   }
 
   /** Ends a run unsuccessfully; runs the on-failure step first when the workflow has one. */
-  async failRun(run: LockedRun, status: 'failed' | 'timed_out' | 'cancelled', error: StepError): Promise<void> {
+  async failRun(
+    run: LockedRun,
+    status: 'failed' | 'timed_out' | 'cancelled',
+    error: StepError,
+  ): Promise<void> {
     if (run.row.status !== 'running') return;
     await this.cancelActiveTasks(run.row.id);
     const onFailure = run.def.onFailure;
@@ -176,7 +215,13 @@ export class Transition {
           input = { error, runId: run.row.id, inputError: (e as Error).message };
         }
       }
-      const task = await this.insertTask(run, onFailure, { kind: 'queue', status: 'running', input, queue: queueOf(onFailure), dispatch: true });
+      const task = await this.insertTask(run, onFailure, {
+        kind: 'queue',
+        status: 'running',
+        input,
+        queue: queueOf(onFailure),
+        dispatch: true,
+      });
       await this.dispatch(run, [task], true);
       return;
     }
@@ -216,9 +261,13 @@ export class Transition {
   // -------------------------------------------------------------------------------------------
   // Steps
 
-  private async context(run: LockedRun, step: StepDefinition | undefined): Promise<ExpressionContext> {
+  private async context(
+    run: LockedRun,
+    step: StepDefinition | undefined,
+  ): Promise<ExpressionContext> {
     const refs = new Set<string>();
-    for (const e of [step?.input, step?.when, step?.forEach?.items]) for (const r of e?.stepRefs ?? []) refs.add(r);
+    for (const e of [step?.input, step?.when, step?.forEach?.items])
+      for (const r of e?.stepRefs ?? []) refs.add(r);
     if (!step) for (const s of run.def.steps) refs.add(s.name);
     return {
       input: JSON.parse(run.row.input) as unknown,
@@ -238,7 +287,8 @@ export class Transition {
       .where('step', 'in', names)
       .execute();
     const out: Record<string, unknown> = {};
-    for (const row of rows) out[row.step] = row.output === null ? null : (JSON.parse(row.output) as unknown);
+    for (const row of rows)
+      out[row.step] = row.output === null ? null : (JSON.parse(row.output) as unknown);
     return out;
   }
 
@@ -269,10 +319,20 @@ export class Transition {
       phase = 'input';
       const input = step.input ? await step.input.evaluate(context) : context.input;
       if (step.action.kind === 'queue') {
-        const task = await this.insertTask(run, step, { kind: 'queue', status: 'running', input, queue: step.action.queue, dispatch: true });
+        const task = await this.insertTask(run, step, {
+          kind: 'queue',
+          status: 'running',
+          input,
+          queue: step.action.queue,
+          dispatch: true,
+        });
         await this.dispatch(run, [task], true);
       } else {
-        const task = await this.insertTask(run, step, { kind: 'workflow', status: 'running', input });
+        const task = await this.insertTask(run, step, {
+          kind: 'workflow',
+          status: 'running',
+          input,
+        });
         await this.startChildRun(run, step, task, input);
       }
     } catch (error) {
@@ -289,8 +349,20 @@ export class Transition {
         .where('item_index', '=', -1)
         .executeTakeFirst();
       if (existing) await this.finishTask(existing, 'failed', undefined, stepError);
-      else await this.insertTask(run, step, { kind: 'skip', status: 'failed', input: null, error: stepError });
-      this.stepEvent(run, { event: 'step.failed', step: step.name, taskId: existing?.id ?? '-', attempt: 1, error: stepError });
+      else
+        await this.insertTask(run, step, {
+          kind: 'skip',
+          status: 'failed',
+          input: null,
+          error: stepError,
+        });
+      this.stepEvent(run, {
+        event: 'step.failed',
+        step: step.name,
+        taskId: existing?.id ?? '-',
+        attempt: 1,
+        error: stepError,
+      });
       await this.stepFinished(run, step.name, 'failed', stepError);
     }
   }
@@ -298,7 +370,14 @@ export class Transition {
   private async insertTask(
     run: LockedRun,
     step: StepDefinition,
-    values: { kind: TaskRow['kind']; status: TaskStatus; input: unknown; queue?: string; error?: StepError; dispatch?: boolean },
+    values: {
+      kind: TaskRow['kind'];
+      status: TaskStatus;
+      input: unknown;
+      queue?: string;
+      error?: StepError;
+      dispatch?: boolean;
+    },
   ): Promise<TaskRow> {
     const row: TaskRow = {
       id: randomUUID(),
@@ -334,8 +413,16 @@ export class Transition {
     return row;
   }
 
-  private async startFanOut(run: LockedRun, step: StepDefinition, inputs: unknown[]): Promise<void> {
-    const parent = await this.insertTask(run, step, { kind: 'fanout', status: 'running', input: null });
+  private async startFanOut(
+    run: LockedRun,
+    step: StepDefinition,
+    inputs: unknown[],
+  ): Promise<void> {
+    const parent = await this.insertTask(run, step, {
+      kind: 'fanout',
+      status: 'running',
+      input: null,
+    });
     await this.trx
       .updateTable('tasks')
       .set({ fan_total: inputs.length, fan_released: 0, fan_succeeded: 0, fan_failed: 0 })
@@ -365,11 +452,21 @@ export class Transition {
       await this.joinFanOut(run, step, parent.id);
       return;
     }
-    await this.release(run, step, parent.id, Math.min(step.forEach?.concurrency ?? inputs.length, inputs.length));
+    await this.release(
+      run,
+      step,
+      parent.id,
+      Math.min(step.forEach?.concurrency ?? inputs.length, inputs.length),
+    );
   }
 
   /** Sends up to `count` more pending items of a fan-out, in item order. */
-  private async release(run: LockedRun, step: StepDefinition, parentId: string, count: number): Promise<void> {
+  private async release(
+    run: LockedRun,
+    step: StepDefinition,
+    parentId: string,
+    count: number,
+  ): Promise<void> {
     if (count <= 0) return;
     const items = await this.trx
       .selectFrom('tasks')
@@ -389,28 +486,56 @@ export class Transition {
       await this.dispatch(run, items);
     } else {
       for (const item of items) {
-        await this.trx.updateTable('tasks').set({ status: 'running', dispatched_at: this.now }).where('id', '=', item.id).execute();
+        await this.trx
+          .updateTable('tasks')
+          .set({ status: 'running', dispatched_at: this.now })
+          .where('id', '=', item.id)
+          .execute();
         await this.startChildRun(run, step, item, JSON.parse(item.input ?? 'null') as unknown);
       }
     }
   }
 
-  private async startChildRun(run: LockedRun, step: StepDefinition, task: TaskRow, input: unknown): Promise<void> {
+  private async startChildRun(
+    run: LockedRun,
+    step: StepDefinition,
+    task: TaskRow,
+    input: unknown,
+  ): Promise<void> {
     if (step.action.kind !== 'workflow') return;
     // A sub-workflow runs the latest version registered when it starts.
     const def = this.deps.registry.latestVersion(step.action.workflow);
     if (!def) throw new Error(`sub-workflow ${step.action.workflow} is not registered`);
     const child = await this.createRunWithParent(def, input, run.row.id, task.id);
-    await this.trx.updateTable('tasks').set({ child_run_id: child.id, dispatched_at: this.now }).where('id', '=', task.id).execute();
+    await this.trx
+      .updateTable('tasks')
+      .set({ child_run_id: child.id, dispatched_at: this.now })
+      .where('id', '=', task.id)
+      .execute();
     // The child may have finished synchronously (every step skipped): propagate now.
     if (child.status !== 'running') {
-      const fresh = await this.trx.selectFrom('tasks').selectAll().where('id', '=', task.id).executeTakeFirstOrThrow();
+      const fresh = await this.trx
+        .selectFrom('tasks')
+        .selectAll()
+        .where('id', '=', task.id)
+        .executeTakeFirstOrThrow();
       const error = child.error ? (JSON.parse(child.error) as StepError) : undefined;
-      await this.childRunFinished(run.row.id, fresh.id, child, child.output ? (JSON.parse(child.output) as unknown) : null, error);
+      await this.childRunFinished(
+        run.row.id,
+        fresh.id,
+        child,
+        child.output ? (JSON.parse(child.output) as unknown) : null,
+        error,
+      );
     }
   }
 
-  private async createRunWithParent(def: WorkflowDefinition, input: unknown, parentRunId: string, parentTaskId: string): Promise<RunRow> {
+  private async createRunWithParent(
+    def: WorkflowDefinition,
+    input: unknown,
+    parentRunId: string,
+    parentTaskId: string,
+  ): Promise<RunRow> {
     const { run } = await this.createRun({ def, input, parentRunId, parentTaskId });
     return run;
   }
@@ -426,14 +551,28 @@ export class Transition {
       if (uniformTimeout) {
         await this.trx
           .updateTable('tasks')
-          .set({ status: 'running', attempt, dispatched_at: this.now, deadline_at: this.now + timeout, retry_at: null, published: 0 })
+          .set({
+            status: 'running',
+            attempt,
+            dispatched_at: this.now,
+            deadline_at: this.now + timeout,
+            retry_at: null,
+            published: 0,
+          })
           .where('id', 'in', ids)
           .execute();
       } else {
         for (const t of group) {
           await this.trx
             .updateTable('tasks')
-            .set({ status: 'running', attempt, dispatched_at: this.now, deadline_at: this.now + t.timeout_ms, retry_at: null, published: 0 })
+            .set({
+              status: 'running',
+              attempt,
+              dispatched_at: this.now,
+              deadline_at: this.now + t.timeout_ms,
+              retry_at: null,
+              published: 0,
+            })
             .where('id', '=', t.id)
             .execute();
         }
@@ -441,12 +580,31 @@ export class Transition {
     }
     await this.trx
       .insertInto('attempts')
-      .values(tasks.map((t) => ({ task_id: t.id, attempt: t.attempt, run_id: run.row.id, status: 'running' as const, dispatched_at: this.now })))
+      .values(
+        tasks.map((t) => ({
+          task_id: t.id,
+          attempt: t.attempt,
+          run_id: run.row.id,
+          status: 'running' as const,
+          dispatched_at: this.now,
+        })),
+      )
       .execute();
     for (const t of tasks) {
-      const request = buildRequest(run.def, { ...t, deadline_at: this.now + t.timeout_ms }, this.deps);
+      const request = buildRequest(
+        run.def,
+        { ...t, deadline_at: this.now + t.timeout_ms },
+        this.deps,
+      );
       this.effects.push({ kind: 'dispatch', request });
-      this.stepEvent(run, { event: 'step.dispatched', step: t.step, taskId: t.id, attempt: t.attempt, itemIndex: t.item_index, queue: t.queue ?? '' });
+      this.stepEvent(run, {
+        event: 'step.dispatched',
+        step: t.step,
+        taskId: t.id,
+        attempt: t.attempt,
+        itemIndex: t.item_index,
+        queue: t.queue ?? '',
+      });
     }
   }
 
@@ -455,17 +613,31 @@ export class Transition {
 
   async applyResult(run: LockedRun, result: StepResult): Promise<Applied | Ignored> {
     if (run.row.status !== 'running') return { applied: false, reason: 'run-finished' };
-    const task = await this.trx.selectFrom('tasks').selectAll().where('id', '=', result.taskId).executeTakeFirst();
-    if (!task || task.run_id !== result.runId || task.kind !== 'queue') return { applied: false, reason: 'unknown-task' };
+    const task = await this.trx
+      .selectFrom('tasks')
+      .selectAll()
+      .where('id', '=', result.taskId)
+      .executeTakeFirst();
+    if (!task || task.run_id !== result.runId || task.kind !== 'queue')
+      return { applied: false, reason: 'unknown-task' };
     if (task.attempt !== result.attempt) return { applied: false, reason: 'stale-attempt' };
     if (task.status !== 'running') return { applied: false, reason: 'duplicate' };
     if (task.dispatched_at !== null) {
-      this.deps.metrics.stepDuration.observe({ queue: task.queue ?? '', outcome: result.status }, (this.now - task.dispatched_at) / 1000);
+      this.deps.metrics.stepDuration.observe(
+        { queue: task.queue ?? '', outcome: result.status },
+        (this.now - task.dispatched_at) / 1000,
+      );
     }
     if (result.status === 'succeeded') {
       await this.finishAttempt(task, 'succeeded', undefined, result.workerId);
       await this.finishTask(task, 'succeeded', result.output, undefined);
-      this.stepEvent(run, { event: 'step.succeeded', step: task.step, taskId: task.id, attempt: task.attempt, itemIndex: task.item_index });
+      this.stepEvent(run, {
+        event: 'step.succeeded',
+        step: task.step,
+        taskId: task.id,
+        attempt: task.attempt,
+        itemIndex: task.item_index,
+      });
       await this.afterTaskFinished(run, task, 'succeeded', undefined);
     } else {
       await this.failAttempt(run, task, result.error, 'failed', result.workerId);
@@ -483,17 +655,31 @@ export class Transition {
     await this.failAttempt(run, task, error, 'timed_out', undefined);
   }
 
-  private async failAttempt(run: LockedRun, task: TaskRow, error: StepError, attemptStatus: 'failed' | 'timed_out', workerId: string | undefined) {
+  private async failAttempt(
+    run: LockedRun,
+    task: TaskRow,
+    error: StepError,
+    attemptStatus: 'failed' | 'timed_out',
+    workerId: string | undefined,
+  ) {
     await this.finishAttempt(task, attemptStatus, error, workerId);
     if (error.retryable && task.attempt < task.max_attempts) {
       const step = run.def.stepsByName.get(task.step) ?? run.def.onFailure;
       const retryAt = this.now + (step ? backoffDelay(step.retry, task.attempt) : 1000);
       await this.trx
         .updateTable('tasks')
-        .set({ status: 'waiting_retry', retry_at: retryAt, deadline_at: null, error: JSON.stringify(error) })
+        .set({
+          status: 'waiting_retry',
+          retry_at: retryAt,
+          deadline_at: null,
+          error: JSON.stringify(error),
+        })
         .where('id', '=', task.id)
         .execute();
-      this.deps.metrics.retries.inc({ queue: task.queue ?? '', reason: attemptStatus === 'timed_out' ? 'timeout' : 'error' });
+      this.deps.metrics.retries.inc({
+        queue: task.queue ?? '',
+        reason: attemptStatus === 'timed_out' ? 'timeout' : 'error',
+      });
       this.effects.push({ kind: 'wake', at: retryAt });
       this.stepEvent(run, {
         event: 'step.retrying',
@@ -507,9 +693,18 @@ export class Transition {
       return;
     }
     const final: StepError =
-      error.retryable && task.max_attempts > 1 ? { ...error, message: `${error.message} — gave up after ${task.attempt} attempts` } : error;
+      error.retryable && task.max_attempts > 1
+        ? { ...error, message: `${error.message} — gave up after ${task.attempt} attempts` }
+        : error;
     await this.finishTask(task, 'failed', undefined, final);
-    this.stepEvent(run, { event: 'step.failed', step: task.step, taskId: task.id, attempt: task.attempt, itemIndex: task.item_index, error: final });
+    this.stepEvent(run, {
+      event: 'step.failed',
+      step: task.step,
+      taskId: task.id,
+      attempt: task.attempt,
+      itemIndex: task.item_index,
+      error: final,
+    });
     await this.afterTaskFinished(run, task, 'failed', final);
   }
 
@@ -520,7 +715,12 @@ export class Transition {
   }
 
   /** A heartbeat: pushes the deadline of the current attempt (no run lock: touches one row). */
-  async heartbeat(taskId: string, attempt: number, progress: number | undefined, message: string | undefined) {
+  async heartbeat(
+    taskId: string,
+    attempt: number,
+    progress: number | undefined,
+    message: string | undefined,
+  ) {
     const task = await this.trx
       .selectFrom('tasks')
       .select(['timeout_ms'])
@@ -531,7 +731,11 @@ export class Transition {
     if (!task) return false;
     await this.trx
       .updateTable('tasks')
-      .set({ deadline_at: this.now + task.timeout_ms, progress: progress ?? null, progress_message: message ?? null })
+      .set({
+        deadline_at: this.now + task.timeout_ms,
+        progress: progress ?? null,
+        progress_message: message ?? null,
+      })
       .where('id', '=', taskId)
       .where('attempt', '=', attempt)
       .where('status', '=', 'running')
@@ -539,16 +743,31 @@ export class Transition {
     return true;
   }
 
-  private async finishAttempt(task: TaskRow, status: 'succeeded' | 'failed' | 'timed_out', error: StepError | undefined, workerId: string | undefined) {
+  private async finishAttempt(
+    task: TaskRow,
+    status: 'succeeded' | 'failed' | 'timed_out',
+    error: StepError | undefined,
+    workerId: string | undefined,
+  ) {
     await this.trx
       .updateTable('attempts')
-      .set({ status, finished_at: this.now, error: error ? JSON.stringify(error) : null, worker_id: workerId ?? null })
+      .set({
+        status,
+        finished_at: this.now,
+        error: error ? JSON.stringify(error) : null,
+        worker_id: workerId ?? null,
+      })
       .where('task_id', '=', task.id)
       .where('attempt', '=', task.attempt)
       .execute();
   }
 
-  private async finishTask(task: TaskRow, status: 'succeeded' | 'failed', output: unknown, error: StepError | undefined) {
+  private async finishTask(
+    task: TaskRow,
+    status: 'succeeded' | 'failed',
+    output: unknown,
+    error: StepError | undefined,
+  ) {
     await this.trx
       .updateTable('tasks')
       .set({
@@ -563,20 +782,33 @@ export class Transition {
       .execute();
   }
 
-  private async afterTaskFinished(run: LockedRun, task: TaskRow, status: 'succeeded' | 'failed', error: StepError | undefined) {
+  private async afterTaskFinished(
+    run: LockedRun,
+    task: TaskRow,
+    status: 'succeeded' | 'failed',
+    error: StepError | undefined,
+  ) {
     if (task.parent_id) await this.itemFinished(run, task, status, error);
     else await this.stepFinished(run, task.step, status, error);
   }
 
   /** O(1) in the fan-out size: counters on the step row, one more item released. */
-  private async itemFinished(run: LockedRun, task: TaskRow, status: 'succeeded' | 'failed', error: StepError | undefined) {
+  private async itemFinished(
+    run: LockedRun,
+    task: TaskRow,
+    status: 'succeeded' | 'failed',
+    error: StepError | undefined,
+  ) {
     const step = run.def.stepsByName.get(task.step);
     const fan = step?.forEach;
-    if (!task.parent_id || !step || !fan) throw new Error(`task ${task.id} is not an item of a fan-out step of ${run.def.name}`);
+    if (!task.parent_id || !step || !fan)
+      throw new Error(`task ${task.id} is not an item of a fan-out step of ${run.def.name}`);
     const parent = await this.trx
       .updateTable('tasks')
       .set((eb) =>
-        status === 'succeeded' ? { fan_succeeded: eb('fan_succeeded', '+', 1) } : { fan_failed: eb('fan_failed', '+', 1) },
+        status === 'succeeded'
+          ? { fan_succeeded: eb('fan_succeeded', '+', 1) }
+          : { fan_failed: eb('fan_failed', '+', 1) },
       )
       .where('id', '=', task.parent_id)
       .returning(['id', 'status', 'fan_total', 'fan_released', 'fan_succeeded', 'fan_failed'])
@@ -586,9 +818,16 @@ export class Transition {
     const failed = parent.fan_failed ?? 0;
     const done = (parent.fan_succeeded ?? 0) + failed;
     const tooManyFailures =
-      fan.join.kind === 'all-succeeded' ? failed > 0 : fan.join.kind === 'tolerate' ? failed > fan.join.maxFailures : false;
+      fan.join.kind === 'all-succeeded'
+        ? failed > 0
+        : fan.join.kind === 'tolerate'
+          ? failed > fan.join.maxFailures
+          : false;
     if (tooManyFailures) {
-      const policy = fan.join.kind === 'tolerate' ? `at most ${fan.join.maxFailures} failed item(s) tolerated` : 'every item must succeed';
+      const policy =
+        fan.join.kind === 'tolerate'
+          ? `at most ${fan.join.maxFailures} failed item(s) tolerated`
+          : 'every item must succeed';
       const stepError: StepError = {
         message: `fan-out ${step.name}: item ${task.item_index} failed (${policy}): ${error?.message ?? 'unknown error'}`,
         code: error?.code ?? 'FAN_OUT_FAILED',
@@ -603,7 +842,12 @@ export class Transition {
       return;
     }
     const inFlight = (parent.fan_released ?? 0) - done;
-    await this.release(run, step, parent.id, Math.min(fan.concurrency - inFlight, total - (parent.fan_released ?? 0)));
+    await this.release(
+      run,
+      step,
+      parent.id,
+      Math.min(fan.concurrency - inFlight, total - (parent.fan_released ?? 0)),
+    );
   }
 
   /** Fan-in: the step's output is the list of item outputs in item order (null for failed items). */
@@ -614,7 +858,9 @@ export class Transition {
       .where('parent_id', '=', parentId)
       .orderBy('item_index')
       .execute();
-    const output = items.map((i) => (i.status === 'succeeded' && i.output !== null ? (JSON.parse(i.output) as unknown) : null));
+    const output = items.map((i) =>
+      i.status === 'succeeded' && i.output !== null ? (JSON.parse(i.output) as unknown) : null,
+    );
     await this.trx
       .updateTable('tasks')
       .set({ status: 'succeeded', output: JSON.stringify(output), finished_at: this.now })
@@ -624,7 +870,12 @@ export class Transition {
     await this.stepFinished(run, step.name, 'succeeded', undefined);
   }
 
-  private async failFanOut(run: LockedRun, step: StepDefinition, parentId: string, error: StepError) {
+  private async failFanOut(
+    run: LockedRun,
+    step: StepDefinition,
+    parentId: string,
+    error: StepError,
+  ) {
     const children = await this.trx
       .selectFrom('tasks')
       .select('child_run_id')
@@ -645,14 +896,26 @@ export class Transition {
       .execute();
     for (const { child_run_id } of children) {
       const child = child_run_id ? await this.lockRun(child_run_id) : undefined;
-      if (child) await this.cancelRun(child, `cancelled: fan-out ${step.name} of the parent run failed`);
+      if (child)
+        await this.cancelRun(child, `cancelled: fan-out ${step.name} of the parent run failed`);
     }
-    this.stepEvent(run, { event: 'step.failed', step: step.name, taskId: parentId, attempt: 1, error });
+    this.stepEvent(run, {
+      event: 'step.failed',
+      step: step.name,
+      taskId: parentId,
+      attempt: 1,
+      error,
+    });
     await this.stepFinished(run, step.name, 'failed', error);
   }
 
   /** A step (not an item) reached a final state: start dependents whose needs are all met. */
-  private async stepFinished(run: LockedRun, stepName: string, status: 'succeeded' | 'failed' | 'skipped', error: StepError | undefined) {
+  private async stepFinished(
+    run: LockedRun,
+    stepName: string,
+    status: 'succeeded' | 'failed' | 'skipped',
+    error: StepError | undefined,
+  ) {
     if (run.row.status !== 'running') return;
     if (stepName === ON_FAILURE_STEP) {
       const cause = run.row.error ? (JSON.parse(run.row.error) as StepError) : error;
@@ -680,7 +943,9 @@ export class Transition {
       if (statusOf.has(name) || run.row.status !== 'running') continue;
       const dependent = run.def.stepsByName.get(name);
       if (!dependent) continue;
-      const ready = dependent.needs.every((n) => statusOf.get(n) === 'succeeded' || statusOf.get(n) === 'skipped');
+      const ready = dependent.needs.every(
+        (n) => statusOf.get(n) === 'succeeded' || statusOf.get(n) === 'skipped',
+      );
       if (!ready) continue;
       statusOf.set(name, 'running');
       await this.startStep(run, dependent);
@@ -688,7 +953,9 @@ export class Transition {
     if (run.row.status !== 'running') return;
     // Dependents started above are 'running' in the map; one that finished synchronously
     // (skipped) completed the run itself if it was the last.
-    const done = run.def.steps.every((s) => statusOf.get(s.name) === 'succeeded' || statusOf.get(s.name) === 'skipped');
+    const done = run.def.steps.every(
+      (s) => statusOf.get(s.name) === 'succeeded' || statusOf.get(s.name) === 'skipped',
+    );
     if (!done) return;
     const context = await this.context(run, undefined);
     let output: unknown = context.steps;
@@ -724,9 +991,15 @@ export class Transition {
     });
   }
 
-  private stepEvent(run: LockedRun, event: Record<string, unknown> & { event: string; itemIndex?: number }): void {
+  private stepEvent(
+    run: LockedRun,
+    event: Record<string, unknown> & { event: string; itemIndex?: number },
+  ): void {
     const { itemIndex, ...rest } = event;
-    this.event(run, { ...rest, ...(itemIndex !== undefined && itemIndex >= 0 ? { itemIndex } : {}) });
+    this.event(run, {
+      ...rest,
+      ...(itemIndex !== undefined && itemIndex >= 0 ? { itemIndex } : {}),
+    });
   }
 }
 

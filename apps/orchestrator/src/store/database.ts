@@ -17,7 +17,12 @@ export interface Store {
 
 export type StoreConfig =
   | { readonly kind: 'sqlite'; readonly file: string }
-  | { readonly kind: 'postgres'; readonly url: string; readonly schema?: string; readonly poolSize?: number };
+  | {
+      readonly kind: 'postgres';
+      readonly url: string;
+      readonly schema?: string;
+      readonly poolSize?: number;
+    };
 
 /** Opens the database and creates the tables (idempotent). */
 export async function openStore(config: StoreConfig): Promise<Store> {
@@ -28,13 +33,17 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
+    const db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: cachingStatements(sqlite) }),
+    });
     await migrate(db, 'sqlite');
     return { db, dialect: 'sqlite', describe: `sqlite:${config.file}`, close: () => db.destroy() };
   }
   const schema = config.schema;
   if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
-    throw new Error(`invalid PostgreSQL schema name ${JSON.stringify(schema)}: use lower-case letters, digits and _`);
+    throw new Error(
+      `invalid PostgreSQL schema name ${JSON.stringify(schema)}: use lower-case letters, digits and _`,
+    );
   }
   const pool = new Pool({
     connectionString: config.url,
@@ -43,7 +52,9 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     // bigint columns hold epoch milliseconds, which fit a JS number exactly.
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === 20 ? (v: string) => Number(v) : types.getTypeParser(oid, format as 'text')) as typeof types.getTypeParser,
+        oid === 20
+          ? (v: string) => Number(v)
+          : types.getTypeParser(oid, format as 'text')) as typeof types.getTypeParser,
     },
   });
   if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
@@ -51,7 +62,12 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   await migrate(db, 'postgres');
   const url = new URL(config.url);
   url.password = '';
-  return { db, dialect: 'postgres', describe: `${url.toString()}${schema ? ` schema=${schema}` : ''}`, close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'postgres',
+    describe: `${url.toString()}${schema ? ` schema=${schema}` : ''}`,
+    close: () => db.destroy(),
+  };
 }
 
 /**
@@ -112,11 +128,37 @@ async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {
       .addColumn('completion_published', 'integer', (c) => c.notNull().defaultTo(0))
       .addColumn('completion_attempts', 'integer', (c) => c.notNull().defaultTo(0))
       .execute();
-    await trx.schema.createIndex('runs_idempotency').ifNotExists().unique().on('runs').columns(['workflow', 'idempotency_key']).execute();
-    await trx.schema.createIndex('runs_list').ifNotExists().on('runs').columns(['created_at']).execute();
-    await trx.schema.createIndex('runs_status').ifNotExists().on('runs').columns(['status', 'deadline_at']).execute();
-    await trx.schema.createIndex('runs_parent').ifNotExists().on('runs').columns(['parent_run_id']).execute();
-    await trx.schema.createIndex('runs_outbox').ifNotExists().on('runs').columns(['completion_published', 'finished_at']).execute();
+    await trx.schema
+      .createIndex('runs_idempotency')
+      .ifNotExists()
+      .unique()
+      .on('runs')
+      .columns(['workflow', 'idempotency_key'])
+      .execute();
+    await trx.schema
+      .createIndex('runs_list')
+      .ifNotExists()
+      .on('runs')
+      .columns(['created_at'])
+      .execute();
+    await trx.schema
+      .createIndex('runs_status')
+      .ifNotExists()
+      .on('runs')
+      .columns(['status', 'deadline_at'])
+      .execute();
+    await trx.schema
+      .createIndex('runs_parent')
+      .ifNotExists()
+      .on('runs')
+      .columns(['parent_run_id'])
+      .execute();
+    await trx.schema
+      .createIndex('runs_outbox')
+      .ifNotExists()
+      .on('runs')
+      .columns(['completion_published', 'finished_at'])
+      .execute();
     await trx.schema
       .createTable('tasks')
       .ifNotExists()
@@ -149,11 +191,37 @@ async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {
       .addColumn('fan_failed', 'integer')
       .execute();
     // One row per (run, step, item): the database itself refuses to schedule a step twice.
-    await trx.schema.createIndex('tasks_unique_step').ifNotExists().unique().on('tasks').columns(['run_id', 'step', 'item_index']).execute();
-    await trx.schema.createIndex('tasks_release').ifNotExists().on('tasks').columns(['parent_id', 'status', 'item_index']).execute();
-    await trx.schema.createIndex('tasks_deadline').ifNotExists().on('tasks').columns(['status', 'deadline_at']).execute();
-    await trx.schema.createIndex('tasks_retry').ifNotExists().on('tasks').columns(['status', 'retry_at']).execute();
-    await trx.schema.createIndex('tasks_outbox').ifNotExists().on('tasks').columns(['published', 'status', 'dispatched_at']).execute();
+    await trx.schema
+      .createIndex('tasks_unique_step')
+      .ifNotExists()
+      .unique()
+      .on('tasks')
+      .columns(['run_id', 'step', 'item_index'])
+      .execute();
+    await trx.schema
+      .createIndex('tasks_release')
+      .ifNotExists()
+      .on('tasks')
+      .columns(['parent_id', 'status', 'item_index'])
+      .execute();
+    await trx.schema
+      .createIndex('tasks_deadline')
+      .ifNotExists()
+      .on('tasks')
+      .columns(['status', 'deadline_at'])
+      .execute();
+    await trx.schema
+      .createIndex('tasks_retry')
+      .ifNotExists()
+      .on('tasks')
+      .columns(['status', 'retry_at'])
+      .execute();
+    await trx.schema
+      .createIndex('tasks_outbox')
+      .ifNotExists()
+      .on('tasks')
+      .columns(['published', 'status', 'dispatched_at'])
+      .execute();
     await trx.schema
       .createTable('attempts')
       .ifNotExists()
@@ -167,7 +235,12 @@ async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {
       .addColumn('worker_id', 'text')
       .addPrimaryKeyConstraint('attempts_pk', ['task_id', 'attempt'])
       .execute();
-    await trx.schema.createIndex('attempts_run').ifNotExists().on('attempts').columns(['run_id']).execute();
+    await trx.schema
+      .createIndex('attempts_run')
+      .ifNotExists()
+      .on('attempts')
+      .columns(['run_id'])
+      .execute();
     await trx.schema
       .createTable('dead_letters')
       .ifNotExists()

@@ -50,7 +50,8 @@ export interface RunsTable {
  * Task = one step of a run (item_index -1) or one item of a fan-out (item_index ≥ 0, parent_id =
  * the step's task). A fan-out's step row keeps counters so that an item's completion is O(1).
  */
-export type TaskStatus = 'pending' | 'running' | 'waiting_retry' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+export type TaskStatus =
+  'pending' | 'running' | 'waiting_retry' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 export type TaskKind = 'queue' | 'workflow' | 'fanout' | 'skip';
 
 export interface TasksTable {

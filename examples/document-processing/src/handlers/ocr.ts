@@ -26,7 +26,10 @@ export function ocrHandler(baseDir: string) {
         return { pageNumber: input.pageNumber, text: (await readFile(path, 'utf8')).trim() };
       } catch (error) {
         // A missing scan will not appear by retrying.
-        throw new FatalStepError(`cannot read page ${input.pageNumber} at ${path}: ${(error as Error).message}`, { code: 'PAGE_UNREADABLE' });
+        throw new FatalStepError(
+          `cannot read page ${input.pageNumber} at ${path}: ${(error as Error).message}`,
+          { code: 'PAGE_UNREADABLE' },
+        );
       }
     },
   });
