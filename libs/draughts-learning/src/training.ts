@@ -21,6 +21,8 @@ export interface TrainOptions {
   /** Called about every `reportEvery` steps and at the end of each epoch. */
   readonly onProgress?: (p: TrainProgress) => void;
   readonly reportEvery?: number;
+  /** Validation loss on up to 4,096 held-out positions every this many steps (default 50), for the curve. */
+  readonly validateEvery?: number;
 }
 
 export interface TrainProgress {
@@ -107,6 +109,9 @@ export function train(set: TrainingSet, options: TrainOptions): TrainResult {
   const stepsPerEpoch = Math.ceil(trainIdx.length / options.batchSize);
   const totalSteps = Math.min(options.maxSteps ?? Infinity, stepsPerEpoch * options.epochs);
   const reportEvery = options.reportEvery ?? 50;
+  const validateEvery = options.validateEvery ?? 50;
+  // A fixed subsample keeps the frequent checks cheap; the full held-out set is used per epoch.
+  const probe = (validation.length ? validation : trainIdx).filter((_, i, a) => i % Math.max(1, Math.floor(a.length / 4096)) === 0).slice(0, 4096);
   const curve: TrainResult['curve'] = [];
   let step = 0;
   let running = NaN;
@@ -132,7 +137,11 @@ export function train(set: TrainingSet, options: TrainOptions): TrainResult {
       loss.dispose();
       running = Number.isNaN(running) ? l : 0.95 * running + 0.05 * l;
       step++;
-      if (step % reportEvery === 0 && step < totalSteps) options.onProgress?.({ step, totalSteps, epoch, trainLoss: running });
+      if (step % validateEvery === 0 && step < totalSteps) {
+        const validationLoss = evaluateLoss(params, options.config, set, probe);
+        curve.push({ step, trainLoss: running, validationLoss });
+        options.onProgress?.({ step, totalSteps, epoch, trainLoss: running, validationLoss });
+      } else if (step % reportEvery === 0 && step < totalSteps) options.onProgress?.({ step, totalSteps, epoch, trainLoss: running });
     }
     evaluate(epoch);
   }
