@@ -9,14 +9,21 @@ import { readFileSync } from 'node:fs';
 import { selectWithBook } from './book-selector';
 import { batchedMinimax } from './batched-minimax';
 import { loadModel } from './model-io';
-import { neuralScorer } from './neural-scorer';
+import { materialPlusNeural, neuralScorer } from './neural-scorer';
 import { parseOpeningBook, type OpeningBook } from './opening-stats';
 import { bestMoves, rootMoveScores } from './root-scores';
 
 export type PlayerSpec =
   | { readonly kind: 'minimax'; readonly depth: number }
   | { readonly kind: 'book'; readonly depth: number; readonly bookPath: string }
-  | { readonly kind: 'neural'; readonly depth: number; readonly modelDir: string; readonly batchSize?: number };
+  | {
+      readonly kind: 'neural';
+      readonly depth: number;
+      readonly modelDir: string;
+      readonly batchSize?: number;
+      /** Add material (men 1, kings 3) times this weight to the network's value (default 0: network only). */
+      readonly materialWeight?: number;
+    };
 
 export interface Player {
   readonly name: string;
@@ -30,7 +37,7 @@ export function describePlayer(spec: PlayerSpec): string {
     case 'book':
       return `minimax+book d${spec.depth}`;
     case 'neural':
-      return `neural d${spec.depth}`;
+      return spec.materialWeight ? `material+neural d${spec.depth}` : `neural d${spec.depth}`;
   }
 }
 
@@ -58,7 +65,8 @@ export function createPlayer(spec: PlayerSpec, seed: number): Player {
       return { name, chooseMove: async (game) => selectWithBook(book, game, bestMoves(rootMoveScores(game, spec.depth)), random).move };
     }
     case 'neural': {
-      const scorer = neuralScorer(loadModel(spec.modelDir));
+      const net = neuralScorer(loadModel(spec.modelDir));
+      const scorer = spec.materialWeight ? materialPlusNeural(net, spec.materialWeight) : net;
       return {
         name,
         chooseMove: async (game) => {
