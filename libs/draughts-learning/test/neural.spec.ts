@@ -1,7 +1,8 @@
+/* eslint-disable @typescript-eslint/no-non-null-assertion -- in tests a missing value throws and fails the test, which is what we want */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initialPosition, legalMoves, makeMove, type Position } from '@conveyor/draughts';
+import { initialPosition, legalMoves, makeMove, parseFen, type Position } from '@conveyor/draughts';
 import { initBackend } from '@conveyor/tfjs-runtime';
 import {
   batchedMinimax,
@@ -12,6 +13,7 @@ import {
   gameSeed,
   loadModel,
   lossCurveSvg,
+  materialPlusNeural,
   neuralScorer,
   playSelfPlayGame,
   ramp,
@@ -85,5 +87,24 @@ describe('transformer scorer', () => {
     await initBackend({ candidates: ['cpu'] });
     const cpuScores = neuralScorer(loadModel(dir)).scoreSync(positions);
     cpuScores.forEach((v, i) => expect(v).toBeCloseTo(wasmScores[i] as number, 4));
+  });
+});
+
+describe('material plus network', () => {
+  it('adds material (men 1, kings 3) for the side to move to the network value', async () => {
+    await initBackend({ candidates: ['wasm'] });
+    const net = neuralScorer({ config: tiny, params: initParams(tiny, 5) });
+    const hybrid = materialPlusNeural(net, 1);
+    const fenOf = (t: string): Position => {
+      const r = parseFen(t);
+      if (!r.ok) throw new Error(r.error.message);
+      return r.value;
+    };
+    const positions = [initialPosition(), fenOf('W:W1,2,K12:B30'), fenOf('B:W1,2,K12:B30')];
+    const base = net.scoreSync(positions);
+    const mixed = await hybrid.scoreBatch(positions);
+    expect(mixed[0]).toBeCloseTo(base[0]!, 6);
+    expect(mixed[1]).toBeCloseTo(base[1]! + 4, 5); // 2 men + 1 king (3) − 1 man
+    expect(mixed[2]).toBeCloseTo(base[2]! - 4, 5);
   });
 });
