@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import type { QueueType } from '@conveyor/bus';
 import { z } from 'zod';
 import { STEP_PROGRESS_QUEUE, STEP_RESULTS_QUEUE, RUN_EVENTS_EXCHANGE } from '@conveyor/worker-sdk';
 import type { StoreConfig } from './store/database';
@@ -62,6 +63,12 @@ const EnvSchema = z.object({
       message: 'STEP_EVENTS must be all, steps (no fan-out items) or none',
     })
     .default('steps'),
+  STEP_QUEUE_TYPE: z
+    .enum(['quorum', 'classic'], {
+      message:
+        'STEP_QUEUE_TYPE must be quorum (replicated, default) or classic (lower latency, one node); workers must use the same',
+    })
+    .default('quorum'),
 });
 
 export interface OrchestratorConfig {
@@ -78,6 +85,8 @@ export interface OrchestratorConfig {
   /** Republish a dispatched request the broker has not confirmed after this long. */
   readonly republishAfterMs: number;
   readonly stepEvents: 'all' | 'steps' | 'none';
+  /** RabbitMQ type of the step, result and progress queues (workers must declare the same). */
+  readonly stepQueueType: QueueType;
   /** AMQP connection name, so operators (and tests) can find this replica's connections. */
   readonly connectionName: string;
 }
@@ -121,6 +130,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Orchestrato
     // replica must not be duplicated; only ones lost with a crashed replica are resent.
     republishAfterMs: 45_000,
     stepEvents: e.STEP_EVENTS,
+    stepQueueType: e.STEP_QUEUE_TYPE,
     connectionName: `orchestrator/${process.pid}`,
   };
 }

@@ -76,6 +76,7 @@ export async function start(
     sweepIntervalMs: config.sweepIntervalMs,
     republishAfterMs: config.republishAfterMs,
     stepEvents: config.stepEvents,
+    stepQueueType: config.stepQueueType,
   });
   await engine.start();
 
@@ -91,6 +92,7 @@ export async function start(
     results: config.resultsQueue,
     progress: config.progressQueue,
     events: config.eventsExchange,
+    type: config.stepQueueType,
   });
 
   const app = express();

@@ -9,7 +9,7 @@ jest.setTimeout(240_000);
 const ROOT = join(__dirname, '..', '..', '..');
 
 describe('benchmark (tiny configuration)', () => {
-  it('runs every shape, Celery included, and writes a report with numbers', async () => {
+  it('runs every shape on both queue types, Celery included, and writes a report with numbers', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'orch-bench-test-'));
     const out = join(dir, 'report.md');
     try {
@@ -30,13 +30,22 @@ describe('benchmark (tiny configuration)', () => {
         },
       );
       const report = readFileSync(out, 'utf8');
-      expect(report).toMatch(/\| one chain at a time \| 90 \| \d+\.\d+ \| \d+\.\d+ \|/);
-      expect(report).toMatch(/\| 1000 \| \d+\.\d+ \| \d+ \| \d+ \| \d+ \|/);
+      // Both queue types, side by side, each with numbers.
+      for (const type of ['quorum', 'classic']) {
+        expect(report).toMatch(
+          new RegExp(
+            `\\| ${type} queues \\| one chain at a time \\| 90 \\| \\d+\\.\\d+ \\| \\d+\\.\\d+ \\|`,
+          ),
+        );
+        expect(report).toMatch(
+          new RegExp(`\\| ${type} queues \\| 1000 \\| \\d+\\.\\d+ \\| \\d+ \\| \\d+ \\| \\d+ \\|`),
+        );
+      }
       expect(report).toMatch(
-        /\| chain of 10, per-step overhead p50 \(ms\) \| \d+\.\d+ \| \d+\.\d+ \| \d+\.\d+ \|/,
+        /\| chain of 10, per-step overhead p50 \(ms\) \| \d+\.\d+ \| \d+\.\d+ \| \d+\.\d+ \| \d+\.\d+ \| \d+\.\d+ \|/,
       );
       expect(report).toMatch(
-        /\| fan-out\/chord of 100 no-ops \+ join \(ms\) \| \d+ \| \d+ \| \d+\.\d+ \|/,
+        /\| fan-out\/chord of 100 no-ops \+ join \(ms\) \| \d+ \| \d+ \| \d+\.\d+ \| \d+ \| \d+\.\d+ \|/,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

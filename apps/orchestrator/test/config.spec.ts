@@ -8,6 +8,7 @@ describe('configFromEnv', () => {
       host: '127.0.0.1',
       amqpUrl: undefined,
       stepEvents: 'steps',
+      stepQueueType: 'quorum',
       resultsQueue: 'conveyor.step-results',
     });
     expect(config.store).toEqual({
@@ -28,6 +29,10 @@ describe('configFromEnv', () => {
     expect(config).toMatchObject({ amqpUrl: 'amqp://mq', port: 8080, host: '0.0.0.0' });
   });
 
+  it('reads the step queue type', () => {
+    expect(configFromEnv({ STEP_QUEUE_TYPE: 'classic' }).stepQueueType).toBe('classic');
+  });
+
   it('names every bad variable in one error', () => {
     let error: unknown;
     try {
@@ -37,14 +42,22 @@ describe('configFromEnv', () => {
         DATABASE_URL: 'mysql://x',
         STEP_EVENTS: 'some',
         LOG_LEVEL: 'loud',
+        STEP_QUEUE_TYPE: 'stream',
       });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
-    for (const name of ['PORT', 'AMQP_URL', 'DATABASE_URL', 'STEP_EVENTS', 'LOG_LEVEL'])
+    for (const name of [
+      'PORT',
+      'AMQP_URL',
+      'DATABASE_URL',
+      'STEP_EVENTS',
+      'LOG_LEVEL',
+      'STEP_QUEUE_TYPE',
+    ])
       expect(problems).toContain(name);
-    expect((error as ConfigError).problems).toHaveLength(5);
+    expect((error as ConfigError).problems).toHaveLength(6);
   });
 });

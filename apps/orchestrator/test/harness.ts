@@ -64,6 +64,7 @@ export function testConfig(
     sweepIntervalMs: 50,
     republishAfterMs: 30_000,
     stepEvents: 'all',
+    stepQueueType: 'quorum',
     connectionName: unique('orchestrator-test'),
     ...overrides,
   };
@@ -101,7 +102,12 @@ export async function startSystem(options: {
       })
     : await createBus({ embeddedBroker: createEmbeddedBroker(), logger: quietLogger() });
   const orchestrator = await start(config, { logger: quietLogger(), bus });
-  const worker = await startStepWorker({ bus, handlers: options.handlers, logger: quietLogger() });
+  const worker = await startStepWorker({
+    bus,
+    handlers: options.handlers,
+    logger: quietLogger(),
+    queueType: config.stepQueueType,
+  });
   return {
     orchestrator,
     worker,

@@ -6,7 +6,8 @@ e-mail addresses in a document's text.
 
     AMQP_URL=amqp://guest:guest@127.0.0.1:5672 QUEUE=extract-fields python3 worker.py
 
-Environment: AMQP_URL, QUEUE (default extract-fields), PREFETCH (default 8), CONNECTION_NAME.
+Environment: AMQP_URL, QUEUE (default extract-fields), PREFETCH (default 8), CONNECTION_NAME,
+STEP_QUEUE_TYPE (quorum, the default, or classic: must equal the orchestrator's).
 Debian packages: python3-pika.
 """
 import json
@@ -23,15 +24,29 @@ QUEUE = os.environ.get("QUEUE", "extract-fields")
 PREFETCH = int(os.environ.get("PREFETCH", "8"))
 WORKER_ID = f"python-extract/{os.getpid()}"
 
+QUEUE_TYPE = os.environ.get("STEP_QUEUE_TYPE") or "quorum"
+if QUEUE_TYPE not in ("quorum", "classic"):
+    sys.exit(f'STEP_QUEUE_TYPE must be quorum or classic, got "{QUEUE_TYPE}"')
+
 # Must equal the arguments the orchestrator declares (docs/worker-protocol.md §1): RabbitMQ
 # refuses a redeclaration with different ones.
 QUEUE_ARGUMENTS = {
-    "x-queue-type": "quorum",
-    "x-delivery-limit": 10,
-    "x-dead-letter-exchange": f"{QUEUE}.dlx",
-    "x-dead-letter-strategy": "at-least-once",
-    "x-overflow": "reject-publish",
-}
+    "quorum": {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": 10,
+        "x-dead-letter-exchange": f"{QUEUE}.dlx",
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+    },
+    "classic": {
+        "x-queue-type": "classic",
+        "x-dead-letter-exchange": f"{QUEUE}.dlx",
+    },
+}[QUEUE_TYPE]
+
+# Classic queues have no broker delivery limit: a redelivered request counts as an attempt of
+# x-conveyor-attempt, dead-lettered once it reaches this many (§3.5).
+MAX_DELIVERIES = 5
 
 REQUIRED = ("taskId", "attempt", "runId", "step", "input", "deadline", "replyTo", "progressTo")
 
@@ -79,7 +94,7 @@ def declare(channel):
     channel.queue_declare(queue=QUEUE, durable=True, arguments=QUEUE_ARGUMENTS)
 
 
-def publish(channel, queue, body, message_id=None, correlation_id=None):
+def publish(channel, queue, body, message_id=None, correlation_id=None, headers=None):
     # With confirm_delivery() on, basic_publish waits for the broker's confirm and raises if the
     # message was nacked or unroutable, so the request is acked only after its result is safe.
     channel.basic_publish(
@@ -91,12 +106,47 @@ def publish(channel, queue, body, message_id=None, correlation_id=None):
             delivery_mode=2,
             message_id=message_id,
             correlation_id=correlation_id,
+            headers=headers,
         ),
         mandatory=True,
     )
 
 
+def count_redelivery(channel, method, properties, body):
+    """Classic queues only (§3.5): True when the redelivered request was re-queued or dead-lettered."""
+    if QUEUE_TYPE != "classic" or not method.redelivered:
+        return False
+    headers = dict(properties.headers or {})
+    try:
+        attempt = max(1, int(headers.get("x-conveyor-attempt", 1)))
+    except (TypeError, ValueError):
+        attempt = 1
+    if attempt >= MAX_DELIVERIES:
+        # Kept killing its consumers: to QUEUE.dlq through the queue's dead-letter exchange.
+        channel.basic_reject(delivery_tag=method.delivery_tag, requeue=False)
+        return True
+    headers["x-conveyor-attempt"] = attempt + 1
+    # A copy with the count, confirmed before the redelivered original is acked.
+    channel.basic_publish(
+        exchange="",
+        routing_key=QUEUE,
+        body=body,
+        properties=pika.BasicProperties(
+            content_type=properties.content_type,
+            delivery_mode=2,
+            message_id=properties.message_id,
+            correlation_id=properties.correlation_id,
+            headers=headers,
+        ),
+        mandatory=True,
+    )
+    channel.basic_ack(delivery_tag=method.delivery_tag)
+    return True
+
+
 def on_request(channel, method, properties, body):
+    if count_redelivery(channel, method, properties, body):
+        return
     try:
         request = json.loads(body)
         if not isinstance(request, dict):

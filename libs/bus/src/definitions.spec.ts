@@ -10,7 +10,9 @@ describe('defineQueue', () => {
       name: 'jobs',
       maxAttempts: 5,
       retryDelayMs: 0,
+      queueType: 'quorum',
     });
+    expect(defineQueue({ name: 'jobs', schema, queueType: 'classic' }).queueType).toBe('classic');
   });
 
   it.each([
@@ -23,6 +25,10 @@ describe('defineQueue', () => {
       /retryDelayMs must be an integer between 0 and 86400000, got -1/,
     ],
     [{ name: 'q', retryDelayMs: 90_000_000 }, /retryDelayMs/],
+    [
+      { name: 'q', queueType: 'stream' as never },
+      /queueType must be quorum or classic, got stream/,
+    ],
   ])('rejects %j', (options, message) => {
     expect(() => defineQueue({ schema, ...options })).toThrow(message);
   });

@@ -1,6 +1,21 @@
 import type { z } from 'zod';
 
 /**
+ * How RabbitMQ stores a queue (the embedded transport has one kind of queue and ignores it).
+ *
+ * - `quorum` (default): replicated (Raft), every message fsynced before it is delivered; the
+ *   broker itself dead-letters a message redelivered more than DELIVERY_LIMIT times.
+ * - `classic`: durable, persistent messages, publisher confirms and manual acks all the same, but
+ *   a message is handed to a waiting consumer before it reaches disk and the queue lives on one
+ *   node. Lower latency per hop; survives a broker restart only for what was written to disk,
+ *   and not the loss of that node. No broker delivery limit: the bus counts redeliveries itself
+ *   (see `redeliveryOutcome` in delivery.ts).
+ */
+export type QueueType = 'quorum' | 'classic';
+
+export const QUEUE_TYPES: readonly QueueType[] = ['quorum', 'classic'];
+
+/**
  * One definition per queue, imported by both producer and consumer, so the two can never
  * disagree on the queue's name, its message schema or its redelivery bound.
  */
@@ -14,6 +29,8 @@ export interface QueueDefinition<T> {
   readonly maxAttempts: number;
   /** Delay before a failed message is retried (ms); the attempt counter travels in headers. */
   readonly retryDelayMs: number;
+  /** RabbitMQ queue type (default quorum). Producers and consumers must agree: see README. */
+  readonly queueType: QueueType;
 }
 
 /** A fan-out of events: every subscriber gets its own durable or transient queue bound to it. */
@@ -32,6 +49,7 @@ export function defineQueue<T>(options: {
   schema: z.ZodType<T>;
   maxAttempts?: number;
   retryDelayMs?: number;
+  queueType?: QueueType;
 }): QueueDefinition<T> {
   if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(options.name)) {
     throw new Error(
@@ -50,12 +68,19 @@ export function defineQueue<T>(options: {
       `queue ${options.name}: retryDelayMs must be an integer between 0 and ${MAX_RETRY_DELAY_MS}, got ${retryDelayMs}`,
     );
   }
+  const queueType = options.queueType ?? 'quorum';
+  if (!QUEUE_TYPES.includes(queueType)) {
+    throw new Error(
+      `queue ${options.name}: queueType must be ${QUEUE_TYPES.join(' or ')}, got ${String(queueType)}`,
+    );
+  }
   return {
     kind: 'queue',
     name: options.name,
     schema: options.schema,
     maxAttempts,
     retryDelayMs,
+    queueType,
   };
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { toDeadLetter } from './dead-letter';
-import { processDelivery } from './delivery';
+import { processDelivery, redeliveryOutcome, type Outcome } from './delivery';
 import { HEADERS } from './headers';
 import { DeadLetterError } from './transport';
 
@@ -133,5 +133,34 @@ describe('toDeadLetter', () => {
       body: '<xml/>',
       reason: 'invalid JSON: x',
     });
+  });
+});
+
+describe('redeliveryOutcome (classic queues: the delivery-limit stand-in)', () => {
+  const headersOf = (outcome: Outcome | undefined) =>
+    outcome && outcome.kind !== 'ack' ? outcome.headers : {};
+
+  it('counts a redelivery as an attempt: republish with attempt + 1 and no delay', () => {
+    const outcome = redeliveryOutcome(
+      raw('{"n":1}', { [HEADERS.attempt]: 2, 'x-death': [{}], tenant: 'acme' }),
+      policy,
+      context,
+    );
+    expect(outcome).toMatchObject({ kind: 'retry', attempt: 2, delayMs: 0 });
+    expect(headersOf(outcome)).toMatchObject({
+      [HEADERS.attempt]: 3,
+      [HEADERS.lastError]: expect.stringMatching(/redelivered/),
+      [HEADERS.originalRoutingKey]: 'jobs',
+      tenant: 'acme',
+    });
+    expect(headersOf(outcome)).not.toHaveProperty('x-death');
+  });
+
+  it('dead-letters a redelivery on the last attempt, saying the delivery limit was reached', () => {
+    const outcome = redeliveryOutcome(raw('{"n":1}', { [HEADERS.attempt]: 3 }), policy, context);
+    expect(outcome).toMatchObject({ kind: 'dead-letter', attempt: 3, cause: 'attempts-exhausted' });
+    const letter = toDeadLetter(Buffer.from('{"n":1}'), headersOf(outcome), 'm1');
+    expect(letter.reason).toMatch(/^delivery limit reached: redelivered.*attempt 3 of 3/);
+    expect(letter.originalQueue).toBe('jobs');
   });
 });

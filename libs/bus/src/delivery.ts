@@ -39,6 +39,64 @@ export interface DeliveryContext {
   readonly exchange: string;
 }
 
+/**
+ * The classic-queue stand-in for a quorum queue's `x-delivery-limit`. A delivery the broker
+ * flags `redelivered` was handed to a consumer before and never acked: that consumer crashed,
+ * lost its connection or closed with it prefetched. Quorum queues count these and dead-letter
+ * after DELIVERY_LIMIT; classic queues do not, so a message that kills every consumer would
+ * loop forever. Instead the bus counts a redelivery as an attempt, before the handler runs again:
+ * `retry` republishes it with attempt + 1 (confirmed, then the redelivered copy is acked), and
+ * once attempts are exhausted it is dead-lettered without running the handler. `undefined`:
+ * handle the delivery normally. Invalid messages are left to processDelivery (dead-lettered
+ * at once anyway).
+ */
+export function redeliveryOutcome(
+  raw: RawDelivery,
+  policy: Pick<QueueDefinition<unknown>, 'maxAttempts'>,
+  context: DeliveryContext,
+): Outcome | undefined {
+  const attempt = readAttempt(raw.headers);
+  const routingKey = readString(raw.headers, HEADERS.originalRoutingKey) ?? raw.routingKey;
+  const now = new Date().toISOString();
+  const firstFailureAt = readString(raw.headers, HEADERS.firstFailureAt) ?? now;
+  const originalExchange = readString(raw.headers, HEADERS.originalExchange) ?? context.exchange;
+  const error = 'redelivered: a consumer received it and never acked (crash or lost connection)';
+  if (attempt >= policy.maxAttempts) {
+    const reason = `delivery limit reached: ${error}, on attempt ${attempt} of ${policy.maxAttempts}`;
+    return {
+      kind: 'dead-letter',
+      attempt,
+      cause: 'attempts-exhausted',
+      reason,
+      headers: {
+        ...brokerFreeHeaders(raw.headers),
+        [HEADERS.reason]: reason,
+        [HEADERS.attempt]: attempt,
+        [HEADERS.originalQueue]: context.queue,
+        [HEADERS.originalExchange]: originalExchange,
+        [HEADERS.originalRoutingKey]: routingKey,
+        [HEADERS.firstFailureAt]: firstFailureAt,
+        [HEADERS.deadLetteredAt]: now,
+      },
+    };
+  }
+  return {
+    kind: 'retry',
+    attempt,
+    // Not the definition's retryDelayMs: the message did not fail, its consumer went away.
+    delayMs: 0,
+    error,
+    headers: {
+      ...brokerFreeHeaders(raw.headers),
+      [HEADERS.attempt]: attempt + 1,
+      [HEADERS.lastError]: error,
+      [HEADERS.firstFailureAt]: firstFailureAt,
+      [HEADERS.originalExchange]: originalExchange,
+      [HEADERS.originalRoutingKey]: routingKey,
+    },
+  };
+}
+
 function errorText(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
   return String(err);

@@ -11,4 +11,9 @@ export {
 export { topicMatches } from './topic-pattern';
 // The queue arguments are part of the wire contract: workers in other languages declaring the
 // same queues must use exactly these (RabbitMQ refuses a redeclaration with other arguments).
-export { DELIVERY_LIMIT, quorumQueueArguments } from './amqp/topology';
+export {
+  DELIVERY_LIMIT,
+  classicQueueArguments,
+  queueArguments,
+  quorumQueueArguments,
+} from './amqp/topology';

@@ -6,6 +6,7 @@ import {
   HEADERS,
   subscriptionQueue,
   type Bus,
+  type QueueType,
 } from '../src';
 import { Event, Job, job, sleep, waitFor } from './helpers';
 
@@ -17,6 +18,8 @@ export interface BusFixture {
   publishRaw(queue: string, body: Buffer, headers?: Record<string, unknown>): Promise<void>;
   /** A queue/exchange name unique to this run, cleaned up afterwards. */
   name(suffix: string): string;
+  /** Queue type of every queue the suite defines (default quorum): both types keep the contract. */
+  queueType?: QueueType;
   cleanup(): Promise<void>;
 }
 
@@ -39,7 +42,11 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
     });
 
     it('delivers a published message with its id, headers, correlation id and attempt 1', async () => {
-      const queue = defineQueue({ name: fx.name('roundtrip'), schema: Job });
+      const queue = defineQueue({
+        queueType: fx.queueType,
+        name: fx.name('roundtrip'),
+        schema: Job,
+      });
       const seen: {
         message: Job;
         messageId: string;
@@ -67,14 +74,18 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
     });
 
     it('rejects an invalid message on publish, naming the field, and enqueues nothing', async () => {
-      const queue = defineQueue({ name: fx.name('invalid-publish'), schema: Job });
+      const queue = defineQueue({
+        queueType: fx.queueType,
+        name: fx.name('invalid-publish'),
+        schema: Job,
+      });
       const bad = { ...job(1), text: 42 } as unknown as Job;
       await expect(bus.publish(queue, bad)).rejects.toThrow(/text: /);
       expect(await bus.queueDepth(queue)).toBe(0);
     });
 
     it('counts ready messages with queueDepth before anyone consumes', async () => {
-      const queue = defineQueue({ name: fx.name('depth'), schema: Job });
+      const queue = defineQueue({ queueType: fx.queueType, name: fx.name('depth'), schema: Job });
       await bus.assertQueue(queue);
       expect(await bus.queueDepth(queue)).toBe(0);
       for (let i = 0; i < 3; i++) await bus.publish(queue, job(i));
@@ -82,7 +93,12 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
     });
 
     it('retries a failing handler with a growing attempt counter, then acks', async () => {
-      const queue = defineQueue({ name: fx.name('retry'), schema: Job, maxAttempts: 5 });
+      const queue = defineQueue({
+        queueType: fx.queueType,
+        name: fx.name('retry'),
+        schema: Job,
+        maxAttempts: 5,
+      });
       const attempts: number[] = [];
       let done = false;
       const sub = await bus.consume(queue, async (d) => {
@@ -100,6 +116,7 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
 
     it('waits retryDelayMs before redelivering', async () => {
       const queue = defineQueue({
+        queueType: fx.queueType,
         name: fx.name('delay'),
         schema: Job,
         maxAttempts: 2,
@@ -118,7 +135,12 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
     });
 
     it('dead-letters after maxAttempts with the error as reason and the origin in headers', async () => {
-      const queue = defineQueue({ name: fx.name('exhaust'), schema: Job, maxAttempts: 3 });
+      const queue = defineQueue({
+        queueType: fx.queueType,
+        name: fx.name('exhaust'),
+        schema: Job,
+        maxAttempts: 3,
+      });
       let calls = 0;
       const sub = await bus.consume(queue, async () => {
         calls += 1;
@@ -145,7 +167,12 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
     });
 
     it('dead-letters at once when the handler throws DeadLetterError', async () => {
-      const queue = defineQueue({ name: fx.name('reject'), schema: Job, maxAttempts: 5 });
+      const queue = defineQueue({
+        queueType: fx.queueType,
+        name: fx.name('reject'),
+        schema: Job,
+        maxAttempts: 5,
+      });
       expect(await bus.deadLetterDepth(queue)).toBe(0);
       let calls = 0;
       const sub = await bus.consume(queue, async () => {
@@ -165,7 +192,12 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
     });
 
     it('replays dead letters into the queue with a fresh attempt counter', async () => {
-      const queue = defineQueue({ name: fx.name('replay'), schema: Job, maxAttempts: 2 });
+      const queue = defineQueue({
+        queueType: fx.queueType,
+        name: fx.name('replay'),
+        schema: Job,
+        maxAttempts: 2,
+      });
       let broken = true;
       const handled: { n: number; attempt: number; tenant: unknown }[] = [];
       const sub = await bus.consume(queue, async (d) => {
@@ -184,7 +216,7 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
     });
 
     it('dead-letters bytes that are not JSON, and JSON that breaks the schema naming the field', async () => {
-      const queue = defineQueue({ name: fx.name('raw'), schema: Job });
+      const queue = defineQueue({ queueType: fx.queueType, name: fx.name('raw'), schema: Job });
       let handled = 0;
       const sub = await bus.consume(queue, async () => {
         handled += 1;
@@ -207,7 +239,11 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
     });
 
     it('never runs more handlers at once than the prefetch', async () => {
-      const queue = defineQueue({ name: fx.name('prefetch'), schema: Job });
+      const queue = defineQueue({
+        queueType: fx.queueType,
+        name: fx.name('prefetch'),
+        schema: Job,
+      });
       let running = 0;
       let peak = 0;
       let done = 0;
@@ -230,7 +266,7 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
     });
 
     it('shares a queue between competing consumers: each message handled once', async () => {
-      const queue = defineQueue({ name: fx.name('compete'), schema: Job });
+      const queue = defineQueue({ queueType: fx.queueType, name: fx.name('compete'), schema: Job });
       const other = await fx.makeBus();
       const byConsumer = [new Set<number>(), new Set<number>()];
       const slow = async () => sleep(5);
@@ -266,7 +302,7 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
     });
 
     it('stops delivering after cancel, and waits for in-flight handlers', async () => {
-      const queue = defineQueue({ name: fx.name('cancel'), schema: Job });
+      const queue = defineQueue({ queueType: fx.queueType, name: fx.name('cancel'), schema: Job });
       let finished = 0;
       let started = 0;
       const sub = await bus.consume(
@@ -366,7 +402,12 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
     it('counts published, consumed, acked, retried and dead-lettered messages', async () => {
       const registry = new Registry();
       const measured = await fx.makeBus({ registry });
-      const queue = defineQueue({ name: fx.name('metrics'), schema: Job, maxAttempts: 3 });
+      const queue = defineQueue({
+        queueType: fx.queueType,
+        name: fx.name('metrics'),
+        schema: Job,
+        maxAttempts: 3,
+      });
       const sub = await measured.consume(queue, async (d) => {
         if (d.message.n === 2 && d.attempt === 1) throw new Error('once');
         if (d.message.n === 2) throw new DeadLetterError('then never');
@@ -395,7 +436,7 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
       const closing = await fx.makeBus();
       await closing.close();
       expect(closing.isHealthy()).toBe(false);
-      const queue = defineQueue({ name: fx.name('closed'), schema: Job });
+      const queue = defineQueue({ queueType: fx.queueType, name: fx.name('closed'), schema: Job });
       await expect(closing.publish(queue, job(1))).rejects.toThrow(/the bus is closed/);
     });
   });

@@ -258,4 +258,79 @@ describe('RabbitMQ transport under faults', () => {
     expect(dead[0]?.originalQueue).toBe(queue.name);
     expect(dead[0]?.reason).toMatch(/delivery.limit/);
   });
+
+  /** Takes one delivery of `queue` and returns it unacked, as a consumer dying mid-handler does. */
+  async function crashOnce(queue: string): Promise<void> {
+    const conn = await connect(AMQP_URL, {
+      clientProperties: { connection_name: `${prefix}-crasher` },
+    });
+    try {
+      const ch = await conn.createChannel();
+      let msg: Awaited<ReturnType<typeof ch.get>> = false;
+      await waitFor('a delivery to crash on', async () => (msg = await ch.get(queue)) !== false);
+      if (msg) ch.nack(msg, false, true); // back to the queue, flagged redelivered
+      await ch.close();
+    } finally {
+      await conn.close();
+    }
+  }
+
+  it('classic queues: counts a crash redelivery as an attempt before the handler runs again', async () => {
+    const queue = defineQueue({
+      name: `${prefix}.fault.classic-crash`,
+      schema: Job,
+      queueType: 'classic',
+      maxAttempts: 3,
+    });
+    const bus = await makeAmqpBus('classic-crash');
+    buses.push(bus);
+    await bus.publish(queue, job(21));
+    await crashOnce(queue.name);
+    const seen: { n: number; attempt: number }[] = [];
+    const sub = await bus.consume(
+      queue,
+      async (d) => void seen.push({ n: d.message.n, attempt: d.attempt }),
+    );
+    await waitFor('the handler to run', () => seen.length === 1);
+    await sleep(300);
+    await sub.cancel();
+    expect(seen).toEqual([{ n: 21, attempt: 2 }]);
+    expect(await bus.deadLetterDepth(queue)).toBe(0);
+  });
+
+  it('classic queues: dead-letters a message redelivered on its last attempt without running the handler', async () => {
+    const queue = defineQueue({
+      name: `${prefix}.fault.classic-poison`,
+      schema: Job,
+      queueType: 'classic',
+      maxAttempts: 2,
+    });
+    const name = connectionName('classic-poison');
+    const bus = await makeAmqpBus('classic-poison', { connectionName: name });
+    buses.push(bus);
+    await bus.publish(queue, job(22));
+    await crashOnce(queue.name); // attempt 1 crashed → redelivered, counted as attempt 2
+    let release = () => undefined as void;
+    const hung = new Promise<void>((resolve) => (release = resolve));
+    let runs = 0;
+    await bus.consume(queue, async () => {
+      runs += 1;
+      await hung; // attempt 2 "hangs" until its consumer's connection dies
+    });
+    await waitFor('attempt 2 to start', () => runs === 1);
+    // Its connection dies with attempt 2 unacked: the broker redelivers it to the re-created
+    // consumer, which must dead-letter it rather than run it a third time.
+    expect(await closeOwnConnections(name)).toBeGreaterThan(0);
+    let dead: Awaited<ReturnType<Bus['drainDeadLetters']>> = [];
+    await waitFor('the bus to dead-letter it', async () => {
+      dead = dead.concat(await bus.drainDeadLetters(queue));
+      return dead.length === 1;
+    });
+    release();
+    expect(runs).toBe(1);
+    expect(dead[0]?.body).toEqual(job(22));
+    expect(dead[0]?.originalQueue).toBe(queue.name);
+    expect(dead[0]?.attempts).toBe(2);
+    expect(dead[0]?.reason).toMatch(/^delivery limit reached: redelivered/);
+  });
 });

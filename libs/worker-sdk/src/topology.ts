@@ -1,7 +1,9 @@
 import {
   defineQueue,
   defineTopic,
+  QUEUE_TYPES,
   type QueueDefinition,
+  type QueueType,
   type TopicDefinition,
 } from '@conveyor/bus';
 import { RunEvent, StepProgress, StepRequest, StepResult } from '@conveyor/contracts';
@@ -22,21 +24,52 @@ export const RUN_EVENTS_EXCHANGE = 'conveyor.workflow-events';
  */
 export const STEP_REQUEST_MAX_DELIVERIES = 5;
 
+/**
+ * The RabbitMQ type of the protocol's queues (step queues, results, progress): quorum by default;
+ * `classic` trades replication for latency (see libs/bus/README.md). Orchestrator and every
+ * worker of a deployment must use the same one — RabbitMQ refuses a queue re-declared with
+ * another type — so both read it from `STEP_QUEUE_TYPE`.
+ */
+export function stepQueueTypeFromEnv(env: NodeJS.ProcessEnv = process.env): QueueType {
+  const value = env['STEP_QUEUE_TYPE'];
+  if (value === undefined || value === '') return 'quorum';
+  if (!(QUEUE_TYPES as readonly string[]).includes(value))
+    throw new Error(`STEP_QUEUE_TYPE must be ${QUEUE_TYPES.join(' or ')}, got "${value}"`);
+  return value as QueueType;
+}
+
+/** One definition per (name, type): definitions are compared by reference in places. */
+function memo<T>(
+  cache: Map<string, QueueDefinition<T>>,
+  name: string,
+  queueType: QueueType,
+  make: () => QueueDefinition<T>,
+): QueueDefinition<T> {
+  const key = `${queueType}:${name}`;
+  let queue = cache.get(key);
+  if (!queue) {
+    queue = make();
+    cache.set(key, queue);
+  }
+  return queue;
+}
+
 const stepQueues = new Map<string, QueueDefinition<StepRequest>>();
 
 /** The queue a step's requests go to: named exactly after the step's `queue` in the workflow YAML. */
-export function stepQueue(name: string): QueueDefinition<StepRequest> {
-  let queue = stepQueues.get(name);
-  if (!queue) {
-    queue = defineQueue({
+export function stepQueue(
+  name: string,
+  queueType: QueueType = 'quorum',
+): QueueDefinition<StepRequest> {
+  return memo(stepQueues, name, queueType, () =>
+    defineQueue({
       name,
       schema: StepRequest,
       maxAttempts: STEP_REQUEST_MAX_DELIVERIES,
       retryDelayMs: 1000,
-    });
-    stepQueues.set(name, queue);
-  }
-  return queue;
+      queueType,
+    }),
+  );
 }
 
 const resultQueues = new Map<string, QueueDefinition<StepResult>>();
@@ -47,33 +80,32 @@ const eventTopics = new Map<string, TopicDefinition<RunEvent>>();
  * The queue results are sent to (a request's `replyTo`). One name per orchestrator deployment;
  * tests and benchmarks use their own so that they never steal each other's results.
  */
-export function stepResultsQueue(name: string = STEP_RESULTS_QUEUE): QueueDefinition<StepResult> {
-  let queue = resultQueues.get(name);
-  if (!queue) {
-    queue = defineQueue({
+export function stepResultsQueue(
+  name: string = STEP_RESULTS_QUEUE,
+  queueType: QueueType = 'quorum',
+): QueueDefinition<StepResult> {
+  return memo(resultQueues, name, queueType, () =>
+    defineQueue({
       name,
       schema: StepResult,
       // A result the orchestrator cannot store (database down) is retried; one that fails
       // validation is dead-lettered by the bus, so a malformed message never corrupts a run.
       maxAttempts: 10,
       retryDelayMs: 500,
-    });
-    resultQueues.set(name, queue);
-  }
-  return queue;
+      queueType,
+    }),
+  );
 }
 
 /** The queue heartbeats are sent to (a request's `progressTo`). */
 export function stepProgressQueue(
   name: string = STEP_PROGRESS_QUEUE,
+  queueType: QueueType = 'quorum',
 ): QueueDefinition<StepProgress> {
-  let queue = progressQueues.get(name);
-  if (!queue) {
-    // Heartbeats are advisory and superseded by the next one: no retries.
-    queue = defineQueue({ name, schema: StepProgress, maxAttempts: 1 });
-    progressQueues.set(name, queue);
-  }
-  return queue;
+  // Heartbeats are advisory and superseded by the next one: no retries.
+  return memo(progressQueues, name, queueType, () =>
+    defineQueue({ name, schema: StepProgress, maxAttempts: 1, queueType }),
+  );
 }
 
 /** The topic exchange run events are published on. */

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
-import type { Bus, Delivery, Subscription } from '@conveyor/bus';
+import type { Bus, Delivery, QueueType, Subscription } from '@conveyor/bus';
 import type { StepProgress, StepRequest, StepResult } from '@conveyor/contracts';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { FatalStepError, toStepError } from './errors';
-import { stepProgressQueue, stepQueue, stepResultsQueue } from './topology';
+import { stepProgressQueue, stepQueue, stepQueueTypeFromEnv, stepResultsQueue } from './topology';
 
 /** What a step handler gets for one attempt. */
 export interface StepContext<I> {
@@ -61,6 +61,11 @@ export interface StepWorkerOptions {
    * has retried them (or will) and would ignore the result. Default true.
    */
   skipExpired?: boolean;
+  /**
+   * RabbitMQ type of the step, result and progress queues; must equal the orchestrator's
+   * (`STEP_QUEUE_TYPE`). Default: `stepQueueTypeFromEnv()` (quorum when unset).
+   */
+  queueType?: QueueType;
 }
 
 export interface StepWorker {
@@ -79,6 +84,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
   const workerId = options.workerId ?? `${hostname()}/${process.pid}`;
   const { bus, logger } = options;
   const skipExpired = options.skipExpired ?? true;
+  const queueType = options.queueType ?? stepQueueTypeFromEnv();
   const shutdown = new AbortController();
   const subscriptions: Subscription[] = [];
   let inFlight = 0;
@@ -91,7 +97,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
   }
 
   for (const handler of options.handlers) {
-    const queue = stepQueue(handler.queue);
+    const queue = stepQueue(handler.queue, queueType);
     await bus.assertQueue(queue);
     const subscription = await bus.consume(
       queue,
@@ -139,7 +145,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
         at: new Date().toISOString(),
         ...progress,
       };
-      await bus.publish(stepProgressQueue(request.progressTo), message);
+      await bus.publish(stepProgressQueue(request.progressTo, queueType), message);
     };
     const timer =
       handler.heartbeatIntervalMs && handler.heartbeatIntervalMs > 0
@@ -223,7 +229,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
     }
     // If this throws (broker unreachable) the bus redelivers the request: the step runs again,
     // which at-least-once delivery allows and the orchestrator's idempotent transitions absorb.
-    await bus.publish(stepResultsQueue(request.replyTo), result, {
+    await bus.publish(stepResultsQueue(request.replyTo, queueType), result, {
       messageId: `${request.taskId}:${request.attempt}`,
       correlationId: request.runId,
     });

@@ -20,7 +20,8 @@ export const BenchMessage = z.object({
 });
 export type BenchMessage = z.infer<typeof BenchMessage>;
 
-export type TransportName = 'embedded' | 'amqp';
+/** `amqp`: RabbitMQ with quorum queues (the default); `amqp-classic`: durable classic queues. */
+export type TransportName = 'embedded' | 'amqp' | 'amqp-classic';
 
 export interface BenchConfig {
   /** Sequential publish → handler round trips per round. */
@@ -74,7 +75,7 @@ async function dropQueue(
   queue: QueueDefinition<unknown>,
   url: string,
 ) {
-  if (transport !== 'amqp') return;
+  if (transport === 'embedded') return;
   const conn = await connect(url);
   try {
     const ch = await conn.createChannel();
@@ -96,6 +97,7 @@ export async function runRound(
   const queue = defineQueue({
     name: `${config.queuePrefix}.${transport}.${randomUUID().slice(0, 8)}`,
     schema: BenchMessage,
+    queueType: transport === 'amqp-classic' ? 'classic' : 'quorum',
   });
   const payload = 'x'.repeat(config.payloadBytes);
   try {

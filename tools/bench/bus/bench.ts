@@ -46,7 +46,7 @@ async function main() {
   };
   const results: RoundResult[] = [];
   for (let r = 0; r < rounds; r++) {
-    for (const transport of ['embedded', 'amqp'] as TransportName[]) {
+    for (const transport of ['embedded', 'amqp', 'amqp-classic'] as TransportName[]) {
       const result = await runRound(transport, config);
       results.push(result);
       console.error(
@@ -66,27 +66,29 @@ async function main() {
   };
   const e = summary('embedded');
   const a = summary('amqp');
+  const c = summary('amqp-classic');
   const cmd = `npx nx run bus:bench (= npx tsx tools/bench/bus/bench.ts --write --rounds ${rounds} --round-trips ${config.roundTrips} --messages ${config.messages} --window ${config.window} --prefetch ${config.prefetch} --payload ${config.payloadBytes})`;
   const md = `# bus benchmark
 
 Round-trip latency (publish call → handler entered, one message in flight) and throughput
 (${config.messages} messages, ${config.window} unconfirmed publishes in flight, consumer prefetch ${config.prefetch},
 ${config.payloadBytes}-byte payload, zod validation on publish and consume) of \`@conveyor/bus\`
-on the embedded transport and on RabbitMQ (publisher confirms, persistent messages, quorum queue,
-manual acks), producer and consumer in one process.
+on the embedded transport and on RabbitMQ (publisher confirms, persistent messages, manual acks)
+with a quorum queue (the default) and with a durable classic queue (\`queueType: 'classic'\`),
+producer and consumer in one process.
 
 Command: \`${cmd}\`
 
-Rounds alternate embedded / RabbitMQ ${rounds} times; the table shows medians over rounds.
+Rounds alternate embedded / RabbitMQ quorum / RabbitMQ classic ${rounds} times; the table shows medians over rounds.
 Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, RabbitMQ on the same host;
 shared and noisy — compare the columns of one table (measured side by side), not runs with each other.
 
-| metric | embedded | RabbitMQ | RabbitMQ / embedded |
-|---|---|---|---|
-| round trip p50 (ms) | ${e.p50.toFixed(3)} | ${a.p50.toFixed(3)} | ${(a.p50 / e.p50).toFixed(1)}× |
-| round trip p99 (ms) | ${e.p99.toFixed(3)} | ${a.p99.toFixed(3)} | ${(a.p99 / e.p99).toFixed(1)}× |
-| end-to-end throughput (msg/s) | ${e.e2e.toFixed(0)} | ${a.e2e.toFixed(0)} | ${(a.e2e / e.e2e).toFixed(2)} |
-| confirmed publishes (msg/s) | ${e.pub.toFixed(0)} | ${a.pub.toFixed(0)} | ${(a.pub / e.pub).toFixed(2)} |
+| metric | embedded | RabbitMQ (quorum) | RabbitMQ / embedded | RabbitMQ (classic) | classic / quorum |
+|---|---|---|---|---|---|
+| round trip p50 (ms) | ${e.p50.toFixed(3)} | ${a.p50.toFixed(3)} | ${(a.p50 / e.p50).toFixed(1)}× | ${c.p50.toFixed(3)} | ${(c.p50 / a.p50).toFixed(2)} |
+| round trip p99 (ms) | ${e.p99.toFixed(3)} | ${a.p99.toFixed(3)} | ${(a.p99 / e.p99).toFixed(1)}× | ${c.p99.toFixed(3)} | ${(c.p99 / a.p99).toFixed(2)} |
+| end-to-end throughput (msg/s) | ${e.e2e.toFixed(0)} | ${a.e2e.toFixed(0)} | ${(a.e2e / e.e2e).toFixed(2)} | ${c.e2e.toFixed(0)} | ${(c.e2e / a.e2e).toFixed(2)} |
+| confirmed publishes (msg/s) | ${e.pub.toFixed(0)} | ${a.pub.toFixed(0)} | ${(a.pub / e.pub).toFixed(2)} | ${c.pub.toFixed(0)} | ${(c.pub / a.pub).toFixed(2)} |
 
 Generated ${new Date().toISOString()}.
 `;

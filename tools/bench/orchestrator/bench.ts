@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBus, type Bus } from '@conveyor/bus';
+import { createBus, QUEUE_TYPES, type Bus, type QueueType } from '@conveyor/bus';
 import type { RunEvent } from '@conveyor/contracts';
 import { defineStepHandler, runEventsTopic, startStepWorker } from '@conveyor/worker-sdk';
 import { Command } from 'commander';
@@ -23,6 +23,7 @@ import { Pool } from 'pg';
 import pino from 'pino';
 
 const ROOT = join(__dirname, '..', '..', '..');
+const DEFAULT_QUEUE_TYPES = 'quorum,classic';
 const now = () => performance.timeOrigin + performance.now();
 
 interface Options {
@@ -31,6 +32,23 @@ interface Options {
   databaseUrl?: string;
   amqpUrl: string;
   celery: boolean;
+  queueTypes: string;
+}
+
+/** What one orchestrator (one queue type) measured. */
+interface ConveyorResult {
+  queueType: QueueType;
+  seqGaps: number[];
+  seqRuns: number[];
+  rateGaps: number[];
+  rateRuns: number[];
+  achieved: number;
+  /** Mean time of the orchestrator's result transaction during the sequential chains (ms). */
+  resultTxMs: number;
+  completedRuns: number;
+  runsPerSecond: number;
+  fanRows: { n: number; ms: number; baseline: number; peak: number }[];
+  chordMs: number;
 }
 
 interface Stamp {
@@ -122,30 +140,42 @@ class Harness {
   }
 }
 
-async function main(opts: Options): Promise<void> {
-  const logger = pino({ level: 'warn' });
-  const prefix = `orch-bench-${process.pid}-${Date.now().toString(36)}`;
-  const q = opts.quick
-    ? {
-        chainLength: 10,
-        seqChains: 10,
-        rateSeconds: 1,
-        rateRunsPerSecond: 20,
-        throughputSeconds: 2,
-        throughputConcurrency: 16,
-        fanouts: [100, 1000],
-        chord: 100,
-      }
-    : {
-        chainLength: 10,
-        seqChains: 100,
-        rateSeconds: 10,
-        rateRunsPerSecond: 20,
-        throughputSeconds: 10,
-        throughputConcurrency: 64,
-        fanouts: [1000, 10000],
-        chord: 1000,
-      };
+type Sizes = {
+  chainLength: number;
+  seqChains: number;
+  rateSeconds: number;
+  rateRunsPerSecond: number;
+  throughputSeconds: number;
+  throughputConcurrency: number;
+  fanouts: number[];
+  chord: number;
+};
+
+/** Sum and count of the orchestrator's `result` transition histogram (from /metrics). */
+async function resultTransitions(base: string): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const read = (suffix: string) =>
+    Number(
+      new RegExp(
+        `^conveyor_workflow_transition_seconds_${suffix}\\{[^}]*kind="result"[^}]*\\} (\\S+)$`,
+        'm',
+      ).exec(text)?.[1] ?? 0,
+    );
+  return { sum: read('sum'), count: read('count') };
+}
+
+/**
+ * One orchestrator process on `queueType` step queues, the no-op workers in this process, and
+ * every Conveyor measurement. Each queue type gets its own names (prefix), so the two never
+ * meet a queue declared with the other type.
+ */
+async function runConveyor(
+  opts: Options,
+  q: Sizes,
+  queueType: QueueType,
+  logger: pino.Logger,
+): Promise<ConveyorResult> {
+  const prefix = `orch-bench-${process.pid}-${Date.now().toString(36)}-${queueType}`;
   const workDir = mkdtempSync(join(tmpdir(), 'orch-bench-'));
   const wfDir = join(workDir, 'workflows');
   execFileSync('mkdir', ['-p', wfDir]);
@@ -178,6 +208,7 @@ async function main(opts: Options): Promise<void> {
         RESULTS_QUEUE: `${prefix}-results`,
         PROGRESS_QUEUE: `${prefix}-progress`,
         EVENTS_EXCHANGE: `${prefix}-events`,
+        STEP_QUEUE_TYPE: queueType,
         LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'inherit', 'inherit'],
@@ -186,7 +217,6 @@ async function main(opts: Options): Promise<void> {
   const base = `http://127.0.0.1:${port}`;
   const harness = new Harness(base, orchestrator);
   let bus: Bus | undefined;
-  const results: string[] = [];
   try {
     for (let i = 0; ; i++) {
       const ok = await fetch(`${base}/readyz`).then(
@@ -208,6 +238,7 @@ async function main(opts: Options): Promise<void> {
       bus,
       logger,
       skipExpired: false,
+      queueType,
       handlers: [
         defineStepHandler<Stamp[], Stamp[]>({
           queue: `${prefix}-stamp`,
@@ -231,6 +262,7 @@ async function main(opts: Options): Promise<void> {
     // (a1) sequential chains: per-hop overhead with nothing else running (comparable with Celery).
     const seqGaps: number[] = [];
     const seqRuns: number[] = [];
+    const tx0 = await resultTransitions(base);
     for (let i = 0; i < q.seqChains; i++) {
       const { ms, output } = await harness.run('chain', null);
       const stamps = output as Stamp[];
@@ -238,6 +270,8 @@ async function main(opts: Options): Promise<void> {
       for (let k = 1; k < stamps.length; k++)
         seqGaps.push((stamps[k]?.s ?? NaN) - (stamps[k - 1]?.e ?? NaN));
     }
+    const tx1 = await resultTransitions(base);
+    const resultTxMs = ((tx1.sum - tx0.sum) / Math.max(1, tx1.count - tx0.count)) * 1000;
 
     // (a2) chains started at a fixed rate: 20 runs/s × 10 steps = 200 steps/s.
     const rateGaps: number[] = [];
@@ -276,7 +310,7 @@ async function main(opts: Options): Promise<void> {
     const runsPerSecond = completedRuns / ((now() - tStart) / 1000);
 
     // (b) fan-out: time to completion and orchestrator memory (RSS sampled every 50 ms).
-    const fanRows: { n: number; ms: number; baseline: number; peak: number }[] = [];
+    const fanRows: ConveyorResult['fanRows'] = [];
     for (const n of q.fanouts) {
       const pid = orchestrator.pid ?? 0;
       const baseline = rssMiB(pid);
@@ -288,80 +322,23 @@ async function main(opts: Options): Promise<void> {
       if (output !== n) throw new Error(`fan-out of ${n} counted ${JSON.stringify(output)}`);
       fanRows.push({ n, ms, baseline, peak });
     }
-    const chordConveyor =
+    const chordMs =
       fanRows.find((r) => r.n === q.chord)?.ms ?? (await harness.run('fan', { n: q.chord })).ms;
 
     await worker.close();
-
-    // (d) Celery, same broker, Redis result backend.
-    let celery:
-      | {
-          chain: { gap_p50_ms: number; gap_p99_ms: number; run_p50_ms: number; run_p99_ms: number };
-          chord_ms: Record<string, number>;
-          celery: string;
-        }
-      | undefined;
-    if (opts.celery) {
-      const out = execFileSync('/usr/bin/python3', [join(__dirname, 'celery_bench.py')], {
-        env: {
-          ...process.env,
-          AMQP_URL: opts.amqpUrl,
-          BENCH_PREFIX: `${prefix}-celery`,
-          CHAIN_RUNS: String(q.seqChains),
-          CHAIN_LENGTH: String(q.chainLength),
-          CHORD_SIZES: String(q.chord),
-          WORKER_CONCURRENCY: String(cpus().length),
-        },
-        encoding: 'utf8',
-        timeout: 900_000,
-      });
-      celery = JSON.parse(out.trim().split('\n').pop() ?? '{}');
-    }
-
-    const sg = { p50: percentile(seqGaps, 50), p99: percentile(seqGaps, 99) };
-    const rg = { p50: percentile(rateGaps, 50), p99: percentile(rateGaps, 99) };
-    results.push(
-      `### (a) Orchestration overhead per step (10-step chain of no-op workers)`,
-      '',
-      'Overhead = time from a worker finishing step *k* to a worker starting step *k+1*: result publish, broker, orchestrator transaction, request publish, broker.',
-      '',
-      '| load | steps measured | p50 (ms) | p99 (ms) | run p50 (ms) | run p99 (ms) |',
-      '| --- | ---: | ---: | ---: | ---: | ---: |',
-      `| one chain at a time | ${seqGaps.length} | ${fmt(sg.p50)} | ${fmt(sg.p99)} | ${fmt(percentile(seqRuns, 50), 1)} | ${fmt(percentile(seqRuns, 99), 1)} |`,
-      `| ${q.rateRunsPerSecond} chains/s (${fmt(achieved, 0)} steps/s achieved) | ${rateGaps.length} | ${fmt(rg.p50)} | ${fmt(rg.p99)} | ${fmt(percentile(rateRuns, 50), 1)} | ${fmt(percentile(rateRuns, 99), 1)} |`,
-      '',
-      `### (b) Fan-out (concurrency limit 200, no-op items, then one step over the joined list)`,
-      '',
-      '| items | time to completion (s) | items/s | orchestrator RSS before (MiB) | peak RSS during (MiB) |',
-      '| ---: | ---: | ---: | ---: | ---: |',
-      ...fanRows.map(
-        (r) =>
-          `| ${r.n} | ${fmt(r.ms / 1000)} | ${fmt(r.n / (r.ms / 1000), 0)} | ${fmt(r.baseline, 0)} | ${fmt(r.peak, 0)} |`,
-      ),
-      '',
-      `### (c) Sustained throughput, 3-step workflow (closed loop, ${q.throughputConcurrency} runs in flight, ${q.throughputSeconds} s)`,
-      '',
-      `| runs completed | runs/s | steps/s |`,
-      '| ---: | ---: | ---: |',
-      `| ${completedRuns} | ${fmt(runsPerSecond, 1)} | ${fmt(runsPerSecond * 3, 0)} |`,
-      '',
-    );
-    if (celery) {
-      const chordCelery = celery.chord_ms[String(q.chord)] ?? NaN;
-      results.push(
-        `### (d) Conveyor vs Celery (${celery.celery}, prefork --concurrency ${cpus().length}, same RabbitMQ, Redis result backend), same run`,
-        '',
-        'Ratio = Celery / Conveyor (> 1: Conveyor is faster).',
-        '',
-        '| shape | Conveyor | Celery | ratio |',
-        '| --- | ---: | ---: | ---: |',
-        `| chain of ${q.chainLength}, per-step overhead p50 (ms) | ${fmt(sg.p50)} | ${fmt(celery.chain.gap_p50_ms)} | ${fmt(celery.chain.gap_p50_ms / sg.p50)} |`,
-        `| chain of ${q.chainLength}, per-step overhead p99 (ms) | ${fmt(sg.p99)} | ${fmt(celery.chain.gap_p99_ms)} | ${fmt(celery.chain.gap_p99_ms / sg.p99)} |`,
-        `| chain of ${q.chainLength}, whole run p50 (ms) | ${fmt(percentile(seqRuns, 50), 1)} | ${fmt(celery.chain.run_p50_ms, 1)} | ${fmt(celery.chain.run_p50_ms / percentile(seqRuns, 50))} |`,
-        `| fan-out/chord of ${q.chord} no-ops + join (ms) | ${fmt(chordConveyor, 0)} | ${fmt(chordCelery, 0)} | ${fmt(chordCelery / chordConveyor)} |`,
-        '',
-      );
-    }
+    return {
+      queueType,
+      seqGaps,
+      seqRuns,
+      rateGaps,
+      rateRuns,
+      achieved,
+      resultTxMs,
+      completedRuns,
+      runsPerSecond,
+      fanRows,
+      chordMs,
+    };
   } finally {
     orchestrator.kill('SIGTERM');
     await new Promise((r) =>
@@ -371,6 +348,153 @@ async function main(opts: Options): Promise<void> {
     await cleanupBroker(opts.amqpUrl, prefix);
     if (opts.databaseUrl) await dropSchema(opts.databaseUrl, prefix.replace(/-/g, '_'));
     rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+async function main(opts: Options): Promise<void> {
+  const logger = pino({ level: 'warn' });
+  const queueTypes = opts.queueTypes.split(',').map((t) => t.trim());
+  for (const t of queueTypes)
+    if (!(QUEUE_TYPES as readonly string[]).includes(t))
+      throw new Error(`--queue-types: unknown queue type ${t} (use ${QUEUE_TYPES.join(', ')})`);
+  const q: Sizes = opts.quick
+    ? {
+        chainLength: 10,
+        seqChains: 10,
+        rateSeconds: 1,
+        rateRunsPerSecond: 20,
+        throughputSeconds: 2,
+        throughputConcurrency: 16,
+        fanouts: [100, 1000],
+        chord: 100,
+      }
+    : {
+        chainLength: 10,
+        seqChains: 100,
+        rateSeconds: 10,
+        rateRunsPerSecond: 20,
+        throughputSeconds: 10,
+        throughputConcurrency: 64,
+        fanouts: [1000, 10000],
+        chord: 1000,
+      };
+  const runs: ConveyorResult[] = [];
+  for (const queueType of queueTypes as QueueType[])
+    runs.push(await runConveyor(opts, q, queueType, logger));
+
+  // (d) Celery, same broker, Redis result backend.
+  let celery:
+    | {
+        chain: { gap_p50_ms: number; gap_p99_ms: number; run_p50_ms: number; run_p99_ms: number };
+        chord_ms: Record<string, number>;
+        celery: string;
+      }
+    | undefined;
+  if (opts.celery) {
+    const prefix = `orch-bench-${process.pid}-${Date.now().toString(36)}-celery`;
+    try {
+      const out = execFileSync('/usr/bin/python3', [join(__dirname, 'celery_bench.py')], {
+        env: {
+          ...process.env,
+          AMQP_URL: opts.amqpUrl,
+          BENCH_PREFIX: prefix,
+          CHAIN_RUNS: String(q.seqChains),
+          CHAIN_LENGTH: String(q.chainLength),
+          CHORD_SIZES: String(q.chord),
+          WORKER_CONCURRENCY: String(cpus().length),
+        },
+        encoding: 'utf8',
+        timeout: 900_000,
+      });
+      celery = JSON.parse(out.trim().split('\n').pop() ?? '{}');
+    } finally {
+      await cleanupBroker(opts.amqpUrl, prefix);
+    }
+  }
+
+  const label = (r: ConveyorResult) => `${r.queueType} queues`;
+  const results: string[] = [
+    `### (a) Orchestration overhead per step (10-step chain of no-op workers)`,
+    '',
+    'Overhead = time from a worker finishing step *k* to a worker starting step *k+1*: result publish, broker, orchestrator transaction, request publish, broker. "result tx" = mean time of the orchestrator\'s result transaction (lock wait, SQL, commit) during the one-chain-at-a-time runs, from its `conveyor_workflow_transition_seconds` histogram; the rest of the overhead is the two broker hops and the client libraries.',
+    '',
+    '| step queues | load | steps measured | p50 (ms) | p99 (ms) | run p50 (ms) | run p99 (ms) | result tx mean (ms) |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of runs) {
+    results.push(
+      `| ${label(r)} | one chain at a time | ${r.seqGaps.length} | ${fmt(percentile(r.seqGaps, 50))} | ${fmt(percentile(r.seqGaps, 99))} | ${fmt(percentile(r.seqRuns, 50), 1)} | ${fmt(percentile(r.seqRuns, 99), 1)} | ${fmt(r.resultTxMs)} |`,
+      `| ${label(r)} | ${q.rateRunsPerSecond} chains/s (${fmt(r.achieved, 0)} steps/s achieved) | ${r.rateGaps.length} | ${fmt(percentile(r.rateGaps, 50))} | ${fmt(percentile(r.rateGaps, 99))} | ${fmt(percentile(r.rateRuns, 50), 1)} | ${fmt(percentile(r.rateRuns, 99), 1)} | |`,
+    );
+  }
+  results.push(
+    '',
+    `### (b) Fan-out (concurrency limit 200, no-op items, then one step over the joined list)`,
+    '',
+    '| step queues | items | time to completion (s) | items/s | orchestrator RSS before (MiB) | peak RSS during (MiB) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...runs.flatMap((r) =>
+      r.fanRows.map(
+        (f) =>
+          `| ${label(r)} | ${f.n} | ${fmt(f.ms / 1000)} | ${fmt(f.n / (f.ms / 1000), 0)} | ${fmt(f.baseline, 0)} | ${fmt(f.peak, 0)} |`,
+      ),
+    ),
+    '',
+    `### (c) Sustained throughput, 3-step workflow (closed loop, ${q.throughputConcurrency} runs in flight, ${q.throughputSeconds} s)`,
+    '',
+    `| step queues | runs completed | runs/s | steps/s |`,
+    '| --- | ---: | ---: | ---: |',
+    ...runs.map(
+      (r) =>
+        `| ${label(r)} | ${r.completedRuns} | ${fmt(r.runsPerSecond, 1)} | ${fmt(r.runsPerSecond * 3, 0)} |`,
+    ),
+    '',
+  );
+  if (celery) {
+    const c = celery;
+    const chordCelery = c.chord_ms[String(q.chord)] ?? NaN;
+    results.push(
+      `### (d) Conveyor vs Celery (${c.celery}, prefork --concurrency ${cpus().length}, same RabbitMQ, Redis result backend), same run`,
+      '',
+      'Ratio = Celery / Conveyor (> 1: Conveyor is faster).',
+      '',
+      '| shape | Celery | ' + runs.map((r) => `Conveyor, ${label(r)} | ratio`).join(' | ') + ' |',
+      '| --- | ---: | ' + runs.map(() => '---: | ---:').join(' | ') + ' |',
+      ...(
+        [
+          [
+            `chain of ${q.chainLength}, per-step overhead p50 (ms)`,
+            c.chain.gap_p50_ms,
+            (r: ConveyorResult) => percentile(r.seqGaps, 50),
+            2,
+          ],
+          [
+            `chain of ${q.chainLength}, per-step overhead p99 (ms)`,
+            c.chain.gap_p99_ms,
+            (r: ConveyorResult) => percentile(r.seqGaps, 99),
+            2,
+          ],
+          [
+            `chain of ${q.chainLength}, whole run p50 (ms)`,
+            c.chain.run_p50_ms,
+            (r: ConveyorResult) => percentile(r.seqRuns, 50),
+            1,
+          ],
+          [
+            `fan-out/chord of ${q.chord} no-ops + join (ms)`,
+            chordCelery,
+            (r: ConveyorResult) => r.chordMs,
+            0,
+          ],
+        ] as const
+      ).map(
+        ([shape, theirs, ours, digits]) =>
+          `| ${shape} | ${fmt(theirs, digits)} | ` +
+          runs.map((r) => `${fmt(ours(r), digits)} | ${fmt(theirs / ours(r))}`).join(' | ') +
+          ' |',
+      ),
+      '',
+    );
   }
 
   const rabbit = (() => {
@@ -384,11 +508,12 @@ async function main(opts: Options): Promise<void> {
       return '?';
     }
   })();
-  const command = `npx nx run orchestrator:bench${opts.quick ? ' -- --quick' : ''}${opts.databaseUrl ? ' --database-url …' : ''}`;
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const command = `npx nx run orchestrator:bench${opts.quick ? ' -- --quick' : ''}${opts.databaseUrl ? ' --database-url …' : ''}${opts.queueTypes !== DEFAULT_QUEUE_TYPES ? ` --queue-types ${opts.queueTypes}` : ''}`;
   const report = [
     `## Results${opts.quick ? ' (quick configuration: tiny sizes, not representative)' : ''}`,
     '',
-    `Command: \`${command}\` — ${new Date().toISOString()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, RabbitMQ ${rabbit} (quorum queues, publisher confirms), ${opts.databaseUrl ? 'PostgreSQL' : 'SQLite (WAL)'}; orchestrator, workers, broker, database and Celery share the machine.`,
+    `Command: \`${command}\` — ${new Date().toISOString()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, RabbitMQ ${rabbit} (step queues: ${queueTypes.join(' then ')}; publisher confirms, persistent messages, manual acks throughout), ${opts.databaseUrl ? 'PostgreSQL' : 'SQLite (WAL)'}; orchestrator, workers, broker, database and Celery share the machine; load average at the end ${load}.`,
     '',
     ...results,
   ].join('\n');
@@ -456,6 +581,11 @@ if (require.main === module) {
       process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
     )
     .option('--no-celery', 'skip the Celery comparison')
+    .option(
+      '--queue-types <list>',
+      'step queue types to measure, one orchestrator each (quorum, classic)',
+      DEFAULT_QUEUE_TYPES,
+    )
     .parse();
   main(program.opts<Options>()).then(
     () => process.exit(0),

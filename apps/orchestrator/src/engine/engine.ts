@@ -1,4 +1,4 @@
-import type { Bus, DeadLetter } from '@conveyor/bus';
+import type { Bus, DeadLetter, QueueType } from '@conveyor/bus';
 import type { RunEvent, StepError, StepProgress, StepResult } from '@conveyor/contracts';
 import {
   runEventRoutingKey,
@@ -36,6 +36,8 @@ export interface EngineOptions {
    * fan-out's own step events and the API's counters cover them). Run events are always sent.
    */
   readonly stepEvents: StepEvents;
+  /** RabbitMQ type of the step, result and progress queues (default quorum); see the bus README. */
+  readonly stepQueueType?: QueueType;
 }
 
 export type StepEvents = 'all' | 'steps' | 'none';
@@ -72,6 +74,10 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {}
 
+  private get queueType(): QueueType {
+    return this.options.stepQueueType ?? 'quorum';
+  }
+
   get db() {
     return this.options.store.db;
   }
@@ -79,8 +85,8 @@ export class Engine {
   /** Declares the queues and starts consuming results, heartbeats and (for SSE) run events. */
   async start(): Promise<void> {
     const { bus } = this.options;
-    const results = stepResultsQueue(this.options.resultsQueue);
-    const progress = stepProgressQueue(this.options.progressQueue);
+    const results = stepResultsQueue(this.options.resultsQueue, this.queueType);
+    const progress = stepProgressQueue(this.options.progressQueue, this.queueType);
     await bus.assertQueue(results);
     await bus.assertQueue(progress);
     this.subscriptions.push(
@@ -163,13 +169,19 @@ export class Engine {
   private async perform(effects: readonly Effect[]): Promise<void> {
     const { bus, logger } = this.options;
     const work: Promise<unknown>[] = [];
-    for (const effect of effects) {
+    // Step requests go on the wire first: they are the next step's critical path, while events
+    // (best effort) and completions are not. Their relative order does not matter to anyone.
+    const ordered = [
+      ...effects.filter((e) => e.kind === 'dispatch'),
+      ...effects.filter((e) => e.kind !== 'dispatch'),
+    ];
+    for (const effect of ordered) {
       switch (effect.kind) {
         case 'dispatch': {
           const { request } = effect;
           work.push(
             bus
-              .publish(stepQueue(request.queue), request, {
+              .publish(stepQueue(request.queue, this.queueType), request, {
                 messageId: `${request.taskId}:${request.attempt}`,
                 correlationId: request.runId,
               })
@@ -636,7 +648,7 @@ export class Engine {
 
   /** Moves dead-lettered results into the database (visible in the API) and counts them. */
   private async drainDeadLetters(): Promise<void> {
-    for (const queue of [stepResultsQueue(this.options.resultsQueue)]) {
+    for (const queue of [stepResultsQueue(this.options.resultsQueue, this.queueType)]) {
       let letters: DeadLetter[];
       try {
         letters = await this.options.bus.drainDeadLetters(queue, 100);

@@ -83,6 +83,10 @@ export class ManagedConnection extends EventEmitter {
   }): Promise<ManagedConnection> {
     const recovering = await connect(options.url, {
       clientProperties: { connection_name: options.name },
+      // amqplib leaves Nagle's algorithm on: a publish is several small frames, and a write held
+      // back until the previous one is ACKed can wait out the peer's delayed ACK (up to 40 ms on
+      // Linux) — tail latency on every hop. Messages are small and latency is the point.
+      noDelay: true,
       recovery: {
         initialDelay: options.reconnect.initialDelayMs,
         maxDelay: options.reconnect.maxDelayMs,

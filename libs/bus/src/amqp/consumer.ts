@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { QueueDefinition } from '../definitions';
-import { processDelivery, type Outcome } from '../delivery';
+import { processDelivery, redeliveryOutcome, type Outcome } from '../delivery';
 import type { BusMetrics } from '../metrics';
 import type { Handler } from '../transport';
 import { ChannelKeeper } from './channel-keeper';
@@ -120,17 +120,20 @@ export class AmqpConsumer<T> {
     metrics.consumed(this.options.policy.name);
     const messageId =
       typeof msg.properties.messageId === 'string' ? msg.properties.messageId : randomUUID();
-    const outcome = await processDelivery(
-      {
-        body: msg.content,
-        headers: msg.properties.headers ?? {},
-        messageId,
-        routingKey: msg.fields.routingKey,
-      },
-      this.options.policy,
-      this.options.handler,
-      { queue, exchange: target.exchange },
-    );
+    const raw = {
+      body: msg.content,
+      headers: msg.properties.headers ?? {},
+      messageId,
+      routingKey: msg.fields.routingKey,
+    };
+    const context = { queue, exchange: target.exchange };
+    // Classic queues have no broker delivery limit: a redelivery is counted here, before the
+    // handler that may have crashed the previous consumer runs again (see redeliveryOutcome).
+    const outcome =
+      (this.options.policy.queueType === 'classic' && msg.fields.redelivered
+        ? redeliveryOutcome(raw, this.options.policy, context)
+        : undefined) ??
+      (await processDelivery(raw, this.options.policy, this.options.handler, context));
     try {
       await this.settle(outcome, msg, messageId, queue);
     } catch (err) {

@@ -1,5 +1,5 @@
 import type { Channel } from 'amqplib';
-import { topologyNames, type QueueDefinition } from '../definitions';
+import { topologyNames, type QueueDefinition, type QueueType } from '../definitions';
 
 /**
  * Redeliveries of one message the broker tolerates (consumer crashed or lost its connection
@@ -20,6 +20,22 @@ export function quorumQueueArguments(queue: string): Record<string, unknown> {
   };
 }
 
+/**
+ * Classic queues have no delivery limit (and no at-least-once dead-lettering strategy): the
+ * bus's consumer counts redeliveries in the attempt header instead (delivery.ts).
+ */
+export function classicQueueArguments(queue: string): Record<string, unknown> {
+  return {
+    'x-queue-type': 'classic',
+    'x-dead-letter-exchange': topologyNames.deadLetterExchange(queue),
+  };
+}
+
+/** The arguments a queue of this type is declared with — part of the wire contract. */
+export function queueArguments(queue: string, type: QueueType): Record<string, unknown> {
+  return type === 'classic' ? classicQueueArguments(queue) : quorumQueueArguments(queue);
+}
+
 async function declareDeadLetters(
   channel: Channel,
   exchange: string,
@@ -30,10 +46,14 @@ async function declareDeadLetters(
   await channel.bindQueue(queue, exchange, '');
 }
 
-/** queue, queue.dlx → queue.dlq, and queue.retry when the definition delays retries. */
+/**
+ * queue, queue.dlx → queue.dlq, and queue.retry when the definition delays retries. The DLQ is
+ * quorum whatever the queue's type: dead letters are rare and are what an operator must not
+ * lose, and a queue can change type (delete and re-declare it) without touching its DLQ.
+ */
 export async function declareQueueTopology(
   channel: Channel,
-  queue: Pick<QueueDefinition<unknown>, 'name' | 'retryDelayMs'>,
+  queue: Pick<QueueDefinition<unknown>, 'name' | 'retryDelayMs' | 'queueType'>,
 ): Promise<void> {
   await declareDeadLetters(
     channel,
@@ -42,7 +62,7 @@ export async function declareQueueTopology(
   );
   await channel.assertQueue(queue.name, {
     durable: true,
-    arguments: quorumQueueArguments(queue.name),
+    arguments: queueArguments(queue.name, queue.queueType),
   });
   if (queue.retryDelayMs > 0) {
     // Classic, not quorum: RabbitMQ 3.10 quorum queues have no per-message TTL. Messages wait
