@@ -33,6 +33,6 @@ export { spanCorruption, randomSpansNoiseMask } from './span-corruption';
 export type { SpanCorruptionOptions, SpanCorruptionExample } from './span-corruption';
 export { createRng, shuffle } from './random';
 export type { Rng } from './random';
-export { initBackend, BACKEND_ORDER } from './backend';
-export type { BackendChoice, BackendChoiceName, InitBackendOptions } from './backend';
-export { registerWasmSegmentSum } from './wasm-kernels';
+// Backend choice and the wasm kernels are shared with the other TensorFlow.js libraries.
+export { initBackend, BACKEND_ORDER, BACKEND_ENV, registerWasmSegmentSum } from '@conveyor/tfjs-runtime';
+export type { BackendChoice, BackendChoiceName, InitBackendOptions } from '@conveyor/tfjs-runtime';

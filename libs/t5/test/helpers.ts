@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type BackendChoiceName } from '../src/backend';
+import { initBackend, type BackendChoiceName } from '@conveyor/tfjs-runtime';
 import type { T5Config } from '../src/config';
 
 export const WORKSPACE_ROOT = path.resolve(__dirname, '../../..');
