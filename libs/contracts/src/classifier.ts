@@ -25,7 +25,10 @@ export type ClassifyItem = z.infer<typeof ClassifyItem>;
 
 export const ClassifyRequest = z.object({
   ...messageHeader('classifier.classify.request', 1),
-  items: z.array(ClassifyItem).min(1, 'items must hold at least one question').max(CLASSIFY_LIMITS.items),
+  items: z
+    .array(ClassifyItem)
+    .min(1, 'items must hold at least one question')
+    .max(CLASSIFY_LIMITS.items),
 });
 export type ClassifyRequest = z.infer<typeof ClassifyRequest>;
 
@@ -51,7 +54,11 @@ export const ClassifyResponse = z.object({
 });
 export type ClassifyResponse = z.infer<typeof ClassifyResponse>;
 
-const item = { id: 'q-34555135', title: 'Pandas: read_html', body: "<p>I'm trying to extract US states from wiki URL…</p>" };
+const item = {
+  id: 'q-34555135',
+  title: 'Pandas: read_html',
+  body: "<p>I'm trying to extract US states from wiki URL…</p>",
+};
 
 export const classifyRequestContract = defineContract({
   type: 'classifier.classify.request',
@@ -69,8 +76,14 @@ export const classifyRequestContract = defineContract({
   ],
   invalidExamples: [
     { field: 'items', value: { type: 'classifier.classify.request', version: 1, items: [] } },
-    { field: 'items', value: { type: 'classifier.classify.request', version: 1, items: [{ title: '', body: 'x' }] } },
-    { field: 'items', value: { type: 'classifier.classify.request', version: 1, items: [{ title: 'no body' }] } },
+    {
+      field: 'items',
+      value: { type: 'classifier.classify.request', version: 1, items: [{ title: '', body: 'x' }] },
+    },
+    {
+      field: 'items',
+      value: { type: 'classifier.classify.request', version: 1, items: [{ title: 'no body' }] },
+    },
     { field: 'version', value: { type: 'classifier.classify.request', version: 2, items: [item] } },
   ],
 });
@@ -78,14 +91,17 @@ export const classifyRequestContract = defineContract({
 export const classifyResponseContract = defineContract({
   type: 'classifier.classify.response',
   version: 1,
-  description: 'Output of the `classify` step: the predicted class and class probabilities for each item, in order.',
+  description:
+    'Output of the `classify` step: the predicted class and class probabilities for each item, in order.',
   schema: ClassifyResponse,
   examples: [
     {
       type: 'classifier.classify.response',
       version: 1,
       model: { kind: 't5', version: 't5-so-quality-1' },
-      results: [{ id: 'q-34555135', label: 'high', probabilities: { none: 0.05, low: 0.03, high: 0.92 } }],
+      results: [
+        { id: 'q-34555135', label: 'high', probabilities: { none: 0.05, low: 0.03, high: 0.92 } },
+      ],
     },
   ],
   invalidExamples: [
@@ -110,4 +126,7 @@ export const classifyResponseContract = defineContract({
 });
 
 /** Contracts of the classifier messages (owned by the classifier work; registered in registry.ts). */
-export const classifierContracts: readonly Contract[] = [classifyRequestContract, classifyResponseContract];
+export const classifierContracts: readonly Contract[] = [
+  classifyRequestContract,
+  classifyResponseContract,
+];
