@@ -25,56 +25,103 @@ import { readGameLog } from './data';
 function positiveInt(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer, got "${v}"`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${name} must be a non-negative integer, got "${v}"`);
     return n;
   };
 }
 
-const program = new Command('selfplay').description('Self-play game generation for Spanish draughts');
+const program = new Command('selfplay').description(
+  'Self-play game generation for Spanish draughts',
+);
 
 program
   .command('generate')
   .description('play games between two engine settings and append them to a JSONL log (resumable)')
   .requiredOption('--out <file>', 'JSONL game log to append to')
   .option('--games <n>', 'number of game ids to cover', positiveInt('--games'), 1000)
-  .option('--first-id <n>', 'first game id (shards use disjoint ranges)', positiveInt('--first-id'), 0)
+  .option(
+    '--first-id <n>',
+    'first game id (shards use disjoint ranges)',
+    positiveInt('--first-id'),
+    0,
+  )
   .option('--depth <n>', 'search depth of both sides', positiveInt('--depth'), 4)
-  .option('--white-depth <n>', 'search depth of white (default --depth)', positiveInt('--white-depth'))
-  .option('--black-depth <n>', 'search depth of black (default --depth)', positiveInt('--black-depth'))
-  .option('--seed <n>', 'run seed; game seeds derive from it and the game id', positiveInt('--seed'), 1)
-  .option('--threads <n>', 'worker threads (default: available cores)', positiveInt('--threads'), availableParallelism())
+  .option(
+    '--white-depth <n>',
+    'search depth of white (default --depth)',
+    positiveInt('--white-depth'),
+  )
+  .option(
+    '--black-depth <n>',
+    'search depth of black (default --depth)',
+    positiveInt('--black-depth'),
+  )
+  .option(
+    '--seed <n>',
+    'run seed; game seeds derive from it and the game id',
+    positiveInt('--seed'),
+    1,
+  )
+  .option(
+    '--threads <n>',
+    'worker threads (default: available cores)',
+    positiveInt('--threads'),
+    availableParallelism(),
+  )
   .option('--no-progress', 'print one summary line instead of a progress bar')
-  .action(async (o: { out: string; games: number; firstId: number; depth: number; whiteDepth?: number; blackDepth?: number; seed: number; threads: number; progress: boolean }) => {
-    mkdirSync(dirname(o.out), { recursive: true });
-    const wd = o.whiteDepth ?? o.depth;
-    const bd = o.blackDepth ?? o.depth;
-    const bar = o.progress ? new SingleBar({ format: 'self-play |{bar}| {value}/{total} games | {rate} games/s | eta {eta_formatted}', hideCursor: true }, Presets.shades_classic) : null;
-    const t0 = Date.now();
-    let startDone = -1;
-    const summary = await runSelfPlay({
-      out: o.out,
-      games: o.games,
-      firstId: o.firstId,
-      white: { label: engineLabel(wd), depth: wd },
-      black: { label: engineLabel(bd), depth: bd },
-      runSeed: o.seed,
-      threads: o.threads,
-      onProgress: (done, total) => {
-        if (startDone < 0) {
-          startDone = done;
-          bar?.start(total, done, { rate: '0' });
-        }
-        const rate = (done - startDone) / Math.max(1e-3, (Date.now() - t0) / 1000);
-        bar?.update(done, { rate: rate.toFixed(1) });
-      },
-    });
-    bar?.stop();
-    const s = summary.wallMs / 1000;
-    console.log(
-      `played ${summary.played} games (${summary.resumed} already in ${o.out}) in ${s.toFixed(1)} s wall, ${(summary.cpuMs / 1000).toFixed(1)} s CPU, ` +
-        `${(summary.played / Math.max(s, 1e-3)).toFixed(1)} games/s on ${o.threads} threads`,
-    );
-  });
+  .action(
+    async (o: {
+      out: string;
+      games: number;
+      firstId: number;
+      depth: number;
+      whiteDepth?: number;
+      blackDepth?: number;
+      seed: number;
+      threads: number;
+      progress: boolean;
+    }) => {
+      mkdirSync(dirname(o.out), { recursive: true });
+      const wd = o.whiteDepth ?? o.depth;
+      const bd = o.blackDepth ?? o.depth;
+      const bar = o.progress
+        ? new SingleBar(
+            {
+              format:
+                'self-play |{bar}| {value}/{total} games | {rate} games/s | eta {eta_formatted}',
+              hideCursor: true,
+            },
+            Presets.shades_classic,
+          )
+        : null;
+      const t0 = Date.now();
+      let startDone = -1;
+      const summary = await runSelfPlay({
+        out: o.out,
+        games: o.games,
+        firstId: o.firstId,
+        white: { label: engineLabel(wd), depth: wd },
+        black: { label: engineLabel(bd), depth: bd },
+        runSeed: o.seed,
+        threads: o.threads,
+        onProgress: (done, total) => {
+          if (startDone < 0) {
+            startDone = done;
+            bar?.start(total, done, { rate: '0' });
+          }
+          const rate = (done - startDone) / Math.max(1e-3, (Date.now() - t0) / 1000);
+          bar?.update(done, { rate: rate.toFixed(1) });
+        },
+      });
+      bar?.stop();
+      const s = summary.wallMs / 1000;
+      console.log(
+        `played ${summary.played} games (${summary.resumed} already in ${o.out}) in ${s.toFixed(1)} s wall, ${(summary.cpuMs / 1000).toFixed(1)} s CPU, ` +
+          `${(summary.played / Math.max(s, 1e-3)).toFixed(1)} games/s on ${o.threads} threads`,
+      );
+    },
+  );
 
 program
   .command('pdn')
@@ -97,29 +144,51 @@ program
 
 program
   .command('stats')
-  .description('aggregate opening statistics (per position and move: win/draw/loss, exact multinomial test, BH correction)')
+  .description(
+    'aggregate opening statistics (per position and move: win/draw/loss, exact multinomial test, BH correction)',
+  )
   .requiredOption('--in <file>', 'JSONL game log')
   .requiredOption('--out <file>', 'opening book JSON to write')
   .option('--max-ply <n>', 'count positions before this ply', positiveInt('--max-ply'), 16)
-  .option('--min-games <n>', 'keep positions seen in at least this many games', positiveInt('--min-games'), 20)
+  .option(
+    '--min-games <n>',
+    'keep positions seen in at least this many games',
+    positiveInt('--min-games'),
+    20,
+  )
   .option('--fdr <q>', 'false-discovery rate of the Benjamini-Hochberg correction', Number, 0.05)
   .option('--limit <n>', 'use at most this many games', positiveInt('--limit'))
-  .action((o: { in: string; out: string; maxPly: number; minGames: number; fdr: number; limit?: number }) => {
-    const records = readGameLog(o.in, o.limit);
-    const book = buildOpeningBook(records, { maxPly: o.maxPly, minGames: o.minGames, fdr: o.fdr });
-    const entries = Object.values(book.positions);
-    const moves = entries.flatMap((e) => Object.values(e.moves));
-    mkdirSync(dirname(o.out), { recursive: true });
-    writeFileSync(o.out, JSON.stringify(book) + '\n');
-    console.log(
-      `${book.games} games → ${entries.length} positions with ≥ ${o.minGames} games, ${moves.length} moves, ` +
-        `${moves.filter((m) => m.significant).length} significant at FDR ${o.fdr}; wrote ${o.out}`,
-    );
-  });
+  .action(
+    (o: {
+      in: string;
+      out: string;
+      maxPly: number;
+      minGames: number;
+      fdr: number;
+      limit?: number;
+    }) => {
+      const records = readGameLog(o.in, o.limit);
+      const book = buildOpeningBook(records, {
+        maxPly: o.maxPly,
+        minGames: o.minGames,
+        fdr: o.fdr,
+      });
+      const entries = Object.values(book.positions);
+      const moves = entries.flatMap((e) => Object.values(e.moves));
+      mkdirSync(dirname(o.out), { recursive: true });
+      writeFileSync(o.out, JSON.stringify(book) + '\n');
+      console.log(
+        `${book.games} games → ${entries.length} positions with ≥ ${o.minGames} games, ${moves.length} moves, ` +
+          `${moves.filter((m) => m.significant).length} significant at FDR ${o.fdr}; wrote ${o.out}`,
+      );
+    },
+  );
 
 program
   .command('train')
-  .description('train the transformer scorer on logged games; saves model.json + weights.bin and a loss-curve SVG')
+  .description(
+    'train the transformer scorer on logged games; saves model.json + weights.bin and a loss-curve SVG',
+  )
   .requiredOption('--in <file>', 'JSONL game log')
   .requiredOption('--out <dir>', 'model directory to write')
   .option('--games <n>', 'use at most this many games', positiveInt('--games'))
@@ -129,57 +198,89 @@ program
   .option('--max-steps <n>', 'stop after this many steps', positiveInt('--max-steps'))
   .option('--seed <n>', 'initialisation and shuffling seed', positiveInt('--seed'), 1)
   .option('--d-model <n>', 'width', positiveInt('--d-model'), DEFAULT_CONFIG.dModel)
-  .action(async (o: { in: string; out: string; games?: number; epochs: number; batch: number; lr: number; maxSteps?: number; seed: number; dModel: number }) => {
-    const backend = await initBackend({ label: 'selfplay train', log: (l) => console.log(l) });
-    const records = readGameLog(o.in, o.games);
-    const set = buildTrainingSet(records);
-    console.log(`${records.length} games, ${set.count} positions`);
-    const config = { ...DEFAULT_CONFIG, dModel: o.dModel };
-    const bar = new SingleBar({ format: 'train |{bar}| step {value}/{total} | loss {loss} | val {val}', hideCursor: true }, Presets.shades_classic);
-    let started = false;
-    let lastVal = 'n/a';
-    const t0 = Date.now();
-    const cpu0 = process.cpuUsage();
-    const result = train(set, {
-      config,
-      epochs: o.epochs,
-      batchSize: o.batch,
-      learningRate: o.lr,
-      seed: o.seed,
-      maxSteps: o.maxSteps,
-      reportEvery: 10,
-      onProgress: (p) => {
-        if (p.validationLoss !== undefined) lastVal = p.validationLoss.toFixed(4);
-        if (!started) {
-          started = true;
-          bar.start(p.totalSteps, p.step, { loss: 'n/a', val: lastVal });
-        }
-        bar.update(p.step, { loss: Number.isFinite(p.trainLoss) ? p.trainLoss.toFixed(4) : 'n/a', val: lastVal });
-        // Without a terminal (nohup, CI) the bar draws nothing: log a line per report instead.
-        if (!process.stdout.isTTY) console.log(`step ${p.step}/${p.totalSteps} epoch ${p.epoch} train loss ${p.trainLoss.toFixed(4)} validation ${lastVal}`);
-      },
-    });
-    bar.stop();
-    const cpu = process.cpuUsage(cpu0);
-    const info = {
-      backend: backend.name,
-      games: records.length,
-      trainPositions: result.trainPositions,
-      validationPositions: result.validationPositions,
-      epochs: o.epochs,
-      batch: o.batch,
-      learningRate: o.lr,
-      steps: result.curve[result.curve.length - 1]?.step ?? 0,
-      curve: result.curve,
-      wallSeconds: Math.round((Date.now() - t0) / 1000),
-      cpuSeconds: Math.round((cpu.user + cpu.system) / 1e6),
-      targets: 'sigmoid ramp (k=6) from first to deciding ply on the actual outcome, 0 elsewhere',
-    };
-    await saveModel(o.out, config, result.params, info);
-    writeFileSync(`${o.out}/loss-curve.svg`, lossCurveSvg(result.curve, `draughts transformer: ${records.length} games, ${set.count} positions`));
-    const last = result.curve[result.curve.length - 1];
-    console.log(`saved ${o.out} (validation loss ${last?.validationLoss.toFixed(4)}; ${info.wallSeconds} s wall, ${info.cpuSeconds} s CPU)`);
-  });
+  .action(
+    async (o: {
+      in: string;
+      out: string;
+      games?: number;
+      epochs: number;
+      batch: number;
+      lr: number;
+      maxSteps?: number;
+      seed: number;
+      dModel: number;
+    }) => {
+      const backend = await initBackend({ label: 'selfplay train', log: (l) => console.log(l) });
+      const records = readGameLog(o.in, o.games);
+      const set = buildTrainingSet(records);
+      console.log(`${records.length} games, ${set.count} positions`);
+      const config = { ...DEFAULT_CONFIG, dModel: o.dModel };
+      const bar = new SingleBar(
+        {
+          format: 'train |{bar}| step {value}/{total} | loss {loss} | val {val}',
+          hideCursor: true,
+        },
+        Presets.shades_classic,
+      );
+      let started = false;
+      let lastVal = 'n/a';
+      const t0 = Date.now();
+      const cpu0 = process.cpuUsage();
+      const result = train(set, {
+        config,
+        epochs: o.epochs,
+        batchSize: o.batch,
+        learningRate: o.lr,
+        seed: o.seed,
+        maxSteps: o.maxSteps,
+        reportEvery: 10,
+        onProgress: (p) => {
+          if (p.validationLoss !== undefined) lastVal = p.validationLoss.toFixed(4);
+          if (!started) {
+            started = true;
+            bar.start(p.totalSteps, p.step, { loss: 'n/a', val: lastVal });
+          }
+          bar.update(p.step, {
+            loss: Number.isFinite(p.trainLoss) ? p.trainLoss.toFixed(4) : 'n/a',
+            val: lastVal,
+          });
+          // Without a terminal (nohup, CI) the bar draws nothing: log a line per report instead.
+          if (!process.stdout.isTTY)
+            console.log(
+              `step ${p.step}/${p.totalSteps} epoch ${p.epoch} train loss ${p.trainLoss.toFixed(4)} validation ${lastVal}`,
+            );
+        },
+      });
+      bar.stop();
+      const cpu = process.cpuUsage(cpu0);
+      const info = {
+        backend: backend.name,
+        games: records.length,
+        trainPositions: result.trainPositions,
+        validationPositions: result.validationPositions,
+        epochs: o.epochs,
+        batch: o.batch,
+        learningRate: o.lr,
+        steps: result.curve[result.curve.length - 1]?.step ?? 0,
+        curve: result.curve,
+        wallSeconds: Math.round((Date.now() - t0) / 1000),
+        cpuSeconds: Math.round((cpu.user + cpu.system) / 1e6),
+        targets: 'sigmoid ramp (k=6) from first to deciding ply on the actual outcome, 0 elsewhere',
+      };
+      await saveModel(o.out, config, result.params, info);
+      writeFileSync(
+        `${o.out}/loss-curve.svg`,
+        lossCurveSvg(
+          result.curve,
+          `draughts transformer: ${records.length} games, ${set.count} positions`,
+        ),
+      );
+      const last = result.curve[result.curve.length - 1];
+      console.log(
+        `saved ${o.out} (validation loss ${last?.validationLoss.toFixed(4)}; ${info.wallSeconds} s wall, ${info.cpuSeconds} s CPU)`,
+      );
+    },
+  );
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(e instanceof Error ? e.message : e);

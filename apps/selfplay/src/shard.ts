@@ -36,7 +36,16 @@ export function playShard(req: SelfplayShardRequest): SelfplayShardResult {
     records.push(formatRecord(r));
   }
   const cpu = process.cpuUsage(cpu0);
-  return { type: 'selfplay.shard.result', version: 1, firstId: req.firstId, records, whiteWins, draws, blackWins, cpuMs: (cpu.user + cpu.system) / 1000 };
+  return {
+    type: 'selfplay.shard.result',
+    version: 1,
+    firstId: req.firstId,
+    records,
+    whiteWins,
+    draws,
+    blackWins,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+  };
 }
 
 export const aggregateInputSchema = z.object({ shards: z.array(selfplayShardResultSchema).min(1) });
@@ -56,10 +65,14 @@ export function aggregateShards(shards: readonly SelfplayShardResult[]): Aggrega
   let expected = sorted[0]?.firstId ?? 0;
   for (const s of sorted) {
     if (s.firstId !== expected)
-      throw new FatalStepError(`shards leave a ${s.firstId > expected ? 'gap' : 'overlap'} at game id ${expected} (next shard starts at ${s.firstId}): check the shard ranges`, { code: 'SHARD_RANGES' });
+      throw new FatalStepError(
+        `shards leave a ${s.firstId > expected ? 'gap' : 'overlap'} at game id ${expected} (next shard starts at ${s.firstId}): check the shard ranges`,
+        { code: 'SHARD_RANGES' },
+      );
     expected = s.firstId + s.records.length;
   }
-  const sum = (k: 'whiteWins' | 'draws' | 'blackWins' | 'cpuMs'): number => sorted.reduce((a, s) => a + s[k], 0);
+  const sum = (k: 'whiteWins' | 'draws' | 'blackWins' | 'cpuMs'): number =>
+    sorted.reduce((a, s) => a + s[k], 0);
   return {
     games: sorted.reduce((a, s) => a + s.records.length, 0),
     whiteWins: sum('whiteWins'),

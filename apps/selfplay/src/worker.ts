@@ -7,8 +7,15 @@ import { selfplayHandlers } from './shard';
 
 void (async () => {
   const logger = pino({ name: 'selfplay-worker' });
-  const bus = await createBus({ url: process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672', connectionName: 'selfplay-worker' });
-  const worker = await startStepWorker({ bus, handlers: selfplayHandlers(process.env['SELFPLAY_QUEUE_PREFIX'] ?? ''), logger });
+  const bus = await createBus({
+    url: process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672',
+    connectionName: 'selfplay-worker',
+  });
+  const worker = await startStepWorker({
+    bus,
+    handlers: selfplayHandlers(process.env['SELFPLAY_QUEUE_PREFIX'] ?? ''),
+    logger,
+  });
   logger.info({ workerId: worker.workerId }, 'selfplay worker ready');
   const stop = async (): Promise<void> => {
     await worker.close();

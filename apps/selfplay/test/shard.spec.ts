@@ -4,21 +4,37 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { selfplayContracts, selfplayShardRequestSchema } from '../../../libs/contracts/src/selfplay';
+import {
+  selfplayContracts,
+  selfplayShardRequestSchema,
+} from '../../../libs/contracts/src/selfplay';
 import { aggregateShards, playShard } from '../src/shard';
 
 const request = (firstId: number, games: number) =>
-  selfplayShardRequestSchema.parse({ type: 'selfplay.shard.request', version: 1, runSeed: 3, firstId, games, white: { depth: 1 }, black: { depth: 1 }, maxPlies: 40 });
+  selfplayShardRequestSchema.parse({
+    type: 'selfplay.shard.request',
+    version: 1,
+    runSeed: 3,
+    firstId,
+    games,
+    white: { depth: 1 },
+    black: { depth: 1 },
+    maxPlies: 40,
+  });
 
 describe('selfplay contracts', () => {
-  it.each(selfplayContracts.map((c) => [c.type, c] as const))('%s: examples parse, invalid examples fail on their field', (_t, c) => {
-    for (const e of c.examples) expect(c.schema.safeParse(e).success).toBe(true);
-    for (const bad of c.invalidExamples) {
-      const r = c.schema.safeParse(bad.value);
-      expect(r.success).toBe(false);
-      if (!r.success) expect(r.error.issues.some((i) => String(i.path[0]) === bad.field)).toBe(true);
-    }
-  });
+  it.each(selfplayContracts.map((c) => [c.type, c] as const))(
+    '%s: examples parse, invalid examples fail on their field',
+    (_t, c) => {
+      for (const e of c.examples) expect(c.schema.safeParse(e).success).toBe(true);
+      for (const bad of c.invalidExamples) {
+        const r = c.schema.safeParse(bad.value);
+        expect(r.success).toBe(false);
+        if (!r.success)
+          expect(r.error.issues.some((i) => String(i.path[0]) === bad.field)).toBe(true);
+      }
+    },
+  );
 });
 
 describe('selfplay shard and aggregate steps', () => {
@@ -39,8 +55,12 @@ describe('selfplay shard and aggregate steps', () => {
   });
 
   it('rejects shard ranges with a gap, naming the missing id', () => {
-    expect(() => aggregateShards([playShard(request(0, 1)), playShard(request(2, 1))])).toThrow(FatalStepError);
-    expect(() => aggregateShards([playShard(request(0, 1)), playShard(request(2, 1))])).toThrow(/gap at game id 1/);
+    expect(() => aggregateShards([playShard(request(0, 1)), playShard(request(2, 1))])).toThrow(
+      FatalStepError,
+    );
+    expect(() => aggregateShards([playShard(request(0, 1)), playShard(request(2, 1))])).toThrow(
+      /gap at game id 1/,
+    );
   });
 
   it('workflow YAML names the two worker queues and fans out over the shards', () => {

@@ -28,7 +28,11 @@ export const selfplayShardRequestSchema = z.object({
 });
 export type SelfplayShardRequest = z.infer<typeof selfplayShardRequestSchema>;
 
-const gameLineSchema = z.string().min(10).max(4000).startsWith('{"v":1,', 'must be a version-1 game record line (JSON starting with {"v":1,)');
+const gameLineSchema = z
+  .string()
+  .min(10)
+  .max(4000)
+  .startsWith('{"v":1,', 'must be a version-1 game record line (JSON starting with {"v":1,)');
 
 export const selfplayShardResultSchema = z.object({
   ...messageHeader('selfplay.shard.result', 1),
@@ -71,9 +75,13 @@ const exampleShardResult: z.input<typeof selfplayShardResultSchema> = {
 export const selfplayShardRequestContract = defineContract({
   type: 'selfplay.shard.request',
   version: 1,
-  description: 'Asks a selfplay-shard worker to play game ids firstId … firstId + games - 1 between two engine settings.',
+  description:
+    'Asks a selfplay-shard worker to play game ids firstId … firstId + games - 1 between two engine settings.',
   schema: selfplayShardRequestSchema,
-  examples: [exampleShardRequest, { ...exampleShardRequest, firstId: 0, games: 1, white: { depth: 6 }, black: { depth: 2 } }],
+  examples: [
+    exampleShardRequest,
+    { ...exampleShardRequest, firstId: 0, games: 1, white: { depth: 6 }, black: { depth: 2 } },
+  ],
   invalidExamples: [
     { value: { ...exampleShardRequest, games: 0 }, field: 'games' },
     { value: { ...exampleShardRequest, games: 100_000 }, field: 'games' },
@@ -86,7 +94,8 @@ export const selfplayShardRequestContract = defineContract({
 export const selfplayShardResultContract = defineContract({
   type: 'selfplay.shard.result',
   version: 1,
-  description: 'The games of one self-play shard as JSONL game-record lines, with outcome counts and CPU time.',
+  description:
+    'The games of one self-play shard as JSONL game-record lines, with outcome counts and CPU time.',
   schema: selfplayShardResultSchema,
   examples: [exampleShardResult, { ...exampleShardResult, records: [], draws: 0 }],
   invalidExamples: [
@@ -96,4 +105,7 @@ export const selfplayShardResultContract = defineContract({
   ],
 });
 
-export const selfplayContracts: readonly Contract[] = [selfplayShardRequestContract, selfplayShardResultContract];
+export const selfplayContracts: readonly Contract[] = [
+  selfplayShardRequestContract,
+  selfplayShardResultContract,
+];

@@ -18,7 +18,15 @@
  * next to the network, and the result equals sequential minimax / alpha-beta exactly
  * (sequentialAlphaBeta below is the reference the tests hold it to).
  */
-import { hashPosition, legalMoves, makeMove, WIN_SCORE, type BatchScorer, type Move, type Position } from '@conveyor/draughts';
+import {
+  hashPosition,
+  legalMoves,
+  makeMove,
+  WIN_SCORE,
+  type BatchScorer,
+  type Move,
+  type Position,
+} from '@conveyor/draughts';
 
 export interface BatchedSearchOptions {
   readonly depth: number;
@@ -52,7 +60,11 @@ export function lossScore(ply: number): number {
   return -(WIN_SCORE - ply);
 }
 
-export async function batchedMinimax(root: Position, scorer: BatchScorer, options: BatchedSearchOptions): Promise<BatchedSearchResult> {
+export async function batchedMinimax(
+  root: Position,
+  scorer: BatchScorer,
+  options: BatchedSearchOptions,
+): Promise<BatchedSearchResult> {
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 256));
   const maxExtension = options.maxExtension ?? 12;
   const kind: number[] = [];
@@ -76,7 +88,8 @@ export async function batchedMinimax(root: Position, scorer: BatchScorer, option
     calls++;
     pending.push(
       scorer.scoreBatch(batch).then((values) => {
-        if (values.length !== batch.length) throw new Error(`scorer returned ${values.length} values for ${batch.length} positions`);
+        if (values.length !== batch.length)
+          throw new Error(`scorer returned ${values.length} values for ${batch.length} positions`);
         if (start + values.length > leafValues.length) {
           const grown = new Float64Array(Math.max(2 * leafValues.length, start + values.length));
           grown.set(leafValues);
@@ -95,7 +108,13 @@ export async function batchedMinimax(root: Position, scorer: BatchScorer, option
     return kind.length - 1;
   };
   const rootMoves = legalMoves(root);
-  const expand = (node: number, pos: Position, moves: readonly Move[], depth: number, ply: number): void => {
+  const expand = (
+    node: number,
+    pos: Position,
+    moves: readonly Move[],
+    depth: number,
+    ply: number,
+  ): void => {
     if (moves.length === 0) {
       kind[node] = KIND_TERMINAL;
       terminalValue[node] = lossScore(ply);
@@ -142,12 +161,27 @@ export async function batchedMinimax(root: Position, scorer: BatchScorer, option
       value[i] = best;
     }
   }
-  if (rootMoves.length === 0) return { move: null, score: lossScore(0), tied: [], nodes: kind.length, leaves: slotCount, calls };
+  if (rootMoves.length === 0)
+    return {
+      move: null,
+      score: lossScore(0),
+      tied: [],
+      nodes: kind.length,
+      leaves: slotCount,
+      calls,
+    };
   const score = value[rootNode] as number;
   const f = firstChild[rootNode] as number;
   const tied = rootMoves.filter((_, i) => -(value[f + i] as number) === score);
   const pick = options.random && tied.length > 1 ? Math.floor(options.random() * tied.length) : 0;
-  return { move: tied[pick] ?? null, score: score + 0, tied, nodes: kind.length, leaves: slotCount, calls };
+  return {
+    move: tied[pick] ?? null,
+    score: score + 0,
+    tied,
+    nodes: kind.length,
+    leaves: slotCount,
+    calls,
+  };
 }
 
 /**
@@ -163,7 +197,13 @@ export async function sequentialAlphaBeta(
   const depth0 = Math.max(1, options.depth);
   const prune = options.prune ?? true;
   let calls = 0;
-  const rec = async (pos: Position, depth: number, ply: number, alpha: number, beta: number): Promise<number> => {
+  const rec = async (
+    pos: Position,
+    depth: number,
+    ply: number,
+    alpha: number,
+    beta: number,
+  ): Promise<number> => {
     const moves = legalMoves(pos);
     if (moves.length === 0) return lossScore(ply);
     const mustCapture = moves[0]?.kind === 'capture';

@@ -16,7 +16,12 @@ export function bookValue(book: OpeningBook, pos: Position, moveName: string): n
 }
 
 /** Picks among `tied` (equal minimax scores) using the book; `random()` in [0, 1) breaks remaining ties. */
-export function selectWithBook(book: OpeningBook, game: Game, tied: readonly ScoredMove[], random: () => number): ScoredMove {
+export function selectWithBook(
+  book: OpeningBook,
+  game: Game,
+  tied: readonly ScoredMove[],
+  random: () => number,
+): ScoredMove {
   const pos = game.positions[game.positions.length - 1] as Position;
   let bestValue = -Infinity;
   let best: ScoredMove[] = [];

@@ -18,7 +18,16 @@ export function encodePosition(pos: Position, tokens: Int32Array, offset: number
   const opp = white ? pos.black : pos.white;
   for (let s = 0; s < SQUARES; s++) {
     const bit = 1 << s;
-    const t = (own & bit) !== 0 ? ((pos.kings & bit) !== 0 ? 2 : 1) : (opp & bit) !== 0 ? ((pos.kings & bit) !== 0 ? 4 : 3) : 0;
+    const t =
+      (own & bit) !== 0
+        ? (pos.kings & bit) !== 0
+          ? 2
+          : 1
+        : (opp & bit) !== 0
+          ? (pos.kings & bit) !== 0
+            ? 4
+            : 3
+          : 0;
     tokens[offset + (white ? s : SQUARES - 1 - s)] = t;
   }
   return white ? 0 : 1;
@@ -34,6 +43,7 @@ export interface EncodedBatch {
 export function encodePositions(positions: readonly Position[]): EncodedBatch {
   const tokens = new Int32Array(positions.length * SQUARES);
   const side = new Int32Array(positions.length);
-  for (let i = 0; i < positions.length; i++) side[i] = encodePosition(positions[i] as Position, tokens, i * SQUARES);
+  for (let i = 0; i < positions.length; i++)
+    side[i] = encodePosition(positions[i] as Position, tokens, i * SQUARES);
   return { tokens, side };
 }

@@ -54,14 +54,17 @@ export interface ReplayedGame {
 }
 
 export function encodeMoveIndex(index: number): string {
-  if (!Number.isInteger(index) || index < 0 || index > 255) throw new RangeError(`move index ${index} does not fit the log's two hex digits`);
+  if (!Number.isInteger(index) || index < 0 || index > 255)
+    throw new RangeError(`move index ${index} does not fit the log's two hex digits`);
   return index.toString(16).padStart(2, '0');
 }
 
 /** The move's index in legalMoves(pos), or an error naming the position if it is not legal there. */
 export function moveIndex(pos: Position, move: Move): number {
   const moves = legalMoves(pos);
-  const i = moves.findIndex((m) => m.from === move.from && m.to === move.to && m.captured.join() === move.captured.join());
+  const i = moves.findIndex(
+    (m) => m.from === move.from && m.to === move.to && m.captured.join() === move.captured.join(),
+  );
   if (i < 0) throw new Error(`move ${formatMove(move)} is not legal in ${toFen(pos)}`);
   return i;
 }
@@ -78,13 +81,26 @@ export function parseRecord(line: string): ParseRecordResult {
   try {
     raw = JSON.parse(line);
   } catch {
-    return { ok: false, error: `not JSON (a line cut short by an interrupted run?): ${line.slice(0, 60)}` };
+    return {
+      ok: false,
+      error: `not JSON (a line cut short by an interrupted run?): ${line.slice(0, 60)}`,
+    };
   }
   const r = raw as Partial<GameRecord>;
-  if (r === null || typeof r !== 'object' || r.v !== 1) return { ok: false, error: 'not a version-1 game record (expected "v":1)' };
-  if (typeof r.id !== 'number' || typeof r.moves !== 'string' || r.moves.length % 2 !== 0 || typeof r.final !== 'string')
-    return { ok: false, error: `game record ${String(r.id)} lacks id, moves (even-length hex) or final` };
-  if (r.result !== '1-0' && r.result !== '0-1' && r.result !== '1/2-1/2') return { ok: false, error: `game ${r.id}: bad result ${String(r.result)}` };
+  if (r === null || typeof r !== 'object' || r.v !== 1)
+    return { ok: false, error: 'not a version-1 game record (expected "v":1)' };
+  if (
+    typeof r.id !== 'number' ||
+    typeof r.moves !== 'string' ||
+    r.moves.length % 2 !== 0 ||
+    typeof r.final !== 'string'
+  )
+    return {
+      ok: false,
+      error: `game record ${String(r.id)} lacks id, moves (even-length hex) or final`,
+    };
+  if (r.result !== '1-0' && r.result !== '0-1' && r.result !== '1/2-1/2')
+    return { ok: false, error: `game ${r.id}: bad result ${String(r.result)}` };
   return { ok: true, record: r as GameRecord };
 }
 
@@ -96,13 +112,18 @@ export function replayRecord(record: GameRecord): ReplayedGame {
   for (let i = 0; i < record.moves.length; i += 2) {
     const index = parseInt(record.moves.slice(i, i + 2), 16);
     const move = legalMoves(pos)[index];
-    if (move === undefined) throw new Error(`game ${record.id}, ply ${i / 2}: move index ${index} is out of range in ${toFen(pos)}`);
+    if (move === undefined)
+      throw new Error(
+        `game ${record.id}, ply ${i / 2}: move index ${index} is out of range in ${toFen(pos)}`,
+      );
     pos = makeMove(pos, move);
     moves.push(move);
     positions.push(pos);
   }
   if (toFen(pos) !== record.final)
-    throw new Error(`game ${record.id} replays to ${toFen(pos)}, but the log says ${record.final}: written with another move ordering?`);
+    throw new Error(
+      `game ${record.id} replays to ${toFen(pos)}, but the log says ${record.final}: written with another move ordering?`,
+    );
   return { record, positions, moves };
 }
 

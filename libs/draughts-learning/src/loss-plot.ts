@@ -9,7 +9,9 @@ export function lossCurveSvg(curve: readonly CurvePoint[], title: string): strin
   const w = 640;
   const h = 360;
   const m = { l: 60, r: 20, t: 40, b: 40 };
-  const values = curve.flatMap((c) => [c.trainLoss, c.validationLoss]).filter((v) => Number.isFinite(v));
+  const values = curve
+    .flatMap((c) => [c.trainLoss, c.validationLoss])
+    .filter((v) => Number.isFinite(v));
   const maxStep = Math.max(1, ...curve.map((c) => c.step));
   const lo = values.length ? Math.min(...values) : 0;
   const hi = values.length ? Math.max(...values) : 1;
@@ -17,14 +19,21 @@ export function lossCurveSvg(curve: readonly CurvePoint[], title: string): strin
   const x = (s: number): number => m.l + ((w - m.l - m.r) * s) / maxStep;
   const y = (v: number): number => m.t + (h - m.t - m.b) * (1 - (v - lo) / span);
   const line = (key: 'trainLoss' | 'validationLoss', colour: string): string => {
-    const pts = curve.filter((c) => Number.isFinite(c[key])).map((c) => `${x(c.step).toFixed(1)},${y(c[key]).toFixed(1)}`);
-    return pts.length ? `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${pts.join(' ')}"/>` : '';
+    const pts = curve
+      .filter((c) => Number.isFinite(c[key]))
+      .map((c) => `${x(c.step).toFixed(1)},${y(c[key]).toFixed(1)}`);
+    return pts.length
+      ? `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${pts.join(' ')}"/>`
+      : '';
   };
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
     const v = lo + f * span;
     return `<text x="${m.l - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${v.toFixed(4)}</text>`;
   });
-  const esc = title.replace(/[<&>]/g, (c) => ({ '<': '&lt;', '&': '&amp;', '>': '&gt;' })[c] as string);
+  const esc = title.replace(
+    /[<&>]/g,
+    (c) => ({ '<': '&lt;', '&': '&amp;', '>': '&gt;' })[c] as string,
+  );
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif">`,
     `<rect width="${w}" height="${h}" fill="white"/>`,

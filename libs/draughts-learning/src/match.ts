@@ -17,7 +17,12 @@ export interface MatchGameResult {
   readonly reason: string;
 }
 
-export async function playMatchGame(a: Player, b: Player, index: number, maxPlies = 300): Promise<MatchGameResult> {
+export async function playMatchGame(
+  a: Player,
+  b: Player,
+  index: number,
+  maxPlies = 300,
+): Promise<MatchGameResult> {
   const aWhite = index % 2 === 0;
   let game: Game = newGame();
   let ply = 0;
@@ -33,7 +38,13 @@ export async function playMatchGame(a: Player, b: Player, index: number, maxPlie
   const s = game.status;
   let score: 1 | 0 | -1 = 0;
   if (s.kind === 'win') score = (s.winner === 'white') === aWhite ? 1 : -1;
-  return { index, score, aWhite, plies: ply, reason: s.kind === 'ongoing' ? 'ply-cap' : s.kind === 'win' ? s.reason : s.reason };
+  return {
+    index,
+    score,
+    aWhite,
+    plies: ply,
+    reason: s.kind === 'ongoing' ? 'ply-cap' : s.kind === 'win' ? s.reason : s.reason,
+  };
 }
 
 export interface MatchWorkerData {
@@ -42,7 +53,10 @@ export interface MatchWorkerData {
   readonly maxPlies?: number;
 }
 
-export async function playMatchTask(task: MatchGameTask, data: MatchWorkerData): Promise<MatchGameResult> {
+export async function playMatchTask(
+  task: MatchGameTask,
+  data: MatchWorkerData,
+): Promise<MatchGameResult> {
   const a = createPlayer(data.a, task.seed);
   const b = createPlayer(data.b, task.seed ^ 0x51ed27);
   return playMatchGame(a, b, task.index, data.maxPlies);

@@ -24,24 +24,40 @@ export interface LoadedModel {
   readonly trainingInfo?: Record<string, unknown>;
 }
 
-export async function saveModel(dir: string, config: TransformerConfig, params: Params, trainingInfo?: Record<string, unknown>): Promise<void> {
+export async function saveModel(
+  dir: string,
+  config: TransformerConfig,
+  params: Params,
+  trainingInfo?: Record<string, unknown>,
+): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  const named = paramShapes(config).map(([name]) => ({ name, tensor: params.get(name) as tf.Tensor }));
+  const named = paramShapes(config).map(([name]) => ({
+    name,
+    tensor: params.get(name) as tf.Tensor,
+  }));
   const { data, specs } = await tf.io.encodeWeights(named);
-  const json: ModelJson = { format: MODEL_FORMAT, config, trainingInfo, weightsManifest: [{ paths: ['weights.bin'], weights: specs }] };
+  const json: ModelJson = {
+    format: MODEL_FORMAT,
+    config,
+    trainingInfo,
+    weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
+  };
   writeFileSync(join(dir, 'model.json'), JSON.stringify(json, null, 1) + '\n');
   writeFileSync(join(dir, 'weights.bin'), Buffer.from(data as ArrayBuffer));
 }
 
 export function modelFromArtifacts(json: ModelJson, weights: ArrayBuffer): LoadedModel {
-  if (json.format !== MODEL_FORMAT) throw new Error(`model.json format is "${String(json.format)}", expected "${MODEL_FORMAT}"`);
+  if (json.format !== MODEL_FORMAT)
+    throw new Error(`model.json format is "${String(json.format)}", expected "${MODEL_FORMAT}"`);
   const specs = json.weightsManifest.flatMap((g) => g.weights);
   const tensors = tf.io.decodeWeights(weights, specs);
   const params: Params = new Map();
   for (const [name, shape] of paramShapes(json.config)) {
     const t = tensors[name];
-    if (!t) throw new Error(`weights lack ${name}: model.json and weights.bin are from different models`);
-    if (t.shape.join() !== shape.join()) throw new Error(`weight ${name} has shape [${t.shape}] but the config needs [${shape}]`);
+    if (!t)
+      throw new Error(`weights lack ${name}: model.json and weights.bin are from different models`);
+    if (t.shape.join() !== shape.join())
+      throw new Error(`weight ${name} has shape [${t.shape}] but the config needs [${shape}]`);
     params.set(name, tf.variable(t, false, `${name}_${Math.random().toString(36).slice(2, 8)}`));
     t.dispose();
   }
@@ -51,7 +67,10 @@ export function modelFromArtifacts(json: ModelJson, weights: ArrayBuffer): Loade
 export function loadModel(dir: string): LoadedModel {
   const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as ModelJson;
   const bin = readFileSync(join(dir, 'weights.bin'));
-  return modelFromArtifacts(json, bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer);
+  return modelFromArtifacts(
+    json,
+    bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer,
+  );
 }
 
 /** The committed model (trained on self-play logs), used by the checkers app's "hard" level. */

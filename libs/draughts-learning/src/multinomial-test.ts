@@ -21,7 +21,8 @@ function logFactorials(n: number): Float64Array {
 const LOG_FACT_CACHE: { table: Float64Array } = { table: logFactorials(64) };
 
 function logFact(n: number): number {
-  if (n >= LOG_FACT_CACHE.table.length) LOG_FACT_CACHE.table = logFactorials(Math.max(n, 2 * LOG_FACT_CACHE.table.length));
+  if (n >= LOG_FACT_CACHE.table.length)
+    LOG_FACT_CACHE.table = logFactorials(Math.max(n, 2 * LOG_FACT_CACHE.table.length));
   return LOG_FACT_CACHE.table[n] as number;
 }
 
@@ -36,9 +37,14 @@ function logProb(a: number, b: number, c: number, logP: readonly number[]): numb
 }
 
 /** p-value of `observed` under the null proportions `p` (need not be normalised). */
-export function multinomialPValue(observed: Counts3, p: readonly [number, number, number], exactLimit = 1500): number {
+export function multinomialPValue(
+  observed: Counts3,
+  p: readonly [number, number, number],
+  exactLimit = 1500,
+): number {
   const total = p[0] + p[1] + p[2];
-  if (!(total > 0)) throw new RangeError(`null proportions must have a positive sum, got ${p.join(',')}`);
+  if (!(total > 0))
+    throw new RangeError(`null proportions must have a positive sum, got ${p.join(',')}`);
   const q = p.map((x) => x / total);
   const n = observed[0] + observed[1] + observed[2];
   if (n === 0) return 1;
@@ -80,7 +86,11 @@ export function benjaminiHochberg(pValues: readonly number[], q: number): boolea
 }
 
 /** Wilson score interval for a proportion (z = 1.96: 95%). */
-export function wilsonInterval(successes: number, n: number, z = 1.96): { low: number; high: number } {
+export function wilsonInterval(
+  successes: number,
+  n: number,
+  z = 1.96,
+): { low: number; high: number } {
   if (n === 0) return { low: 0, high: 1 };
   const p = successes / n;
   const z2 = z * z;

@@ -48,7 +48,10 @@ export interface BuildBookOptions {
 
 type Mutable3 = [number, number, number];
 
-export function buildOpeningBook(records: Iterable<GameRecord>, options: BuildBookOptions = {}): OpeningBook {
+export function buildOpeningBook(
+  records: Iterable<GameRecord>,
+  options: BuildBookOptions = {},
+): OpeningBook {
   const maxPly = options.maxPly ?? 16;
   const minGames = options.minGames ?? 20;
   const fdr = options.fdr ?? 0.05;
@@ -80,11 +83,17 @@ export function buildOpeningBook(records: Iterable<GameRecord>, options: BuildBo
   for (const [fen, e] of kept) {
     // A position with a single move played has nothing to compare: the move's counts are the null.
     if (e.moves.size < 2) continue;
-    for (const [move, counts] of e.moves) tests.push({ fen, move, counts, p: multinomialPValue(counts, e.counts) });
+    for (const [move, counts] of e.moves)
+      tests.push({ fen, move, counts, p: multinomialPValue(counts, e.counts) });
   }
-  const discoveries = benjaminiHochberg(tests.map((t) => t.p), fdr);
+  const discoveries = benjaminiHochberg(
+    tests.map((t) => t.p),
+    fdr,
+  );
   const tested = new Map<string, { p: number; significant: boolean }>();
-  tests.forEach((t, i) => tested.set(`${t.fen} ${t.move}`, { p: t.p, significant: discoveries[i] ?? false }));
+  tests.forEach((t, i) =>
+    tested.set(`${t.fen} ${t.move}`, { p: t.p, significant: discoveries[i] ?? false }),
+  );
   const positions: Record<string, PositionStats> = {};
   for (const [fen, e] of kept) {
     const moves: Record<string, MoveStats> = {};
@@ -105,6 +114,8 @@ export function points(c: Counts3): number {
 export function parseOpeningBook(text: string): OpeningBook {
   const raw = JSON.parse(text) as Partial<OpeningBook>;
   if (raw.v !== 1 || typeof raw.positions !== 'object' || raw.positions === null)
-    throw new Error('not a version-1 opening book (expected {"v":1,"positions":{…}}); rebuild it with `selfplay stats`');
+    throw new Error(
+      'not a version-1 opening book (expected {"v":1,"positions":{…}}); rebuild it with `selfplay stats`',
+    );
   return raw as OpeningBook;
 }

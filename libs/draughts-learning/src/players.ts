@@ -62,7 +62,11 @@ export function createPlayer(spec: PlayerSpec, seed: number): Player {
       };
     case 'book': {
       const book = bookAt(spec.bookPath);
-      return { name, chooseMove: async (game) => selectWithBook(book, game, bestMoves(rootMoveScores(game, spec.depth)), random).move };
+      return {
+        name,
+        chooseMove: async (game) =>
+          selectWithBook(book, game, bestMoves(rootMoveScores(game, spec.depth)), random).move,
+      };
     }
     case 'neural': {
       const net = neuralScorer(loadModel(spec.modelDir));
@@ -70,7 +74,11 @@ export function createPlayer(spec: PlayerSpec, seed: number): Player {
       return {
         name,
         chooseMove: async (game) => {
-          const r = await batchedMinimax(currentPosition(game), scorer, { depth: spec.depth, batchSize: spec.batchSize, random });
+          const r = await batchedMinimax(currentPosition(game), scorer, {
+            depth: spec.depth,
+            batchSize: spec.batchSize,
+            random,
+          });
           if (r.move === null) throw new Error('asked to move in a lost position');
           return r.move;
         },

@@ -29,7 +29,10 @@ function startWorker(script: string, data: unknown, env: NodeJS.ProcessEnv): Wor
 export async function runPool<T, R>(options: PoolOptions<T, R>): Promise<void> {
   const queue = [...options.tasks];
   const threads = Math.max(1, Math.min(options.threads, queue.length));
-  const env = { ...process.env, TSX_TSCONFIG_PATH: process.env['TSX_TSCONFIG_PATH'] ?? tsconfigPath() };
+  const env = {
+    ...process.env,
+    TSX_TSCONFIG_PATH: process.env['TSX_TSCONFIG_PATH'] ?? tsconfigPath(),
+  };
   const run = (): Promise<void> =>
     new Promise((resolve, reject) => {
       const worker = startWorker(options.script, options.workerData, env);
@@ -52,7 +55,9 @@ export async function runPool<T, R>(options: PoolOptions<T, R>): Promise<void> {
         options.onResult(msg.result, current as T);
         next();
       });
-      worker.on('error', (e) => reject(new Error(`worker ${options.script} crashed: ${e.message}`)));
+      worker.on('error', (e) =>
+        reject(new Error(`worker ${options.script} crashed: ${e.message}`)),
+      );
       worker.on('online', next);
     });
   await Promise.all(Array.from({ length: threads }, run));
@@ -66,13 +71,18 @@ function tsconfigPath(): string {
 /** Inside a worker script: answers every task with handler(task, workerData). */
 export function serveTasks<T, R>(handler: (task: T, data: unknown) => R | Promise<R>): void {
   const port = parentPort;
-  if (port === null) throw new Error('serveTasks() must run inside a worker thread started by runPool()');
+  if (port === null)
+    throw new Error('serveTasks() must run inside a worker thread started by runPool()');
   port.on('message', (task: T) => {
     Promise.resolve()
       .then(() => handler(task, workerData))
       .then(
         (result) => port.postMessage({ kind: 'result', result } satisfies FromWorker<R>),
-        (e: unknown) => port.postMessage({ kind: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) } satisfies FromWorker<R>),
+        (e: unknown) =>
+          port.postMessage({
+            kind: 'error',
+            message: e instanceof Error ? (e.stack ?? e.message) : String(e),
+          } satisfies FromWorker<R>),
       );
   });
 }

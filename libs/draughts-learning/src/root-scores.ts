@@ -3,7 +3,15 @@
  * (libs/draughts' search reports how many tied, not which). Each child is searched to depth - 1
  * with the game's history, so repetition and move-limit draws count as in a whole-tree search.
  */
-import { legalMoves, playMove, search, WIN_SCORE, type Game, type Move, type TranspositionTable } from '@conveyor/draughts';
+import {
+  legalMoves,
+  playMove,
+  search,
+  WIN_SCORE,
+  type Game,
+  type Move,
+  type TranspositionTable,
+} from '@conveyor/draughts';
 
 export interface ScoredMove {
   readonly move: Move;
@@ -11,7 +19,11 @@ export interface ScoredMove {
   readonly score: number;
 }
 
-export function rootMoveScores(game: Game, depth: number, table?: TranspositionTable): ScoredMove[] {
+export function rootMoveScores(
+  game: Game,
+  depth: number,
+  table?: TranspositionTable,
+): ScoredMove[] {
   const pos = game.positions[game.positions.length - 1];
   if (pos === undefined) throw new Error('game without positions');
   return legalMoves(pos).map((move) => {

@@ -59,7 +59,12 @@ export async function runSelfPlay(options: SelfPlayRunOptions): Promise<SelfPlay
   const cpuBefore = process.cpuUsage();
   let finished = resumed;
   options.onProgress?.(finished, options.games, null);
-  const workerData: SelfPlayWorkerData = { white: options.white, black: options.black, runSeed: options.runSeed, maxPlies: options.maxPlies };
+  const workerData: SelfPlayWorkerData = {
+    white: options.white,
+    black: options.black,
+    runSeed: options.runSeed,
+    maxPlies: options.maxPlies,
+  };
   await runPool<number[], GameRecord[]>({
     script: resolve(__dirname, 'selfplay-worker.ts'),
     tasks,

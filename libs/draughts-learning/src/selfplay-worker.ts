@@ -13,6 +13,12 @@ export interface SelfPlayWorkerData {
 serveTasks<readonly number[], GameRecord[]>((ids, data) => {
   const d = data as SelfPlayWorkerData;
   return ids.map((id) =>
-    playSelfPlayGame({ white: d.white, black: d.black, id, seed: gameSeed(d.runSeed, id), maxPlies: d.maxPlies }),
+    playSelfPlayGame({
+      white: d.white,
+      black: d.black,
+      id,
+      seed: gameSeed(d.runSeed, id),
+      maxPlies: d.maxPlies,
+    }),
   );
 });

@@ -2,8 +2,22 @@
  * One self-play game between two engine settings. Pure and deterministic: the same settings
  * and seed give the same game, which is what makes runs resumable and shards reproducible.
  */
-import { currentPosition, newGame, playMove, search, toFen, TranspositionTable, type Game } from '@conveyor/draughts';
-import { encodeMoveIndex, moveIndex, type EndReason, type GameRecord, type GameResult } from './game-log';
+import {
+  currentPosition,
+  newGame,
+  playMove,
+  search,
+  toFen,
+  TranspositionTable,
+  type Game,
+} from '@conveyor/draughts';
+import {
+  encodeMoveIndex,
+  moveIndex,
+  type EndReason,
+  type GameRecord,
+  type GameResult,
+} from './game-log';
 
 export interface EngineSettings {
   /** Shown in the log, e.g. "d4". */
@@ -44,11 +58,17 @@ export function playSelfPlayGame(options: SelfPlayOptions): GameRecord {
     const pos = currentPosition(game);
     const settings = pos.turn === 'white' ? options.white : options.black;
     // Randomising among exactly tied best moves is what makes games differ (design requirement).
-    const r = search(game, { depth: settings.depth, randomize: true, seed: (options.seed + ply * 7919) | 0, table: tables[pos.turn] });
+    const r = search(game, {
+      depth: settings.depth,
+      randomize: true,
+      seed: (options.seed + ply * 7919) | 0,
+      table: tables[pos.turn],
+    });
     if (r.move === null) break;
     moves += encodeMoveIndex(moveIndex(pos, r.move));
     const next = playMove(game, r.move);
-    if (!next.ok) throw new Error(`engine chose an illegal move at ply ${ply}: ${next.error.message}`);
+    if (!next.ok)
+      throw new Error(`engine chose an illegal move at ply ${ply}: ${next.error.message}`);
     game = next.value;
     ply++;
   }

@@ -51,7 +51,10 @@ function mulberry(seed: number): () => number {
   };
 }
 
-function take(set: TrainingSet, idx: ArrayLike<number>): { tokens: tf.Tensor2D; side: tf.Tensor1D; targets: tf.Tensor2D } {
+function take(
+  set: TrainingSet,
+  idx: ArrayLike<number>,
+): { tokens: tf.Tensor2D; side: tf.Tensor1D; targets: tf.Tensor2D } {
   const n = idx.length;
   const tokens = new Int32Array(n * SQUARES);
   const side = new Int32Array(n);
@@ -62,7 +65,11 @@ function take(set: TrainingSet, idx: ArrayLike<number>): { tokens: tf.Tensor2D; 
     side[i] = set.side[j] as number;
     targets.set(set.targets.subarray(j * 3, j * 3 + 3), i * 3);
   }
-  return { tokens: tf.tensor2d(tokens, [n, SQUARES], 'int32'), side: tf.tensor1d(side, 'int32'), targets: tf.tensor2d(targets, [n, 3]) };
+  return {
+    tokens: tf.tensor2d(tokens, [n, SQUARES], 'int32'),
+    side: tf.tensor1d(side, 'int32'),
+    targets: tf.tensor2d(targets, [n, 3]),
+  };
 }
 
 function lossOf(params: Params, config: TransformerConfig, b: ReturnType<typeof take>): tf.Scalar {
@@ -71,7 +78,13 @@ function lossOf(params: Params, config: TransformerConfig, b: ReturnType<typeof 
 }
 
 /** Mean validation loss over `idx`, in batches. */
-export function evaluateLoss(params: Params, config: TransformerConfig, set: TrainingSet, idx: readonly number[], batchSize = 1024): number {
+export function evaluateLoss(
+  params: Params,
+  config: TransformerConfig,
+  set: TrainingSet,
+  idx: readonly number[],
+  batchSize = 1024,
+): number {
   let sum = 0;
   for (let i = 0; i < idx.length; i += batchSize) {
     const part = idx.slice(i, i + batchSize);
@@ -85,7 +98,11 @@ export function evaluateLoss(params: Params, config: TransformerConfig, set: Tra
   return idx.length === 0 ? NaN : sum / idx.length;
 }
 
-export function splitByGame(set: TrainingSet, validationShare: number, seed: number): { train: number[]; validation: number[] } {
+export function splitByGame(
+  set: TrainingSet,
+  validationShare: number,
+  seed: number,
+): { train: number[]; validation: number[] } {
   const rng = mulberry(seed ^ 0x5bd1e995);
   const held = new Map<number, boolean>();
   const train: number[] = [];
@@ -100,8 +117,13 @@ export function splitByGame(set: TrainingSet, validationShare: number, seed: num
 }
 
 export function train(set: TrainingSet, options: TrainOptions): TrainResult {
-  const { train: trainIdx, validation } = splitByGame(set, options.validationShare ?? 0.1, options.seed);
-  if (trainIdx.length === 0) throw new Error('no training positions: give more games or a smaller validationShare');
+  const { train: trainIdx, validation } = splitByGame(
+    set,
+    options.validationShare ?? 0.1,
+    options.seed,
+  );
+  if (trainIdx.length === 0)
+    throw new Error('no training positions: give more games or a smaller validationShare');
   const params = initParams(options.config, options.seed);
   const optimizer = tf.train.adam(options.learningRate);
   const vars = [...params.values()];
@@ -111,12 +133,19 @@ export function train(set: TrainingSet, options: TrainOptions): TrainResult {
   const reportEvery = options.reportEvery ?? 50;
   const validateEvery = options.validateEvery ?? 50;
   // A fixed subsample keeps the frequent checks cheap; the full held-out set is used per epoch.
-  const probe = (validation.length ? validation : trainIdx).filter((_, i, a) => i % Math.max(1, Math.floor(a.length / 4096)) === 0).slice(0, 4096);
+  const probe = (validation.length ? validation : trainIdx)
+    .filter((_, i, a) => i % Math.max(1, Math.floor(a.length / 4096)) === 0)
+    .slice(0, 4096);
   const curve: TrainResult['curve'] = [];
   let step = 0;
   let running = NaN;
   const evaluate = (epoch: number): void => {
-    const validationLoss = evaluateLoss(params, options.config, set, validation.length ? validation : trainIdx.slice(0, 2048));
+    const validationLoss = evaluateLoss(
+      params,
+      options.config,
+      set,
+      validation.length ? validation : trainIdx.slice(0, 2048),
+    );
     curve.push({ step, trainLoss: running, validationLoss });
     options.onProgress?.({ step, totalSteps, epoch, trainLoss: running, validationLoss });
   };
@@ -141,7 +170,8 @@ export function train(set: TrainingSet, options: TrainOptions): TrainResult {
         const validationLoss = evaluateLoss(params, options.config, set, probe);
         curve.push({ step, trainLoss: running, validationLoss });
         options.onProgress?.({ step, totalSteps, epoch, trainLoss: running, validationLoss });
-      } else if (step % reportEvery === 0 && step < totalSteps) options.onProgress?.({ step, totalSteps, epoch, trainLoss: running });
+      } else if (step % reportEvery === 0 && step < totalSteps)
+        options.onProgress?.({ step, totalSteps, epoch, trainLoss: running });
     }
     evaluate(epoch);
   }

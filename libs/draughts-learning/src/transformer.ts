@@ -23,7 +23,8 @@ export type Params = Map<string, tf.Variable>;
 
 /** Parameter names and shapes, in a fixed order (the order of the saved weights). */
 export function paramShapes(c: TransformerConfig): [string, number[]][] {
-  if (c.dModel % c.heads !== 0) throw new Error(`dModel ${c.dModel} must be divisible by heads ${c.heads}`);
+  if (c.dModel % c.heads !== 0)
+    throw new Error(`dModel ${c.dModel} must be divisible by heads ${c.heads}`);
   const d = c.dModel;
   const shapes: [string, number[]][] = [
     ['piece_embedding', [PIECE_TOKENS, d]],
@@ -68,7 +69,8 @@ export function initParams(c: TransformerConfig, seed: number): Params {
 
 function p(params: Params, name: string): tf.Variable {
   const v = params.get(name);
-  if (!v) throw new Error(`model parameter ${name} is missing: the weights do not match the config`);
+  if (!v)
+    throw new Error(`model parameter ${name} is missing: the weights do not match the config`);
   return v;
 }
 
@@ -78,13 +80,22 @@ function layerNorm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor): tf.Tensor {
 }
 
 /** Logits [B, 3] for token ids [B, 32] and side ids [B]. Call inside tf.tidy. */
-export function forward(params: Params, c: TransformerConfig, tokens: tf.Tensor2D, side: tf.Tensor1D): tf.Tensor2D {
+export function forward(
+  params: Params,
+  c: TransformerConfig,
+  tokens: tf.Tensor2D,
+  side: tf.Tensor1D,
+): tf.Tensor2D {
   const b = tokens.shape[0];
   const d = c.dModel;
   const dh = d / c.heads;
-  let x: tf.Tensor = tf.add(tf.gather(p(params, 'piece_embedding'), tokens), p(params, 'square_embedding'));
+  let x: tf.Tensor = tf.add(
+    tf.gather(p(params, 'piece_embedding'), tokens),
+    p(params, 'square_embedding'),
+  );
   x = tf.add(x, tf.expandDims(tf.gather(p(params, 'side_embedding'), side), 1));
-  const heads = (t: tf.Tensor): tf.Tensor => tf.transpose(tf.reshape(t, [b, SQUARES, c.heads, dh]), [0, 2, 1, 3]);
+  const heads = (t: tf.Tensor): tf.Tensor =>
+    tf.transpose(tf.reshape(t, [b, SQUARES, c.heads, dh]), [0, 2, 1, 3]);
   for (let l = 0; l < c.layers; l++) {
     const h = layerNorm(x, p(params, `l${l}.ln1.gain`), p(params, `l${l}.ln1.bias`));
     const qkv = tf.matMul(tf.reshape(h, [b * SQUARES, d]), p(params, `l${l}.qkv`));
@@ -92,8 +103,17 @@ export function forward(params: Params, c: TransformerConfig, tokens: tf.Tensor2
     const att = tf.softmax(tf.div(tf.matMul(heads(q), heads(k), false, true), Math.sqrt(dh)));
     const o = tf.reshape(tf.transpose(tf.matMul(att, heads(v)), [0, 2, 1, 3]), [b * SQUARES, d]);
     x = tf.add(x, tf.reshape(tf.matMul(o, p(params, `l${l}.out`)), [b, SQUARES, d]));
-    const h2 = tf.reshape(layerNorm(x, p(params, `l${l}.ln2.gain`), p(params, `l${l}.ln2.bias`)), [b * SQUARES, d]);
-    const ff = tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(h2, p(params, `l${l}.ff1`)), p(params, `l${l}.ff1.bias`))), p(params, `l${l}.ff2`)), p(params, `l${l}.ff2.bias`));
+    const h2 = tf.reshape(layerNorm(x, p(params, `l${l}.ln2.gain`), p(params, `l${l}.ln2.bias`)), [
+      b * SQUARES,
+      d,
+    ]);
+    const ff = tf.add(
+      tf.matMul(
+        tf.relu(tf.add(tf.matMul(h2, p(params, `l${l}.ff1`)), p(params, `l${l}.ff1.bias`))),
+        p(params, `l${l}.ff2`),
+      ),
+      p(params, `l${l}.ff2.bias`),
+    );
     x = tf.add(x, tf.reshape(ff, [b, SQUARES, d]));
   }
   const pooled = layerNorm(tf.mean(x, 1), p(params, 'final_ln.gain'), p(params, 'final_ln.bias'));

@@ -1,4 +1,10 @@
-import { hashPosition, initialPosition, parseFen, type BatchScorer, type Position } from '@conveyor/draughts';
+import {
+  hashPosition,
+  initialPosition,
+  parseFen,
+  type BatchScorer,
+  type Position,
+} from '@conveyor/draughts';
 import { batchedMinimax, sequentialAlphaBeta } from '../src';
 
 /** Deterministic, tie-free pseudo-evaluation from the position's hash (float32 like a network's output). */
@@ -36,23 +42,26 @@ const POSITIONS: Position[] = [
 ];
 
 describe('batched minimax', () => {
-  it.each([1, 2, 3, 4])('returns the move and value of sequential alpha-beta and plain minimax at depth %i', async (depth) => {
-    for (const pos of POSITIONS) {
-      const ab = await sequentialAlphaBeta(pos, hashScorer(), { depth });
-      const mm = await sequentialAlphaBeta(pos, hashScorer(), { depth, prune: false });
-      for (const batchSize of [1, 7, 256]) {
-        const scorer = hashScorer();
-        const r = await batchedMinimax(pos, scorer, { depth, batchSize });
-        expect(r.score).toBe(ab.score);
-        expect(r.score).toBe(mm.score);
-        expect(r.move).toEqual(ab.move);
-        expect(r.move).toEqual(mm.move);
-        // One model call per full batch, and every distinct leaf scored once.
-        expect(scorer.calls).toBe(Math.ceil(r.leaves / batchSize));
-        expect(scorer.positions).toBe(r.leaves);
+  it.each([1, 2, 3, 4])(
+    'returns the move and value of sequential alpha-beta and plain minimax at depth %i',
+    async (depth) => {
+      for (const pos of POSITIONS) {
+        const ab = await sequentialAlphaBeta(pos, hashScorer(), { depth });
+        const mm = await sequentialAlphaBeta(pos, hashScorer(), { depth, prune: false });
+        for (const batchSize of [1, 7, 256]) {
+          const scorer = hashScorer();
+          const r = await batchedMinimax(pos, scorer, { depth, batchSize });
+          expect(r.score).toBe(ab.score);
+          expect(r.score).toBe(mm.score);
+          expect(r.move).toEqual(ab.move);
+          expect(r.move).toEqual(mm.move);
+          // One model call per full batch, and every distinct leaf scored once.
+          expect(scorer.calls).toBe(Math.ceil(r.leaves / batchSize));
+          expect(scorer.positions).toBe(r.leaves);
+        }
       }
-    }
-  });
+    },
+  );
 
   it('makes far fewer model calls than one per position', async () => {
     const seq = hashScorer();

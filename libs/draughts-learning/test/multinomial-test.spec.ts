@@ -3,22 +3,38 @@ import { benjaminiHochberg, multinomialPValue, wilsonInterval } from '../src';
 function bruteForce(obs: [number, number, number], p: [number, number, number]): number {
   const n = obs[0] + obs[1] + obs[2];
   const fact = (k: number): number => (k <= 1 ? 1 : k * fact(k - 1));
-  const prob = (a: number, b: number, c: number): number => (fact(n) / (fact(a) * fact(b) * fact(c))) * p[0] ** a * p[1] ** b * p[2] ** c;
+  const prob = (a: number, b: number, c: number): number =>
+    (fact(n) / (fact(a) * fact(b) * fact(c))) * p[0] ** a * p[1] ** b * p[2] ** c;
   const po = prob(...obs);
   let s = 0;
-  for (let a = 0; a <= n; a++) for (let b = 0; a + b <= n; b++) if (prob(a, b, n - a - b) <= po * (1 + 1e-7)) s += prob(a, b, n - a - b);
+  for (let a = 0; a <= n; a++)
+    for (let b = 0; a + b <= n; b++)
+      if (prob(a, b, n - a - b) <= po * (1 + 1e-7)) s += prob(a, b, n - a - b);
   return s;
 }
 
 describe('exact multinomial test', () => {
   it('matches brute-force enumeration', () => {
     const cases: [[number, number, number], [number, number, number]][] = [
-      [[5, 0, 0], [0.4, 0.3, 0.3]],
-      [[2, 3, 4], [0.4, 0.3, 0.3]],
-      [[10, 1, 1], [0.2, 0.5, 0.3]],
-      [[0, 7, 0], [0.45, 0.1, 0.45]],
+      [
+        [5, 0, 0],
+        [0.4, 0.3, 0.3],
+      ],
+      [
+        [2, 3, 4],
+        [0.4, 0.3, 0.3],
+      ],
+      [
+        [10, 1, 1],
+        [0.2, 0.5, 0.3],
+      ],
+      [
+        [0, 7, 0],
+        [0.45, 0.1, 0.45],
+      ],
     ];
-    for (const [obs, p] of cases) expect(multinomialPValue(obs, p)).toBeCloseTo(bruteForce(obs, p), 10);
+    for (const [obs, p] of cases)
+      expect(multinomialPValue(obs, p)).toBeCloseTo(bruteForce(obs, p), 10);
   });
 
   it('gives 1 for the most likely vector and small values for lopsided counts', () => {
@@ -42,7 +58,13 @@ describe('exact multinomial test', () => {
 describe('Benjamini–Hochberg', () => {
   it('keeps the step-up set', () => {
     // m = 5, q = 0.05: thresholds 0.01, 0.02, 0.03, 0.04, 0.05; the largest k with p(k) <= k q / m is 3.
-    expect(benjaminiHochberg([0.045, 0.001, 0.5, 0.025, 0.03], 0.05)).toEqual([false, true, false, true, true]);
+    expect(benjaminiHochberg([0.045, 0.001, 0.5, 0.025, 0.03], 0.05)).toEqual([
+      false,
+      true,
+      false,
+      true,
+      true,
+    ]);
     expect(benjaminiHochberg([0.2, 0.3], 0.05)).toEqual([false, false]);
   });
 });

@@ -25,7 +25,9 @@ import {
 
 const tiny: TransformerConfig = { dModel: 8, heads: 2, ffn: 16, layers: 2 };
 const d1 = { label: 'd1', depth: 1 };
-const records = Array.from({ length: 6 }, (_, id) => playSelfPlayGame({ white: d1, black: d1, id, seed: gameSeed(2, id), maxPlies: 60 }));
+const records = Array.from({ length: 6 }, (_, id) =>
+  playSelfPlayGame({ white: d1, black: d1, id, seed: gameSeed(2, id), maxPlies: 60 }),
+);
 
 describe('targets and encoding', () => {
   it('ramps from 0 at the first ply to 1 at the deciding ply', () => {
@@ -60,16 +62,29 @@ describe('transformer scorer', () => {
   it('trains on wasm (loss on the training games falls), saves, reloads to identical scores and plugs into batched minimax', async () => {
     await initBackend({ candidates: ['wasm'] });
     const set = buildTrainingSet(records);
-    const result = train(set, { config: tiny, epochs: 10, maxSteps: 30, batchSize: 64, learningRate: 1e-2, seed: 3, validationShare: 0.2 });
+    const result = train(set, {
+      config: tiny,
+      epochs: 10,
+      maxSteps: 30,
+      batchSize: 64,
+      learningRate: 1e-2,
+      seed: 3,
+      validationShare: 0.2,
+    });
     const all = Array.from({ length: set.count }, (_, i) => i);
-    expect(evaluateLoss(result.params, tiny, set, all)).toBeLessThan(evaluateLoss(initParams(tiny, 3), tiny, set, all));
+    expect(evaluateLoss(result.params, tiny, set, all)).toBeLessThan(
+      evaluateLoss(initParams(tiny, 3), tiny, set, all),
+    );
     expect(result.curve.length).toBeGreaterThan(1);
     expect(lossCurveSvg(result.curve, 'test')).toMatch(/^<svg[\s\S]*polyline[\s\S]*<\/svg>/);
 
     const dir = mkdtempSync(join(tmpdir(), 'draughts-model-'));
     await saveModel(dir, tiny, result.params, { test: true });
     const loaded = loadModel(dir);
-    const positions = [initialPosition(), ...legalMoves(initialPosition()).map((m) => makeMove(initialPosition(), m))];
+    const positions = [
+      initialPosition(),
+      ...legalMoves(initialPosition()).map((m) => makeMove(initialPosition(), m)),
+    ];
     const original = neuralScorer({ config: tiny, params: result.params });
     const reloaded = neuralScorer(loaded);
     const wasmScores = reloaded.scoreSync(positions);

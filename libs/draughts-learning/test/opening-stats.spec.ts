@@ -1,9 +1,25 @@
 /* eslint-disable @typescript-eslint/no-non-null-assertion -- in tests a missing value throws and fails the test, which is what we want */
-import { createRng, initialPosition, legalMoves, formatMoveLong, toFen, newGame } from '@conveyor/draughts';
-import { buildOpeningBook, gameSeed, playSelfPlayGame, replayRecord, selectWithBook, type GameRecord } from '../src';
+import {
+  createRng,
+  initialPosition,
+  legalMoves,
+  formatMoveLong,
+  toFen,
+  newGame,
+} from '@conveyor/draughts';
+import {
+  buildOpeningBook,
+  gameSeed,
+  playSelfPlayGame,
+  replayRecord,
+  selectWithBook,
+  type GameRecord,
+} from '../src';
 
 const d1 = { label: 'd1', depth: 1 };
-const records: GameRecord[] = Array.from({ length: 120 }, (_, id) => playSelfPlayGame({ white: d1, black: d1, id, seed: gameSeed(5, id), maxPlies: 40 }));
+const records: GameRecord[] = Array.from({ length: 120 }, (_, id) =>
+  playSelfPlayGame({ white: d1, black: d1, id, seed: gameSeed(5, id), maxPlies: 40 }),
+);
 
 describe('opening statistics', () => {
   it('counts every game at the start position, and move counts add up to position counts', () => {
@@ -23,14 +39,19 @@ describe('opening statistics', () => {
     const counts = new Map<string, number>();
     for (const f of firsts) counts.set(f, (counts.get(f) ?? 0) + 1);
     const good = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
-    const relabelled = records.map((r, i) => ({ ...r, result: firsts[i] === good ? '1-0' : '0-1' }) as GameRecord);
+    const relabelled = records.map(
+      (r, i) => ({ ...r, result: firsts[i] === good ? '1-0' : '0-1' }) as GameRecord,
+    );
     const book = buildOpeningBook(relabelled, { maxPly: 1, minGames: 5 });
     const start = book.positions[toFen(initialPosition())]!;
     expect(start.moves[good]!.significant).toBe(true);
     expect(start.moves[good]!.score).toBe(1);
     const tied = legalMoves(initialPosition()).map((move) => ({ move, score: 0 }));
     const next = createRng(3);
-    for (let i = 0; i < 10; i++) expect(formatMoveLong(selectWithBook(book, newGame(), tied, () => next() / 2 ** 32).move)).toBe(good);
+    for (let i = 0; i < 10; i++)
+      expect(
+        formatMoveLong(selectWithBook(book, newGame(), tied, () => next() / 2 ** 32).move),
+      ).toBe(good);
   });
 
   it('marks nothing significant when results do not depend on the move', () => {

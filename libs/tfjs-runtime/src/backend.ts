@@ -10,7 +10,12 @@ import { registerWasmSegmentSum } from './wasm-kernels';
 
 export type BackendChoiceName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
 
-export const BACKEND_ORDER: readonly BackendChoiceName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+export const BACKEND_ORDER: readonly BackendChoiceName[] = [
+  'tfjs-node-gpu',
+  'tfjs-node',
+  'wasm',
+  'cpu',
+];
 
 /** Environment variable that forces or restricts the candidates: a comma list, e.g. "wasm,cpu". */
 export const BACKEND_ENV = 'TFJS_BACKEND';
@@ -52,9 +57,14 @@ async function tryBackend(name: BackendChoiceName): Promise<string> {
       loadNative(pkg);
     } catch (e) {
       const code = (e as { code?: string }).code;
-      throw new Error(code === 'MODULE_NOT_FOUND' ? `${pkg} is not installed` : `${pkg} failed to load: ${(e as Error).message}`);
+      throw new Error(
+        code === 'MODULE_NOT_FOUND'
+          ? `${pkg} is not installed`
+          : `${pkg} failed to load: ${(e as Error).message}`,
+      );
     }
-    if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but its "tensorflow" backend did not initialise`);
+    if (!(await tf.setBackend('tensorflow')))
+      throw new Error(`${pkg} loaded but its "tensorflow" backend did not initialise`);
     return 'tensorflow';
   }
   if (name === 'wasm') registerWasmSegmentSum();
@@ -67,7 +77,8 @@ export function parseBackendList(raw: string | undefined): BackendChoiceName[] |
   if (!raw || !raw.trim()) return undefined;
   const names = raw.split(',').map((s) => s.trim()) as BackendChoiceName[];
   for (const n of names) {
-    if (!BACKEND_ORDER.includes(n)) throw new Error(`${BACKEND_ENV}="${raw}": "${n}" is not one of ${BACKEND_ORDER.join(', ')}`);
+    if (!BACKEND_ORDER.includes(n))
+      throw new Error(`${BACKEND_ENV}="${raw}": "${n}" is not one of ${BACKEND_ORDER.join(', ')}`);
   }
   return names;
 }
@@ -84,7 +95,9 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       await tf.ready();
       options.log?.(
         `${label}: using TensorFlow.js backend ${name}` +
-          (skipped.length ? ` (skipped ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : ''),
+          (skipped.length
+            ? ` (skipped ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`
+            : ''),
       );
       return { name, tfBackend, skipped };
     } catch (e) {

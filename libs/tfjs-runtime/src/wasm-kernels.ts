@@ -5,7 +5,12 @@ import * as tf from '@tensorflow/tfjs-core';
 
 interface WasmLikeBackend {
   readSync(dataId: tf.DataId): tf.backend_util.BackendValues;
-  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+  makeOutput(
+    shape: number[],
+    dtype: tf.DataType,
+    memoryOffset?: number,
+    values?: tf.backend_util.BackendValues,
+  ): tf.TensorInfo;
 }
 
 /** out[s, ...] = sum of x[i, ...] over i with segmentIds[i] == s; ids outside [0, numSegments) are dropped, as in TF. */
@@ -16,13 +21,17 @@ export function unsortedSegmentSumValues(
   rowSize: number,
   dtype: 'float32' | 'int32',
 ): Float32Array | Int32Array {
-  const out = dtype === 'int32' ? new Int32Array(numSegments * rowSize) : new Float32Array(numSegments * rowSize);
+  const out =
+    dtype === 'int32'
+      ? new Int32Array(numSegments * rowSize)
+      : new Float32Array(numSegments * rowSize);
   for (let i = 0; i < segmentIds.length; i++) {
     const s = segmentIds[i] as number;
     if (s < 0 || s >= numSegments) continue;
     const src = i * rowSize;
     const dst = s * rowSize;
-    for (let j = 0; j < rowSize; j++) out[dst + j] = (out[dst + j] as number) + (x[src + j] as number);
+    for (let j = 0; j < rowSize; j++)
+      out[dst + j] = (out[dst + j] as number) + (x[src + j] as number);
   }
   return out;
 }
@@ -42,7 +51,9 @@ export function registerWasmSegmentSum(): void {
       const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
       const { numSegments } = attrs as unknown as { numSegments: number };
       if (x.dtype !== 'float32' && x.dtype !== 'int32') {
-        throw new Error(`UnsortedSegmentSum on wasm supports float32 and int32, got ${x.dtype}; cast the input first`);
+        throw new Error(
+          `UnsortedSegmentSum on wasm supports float32 and int32, got ${x.dtype}; cast the input first`,
+        );
       }
       const b = backend as unknown as WasmLikeBackend;
       const idsRank = segmentIds.shape.length;

@@ -9,7 +9,9 @@ describe('initBackend', () => {
     if (choice.name === 'wasm') {
       expect(choice.skipped.map((s) => s.name)).toEqual(['tfjs-node-gpu', 'tfjs-node']);
       expect(choice.skipped[0]?.reason).toMatch(/tfjs-node-gpu (is not installed|failed to load)/);
-      expect(lines[0]).toMatch(/using TensorFlow.js backend wasm \(skipped tfjs-node-gpu: .*; tfjs-node: /);
+      expect(lines[0]).toMatch(
+        /using TensorFlow.js backend wasm \(skipped tfjs-node-gpu: .*; tfjs-node: /,
+      );
     }
     expect(tf.getBackend()).toBe(choice.tfBackend);
   });
@@ -21,7 +23,9 @@ describe('initBackend', () => {
   });
 
   it('rejects unknown backend names with the valid list', () => {
-    expect(() => parseBackendList('wasm,gpu')).toThrow(/"gpu" is not one of tfjs-node-gpu, tfjs-node, wasm, cpu/);
+    expect(() => parseBackendList('wasm,gpu')).toThrow(
+      /"gpu" is not one of tfjs-node-gpu, tfjs-node, wasm, cpu/,
+    );
     expect(parseBackendList(' ')).toBeUndefined();
     expect(parseBackendList('wasm, cpu')).toEqual(['wasm', 'cpu']);
   });

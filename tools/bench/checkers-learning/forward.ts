@@ -7,7 +7,9 @@ import { initialPosition, legalMoves, makeMove } from '@conveyor/draughts';
 import { BUNDLED_MODEL_DIR, loadModel, neuralScorer } from '@conveyor/draughts-learning';
 import { initBackend } from '@conveyor/tfjs-runtime';
 
-const { values } = parseArgs({ options: { model: { type: 'string', default: BUNDLED_MODEL_DIR } } });
+const { values } = parseArgs({
+  options: { model: { type: 'string', default: BUNDLED_MODEL_DIR } },
+});
 
 void (async () => {
   const backend = await initBackend({ label: 'bench', log: (l) => console.log(l) });
@@ -25,7 +27,9 @@ void (async () => {
     const u = process.cpuUsage(c);
     const cpuMs = (u.user + u.system) / 1000 / reps;
     const wallMs = Number(process.hrtime.bigint() - t) / 1e6 / reps;
-    console.log(`batch ${String(n).padStart(4)}: ${cpuMs.toFixed(2)} ms CPU/call, ${wallMs.toFixed(1)} ms wall/call, ${((n * 1000) / cpuMs).toFixed(0)} positions/CPU-s`);
+    console.log(
+      `batch ${String(n).padStart(4)}: ${cpuMs.toFixed(2)} ms CPU/call, ${wallMs.toFixed(1)} ms wall/call, ${((n * 1000) / cpuMs).toFixed(0)} positions/CPU-s`,
+    );
   }
 })().catch((e: unknown) => {
   console.error(e instanceof Error ? e.message : e);

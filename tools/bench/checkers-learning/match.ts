@@ -7,7 +7,15 @@ import { availableParallelism } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { describePlayer, runPool, summarizeMatch, type MatchGameResult, type MatchGameTask, type MatchWorkerData, type PlayerSpec } from '@conveyor/draughts-learning';
+import {
+  describePlayer,
+  runPool,
+  summarizeMatch,
+  type MatchGameResult,
+  type MatchGameTask,
+  type MatchWorkerData,
+  type PlayerSpec,
+} from '@conveyor/draughts-learning';
 
 const { values } = parseArgs({
   options: {
@@ -19,12 +27,16 @@ const { values } = parseArgs({
     out: { type: 'string' },
   },
 });
-if (!values.a || !values.b) throw new Error('give both players as JSON: --a \'{"kind":"minimax","depth":4}\' --b …');
+if (!values.a || !values.b)
+  throw new Error('give both players as JSON: --a \'{"kind":"minimax","depth":4}\' --b …');
 const a = JSON.parse(values.a) as PlayerSpec;
 const b = JSON.parse(values.b) as PlayerSpec;
 const games = Number(values.games);
 const seed = Number(values.seed);
-const tasks: MatchGameTask[] = Array.from({ length: games }, (_, index) => ({ index, seed: (seed * 1_000_003 + index * 7919) >>> 0 }));
+const tasks: MatchGameTask[] = Array.from({ length: games }, (_, index) => ({
+  index,
+  seed: (seed * 1_000_003 + index * 7919) >>> 0,
+}));
 const results: MatchGameResult[] = [];
 const t0 = Date.now();
 const cpu0 = process.cpuUsage();

@@ -6,11 +6,21 @@
  */
 import { parseArgs } from 'node:util';
 import { initialPosition, parseFen, type Position } from '@conveyor/draughts';
-import { BUNDLED_MODEL_DIR, batchedMinimax, loadModel, neuralScorer, sequentialAlphaBeta } from '@conveyor/draughts-learning';
+import {
+  BUNDLED_MODEL_DIR,
+  batchedMinimax,
+  loadModel,
+  neuralScorer,
+  sequentialAlphaBeta,
+} from '@conveyor/draughts-learning';
 import { initBackend } from '@conveyor/tfjs-runtime';
 
 const { values } = parseArgs({
-  options: { model: { type: 'string', default: BUNDLED_MODEL_DIR }, depth: { type: 'string', default: '3' }, batch: { type: 'string', default: '256' } },
+  options: {
+    model: { type: 'string', default: BUNDLED_MODEL_DIR },
+    depth: { type: 'string', default: '3' },
+    batch: { type: 'string', default: '256' },
+  },
 });
 
 function fen(t: string): Position {
@@ -24,13 +34,23 @@ void (async () => {
   const scorer = neuralScorer(loadModel(values.model));
   const depth = Number(values.depth);
   const batchSize = Number(values.batch);
-  const positions = [initialPosition(), fen('W:W9,10,11,12,14,15,17:B19,21,22,23,24,26,27'), fen('B:W1,2,5,9,13,17,21:B24,27,28,31,32')];
-  const time = async (fn: () => Promise<number>): Promise<{ scored: number; wall: number; cpu: number }> => {
+  const positions = [
+    initialPosition(),
+    fen('W:W9,10,11,12,14,15,17:B19,21,22,23,24,26,27'),
+    fen('B:W1,2,5,9,13,17,21:B24,27,28,31,32'),
+  ];
+  const time = async (
+    fn: () => Promise<number>,
+  ): Promise<{ scored: number; wall: number; cpu: number }> => {
     const t = process.hrtime.bigint();
     const c = process.cpuUsage();
     const scored = await fn();
     const u = process.cpuUsage(c);
-    return { scored, wall: Number(process.hrtime.bigint() - t) / 1e9, cpu: (u.user + u.system) / 1e6 };
+    return {
+      scored,
+      wall: Number(process.hrtime.bigint() - t) / 1e9,
+      cpu: (u.user + u.system) / 1e6,
+    };
   };
   await batchedMinimax(initialPosition(), scorer, { depth: 1, batchSize }); // warm-up: kernels compiled, wasm heap grown
   const batched = await time(async () => {
@@ -40,7 +60,8 @@ void (async () => {
   });
   const single = await time(async () => {
     let n = 0;
-    for (const p of positions) n += (await sequentialAlphaBeta(p, scorer, { depth, prune: false })).calls;
+    for (const p of positions)
+      n += (await sequentialAlphaBeta(p, scorer, { depth, prune: false })).calls;
     return n;
   });
   const rate = (r: { scored: number; wall: number; cpu: number }): string =>
@@ -48,7 +69,9 @@ void (async () => {
   console.log(`backend ${backend.name}, depth ${depth}, batch ${batchSize}`);
   console.log(`batched:      ${rate(batched)}`);
   console.log(`one per call: ${rate(single)}`);
-  console.log(`speed-up: ${((batched.scored / batched.cpu) / (single.scored / single.cpu)).toFixed(1)}x per CPU-second, ${((batched.scored / batched.wall) / (single.scored / single.wall)).toFixed(1)}x wall`);
+  console.log(
+    `speed-up: ${(batched.scored / batched.cpu / (single.scored / single.cpu)).toFixed(1)}x per CPU-second, ${(batched.scored / batched.wall / (single.scored / single.wall)).toFixed(1)}x wall`,
+  );
 })().catch((e: unknown) => {
   console.error(e instanceof Error ? e.message : e);
   process.exit(1);
