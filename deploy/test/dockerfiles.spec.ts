@@ -133,7 +133,7 @@ describe('the GPU classifier image', () => {
       .filter((i) => i.keyword === 'ENV')
       .map((i) => i.args)
       .join(' ');
-    expect(env).toMatch(/T5_BACKEND=tfjs-node-gpu/);
+    expect(env).toMatch(/TFJS_BACKEND=tfjs-node-gpu/);
     expect(JSON.parse(last(gpu.instructions.filter((i) => i.keyword === 'CMD')).args)).toEqual([
       'node',
       '--enable-source-maps',

@@ -7,7 +7,7 @@ import { t5ManifestSchema, type T5Manifest } from './t5-manifest';
 import { keepHeadAndTail } from './truncate';
 
 let backend: Promise<string> | undefined;
-/** Picks the TensorFlow.js backend once per process (T5_BACKEND overrides; see libs/t5). */
+/** Picks the TensorFlow.js backend once per process (TFJS_BACKEND overrides; see libs/tfjs-runtime). */
 export function ensureBackend(): Promise<string> {
   backend ??= initBackend().then((choice) => choice.name);
   return backend;
