@@ -4,15 +4,12 @@
  * and adds up the outcomes. Pure functions here; src/worker.ts puts them on the bus.
  */
 import { FatalStepError, defineStepHandler } from '@conveyor/worker-sdk';
-// Deep import until the lead exports libs/contracts/src/selfplay.ts from @conveyor/contracts'
-// index (a file this project may not edit); then this becomes '@conveyor/contracts'.
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import {
   selfplayShardRequestSchema,
   selfplayShardResultSchema,
   type SelfplayShardRequest,
   type SelfplayShardResult,
-} from '../../../libs/contracts/src/selfplay';
+} from '@conveyor/contracts';
 import { engineLabel, formatRecord, gameSeed, playSelfPlayGame } from '@conveyor/draughts-learning';
 import { z } from 'zod';
 

@@ -3,11 +3,7 @@ import { FatalStepError } from '@conveyor/worker-sdk';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import {
-  selfplayContracts,
-  selfplayShardRequestSchema,
-} from '../../../libs/contracts/src/selfplay';
+import { selfplayContracts, selfplayShardRequestSchema } from '@conveyor/contracts';
 import { aggregateShards, playShard } from '../src/shard';
 
 const request = (firstId: number, games: number) =>
