@@ -34,14 +34,30 @@ export default [
             // Apps may use any library, never another app.
             {
               sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:transport', 'type:util', 'type:domain', 'type:ml', 'type:sdk'],
+              onlyDependOnLibsWithTags: [
+                'type:contracts',
+                'type:transport',
+                'type:util',
+                'type:domain',
+                'type:ml',
+                'type:sdk',
+              ],
             },
             // Contracts are the leaf everyone shares: no dependencies on other projects.
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'] },
-            { sourceTag: 'type:transport', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:transport'] },
-            { sourceTag: 'type:sdk', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:transport'] },
-            { sourceTag: 'type:ml', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:ml', 'type:domain'] },
+            {
+              sourceTag: 'type:transport',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:transport'],
+            },
+            {
+              sourceTag: 'type:sdk',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:transport'],
+            },
+            {
+              sourceTag: 'type:ml',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:ml', 'type:domain'],
+            },
             // Domain libraries are pure: no transport, persistence, logging or ML packages.
             {
               sourceTag: 'type:domain',
@@ -50,10 +66,22 @@ export default [
             },
             // Scopes: a service's private libs are not for other services.
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            { sourceTag: 'scope:orchestrator', onlyDependOnLibsWithTags: ['scope:shared', 'scope:orchestrator'] },
-            { sourceTag: 'scope:classifier', onlyDependOnLibsWithTags: ['scope:shared', 'scope:classifier'] },
-            { sourceTag: 'scope:checkers', onlyDependOnLibsWithTags: ['scope:shared', 'scope:checkers'] },
-            { sourceTag: 'scope:svc-proxy', onlyDependOnLibsWithTags: ['scope:shared', 'scope:svc-proxy'] },
+            {
+              sourceTag: 'scope:orchestrator',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:orchestrator'],
+            },
+            {
+              sourceTag: 'scope:classifier',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:classifier'],
+            },
+            {
+              sourceTag: 'scope:checkers',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:checkers'],
+            },
+            {
+              sourceTag: 'scope:svc-proxy',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:svc-proxy'],
+            },
             { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['*'] },
           ],
         },
@@ -63,7 +91,10 @@ export default [
   {
     files: ['**/*.ts'],
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
     },
   },
 ];

@@ -7,7 +7,10 @@ module.exports = {
   transform: {
     '^.+\\.[tj]s$': [
       '@swc/jest',
-      { jsc: { parser: { syntax: 'typescript', decorators: false }, target: 'es2022' }, module: { type: 'commonjs' } },
+      {
+        jsc: { parser: { syntax: 'typescript', decorators: false }, target: 'es2022' },
+        module: { type: 'commonjs' },
+      },
     ],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],

@@ -6,23 +6,37 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = 'docs/benchmarks';
-const order = ['orchestrator', 'bus', 'draughts', 'checkers', 'checkers-learning', 'classifier', 't5', 'svc-proxy'];
+const order = [
+  'orchestrator',
+  'bus',
+  'draughts',
+  'checkers',
+  'checkers-learning',
+  'classifier',
+  't5',
+  'svc-proxy',
+];
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.md'))
   .map((f) => f.slice(0, -3))
-  .sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || a.localeCompare(b));
+  .sort(
+    (a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || a.localeCompare(b),
+  );
 
 const sections = files.map((name) => {
   const body = readFileSync(join(dir, `${name}.md`), 'utf8').trim();
   // Demote headings one level so each report nests under its own section.
   const demoted = body.replace(/^(#{1,5}) /gm, '#$1 ');
-  return { name, body: demoted.replace(/\]\((?!https?:|#)(\.\.\/)?/g, (_m, up) => (up ? '](' : `](benchmarks/`)) };
+  return {
+    name,
+    body: demoted.replace(/\]\((?!https?:|#)(\.\.\/)?/g, (_m, up) => (up ? '](' : `](benchmarks/`)),
+  };
 });
 
 const out = [
   '# Benchmarks',
   '',
-  'Every figure below was measured on this project\'s 2-core development machine (shared and often',
+  "Every figure below was measured on this project's 2-core development machine (shared and often",
   'loaded by other work: each report states the load and reports medians, percentiles and ratios',
   'measured side by side in one run). Each section names the exact command that reproduces it;',
   'the sections are generated from `docs/benchmarks/<area>.md` by',

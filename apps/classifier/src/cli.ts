@@ -10,7 +10,8 @@ import path from 'node:path';
 
 function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
   return n;
 }
 function number(value: string): number {
@@ -20,7 +21,8 @@ function number(value: string): number {
 }
 function fraction(value: string): number {
   const n = Number(value);
-  if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`expected a fraction in (0, 1), got "${value}"`);
+  if (!(n > 0 && n < 1))
+    throw new InvalidArgumentError(`expected a fraction in (0, 1), got "${value}"`);
   return n;
 }
 
@@ -28,33 +30,62 @@ const DEFAULT_TRAIN = path.join(SO_QUALITY_DIR, 'train.csv');
 
 const program = new Command()
   .name('classifier')
-  .description('Stack Overflow question-quality classifier: train, evaluate, compare with a baseline')
+  .description(
+    'Stack Overflow question-quality classifier: train, evaluate, compare with a baseline',
+  )
   .showHelpAfterError();
 
 program
   .command('eval')
-  .description('evaluate a model on a CSV (Kaggle raw, train.csv or kaggle-valid-preprocessed format)')
+  .description(
+    'evaluate a model on a CSV (Kaggle raw, train.csv or kaggle-valid-preprocessed format)',
+  )
   .requiredOption('--data <file>', 'CSV file to evaluate on')
   .option('--model <dir>', 'model directory', SHIPPED_MODEL_DIR)
-  .option('--holdout', 'evaluate only the validation side of the split the model held out (use with train.csv)', false)
+  .option(
+    '--holdout',
+    'evaluate only the validation side of the split the model held out (use with train.csv)',
+    false,
+  )
   .option('--limit <n>', 'evaluate only the first n rows', positiveInt)
   .option('--batch-size <n>', 'examples per model call', positiveInt)
-  .action(async (opts: { data: string; model: string; holdout: boolean; limit?: number; batchSize?: number }) => {
-    await evalCommand(opts);
-  });
+  .action(
+    async (opts: {
+      data: string;
+      model: string;
+      holdout: boolean;
+      limit?: number;
+      batchSize?: number;
+    }) => {
+      await evalCommand(opts);
+    },
+  );
 
 program
   .command('baseline')
   .description('train and evaluate the TF-IDF + logistic-regression baseline on the same split')
   .option('--train <file>', 'training CSV', DEFAULT_TRAIN)
   .option('--eval <file...>', 'more CSV files to evaluate on', [])
-  .option('--holdout-fraction <f>', 'validation fraction held out of --train', fraction, DEFAULT_HOLDOUT.fraction)
+  .option(
+    '--holdout-fraction <f>',
+    'validation fraction held out of --train',
+    fraction,
+    DEFAULT_HOLDOUT.fraction,
+  )
   .option('--seed <n>', 'split and training seed', number, DEFAULT_HOLDOUT.seed)
   .option('--save <dir>', 'write the trained baseline model here')
   .option('--epochs <n>', 'passes over the training rows', positiveInt)
   .option('--l2 <x>', 'L2 regularisation', number)
   .action(
-    async (opts: { train: string; eval: string[]; holdoutFraction: number; seed: number; save?: string; epochs?: number; l2?: number }) => {
+    async (opts: {
+      train: string;
+      eval: string[];
+      holdoutFraction: number;
+      seed: number;
+      save?: string;
+      epochs?: number;
+      l2?: number;
+    }) => {
       await baselineCommand({
         train: opts.train,
         evalFiles: opts.eval,
@@ -71,13 +102,29 @@ program
 
 program
   .command('train')
-  .description('train the T5 classifier (optional span-corruption pre-training, then fine-tuning); resumable')
+  .description(
+    'train the T5 classifier (optional span-corruption pre-training, then fine-tuning); resumable',
+  )
   .option('--data <file>', 'labelled training CSV', DEFAULT_TRAIN)
-  .option('--run-dir <dir>', 'checkpoints, tokenised-data cache, history and learning curve', 'var/classifier/train-run')
+  .option(
+    '--run-dir <dir>',
+    'checkpoints, tokenised-data cache, history and learning curve',
+    'var/classifier/train-run',
+  )
   .option('--out <dir>', 'where the finished model is written', 'var/classifier/model')
   .option('--resume', 'continue the run in --run-dir from its last checkpoint', false)
-  .option('--seed <n>', 'seed for the split, initialisation, batching and dropout', number, DEFAULT_HOLDOUT.seed)
-  .option('--holdout-fraction <f>', 'validation fraction held out of --data', fraction, DEFAULT_HOLDOUT.fraction)
+  .option(
+    '--seed <n>',
+    'seed for the split, initialisation, batching and dropout',
+    number,
+    DEFAULT_HOLDOUT.seed,
+  )
+  .option(
+    '--holdout-fraction <f>',
+    'validation fraction held out of --data',
+    fraction,
+    DEFAULT_HOLDOUT.fraction,
+  )
   .option('--limit <n>', 'use only the first n rows (tiny runs)', positiveInt)
   .option('--tokenizer <dir>', 'use this T5 tokenizer instead of training a vocabulary')
   .option('--vocab-size <n>', 'size of the trained vocabulary', positiveInt)
@@ -86,7 +133,11 @@ program
   .option('--d-ff <n>', 'feed-forward width', positiveInt)
   .option('--heads <n>', 'attention heads', positiveInt)
   .option('--layers <n>', 'encoder layers (and as many decoder layers)', positiveInt)
-  .option('--pretrain-steps <n>', 'span-corruption pre-training steps before fine-tuning', (v: string) => Number(v))
+  .option(
+    '--pretrain-steps <n>',
+    'span-corruption pre-training steps before fine-tuning',
+    (v: string) => Number(v),
+  )
   .option('--epochs <n>', 'fine-tuning epochs', positiveInt)
   .option('--max-steps <n>', 'cap on fine-tuning steps', positiveInt)
   .option('--lr <x>', 'peak fine-tuning learning rate', number)
@@ -94,9 +145,14 @@ program
   .option('--max-tokens <n>', 'most padded tokens per batch', positiveInt)
   .option('--eval-every <n>', 'evaluate and checkpoint every n steps', positiveInt)
   .option('--eval-rows <n>', 'validation rows scored at intermediate evaluations', positiveInt)
-  .option('--time-budget <minutes>', 'stop fine-tuning after this many minutes and save the model', number)
+  .option(
+    '--time-budget <minutes>',
+    'stop fine-tuning after this many minutes and save the model',
+    number,
+  )
   .action(async (o: Record<string, string | number | boolean | undefined>) => {
-    const defined = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
+    const defined = <T>(key: string, value: T | undefined) =>
+      value === undefined ? {} : { [key]: value };
     await trainCommand(
       {
         data: String(o['data']),

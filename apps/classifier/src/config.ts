@@ -24,7 +24,10 @@ export const configSchema = z.object({
   /** Largest accepted request body (bytes); larger bodies get 413. */
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   /** Worker: the step queue it consumes (the workflow YAML's `queue`); tests use unique names. */
-  CLASSIFY_QUEUE: z.string().regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'use 1-200 letters, digits, ".", "_", ":" or "-"').default('classify'),
+  CLASSIFY_QUEUE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'use 1-200 letters, digits, ".", "_", ":" or "-"')
+    .default('classify'),
   /** Worker: step requests handled at once (AMQP prefetch); they are batched together. */
   WORKER_CONCURRENCY: positiveInt.max(256).default(16),
 });

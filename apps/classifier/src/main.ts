@@ -21,7 +21,11 @@ export async function start(
   options: { model?: QualityClassifier; handleSignals?: boolean } = {},
 ): Promise<RunningClassifier> {
   const logger = createLogger('classifier', { level: config.LOG_LEVEL });
-  const obs = createObservability({ service: 'classifier', logger, handleSignals: options.handleSignals ?? true });
+  const obs = createObservability({
+    service: 'classifier',
+    logger,
+    handleSignals: options.handleSignals ?? true,
+  });
   const service = new ClassificationService({
     modelDir: config.MODEL_DIR,
     maxBatchSize: config.BATCH_MAX_SIZE,
@@ -33,7 +37,8 @@ export async function start(
   });
   obs.addReadinessCheck('model', async () => {
     const state = service.state;
-    if (state.state === 'loading') throw new Error(`model loading since ${state.since.toISOString()}`);
+    if (state.state === 'loading')
+      throw new Error(`model loading since ${state.since.toISOString()}`);
     if (state.state === 'failed') throw new Error(`model failed to load: ${state.error}`);
   });
   obs.setVar('model', () => {

@@ -2,7 +2,12 @@ import type { AddressInfo } from 'node:net';
 import { createBus, type Bus } from '@conveyor/bus';
 import { ClassifyRequest, ClassifyResponse } from '@conveyor/contracts';
 import { createLogger, createObservability, type Observability } from '@conveyor/observability';
-import { defineStepHandler, RetryableStepError, startStepWorker, type StepWorker } from '@conveyor/worker-sdk';
+import {
+  defineStepHandler,
+  RetryableStepError,
+  startStepWorker,
+  type StepWorker,
+} from '@conveyor/worker-sdk';
 import express from 'express';
 import { loadConfig, type ClassifierConfig } from './config';
 import type { QualityClassifier } from './model/prediction';
@@ -31,7 +36,11 @@ export async function startWorker(
   options: { model?: QualityClassifier; handleSignals?: boolean; bus?: Bus } = {},
 ): Promise<RunningWorker> {
   const logger = createLogger('classifier-worker', { level: config.LOG_LEVEL });
-  const obs = createObservability({ service: 'classifier-worker', logger, handleSignals: options.handleSignals ?? true });
+  const obs = createObservability({
+    service: 'classifier-worker',
+    logger,
+    handleSignals: options.handleSignals ?? true,
+  });
   const service = new ClassificationService({
     modelDir: config.MODEL_DIR,
     maxBatchSize: config.BATCH_MAX_SIZE,
@@ -58,7 +67,12 @@ export async function startWorker(
     async handle({ input }) {
       try {
         const results = await service.classify(input.items);
-        return { type: 'classifier.classify.response', version: 1, model: service.modelInfo(), results };
+        return {
+          type: 'classifier.classify.response',
+          version: 1,
+          model: service.modelInfo(),
+          results,
+        };
       } catch (error) {
         if (error instanceof ModelUnavailableError || error instanceof OverloadedError) {
           throw new RetryableStepError(error.message, {
@@ -78,7 +92,11 @@ export async function startWorker(
   obs.addReadinessCheck('bus', async () => {
     if (!bus.isHealthy()) throw new Error('not connected to the message broker');
   });
-  obs.setVar('worker', () => ({ queue: config.CLASSIFY_QUEUE, inFlight: worker.inFlight(), bus: bus.kind }));
+  obs.setVar('worker', () => ({
+    queue: config.CLASSIFY_QUEUE,
+    inFlight: worker.inFlight(),
+    bus: bus.kind,
+  }));
   obs.setVar('batching', () => service.batching);
   // Hooks run in reverse: stop taking requests first, then finish batches, then close the bus.
   if (!options.bus) obs.onShutdown('bus', () => bus.close());

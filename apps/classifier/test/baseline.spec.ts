@@ -13,16 +13,27 @@ describe('TF-IDF', () => {
     expect(vocab.idf[0]).toBeCloseTo(Math.log(4 / 3) + 1);
   });
   it('produces L2-normalised sublinear rows', () => {
-    const v = new TfidfVectorizer(fitTfidf(texts, { minDocumentFrequency: 1, maxFeatures: 100, ngrams: 1 }));
+    const v = new TfidfVectorizer(
+      fitTfidf(texts, { minDocumentFrequency: 1, maxFeatures: 100, ngrams: 1 }),
+    );
     const row = v.transform('banana banana cherry unknown');
-    expect(Array.from(row.indices)).toEqual([1, 2].map((i) => v.vocabulary.terms.indexOf(['apple', 'banana', 'cherry'][i] as string)).sort());
+    expect(Array.from(row.indices)).toEqual(
+      [1, 2]
+        .map((i) => v.vocabulary.terms.indexOf(['apple', 'banana', 'cherry'][i] as string))
+        .sort(),
+    );
     const norm = Math.hypot(...Array.from(row.values));
     expect(norm).toBeCloseTo(1, 6);
     // tf 2 → 1 + ln 2 times idf, vs tf 1 → idf: the ratio of the two values is fixed by the formula.
     const bananaIdx = Array.from(row.indices).indexOf(v.vocabulary.terms.indexOf('banana'));
     const cherryIdx = 1 - bananaIdx;
-    const expected = ((1 + Math.log(2)) * (v.vocabulary.idf[v.vocabulary.terms.indexOf('banana')] as number)) / (v.vocabulary.idf[v.vocabulary.terms.indexOf('cherry')] as number);
-    expect((row.values[bananaIdx] as number) / (row.values[cherryIdx] as number)).toBeCloseTo(expected, 5);
+    const expected =
+      ((1 + Math.log(2)) * (v.vocabulary.idf[v.vocabulary.terms.indexOf('banana')] as number)) /
+      (v.vocabulary.idf[v.vocabulary.terms.indexOf('cherry')] as number);
+    expect((row.values[bananaIdx] as number) / (row.values[cherryIdx] as number)).toBeCloseTo(
+      expected,
+      5,
+    );
   });
 });
 
@@ -33,9 +44,17 @@ describe('softmax regression', () => {
     expect(softmax([1001, 1002, 1003])[2]).toBeCloseTo(p[2] as number);
   });
   it('learns a separable problem and its loss falls', () => {
-    const rows = [0, 1, 2, 0, 1, 2].map((c) => ({ indices: Int32Array.from([c]), values: Float32Array.from([1]) }));
+    const rows = [0, 1, 2, 0, 1, 2].map((c) => ({
+      indices: Int32Array.from([c]),
+      values: Float32Array.from([1]),
+    }));
     const model = new SoftmaxRegression(3, 3);
-    const losses = model.fit(rows, [0, 1, 2, 0, 1, 2], { epochs: 20, learningRate: 0.5, l2: 0, seed: 1 });
+    const losses = model.fit(rows, [0, 1, 2, 0, 1, 2], {
+      epochs: 20,
+      learningRate: 0.5,
+      l2: 0,
+      seed: 1,
+    });
     expect(losses.at(-1)).toBeLessThan((losses[0] as number) / 2);
     rows.slice(0, 3).forEach((row, c) => {
       const p = model.predictProbabilities(row);
@@ -46,9 +65,20 @@ describe('softmax regression', () => {
 
 describe('BaselineClassifier', () => {
   it('trains, predicts, saves and loads through loadClassifier', async () => {
-    const texts = ['great detailed question code', 'pls help urgent', 'which best opinion', 'detailed code sample error', 'urgent fix pls', 'best opinion recommend'];
+    const texts = [
+      'great detailed question code',
+      'pls help urgent',
+      'which best opinion',
+      'detailed code sample error',
+      'urgent fix pls',
+      'best opinion recommend',
+    ];
     const labels = ['high', 'low', 'none', 'high', 'low', 'none'] as const;
-    const { model } = BaselineClassifier.train(texts, [...labels], { minDocumentFrequency: 1, epochs: 30, seed: 3 });
+    const { model } = BaselineClassifier.train(texts, [...labels], {
+      minDocumentFrequency: 1,
+      epochs: 30,
+      seed: 3,
+    });
     const predictions = await model.predict(['code detailed', 'pls urgent', 'opinion best']);
     expect(predictions.map((p) => p.label)).toEqual(['high', 'low', 'none']);
     const dir = tempDir('baseline');

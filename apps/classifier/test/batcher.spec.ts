@@ -14,15 +14,29 @@ function recordingRun(delayMs = 0) {
 describe('DynamicBatcher', () => {
   it('groups concurrent submissions into one call within the wait window', async () => {
     const { calls, run } = recordingRun();
-    const batcher = new DynamicBatcher({ maxBatchSize: 16, maxWaitMs: 30, maxQueuedItems: 100, run });
-    const results = await Promise.all([batcher.submit([1]), batcher.submit([2, 3]), batcher.submit([4])]);
+    const batcher = new DynamicBatcher({
+      maxBatchSize: 16,
+      maxWaitMs: 30,
+      maxQueuedItems: 100,
+      run,
+    });
+    const results = await Promise.all([
+      batcher.submit([1]),
+      batcher.submit([2, 3]),
+      batcher.submit([4]),
+    ]);
     expect(results).toEqual([[10], [20, 30], [40]]);
     expect(calls).toEqual([[1, 2, 3, 4]]);
   });
 
   it('flushes at once when a full batch is waiting and splits larger ones', async () => {
     const { calls, run } = recordingRun();
-    const batcher = new DynamicBatcher({ maxBatchSize: 2, maxWaitMs: 10_000, maxQueuedItems: 100, run });
+    const batcher = new DynamicBatcher({
+      maxBatchSize: 2,
+      maxWaitMs: 10_000,
+      maxQueuedItems: 100,
+      run,
+    });
     const started = Date.now();
     const out = await batcher.submit([1, 2, 3, 4]);
     expect(out).toEqual([10, 20, 30, 40]);
@@ -73,6 +87,8 @@ describe('DynamicBatcher', () => {
 
   it('validates its options', () => {
     const { run } = recordingRun();
-    expect(() => new DynamicBatcher({ maxBatchSize: 0, maxWaitMs: 1, maxQueuedItems: 1, run })).toThrow(/maxBatchSize/);
+    expect(
+      () => new DynamicBatcher({ maxBatchSize: 0, maxWaitMs: 1, maxQueuedItems: 1, run }),
+    ).toThrow(/maxBatchSize/);
   });
 });

@@ -7,14 +7,18 @@ import type { Label } from '../src/labels';
 import type { Prediction, QualityClassifier } from '../src/model/prediction';
 
 export const fixture = (name: string) => path.join(__dirname, 'fixtures', name);
-export const tempDir = (prefix: string) => mkdtempSync(path.join(tmpdir(), `classifier-${prefix}-`));
+export const tempDir = (prefix: string) =>
+  mkdtempSync(path.join(tmpdir(), `classifier-${prefix}-`));
 
 /**
  * A real (small) model for service tests: the TF-IDF baseline trained on the fixture rows. It
  * learns them exactly, so tests can assert the label a known question gets.
  */
 export async function trainFixtureBaseline(): Promise<BaselineClassifier> {
-  const rows = [...(await readDataset(fixture('preprocessed.csv'))).examples, ...(await readDataset(fixture('kaggle-raw.csv'))).examples];
+  const rows = [
+    ...(await readDataset(fixture('preprocessed.csv'))).examples,
+    ...(await readDataset(fixture('kaggle-raw.csv'))).examples,
+  ];
   const { model } = BaselineClassifier.train(
     rows.map((e) => e.text),
     rows.map((e) => (e.target as { label: Label }).label),

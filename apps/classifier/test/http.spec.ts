@@ -7,7 +7,10 @@ const HQ_QUESTION = {
   title: 'How to get the value of a select in Java?',
   body: '<p>I have tried <code>foo.getValue()</code> &amp; it fails:</p><pre><code>Select s = new Select();\ns.getValue();</code></pre>',
 };
-const LQ_CLOSE_QUESTION = { title: 'Best language for games?', body: '<p>Which language is the best for making games? I am a beginner.</p>' };
+const LQ_CLOSE_QUESTION = {
+  title: 'Best language for games?',
+  body: '<p>Which language is the best for making games? I am a beginner.</p>',
+};
 
 describe('HTTP API', () => {
   let app: RunningClassifier;
@@ -16,7 +19,14 @@ describe('HTTP API', () => {
   beforeAll(async () => {
     model = new CountingClassifier(await trainFixtureBaseline(), 30);
     app = await start(
-      configFrom({ PORT: 0, LOG_LEVEL: 'silent', BATCH_MAX_SIZE: 16, BATCH_WAIT_MS: 20, BODY_LIMIT_BYTES: 20_000, MAX_QUEUED_ITEMS: 200 }),
+      configFrom({
+        PORT: 0,
+        LOG_LEVEL: 'silent',
+        BATCH_MAX_SIZE: 16,
+        BATCH_WAIT_MS: 20,
+        BODY_LIMIT_BYTES: 20_000,
+        MAX_QUEUED_ITEMS: 200,
+      }),
       { model, handleSignals: false },
     );
     await app.service.ready;
@@ -38,7 +48,12 @@ describe('HTTP API', () => {
   it('classifies a batch in order, echoing ids', async () => {
     const res = await request(app.server)
       .post('/v1/classify')
-      .send({ items: [{ id: 'a', ...LQ_CLOSE_QUESTION }, { id: 'b', ...HQ_QUESTION }] })
+      .send({
+        items: [
+          { id: 'a', ...LQ_CLOSE_QUESTION },
+          { id: 'b', ...HQ_QUESTION },
+        ],
+      })
       .expect(200);
     expect(res.body.results.map((r: { id: string; label: string }) => [r.id, r.label])).toEqual([
       ['a', 'none'],
@@ -50,7 +65,11 @@ describe('HTTP API', () => {
     await new Promise((r) => setTimeout(r, 100)); // let earlier calls drain
     model.calls.length = 0;
     const responses = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => request(app.server).post('/v1/classify').send({ ...HQ_QUESTION, title: `${HQ_QUESTION.title} ${i}` })),
+      Array.from({ length: 8 }, (_, i) =>
+        request(app.server)
+          .post('/v1/classify')
+          .send({ ...HQ_QUESTION, title: `${HQ_QUESTION.title} ${i}` }),
+      ),
     );
     for (const res of responses) expect(res.status).toBe(200);
     // All 8 arrive within the 20 ms window (or while the model is busy): far fewer calls than requests.
@@ -74,9 +93,17 @@ describe('HTTP API', () => {
   });
 
   it('rejects malformed JSON with 400 and other media types with 415', async () => {
-    const bad = await request(app.server).post('/v1/classify').set('Content-Type', 'application/json').send('{"title": ').expect(400);
+    const bad = await request(app.server)
+      .post('/v1/classify')
+      .set('Content-Type', 'application/json')
+      .send('{"title": ')
+      .expect(400);
     expect(bad.body.error.code).toBe('INVALID_JSON');
-    const text = await request(app.server).post('/v1/classify').set('Content-Type', 'text/plain').send('hello').expect(415);
+    const text = await request(app.server)
+      .post('/v1/classify')
+      .set('Content-Type', 'text/plain')
+      .send('hello')
+      .expect(415);
     expect(text.body.error.message).toMatch(/application\/json/);
   });
 
@@ -109,9 +136,14 @@ describe('HTTP API', () => {
 
 describe('HTTP API while the model cannot load', () => {
   it('is alive but not ready, and refuses to classify with 503', async () => {
-    const app = await start(configFrom({ PORT: 0, LOG_LEVEL: 'silent', MODEL_DIR: '/nonexistent/model' }), { handleSignals: false });
+    const app = await start(
+      configFrom({ PORT: 0, LOG_LEVEL: 'silent', MODEL_DIR: '/nonexistent/model' }),
+      { handleSignals: false },
+    );
     try {
-      await expect(app.service.ready).rejects.toThrow(/cannot load a classifier from \/nonexistent\/model/);
+      await expect(app.service.ready).rejects.toThrow(
+        /cannot load a classifier from \/nonexistent\/model/,
+      );
       await request(app.server).get('/healthz').expect(200);
       const ready = await request(app.server).get('/readyz').expect(503);
       expect(ready.body.failing).toEqual(['model']);

@@ -6,7 +6,9 @@ describe('planEpoch', () => {
   const options = { maxTokensPerBatch: 2048, maxBatchSize: 32, seed: 7, epoch: 0 };
 
   it('uses every example exactly once', () => {
-    const flat = planEpoch(lengths, options).flat().sort((a, b) => a - b);
+    const flat = planEpoch(lengths, options)
+      .flat()
+      .sort((a, b) => a - b);
     expect(flat).toEqual(lengths.map((_, i) => i));
   });
   it('keeps batches under the token budget and the size cap (unless one example alone exceeds it)', () => {
@@ -18,8 +20,13 @@ describe('planEpoch', () => {
   });
   it('pads less than arrival-order batching', () => {
     const padded = (batches: number[][]) =>
-      batches.reduce((sum, b) => sum + Math.max(...b.map((i) => lengths[i] as number)) * b.length, 0);
-    const arrival = Array.from({ length: Math.ceil(500 / 16) }, (_, k) => lengths.slice(k * 16, k * 16 + 16).map((_, j) => k * 16 + j));
+      batches.reduce(
+        (sum, b) => sum + Math.max(...b.map((i) => lengths[i] as number)) * b.length,
+        0,
+      );
+    const arrival = Array.from({ length: Math.ceil(500 / 16) }, (_, k) =>
+      lengths.slice(k * 16, k * 16 + 16).map((_, j) => k * 16 + j),
+    );
     expect(padded(planEpoch(lengths, options))).toBeLessThan(padded(arrival) * 0.7);
   });
   it('is a function of (seed, epoch)', () => {

@@ -4,8 +4,30 @@ import type { Label } from '../src/labels';
 
 describe('evaluateClasses', () => {
   // 10 examples with known counts: rows true, columns predicted (none, low, high).
-  const truth: Label[] = ['none', 'none', 'none', 'none', 'low', 'low', 'low', 'high', 'high', 'high'];
-  const pred: Label[] = ['none', 'none', 'low', 'high', 'low', 'low', 'none', 'high', 'high', 'low'];
+  const truth: Label[] = [
+    'none',
+    'none',
+    'none',
+    'none',
+    'low',
+    'low',
+    'low',
+    'high',
+    'high',
+    'high',
+  ];
+  const pred: Label[] = [
+    'none',
+    'none',
+    'low',
+    'high',
+    'low',
+    'low',
+    'none',
+    'high',
+    'high',
+    'low',
+  ];
   const report = evaluateClasses(truth, pred);
 
   it('builds the confusion matrix with rows true and columns predicted', () => {
@@ -48,7 +70,10 @@ describe('two-way evaluation', () => {
   });
   it('is chosen when any row only has HQ/LQ', () => {
     const r = evaluate(
-      [{ kind: 'class', label: 'high' }, { kind: 'quality', quality: 'LQ' }],
+      [
+        { kind: 'class', label: 'high' },
+        { kind: 'quality', quality: 'LQ' },
+      ],
       ['high', 'none'],
     );
     expect(r.kind).toBe('quality');

@@ -18,9 +18,13 @@ describe('normalizeText', () => {
 
 describe('htmlToText', () => {
   it('keeps element and attribute words, drops <p>, leaves entities encoded', () => {
-    expect(normalizeText(htmlToText('<p>See <a href="http://x.io/a?b=1&amp;c=2" rel="nofollow">this</a> &lt;tag&gt;</p>'))).toBe(
-      'see href http x io b 1 amp c 2 rel nofollow lt tag gt',
-    );
+    expect(
+      normalizeText(
+        htmlToText(
+          '<p>See <a href="http://x.io/a?b=1&amp;c=2" rel="nofollow">this</a> &lt;tag&gt;</p>',
+        ),
+      ),
+    ).toBe('see href http x io b 1 amp c 2 rel nofollow lt tag gt');
   });
   it('is forgiving of broken markup', () => {
     expect(normalizeText(htmlToText('<pre><code>x < 2 && y</code'))).toBe('pre code x 2 y');

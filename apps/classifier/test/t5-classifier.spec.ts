@@ -13,7 +13,18 @@ describe('T5QualityClassifier', () => {
     await ensureBackend();
     // The real T5 tokenizer with a tiny (untrained) model: enough to check the plumbing exactly.
     const tokenizer = T5Tokenizer.fromPath(T5_TOKENIZER_DIR);
-    const model = createT5({ vocabSize: tokenizer.vocabSize, dModel: 16, dKv: 8, dFf: 32, numHeads: 2, numLayers: 1, dropoutRate: 0 }, { seed: 3 });
+    const model = createT5(
+      {
+        vocabSize: tokenizer.vocabSize,
+        dModel: 16,
+        dKv: 8,
+        dFf: 32,
+        numHeads: 2,
+        numLayers: 1,
+        dropoutRate: 0,
+      },
+      { seed: 3 },
+    );
     classifier = new T5QualityClassifier(model, tokenizer, {
       kind: 't5',
       version: 'test-tiny',
@@ -40,7 +51,11 @@ describe('T5QualityClassifier', () => {
   });
 
   it('predicts a distribution over none/low/high for every text, whatever the batch mix', async () => {
-    const texts = ['short one', Array.from({ length: 300 }, (_, i) => `word${i}`).join(' '), 'another short question'];
+    const texts = [
+      'short one',
+      Array.from({ length: 300 }, (_, i) => `word${i}`).join(' '),
+      'another short question',
+    ];
     const batch = await classifier.predict(texts);
     expect(batch).toHaveLength(3);
     for (const p of batch) {
@@ -70,7 +85,9 @@ describe('T5QualityClassifier', () => {
   });
 
   it('explains a broken model directory', async () => {
-    await expect(loadClassifier(path.join(tempDir('empty'), 'nothing'))).rejects.toThrow(/cannot load a classifier .*MODEL_DIR/);
+    await expect(loadClassifier(path.join(tempDir('empty'), 'nothing'))).rejects.toThrow(
+      /cannot load a classifier .*MODEL_DIR/,
+    );
   });
 });
 

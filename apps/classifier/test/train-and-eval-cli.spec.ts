@@ -49,7 +49,14 @@ describe('training and the eval CLI', () => {
     const result = await runTraining(tiny(dirA), { resume: false }, quiet);
     expect(result.steps).toBe(3);
     expect(result.report.total).toBe(6);
-    for (const file of ['classifier.json', 'config.json', 'model.safetensors', 'tokenizer.json', 'learning-curve.svg', 'history.json']) {
+    for (const file of [
+      'classifier.json',
+      'config.json',
+      'model.safetensors',
+      'tokenizer.json',
+      'learning-curve.svg',
+      'history.json',
+    ]) {
       expect(existsSync(path.join(dirA, 'model', file))).toBe(true);
     }
     const manifest = JSON.parse(readFileSync(path.join(dirA, 'model', 'classifier.json'), 'utf8'));
@@ -59,7 +66,11 @@ describe('training and the eval CLI', () => {
     expect(svg).toMatch(/^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     expect(svg).toContain('validation accuracy');
     const history = JSON.parse(readFileSync(path.join(dirA, 'run', 'history.json'), 'utf8'));
-    expect(history.map((p: { phase: string }) => p.phase)).toEqual(['pretrain', 'finetune', 'finetune']);
+    expect(history.map((p: { phase: string }) => p.phase)).toEqual([
+      'pretrain',
+      'finetune',
+      'finetune',
+    ]);
   }, 150_000);
 
   it('is deterministic for a seed', async () => {
@@ -70,28 +81,50 @@ describe('training and the eval CLI', () => {
   }, 150_000);
 
   it('refuses to overwrite a run unless resuming, and resumes from the checkpoint', async () => {
-    await expect(runTraining(tiny(dirB), { resume: false }, quiet)).rejects.toThrow(/already holds a training run; pass --resume/);
+    await expect(runTraining(tiny(dirB), { resume: false }, quiet)).rejects.toThrow(
+      /already holds a training run; pass --resume/,
+    );
     const logs: string[] = [];
-    const result = await runTraining({ ...tiny(dirB), maxSteps: 3 }, { resume: true }, { log: (m) => logs.push(m), progress: () => undefined });
+    const result = await runTraining(
+      { ...tiny(dirB), maxSteps: 3 },
+      { resume: true },
+      { log: (m) => logs.push(m), progress: () => undefined },
+    );
     expect(logs.join('\n')).toMatch(/resuming at step 3/);
     expect(result.steps).toBe(4);
-    await expect(runTraining({ ...tiny(dirB), seed: 6 }, { resume: true }, quiet)).rejects.toThrow(/different data\/model options/);
+    await expect(runTraining({ ...tiny(dirB), seed: 6 }, { resume: true }, quiet)).rejects.toThrow(
+      /different data\/model options/,
+    );
   }, 150_000);
 
   it('fine-tunes from existing weights with their tokenizer (--init)', async () => {
     const dir = tempDir('train-init');
     const from = path.join(dirA, 'model');
-    await expect(runTraining({ ...tiny(dir), init: from }, { resume: false }, quiet)).rejects.toThrow(/needs --tokenizer/);
-    const result = await runTraining({ ...tiny(path.join(dir, 'b')), init: from, tokenizer: from, maxSteps: 1, pretrainSteps: 0 }, { resume: false }, quiet);
+    await expect(
+      runTraining({ ...tiny(dir), init: from }, { resume: false }, quiet),
+    ).rejects.toThrow(/needs --tokenizer/);
+    const result = await runTraining(
+      { ...tiny(path.join(dir, 'b')), init: from, tokenizer: from, maxSteps: 1, pretrainSteps: 0 },
+      { resume: false },
+      quiet,
+    );
     expect(result.steps).toBe(1);
     const before = JSON.parse(readFileSync(path.join(from, 'config.json'), 'utf8'));
     const after = JSON.parse(readFileSync(path.join(dir, 'b', 'model', 'config.json'), 'utf8'));
     expect(after.d_model).toBe(before.d_model);
-    expect(readFileSync(path.join(dir, 'b', 'model', 'tokenizer.json'), 'utf8')).toBe(readFileSync(path.join(from, 'tokenizer.json'), 'utf8'));
+    expect(readFileSync(path.join(dir, 'b', 'model', 'tokenizer.json'), 'utf8')).toBe(
+      readFileSync(path.join(from, 'tokenizer.json'), 'utf8'),
+    );
   }, 150_000);
 
   it('eval prints per-class metrics, the none/low/high confusion matrix and accuracy last', async () => {
-    const { stdout, code, stderr } = await cli('eval', '--data', fixture('kaggle-raw.csv'), '--model', path.join(dirA, 'model'));
+    const { stdout, code, stderr } = await cli(
+      'eval',
+      '--data',
+      fixture('kaggle-raw.csv'),
+      '--model',
+      path.join(dirA, 'model'),
+    );
     expect(stderr).not.toMatch(/classifier:/);
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split('\n');
@@ -101,12 +134,20 @@ describe('training and the eval CLI', () => {
     expect(stdout).toMatch(/true\\pred\s+none\s+low\s+high\n/);
     const matrixRows = lines.filter((l) => /^(none|low|high)\s+\d+\s+\d+\s+\d+$/.test(l));
     expect(matrixRows.map((l) => l.split(/\s+/)[0])).toEqual(['none', 'low', 'high']);
-    const total = matrixRows.flatMap((l) => l.split(/\s+/).slice(1).map(Number)).reduce((a, b) => a + b, 0);
+    const total = matrixRows
+      .flatMap((l) => l.split(/\s+/).slice(1).map(Number))
+      .reduce((a, b) => a + b, 0);
     expect(total).toBe(3);
   }, 150_000);
 
   it('eval scores HQ/LQ files two-way and says so', async () => {
-    const { stdout, code } = await cli('eval', '--data', fixture('raw-collapsed-cp1252.csv'), '--model', path.join(dirA, 'model'));
+    const { stdout, code } = await cli(
+      'eval',
+      '--data',
+      fixture('raw-collapsed-cp1252.csv'),
+      '--model',
+      path.join(dirA, 'model'),
+    );
     expect(code).toBe(0);
     expect(stdout).toMatch(/two-way evaluation/);
     expect(stdout).toMatch(/\nLQ\s+\d+\s+\d+\s+\d+\n/);
@@ -114,7 +155,13 @@ describe('training and the eval CLI', () => {
   }, 150_000);
 
   it('eval explains a bad file and exits non-zero', async () => {
-    const { stderr, code } = await cli('eval', '--data', fixture('unknown-label.csv'), '--model', path.join(dirA, 'model'));
+    const { stderr, code } = await cli(
+      'eval',
+      '--data',
+      fixture('unknown-label.csv'),
+      '--model',
+      path.join(dirA, 'model'),
+    );
     expect(code).toBe(1);
     expect(stderr).toMatch(/unknown-label\.csv:5: unknown label "MEDIUM"/);
   }, 150_000);

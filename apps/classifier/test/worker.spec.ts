@@ -16,13 +16,31 @@ const QUEUE = `${prefix}.classify`;
 const RESULTS = `${prefix}.results`;
 
 async function deleteOwnTopology(): Promise<void> {
-  const { stdout: queues } = await promisify(execFile)('rabbitmqctl', ['list_queues', '-q', '--no-table-headers', 'name'], { timeout: 30_000 });
-  const { stdout: exchanges } = await promisify(execFile)('rabbitmqctl', ['list_exchanges', '-q', '--no-table-headers', 'name'], { timeout: 30_000 });
-  const conn = await connect(AMQP_URL, { clientProperties: { connection_name: `${prefix}-cleanup` } });
+  const { stdout: queues } = await promisify(execFile)(
+    'rabbitmqctl',
+    ['list_queues', '-q', '--no-table-headers', 'name'],
+    { timeout: 30_000 },
+  );
+  const { stdout: exchanges } = await promisify(execFile)(
+    'rabbitmqctl',
+    ['list_exchanges', '-q', '--no-table-headers', 'name'],
+    { timeout: 30_000 },
+  );
+  const conn = await connect(AMQP_URL, {
+    clientProperties: { connection_name: `${prefix}-cleanup` },
+  });
   try {
     const ch = await conn.createChannel();
-    for (const q of queues.split('\n').map((s) => s.trim()).filter((s) => s.startsWith(prefix))) await ch.deleteQueue(q);
-    for (const x of exchanges.split('\n').map((s) => s.trim()).filter((s) => s.startsWith(prefix))) await ch.deleteExchange(x);
+    for (const q of queues
+      .split('\n')
+      .map((s) => s.trim())
+      .filter((s) => s.startsWith(prefix)))
+      await ch.deleteQueue(q);
+    for (const x of exchanges
+      .split('\n')
+      .map((s) => s.trim())
+      .filter((s) => s.startsWith(prefix)))
+      await ch.deleteExchange(x);
     await ch.close();
   } finally {
     await conn.close();
@@ -61,7 +79,14 @@ describe('classify step worker on RabbitMQ', () => {
   beforeAll(async () => {
     model = new CountingClassifier(await trainFixtureBaseline(), 30);
     running = await startWorker(
-      configFrom({ PORT: 0, LOG_LEVEL: 'silent', AMQP_URL, CLASSIFY_QUEUE: QUEUE, BATCH_WAIT_MS: 20, WORKER_CONCURRENCY: 16 }),
+      configFrom({
+        PORT: 0,
+        LOG_LEVEL: 'silent',
+        AMQP_URL,
+        CLASSIFY_QUEUE: QUEUE,
+        BATCH_WAIT_MS: 20,
+        WORKER_CONCURRENCY: 16,
+      }),
       { model, handleSignals: false },
     );
     client = await createBus({ url: AMQP_URL, connectionName: `${prefix}-client` });
@@ -87,7 +112,14 @@ describe('classify step worker on RabbitMQ', () => {
   }
 
   it('answers a classify step with a classifier.classify.response', async () => {
-    await client.publish(stepQueue(QUEUE), stepRequest('t-ok', { type: 'classifier.classify.request', version: 1, items: [{ id: 'q1', ...HQ_QUESTION }] }));
+    await client.publish(
+      stepQueue(QUEUE),
+      stepRequest('t-ok', {
+        type: 'classifier.classify.request',
+        version: 1,
+        items: [{ id: 'q1', ...HQ_QUESTION }],
+      }),
+    );
     const result = await resultOf('t-ok');
     expect(result.status).toBe('succeeded');
     if (result.status !== 'succeeded') return;
@@ -98,7 +130,14 @@ describe('classify step worker on RabbitMQ', () => {
   });
 
   it('fails the step, not retryable, when the input breaks the contract', async () => {
-    await client.publish(stepQueue(QUEUE), stepRequest('t-bad', { type: 'classifier.classify.request', version: 1, items: [{ body: 'no title' }] }));
+    await client.publish(
+      stepQueue(QUEUE),
+      stepRequest('t-bad', {
+        type: 'classifier.classify.request',
+        version: 1,
+        items: [{ body: 'no title' }],
+      }),
+    );
     const result = await resultOf('t-bad');
     expect(result.status).toBe('failed');
     if (result.status !== 'failed') return;
@@ -107,10 +146,15 @@ describe('classify step worker on RabbitMQ', () => {
   });
 
   it('dead-letters a message that is not a step request', async () => {
-    const conn = await connect(AMQP_URL, { clientProperties: { connection_name: `${prefix}-raw` } });
+    const conn = await connect(AMQP_URL, {
+      clientProperties: { connection_name: `${prefix}-raw` },
+    });
     try {
       const ch = await conn.createConfirmChannel();
-      ch.sendToQueue(QUEUE, Buffer.from(JSON.stringify({ hello: 'world' })), { persistent: true, contentType: 'application/json' });
+      ch.sendToQueue(QUEUE, Buffer.from(JSON.stringify({ hello: 'world' })), {
+        persistent: true,
+        contentType: 'application/json',
+      });
       await ch.waitForConfirms();
       await ch.close();
     } finally {
@@ -133,7 +177,14 @@ describe('classify step worker on RabbitMQ', () => {
     const ids = Array.from({ length: 6 }, (_, i) => `t-batch-${i}`);
     await Promise.all(
       ids.map((id, i) =>
-        client.publish(stepQueue(QUEUE), stepRequest(id, { type: 'classifier.classify.request', version: 1, items: [{ ...HQ_QUESTION, title: `${HQ_QUESTION.title} ${i}` }] })),
+        client.publish(
+          stepQueue(QUEUE),
+          stepRequest(id, {
+            type: 'classifier.classify.request',
+            version: 1,
+            items: [{ ...HQ_QUESTION, title: `${HQ_QUESTION.title} ${i}` }],
+          }),
+        ),
       ),
     );
     const all = await Promise.all(ids.map(resultOf));

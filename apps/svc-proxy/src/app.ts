@@ -42,10 +42,19 @@ export function createApp(deps: AppDeps): Express {
       next();
       return;
     }
-    logger.warn({ url: req.url.slice(0, 200), ip: req.socket.remoteAddress }, 'absolute-form request refused');
-    res.status(400).type('text/plain').send('svc-proxy: not a forward proxy; request a path such as /proxy/<namespace>/<service>/<pod>/\n');
+    logger.warn(
+      { url: req.url.slice(0, 200), ip: req.socket.remoteAddress },
+      'absolute-form request refused',
+    );
+    res
+      .status(400)
+      .type('text/plain')
+      .send(
+        'svc-proxy: not a forward proxy; request a path such as /proxy/<namespace>/<service>/<pod>/\n',
+      );
   });
-  if (config.metricsBearerToken) app.get('/metrics', metricsBearerGate(config.metricsBearerToken, obs.registry, logger));
+  if (config.metricsBearerToken)
+    app.get('/metrics', metricsBearerGate(config.metricsBearerToken, obs.registry, logger));
   app.use(sessionMiddleware(codec, logger));
   app.use(authRouter(config, codec, logger));
   app.use(requireUser(codec, config.access, logger));
@@ -56,15 +65,23 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.get('/api/targets', (_req: Request, res: Response) => {
-    res.set('cache-control', 'no-store').json({ synced: directory.synced, targets: directory.list() });
+    res
+      .set('cache-control', 'no-store')
+      .json({ synced: directory.synced, targets: directory.list() });
   });
 
   // Server-sent events: the landing page's table follows pods as they come and go.
   app.get('/api/targets/events', (req: Request, res: Response) => {
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-accel-buffering': 'no',
+    });
     const send = () => {
       const targets = directory.list();
-      res.write(`event: rows\ndata: ${JSON.stringify({ count: targets.length, html: targetRows(targets).html })}\n\n`);
+      res.write(
+        `event: rows\ndata: ${JSON.stringify({ count: targets.length, html: targetRows(targets).html })}\n\n`,
+      );
     };
     send();
     const unsubscribe = directory.subscribe(send);
@@ -87,7 +104,12 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.use((req: Request, res: Response) => {
-    errorPage(res, 404, 'Not found', `Nothing at ${req.path}. Pods are under ${PROXY_PREFIX}<namespace>/<service>/<pod>/.`);
+    errorPage(
+      res,
+      404,
+      'Not found',
+      `Nothing at ${req.path}. Pods are under ${PROXY_PREFIX}<namespace>/<service>/<pod>/.`,
+    );
   });
 
   app.use((error: Error, req: Request, res: Response, _next: NextFunction) => {
@@ -96,7 +118,12 @@ export function createApp(deps: AppDeps): Express {
       res.destroy();
       return;
     }
-    errorPage(res, 500, 'Internal error', 'svc-proxy failed to handle this request; the details are in its logs.');
+    errorPage(
+      res,
+      500,
+      'Internal error',
+      'svc-proxy failed to handle this request; the details are in its logs.',
+    );
   });
 
   return app;

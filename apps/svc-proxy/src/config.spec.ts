@@ -33,7 +33,13 @@ describe('configuration', () => {
   });
 
   it('reports every problem at once', () => {
-    const found = problems({ PORT: 'eighty', PUBLIC_URL: 'http://debug.local', COOKIE_SECRET: 'short', NAMESPACES: 'Bad_NS', ALLOWED_EMAILS: 'a@b@c.com' });
+    const found = problems({
+      PORT: 'eighty',
+      PUBLIC_URL: 'http://debug.local',
+      COOKIE_SECRET: 'short',
+      NAMESPACES: 'Bad_NS',
+      ALLOWED_EMAILS: 'a@b@c.com',
+    });
     expect(found).toEqual(
       expect.arrayContaining([
         expect.stringContaining('PORT="eighty" must be an integer'),
@@ -50,18 +56,32 @@ describe('configuration', () => {
 
   it('requires an allow-list', () => {
     const { ALLOWED_DOMAINS: _omit, ...rest } = valid;
-    expect(problems(rest)).toEqual([expect.stringContaining('set ALLOWED_EMAILS and/or ALLOWED_DOMAINS')]);
+    expect(problems(rest)).toEqual([
+      expect.stringContaining('set ALLOWED_EMAILS and/or ALLOWED_DOMAINS'),
+    ]);
   });
 
   it('makes plain-HTTP cookies an explicit, named opt-in', () => {
     expect(problems({ ...valid, PUBLIC_URL: 'http://127.0.0.1:3004' })).toHaveLength(1);
-    const config = parseConfig({ ...valid, PUBLIC_URL: 'http://127.0.0.1:3004', INSECURE_COOKIE: 'true' });
+    const config = parseConfig({
+      ...valid,
+      PUBLIC_URL: 'http://127.0.0.1:3004',
+      INSECURE_COOKIE: 'true',
+    });
     expect(config.session.insecureCookie).toBe(true);
-    expect(problems({ ...valid, INSECURE_COOKIE: 'yes' })).toEqual([expect.stringContaining('INSECURE_COOKIE must be true or false')]);
+    expect(problems({ ...valid, INSECURE_COOKIE: 'yes' })).toEqual([
+      expect.stringContaining('INSECURE_COOKIE must be true or false'),
+    ]);
   });
 
   it('rejects wildcard domains and PUBLIC_URL with a path', () => {
-    expect(problems({ ...valid, ALLOWED_DOMAINS: '*.example.com', PUBLIC_URL: 'https://x.example.com/debug' })).toEqual([
+    expect(
+      problems({
+        ...valid,
+        ALLOWED_DOMAINS: '*.example.com',
+        PUBLIC_URL: 'https://x.example.com/debug',
+      }),
+    ).toEqual([
       expect.stringContaining('write the bare domain'),
       expect.stringContaining('PUBLIC_URL must be an origin only'),
     ]);
@@ -73,26 +93,46 @@ describe('configuration', () => {
   });
 
   it('chooses the kube source', () => {
-    expect(parseConfig({ ...valid, KUBE_SOURCE: 'in-cluster' }).kube).toEqual({ kind: 'in-cluster' });
-    expect(parseConfig({ ...valid, KUBE_SOURCE: 'kubeconfig', KUBECONFIG: '/k', KUBE_CONTEXT: 'c' }).kube).toEqual({ kind: 'kubeconfig', path: '/k', context: 'c' });
-    expect(problems({ ...valid, KUBE_SOURCE: 'kubeconfig' })).toEqual([expect.stringContaining('needs KUBECONFIG')]);
+    expect(parseConfig({ ...valid, KUBE_SOURCE: 'in-cluster' }).kube).toEqual({
+      kind: 'in-cluster',
+    });
+    expect(
+      parseConfig({ ...valid, KUBE_SOURCE: 'kubeconfig', KUBECONFIG: '/k', KUBE_CONTEXT: 'c' })
+        .kube,
+    ).toEqual({ kind: 'kubeconfig', path: '/k', context: 'c' });
+    expect(problems({ ...valid, KUBE_SOURCE: 'kubeconfig' })).toEqual([
+      expect.stringContaining('needs KUBECONFIG'),
+    ]);
   });
 
   it('chooses the discovery source; a static file needs DISCOVERY=static and vice versa', () => {
     expect(parseConfig(valid).discovery).toEqual({ kind: 'kubernetes' });
-    expect(parseConfig({ ...valid, DISCOVERY: 'static', STATIC_ENDPOINTS_FILE: ' /etc/endpoints.yaml ' }).discovery).toEqual({
+    expect(
+      parseConfig({ ...valid, DISCOVERY: 'static', STATIC_ENDPOINTS_FILE: ' /etc/endpoints.yaml ' })
+        .discovery,
+    ).toEqual({
       kind: 'static',
       file: '/etc/endpoints.yaml',
     });
-    expect(problems({ ...valid, DISCOVERY: 'static' })).toEqual([expect.stringContaining('DISCOVERY=static needs STATIC_ENDPOINTS_FILE')]);
-    expect(problems({ ...valid, STATIC_ENDPOINTS_FILE: '/e.yaml' })).toEqual([expect.stringContaining('set DISCOVERY=static to use the file')]);
-    expect(problems({ ...valid, DISCOVERY: 'consul' })).toEqual([expect.stringContaining('DISCOVERY must be kubernetes or static')]);
+    expect(problems({ ...valid, DISCOVERY: 'static' })).toEqual([
+      expect.stringContaining('DISCOVERY=static needs STATIC_ENDPOINTS_FILE'),
+    ]);
+    expect(problems({ ...valid, STATIC_ENDPOINTS_FILE: '/e.yaml' })).toEqual([
+      expect.stringContaining('set DISCOVERY=static to use the file'),
+    ]);
+    expect(problems({ ...valid, DISCOVERY: 'consul' })).toEqual([
+      expect.stringContaining('DISCOVERY must be kubernetes or static'),
+    ]);
   });
 
   it('takes a metrics bearer token only when it is long enough to resist guessing', () => {
     expect(parseConfig(valid).metricsBearerToken).toBeUndefined();
-    expect(parseConfig({ ...valid, METRICS_BEARER_TOKEN: 't'.repeat(32) }).metricsBearerToken).toBe('t'.repeat(32));
-    expect(problems({ ...valid, METRICS_BEARER_TOKEN: 'short' })).toEqual([expect.stringContaining('METRICS_BEARER_TOKEN must be at least 32 printable characters')]);
+    expect(parseConfig({ ...valid, METRICS_BEARER_TOKEN: 't'.repeat(32) }).metricsBearerToken).toBe(
+      't'.repeat(32),
+    );
+    expect(problems({ ...valid, METRICS_BEARER_TOKEN: 'short' })).toEqual([
+      expect.stringContaining('METRICS_BEARER_TOKEN must be at least 32 printable characters'),
+    ]);
     expect(problems({ ...valid, METRICS_BEARER_TOKEN: `${'t'.repeat(32)} x` })).toHaveLength(1);
   });
 });

@@ -20,7 +20,8 @@ export type KubeSource =
  * Where the proxy learns which pods exist: Kubernetes informers, or a file listing them (for
  * machines without a Kubernetes API, such as the local all-in-one stack).
  */
-export type DiscoveryConfig = { readonly kind: 'kubernetes' } | { readonly kind: 'static'; readonly file: string };
+export type DiscoveryConfig =
+  { readonly kind: 'kubernetes' } | { readonly kind: 'static'; readonly file: string };
 
 export interface OAuthConfig {
   readonly clientId: string;
@@ -134,7 +135,10 @@ const httpUrl = (name: string, fallback?: string) =>
         return z.NEVER;
       }
       if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        ctx.addIssue({ code: 'custom', message: `${name} must be an http(s) URL, got ${url.protocol}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be an http(s) URL, got ${url.protocol}`,
+        });
         return z.NEVER;
       }
       return url;
@@ -152,64 +156,67 @@ const NAMESPACE_RE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const DOMAIN_RE = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
 
-const envSchema = z
-  .object({
-    PORT: int('PORT', 0, 65535, 3004),
-    HOST: z.string().trim().min(1).default('127.0.0.1'),
-    PUBLIC_URL: httpUrl('PUBLIC_URL (the URL operators open, e.g. https://debug.example.com)'),
-    GOOGLE_CLIENT_ID: required('GOOGLE_CLIENT_ID', 'the OAuth client id from the Google console'),
-    GOOGLE_CLIENT_SECRET: required('GOOGLE_CLIENT_SECRET', 'the OAuth client secret'),
-    OAUTH_AUTHORIZATION_URL: httpUrl('OAUTH_AUTHORIZATION_URL', GOOGLE_ENDPOINTS.authorizationURL),
-    OAUTH_TOKEN_URL: httpUrl('OAUTH_TOKEN_URL', GOOGLE_ENDPOINTS.tokenURL),
-    OAUTH_USERINFO_URL: httpUrl('OAUTH_USERINFO_URL', GOOGLE_ENDPOINTS.userProfileURL),
-    ALLOWED_EMAILS: z.string().optional().transform(list),
-    ALLOWED_DOMAINS: z.string().optional().transform(list),
-    COOKIE_NAME: z
-      .string()
-      .optional()
-      .transform((v) => (v === undefined || v === '' ? '_svc_proxy' : v))
-      .pipe(
-        z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
-          error: 'COOKIE_NAME may only hold letters, digits, "_" and "-"',
-        }),
-      ),
-    COOKIE_SECRET: z
-      .string({
-        error: 'COOKIE_SECRET is required: at least 32 random characters (e.g. `openssl rand -base64 32`)',
-      })
-      .min(32, { error: 'COOKIE_SECRET must be at least 32 characters (e.g. `openssl rand -base64 32`)' }),
-    COOKIE_SECRET_PREVIOUS: z
-      .string()
-      .optional()
-      .refine((v) => v === undefined || v === '' || v.length >= 32, {
-        error: 'COOKIE_SECRET_PREVIOUS must be at least 32 characters, or unset',
+const envSchema = z.object({
+  PORT: int('PORT', 0, 65535, 3004),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  PUBLIC_URL: httpUrl('PUBLIC_URL (the URL operators open, e.g. https://debug.example.com)'),
+  GOOGLE_CLIENT_ID: required('GOOGLE_CLIENT_ID', 'the OAuth client id from the Google console'),
+  GOOGLE_CLIENT_SECRET: required('GOOGLE_CLIENT_SECRET', 'the OAuth client secret'),
+  OAUTH_AUTHORIZATION_URL: httpUrl('OAUTH_AUTHORIZATION_URL', GOOGLE_ENDPOINTS.authorizationURL),
+  OAUTH_TOKEN_URL: httpUrl('OAUTH_TOKEN_URL', GOOGLE_ENDPOINTS.tokenURL),
+  OAUTH_USERINFO_URL: httpUrl('OAUTH_USERINFO_URL', GOOGLE_ENDPOINTS.userProfileURL),
+  ALLOWED_EMAILS: z.string().optional().transform(list),
+  ALLOWED_DOMAINS: z.string().optional().transform(list),
+  COOKIE_NAME: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? '_svc_proxy' : v))
+    .pipe(
+      z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
+        error: 'COOKIE_NAME may only hold letters, digits, "_" and "-"',
       }),
-    SESSION_TTL_SECONDS: int('SESSION_TTL_SECONDS', 300, 7 * 24 * 3600, 12 * 3600),
-    INSECURE_COOKIE: bool('INSECURE_COOKIE'),
-    INSECURE_POD_SCRIPTS: bool('INSECURE_POD_SCRIPTS'),
-    KUBE_SOURCE: z
-      .enum(['in-cluster', 'kubeconfig', 'default', ''], {
-        error: 'KUBE_SOURCE must be in-cluster, kubeconfig or default',
-      })
-      .optional(),
-    DISCOVERY: z
-      .enum(['kubernetes', 'static', ''], { error: 'DISCOVERY must be kubernetes or static' })
-      .optional(),
-    STATIC_ENDPOINTS_FILE: z.string().optional(),
-    METRICS_BEARER_TOKEN: z
-      .string()
-      .optional()
-      .refine((v) => v === undefined || v === '' || (v.length >= 32 && /^[\x21-\x7e]+$/.test(v)), {
-        error: 'METRICS_BEARER_TOKEN must be at least 32 printable characters without spaces (e.g. `openssl rand -hex 32`), or unset',
-      }),
-    KUBECONFIG: z.string().optional(),
-    KUBE_CONTEXT: z.string().optional(),
-    NAMESPACES: z.string().optional().transform(list),
-    PROXY_TIMEOUT_SECONDS: int('PROXY_TIMEOUT_SECONDS', 35, 3600, 300),
-    INFORMER_BACKOFF_INITIAL_MS: int('INFORMER_BACKOFF_INITIAL_MS', 10, 60_000, 1000),
-    INFORMER_BACKOFF_MAX_MS: int('INFORMER_BACKOFF_MAX_MS', 10, 600_000, 30_000),
-    MAX_REWRITE_BYTES: int('MAX_REWRITE_BYTES', 1024, 256 * 1024 * 1024, 16 * 1024 * 1024),
-  });
+    ),
+  COOKIE_SECRET: z
+    .string({
+      error:
+        'COOKIE_SECRET is required: at least 32 random characters (e.g. `openssl rand -base64 32`)',
+    })
+    .min(32, {
+      error: 'COOKIE_SECRET must be at least 32 characters (e.g. `openssl rand -base64 32`)',
+    }),
+  COOKIE_SECRET_PREVIOUS: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || v.length >= 32, {
+      error: 'COOKIE_SECRET_PREVIOUS must be at least 32 characters, or unset',
+    }),
+  SESSION_TTL_SECONDS: int('SESSION_TTL_SECONDS', 300, 7 * 24 * 3600, 12 * 3600),
+  INSECURE_COOKIE: bool('INSECURE_COOKIE'),
+  INSECURE_POD_SCRIPTS: bool('INSECURE_POD_SCRIPTS'),
+  KUBE_SOURCE: z
+    .enum(['in-cluster', 'kubeconfig', 'default', ''], {
+      error: 'KUBE_SOURCE must be in-cluster, kubeconfig or default',
+    })
+    .optional(),
+  DISCOVERY: z
+    .enum(['kubernetes', 'static', ''], { error: 'DISCOVERY must be kubernetes or static' })
+    .optional(),
+  STATIC_ENDPOINTS_FILE: z.string().optional(),
+  METRICS_BEARER_TOKEN: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || (v.length >= 32 && /^[\x21-\x7e]+$/.test(v)), {
+      error:
+        'METRICS_BEARER_TOKEN must be at least 32 printable characters without spaces (e.g. `openssl rand -hex 32`), or unset',
+    }),
+  KUBECONFIG: z.string().optional(),
+  KUBE_CONTEXT: z.string().optional(),
+  NAMESPACES: z.string().optional().transform(list),
+  PROXY_TIMEOUT_SECONDS: int('PROXY_TIMEOUT_SECONDS', 35, 3600, 300),
+  INFORMER_BACKOFF_INITIAL_MS: int('INFORMER_BACKOFF_INITIAL_MS', 10, 60_000, 1000),
+  INFORMER_BACKOFF_MAX_MS: int('INFORMER_BACKOFF_MAX_MS', 10, 600_000, 30_000),
+  MAX_REWRITE_BYTES: int('MAX_REWRITE_BYTES', 1024, 256 * 1024 * 1024, 16 * 1024 * 1024),
+});
 
 /**
  * Rules spanning several variables. They read the raw environment rather than the parsed
@@ -220,20 +227,28 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
   const emails = list(env['ALLOWED_EMAILS']);
   const domains = list(env['ALLOWED_DOMAINS']);
   if (emails.length === 0 && domains.length === 0) {
-    problems.push('set ALLOWED_EMAILS and/or ALLOWED_DOMAINS (comma-separated): with neither, nobody could sign in');
+    problems.push(
+      'set ALLOWED_EMAILS and/or ALLOWED_DOMAINS (comma-separated): with neither, nobody could sign in',
+    );
   }
   for (const e of emails) {
-    if (!EMAIL_RE.test(e)) problems.push(`ALLOWED_EMAILS entry ${JSON.stringify(e)} is not an email address with exactly one "@"`);
+    if (!EMAIL_RE.test(e))
+      problems.push(
+        `ALLOWED_EMAILS entry ${JSON.stringify(e)} is not an email address with exactly one "@"`,
+      );
   }
   for (const d of domains) {
     if (d.startsWith('@') || d.startsWith('*')) {
-      problems.push(`ALLOWED_DOMAINS entry ${JSON.stringify(d)}: write the bare domain (example.com); subdomains are not matched implicitly`);
+      problems.push(
+        `ALLOWED_DOMAINS entry ${JSON.stringify(d)}: write the bare domain (example.com); subdomains are not matched implicitly`,
+      );
     } else if (!DOMAIN_RE.test(d.toLowerCase())) {
       problems.push(`ALLOWED_DOMAINS entry ${JSON.stringify(d)} is not a domain name`);
     }
   }
   for (const ns of list(env['NAMESPACES'])) {
-    if (!NAMESPACE_RE.test(ns)) problems.push(`NAMESPACES entry ${JSON.stringify(ns)} is not a valid namespace name`);
+    if (!NAMESPACE_RE.test(ns))
+      problems.push(`NAMESPACES entry ${JSON.stringify(ns)} is not a valid namespace name`);
   }
   const insecureCookie = ['true', '1'].includes(env['INSECURE_COOKIE'] ?? '');
   let publicUrl: URL | undefined;
@@ -249,14 +264,20 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
       );
     }
     if (publicUrl.pathname !== '/' || publicUrl.search || publicUrl.hash) {
-      problems.push('PUBLIC_URL must be an origin only (scheme, host, port): serving under a sub-path is not supported');
+      problems.push(
+        'PUBLIC_URL must be an origin only (scheme, host, port): serving under a sub-path is not supported',
+      );
     }
   }
   if (env['DISCOVERY'] === 'static' && !env['STATIC_ENDPOINTS_FILE']?.trim()) {
-    problems.push('DISCOVERY=static needs STATIC_ENDPOINTS_FILE (a YAML or JSON file listing namespace, service, port and pods)');
+    problems.push(
+      'DISCOVERY=static needs STATIC_ENDPOINTS_FILE (a YAML or JSON file listing namespace, service, port and pods)',
+    );
   }
   if (env['STATIC_ENDPOINTS_FILE']?.trim() && env['DISCOVERY'] !== 'static') {
-    problems.push('STATIC_ENDPOINTS_FILE is set but DISCOVERY is not "static": set DISCOVERY=static to use the file, or unset it');
+    problems.push(
+      'STATIC_ENDPOINTS_FILE is set but DISCOVERY is not "static": set DISCOVERY=static to use the file, or unset it',
+    );
   }
   if (env['KUBE_SOURCE'] === 'kubeconfig' && !env['KUBECONFIG']) {
     problems.push('KUBE_SOURCE=kubeconfig needs KUBECONFIG (path of the kubeconfig file)');
@@ -324,11 +345,16 @@ export function parseConfig(env: NodeJS.ProcessEnv): SvcProxyConfig {
       insecureCookie: env2.INSECURE_COOKIE,
     },
     discovery:
-      env2.DISCOVERY === 'static' ? { kind: 'static', file: (env2.STATIC_ENDPOINTS_FILE ?? '').trim() } : { kind: 'kubernetes' },
+      env2.DISCOVERY === 'static'
+        ? { kind: 'static', file: (env2.STATIC_ENDPOINTS_FILE ?? '').trim() }
+        : { kind: 'kubernetes' },
     kube: kubeSource(env2),
     namespaces: env2.NAMESPACES,
     proxyTimeoutMs: env2.PROXY_TIMEOUT_SECONDS * 1000,
-    informerBackoff: { initialMs: env2.INFORMER_BACKOFF_INITIAL_MS, maxMs: env2.INFORMER_BACKOFF_MAX_MS },
+    informerBackoff: {
+      initialMs: env2.INFORMER_BACKOFF_INITIAL_MS,
+      maxMs: env2.INFORMER_BACKOFF_MAX_MS,
+    },
     maxRewriteBytes: env2.MAX_REWRITE_BYTES,
     insecurePodScripts: env2.INSECURE_POD_SCRIPTS,
     metricsBearerToken: env2.METRICS_BEARER_TOKEN || undefined,

@@ -31,7 +31,11 @@ export interface SvcProxy {
 }
 
 /** The discovery source the configuration asks for; a bad static file throws here, at start-up. */
-function createTargetSource(config: SvcProxyConfig, options: StartOptions, logger: Logger): TargetSource {
+function createTargetSource(
+  config: SvcProxyConfig,
+  options: StartOptions,
+  logger: Logger,
+): TargetSource {
   if (config.discovery.kind === 'static') return new StaticDirectory(config.discovery.file);
   return new Directory(
     options.kubeConfig ?? loadKubeConfig(config.kube),
@@ -52,12 +56,27 @@ export async function start(config: SvcProxyConfig, options: StartOptions = {}):
     handleSignals: options.handleSignals ?? true,
   });
   const codec = new SessionCodec(config.session);
-  const podProxy = createPodProxy({ config, directory, codec, logger: logger.child({ component: 'proxy' }), registry: obs.registry });
-
-  obs.addReadinessCheck(config.discovery.kind === 'static' ? 'static-endpoints' : 'kubernetes-informers', async () => {
-    if (!directory.synced) throw new Error(`discovery has not completed a list yet: ${JSON.stringify(directory.status())}`);
-    if (!directory.healthy) throw new Error(`discovery is failing, targets may be stale: ${JSON.stringify(directory.status())}`);
+  const podProxy = createPodProxy({
+    config,
+    directory,
+    codec,
+    logger: logger.child({ component: 'proxy' }),
+    registry: obs.registry,
   });
+
+  obs.addReadinessCheck(
+    config.discovery.kind === 'static' ? 'static-endpoints' : 'kubernetes-informers',
+    async () => {
+      if (!directory.synced)
+        throw new Error(
+          `discovery has not completed a list yet: ${JSON.stringify(directory.status())}`,
+        );
+      if (!directory.healthy)
+        throw new Error(
+          `discovery is failing, targets may be stale: ${JSON.stringify(directory.status())}`,
+        );
+    },
+  );
   obs.setVar('informers', () => directory.status());
   obs.setVar('targets', () => directory.list().length);
   obs.setVar('annotationProblems', () => [...directory.currentProblems()]);

@@ -9,15 +9,34 @@ import { isSafeLocalRedirect, openRedirectPayloads } from './support/payloads';
 jest.setTimeout(120_000);
 
 /** Sends a request with the path exactly as given (fetch would normalise `..`). */
-function rawGet(base: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; location?: string; body: string }> {
+function rawGet(
+  base: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; location?: string; body: string }> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: hostname, port, path, method: 'GET', headers: { accept: 'application/json', ...headers } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ...(res.headers.location ? { location: res.headers.location } : {}), body }));
-    });
+    const req = httpRequest(
+      {
+        host: hostname,
+        port,
+        path,
+        method: 'GET',
+        headers: { accept: 'application/json', ...headers },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            ...(res.headers.location ? { location: res.headers.location } : {}),
+            body,
+          }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -37,7 +56,11 @@ function rawExchange(base: string, bytes: string): Promise<string> {
   });
 }
 
-async function inBatches<T>(items: readonly T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function inBatches<T>(
+  items: readonly T[],
+  size: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
 }
 
@@ -58,20 +81,25 @@ describe('attack corpus', () => {
       ['URL-encoded', (p) => encodeURIComponent(p)],
     ];
 
-    it.each(variants)('every one of the 559 payloads (%s) ends on a safe local path', async (_label, variant) => {
-      expect(payloads).toHaveLength(559);
-      const unsafe: string[] = [];
-      const mismatched: string[] = [];
-      await inBatches(payloads, 12, async (payload) => {
-        const rd = variant(payload);
-        const { callback } = await h.signIn(new Browser(), 'alice', rd);
-        const location = callback?.location ?? '<no callback>';
-        if (callback?.status !== 302 || !isSafeLocalRedirect(location, h.config.publicUrl.origin)) unsafe.push(`${JSON.stringify(rd)} -> ${callback?.status} ${location}`);
-        if (location !== safeRedirectPath(rd, h.config.publicUrl.origin)) mismatched.push(`${JSON.stringify(rd)} -> ${location}`);
-      });
-      expect(unsafe).toEqual([]);
-      expect(mismatched).toEqual([]);
-    });
+    it.each(variants)(
+      'every one of the 559 payloads (%s) ends on a safe local path',
+      async (_label, variant) => {
+        expect(payloads).toHaveLength(559);
+        const unsafe: string[] = [];
+        const mismatched: string[] = [];
+        await inBatches(payloads, 12, async (payload) => {
+          const rd = variant(payload);
+          const { callback } = await h.signIn(new Browser(), 'alice', rd);
+          const location = callback?.location ?? '<no callback>';
+          if (callback?.status !== 302 || !isSafeLocalRedirect(location, h.config.publicUrl.origin))
+            unsafe.push(`${JSON.stringify(rd)} -> ${callback?.status} ${location}`);
+          if (location !== safeRedirectPath(rd, h.config.publicUrl.origin))
+            mismatched.push(`${JSON.stringify(rd)} -> ${location}`);
+        });
+        expect(unsafe).toEqual([]);
+        expect(mismatched).toEqual([]);
+      },
+    );
 
     it('also survives payloads pasted into the query string unencoded', async () => {
       const unsafe: string[] = [];
@@ -89,31 +117,55 @@ describe('attack corpus', () => {
         authorize.searchParams.set('login_hint', 'alice');
         const toCallback = await browser.request(authorize.href);
         await toCallback.arrayBuffer();
-        const callback = await browser.request(new URL(toCallback.headers.get('location') ?? '', authorize).href);
+        const callback = await browser.request(
+          new URL(toCallback.headers.get('location') ?? '', authorize).href,
+        );
         await callback.arrayBuffer();
         const location = callback.headers.get('location') ?? '';
-        if (callback.status !== 302 || !isSafeLocalRedirect(location, h.config.publicUrl.origin)) unsafe.push(`${payload} -> ${location}`);
+        if (callback.status !== 302 || !isSafeLocalRedirect(location, h.config.publicUrl.origin))
+          unsafe.push(`${payload} -> ${location}`);
       });
       expect(unsafe).toEqual([]);
     });
 
     it('logs refused redirect targets', () => {
-      expect(h.logs.some((l) => l.msg === 'post-login redirect refused; using /' && String(l['reason']).includes('protocol-relative'))).toBe(true);
+      expect(
+        h.logs.some(
+          (l) =>
+            l.msg === 'post-login redirect refused; using /' &&
+            String(l['reason']).includes('protocol-relative'),
+        ),
+      ).toBe(true);
     });
   });
 
   describe('identities the provider vouches for, that must still be refused', () => {
     it.each([
       ['an unverified email', { sub: '2', email: 'alice@example.com', email_verified: false }],
-      ['email_verified as a string', { sub: '3', email: 'alice@example.com', email_verified: 'true' }],
+      [
+        'email_verified as a string',
+        { sub: '3', email: 'alice@example.com', email_verified: 'true' },
+      ],
       ['no email_verified at all', { sub: '4', email: 'alice@example.com' }],
       ['two @ signs', { sub: '5', email: 'alice@example.com@evil.com', email_verified: true }],
-      ['an allowed domain after a second @', { sub: '6', email: 'eve@evil.com@ops.example.com', email_verified: true }],
-      ['a quoted local part', { sub: '7', email: '"alice@example.com"@evil.com', email_verified: true }],
+      [
+        'an allowed domain after a second @',
+        { sub: '6', email: 'eve@evil.com@ops.example.com', email_verified: true },
+      ],
+      [
+        'a quoted local part',
+        { sub: '7', email: '"alice@example.com"@evil.com', email_verified: true },
+      ],
       ['a look-alike domain', { sub: '8', email: 'eve@evilops.example.com', email_verified: true }],
-      ['the allowed domain as a prefix', { sub: '9', email: 'eve@ops.example.com.evil.com', email_verified: true }],
+      [
+        'the allowed domain as a prefix',
+        { sub: '9', email: 'eve@ops.example.com.evil.com', email_verified: true },
+      ],
       ['no email', { sub: '10' }],
-      ['someone not on the allow-list', { sub: '11', email: 'mallory@example.org', email_verified: true }],
+      [
+        'someone not on the allow-list',
+        { sub: '11', email: 'mallory@example.org', email_verified: true },
+      ],
     ])('refuses %s', async (_label, user) => {
       h.provider.register(`user-${user.sub}`, user);
       const browser = new Browser();
@@ -125,7 +177,11 @@ describe('attack corpus', () => {
     });
 
     it('allows by domain and by case-insensitive address', async () => {
-      h.provider.register('carol', { sub: '20', email: 'carol@ops.example.com', email_verified: true });
+      h.provider.register('carol', {
+        sub: '20',
+        email: 'carol@ops.example.com',
+        email_verified: true,
+      });
       h.provider.register('bob', { sub: '21', email: 'bob@partner.example', email_verified: true });
       expect((await h.signIn(new Browser(), 'carol')).callback?.status).toBe(302);
       expect((await h.signIn(new Browser(), 'bob')).callback?.status).toBe(302);
@@ -171,7 +227,10 @@ describe('attack corpus', () => {
   describe('cookies', () => {
     const cookieName = '_svc_proxy';
     const expectAnonymous = async (cookie: string) => {
-      const res = await fetch(`${h.url}/proxy/shop/cart/cart-0/debug/vars`, { headers: { cookie, accept: 'application/json' }, redirect: 'manual' });
+      const res = await fetch(`${h.url}/proxy/shop/cart/cart-0/debug/vars`, {
+        headers: { cookie, accept: 'application/json' },
+        redirect: 'manual',
+      });
       expect(res.status).toBe(401);
     };
 
@@ -189,25 +248,43 @@ describe('attack corpus', () => {
       parts[4] = (ciphertext[0] === 'A' ? 'B' : 'A') + ciphertext.slice(1);
       await expectAnonymous(`${cookieName}=${parts.join('*')}`);
       const hmac = parts[parts.length - 1] ?? '';
-      await expectAnonymous(`${cookieName}=${valid.slice(0, -hmac.length)}${hmac.split('').reverse().join('')}`);
+      await expectAnonymous(
+        `${cookieName}=${valid.slice(0, -hmac.length)}${hmac.split('').reverse().join('')}`,
+      );
       expect(h.logs.some((l) => String(l.msg).startsWith('session cookie rejected'))).toBe(true);
     });
 
     it('refuses cookies sealed with another secret', async () => {
-      const user = { sid: 'x', subject: ALICE.sub, email: 'alice@example.com', signedInAt: Date.now() };
-      await expectAnonymous(`${cookieName}=${await sealData({ user }, { password: 'y'.repeat(40), ttl: 3600 })}`);
+      const user = {
+        sid: 'x',
+        subject: ALICE.sub,
+        email: 'alice@example.com',
+        signedInAt: Date.now(),
+      };
+      await expectAnonymous(
+        `${cookieName}=${await sealData({ user }, { password: 'y'.repeat(40), ttl: 3600 })}`,
+      );
     });
 
     it('refuses expired cookies (seal expiry and session age)', async () => {
       const password = { '1': 'x'.repeat(40) };
-      const user = { sid: 'x', subject: ALICE.sub, email: 'alice@example.com', signedInAt: Date.now() };
+      const user = {
+        sid: 'x',
+        subject: ALICE.sub,
+        email: 'alice@example.com',
+        signedInAt: Date.now(),
+      };
       // Sanity: the same construction with a live session is accepted, so the refusals below mean something.
       const live = await sealData({ user }, { password, ttl: 3600 });
-      const ok = await fetch(`${h.url}/proxy/shop/cart/cart-0/debug/vars`, { headers: { cookie: `${cookieName}=${live}` } });
+      const ok = await fetch(`${h.url}/proxy/shop/cart/cart-0/debug/vars`, {
+        headers: { cookie: `${cookieName}=${live}` },
+      });
       expect(ok.status).toBe(200);
       await expectAnonymous(`${cookieName}=${await sealData({ user }, { password, ttl: -3600 })}`);
       const old = { ...user, signedInAt: Date.now() - (h.config.session.ttlSeconds + 60) * 1000 };
-      await expectAnonymous(`${cookieName}=${await sealData({ user: old }, { password, ttl: 3600 })}`);
+      await expectAnonymous(
+        `${cookieName}=${await sealData({ user: old }, { password, ttl: 3600 })}`,
+      );
     });
 
     it('signs out a user removed from the allow-list', async () => {
@@ -245,19 +322,31 @@ describe('attack corpus', () => {
       expect(res.status).toBe(status);
       expect(res.body).toContain('svc-proxy:');
       expect(podRequests()).toBe(before);
-      await h.waitFor(() => h.auditLines().some((l) => l['path'] === path && l['outcome'] === 'refused'), `audit of ${path}`);
+      await h.waitFor(
+        () => h.auditLines().some((l) => l['path'] === path && l['outcome'] === 'refused'),
+        `audit of ${path}`,
+      );
     });
 
     it('ignores Host, absolute-form targets and X-Forwarded-Host when choosing the upstream', async () => {
       const before = h.pods['db-0'].seen.length;
       const target = `127.0.0.4:${h.pods['db-0'].port}`;
-      const viaHost = await rawGet(h.url, '/proxy/shop/cart/cart-0/echo', { cookie: alice.cookieHeader() ?? '', host: target, 'x-forwarded-host': target });
+      const viaHost = await rawGet(h.url, '/proxy/shop/cart/cart-0/echo', {
+        cookie: alice.cookieHeader() ?? '',
+        host: target,
+        'x-forwarded-host': target,
+      });
       expect(viaHost.status).toBe(200);
       expect(JSON.parse(viaHost.body).headers.host).toBe(`127.0.0.2:${h.pods['cart-0'].port}`);
-      const absolute = await rawGet(h.url, `http://${target}/debug/vars`, { cookie: alice.cookieHeader() ?? '' });
+      const absolute = await rawGet(h.url, `http://${target}/debug/vars`, {
+        cookie: alice.cookieHeader() ?? '',
+      });
       expect(absolute.status).toBe(400);
       expect(absolute.body).toContain('not a forward proxy');
-      const connectReply = await rawExchange(h.url, `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\ncookie: ${alice.cookieHeader()}\r\n\r\n`);
+      const connectReply = await rawExchange(
+        h.url,
+        `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\ncookie: ${alice.cookieHeader()}\r\n\r\n`,
+      );
       expect(connectReply).not.toMatch(/^HTTP\/1\.1 200/);
       expect(h.pods['db-0'].seen.length).toBe(before);
     });
@@ -276,14 +365,33 @@ describe('attack corpus', () => {
         `POST /proxy/shop/cart/cart-0/echo HTTP/1.1\r\nHost: x\r\nCookie: ${cookie}\r\nContent-Length: 0\r\nContent-Length: 44\r\n\r\n${smuggled}`,
       );
       expect(duplicateLength).toMatch(/^HTTP\/1\.1 400/);
-      const headerInjection = await rawExchange(h.url, `GET /proxy/shop/cart/cart-0/echo HTTP/1.1\r\nHost: x\r\nCookie: ${cookie}\r\nX-Forwarded-Email: a\rInjected: b\r\n\r\n`);
+      const headerInjection = await rawExchange(
+        h.url,
+        `GET /proxy/shop/cart/cart-0/echo HTTP/1.1\r\nHost: x\r\nCookie: ${cookie}\r\nX-Forwarded-Email: a\rInjected: b\r\n\r\n`,
+      );
       expect(headerInjection).toMatch(/^HTTP\/1\.1 400/);
       expect(h.pods['db-0'].seen).toEqual([]);
       expect(podRequests()).toBe(before);
     });
 
     it('drops identity headers in every spelling the client may try', async () => {
-      const names = ['X-Forwarded-Email', 'x-forwarded_email', 'X_FORWARDED_EMAIL', 'X-Forwarded-User', 'x_forwarded_user', 'X-Forwarded-Preferred-Username', 'X-Auth-Request-Email', 'x-auth-request_user', 'X-Remote-User', 'Remote-User', 'Impersonate-User', 'Impersonate-Group', 'Authorization', 'X-Real-IP', 'Forwarded'];
+      const names = [
+        'X-Forwarded-Email',
+        'x-forwarded_email',
+        'X_FORWARDED_EMAIL',
+        'X-Forwarded-User',
+        'x_forwarded_user',
+        'X-Forwarded-Preferred-Username',
+        'X-Auth-Request-Email',
+        'x-auth-request_user',
+        'X-Remote-User',
+        'Remote-User',
+        'Impersonate-User',
+        'Impersonate-Group',
+        'Authorization',
+        'X-Real-IP',
+        'Forwarded',
+      ];
       const headers: Record<string, string> = { cookie: alice.cookieHeader() ?? '' };
       for (const n of names) headers[n] = 'mallory';
       const res = await rawGet(h.url, '/proxy/shop/cart/cart-0/echo', headers);

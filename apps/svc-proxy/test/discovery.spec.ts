@@ -14,11 +14,15 @@ describe('discovery with client-node informers', () => {
   const waitFor = async (condition: () => boolean, what: string, timeoutMs = 15_000) => {
     const deadline = Date.now() + timeoutMs;
     while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; status ${JSON.stringify(directory.status())}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for ${what}; status ${JSON.stringify(directory.status())}`,
+        );
       await new Promise((r) => setTimeout(r, 20));
     }
   };
-  const pods = () => directory.list().map((t) => `${t.namespace}/${t.service}/${t.pod}@${t.ip}:${t.port}`);
+  const pods = () =>
+    directory.list().map((t) => `${t.namespace}/${t.service}/${t.pod}@${t.ip}:${t.port}`);
 
   async function startDirectory(namespaces: string[] = [], kubeConfig = kube.kubeConfig()) {
     logs = [];
@@ -26,7 +30,11 @@ describe('discovery with client-node informers', () => {
       level: 'debug',
       destination: { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) },
     });
-    directory = new Directory(kubeConfig, { namespaces, backoff: { initialMs: 30, maxMs: 200 } }, logger);
+    directory = new Directory(
+      kubeConfig,
+      { namespaces, backoff: { initialMs: 30, maxMs: 200 } },
+      logger,
+    );
     await directory.start();
   }
 
@@ -34,7 +42,10 @@ describe('discovery with client-node informers', () => {
     kube = new FakeKubeApi();
     await kube.start();
     kube.apply('services', service('shop', 'cart', { annotation: '8080' }));
-    kube.apply('endpointslices', endpointSlice('shop', 'cart', [{ pod: 'cart-0', ip: '10.1.0.1', node: 'n1' }]));
+    kube.apply(
+      'endpointslices',
+      endpointSlice('shop', 'cart', [{ pod: 'cart-0', ip: '10.1.0.1', node: 'n1' }]),
+    );
   });
 
   afterEach(async () => {
@@ -46,24 +57,43 @@ describe('discovery with client-node informers', () => {
     await startDirectory();
     await waitFor(() => directory.synced && pods().length === 1, 'initial list');
     expect(pods()).toEqual(['shop/cart/cart-0@10.1.0.1:8080']);
-    expect(kube.requests.filter((r) => !r.watch).map((r) => r.path).sort()).toEqual([
-      '/api/v1/services',
-      '/apis/discovery.k8s.io/v1/endpointslices',
-    ]);
+    expect(
+      kube.requests
+        .filter((r) => !r.watch)
+        .map((r) => r.path)
+        .sort(),
+    ).toEqual(['/api/v1/services', '/apis/discovery.k8s.io/v1/endpointslices']);
 
-    kube.apply('services', service('ops', 'agent', { annotation: 'metrics', ports: [{ name: 'metrics', port: 9100 }] }));
-    kube.apply('endpointslices', endpointSlice('ops', 'agent', [{ pod: 'agent-0', ip: '10.1.0.9' }], [{ name: 'metrics', port: 9100 }]));
+    kube.apply(
+      'services',
+      service('ops', 'agent', { annotation: 'metrics', ports: [{ name: 'metrics', port: 9100 }] }),
+    );
+    kube.apply(
+      'endpointslices',
+      endpointSlice(
+        'ops',
+        'agent',
+        [{ pod: 'agent-0', ip: '10.1.0.9' }],
+        [{ name: 'metrics', port: 9100 }],
+      ),
+    );
     await waitFor(() => pods().length === 2, 'ADDED');
     expect(pods()).toContain('ops/agent/agent-0@10.1.0.9:9100');
 
-    kube.apply('endpointslices', endpointSlice('shop', 'cart', [{ pod: 'cart-0', ip: '10.1.0.1', ready: false }]));
+    kube.apply(
+      'endpointslices',
+      endpointSlice('shop', 'cart', [{ pod: 'cart-0', ip: '10.1.0.1', ready: false }]),
+    );
     await waitFor(() => pods().length === 1, 'MODIFIED to not ready');
 
     kube.remove('services', 'ops', 'agent');
     await waitFor(() => pods().length === 0, 'DELETED service');
 
     kube.apply('services', service('shop', 'cart'));
-    kube.apply('endpointslices', endpointSlice('shop', 'cart', [{ pod: 'cart-0', ip: '10.1.0.1' }]));
+    kube.apply(
+      'endpointslices',
+      endpointSlice('shop', 'cart', [{ pod: 'cart-0', ip: '10.1.0.1' }]),
+    );
     await new Promise((r) => setTimeout(r, 100));
     expect(pods()).toEqual([]); // annotation removed: no longer reachable
   });
@@ -74,7 +104,13 @@ describe('discovery with client-node informers', () => {
     const lists = kube.requests.filter((r) => !r.watch).length;
     kube.closeWatches();
     await waitFor(() => kube.openWatches() === 2, 'watches reopened');
-    kube.apply('endpointslices', endpointSlice('shop', 'cart', [{ pod: 'cart-0', ip: '10.1.0.1' }, { pod: 'cart-1', ip: '10.1.0.2' }]));
+    kube.apply(
+      'endpointslices',
+      endpointSlice('shop', 'cart', [
+        { pod: 'cart-0', ip: '10.1.0.1' },
+        { pod: 'cart-1', ip: '10.1.0.2' },
+      ]),
+    );
     await waitFor(() => pods().length === 2, 'event after re-watch');
     expect(kube.requests.filter((r) => !r.watch).length).toBe(lists);
     const rewatch = kube.requests.filter((r) => r.watch).at(-1);
@@ -87,13 +123,23 @@ describe('discovery with client-node informers', () => {
     await waitFor(() => kube.openWatches() === 2, 'watches open');
     // Changes happen while the proxy is disconnected, then history is compacted.
     kube.closeWatches();
-    kube.apply('endpointslices', endpointSlice('shop', 'cart', [{ pod: 'cart-9', ip: '10.1.0.99' }]));
+    kube.apply(
+      'endpointslices',
+      endpointSlice('shop', 'cart', [{ pod: 'cart-9', ip: '10.1.0.99' }]),
+    );
     kube.compact();
-    await waitFor(() => pods().includes('shop/cart/cart-9@10.1.0.99:8080') && !pods().some((p) => p.includes('cart-0')), 'relist');
+    await waitFor(
+      () =>
+        pods().includes('shop/cart/cart-9@10.1.0.99:8080') &&
+        !pods().some((p) => p.includes('cart-0')),
+      'relist',
+    );
     expect(kube.requests.filter((r) => r.watch && r.gone).length).toBeGreaterThan(0);
     // Relisting after 410 is client-node's own job: no error reached our restart logic.
     expect(logs.filter((l) => l.msg === 'informer stopped; restarting')).toEqual([]);
-    expect(kube.requests.filter((r) => !r.watch && r.path.endsWith('endpointslices')).length).toBeGreaterThanOrEqual(2);
+    expect(
+      kube.requests.filter((r) => !r.watch && r.path.endsWith('endpointslices')).length,
+    ).toBeGreaterThanOrEqual(2);
   });
 
   it('restarts with backoff after errors that stop client-node informers', async () => {
@@ -101,7 +147,9 @@ describe('discovery with client-node informers', () => {
     kube.failNext('services', 503);
     await startDirectory();
     await waitFor(() => directory.synced, 'sync after two failed lists');
-    const restarts = logs.filter((l) => l.msg === 'informer stopped; restarting' && l['informer'] === 'services');
+    const restarts = logs.filter(
+      (l) => l.msg === 'informer stopped; restarting' && l['informer'] === 'services',
+    );
     expect(restarts).toHaveLength(2);
     expect(restarts[0]?.['failures']).toBe(1);
     expect(restarts[1]?.['failures']).toBe(2);
@@ -110,8 +158,20 @@ describe('discovery with client-node informers', () => {
     await waitFor(() => kube.openWatches('endpointslices') === 1, 'endpointslice watch');
     kube.failNext('endpointslices', 500, true);
     kube.closeWatches();
-    await waitFor(() => logs.some((l) => l.msg === 'informer stopped; restarting' && l['informer'] === 'endpointslices'), 'watch failure');
-    kube.apply('endpointslices', endpointSlice('shop', 'cart', [{ pod: 'cart-0', ip: '10.1.0.1' }, { pod: 'cart-2', ip: '10.1.0.3' }]));
+    await waitFor(
+      () =>
+        logs.some(
+          (l) => l.msg === 'informer stopped; restarting' && l['informer'] === 'endpointslices',
+        ),
+      'watch failure',
+    );
+    kube.apply(
+      'endpointslices',
+      endpointSlice('shop', 'cart', [
+        { pod: 'cart-0', ip: '10.1.0.1' },
+        { pod: 'cart-2', ip: '10.1.0.3' },
+      ]),
+    );
     await waitFor(() => pods().length === 2, 'events after restart');
     expect(directory.status()['endpointslices']).toMatchObject({ phase: 'synced' });
   });
@@ -121,14 +181,26 @@ describe('discovery with client-node informers', () => {
     const kubeConfig = kube.kubeConfig();
     await kube.stop();
     await startDirectory([], kubeConfig);
-    await waitFor(() => logs.filter((l) => l.msg === 'informer stopped; restarting').length >= 4, 'failures logged');
+    await waitFor(
+      () => logs.filter((l) => l.msg === 'informer stopped; restarting').length >= 4,
+      'failures logged',
+    );
     expect(directory.synced).toBe(false);
-    expect(directory.status()['services']).toMatchObject({ phase: 'backing-off', error: expect.stringContaining('ECONNREFUSED') });
+    expect(directory.status()['services']).toMatchObject({
+      phase: 'backing-off',
+      error: expect.stringContaining('ECONNREFUSED'),
+    });
     kube = new FakeKubeApi();
     await kube.start(port);
     kube.apply('services', service('shop', 'cart', { annotation: '8080' }));
-    kube.apply('endpointslices', endpointSlice('shop', 'cart', [{ pod: 'cart-0', ip: '10.1.0.1' }]));
-    await waitFor(() => directory.synced && pods().length === 1, 'sync once the API server is back');
+    kube.apply(
+      'endpointslices',
+      endpointSlice('shop', 'cart', [{ pod: 'cart-0', ip: '10.1.0.1' }]),
+    );
+    await waitFor(
+      () => directory.synced && pods().length === 1,
+      'sync once the API server is back',
+    );
   });
 
   it('is synced but not healthy while an informer backs off after losing the API server', async () => {
@@ -137,25 +209,37 @@ describe('discovery with client-node informers', () => {
     expect(directory.healthy).toBe(true);
     const port = Number(new URL(kube.url).port);
     await kube.stop();
-    await waitFor(() => Object.values(directory.status()).some((s) => s.phase === 'backing-off'), 'an informer backing off');
+    await waitFor(
+      () => Object.values(directory.status()).some((s) => s.phase === 'backing-off'),
+      'an informer backing off',
+    );
     // The cache is still served (synced), but /readyz must say it may be stale.
     expect(directory.synced).toBe(true);
     expect(directory.healthy).toBe(false);
     kube = new FakeKubeApi();
     await kube.start(port);
     kube.apply('services', service('shop', 'cart', { annotation: '8080' }));
-    kube.apply('endpointslices', endpointSlice('shop', 'cart', [{ pod: 'cart-0', ip: '10.1.0.1', node: 'n1' }]));
+    kube.apply(
+      'endpointslices',
+      endpointSlice('shop', 'cart', [{ pod: 'cart-0', ip: '10.1.0.1', node: 'n1' }]),
+    );
     await waitFor(() => directory.healthy, 'healthy again once the API server is back');
   });
 
   it('watches only the configured namespaces', async () => {
     kube.apply('services', service('ops', 'agent', { annotation: '9100' }));
-    kube.apply('endpointslices', endpointSlice('ops', 'agent', [{ pod: 'agent-0', ip: '10.1.0.9' }]));
+    kube.apply(
+      'endpointslices',
+      endpointSlice('ops', 'agent', [{ pod: 'agent-0', ip: '10.1.0.9' }]),
+    );
     await startDirectory(['ops']);
     await waitFor(() => directory.synced && pods().length === 1, 'namespaced list');
     expect(pods()).toEqual(['ops/agent/agent-0@10.1.0.9:9100']);
     expect(new Set(kube.requests.map((r) => r.path))).toEqual(
-      new Set(['/api/v1/namespaces/ops/services', '/apis/discovery.k8s.io/v1/namespaces/ops/endpointslices']),
+      new Set([
+        '/api/v1/namespaces/ops/services',
+        '/apis/discovery.k8s.io/v1/namespaces/ops/endpointslices',
+      ]),
     );
   });
 });

@@ -6,7 +6,10 @@ import { Harness } from './support/harness';
 
 jest.setTimeout(30_000);
 
-function openWebSocket(url: string, headers: Record<string, string>): Promise<{ ws?: WebSocket; status?: number }> {
+function openWebSocket(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ ws?: WebSocket; status?: number }> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { headers });
     ws.once('open', () => resolve({ ws }));
@@ -34,9 +37,14 @@ describe('svc-proxy end to end', () => {
       expect(authorize.searchParams.get('state')).toMatch(/^[A-Za-z0-9_-]{32}$/);
       expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
       expect(authorize.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
-      expect(authorize.searchParams.get('redirect_uri')).toBe(`${h.config.publicUrl.origin}/oauth2/callback`);
+      expect(authorize.searchParams.get('redirect_uri')).toBe(
+        `${h.config.publicUrl.origin}/oauth2/callback`,
+      );
       expect(authorize.searchParams.get('scope')).toBe('openid email profile');
-      expect(callback).toMatchObject({ status: 302, location: '/proxy/shop/cart/cart-0/debug/vars' });
+      expect(callback).toMatchObject({
+        status: 302,
+        location: '/proxy/shop/cart/cart-0/debug/vars',
+      });
       const token = h.provider.tokenRequests.slice(before)[0];
       expect(token?.['code_verifier']).toMatch(/^[A-Za-z0-9_-]{43}$/);
     });
@@ -50,7 +58,9 @@ describe('svc-proxy end to end', () => {
       const authorize = new URL(start.headers.get('location') ?? '');
       authorize.searchParams.set('login_hint', 'alice');
       const toCallback = await b.request(authorize.href);
-      const callback = await b.request(new URL(toCallback.headers.get('location') ?? '', authorize).href);
+      const callback = await b.request(
+        new URL(toCallback.headers.get('location') ?? '', authorize).href,
+      );
       expect(callback.status).toBe(302);
       expect(b.cookies.get('_svc_proxy')).not.toBe(pending);
     });
@@ -58,13 +68,18 @@ describe('svc-proxy end to end', () => {
     it('redirects anonymous page requests to sign-in, keeping where they were going', async () => {
       const res = await new Browser().request(`${h.url}/proxy/shop/cart/cart-0/debug/vars`);
       expect(res.status).toBe(302);
-      expect(res.headers.get('location')).toBe('/oauth2/start?rd=%2Fproxy%2Fshop%2Fcart%2Fcart-0%2Fdebug%2Fvars');
+      expect(res.headers.get('location')).toBe(
+        '/oauth2/start?rd=%2Fproxy%2Fshop%2Fcart%2Fcart-0%2Fdebug%2Fvars',
+      );
     });
 
     it('answers anonymous API clients with 401', async () => {
       const res = await fetch(`${h.url}/api/targets`, { headers: { accept: 'application/json' } });
       expect(res.status).toBe(401);
-      expect(await res.json()).toEqual({ error: 'authentication required', signIn: '/oauth2/start' });
+      expect(await res.json()).toEqual({
+        error: 'authentication required',
+        signIn: '/oauth2/start',
+      });
     });
   });
 
@@ -75,7 +90,18 @@ describe('svc-proxy end to end', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
       expect(body).toContain('Signed in as alice@example.com');
-      for (const text of ['shop', 'cart', 'cart-0', 'cart-1', '127.0.0.2', 'node-a', 'ops', 'agent-0', 'node-c']) expect(body).toContain(text);
+      for (const text of [
+        'shop',
+        'cart',
+        'cart-0',
+        'cart-1',
+        '127.0.0.2',
+        'node-a',
+        'ops',
+        'agent-0',
+        'node-c',
+      ])
+        expect(body).toContain(text);
       expect(body).toContain('href="/proxy/shop/cart/cart-0/debug/pprof/"');
       expect(body).toContain('href="/proxy/ops/agent/agent-0/metrics"');
       expect(body).not.toContain('db-0');
@@ -85,8 +111,20 @@ describe('svc-proxy end to end', () => {
       expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
       const ready = await fetch(`${h.url}/readyz`);
       expect(ready.status).toBe(200);
-      for (const path of ['/metrics', '/debug/vars', '/', '/api/targets', '/HEALTHZ', '/healthz/', '/healthz/..%2fmetrics', '/readyz/../metrics']) {
-        const res = await fetch(`${h.url}${path}`, { redirect: 'manual', headers: { accept: 'application/json' } });
+      for (const path of [
+        '/metrics',
+        '/debug/vars',
+        '/',
+        '/api/targets',
+        '/HEALTHZ',
+        '/healthz/',
+        '/healthz/..%2fmetrics',
+        '/readyz/../metrics',
+      ]) {
+        const res = await fetch(`${h.url}${path}`, {
+          redirect: 'manual',
+          headers: { accept: 'application/json' },
+        });
         expect([path, res.status]).toEqual([path, 401]);
       }
     });
@@ -98,12 +136,17 @@ describe('svc-proxy end to end', () => {
       const vars = await browser.request(`${h.url}/debug/vars`);
       const json = (await vars.json()) as Record<string, unknown>;
       expect(json['targets']).toBe(3);
-      expect(json['informers']).toMatchObject({ services: { phase: 'synced' }, endpointslices: { phase: 'synced' } });
+      expect(json['informers']).toMatchObject({
+        services: { phase: 'synced' },
+        endpointslices: { phase: 'synced' },
+      });
     });
 
     it('streams target changes to the landing page as pods come and go', async () => {
       const controller = new AbortController();
-      const res = await browser.request(`${h.url}/api/targets/events`, { signal: controller.signal });
+      const res = await browser.request(`${h.url}/api/targets/events`, {
+        signal: controller.signal,
+      });
       expect(res.headers.get('content-type')).toContain('text/event-stream');
       const reader = res.body?.getReader();
       const decoder = new TextDecoder();
@@ -124,20 +167,36 @@ describe('svc-proxy end to end', () => {
         }
       };
       expect((await nextEvent()).count).toBe(3);
-      h.kube.apply('endpointslices', endpointSlice('shop', 'cart', [
-        { pod: 'cart-0', ip: '127.0.0.2', node: 'node-a' },
-        { pod: 'cart-1', ip: '127.0.0.3', node: 'node-b' },
-        { pod: 'cart-2', ip: '127.0.0.6', node: 'node-b' },
-        { pod: 'cart-3', ip: '127.0.0.7', node: 'node-b', ready: false },
-      ], [{ name: 'http', port: h.pods['cart-0'].port }]));
+      h.kube.apply(
+        'endpointslices',
+        endpointSlice(
+          'shop',
+          'cart',
+          [
+            { pod: 'cart-0', ip: '127.0.0.2', node: 'node-a' },
+            { pod: 'cart-1', ip: '127.0.0.3', node: 'node-b' },
+            { pod: 'cart-2', ip: '127.0.0.6', node: 'node-b' },
+            { pod: 'cart-3', ip: '127.0.0.7', node: 'node-b', ready: false },
+          ],
+          [{ name: 'http', port: h.pods['cart-0'].port }],
+        ),
+      );
       const added = await nextEvent();
       expect(added.count).toBe(4);
       expect(added.html).toContain('cart-2');
       expect(added.html).not.toContain('cart-3');
-      h.kube.apply('endpointslices', endpointSlice('shop', 'cart', [
-        { pod: 'cart-0', ip: '127.0.0.2', node: 'node-a' },
-        { pod: 'cart-1', ip: '127.0.0.3', node: 'node-b' },
-      ], [{ name: 'http', port: h.pods['cart-0'].port }]));
+      h.kube.apply(
+        'endpointslices',
+        endpointSlice(
+          'shop',
+          'cart',
+          [
+            { pod: 'cart-0', ip: '127.0.0.2', node: 'node-a' },
+            { pod: 'cart-1', ip: '127.0.0.3', node: 'node-b' },
+          ],
+          [{ name: 'http', port: h.pods['cart-0'].port }],
+        ),
+      );
       const removed = await nextEvent();
       expect(removed.count).toBe(3);
       expect(removed.html).not.toContain('cart-2');
@@ -156,7 +215,7 @@ describe('svc-proxy end to end', () => {
       expect(await agent.text()).toContain('go_goroutines{pod="agent-0"} 9');
     });
 
-    it('sandboxes pod pages so script from one pod cannot act on the operator\'s session', async () => {
+    it("sandboxes pod pages so script from one pod cannot act on the operator's session", async () => {
       const res = await browser.request(`${h.url}/proxy/shop/cart/cart-0/debug/pprof/`);
       expect(res.headers.get('content-security-policy')).toBe(POD_SANDBOX_CSP);
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
@@ -202,7 +261,9 @@ describe('svc-proxy end to end', () => {
 
     it('waits for long requests such as CPU profiles', async () => {
       const started = Date.now();
-      const res = await browser.request(`${h.url}/proxy/shop/cart/cart-0/debug/pprof/profile?seconds=2`);
+      const res = await browser.request(
+        `${h.url}/proxy/shop/cart/cart-0/debug/pprof/profile?seconds=2`,
+      );
       expect(res.status).toBe(200);
       expect(Buffer.from(await res.arrayBuffer())[0]).toBe(0x1f);
       expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
@@ -215,7 +276,7 @@ describe('svc-proxy end to end', () => {
           'X-Forwarded-Email': 'mallory@evil.com',
           'X-Forwarded_Email': 'mallory@evil.com',
           'X-Forwarded-User': 'mallory',
-          'X_Forwarded_User': 'mallory',
+          X_Forwarded_User: 'mallory',
           'X-Auth-Request-Email': 'mallory@evil.com',
           'Impersonate-User': 'system:admin',
           Authorization: 'Bearer stolen',
@@ -241,7 +302,10 @@ describe('svc-proxy end to end', () => {
 
     it('writes an audit line for every proxied request', async () => {
       await browser.request(`${h.url}/proxy/shop/cart/cart-1/metrics`);
-      await h.waitFor(() => h.auditLines().some((l) => l['path'] === '/proxy/shop/cart/cart-1/metrics'), 'audit line');
+      await h.waitFor(
+        () => h.auditLines().some((l) => l['path'] === '/proxy/shop/cart/cart-1/metrics'),
+        'audit line',
+      );
       const line = h.auditLines().find((l) => l['path'] === '/proxy/shop/cart/cart-1/metrics');
       expect(line).toMatchObject({
         audit: true,
@@ -258,12 +322,32 @@ describe('svc-proxy end to end', () => {
     });
 
     it('answers 502 with the pod named when it cannot be reached', async () => {
-      h.kube.apply('services', { metadata: { name: 'gone', namespace: 'shop', annotations: { 'k8s-svc-proxy.local/endpoint-port': '1' } }, spec: { ports: [{ name: 'http', port: 1 }] } });
-      h.kube.apply('endpointslices', endpointSlice('shop', 'gone', [{ pod: 'gone-0', ip: '127.0.0.9' }], [{ name: 'http', port: 1 }]));
-      await h.waitFor(() => h.proxy.directory.find('shop', 'gone', 'gone-0') !== undefined, 'gone-0 listed');
+      h.kube.apply('services', {
+        metadata: {
+          name: 'gone',
+          namespace: 'shop',
+          annotations: { 'k8s-svc-proxy.local/endpoint-port': '1' },
+        },
+        spec: { ports: [{ name: 'http', port: 1 }] },
+      });
+      h.kube.apply(
+        'endpointslices',
+        endpointSlice(
+          'shop',
+          'gone',
+          [{ pod: 'gone-0', ip: '127.0.0.9' }],
+          [{ name: 'http', port: 1 }],
+        ),
+      );
+      await h.waitFor(
+        () => h.proxy.directory.find('shop', 'gone', 'gone-0') !== undefined,
+        'gone-0 listed',
+      );
       const res = await browser.request(`${h.url}/proxy/shop/gone/gone-0/debug/vars`);
       expect(res.status).toBe(502);
-      expect(await res.text()).toContain('cannot reach shop/gone/gone-0 (127.0.0.9:1): ECONNREFUSED');
+      expect(await res.text()).toContain(
+        'cannot reach shop/gone/gone-0 (127.0.0.9:1): ECONNREFUSED',
+      );
       h.kube.remove('endpointslices', 'shop', 'gone-abcde');
       h.kube.remove('services', 'shop', 'gone');
     });
@@ -279,9 +363,18 @@ describe('svc-proxy end to end', () => {
       expect(reply).toBe('cart-1: ping');
       ws?.close();
       expect((await openWebSocket(wsUrl, {})).status).toBe(401);
-      expect((await openWebSocket(wsUrl, { cookie: browser.cookieHeader() ?? '', origin: 'https://evil.example' })).status).toBe(403);
+      expect(
+        (
+          await openWebSocket(wsUrl, {
+            cookie: browser.cookieHeader() ?? '',
+            origin: 'https://evil.example',
+          })
+        ).status,
+      ).toBe(403);
       const toDb = `${h.url.replace('http', 'ws')}/proxy/shop/db/db-0/ws`;
-      expect((await openWebSocket(toDb, { cookie: browser.cookieHeader() ?? '' })).status).toBe(404);
+      expect((await openWebSocket(toDb, { cookie: browser.cookieHeader() ?? '' })).status).toBe(
+        404,
+      );
       expect(h.pods['db-0'].seen).toEqual([]);
     });
   });
@@ -289,10 +382,16 @@ describe('svc-proxy end to end', () => {
   describe('sign-out', () => {
     it('refuses cross-origin sign-out, then signs out and forgets the session', async () => {
       const b = await h.signedInBrowser();
-      const cross = await b.request(`${h.url}/oauth2/sign_out`, { method: 'POST', headers: { origin: 'https://evil.example' } });
+      const cross = await b.request(`${h.url}/oauth2/sign_out`, {
+        method: 'POST',
+        headers: { origin: 'https://evil.example' },
+      });
       expect(cross.status).toBe(403);
       expect((await b.request(`${h.url}/`)).status).toBe(200);
-      const out = await b.request(`${h.url}/oauth2/sign_out`, { method: 'POST', headers: { origin: h.config.publicUrl.origin } });
+      const out = await b.request(`${h.url}/oauth2/sign_out`, {
+        method: 'POST',
+        headers: { origin: h.config.publicUrl.origin },
+      });
       expect(out.status).toBe(200);
       expect(b.cookies.has('_svc_proxy')).toBe(false);
       expect((await b.request(`${h.url}/`)).status).toBe(302);

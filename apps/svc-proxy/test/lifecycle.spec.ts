@@ -9,7 +9,9 @@ describe('timeouts and shutdown', () => {
 
   it('answers 504 naming the pod when it does not answer in time, and audits it', async () => {
     const browser = await h.signedInBrowser();
-    const res = await browser.request(`${h.url}/proxy/shop/cart/cart-0/debug/pprof/profile?seconds=5`);
+    const res = await browser.request(
+      `${h.url}/proxy/shop/cart/cart-0/debug/pprof/profile?seconds=5`,
+    );
     expect(res.status).toBe(504);
     expect(await res.text()).toContain('shop/cart/cart-0 (127.0.0.2:');
     const line = h.auditLines().find((l) => String(l['path']).includes('profile?seconds=5'));
@@ -19,12 +21,29 @@ describe('timeouts and shutdown', () => {
   it('audits requests the operator abandons before the pod answers', async () => {
     const browser = await h.signedInBrowser();
     const controller = new AbortController();
-    const pending = browser.request(`${h.url}/proxy/shop/cart/cart-1/debug/pprof/profile?seconds=3`, { signal: controller.signal }).catch(() => undefined);
-    await h.waitFor(() => h.pods['cart-1'].seen.some((r) => r.url.includes('profile?seconds=3')), 'request at the pod');
+    const pending = browser
+      .request(`${h.url}/proxy/shop/cart/cart-1/debug/pprof/profile?seconds=3`, {
+        signal: controller.signal,
+      })
+      .catch(() => undefined);
+    await h.waitFor(
+      () => h.pods['cart-1'].seen.some((r) => r.url.includes('profile?seconds=3')),
+      'request at the pod',
+    );
     controller.abort();
     await pending;
-    await h.waitFor(() => h.auditLines().some((l) => String(l['path']).includes('cart-1/debug/pprof/profile?seconds=3')), 'audit line');
-    expect(h.auditLines().find((l) => String(l['path']).includes('cart-1/debug/pprof/profile?seconds=3'))).toMatchObject({
+    await h.waitFor(
+      () =>
+        h
+          .auditLines()
+          .some((l) => String(l['path']).includes('cart-1/debug/pprof/profile?seconds=3')),
+      'audit line',
+    );
+    expect(
+      h
+        .auditLines()
+        .find((l) => String(l['path']).includes('cart-1/debug/pprof/profile?seconds=3')),
+    ).toMatchObject({
       outcome: 'client-aborted',
       pod: 'cart-1',
       email: 'alice@example.com',
@@ -37,7 +56,10 @@ describe('timeouts and shutdown', () => {
     expect(events.status).toBe(200);
     const outcome = await h.proxy.obs.shutdown('test');
     expect(outcome).toEqual({ clean: true });
-    expect(h.proxy.directory.status()).toEqual({ services: { phase: 'stopped' }, endpointslices: { phase: 'stopped' } });
+    expect(h.proxy.directory.status()).toEqual({
+      services: { phase: 'stopped' },
+      endpointslices: { phase: 'stopped' },
+    });
     await expect(fetch(`${h.url}/healthz`)).rejects.toThrow();
   });
 });

@@ -8,7 +8,10 @@ describe('svc-proxy readiness', () => {
   beforeAll(() => h.start());
   afterAll(() => h.stop());
 
-  async function readyz(): Promise<{ status: number; body: { failing?: string[]; checks?: Record<string, { ok: boolean; error?: string }> } }> {
+  async function readyz(): Promise<{
+    status: number;
+    body: { failing?: string[]; checks?: Record<string, { ok: boolean; error?: string }> };
+  }> {
     const res = await fetch(`${h.url}/readyz`);
     return { status: res.status, body: (await res.json()) as never };
   }
@@ -18,7 +21,8 @@ describe('svc-proxy readiness', () => {
     for (;;) {
       const answer = await readyz();
       if (answer.status === status) return answer;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(answer)}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}: ${JSON.stringify(answer)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -29,7 +33,9 @@ describe('svc-proxy readiness', () => {
     await h.kube.stop();
     const failing = await until(503, 'not ready');
     expect(failing.body.failing).toEqual(['kubernetes-informers']);
-    expect(failing.body.checks?.['kubernetes-informers']?.error).toMatch(/^discovery is failing, targets may be stale: .*backing-off/);
+    expect(failing.body.checks?.['kubernetes-informers']?.error).toMatch(
+      /^discovery is failing, targets may be stale: .*backing-off/,
+    );
     // The cached targets are still served meanwhile (synced stays true).
     expect(h.proxy.directory.synced).toBe(true);
     await h.kube.start(port);

@@ -74,7 +74,10 @@ describe('svc-proxy with a static endpoints file', () => {
       METRICS_BEARER_TOKEN: METRICS_TOKEN,
       LOG_LEVEL: 'silent',
     };
-    proxy = await start(parseConfig(env), { handleSignals: false, logger: createLogger('svc-proxy', { level: 'silent' }) });
+    proxy = await start(parseConfig(env), {
+      handleSignals: false,
+      logger: createLogger('svc-proxy', { level: 'silent' }),
+    });
     browser = new Browser();
     await signIn(browser);
   });
@@ -91,13 +94,20 @@ describe('svc-proxy with a static endpoints file', () => {
     const ready = await fetch(`${proxy.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ checks: { 'static-endpoints': { ok: true } } });
-    const vars = (await (await browser.request(`${proxy.url}/debug/vars`)).json()) as Record<string, unknown>;
-    expect(vars['informers']).toEqual({ [`static:${file}`]: { phase: 'synced', since: expect.any(String) } });
+    const vars = (await (await browser.request(`${proxy.url}/debug/vars`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(vars['informers']).toEqual({
+      [`static:${file}`]: { phase: 'synced', since: expect.any(String) },
+    });
     expect(vars['targets']).toBe(1);
   });
 
   it('proxies a listed pod and shows it on the landing page', async () => {
-    const res = await browser.request(`${proxy.url}/proxy/local/orchestrator/orchestrator-0/debug/vars`);
+    const res = await browser.request(
+      `${proxy.url}/proxy/local/orchestrator/orchestrator-0/debug/vars`,
+    );
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ pod: 'orchestrator-0' });
     const page = await (await browser.request(`${proxy.url}/`)).text();
@@ -107,19 +117,32 @@ describe('svc-proxy with a static endpoints file', () => {
 
   it('refuses pods the file does not list, even at a listed address', async () => {
     const before = hidden.seen.length;
-    const res = await browser.request(`${proxy.url}/proxy/local/orchestrator/not-listed/debug/vars`);
+    const res = await browser.request(
+      `${proxy.url}/proxy/local/orchestrator/not-listed/debug/vars`,
+    );
     expect(res.status).toBe(404);
-    expect(await res.text()).toContain('no ready pod not-listed behind annotated service local/orchestrator');
-    expect((await browser.request(`${proxy.url}/proxy/other/orchestrator/orchestrator-0/`)).status).toBe(404);
+    expect(await res.text()).toContain(
+      'no ready pod not-listed behind annotated service local/orchestrator',
+    );
+    expect(
+      (await browser.request(`${proxy.url}/proxy/other/orchestrator/orchestrator-0/`)).status,
+    ).toBe(404);
     expect(hidden.seen.length).toBe(before);
   });
 
   it('serves /metrics to the right bearer token only; without one, a browser is sent to sign in', async () => {
-    const ok = await fetch(`${proxy.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    const ok = await fetch(`${proxy.url}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(await ok.text()).toMatch(/^svc_proxy_requests_total\{/m);
-    for (const header of [`Bearer ${METRICS_TOKEN}x`, `Bearer ${METRICS_TOKEN.slice(0, -1)}`, `Basic ${METRICS_TOKEN}`, 'Bearer']) {
+    for (const header of [
+      `Bearer ${METRICS_TOKEN}x`,
+      `Bearer ${METRICS_TOKEN.slice(0, -1)}`,
+      `Basic ${METRICS_TOKEN}`,
+      'Bearer',
+    ]) {
       const refused = await fetch(`${proxy.url}/metrics`, { headers: { authorization: header } });
       expect(refused.status).toBe(401);
       expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer /);
@@ -128,7 +151,9 @@ describe('svc-proxy with a static endpoints file', () => {
     expect(anonymous.status).toBe(302);
     expect(anonymous.headers.get('location')).toMatch(/^\/oauth2\/start\?rd=/);
     // The token opens /metrics only, not the rest of the operator pages.
-    const vars = await new Browser().request(`${proxy.url}/debug/vars`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    const vars = await new Browser().request(`${proxy.url}/debug/vars`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
     expect(vars.status).toBe(302);
     // Signed-in operators still read /metrics with their session.
     expect((await browser.request(`${proxy.url}/metrics`)).status).toBe(200);
@@ -136,10 +161,23 @@ describe('svc-proxy with a static endpoints file', () => {
 
   it('refuses to start with an invalid file, naming the problem', async () => {
     const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, 'endpoints:\n  - { namespace: local, service: x, port: 1, pods: [{ name: x-0, ip: example.com }] }\n');
+    writeFileSync(
+      bad,
+      'endpoints:\n  - { namespace: local, service: x, port: 1, pods: [{ name: x-0, ip: example.com }] }\n',
+    );
     const port = await freePort();
     await expect(
-      start(parseConfig({ ...env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, STATIC_ENDPOINTS_FILE: bad }), { handleSignals: false }),
-    ).rejects.toThrow(/STATIC_ENDPOINTS_FILE .*bad\.yaml is invalid \(1 problem\):\n {2}- endpoints\[0\]\.pods\[0\]\.ip: ip must be an IPv4 or IPv6 address/);
+      start(
+        parseConfig({
+          ...env,
+          PORT: String(port),
+          PUBLIC_URL: `http://127.0.0.1:${port}`,
+          STATIC_ENDPOINTS_FILE: bad,
+        }),
+        { handleSignals: false },
+      ),
+    ).rejects.toThrow(
+      /STATIC_ENDPOINTS_FILE .*bad\.yaml is invalid \(1 problem\):\n {2}- endpoints\[0\]\.pods\[0\]\.ip: ip must be an IPv4 or IPv6 address/,
+    );
   });
 });

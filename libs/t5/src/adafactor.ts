@@ -52,7 +52,11 @@ export class Adafactor implements Optimizer {
     return this.t;
   }
 
-  apply(params: Map<string, tf.Variable>, grads: Map<string, tf.Tensor>, learningRate: number): void {
+  apply(
+    params: Map<string, tf.Variable>,
+    grads: Map<string, tf.Tensor>,
+    learningRate: number,
+  ): void {
     this.t += 1;
     const o = this.opts;
     const beta2t = 1 - this.t ** o.decayRate;
@@ -65,7 +69,10 @@ export class Adafactor implements Optimizer {
         s = {};
         if (factored) {
           s.row = tf.variable(tf.zeros(p.shape.slice(0, -1)), false);
-          s.col = tf.variable(tf.zeros([...p.shape.slice(0, -2), p.shape[p.rank - 1] as number]), false);
+          s.col = tf.variable(
+            tf.zeros([...p.shape.slice(0, -2), p.shape[p.rank - 1] as number]),
+            false,
+          );
         } else {
           s.full = tf.variable(tf.zerosLike(p), false);
         }
@@ -95,7 +102,10 @@ export class Adafactor implements Optimizer {
         const lr = tf.mul(scale, learningRate);
         update = tf.mul(update, lr);
         if (state.momentum) {
-          const m = tf.add(tf.mul(state.momentum, o.beta1 as number), tf.mul(update, 1 - (o.beta1 as number)));
+          const m = tf.add(
+            tf.mul(state.momentum, o.beta1 as number),
+            tf.mul(update, 1 - (o.beta1 as number)),
+          );
           state.momentum.assign(m);
           update = m;
         }
@@ -107,7 +117,8 @@ export class Adafactor implements Optimizer {
   }
 
   dispose(): void {
-    for (const s of this.state.values()) tf.dispose([s.row, s.col, s.full, s.momentum].filter((v): v is tf.Variable => !!v));
+    for (const s of this.state.values())
+      tf.dispose([s.row, s.col, s.full, s.momentum].filter((v): v is tf.Variable => !!v));
     this.state.clear();
   }
 }

@@ -42,7 +42,11 @@ function roundUp(n: number, multiple: number): number {
 }
 
 /** Pads rows to one length; returns ids (int32) and a 1/0 mask. */
-export function padSequences(rows: number[][], padTokenId: number, padToMultipleOf = 1): { ids: Int32Array; mask: Float32Array; length: number } {
+export function padSequences(
+  rows: number[][],
+  padTokenId: number,
+  padToMultipleOf = 1,
+): { ids: Int32Array; mask: Float32Array; length: number } {
   const length = Math.max(1, roundUp(Math.max(0, ...rows.map((r) => r.length)), padToMultipleOf));
   const ids = new Int32Array(rows.length * length).fill(padTokenId);
   const mask = new Float32Array(rows.length * length);
@@ -63,9 +67,14 @@ export function shiftRight(labels: number[], decoderStartTokenId: number): numbe
 export function collateSeq2Seq(examples: Seq2SeqExample[], options: CollateOptions): T5Batch {
   if (examples.length === 0) throw new Error('collateSeq2Seq needs at least one example');
   const multiple = options.padToMultipleOf ?? 1;
-  const inputs = examples.map((e) => truncate(e.inputIds, options.maxInputLength, options.eosTokenId));
-  const labels = examples.map((e) => truncate(e.labels, options.maxTargetLength, options.eosTokenId));
-  if (labels.some((l) => l.length === 0)) throw new Error('every example needs at least one label token');
+  const inputs = examples.map((e) =>
+    truncate(e.inputIds, options.maxInputLength, options.eosTokenId),
+  );
+  const labels = examples.map((e) =>
+    truncate(e.labels, options.maxTargetLength, options.eosTokenId),
+  );
+  if (labels.some((l) => l.length === 0))
+    throw new Error('every example needs at least one label token');
   const enc = padSequences(inputs, options.padTokenId, multiple);
   const lab = padSequences(labels, options.padTokenId, multiple);
   const dec = padSequences(
@@ -84,5 +93,11 @@ export function collateSeq2Seq(examples: Seq2SeqExample[], options: CollateOptio
 }
 
 export function disposeBatch(batch: T5Batch): void {
-  tf.dispose([batch.inputIds, batch.attentionMask, batch.decoderInputIds, batch.labels, batch.labelMask]);
+  tf.dispose([
+    batch.inputIds,
+    batch.attentionMask,
+    batch.decoderInputIds,
+    batch.labels,
+    batch.labelMask,
+  ]);
 }

@@ -21,7 +21,10 @@ export async function saveT5(model: T5Model, dir: string): Promise<void> {
   // transformers refuses safetensors files without format metadata.
   const bytes = writeSafetensors(tensors, { format: 'pt' });
   fs.writeFileSync(path.join(dir, WEIGHTS_FILE), bytes);
-  fs.writeFileSync(path.join(dir, CONFIG_FILE), JSON.stringify(t5ConfigToHF(model.config), null, 2) + '\n');
+  fs.writeFileSync(
+    path.join(dir, CONFIG_FILE),
+    JSON.stringify(t5ConfigToHF(model.config), null, 2) + '\n',
+  );
 }
 
 /** Loads a HF T5 checkpoint directory (config.json + model.safetensors); F16/BF16 weights become float32. */
@@ -35,21 +38,35 @@ export function loadT5(dir: string): T5Model {
       );
     }
   }
-  const config = t5ConfigFromHF(JSON.parse(fs.readFileSync(configPath, 'utf8')) as Record<string, unknown>);
+  const config = t5ConfigFromHF(
+    JSON.parse(fs.readFileSync(configPath, 'utf8')) as Record<string, unknown>,
+  );
   const file = readSafetensors(fs.readFileSync(weightsPath), weightsPath);
   const specs = t5ParameterSpecs(config);
   const expected = new Set(specs.map((s) => s.name));
   const unexpected = [...file.tensors.keys()].filter(
-    (n) => !expected.has(n) && !TIED_EMBEDDING_ALIASES.includes(n) && !(config.tieWordEmbeddings && n === 'lm_head.weight'),
+    (n) =>
+      !expected.has(n) &&
+      !TIED_EMBEDDING_ALIASES.includes(n) &&
+      !(config.tieWordEmbeddings && n === 'lm_head.weight'),
   );
   if (unexpected.length > 0) {
-    throw new Error(`${weightsPath} has tensors this T5 config does not use: ${unexpected.slice(0, 5).join(', ')}`);
+    throw new Error(
+      `${weightsPath} has tensors this T5 config does not use: ${unexpected.slice(0, 5).join(', ')}`,
+    );
   }
   const params = new Map<string, tf.Variable>();
   try {
     for (const spec of specs) {
-      const t = file.tensors.get(spec.name) ?? (spec.name === 'shared.weight' ? file.tensors.get(TIED_EMBEDDING_ALIASES[0] as string) : undefined);
-      if (!t) throw new Error(`${weightsPath} lacks "${spec.name}" [${spec.shape.join(', ')}], which ${configPath} requires`);
+      const t =
+        file.tensors.get(spec.name) ??
+        (spec.name === 'shared.weight'
+          ? file.tensors.get(TIED_EMBEDDING_ALIASES[0] as string)
+          : undefined);
+      if (!t)
+        throw new Error(
+          `${weightsPath} lacks "${spec.name}" [${spec.shape.join(', ')}], which ${configPath} requires`,
+        );
       if (t.shape.join(',') !== spec.shape.join(',')) {
         throw new Error(
           `${weightsPath}: "${spec.name}" has shape [${t.shape.join(', ')}] but ${configPath} implies [${spec.shape.join(', ')}]`,

@@ -50,7 +50,8 @@ export function defineT5Config(overrides: Partial<T5Config> = {}): T5Config {
   const config: T5Config = {
     ...T5_SMALL_CONFIG,
     ...overrides,
-    numDecoderLayers: overrides.numDecoderLayers ?? overrides.numLayers ?? T5_SMALL_CONFIG.numDecoderLayers,
+    numDecoderLayers:
+      overrides.numDecoderLayers ?? overrides.numLayers ?? T5_SMALL_CONFIG.numDecoderLayers,
   };
   validateT5Config(config);
   return config;
@@ -73,7 +74,9 @@ export function feedForwardKind(config: T5Config): FeedForwardKind {
   const name = parts[parts.length - 1] ?? '';
   if (config.feedForwardProj === 'gated-gelu') return { gated: true, activation: 'gelu_new' };
   if (name !== 'relu' && name !== 'gelu' && name !== 'gelu_new') {
-    throw new Error(`feedForwardProj activation "${name}" is not supported: use relu, gelu or gelu_new`);
+    throw new Error(
+      `feedForwardProj activation "${name}" is not supported: use relu, gelu or gelu_new`,
+    );
   }
   return { gated, activation: name };
 }
@@ -132,8 +135,10 @@ export function t5ConfigFromHF(json: HFConfig): T5Config {
     relativeAttentionMaxDistance: num(json, 'relative_attention_max_distance', 128),
     dropoutRate: num(json, 'dropout_rate', 0.1),
     layerNormEpsilon: num(json, 'layer_norm_epsilon', 1e-6),
-    feedForwardProj: typeof json['feed_forward_proj'] === 'string' ? json['feed_forward_proj'] : 'relu',
-    tieWordEmbeddings: typeof json['tie_word_embeddings'] === 'boolean' ? json['tie_word_embeddings'] : true,
+    feedForwardProj:
+      typeof json['feed_forward_proj'] === 'string' ? json['feed_forward_proj'] : 'relu',
+    tieWordEmbeddings:
+      typeof json['tie_word_embeddings'] === 'boolean' ? json['tie_word_embeddings'] : true,
     initializerFactor: num(json, 'initializer_factor', 1.0),
     padTokenId: num(json, 'pad_token_id', 0),
     eosTokenId: num(json, 'eos_token_id', 1),

@@ -1,5 +1,12 @@
 // Public API of @conveyor/t5. Keep names stable: the classifier builds on them.
-export { T5_SMALL_CONFIG, defineT5Config, feedForwardKind, t5ConfigFromHF, t5ConfigToHF, validateT5Config } from './config';
+export {
+  T5_SMALL_CONFIG,
+  defineT5Config,
+  feedForwardKind,
+  t5ConfigFromHF,
+  t5ConfigToHF,
+  validateT5Config,
+} from './config';
 export type { T5Config, FeedForwardActivation, FeedForwardKind } from './config';
 export { t5ParameterSpecs, countParameters, TIED_EMBEDDING_ALIASES } from './parameters';
 export type { ParameterSpec } from './parameters';
@@ -34,5 +41,10 @@ export type { SpanCorruptionOptions, SpanCorruptionExample } from './span-corrup
 export { createRng, shuffle } from './random';
 export type { Rng } from './random';
 // Backend choice and the wasm kernels are shared with the other TensorFlow.js libraries.
-export { initBackend, BACKEND_ORDER, BACKEND_ENV, registerWasmSegmentSum } from '@conveyor/tfjs-runtime';
+export {
+  initBackend,
+  BACKEND_ORDER,
+  BACKEND_ENV,
+  registerWasmSegmentSum,
+} from '@conveyor/tfjs-runtime';
 export type { BackendChoice, BackendChoiceName, InitBackendOptions } from '@conveyor/tfjs-runtime';

@@ -4,7 +4,10 @@ import { padSequences, shiftRight } from './batch';
 import { tokenLogProbs } from './loss';
 import type { T5Model } from './model';
 
-function encodeBatch(model: T5Model, inputs: number[][]): { hidden: tf.Tensor3D; attentionMask: tf.Tensor2D } {
+function encodeBatch(
+  model: T5Model,
+  inputs: number[][],
+): { hidden: tf.Tensor3D; attentionMask: tf.Tensor2D } {
   if (inputs.length === 0) throw new Error('need at least one input sequence');
   const enc = padSequences(inputs, model.config.padTokenId);
   return tf.tidy(() => {
@@ -26,7 +29,11 @@ export interface GenerateOptions {
  * token, up to and including eos. Recomputes the decoder over the prefix at each step (no
  * key/value cache), which is cheap for the short label sequences this library targets.
  */
-export function greedyGenerate(model: T5Model, inputs: number[][], options: GenerateOptions): number[][] {
+export function greedyGenerate(
+  model: T5Model,
+  inputs: number[][],
+  options: GenerateOptions,
+): number[][] {
   const eos = options.eosTokenId ?? model.config.eosTokenId;
   const { hidden, attentionMask } = encodeBatch(model, inputs);
   const b = inputs.length;
@@ -72,9 +79,14 @@ export function greedyGenerate(model: T5Model, inputs: number[][], options: Gene
  * of the teacher-forced log-probabilities. Candidates are target id sequences (normally ending in
  * eos); result[i][c] belongs to inputs[i] and candidates[c]. The encoder runs once per input.
  */
-export function scoreCandidates(model: T5Model, inputs: number[][], candidates: number[][]): number[][] {
+export function scoreCandidates(
+  model: T5Model,
+  inputs: number[][],
+  candidates: number[][],
+): number[][] {
   if (candidates.length === 0) throw new Error('need at least one candidate sequence');
-  if (candidates.some((c) => c.length === 0)) throw new Error('candidate sequences must not be empty');
+  if (candidates.some((c) => c.length === 0))
+    throw new Error('candidate sequences must not be empty');
   const b = inputs.length;
   const c = candidates.length;
   const { hidden, attentionMask } = encodeBatch(model, inputs);

@@ -25,7 +25,11 @@ export function rmsNorm(x: tf.Tensor3D, weight: tf.Tensor, epsilon: number): tf.
 export function linear(x: tf.Tensor3D, weight: tf.Tensor): tf.Tensor3D {
   const [b, t, d] = x.shape;
   const out = weight.shape[0] as number;
-  return tf.reshape(tf.matMul(tf.reshape(x, [b * t, d]), weight as tf.Tensor2D, false, true), [b, t, out]);
+  return tf.reshape(tf.matMul(tf.reshape(x, [b * t, d]), weight as tf.Tensor2D, false, true), [
+    b,
+    t,
+    out,
+  ]);
 }
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -95,6 +99,7 @@ export function paddingBias(mask: tf.Tensor2D): tf.Tensor4D {
 /** Additive [1, 1, T, T] bias that hides keys after the query (causal self-attention). */
 export function causalBias(length: number): tf.Tensor4D {
   const values = new Float32Array(length * length);
-  for (let q = 0; q < length; q++) for (let k = q + 1; k < length; k++) values[q * length + k] = MASK_VALUE;
+  for (let q = 0; q < length; q++)
+    for (let k = q + 1; k < length; k++) values[q * length + k] = MASK_VALUE;
   return tf.tensor4d(values, [1, 1, length, length]);
 }

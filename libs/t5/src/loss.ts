@@ -12,7 +12,11 @@ export function tokenLogProbs(logits: tf.Tensor3D, labels: tf.Tensor2D): tf.Tens
 }
 
 /** Mean token cross-entropy over positions where labelMask is 1 (HF's ignore_index=-100 semantics). */
-export function maskedCrossEntropy(logits: tf.Tensor3D, labels: tf.Tensor2D, labelMask: tf.Tensor2D): tf.Scalar {
+export function maskedCrossEntropy(
+  logits: tf.Tensor3D,
+  labels: tf.Tensor2D,
+  labelMask: tf.Tensor2D,
+): tf.Scalar {
   return tf.tidy(() => {
     const mask = tf.cast(labelMask, 'float32');
     const nll = tf.neg(tokenLogProbs(logits, labels));

@@ -45,7 +45,10 @@ export class T5Model {
   constructor(config: T5Config, params: Map<string, tf.Variable>) {
     for (const spec of t5ParameterSpecs(config)) {
       const p = params.get(spec.name);
-      if (!p) throw new Error(`T5 parameter "${spec.name}" is missing; expected shape [${spec.shape.join(', ')}]`);
+      if (!p)
+        throw new Error(
+          `T5 parameter "${spec.name}" is missing; expected shape [${spec.shape.join(', ')}]`,
+        );
       if (p.shape.join(',') !== spec.shape.join(',')) {
         throw new Error(
           `T5 parameter "${spec.name}" has shape [${p.shape.join(', ')}] but the config needs [${spec.shape.join(', ')}]`,
@@ -75,7 +78,9 @@ export class T5Model {
   private dropContext(opts: ForwardOptions): DropoutContext {
     const training = opts.training ?? false;
     if (training && this.config.dropoutRate > 0 && !opts.nextDropoutSeed) {
-      throw new Error('training with dropout needs ForwardOptions.nextDropoutSeed (a seeded stream) to be reproducible');
+      throw new Error(
+        'training with dropout needs ForwardOptions.nextDropoutSeed (a seeded stream) to be reproducible',
+      );
     }
     return { training, rate: this.config.dropoutRate, nextSeed: opts.nextDropoutSeed ?? (() => 0) };
   }
@@ -92,7 +97,9 @@ export class T5Model {
   /** [1, H, Tq, Tk] learned bias from the first block's table, shared by every block of that stack. */
   positionBias(stack: 'encoder' | 'decoder', queryLength: number, keyLength: number): tf.Tensor4D {
     const c = this.config;
-    const table = this.param(`${stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight`);
+    const table = this.param(
+      `${stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight`,
+    );
     const buckets = relativePositionBuckets(
       queryLength,
       keyLength,
@@ -124,7 +131,11 @@ export class T5Model {
   }
 
   /** Encoder hidden states [B, S, dModel] (after the final norm). */
-  encode(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+  encode(
+    inputIds: tf.Tensor2D,
+    attentionMask: tf.Tensor2D,
+    opts: ForwardOptions = {},
+  ): tf.Tensor3D {
     const c = this.config;
     const drop = this.dropContext(opts);
     return tf.tidy(() => {
@@ -134,12 +145,22 @@ export class T5Model {
       for (let i = 0; i < c.numLayers; i++) {
         const p = `encoder.block.${i}.layer`;
         const n0 = rmsNorm(x, this.param(`${p}.0.layer_norm.weight`), c.layerNormEpsilon);
-        const a = attention(n0, n0, this.attentionWeights(`${p}.0.SelfAttention`), bias, c.numHeads, drop);
+        const a = attention(
+          n0,
+          n0,
+          this.attentionWeights(`${p}.0.SelfAttention`),
+          bias,
+          c.numHeads,
+          drop,
+        );
         x = tf.add(x, dropout(a, drop));
         const n1 = rmsNorm(x, this.param(`${p}.1.layer_norm.weight`), c.layerNormEpsilon);
         x = tf.add(x, dropout(this.feedForward(`${p}.1.DenseReluDense`, n1, drop), drop));
       }
-      return dropout(rmsNorm(x, this.param('encoder.final_layer_norm.weight'), c.layerNormEpsilon), drop);
+      return dropout(
+        rmsNorm(x, this.param('encoder.final_layer_norm.weight'), c.layerNormEpsilon),
+        drop,
+      );
     });
   }
 
@@ -162,7 +183,14 @@ export class T5Model {
       for (let i = 0; i < c.numDecoderLayers; i++) {
         const p = `decoder.block.${i}.layer`;
         const n0 = rmsNorm(x, this.param(`${p}.0.layer_norm.weight`), c.layerNormEpsilon);
-        const a = attention(n0, n0, this.attentionWeights(`${p}.0.SelfAttention`), selfBias, c.numHeads, drop);
+        const a = attention(
+          n0,
+          n0,
+          this.attentionWeights(`${p}.0.SelfAttention`),
+          selfBias,
+          c.numHeads,
+          drop,
+        );
         x = tf.add(x, dropout(a, drop));
         const n1 = rmsNorm(x, this.param(`${p}.1.layer_norm.weight`), c.layerNormEpsilon);
         const ca = attention(
@@ -177,7 +205,10 @@ export class T5Model {
         const n2 = rmsNorm(x, this.param(`${p}.2.layer_norm.weight`), c.layerNormEpsilon);
         x = tf.add(x, dropout(this.feedForward(`${p}.2.DenseReluDense`, n2, drop), drop));
       }
-      return dropout(rmsNorm(x, this.param('decoder.final_layer_norm.weight'), c.layerNormEpsilon), drop);
+      return dropout(
+        rmsNorm(x, this.param('decoder.final_layer_norm.weight'), c.layerNormEpsilon),
+        drop,
+      );
     });
   }
 
@@ -201,7 +232,15 @@ export class T5Model {
     decoderAttentionMask?: tf.Tensor2D,
   ): tf.Tensor3D {
     return tf.tidy(() =>
-      this.lmHead(this.decodeHidden(decoderInputIds, encoderHidden, encoderAttentionMask, opts, decoderAttentionMask)),
+      this.lmHead(
+        this.decodeHidden(
+          decoderInputIds,
+          encoderHidden,
+          encoderAttentionMask,
+          opts,
+          decoderAttentionMask,
+        ),
+      ),
     );
   }
 
@@ -209,7 +248,13 @@ export class T5Model {
   forward(inputs: Seq2SeqInputs, opts: ForwardOptions = {}): tf.Tensor3D {
     return tf.tidy(() => {
       const enc = this.encode(inputs.inputIds, inputs.attentionMask, opts);
-      return this.decode(inputs.decoderInputIds, enc, inputs.attentionMask, opts, inputs.decoderAttentionMask);
+      return this.decode(
+        inputs.decoderInputIds,
+        enc,
+        inputs.attentionMask,
+        opts,
+        inputs.decoderAttentionMask,
+      );
     });
   }
 

@@ -6,7 +6,11 @@ import * as tf from '@tensorflow/tfjs-core';
 export interface Optimizer {
   readonly iterations: number;
   /** Applies one update with this step's learning rate; `grads` are not disposed. */
-  apply(params: Map<string, tf.Variable>, grads: Map<string, tf.Tensor>, learningRate: number): void;
+  apply(
+    params: Map<string, tf.Variable>,
+    grads: Map<string, tf.Tensor>,
+    learningRate: number,
+  ): void;
   dispose(): void;
 }
 
@@ -41,7 +45,11 @@ export class AdamW implements Optimizer {
   }
 
   /** Applies one update; `grads` are not disposed. */
-  apply(params: Map<string, tf.Variable>, grads: Map<string, tf.Tensor>, learningRate: number): void {
+  apply(
+    params: Map<string, tf.Variable>,
+    grads: Map<string, tf.Tensor>,
+    learningRate: number,
+  ): void {
     this.t += 1;
     const bc1 = 1 - this.beta1 ** this.t;
     const bc2 = 1 - this.beta2 ** this.t;
@@ -83,7 +91,9 @@ export function clipByGlobalNorm(
   grads: Map<string, tf.Tensor>,
   maxNorm: number,
 ): { grads: Map<string, tf.Tensor>; norm: number } {
-  const normTensor = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))));
+  const normTensor = tf.tidy(() =>
+    tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))),
+  );
   const norm = normTensor.dataSync()[0] as number;
   normTensor.dispose();
   if (!(maxNorm > 0) || norm <= maxNorm || !Number.isFinite(norm)) return { grads, norm };

@@ -19,7 +19,9 @@ export class PrecompiledNormalizer {
     if (blob.length < 4) throw new Error('precompiled_charsmap is too short to hold a trie');
     const trieSize = blob.readUInt32LE(0);
     if (trieSize % 4 !== 0 || 4 + trieSize > blob.length) {
-      throw new Error(`precompiled_charsmap declares a ${trieSize}-byte trie in a ${blob.length}-byte blob`);
+      throw new Error(
+        `precompiled_charsmap declares a ${trieSize}-byte trie in a ${blob.length}-byte blob`,
+      );
     }
     this.units = new Uint32Array(trieSize / 4);
     for (let i = 0; i < this.units.length; i++) this.units[i] = blob.readUInt32LE(4 + i * 4);
@@ -118,7 +120,10 @@ interface NormalizerJson {
  * the rest (left to tokenizers.js). Only a leading Precompiled step is taken over, so the order
  * of operations is unchanged.
  */
-export function extractPrecompiled(normalizer: unknown): { precompiled?: PrecompiledNormalizer; rest: unknown } {
+export function extractPrecompiled(normalizer: unknown): {
+  precompiled?: PrecompiledNormalizer;
+  rest: unknown;
+} {
   const n = normalizer as NormalizerJson | null | undefined;
   if (n?.type === 'Precompiled' && n.precompiled_charsmap) {
     return { precompiled: new PrecompiledNormalizer(n.precompiled_charsmap), rest: null };

@@ -43,7 +43,12 @@ export function relativePositionBuckets(
   const out = new Int32Array(queryLength * keyLength);
   for (let q = 0; q < queryLength; q++) {
     for (let k = 0; k < keyLength; k++) {
-      out[q * keyLength + k] = relativePositionBucket(k - (q + queryOffset), bidirectional, numBuckets, maxDistance);
+      out[q * keyLength + k] = relativePositionBucket(
+        k - (q + queryOffset),
+        bidirectional,
+        numBuckets,
+        maxDistance,
+      );
     }
   }
   return out;

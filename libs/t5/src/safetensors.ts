@@ -54,15 +54,21 @@ function decode(dtype: SafetensorsDtype, bytes: Uint8Array, count: number): Floa
 }
 
 export function readSafetensors(buffer: Uint8Array, source = 'safetensors data'): SafetensorsFile {
-  if (buffer.byteLength < 8) throw new Error(`${source}: too short to be a safetensors file (${buffer.byteLength} bytes)`);
+  if (buffer.byteLength < 8)
+    throw new Error(`${source}: too short to be a safetensors file (${buffer.byteLength} bytes)`);
   const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
   if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > buffer.byteLength) {
-    throw new Error(`${source}: header length ${headerLength} does not fit in a ${buffer.byteLength}-byte file`);
+    throw new Error(
+      `${source}: header length ${headerLength} does not fit in a ${buffer.byteLength}-byte file`,
+    );
   }
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(new TextDecoder().decode(buffer.subarray(8, 8 + headerLength))) as Record<string, unknown>;
+    header = JSON.parse(new TextDecoder().decode(buffer.subarray(8, 8 + headerLength))) as Record<
+      string,
+      unknown
+    >;
   } catch (e) {
     throw new Error(`${source}: header is not valid JSON (${(e as Error).message})`);
   }
@@ -79,7 +85,9 @@ export function readSafetensors(buffer: Uint8Array, source = 'safetensors data')
     const info = raw as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
     const dtype = info.dtype as SafetensorsDtype;
     if (!(dtype in BYTES)) {
-      throw new Error(`${source}: tensor "${name}" has dtype ${String(info.dtype)}; only F32, F16, BF16 and F64 are supported`);
+      throw new Error(
+        `${source}: tensor "${name}" has dtype ${String(info.dtype)}; only F32, F16, BF16 and F64 are supported`,
+      );
     }
     const shape = info.shape;
     const offsets = info.data_offsets;
@@ -94,26 +102,36 @@ export function readSafetensors(buffer: Uint8Array, source = 'safetensors data')
       );
     }
     spans.push([begin, end, name]);
-    tensors.set(name, { shape, dtype, data: decode(dtype, buffer.subarray(dataStart + begin, dataStart + end), count) });
+    tensors.set(name, {
+      shape,
+      dtype,
+      data: decode(dtype, buffer.subarray(dataStart + begin, dataStart + end), count),
+    });
   }
   spans.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < spans.length; i++) {
     const prev = spans[i - 1] as [number, number, string];
     const cur = spans[i] as [number, number, string];
-    if (cur[0] < prev[1]) throw new Error(`${source}: tensors "${prev[2]}" and "${cur[2]}" overlap`);
+    if (cur[0] < prev[1])
+      throw new Error(`${source}: tensors "${prev[2]}" and "${cur[2]}" overlap`);
   }
   return { tensors, metadata };
 }
 
 /** Serialises float32 tensors; the header is space-padded to 8 bytes so data starts aligned, like the Rust writer. */
-export function writeSafetensors(tensors: NamedTensor[], metadata: Record<string, string> = {}): Uint8Array {
+export function writeSafetensors(
+  tensors: NamedTensor[],
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header['__metadata__'] = metadata;
   let offset = 0;
   for (const t of tensors) {
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) {
-      throw new Error(`tensor "${t.name}" has ${t.data.length} values but shape [${t.shape.join(', ')}] needs ${count}`);
+      throw new Error(
+        `tensor "${t.name}" has ${t.data.length} values but shape [${t.shape.join(', ')}] needs ${count}`,
+      );
     }
     if (t.name in header) throw new Error(`tensor name "${t.name}" appears twice`);
     header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + count * 4] };

@@ -31,7 +31,12 @@ function randomSegmentation(total: number, parts: number, rng: Rng): number[] {
 }
 
 /** Boolean mask (true = noise) of length `length`, following t5.data.preprocessors.random_spans_noise_mask. */
-export function randomSpansNoiseMask(length: number, noiseDensity: number, meanSpanLength: number, rng: Rng): boolean[] {
+export function randomSpansNoiseMask(
+  length: number,
+  noiseDensity: number,
+  meanSpanLength: number,
+  rng: Rng,
+): boolean[] {
   if (length < 2) return new Array<boolean>(length).fill(false);
   let numNoise = Math.round(length * noiseDensity);
   numNoise = Math.min(Math.max(numNoise, 1), length - 1);
@@ -54,8 +59,16 @@ export interface SpanCorruptionExample {
 }
 
 /** Builds one pre-training example from a token sequence (without eos); both sides end in eos. */
-export function spanCorruption(tokens: number[], options: SpanCorruptionOptions): SpanCorruptionExample {
-  const mask = randomSpansNoiseMask(tokens.length, options.noiseDensity ?? 0.15, options.meanSpanLength ?? 3, options.rng);
+export function spanCorruption(
+  tokens: number[],
+  options: SpanCorruptionOptions,
+): SpanCorruptionExample {
+  const mask = randomSpansNoiseMask(
+    tokens.length,
+    options.noiseDensity ?? 0.15,
+    options.meanSpanLength ?? 3,
+    options.rng,
+  );
   const inputIds: number[] = [];
   const labels: number[] = [];
   let sentinel = 0;

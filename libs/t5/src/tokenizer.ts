@@ -37,7 +37,9 @@ export class T5Tokenizer {
   constructor(json: Record<string, unknown>, config: Record<string, unknown> = {}) {
     const j = json as TokenizerJson;
     if (j.model?.type !== 'Unigram' || !Array.isArray(j.model.vocab)) {
-      throw new Error(`tokenizer.json model type is ${String(j.model?.type)}; T5 tokenizers are Unigram with a vocab list`);
+      throw new Error(
+        `tokenizer.json model type is ${String(j.model?.type)}; T5 tokenizers are Unigram with a vocab list`,
+      );
     }
     this.json = j;
     this.config = config;
@@ -51,7 +53,8 @@ export class T5Tokenizer {
     );
     const id = (token: string): number => {
       const v = this.inner.token_to_id(token);
-      if (v === undefined) throw new Error(`tokenizer.json has no "${token}" token, which T5 needs`);
+      if (v === undefined)
+        throw new Error(`tokenizer.json has no "${token}" token, which T5 needs`);
       return v;
     };
     this.padTokenId = id('<pad>');
@@ -61,7 +64,10 @@ export class T5Tokenizer {
     this.vocabSize = Math.max(j.model.vocab.length, maxAdded + 1);
   }
 
-  static fromJSON(json: Record<string, unknown>, config: Record<string, unknown> = {}): T5Tokenizer {
+  static fromJSON(
+    json: Record<string, unknown>,
+    config: Record<string, unknown> = {},
+  ): T5Tokenizer {
     return new T5Tokenizer(json, config);
   }
 
@@ -70,10 +76,14 @@ export class T5Tokenizer {
     const isDir = fs.existsSync(p) && fs.statSync(p).isDirectory();
     const file = isDir ? path.join(p, TOKENIZER_FILE) : p;
     if (!fs.existsSync(file)) {
-      throw new Error(`${file} not found: pass a directory containing ${TOKENIZER_FILE} or the file itself`);
+      throw new Error(
+        `${file} not found: pass a directory containing ${TOKENIZER_FILE} or the file itself`,
+      );
     }
     const configFile = path.join(path.dirname(file), TOKENIZER_CONFIG_FILE);
-    const config = fs.existsSync(configFile) ? (JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>) : {};
+    const config = fs.existsSync(configFile)
+      ? (JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, unknown>)
+      : {};
     let json: Record<string, unknown>;
     try {
       json = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -87,7 +97,9 @@ export class T5Tokenizer {
     const addEos = options.addEos ?? true;
     let ids = this.inner.encode(this.normalize(text), { add_special_tokens: addEos }).ids;
     if (options.maxLength !== undefined && ids.length > options.maxLength) {
-      ids = addEos ? [...ids.slice(0, Math.max(0, options.maxLength - 1)), this.eosTokenId] : ids.slice(0, options.maxLength);
+      ids = addEos
+        ? [...ids.slice(0, Math.max(0, options.maxLength - 1)), this.eosTokenId]
+        : ids.slice(0, options.maxLength);
     }
     return ids;
   }
@@ -120,7 +132,8 @@ export class T5Tokenizer {
   /** Id of `<extra_id_{i}>`, the span-corruption sentinel. */
   sentinelId(i: number): number {
     const id = this.tokenToId(`<extra_id_${i}>`);
-    if (id === undefined) throw new Error(`tokenizer has no <extra_id_${i}> sentinel; train it with extraIds > ${i}`);
+    if (id === undefined)
+      throw new Error(`tokenizer has no <extra_id_${i}> sentinel; train it with extraIds > ${i}`);
     return id;
   }
 
@@ -128,7 +141,9 @@ export class T5Tokenizer {
   save(dir: string): void {
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, TOKENIZER_FILE), JSON.stringify(this.json));
-    const extra = (this.json.added_tokens ?? []).filter((t) => /^<extra_id_\d+>$/.test(t.content)).length;
+    const extra = (this.json.added_tokens ?? []).filter((t) =>
+      /^<extra_id_\d+>$/.test(t.content),
+    ).length;
     const config = {
       tokenizer_class: 'T5Tokenizer',
       eos_token: '</s>',

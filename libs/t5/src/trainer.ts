@@ -52,8 +52,14 @@ export class T5Trainer {
       warmupSteps: options.warmupSteps,
       totalSteps: options.totalSteps,
     });
-    if (options.optimizer !== undefined && options.optimizer !== 'adamw' && options.optimizer !== 'adafactor') {
-      throw new Error(`optimizer "${String(options.optimizer)}" is not supported: use "adamw" or "adafactor"`);
+    if (
+      options.optimizer !== undefined &&
+      options.optimizer !== 'adamw' &&
+      options.optimizer !== 'adafactor'
+    ) {
+      throw new Error(
+        `optimizer "${String(options.optimizer)}" is not supported: use "adamw" or "adafactor"`,
+      );
     }
     this.optimizer =
       (options.optimizer ?? 'adamw') === 'adafactor'
@@ -100,7 +106,9 @@ export class T5Trainer {
 
   /** Loss without dropout or updates (validation). */
   evaluateLoss(batch: T5Batch): number {
-    const loss = tf.tidy(() => maskedCrossEntropy(this.model.forward(batch), batch.labels, batch.labelMask));
+    const loss = tf.tidy(() =>
+      maskedCrossEntropy(this.model.forward(batch), batch.labels, batch.labelMask),
+    );
     const v = loss.dataSync()[0] as number;
     loss.dispose();
     return v;

@@ -41,7 +41,12 @@ interface Segmentation {
   score: number;
 }
 
-function viterbi(word: string[], logp: Map<string, number>, maxLen: number, unkScore: number): Segmentation {
+function viterbi(
+  word: string[],
+  logp: Map<string, number>,
+  maxLen: number,
+  unkScore: number,
+): Segmentation {
   const n = word.length;
   const best = new Float64Array(n + 1).fill(-Infinity);
   const from = new Int32Array(n + 1);
@@ -64,26 +69,37 @@ function viterbi(word: string[], logp: Map<string, number>, maxLen: number, unkS
     }
   }
   const pieces: string[] = [];
-  for (let end = n; end > 0; end = from[end] as number) pieces.push(word.slice(from[end] as number, end).join(''));
+  for (let end = n; end > 0; end = from[end] as number)
+    pieces.push(word.slice(from[end] as number, end).join(''));
   return { pieces: pieces.reverse(), score: best[n] as number };
 }
 
-export function trainUnigramTokenizer(texts: Iterable<string>, options: UnigramTrainerOptions): T5Tokenizer {
+export function trainUnigramTokenizer(
+  texts: Iterable<string>,
+  options: UnigramTrainerOptions,
+): T5Tokenizer {
   const extraIds = options.extraIds ?? 100;
   const maxLen = options.maxPieceLength ?? 16;
   const coverage = options.characterCoverage ?? 0.9995;
   const target = options.vocabSize - SPECIALS.length - extraIds;
-  if (target < 1) throw new Error(`vocabSize ${options.vocabSize} leaves no room for pieces after specials and ${extraIds} sentinels`);
+  if (target < 1)
+    throw new Error(
+      `vocabSize ${options.vocabSize} leaves no room for pieces after specials and ${extraIds} sentinels`,
+    );
 
   const wordCounts = new Map<string, number>();
-  for (const text of texts) for (const w of wordsOf(text)) wordCounts.set(w, (wordCounts.get(w) ?? 0) + 1);
+  for (const text of texts)
+    for (const w of wordsOf(text)) wordCounts.set(w, (wordCounts.get(w) ?? 0) + 1);
   if (wordCounts.size === 0) throw new Error('cannot train a tokenizer on empty text');
   const words = [...wordCounts.entries()].map(([w, c]) => ({ chars: Array.from(w), count: c }));
 
   // Characters: keep the most frequent ones covering `coverage` of all occurrences.
   const charCounts = new Map<string, number>();
-  for (const { chars, count } of words) for (const ch of chars) charCounts.set(ch, (charCounts.get(ch) ?? 0) + count);
-  const sortedChars = [...charCounts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  for (const { chars, count } of words)
+    for (const ch of chars) charCounts.set(ch, (charCounts.get(ch) ?? 0) + count);
+  const sortedChars = [...charCounts.entries()].sort(
+    (a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1),
+  );
   const totalChars = sortedChars.reduce((n, [, c]) => n + c, 0);
   const chars = new Set<string>();
   let covered = 0;
@@ -92,7 +108,10 @@ export function trainUnigramTokenizer(texts: Iterable<string>, options: UnigramT
     chars.add(ch);
     covered += c;
   }
-  if (chars.size > target) throw new Error(`vocabSize ${options.vocabSize} is smaller than the ${chars.size} characters to cover; raise it`);
+  if (chars.size > target)
+    throw new Error(
+      `vocabSize ${options.vocabSize} is smaller than the ${chars.size} characters to cover; raise it`,
+    );
 
   // Seed substrings by frequency x length, as SentencePiece ranks its suffix-array candidates.
   const subCounts = new Map<string, number>();
@@ -122,7 +141,10 @@ export function trainUnigramTokenizer(texts: Iterable<string>, options: UnigramT
     const total = entries.reduce((n, [, c]) => n + c, 0);
     return new Map(entries.map(([p, c]) => [p, Math.log(c) - Math.log(total)]));
   };
-  logp = init([...[...chars].map((ch) => [ch, charCounts.get(ch) ?? 1] as [string, number]), ...seeds]);
+  logp = init([
+    ...[...chars].map((ch) => [ch, charCounts.get(ch) ?? 1] as [string, number]),
+    ...seeds,
+  ]);
 
   const emStep = (): Map<string, number> => {
     const counts = new Map<string, number>();
@@ -148,7 +170,9 @@ export function trainUnigramTokenizer(texts: Iterable<string>, options: UnigramT
     // SentencePiece's shrinking factor: each round keeps 75% of the pieces, never fewer than the target.
     const keep = surplus > 0 ? Math.max(room, Math.floor(multi.length * 0.75)) : multi.length;
     // Unused survivors get half a count: a defined, very low probability.
-    const kept = new Map<string, number>(multi.slice(0, keep).map(({ p, count }) => [p, count > 0 ? count : 0.5]));
+    const kept = new Map<string, number>(
+      multi.slice(0, keep).map(({ p, count }) => [p, count > 0 ? count : 0.5]),
+    );
     // Characters stay whatever their count, so every covered character remains encodable.
     for (const ch of chars) kept.set(ch, counts.get(ch) ?? 1);
     logp = init(kept);
@@ -165,7 +189,15 @@ export function trainUnigramTokenizer(texts: Iterable<string>, options: UnigramT
   const added = vocab
     .map(([content], id) => ({ content, id }))
     .filter(({ content }) => SPECIALS.includes(content) || /^<extra_id_\d+>$/.test(content))
-    .map(({ content, id }) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
+    .map(({ content, id }) => ({
+      id,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    }));
   return new T5Tokenizer({
     version: '1.0',
     truncation: null,
@@ -173,9 +205,18 @@ export function trainUnigramTokenizer(texts: Iterable<string>, options: UnigramT
     added_tokens: added,
     normalizer: {
       type: 'Sequence',
-      normalizers: [{ type: 'NFKC' }, { type: 'Replace', pattern: { Regex: ' {2,}' }, content: ' ' }],
+      normalizers: [
+        { type: 'NFKC' },
+        { type: 'Replace', pattern: { Regex: ' {2,}' }, content: ' ' },
+      ],
     },
-    pre_tokenizer: { type: 'Metaspace', replacement: SPACE, add_prefix_space: true, prepend_scheme: 'always', split: true },
+    pre_tokenizer: {
+      type: 'Metaspace',
+      replacement: SPACE,
+      add_prefix_space: true,
+      prepend_scheme: 'always',
+      split: true,
+    },
     post_processor: {
       type: 'TemplateProcessing',
       single: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }],
@@ -187,7 +228,13 @@ export function trainUnigramTokenizer(texts: Iterable<string>, options: UnigramT
       ],
       special_tokens: { '</s>': { id: '</s>', ids: [1], tokens: ['</s>'] } },
     },
-    decoder: { type: 'Metaspace', replacement: SPACE, add_prefix_space: true, prepend_scheme: 'always', split: true },
+    decoder: {
+      type: 'Metaspace',
+      replacement: SPACE,
+      add_prefix_space: true,
+      prepend_scheme: 'always',
+      split: true,
+    },
     model: { type: 'Unigram', unk_id: 2, vocab, byte_fallback: false },
   });
 }

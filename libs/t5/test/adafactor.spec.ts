@@ -13,7 +13,19 @@ describe('Adafactor', () => {
   it('uses factored row/column second moments for matrices', () => {
     const p = tf.variable(tf.zeros([2, 2]));
     const opt = new Adafactor();
-    opt.apply(new Map([['w', p]]), new Map([['w', tf.tensor2d([[1, 2], [3, 4]])]]), 0.1);
+    opt.apply(
+      new Map([['w', p]]),
+      new Map([
+        [
+          'w',
+          tf.tensor2d([
+            [1, 2],
+            [3, 4],
+          ]),
+        ],
+      ]),
+      0.1,
+    );
     // row = [2.5, 12.5], col = [5, 10]; update_ij = rsqrt(row_i / mean(row)) * rsqrt(col_j) * g_ij
     const expected = [0.7745967, 1.0954451, 1.0392305, 0.9797959].map((u) => -0.1 * u);
     expect(maxAbsDiff(p.dataSync(), expected)).toBeLessThan(1e-6);
@@ -31,13 +43,21 @@ describe('Adafactor', () => {
         ['b', b],
       ]),
       new Map<string, tf.Tensor>([
-        ['w', tf.tensor2d([[1, 2], [3, 4]])],
+        [
+          'w',
+          tf.tensor2d([
+            [1, 2],
+            [3, 4],
+          ]),
+        ],
         ['b', tf.tensor1d([2, -3])],
       ]),
       0.1,
     );
     // RMS of the unclipped matrix update is sqrt(0.96) = 0.9797959, so it is divided by 1.9595918.
-    const expectedW = [0.7745967, 1.0954451, 1.0392305, 0.9797959].map((u) => (-0.1 * u) / 1.9595918);
+    const expectedW = [0.7745967, 1.0954451, 1.0392305, 0.9797959].map(
+      (u) => (-0.1 * u) / 1.9595918,
+    );
     expect(maxAbsDiff(w.dataSync(), expectedW)).toBeLessThan(1e-6);
     // Vector: rsqrt(g²) * g = sign(g), RMS 1, clipped to 0.5.
     expect(maxAbsDiff(b.dataSync(), [-0.05, 0.05])).toBeLessThan(1e-6);
@@ -63,6 +83,8 @@ describe('Adafactor', () => {
     disposeBatch(batch);
     trainer.dispose();
     model.dispose();
-    expect(() => new T5Trainer(model, { learningRate: 1, seed: 1, optimizer: 'sgd' as 'adamw' })).toThrow(/"sgd" is not supported/);
+    expect(
+      () => new T5Trainer(model, { learningRate: 1, seed: 1, optimizer: 'sgd' as 'adamw' }),
+    ).toThrow(/"sgd" is not supported/);
   });
 });

@@ -11,15 +11,35 @@ describe('T5 on the wasm backend', () => {
     const run = () =>
       tf.tidy(() => {
         const inputs = {
-          inputIds: tf.tensor2d([[5, 6, 7, 8, 1], [9, 10, 1, 0, 0]], undefined, 'int32'),
-          attentionMask: tf.tensor2d([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]),
-          decoderInputIds: tf.tensor2d([[0, 3, 4], [0, 12, 13]], undefined, 'int32'),
+          inputIds: tf.tensor2d(
+            [
+              [5, 6, 7, 8, 1],
+              [9, 10, 1, 0, 0],
+            ],
+            undefined,
+            'int32',
+          ),
+          attentionMask: tf.tensor2d([
+            [1, 1, 1, 1, 1],
+            [1, 1, 1, 0, 0],
+          ]),
+          decoderInputIds: tf.tensor2d(
+            [
+              [0, 3, 4],
+              [0, 12, 13],
+            ],
+            undefined,
+            'int32',
+          ),
         };
         const logits = Array.from(model.forward(inputs).dataSync());
-        const { grads } = tf.variableGrads(() => tf.sum(tf.square(model.forward(inputs))) as tf.Scalar, [
-          model.param('shared.weight'),
-          model.param('encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight'),
-        ]);
+        const { grads } = tf.variableGrads(
+          () => tf.sum(tf.square(model.forward(inputs))) as tf.Scalar,
+          [
+            model.param('shared.weight'),
+            model.param('encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight'),
+          ],
+        );
         return { logits, grads: Object.values(grads).map((t) => Array.from(t.dataSync())) };
       });
     const cpu = run();

@@ -14,11 +14,26 @@ describe('collateSeq2Seq', () => {
       ],
       { padTokenId: 0, decoderStartTokenId: 0 },
     );
-    expect(batch.inputIds.arraySync()).toEqual([[5, 6, 7, 1], [8, 1, 0, 0]]);
-    expect(batch.attentionMask.arraySync()).toEqual([[1, 1, 1, 1], [1, 1, 0, 0]]);
-    expect(batch.labels.arraySync()).toEqual([[20, 21, 1], [22, 1, 0]]);
-    expect(batch.labelMask.arraySync()).toEqual([[1, 1, 1], [1, 1, 0]]);
-    expect(batch.decoderInputIds.arraySync()).toEqual([[0, 20, 21], [0, 22, 0]]);
+    expect(batch.inputIds.arraySync()).toEqual([
+      [5, 6, 7, 1],
+      [8, 1, 0, 0],
+    ]);
+    expect(batch.attentionMask.arraySync()).toEqual([
+      [1, 1, 1, 1],
+      [1, 1, 0, 0],
+    ]);
+    expect(batch.labels.arraySync()).toEqual([
+      [20, 21, 1],
+      [22, 1, 0],
+    ]);
+    expect(batch.labelMask.arraySync()).toEqual([
+      [1, 1, 1],
+      [1, 1, 0],
+    ]);
+    expect(batch.decoderInputIds.arraySync()).toEqual([
+      [0, 20, 21],
+      [0, 22, 0],
+    ]);
     expect(batch.inputIds.dtype).toBe('int32');
     disposeBatch(batch);
     expect(tf.memory().numTensors).toBe(before);
@@ -37,6 +52,8 @@ describe('collateSeq2Seq', () => {
     expect(batch.labels.arraySync()).toEqual([[20, 1, 0]]);
     disposeBatch(batch);
     expect(shiftRight([4, 5, 1], 0)).toEqual([0, 4, 5]);
-    expect(() => collateSeq2Seq([], { padTokenId: 0, decoderStartTokenId: 0 })).toThrow(/at least one example/);
+    expect(() => collateSeq2Seq([], { padTokenId: 0, decoderStartTokenId: 0 })).toThrow(
+      /at least one example/,
+    );
   });
 });

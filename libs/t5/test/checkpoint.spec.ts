@@ -15,7 +15,10 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 't5-ckpt-'));
 describe('HF checkpoints', () => {
   it('save → load is bit-exact for every parameter and writes HF config keys', async () => {
     const dir = tmp();
-    const model = createT5({ ...TINY, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false }, { seed: 5 });
+    const model = createT5(
+      { ...TINY, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false },
+      { seed: 5 },
+    );
     await saveT5(model, dir);
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
     expect(config).toMatchObject({
@@ -51,11 +54,22 @@ describe('HF checkpoints', () => {
     await saveT5(model, dir);
     const file = readSafetensors(fs.readFileSync(path.join(dir, 'model.safetensors')));
     const shared = must(file.tensors.get('shared.weight'));
-    const tensors = [...file.tensors.entries()].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
-    for (const alias of ['encoder.embed_tokens.weight', 'decoder.embed_tokens.weight', 'lm_head.weight']) {
+    const tensors = [...file.tensors.entries()].map(([name, t]) => ({
+      name,
+      shape: t.shape,
+      data: t.data,
+    }));
+    for (const alias of [
+      'encoder.embed_tokens.weight',
+      'decoder.embed_tokens.weight',
+      'lm_head.weight',
+    ]) {
       tensors.push({ name: alias, shape: shared.shape, data: shared.data });
     }
-    fs.writeFileSync(path.join(dir, 'model.safetensors'), writeSafetensors(tensors, { format: 'pt' }));
+    fs.writeFileSync(
+      path.join(dir, 'model.safetensors'),
+      writeSafetensors(tensors, { format: 'pt' }),
+    );
     const loaded = loadT5(dir);
     expect(loaded.numParameters()).toBe(model.numParameters());
     model.dispose();
@@ -63,16 +77,23 @@ describe('HF checkpoints', () => {
   });
 
   it('says what is wrong with incomplete or mismatched checkpoints', async () => {
-    expect(() => loadT5(tmp())).toThrow(/config.json not found: a T5 checkpoint directory needs config.json and model.safetensors/);
+    expect(() => loadT5(tmp())).toThrow(
+      /config.json not found: a T5 checkpoint directory needs config.json and model.safetensors/,
+    );
     const dir = tmp();
     const model = createT5(TINY, { seed: 2 });
     await saveT5(model, dir);
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, d_ff: 64 }));
     const before = tf.memory().numTensors;
-    expect(() => loadT5(dir)).toThrow(/"encoder.block.0.layer.1.DenseReluDense.wi.weight" has shape \[32, 16\] but .*config.json implies \[64, 16\]/);
+    expect(() => loadT5(dir)).toThrow(
+      /"encoder.block.0.layer.1.DenseReluDense.wi.weight" has shape \[32, 16\] but .*config.json implies \[64, 16\]/,
+    );
     expect(tf.memory().numTensors).toBe(before); // partially loaded weights are freed
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, model_type: 'bart' }));
+    fs.writeFileSync(
+      path.join(dir, 'config.json'),
+      JSON.stringify({ ...config, model_type: 'bart' }),
+    );
     expect(() => loadT5(dir)).toThrow(/model_type is "bart", expected "t5"/);
     model.dispose();
   });

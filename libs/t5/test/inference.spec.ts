@@ -35,7 +35,11 @@ describe('inference', () => {
       [8, 1],
       [9, 10, 11, 12, 13, 14, 1],
     ];
-    const candidates = [[20, 1], [21, 22, 1], [23, 1]];
+    const candidates = [
+      [20, 1],
+      [21, 22, 1],
+      [23, 1],
+    ];
     const before = tf.memory().numTensors;
     const scores = scoreCandidates(model, inputs, candidates);
     expect(tf.memory().numTensors).toBe(before);
@@ -50,7 +54,10 @@ describe('inference', () => {
   });
 
   it('greedy generation follows the argmax of the forward pass and stops at eos', () => {
-    const inputs = [[5, 6, 7, 1], [9, 10, 1]];
+    const inputs = [
+      [5, 6, 7, 1],
+      [9, 10, 1],
+    ];
     const before = tf.memory().numTensors;
     const out = greedyGenerate(model, inputs, { maxNewTokens: 4 });
     expect(tf.memory().numTensors).toBe(before);
@@ -84,11 +91,26 @@ describe('inference', () => {
     for (let i = 0; i < 60; i++) trainer.step(batch);
     disposeBatch(batch);
     trainer.dispose();
-    expect(greedyGenerate(trained, data.map((d) => d.inputIds), { maxNewTokens: 5 })).toEqual([
+    expect(
+      greedyGenerate(
+        trained,
+        data.map((d) => d.inputIds),
+        { maxNewTokens: 5 },
+      ),
+    ).toEqual([
       [20, 21, 1],
       [22, 1],
     ]);
-    const probs = candidateProbabilities(scoreCandidates(trained, data.map((d) => d.inputIds), [[20, 21, 1], [22, 1]]));
+    const probs = candidateProbabilities(
+      scoreCandidates(
+        trained,
+        data.map((d) => d.inputIds),
+        [
+          [20, 21, 1],
+          [22, 1],
+        ],
+      ),
+    );
     expect(must(probs[0])[0]).toBeGreaterThan(0.9);
     expect(must(probs[1])[1]).toBeGreaterThan(0.9);
     trained.dispose();

@@ -5,7 +5,11 @@ import { TINY, maxAbsDiff, useBackend } from './helpers';
 
 beforeAll(() => useBackend('cpu'));
 
-function logitsFor(model: ReturnType<typeof createT5>, input: number[], decoderIn: number[]): Float32Array {
+function logitsFor(
+  model: ReturnType<typeof createT5>,
+  input: number[],
+  decoderIn: number[],
+): Float32Array {
   return tf.tidy(() => {
     const logits = model.forward({
       inputIds: tf.tensor2d([input], undefined, 'int32'),
@@ -41,7 +45,9 @@ describe('T5Model forward', () => {
     // Positions 0 and 1 see only tokens 0..1, identical in both.
     expect(maxAbsDiff(a.subarray(0, 2 * vocab), b.subarray(0, 2 * vocab))).toBeLessThan(1e-6);
     // Position 2 sees the changed token, so it must differ (the test would be vacuous otherwise).
-    expect(maxAbsDiff(a.subarray(2 * vocab, 3 * vocab), b.subarray(2 * vocab, 3 * vocab))).toBeGreaterThan(1e-4);
+    expect(
+      maxAbsDiff(a.subarray(2 * vocab, 3 * vocab), b.subarray(2 * vocab, 3 * vocab)),
+    ).toBeGreaterThan(1e-4);
   });
 
   it('ignores encoder padding: a padded batch row equals the unpadded sequence', () => {
@@ -62,10 +68,18 @@ describe('T5Model forward', () => {
     const hidden = tf.randomNormal([1, 2, 16], 0, 1, 'float32', 3) as tf.Tensor3D;
     const tied = tf.tidy(() => model.lmHead(hidden).dataSync());
     const manual = tf.tidy(() =>
-      tf.mul(tf.matMul(tf.reshape(hidden, [2, 16]), model.param('shared.weight'), false, true), 16 ** -0.5).dataSync(),
+      tf
+        .mul(
+          tf.matMul(tf.reshape(hidden, [2, 16]), model.param('shared.weight'), false, true),
+          16 ** -0.5,
+        )
+        .dataSync(),
     );
     expect(maxAbsDiff(tied, manual)).toBeLessThan(1e-5);
-    const v11 = createT5({ ...TINY, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false }, { seed: 1 });
+    const v11 = createT5(
+      { ...TINY, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false },
+      { seed: 1 },
+    );
     const untied = tf.tidy(() => v11.lmHead(hidden).dataSync());
     const manualUntied = tf.tidy(() =>
       tf.matMul(tf.reshape(hidden, [2, 16]), v11.param('lm_head.weight'), false, true).dataSync(),
@@ -86,6 +100,8 @@ describe('T5Model forward', () => {
     const params = new Map(model.params);
     params.delete('decoder.final_layer_norm.weight');
     const Ctor = model.constructor as new (c: typeof model.config, p: typeof params) => unknown;
-    expect(() => new Ctor(model.config, params)).toThrow(/"decoder.final_layer_norm.weight" is missing; expected shape \[16\]/);
+    expect(() => new Ctor(model.config, params)).toThrow(
+      /"decoder.final_layer_norm.weight" is missing; expected shape \[16\]/,
+    );
   });
 });

@@ -7,13 +7,21 @@ describe('T5 parameter names and shapes', () => {
     const specs = new Map(t5ParameterSpecs(T5_SMALL_CONFIG).map((s) => [s.name, s.shape]));
     expect(specs.get('shared.weight')).toEqual([32128, 512]);
     expect(specs.get('encoder.block.0.layer.0.SelfAttention.q.weight')).toEqual([512, 512]);
-    expect(specs.get('encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight')).toEqual([32, 8]);
-    expect(specs.has('encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight')).toBe(false);
+    expect(
+      specs.get('encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight'),
+    ).toEqual([32, 8]);
+    expect(specs.has('encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight')).toBe(
+      false,
+    );
     expect(specs.get('encoder.block.5.layer.1.DenseReluDense.wi.weight')).toEqual([2048, 512]);
     expect(specs.get('encoder.block.5.layer.1.DenseReluDense.wo.weight')).toEqual([512, 2048]);
-    expect(specs.get('decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight')).toEqual([32, 8]);
+    expect(
+      specs.get('decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight'),
+    ).toEqual([32, 8]);
     expect(specs.get('decoder.block.3.layer.1.EncDecAttention.o.weight')).toEqual([512, 512]);
-    expect(specs.has('decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight')).toBe(false);
+    expect(
+      specs.has('decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight'),
+    ).toBe(false);
     expect(specs.get('decoder.block.5.layer.2.layer_norm.weight')).toEqual([512]);
     expect(specs.get('decoder.final_layer_norm.weight')).toEqual([512]);
     expect(specs.has('lm_head.weight')).toBe(false);
@@ -75,15 +83,29 @@ describe('T5 parameter names and shapes', () => {
   it('uses HF _init_weights standard deviations', () => {
     const specs = new Map(t5ParameterSpecs(T5_SMALL_CONFIG).map((s) => [s.name, s.initStd]));
     expect(specs.get('shared.weight')).toBe(1);
-    expect(specs.get('encoder.block.0.layer.0.SelfAttention.q.weight')).toBeCloseTo((512 * 64) ** -0.5, 12);
-    expect(specs.get('encoder.block.0.layer.0.SelfAttention.k.weight')).toBeCloseTo(512 ** -0.5, 12);
-    expect(specs.get('encoder.block.0.layer.0.SelfAttention.o.weight')).toBeCloseTo((8 * 64) ** -0.5, 12);
-    expect(specs.get('encoder.block.0.layer.1.DenseReluDense.wo.weight')).toBeCloseTo(2048 ** -0.5, 12);
+    expect(specs.get('encoder.block.0.layer.0.SelfAttention.q.weight')).toBeCloseTo(
+      (512 * 64) ** -0.5,
+      12,
+    );
+    expect(specs.get('encoder.block.0.layer.0.SelfAttention.k.weight')).toBeCloseTo(
+      512 ** -0.5,
+      12,
+    );
+    expect(specs.get('encoder.block.0.layer.0.SelfAttention.o.weight')).toBeCloseTo(
+      (8 * 64) ** -0.5,
+      12,
+    );
+    expect(specs.get('encoder.block.0.layer.1.DenseReluDense.wo.weight')).toBeCloseTo(
+      2048 ** -0.5,
+      12,
+    );
     expect(specs.get('encoder.final_layer_norm.weight')).toBe(0);
   });
 
   it('rejects unknown feed-forward kinds with a fix', () => {
-    expect(() => defineT5Config({ feedForwardProj: 'gated-swish' })).toThrow(/relu, gelu or gelu_new/);
+    expect(() => defineT5Config({ feedForwardProj: 'gated-swish' })).toThrow(
+      /relu, gelu or gelu_new/,
+    );
     expect(() => defineT5Config({ numHeads: 0 })).toThrow(/numHeads must be a positive integer/);
   });
 });

@@ -35,6 +35,8 @@ describe('PrecompiledNormalizer (nmt_nfkc charsmap of the real T5 tokenizer)', (
   });
 
   it('rejects a corrupt charsmap', () => {
-    expect(() => new PrecompiledNormalizer(Buffer.from([255, 255, 0, 0, 1]).toString('base64'))).toThrow(/declares a 65535-byte trie/);
+    expect(
+      () => new PrecompiledNormalizer(Buffer.from([255, 255, 0, 0, 1]).toString('base64')),
+    ).toThrow(/declares a 65535-byte trie/);
   });
 });

@@ -21,7 +21,9 @@ describe.each(['cpu', 'wasm'] as const)('forward pass vs the NumPy reference on 
 
   it.each(['t5-v1_0-tiny', 't5-v1_1-tiny'])('%s: logits match for a padded batch', (name) => {
     const dir = path.join(FIXTURES, name);
-    const expected = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8')) as Expected;
+    const expected = JSON.parse(
+      fs.readFileSync(path.join(dir, 'expected.json'), 'utf8'),
+    ) as Expected;
     const model = loadT5(dir);
     const logits = tf.tidy(() =>
       model

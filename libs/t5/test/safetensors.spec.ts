@@ -26,8 +26,12 @@ describe('safetensors', () => {
     const file = readSafetensors(bytes);
     expect(file.metadata).toEqual({ format: 'pt' });
     expect(file.tensors.get('a')?.shape).toEqual([2, 3]);
-    expect(new Uint32Array(must(file.tensors.get('a')).data.buffer)).toEqual(new Uint32Array(a.buffer));
-    expect(new Uint32Array(must(file.tensors.get('b.weight')).data.buffer)).toEqual(new Uint32Array(b.buffer));
+    expect(new Uint32Array(must(file.tensors.get('a')).data.buffer)).toEqual(
+      new Uint32Array(a.buffer),
+    );
+    expect(new Uint32Array(must(file.tensors.get('b.weight')).data.buffer)).toEqual(
+      new Uint32Array(b.buffer),
+    );
   });
 
   it('writes the layout the spec describes: LE u64 length, JSON header, LE data at data_offsets', () => {
@@ -54,15 +58,28 @@ describe('safetensors', () => {
         data,
       ),
     );
-    expect(Array.from(must(file.tensors.get('h')).data)).toEqual([1, -2, 65504, Math.fround(2 ** -24)]);
+    expect(Array.from(must(file.tensors.get('h')).data)).toEqual([
+      1,
+      -2,
+      65504,
+      Math.fround(2 ** -24),
+    ]);
     expect(Array.from(must(file.tensors.get('b')).data)).toEqual([1, -3]);
   });
 
   it('explains corrupt files', () => {
     expect(() => readSafetensors(new Uint8Array(4))).toThrow(/too short/);
-    const bad = rawFile({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(8));
-    expect(() => readSafetensors(bad, 'm.safetensors')).toThrow(/m.safetensors: tensor "x" spans bytes \[0, 4\).*needs 8 bytes/);
-    const i64 = rawFile({ x: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8));
+    const bad = rawFile(
+      { x: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } },
+      new Uint8Array(8),
+    );
+    expect(() => readSafetensors(bad, 'm.safetensors')).toThrow(
+      /m.safetensors: tensor "x" spans bytes \[0, 4\).*needs 8 bytes/,
+    );
+    const i64 = rawFile(
+      { x: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } },
+      new Uint8Array(8),
+    );
     expect(() => readSafetensors(i64)).toThrow(/dtype I64; only F32, F16, BF16 and F64/);
     const overlap = rawFile(
       {
@@ -72,6 +89,8 @@ describe('safetensors', () => {
       new Uint8Array(8),
     );
     expect(() => readSafetensors(overlap)).toThrow(/overlap/);
-    expect(() => writeSafetensors([{ name: 'x', shape: [3], data: new Float32Array(2) }])).toThrow(/2 values but shape \[3\]/);
+    expect(() => writeSafetensors([{ name: 'x', shape: [3], data: new Float32Array(2) }])).toThrow(
+      /2 values but shape \[3\]/,
+    );
   });
 });

@@ -17,7 +17,11 @@ describe('span corruption', () => {
   it('builds inputs with sentinels and targets listing each sentinel then its hidden tokens', () => {
     const tokens = Array.from({ length: 30 }, (_, i) => 100 + i);
     const sentinelId = (i: number) => 999 - i;
-    const { inputIds, labels } = spanCorruption(tokens, { sentinelId, eosTokenId: 1, rng: createRng(4) });
+    const { inputIds, labels } = spanCorruption(tokens, {
+      sentinelId,
+      eosTokenId: 1,
+      rng: createRng(4),
+    });
     expect(inputIds[inputIds.length - 1]).toBe(1);
     expect(labels[labels.length - 1]).toBe(1);
     // Reassemble: replacing each sentinel in the input by its target span restores the text.
@@ -27,7 +31,9 @@ describe('span corruption', () => {
       if (id >= 990) spans.set((current = id), []);
       else must(spans.get(current)).push(id);
     }
-    const restored = inputIds.slice(0, -1).flatMap((id) => (id >= 990 ? must(spans.get(id)) : [id]));
+    const restored = inputIds
+      .slice(0, -1)
+      .flatMap((id) => (id >= 990 ? must(spans.get(id)) : [id]));
     expect(restored).toEqual(tokens);
     expect([...spans.keys()]).toEqual([999, 998, 997].slice(0, spans.size));
     expect([...spans.values()].flat().length).toBe(Math.round(30 * 0.15));
@@ -35,7 +41,11 @@ describe('span corruption', () => {
 
   it('is reproducible for a seed', () => {
     const tokens = Array.from({ length: 50 }, (_, i) => i + 10);
-    const opts = (seed: number) => ({ sentinelId: (i: number) => 500 - i, eosTokenId: 1, rng: createRng(seed) });
+    const opts = (seed: number) => ({
+      sentinelId: (i: number) => 500 - i,
+      eosTokenId: 1,
+      rng: createRng(seed),
+    });
     expect(spanCorruption(tokens, opts(1))).toEqual(spanCorruption(tokens, opts(1)));
     expect(spanCorruption(tokens, opts(1))).not.toEqual(spanCorruption(tokens, opts(2)));
   });

@@ -19,7 +19,12 @@ const DATA: Seq2SeqExample[] = [
 
 function train(seed: number, steps: number, dropoutRate = 0.1): number[] {
   const model = createT5({ ...TINY, dropoutRate }, { seed });
-  const trainer = new T5Trainer(model, { learningRate: 1e-2, seed, warmupSteps: 5, maxGradNorm: 1 });
+  const trainer = new T5Trainer(model, {
+    learningRate: 1e-2,
+    seed,
+    warmupSteps: 5,
+    maxGradNorm: 1,
+  });
   const batch = collateSeq2Seq(DATA, { padTokenId: 0, decoderStartTokenId: 0 });
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) losses.push(trainer.step(batch).loss);
@@ -46,8 +51,18 @@ describe('training', () => {
   it('masks padded label positions out of the loss', () => {
     tf.tidy(() => {
       const logits = tf.randomNormal([2, 3, 5], 0, 1, 'float32', 1) as tf.Tensor3D;
-      const labels = tf.tensor2d([[1, 2, 0], [3, 0, 0]], undefined, 'int32');
-      const mask = tf.tensor2d([[1, 1, 0], [1, 0, 0]]);
+      const labels = tf.tensor2d(
+        [
+          [1, 2, 0],
+          [3, 0, 0],
+        ],
+        undefined,
+        'int32',
+      );
+      const mask = tf.tensor2d([
+        [1, 1, 0],
+        [1, 0, 0],
+      ]);
       const loss = maskedCrossEntropy(logits, labels, mask).dataSync()[0] as number;
       const lp = tf.logSoftmax(logits).arraySync() as number[][][];
       const at = (b: number, t: number, v: number) => must(must(must(lp[b])[t])[v]);
@@ -86,6 +101,8 @@ describe('training', () => {
     expect([0, 1, 3, 4, 6, 8].map(linear)).toEqual([0.25, 0.5, 1, 1, 0.5, 0]);
     const rsqrt = makeSchedule({ kind: 'inverse-sqrt', learningRate: 1, warmupSteps: 4 });
     expect(rsqrt(16)).toBeCloseTo(0.5, 10);
-    expect(() => makeSchedule({ kind: 'linear', learningRate: 1, warmupSteps: 4 })).toThrow(/totalSteps > warmupSteps/);
+    expect(() => makeSchedule({ kind: 'linear', learningRate: 1, warmupSteps: 4 })).toThrow(
+      /totalSteps > warmupSteps/,
+    );
   });
 });

@@ -51,9 +51,14 @@ describe('trainUnigramTokenizer', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 't5-tok-'));
     tok.save(dir);
     const again = T5Tokenizer.fromPath(dir);
-    for (const line of [...CORPUS, 'Unseen  Words, with CAPS & 123']) expect(again.encode(line)).toEqual(tok.encode(line));
+    for (const line of [...CORPUS, 'Unseen  Words, with CAPS & 123'])
+      expect(again.encode(line)).toEqual(tok.encode(line));
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8'));
-    expect(config).toMatchObject({ tokenizer_class: 'T5Tokenizer', extra_ids: 10, eos_token: '</s>' });
+    expect(config).toMatchObject({
+      tokenizer_class: 'T5Tokenizer',
+      extra_ids: 10,
+      eos_token: '</s>',
+    });
   });
 
   it('is deterministic and normalises like the emitted tokenizer.json', () => {
@@ -63,8 +68,12 @@ describe('trainUnigramTokenizer', () => {
   });
 
   it('explains impossible sizes', () => {
-    expect(() => trainUnigramTokenizer(CORPUS, { vocabSize: 50, extraIds: 100 })).toThrow(/leaves no room/);
-    expect(() => trainUnigramTokenizer(CORPUS, { vocabSize: 20, extraIds: 0 })).toThrow(/smaller than the \d+ characters/);
+    expect(() => trainUnigramTokenizer(CORPUS, { vocabSize: 50, extraIds: 100 })).toThrow(
+      /leaves no room/,
+    );
+    expect(() => trainUnigramTokenizer(CORPUS, { vocabSize: 20, extraIds: 0 })).toThrow(
+      /smaller than the \d+ characters/,
+    );
     expect(() => trainUnigramTokenizer([], { vocabSize: 200 })).toThrow(/empty text/);
   });
 });

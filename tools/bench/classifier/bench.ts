@@ -27,7 +27,15 @@ const opts = new Command()
   .option('--train-steps <n>', 'training steps per pipeline variant', (v) => Number(v), 6)
   .option('--write <file>', 'also write the markdown report here')
   .parse()
-  .opts<{ model: string; latencyRuns: number; requests: number; concurrency: number; rounds: number; trainSteps: number; write?: string }>();
+  .opts<{
+    model: string;
+    latencyRuns: number;
+    requests: number;
+    concurrency: number;
+    rounds: number;
+    trainSteps: number;
+    write?: string;
+  }>();
 
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
@@ -38,17 +46,25 @@ async function main(): Promise<void> {
     process.stdout.write(line + '\n');
   };
   const model = await loadClassifier(opts.model);
-  if (!(model instanceof T5QualityClassifier)) throw new Error(`${opts.model} is not a T5 model; the benchmark measures the T5 classifier`);
+  if (!(model instanceof T5QualityClassifier))
+    throw new Error(`${opts.model} is not a T5 model; the benchmark measures the T5 classifier`);
   const data = await readDataset(path.join(SO_QUALITY_DIR, 'raw-sample.csv'));
   const questions = data.examples.slice(0, 400);
 
   // 1. Latency of one request whose input fills the 512-token window, through HTTP.
   const longText = Array.from({ length: 700 }, (_, i) => `token${i % 97} word${i % 13}`).join(' ');
   const tokens = model.encode(longText).length;
-  const single = await start(configFrom({ PORT: 0, LOG_LEVEL: 'silent', BATCH_MAX_SIZE: 16, BATCH_WAIT_MS: 5 }), { model, handleSignals: false });
+  const single = await start(
+    configFrom({ PORT: 0, LOG_LEVEL: 'silent', BATCH_MAX_SIZE: 16, BATCH_WAIT_MS: 5 }),
+    { model, handleSignals: false },
+  );
   await single.service.ready;
   const post = async (url: string, title: string, body: string) => {
-    const res = await fetch(`${url}/v1/classify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title, body }) });
+    const res = await fetch(`${url}/v1/classify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title, body }),
+    });
     if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
     await res.json();
   };
@@ -68,7 +84,10 @@ async function main(): Promise<void> {
 
   // 2. Throughput: same model, two services, alternating rounds so machine noise hits both.
   const batched = single;
-  const unbatched = await start(configFrom({ PORT: 0, LOG_LEVEL: 'silent', BATCH_MAX_SIZE: 1, BATCH_WAIT_MS: 0 }), { model, handleSignals: false });
+  const unbatched = await start(
+    configFrom({ PORT: 0, LOG_LEVEL: 'silent', BATCH_MAX_SIZE: 1, BATCH_WAIT_MS: 0 }),
+    { model, handleSignals: false },
+  );
   await unbatched.service.ready;
   const round = async (url: string): Promise<number> => {
     let next = 0;
@@ -99,25 +118,44 @@ async function main(): Promise<void> {
   //    tokenising each batch on the fly in arrival order (no bucketing).
   const train = await readDataset(path.join(SO_QUALITY_DIR, 'train.csv'));
   const side = holdoutSide(train.examples, DEFAULT_HOLDOUT, 'train').slice(0, 1200);
-  const window = { prefix: model.manifest.prefix, headTokens: model.manifest.headTokens, tailTokens: model.manifest.tailTokens };
+  const window = {
+    prefix: model.manifest.prefix,
+    headTokens: model.manifest.headTokens,
+    tailTokens: model.manifest.tailTokens,
+  };
   const fresh = createT5({ ...model.model.config, dropoutRate: 0.1 }, { seed: 1 });
   const optimizer = new AdamW({ weightDecay: 0.01 });
   const targets = labelTargets(model.tokenizer);
-  const collate = { padTokenId: model.tokenizer.padTokenId, decoderStartTokenId: fresh.config.decoderStartTokenId };
+  const collate = {
+    padTokenId: model.tokenizer.padTokenId,
+    decoderStartTokenId: fresh.config.decoderStartTokenId,
+  };
   const step = (rows: { inputIds: number[]; labels: number[] }[]) => {
     const batch = collateSeq2Seq(rows, collate);
-    trainStep(fresh, optimizer, batch, { learningRate: 1e-3, maxGradNorm: 1, nextDropoutSeed: () => 7 });
+    trainStep(fresh, optimizer, batch, {
+      learningRate: 1e-3,
+      maxGradNorm: 1,
+      nextDropoutSeed: () => 7,
+    });
     disposeBatch(batch);
   };
   const tokenized = tokenizeExamples(side, model.tokenizer, window);
-  const plan = planEpoch(tokenized.map((e) => e.inputIds.length), { maxTokensPerBatch: 4096, maxBatchSize: 32, seed: 1, epoch: 0 });
+  const plan = planEpoch(
+    tokenized.map((e) => e.inputIds.length),
+    { maxTokensPerBatch: 4096, maxBatchSize: 32, seed: 1, epoch: 0 },
+  );
   const pipeline = { bucketed: [] as number[], naive: [] as number[] };
   step([{ inputIds: tokenized[0]?.inputIds ?? [1], labels: targets.high }]);
   for (let r = 0; r < 2; r++) {
     let t0 = performance.now();
     let n = 0;
     for (const b of plan.slice(r * opts.trainSteps, (r + 1) * opts.trainSteps)) {
-      step(b.map((i) => ({ inputIds: tokenized[i]?.inputIds ?? [], labels: targets[tokenized[i]?.label ?? 'none'] })));
+      step(
+        b.map((i) => ({
+          inputIds: tokenized[i]?.inputIds ?? [],
+          labels: targets[tokenized[i]?.label ?? 'none'],
+        })),
+      );
       n += b.length;
     }
     pipeline.bucketed.push(n / ((performance.now() - t0) / 1000));
@@ -136,31 +174,52 @@ async function main(): Promise<void> {
   const cmd = 'npx nx run classifier:bench';
   say(`## Classifier benchmarks (generated by \`${cmd}\`, ${new Date().toISOString()})`);
   say();
-  say(`Machine: 2 shared cores (noisy: other services' tests run at the same time); model \`${path.relative(process.cwd(), opts.model)}\` (${String(model.description['version'])}, d=${model.model.config.dModel}, ${model.model.config.numLayers}+${model.model.config.numDecoderLayers} layers); TensorFlow.js backend ${String(await import('@tensorflow/tfjs-core').then((tf) => tf.getBackend()))}.`);
+  say(
+    `Machine: 2 shared cores (noisy: other services' tests run at the same time); model \`${path.relative(process.cwd(), opts.model)}\` (${String(model.description['version'])}, d=${model.model.config.dModel}, ${model.model.config.numLayers}+${model.model.config.numDecoderLayers} layers); TensorFlow.js backend ${String(await import('@tensorflow/tfjs-core').then((tf) => tf.getBackend()))}.`,
+  );
   say();
   say(`### Single-request latency, ${tokens}-token input (first 256 + last 256 tokens kept)`);
   say();
   say('| path | runs | p50 | p95 |');
   say('| --- | ---: | ---: | ---: |');
-  say(`| HTTP POST /v1/classify (batching on, wait 5 ms) | ${latencies.length} | ${ms(median(latencies))} | ${ms(percentile(latencies, 95))} |`);
-  say(`| model.predict() in process | ${direct.length} | ${ms(median(direct))} | ${ms(percentile(direct, 95))} |`);
+  say(
+    `| HTTP POST /v1/classify (batching on, wait 5 ms) | ${latencies.length} | ${ms(median(latencies))} | ${ms(percentile(latencies, 95))} |`,
+  );
+  say(
+    `| model.predict() in process | ${direct.length} | ${ms(median(direct))} | ${ms(percentile(direct, 95))} |`,
+  );
   say();
-  say(`### HTTP throughput, ${opts.concurrency} concurrent clients, ${opts.requests} requests per round, raw-sample questions`);
+  say(
+    `### HTTP throughput, ${opts.concurrency} concurrent clients, ${opts.requests} requests per round, raw-sample questions`,
+  );
   say();
   say('| mode | rounds | median req/s | min | max |');
   say('| --- | ---: | ---: | ---: | ---: |');
-  for (const [name, values] of [['dynamic batching (max 16, wait 5 ms)', rates.batched], ['no batching (max 1)', rates.unbatched]] as const) {
-    say(`| ${name} | ${values.length} | ${median(values).toFixed(1)} | ${Math.min(...values).toFixed(1)} | ${Math.max(...values).toFixed(1)} |`);
+  for (const [name, values] of [
+    ['dynamic batching (max 16, wait 5 ms)', rates.batched],
+    ['no batching (max 1)', rates.unbatched],
+  ] as const) {
+    say(
+      `| ${name} | ${values.length} | ${median(values).toFixed(1)} | ${Math.min(...values).toFixed(1)} | ${Math.max(...values).toFixed(1)} |`,
+    );
   }
   say();
-  say(`Ratio batched / unbatched (medians): **${(median(rates.batched) / median(rates.unbatched)).toFixed(2)}×**; mean batch size with batching: ${(batchStats.items / Math.max(1, batchStats.batches)).toFixed(1)}.`);
+  say(
+    `Ratio batched / unbatched (medians): **${(median(rates.batched) / median(rates.unbatched)).toFixed(2)}×**; mean batch size with batching: ${(batchStats.items / Math.max(1, batchStats.batches)).toFixed(1)}.`,
+  );
   say();
-  say(`### Training throughput (shipped model's shape, ${opts.trainSteps} steps per variant and round, 2 rounds)`);
+  say(
+    `### Training throughput (shipped model's shape, ${opts.trainSteps} steps per variant and round, 2 rounds)`,
+  );
   say();
   say('| input pipeline | median examples/s |');
   say('| --- | ---: |');
-  say(`| cached token ids, length-bucketed batches under a 4096-token budget | ${median(pipeline.bucketed).toFixed(2)} |`);
-  say(`| tokenise each batch on the fly, arrival order, 24 per batch | ${median(pipeline.naive).toFixed(2)} |`);
+  say(
+    `| cached token ids, length-bucketed batches under a 4096-token budget | ${median(pipeline.bucketed).toFixed(2)} |`,
+  );
+  say(
+    `| tokenise each batch on the fly, arrival order, 24 per batch | ${median(pipeline.naive).toFixed(2)} |`,
+  );
   say();
   say(`Ratio: **${(median(pipeline.bucketed) / median(pipeline.naive)).toFixed(2)}×**.`);
   if (opts.write) writeFileSync(opts.write, lines.join('\n') + '\n');

@@ -86,7 +86,13 @@ interface Row {
   trainExamplesPerSec?: number;
 }
 
-function benchModel(name: string, config: Partial<T5Config>, backend: string, runs: number, train: boolean): Row {
+function benchModel(
+  name: string,
+  config: Partial<T5Config>,
+  backend: string,
+  runs: number,
+  train: boolean,
+): Row {
   const model = createT5(config, { seed: 1 });
   const vocab = model.config.vocabSize;
   const input = ids(511, vocab, 1).concat(1);
@@ -105,12 +111,23 @@ function benchModel(name: string, config: Partial<T5Config>, backend: string, ru
   if (train) {
     // What the classifier serves: a batch of 512-token inputs scored against 3 label sequences.
     const batchInputs = Array.from({ length: SCORE_BATCH }, (_, i) => ids(511, vocab, i).concat(1));
-    row.scoreBatchMs = time(() => void scoreCandidates(model, batchInputs, [[10, 1], [11, 1], [12, 1]]), 1);
+    row.scoreBatchMs = time(
+      () =>
+        void scoreCandidates(model, batchInputs, [
+          [10, 1],
+          [11, 1],
+          [12, 1],
+        ]),
+      1,
+    );
     console.error(`${name} on ${backend}: score ${row.scoreBatchMs.toFixed(0)} ms`);
     // Training: batches of 16 examples, 128 input tokens, 2 target tokens.
     const trainer = new T5Trainer(model, { learningRate: 1e-3, seed: 1 });
     const batch = collateSeq2Seq(
-      Array.from({ length: 16 }, (_, i) => ({ inputIds: ids(127, vocab, i).concat(1), labels: [10 + (i % 3), 1] })),
+      Array.from({ length: 16 }, (_, i) => ({
+        inputIds: ids(127, vocab, i).concat(1),
+        labels: [10 + (i % 3), 1],
+      })),
       { padTokenId: 0, decoderStartTokenId: 0 },
     );
     const stepMs = time(() => void trainer.step(batch), runs);
@@ -134,11 +151,27 @@ async function main(): Promise<void> {
   };
   for (const backend of args.backends) {
     const choice = await initBackend({ candidates: [backend] });
-    rows.push(benchModel('classifier-small (d256, 4+4 layers, vocab 8k)', CLASSIFIER_SMALL, choice.name, args.runs, true));
+    rows.push(
+      benchModel(
+        'classifier-small (d256, 4+4 layers, vocab 8k)',
+        CLASSIFIER_SMALL,
+        choice.name,
+        args.runs,
+        true,
+      ),
+    );
     console.error(JSON.stringify(rows[rows.length - 1]));
     publish();
     if (args.t5Small) {
-      rows.push(benchModel('t5-small (60.5M)', { ...T5_SMALL_CONFIG }, choice.name, Math.max(3, Math.floor(args.runs / 2)), false));
+      rows.push(
+        benchModel(
+          't5-small (60.5M)',
+          { ...T5_SMALL_CONFIG },
+          choice.name,
+          Math.max(3, Math.floor(args.runs / 2)),
+          false,
+        ),
+      );
       console.error(JSON.stringify(rows[rows.length - 1]));
       publish();
     }
@@ -156,7 +189,8 @@ function render(args: Args, rows: Row[], loadBefore: number): string {
         `| ${r.model} | ${r.backend} | ${(r.params / 1e6).toFixed(1)}M | ${fmt(r.forward512Ms)} | ${fmt(r.scoreBatchMs)} | ${fmt(r.trainExamplesPerSec, 1)} |`,
     ),
   ].join('\n');
-  const command = `npx tsx --tsconfig tools/bench/t5/tsconfig.json tools/bench/t5/bench.ts ${process.argv.slice(2).join(' ')}`.trim();
+  const command =
+    `npx tsx --tsconfig tools/bench/t5/tsconfig.json tools/bench/t5/bench.ts ${process.argv.slice(2).join(' ')}`.trim();
   const doc = `# T5 benchmarks (libs/t5)
 
 Command: \`${command}\` (\`npx nx run t5:bench\` runs it with \`--runs 3 --write docs/benchmarks/t5.md\`)

@@ -44,37 +44,59 @@ type Env = Record<string, string>;
  */
 
 export const orchestrator = {
-  configFromEnv: (env: Env) => exported<(env: Env) => unknown>('apps/orchestrator/src/config.ts', 'configFromEnv')(env),
+  configFromEnv: (env: Env) =>
+    exported<(env: Env) => unknown>('apps/orchestrator/src/config.ts', 'configFromEnv')(env),
   start: (config: unknown, options: { logger: Logger; handleSignals: false }) =>
-    exported<(c: unknown, o: typeof options) => Promise<StartedApp>>('apps/orchestrator/src/main.ts', 'start')(config, options),
+    exported<(c: unknown, o: typeof options) => Promise<StartedApp>>(
+      'apps/orchestrator/src/main.ts',
+      'start',
+    )(config, options),
 };
 
 export const classifier = {
-  loadConfig: (env: Env) => exported<(env: Env) => unknown>('apps/classifier/src/config.ts', 'loadConfig')(env),
+  loadConfig: (env: Env) =>
+    exported<(env: Env) => unknown>('apps/classifier/src/config.ts', 'loadConfig')(env),
   /** The HTTP API. */
   start: (config: unknown, options: { handleSignals: false }) =>
-    exported<(c: unknown, o: typeof options) => Promise<StartedApp>>('apps/classifier/src/main.ts', 'start')(config, options),
+    exported<(c: unknown, o: typeof options) => Promise<StartedApp>>(
+      'apps/classifier/src/main.ts',
+      'start',
+    )(config, options),
   /** The `classify` step worker (its own model instance and a health listener). */
   startWorker: (config: unknown, options: { handleSignals: false }) =>
-    exported<(c: unknown, o: typeof options) => Promise<StartedApp>>('apps/classifier/src/worker.ts', 'startWorker')(config, options),
+    exported<(c: unknown, o: typeof options) => Promise<StartedApp>>(
+      'apps/classifier/src/worker.ts',
+      'startWorker',
+    )(config, options),
 };
 
 export const checkers = {
-  loadConfig: (env: Env) => exported<(env: Env) => unknown>('apps/checkers/src/config.ts', 'loadConfig')(env),
+  loadConfig: (env: Env) =>
+    exported<(env: Env) => unknown>('apps/checkers/src/config.ts', 'loadConfig')(env),
   start: (config: unknown, options: { logger: Logger; handleSignals: false }) =>
-    exported<(c: unknown, o: typeof options) => Promise<StartedApp>>('apps/checkers/src/main.ts', 'start')(config, options),
+    exported<(c: unknown, o: typeof options) => Promise<StartedApp>>(
+      'apps/checkers/src/main.ts',
+      'start',
+    )(config, options),
 };
 
 export const svcProxy = {
-  parseConfig: (env: Env) => exported<(env: Env) => unknown>('apps/svc-proxy/src/config.ts', 'parseConfig')(env),
+  parseConfig: (env: Env) =>
+    exported<(env: Env) => unknown>('apps/svc-proxy/src/config.ts', 'parseConfig')(env),
   start: (config: unknown, options: { logger: Logger; handleSignals: false }) =>
-    exported<(c: unknown, o: typeof options) => Promise<StartedApp>>('apps/svc-proxy/src/main.ts', 'start')(config, options),
+    exported<(c: unknown, o: typeof options) => Promise<StartedApp>>(
+      'apps/svc-proxy/src/main.ts',
+      'start',
+    )(config, options),
 };
 
 export const documentProcessingExample = {
   /** The example's TypeScript workers (ocr, split-documents, notify-failure), without its classify stand-in. */
   handlers: (options: { logger: Logger; withClassify: false; queuePrefix: string }) =>
-    exported<(o: typeof options) => StepHandlerDefinition<never, unknown>[]>('examples/document-processing/src/workers.ts', 'exampleHandlers')(options),
+    exported<(o: typeof options) => StepHandlerDefinition<never, unknown>[]>(
+      'examples/document-processing/src/workers.ts',
+      'exampleHandlers',
+    )(options),
 };
 
 export type { Bus };

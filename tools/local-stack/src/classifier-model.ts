@@ -13,7 +13,10 @@ export interface ClassifierModelChoice {
  * (apps/classifier/model); else, in a checkout without it, the shipped TF-IDF baseline
  * (apps/classifier/model-baseline), so `npm start` still classifies and says so.
  */
-export function chooseClassifierModel(root: string, modelDir: string | undefined): ClassifierModelChoice {
+export function chooseClassifierModel(
+  root: string,
+  modelDir: string | undefined,
+): ClassifierModelChoice {
   if (modelDir) return { dir: resolve(modelDir) };
   const t5 = join(root, 'apps', 'classifier', 'model');
   if (existsSync(join(t5, 'classifier.json'))) return { dir: undefined };

@@ -15,27 +15,50 @@ export interface DevIdentityProvider {
  * /authorize without asking anyone, so whoever can reach it is signed in as `email`: it listens
  * on loopback only and is never part of a deployment.
  */
-export async function startDevIdentityProvider(options: { host: string; port: number; email: string }): Promise<DevIdentityProvider> {
+export async function startDevIdentityProvider(options: {
+  host: string;
+  port: number;
+  email: string;
+}): Promise<DevIdentityProvider> {
   if (!['127.0.0.1', '::1', 'localhost'].includes(options.host)) {
-    throw new Error(`the development identity provider signs in anyone who reaches it; it only listens on loopback, not ${options.host}`);
+    throw new Error(
+      `the development identity provider signs in anyone who reaches it; it only listens on loopback, not ${options.host}`,
+    );
   }
   const server = new OAuth2Server();
   await server.issuer.keys.generate('RS256');
-  server.service.on('beforeUserinfo', (response: { body: unknown; statusCode: number }, req: { headers: Record<string, string | undefined>; query: Record<string, string | undefined> }) => {
-    // passport-oauth2 sends the access token as ?access_token=, others as a Bearer header; a
-    // request with neither did not come from a finished sign-in.
-    const token = req.query['access_token'] ?? (req.headers['authorization'] ?? '').replace(/^Bearer /i, '');
-    if (!token) {
-      response.statusCode = 401;
-      response.body = { error: 'invalid_token', error_description: 'no access token' };
-      return;
-    }
-    response.body = { sub: 'local-developer', email: options.email, email_verified: true, name: 'Local developer' };
-  });
+  server.service.on(
+    'beforeUserinfo',
+    (
+      response: { body: unknown; statusCode: number },
+      req: {
+        headers: Record<string, string | undefined>;
+        query: Record<string, string | undefined>;
+      },
+    ) => {
+      // passport-oauth2 sends the access token as ?access_token=, others as a Bearer header; a
+      // request with neither did not come from a finished sign-in.
+      const token =
+        req.query['access_token'] ?? (req.headers['authorization'] ?? '').replace(/^Bearer /i, '');
+      if (!token) {
+        response.statusCode = 401;
+        response.body = { error: 'invalid_token', error_description: 'no access token' };
+        return;
+      }
+      response.body = {
+        sub: 'local-developer',
+        email: options.email,
+        email_verified: true,
+        name: 'Local developer',
+      };
+    },
+  );
   try {
     await server.start(options.port, options.host);
   } catch (error) {
-    throw new Error(`the development identity provider cannot listen on ${options.host}:${options.port}: ${(error as Error).message}; set DEV_IDP_PORT to a free port`);
+    throw new Error(
+      `the development identity provider cannot listen on ${options.host}:${options.port}: ${(error as Error).message}; set DEV_IDP_PORT to a free port`,
+    );
   }
   // oauth2-mock-server names itself "localhost", which browsers may resolve to ::1 while it
   // listens on 127.0.0.1; the issuer must be the address it really listens on.

@@ -34,7 +34,11 @@ export function endpointsDocument(services: readonly LocalService[], ip = '127.0
   };
 }
 
-export function writeEndpointsFile(file: string, services: readonly LocalService[], ip?: string): void {
+export function writeEndpointsFile(
+  file: string,
+  services: readonly LocalService[],
+  ip?: string,
+): void {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(
     file,

@@ -11,18 +11,35 @@ const ExtractInput = z.object({ documentId: z.string().optional(), text: z.unkno
 
 export interface ExtractedFields {
   readonly documentId: string | undefined;
-  readonly fields: { readonly dates: string[]; readonly amounts: string[]; readonly emails: string[] };
+  readonly fields: {
+    readonly dates: string[];
+    readonly amounts: string[];
+    readonly emails: string[];
+  };
   readonly words: number;
   readonly worker: string;
 }
 
-export function extractFields(input: z.infer<typeof ExtractInput>, worker: string): ExtractedFields {
-  if (typeof input.text !== 'string') throw new FatalStepError('input.text must be a string (the document text)', { code: 'INVALID_INPUT' });
+export function extractFields(
+  input: z.infer<typeof ExtractInput>,
+  worker: string,
+): ExtractedFields {
+  if (typeof input.text !== 'string')
+    throw new FatalStepError('input.text must be a string (the document text)', {
+      code: 'INVALID_INPUT',
+    });
   const text = input.text;
-  if (text.trim() === '') throw new FatalStepError('the document has no text to extract fields from', { code: 'EMPTY_DOCUMENT' });
+  if (text.trim() === '')
+    throw new FatalStepError('the document has no text to extract fields from', {
+      code: 'EMPTY_DOCUMENT',
+    });
   return {
     documentId: input.documentId,
-    fields: { dates: text.match(DATE) ?? [], amounts: text.match(AMOUNT) ?? [], emails: text.match(EMAIL) ?? [] },
+    fields: {
+      dates: text.match(DATE) ?? [],
+      amounts: text.match(AMOUNT) ?? [],
+      emails: text.match(EMAIL) ?? [],
+    },
     words: text.split(/\s+/).filter(Boolean).length,
     worker,
   };

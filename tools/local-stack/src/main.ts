@@ -12,7 +12,9 @@ function handleSignals(started: Promise<RunningStack | undefined>): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
-      process.stdout.write(`${signal} again: exiting without waiting for the rest of the shutdown\n`);
+      process.stdout.write(
+        `${signal} again: exiting without waiting for the rest of the shutdown\n`,
+      );
       process.exit(1);
     }
     stopping = true;
@@ -21,7 +23,9 @@ function handleSignals(started: Promise<RunningStack | undefined>): void {
       if (!stack) return; // start-up failed and has already stopped what it started
       const { clean, failures } = await stack.stop();
       for (const failure of failures) process.stderr.write(`  ${failure}\n`);
-      process.stdout.write(clean ? 'local stack stopped cleanly\n' : 'local stack stopped with problems (above)\n');
+      process.stdout.write(
+        clean ? 'local stack stopped cleanly\n' : 'local stack stopped with problems (above)\n',
+      );
       process.exit(clean ? 0 : 1);
     });
   };
@@ -42,7 +46,9 @@ function main(): void {
   // observer that start-up has begun.
   let resolveStarted: (stack: RunningStack | undefined) => void = () => undefined;
   handleSignals(new Promise((resolve) => (resolveStarted = resolve)));
-  process.stdout.write('starting the Conveyor local stack (the first start builds the checkers bundles)…\n');
+  process.stdout.write(
+    'starting the Conveyor local stack (the first start builds the checkers bundles)…\n',
+  );
   void startLocalStack(settings).then(
     (stack) => {
       process.stdout.write(banner(stack, settings));

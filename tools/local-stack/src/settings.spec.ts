@@ -16,7 +16,14 @@ describe('local stack settings', () => {
     const settings = settingsFromEnv({});
     expect(settings).toMatchObject({
       host: '127.0.0.1',
-      ports: { orchestrator: 3001, classifier: 3002, checkers: 3003, svcProxy: 3004, classifierWorker: 3006, devIdentityProvider: 3007 },
+      ports: {
+        orchestrator: 3001,
+        classifier: 3002,
+        checkers: 3003,
+        svcProxy: 3004,
+        classifierWorker: 3006,
+        devIdentityProvider: 3007,
+      },
       amqpUrl: undefined,
       databaseUrl: undefined,
       logLevel: 'warn',
@@ -28,12 +35,28 @@ describe('local stack settings', () => {
   });
 
   it('uses RabbitMQ and PostgreSQL when their URLs are set; empty values count as unset', () => {
-    const settings = settingsFromEnv({ AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672', DATABASE_URL: 'postgres://postgres@127.0.0.1/test', DATABASE_SCHEMA: 'dev', MODEL_DIR: '' });
-    expect(settings).toMatchObject({ amqpUrl: 'amqp://guest:guest@127.0.0.1:5672', databaseUrl: 'postgres://postgres@127.0.0.1/test', databaseSchema: 'dev' });
+    const settings = settingsFromEnv({
+      AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1/test',
+      DATABASE_SCHEMA: 'dev',
+      MODEL_DIR: '',
+    });
+    expect(settings).toMatchObject({
+      amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
+      databaseUrl: 'postgres://postgres@127.0.0.1/test',
+      databaseSchema: 'dev',
+    });
   });
 
   it('reports every bad variable at once, with what to do', () => {
-    expect(problems({ AMQP_URL: 'http://rabbit', CHECKERS_PORT: '99999', LOG_LEVEL: 'loud', DATABASE_SCHEMA: 'Dev' })).toEqual(
+    expect(
+      problems({
+        AMQP_URL: 'http://rabbit',
+        CHECKERS_PORT: '99999',
+        LOG_LEVEL: 'loud',
+        DATABASE_SCHEMA: 'Dev',
+      }),
+    ).toEqual(
       expect.arrayContaining([
         expect.stringContaining('AMQP_URL must start with amqp:// or amqps://'),
         'CHECKERS_PORT="99999" must be a port number from 1 to 65535',
@@ -44,9 +67,17 @@ describe('local stack settings', () => {
   });
 
   it('listens where HOST says and reaches wildcard addresses through loopback', () => {
-    expect(settingsFromEnv({ HOST: '0.0.0.0' })).toMatchObject({ host: '0.0.0.0', reachableHost: '127.0.0.1' });
-    expect(settingsFromEnv({ HOST: '127.0.0.2' })).toMatchObject({ host: '127.0.0.2', reachableHost: '127.0.0.2' });
-    expect(problems({ HOST: 'localhost' })).toEqual([expect.stringContaining('HOST must be an IP address')]);
+    expect(settingsFromEnv({ HOST: '0.0.0.0' })).toMatchObject({
+      host: '0.0.0.0',
+      reachableHost: '127.0.0.1',
+    });
+    expect(settingsFromEnv({ HOST: '127.0.0.2' })).toMatchObject({
+      host: '127.0.0.2',
+      reachableHost: '127.0.0.2',
+    });
+    expect(problems({ HOST: 'localhost' })).toEqual([
+      expect.stringContaining('HOST must be an IP address'),
+    ]);
   });
 
   it('refuses two services on one port and a schema without PostgreSQL', () => {

@@ -49,7 +49,10 @@ const port = (name: string, fallback: number) =>
       if (v === undefined || v.trim() === '') return fallback;
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 65535) {
-        ctx.addIssue({ code: 'custom', message: `${name}=${JSON.stringify(v)} must be a port number from 1 to 65535` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name}=${JSON.stringify(v)} must be a port number from 1 to 65535`,
+        });
         return z.NEVER;
       }
       return n;
@@ -66,7 +69,9 @@ const EnvSchema = z.object({
   HOST: z
     .string()
     .trim()
-    .refine((v) => isIP(v) !== 0, { error: 'HOST must be an IP address such as 127.0.0.1 (default) or 0.0.0.0' })
+    .refine((v) => isIP(v) !== 0, {
+      error: 'HOST must be an IP address such as 127.0.0.1 (default) or 0.0.0.0',
+    })
     .default('127.0.0.1'),
   ORCHESTRATOR_PORT: port('ORCHESTRATOR_PORT', 3001),
   CLASSIFIER_PORT: port('CLASSIFIER_PORT', 3002),
@@ -75,9 +80,28 @@ const EnvSchema = z.object({
   // 3005 is the checkers engine worker's default, which the local stack does not run.
   CLASSIFIER_WORKER_PORT: port('CLASSIFIER_WORKER_PORT', 3006),
   DEV_IDP_PORT: port('DEV_IDP_PORT', 3007),
-  AMQP_URL: optional(z.string().regex(/^amqps?:\/\//, { error: 'AMQP_URL must start with amqp:// or amqps:// (unset it for the embedded in-process bus)' })),
-  DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, { error: 'DATABASE_URL must be a postgres:// URL (unset it for SQLite under DATA_DIR)' })),
-  DATABASE_SCHEMA: optional(z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'DATABASE_SCHEMA must be a lower-case PostgreSQL identifier' })),
+  AMQP_URL: optional(
+    z
+      .string()
+      .regex(/^amqps?:\/\//, {
+        error:
+          'AMQP_URL must start with amqp:// or amqps:// (unset it for the embedded in-process bus)',
+      }),
+  ),
+  DATABASE_URL: optional(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, {
+        error: 'DATABASE_URL must be a postgres:// URL (unset it for SQLite under DATA_DIR)',
+      }),
+  ),
+  DATABASE_SCHEMA: optional(
+    z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, {
+        error: 'DATABASE_SCHEMA must be a lower-case PostgreSQL identifier',
+      }),
+  ),
   DATA_DIR: z.string().trim().min(1).default('./var/local-stack'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -86,9 +110,17 @@ const EnvSchema = z.object({
     .default('warn'),
   QUEUE_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9_.:-]{0,100}$/, { error: 'QUEUE_PREFIX may only hold letters, digits, ".", "_", ":" and "-" (at most 100)' })
+    .regex(/^[A-Za-z0-9_.:-]{0,100}$/, {
+      error: 'QUEUE_PREFIX may only hold letters, digits, ".", "_", ":" and "-" (at most 100)',
+    })
     .default(''),
-  DEV_EMAIL: z.string().trim().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { error: 'DEV_EMAIL must be an email address such as developer@conveyor.local' }).default('developer@conveyor.local'),
+  DEV_EMAIL: z
+    .string()
+    .trim()
+    .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, {
+      error: 'DEV_EMAIL must be an email address such as developer@conveyor.local',
+    })
+    .default('developer@conveyor.local'),
   MODEL_DIR: optional(z.string()),
 });
 
@@ -104,7 +136,9 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalStac
   const parsed = EnvSchema.safeParse(env);
   const problems = parsed.success
     ? []
-    : parsed.error.issues.map((i) => (i.message.includes(String(i.path[0])) ? i.message : `${i.path.join('.')}: ${i.message}`));
+    : parsed.error.issues.map((i) =>
+        i.message.includes(String(i.path[0])) ? i.message : `${i.path.join('.')}: ${i.message}`,
+      );
   if (!parsed.success) throw new SettingsError(problems);
   const e = parsed.data;
   const ports: Ports = {
@@ -118,10 +152,12 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalStac
   const seen = new Map<number, string>();
   for (const [name, value] of Object.entries(ports)) {
     const other = seen.get(value);
-    if (other) problems.push(`${name} and ${other} both want port ${value}; give each service its own`);
+    if (other)
+      problems.push(`${name} and ${other} both want port ${value}; give each service its own`);
     seen.set(value, name);
   }
-  if (e.DATABASE_SCHEMA && !e.DATABASE_URL) problems.push('DATABASE_SCHEMA needs DATABASE_URL (SQLite has no schemas)');
+  if (e.DATABASE_SCHEMA && !e.DATABASE_URL)
+    problems.push('DATABASE_SCHEMA needs DATABASE_URL (SQLite has no schemas)');
   if (problems.length > 0) throw new SettingsError(problems);
   const dataDir = resolve(e.DATA_DIR);
   const wildcard = e.HOST === '0.0.0.0' || e.HOST === '::';

@@ -13,9 +13,13 @@ export function prefixedWorkflowsDir(source: string, prefix: string, target: str
   cpSync(source, target, { recursive: true });
   for (const file of readdirSync(target).filter((f) => /\.ya?ml$/.test(f))) {
     const path = join(target, file);
-    let text = readFileSync(path, 'utf8').replace(/^(\s*queue:\s*)([A-Za-z0-9_.:-]+)\s*$/gm, `$1${prefix}$2`);
+    let text = readFileSync(path, 'utf8').replace(
+      /^(\s*queue:\s*)([A-Za-z0-9_.:-]+)\s*$/gm,
+      `$1${prefix}$2`,
+    );
     // queues.yaml lists the queue names as keys under `queues:`.
-    if (file === 'queues.yaml') text = text.replace(/^( {2})([A-Za-z0-9_.:-]+):\s*$/gm, `$1${prefix}$2:`);
+    if (file === 'queues.yaml')
+      text = text.replace(/^( {2})([A-Za-z0-9_.:-]+):\s*$/gm, `$1${prefix}$2:`);
     writeFileSync(path, text);
   }
   return target;

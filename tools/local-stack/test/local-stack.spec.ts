@@ -19,7 +19,10 @@ const exec = promisify(execFile);
 interface Run {
   id: string;
   status: string;
-  output: { bundleId: string; documents: { id: string; quality: string; model: string; fields?: Record<string, string[]> }[] };
+  output: {
+    bundleId: string;
+    documents: { id: string; quality: string; model: string; fields?: Record<string, string[]> }[];
+  };
   error?: unknown;
 }
 
@@ -28,7 +31,9 @@ async function json<T>(response: Response): Promise<T> {
   try {
     return JSON.parse(text) as T;
   } catch {
-    throw new Error(`${response.url} answered ${response.status} with non-JSON: ${text.slice(0, 500)}`);
+    throw new Error(
+      `${response.url} answered ${response.status} with non-JSON: ${text.slice(0, 500)}`,
+    );
   }
 }
 
@@ -51,7 +56,13 @@ async function waitUntilReady(url: string, timeoutMs: number): Promise<void> {
 describe('local stack on RabbitMQ and PostgreSQL', () => {
   let stack: StackProcess;
   let dataDir: string;
-  const urls = { orchestrator: '', classifier: '', classifierWorker: '', checkers: '', svcProxy: '' };
+  const urls = {
+    orchestrator: '',
+    classifier: '',
+    classifierWorker: '',
+    checkers: '',
+    svcProxy: '',
+  };
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'local-stack-e2e-'));
@@ -74,8 +85,12 @@ describe('local stack on RabbitMQ and PostgreSQL', () => {
       // The shipped model unless the environment names another (e.g. a freshly trained one).
       ...(process.env['MODEL_DIR'] ? { MODEL_DIR: process.env['MODEL_DIR'] } : {}),
     });
-    const banner = await stack.waitFor(/Conveyor local stack is running \(RabbitMQ \(AMQP_URL\), PostgreSQL \(DATABASE_URL\)\)[\s\S]*Ctrl-C stops every service\./, 180_000);
-    const url = (label: string) => new RegExp(`^ {2}${label} +(http://\\S+?)/`, 'm').exec(banner[0])?.[1] ?? '';
+    const banner = await stack.waitFor(
+      /Conveyor local stack is running \(RabbitMQ \(AMQP_URL\), PostgreSQL \(DATABASE_URL\)\)[\s\S]*Ctrl-C stops every service\./,
+      180_000,
+    );
+    const url = (label: string) =>
+      new RegExp(`^ {2}${label} +(http://\\S+?)/`, 'm').exec(banner[0])?.[1] ?? '';
     urls.checkers = url('checkers \\(play draughts\\)');
     urls.classifier = url('classifier API');
     urls.orchestrator = url('run inspector');
@@ -94,7 +109,8 @@ describe('local stack on RabbitMQ and PostgreSQL', () => {
   });
 
   afterAll(async () => {
-    if (stack?.child.exitCode === null) await stack.signal('SIGKILL', 10_000).catch(() => undefined);
+    if (stack?.child.exitCode === null)
+      await stack.signal('SIGKILL', 10_000).catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
     const db = new Client({ connectionString: DATABASE_URL });
     await db.connect();
@@ -106,7 +122,9 @@ describe('local stack on RabbitMQ and PostgreSQL', () => {
         .split('\n')
         .map((s) => s.trim())
         .filter((s) => s.startsWith(QUEUE_PREFIX));
-    const connection = await connect(AMQP_URL, { clientProperties: { connection_name: `${QUEUE_PREFIX}cleanup` } });
+    const connection = await connect(AMQP_URL, {
+      clientProperties: { connection_name: `${QUEUE_PREFIX}cleanup` },
+    });
     const channel = await connection.createChannel();
     for (const queue of await names('list_queues')) await channel.deleteQueue(queue);
     for (const exchange of await names('list_exchanges')) await channel.deleteExchange(exchange);
@@ -118,10 +136,15 @@ describe('local stack on RabbitMQ and PostgreSQL', () => {
       await fetch(`${urls.classifier}/v1/classify`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ title: 'How do I read a CSV file with pandas?', body: '<p>I tried <code>open()</code> but the columns are wrong.</p>' }),
+        body: JSON.stringify({
+          title: 'How do I read a CSV file with pandas?',
+          body: '<p>I tried <code>open()</code> but the columns are wrong.</p>',
+        }),
       }),
     );
-    const bundle = JSON.parse(readFileSync(join(ROOT, 'examples/document-processing/sample/bundle.json'), 'utf8')) as { bundleId: string };
+    const bundle = JSON.parse(
+      readFileSync(join(ROOT, 'examples/document-processing/sample/bundle.json'), 'utf8'),
+    ) as { bundleId: string };
     bundle.bundleId = `local-stack-${RUN}`;
     const response = await fetch(`${urls.orchestrator}/api/workflows/document-processing/runs`, {
       method: 'POST',
@@ -129,7 +152,11 @@ describe('local stack on RabbitMQ and PostgreSQL', () => {
       body: JSON.stringify({ input: bundle, waitMs: 150_000 }),
     });
     const { run } = await json<{ run: Run }>(response);
-    expect({ status: response.status, run: run.status, error: run.error }).toEqual({ status: 200, run: 'succeeded', error: null });
+    expect({ status: response.status, run: run.status, error: run.error }).toEqual({
+      status: 200,
+      run: 'succeeded',
+      error: null,
+    });
     expect(run.output.documents.map((d) => d.id)).toEqual(['doc-1', 'doc-2', 'doc-3']);
     for (const document of run.output.documents) {
       // The classifier's own model answered, not the example's heuristic stand-in.
@@ -137,28 +164,64 @@ describe('local stack on RabbitMQ and PostgreSQL', () => {
       expect(['none', 'low', 'high']).toContain(document.quality);
       // extract-fields runs unless the classifier said "none" (the workflow's `when`).
       if (document.quality === 'none') expect(document.fields).toBeUndefined();
-      else expect(document.fields).toEqual(expect.objectContaining({ dates: expect.any(Array), amounts: expect.any(Array), emails: expect.any(Array) }));
+      else
+        expect(document.fields).toEqual(
+          expect.objectContaining({
+            dates: expect.any(Array),
+            amounts: expect.any(Array),
+            emails: expect.any(Array),
+          }),
+        );
     }
     const invoice = run.output.documents[0];
     if (invoice?.quality !== 'none') {
-      expect(invoice?.fields).toEqual({ dates: ['2026-11-02', '2026-12-02'], amounts: ['1,240.00 EUR'], emails: ['billing@acme-paper.example'] });
+      expect(invoice?.fields).toEqual({
+        dates: ['2026-11-02', '2026-12-02'],
+        amounts: ['1,240.00 EUR'],
+        emails: ['billing@acme-paper.example'],
+      });
       // Served by the launcher's TypeScript extract-fields worker (the example's Python one is not running).
-      const children = await json<{ runs: { id: string }[] }>(await fetch(`${urls.orchestrator}/api/runs?parent=${run.id}`));
+      const children = await json<{ runs: { id: string }[] }>(
+        await fetch(`${urls.orchestrator}/api/runs?parent=${run.id}`),
+      );
       const extracts = [];
       for (const child of children.runs) {
-        const detail = await json<{ steps: { step: string; output: { documentId?: string; worker?: string } | null }[] }>(await fetch(`${urls.orchestrator}/api/runs/${child.id}`));
-        extracts.push(...detail.steps.filter((s) => s.step === 'extract' && s.output).map((s) => s.output));
+        const detail = await json<{
+          steps: { step: string; output: { documentId?: string; worker?: string } | null }[];
+        }>(await fetch(`${urls.orchestrator}/api/runs/${child.id}`));
+        extracts.push(
+          ...detail.steps.filter((s) => s.step === 'extract' && s.output).map((s) => s.output),
+        );
       }
-      expect(extracts).toContainEqual(expect.objectContaining({ documentId: 'doc-1', worker: expect.stringMatching(/^local-stack-extract\//) }));
+      expect(extracts).toContainEqual(
+        expect.objectContaining({
+          documentId: 'doc-1',
+          worker: expect.stringMatching(/^local-stack-extract\//),
+        }),
+      );
     }
 
     // It really went through RabbitMQ and PostgreSQL under this run's names.
-    const { stdout } = await exec('rabbitmqctl', ['list_queues', '-q', '--no-table-headers', 'name']);
-    expect(stdout.split('\n').map((s) => s.trim())).toEqual(expect.arrayContaining([`${QUEUE_PREFIX}classify`, `${QUEUE_PREFIX}extract-fields`, `${QUEUE_PREFIX}conveyor.step-results`]));
+    const { stdout } = await exec('rabbitmqctl', [
+      'list_queues',
+      '-q',
+      '--no-table-headers',
+      'name',
+    ]);
+    expect(stdout.split('\n').map((s) => s.trim())).toEqual(
+      expect.arrayContaining([
+        `${QUEUE_PREFIX}classify`,
+        `${QUEUE_PREFIX}extract-fields`,
+        `${QUEUE_PREFIX}conveyor.step-results`,
+      ]),
+    );
     const db = new Client({ connectionString: DATABASE_URL });
     await db.connect();
     try {
-      const stored = await db.query<{ status: string }>(`SELECT status FROM ${SCHEMA}.runs WHERE id = $1`, [run.id]);
+      const stored = await db.query<{ status: string }>(
+        `SELECT status FROM ${SCHEMA}.runs WHERE id = $1`,
+        [run.id],
+      );
       expect(stored.rows).toEqual([{ status: 'succeeded' }]);
     } finally {
       await db.end();
@@ -167,10 +230,17 @@ describe('local stack on RabbitMQ and PostgreSQL', () => {
 
   it('plays a few moves against the checkers engine', async () => {
     const post = (path: string, body: unknown = {}) =>
-      fetch(`${urls.checkers}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    let game = await json<{ id: string; moves: { by: string }[]; legalMoves: { notation: string }[]; status: { state: string; awaiting?: string } }>(
-      await post('/api/games', { side: 'white', difficulty: 'easy' }),
-    );
+      fetch(`${urls.checkers}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    let game = await json<{
+      id: string;
+      moves: { by: string }[];
+      legalMoves: { notation: string }[];
+      status: { state: string; awaiting?: string };
+    }>(await post('/api/games', { side: 'white', difficulty: 'easy' }));
     for (let turn = 0; turn < 3 && game.status.state === 'ongoing'; turn++) {
       expect(game.status.awaiting).toBe('human');
       const move = game.legalMoves[0]?.notation;
@@ -180,8 +250,17 @@ describe('local stack on RabbitMQ and PostgreSQL', () => {
       expect(reply.status).toBe(200);
       game = (await json(reply)) as typeof game;
     }
-    expect(game.moves.map((m) => m.by)).toEqual(['human', 'engine', 'human', 'engine', 'human', 'engine']);
-    const stored = await json<{ moves: unknown[] }>(await fetch(`${urls.checkers}/api/games/${game.id}`));
+    expect(game.moves.map((m) => m.by)).toEqual([
+      'human',
+      'engine',
+      'human',
+      'engine',
+      'human',
+      'engine',
+    ]);
+    const stored = await json<{ moves: unknown[] }>(
+      await fetch(`${urls.checkers}/api/games/${game.id}`),
+    );
     expect(stored.moves).toHaveLength(6);
   });
 
@@ -198,7 +277,10 @@ describe('local stack on RabbitMQ and PostgreSQL', () => {
       '/proxy/local/orchestrator/orchestrator-0/debug/vars',
     ]);
     expect(last.status).toBe(200);
-    expect(await json(last)).toMatchObject({ service: 'orchestrator', store: expect.stringContaining(`schema=${SCHEMA}`) });
+    expect(await json(last)).toMatchObject({
+      service: 'orchestrator',
+      store: expect.stringContaining(`schema=${SCHEMA}`),
+    });
 
     const checkersVars = await json<{ service: string; games: { stored: number } }>(
       await browser.request(`${urls.svcProxy}/proxy/local/checkers/checkers-0/debug/vars`),
@@ -206,13 +288,19 @@ describe('local stack on RabbitMQ and PostgreSQL', () => {
     expect(checkersVars.service).toBe('checkers');
     expect(checkersVars.games.stored).toBeGreaterThanOrEqual(1);
     const landing = await (await browser.request(`${urls.svcProxy}/`)).text();
-    for (const service of ['orchestrator', 'classifier', 'classifier-worker', 'checkers']) expect(landing).toContain(`${service}-0`);
+    for (const service of ['orchestrator', 'classifier', 'classifier-worker', 'checkers'])
+      expect(landing).toContain(`${service}-0`);
     // Only what the launcher listed is reachable.
-    expect((await browser.request(`${urls.svcProxy}/proxy/local/postgres/postgres-0/`)).status).toBe(404);
+    expect(
+      (await browser.request(`${urls.svcProxy}/proxy/local/postgres/postgres-0/`)).status,
+    ).toBe(404);
   });
 
   it('stops every service cleanly on SIGINT and exits 0', async () => {
     const code = await stack.signal('SIGINT', 60_000);
-    expect({ code, tail: stack.output.slice(-300) }).toEqual({ code: 0, tail: expect.stringContaining('local stack stopped cleanly') });
+    expect({ code, tail: stack.output.slice(-300) }).toEqual({
+      code: 0,
+      tail: expect.stringContaining('local stack stopped cleanly'),
+    });
   });
 });

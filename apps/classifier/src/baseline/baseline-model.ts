@@ -38,7 +38,12 @@ export class BaselineClassifier implements QualityClassifier {
   ) {}
 
   get description(): Record<string, unknown> {
-    return { kind: this.kind, features: this.vectorizer.size, ...this.options, trainedOn: this.trainedOn };
+    return {
+      kind: this.kind,
+      features: this.vectorizer.size,
+      ...this.options,
+      trainedOn: this.trainedOn,
+    };
   }
 
   static train(
@@ -94,7 +99,9 @@ export class BaselineClassifier implements QualityClassifier {
     const features = manifest.terms.length;
     const expected = LABELS.length * features + LABELS.length;
     if (params.length !== expected) {
-      throw new Error(`${dir}/weights.bin has ${params.length} parameters, the manifest implies ${expected}; re-train the baseline`);
+      throw new Error(
+        `${dir}/weights.bin has ${params.length} parameters, the manifest implies ${expected}; re-train the baseline`,
+      );
     }
     const regression = new SoftmaxRegression(
       LABELS.length,
@@ -102,7 +109,11 @@ export class BaselineClassifier implements QualityClassifier {
       Float64Array.from(params.subarray(0, LABELS.length * features)),
       Float64Array.from(params.subarray(LABELS.length * features)),
     );
-    const vectorizer = new TfidfVectorizer({ terms: manifest.terms, idf: manifest.idf, ngrams: manifest.options.ngrams });
+    const vectorizer = new TfidfVectorizer({
+      terms: manifest.terms,
+      idf: manifest.idf,
+      ngrams: manifest.options.ngrams,
+    });
     return new BaselineClassifier(vectorizer, regression, manifest.options, manifest.trainedOn);
   }
 }

@@ -40,7 +40,8 @@ export class SoftmaxRegression {
       const base = c * this.features;
       let sum = out[c] as number;
       for (let k = 0; k < row.indices.length; k++) {
-        sum += (this.weights[base + (row.indices[k] as number)] as number) * (row.values[k] as number);
+        sum +=
+          (this.weights[base + (row.indices[k] as number)] as number) * (row.values[k] as number);
       }
       out[c] = sum;
     }
@@ -81,10 +82,14 @@ export class SoftmaxRegression {
             // L2 is applied lazily to the weights a row touches, which keeps each step sparse.
             const g = error * (row.values[k] as number) + options.l2 * (this.weights[w] as number);
             gradSqW[w] = (gradSqW[w] as number) + g * g;
-            this.weights[w] = (this.weights[w] as number) - (options.learningRate * g) / Math.sqrt(gradSqW[w] as number);
+            this.weights[w] =
+              (this.weights[w] as number) -
+              (options.learningRate * g) / Math.sqrt(gradSqW[w] as number);
           }
           gradSqB[c] = (gradSqB[c] as number) + error * error;
-          this.bias[c] = (this.bias[c] as number) - (options.learningRate * error) / Math.sqrt(gradSqB[c] as number);
+          this.bias[c] =
+            (this.bias[c] as number) -
+            (options.learningRate * error) / Math.sqrt(gradSqB[c] as number);
         }
       }
       losses.push(loss / Math.max(1, rows.length));

@@ -17,7 +17,8 @@ export interface TfidfVocabulary {
 function termsOf(text: string, ngrams: 1 | 2): string[] {
   const words = text.split(' ').filter((w) => w.length > 0);
   const terms = [...words];
-  if (ngrams === 2) for (let i = 0; i + 1 < words.length; i++) terms.push(`${words[i]} ${words[i + 1]}`);
+  if (ngrams === 2)
+    for (let i = 0; i + 1 < words.length; i++) terms.push(`${words[i]} ${words[i + 1]}`);
   return terms;
 }
 

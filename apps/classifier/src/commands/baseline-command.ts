@@ -17,7 +17,9 @@ export interface BaselineCommandOptions {
 export function classLabels(examples: readonly Example[], file: string): Label[] {
   return examples.map((e) => {
     if (e.target.kind !== 'class') {
-      throw new Error(`${file}:${e.line}: training needs three-way labels (HQ, LQ_EDIT, LQ_CLOSE), this row says only ${e.target.quality}`);
+      throw new Error(
+        `${file}:${e.line}: training needs three-way labels (HQ, LQ_EDIT, LQ_CLOSE), this row says only ${e.target.quality}`,
+      );
     }
     return e.target.label;
   });
@@ -49,12 +51,18 @@ export async function baselineCommand(options: BaselineCommandOptions): Promise<
     process.stdout.write(`saved to ${options.save}\n`);
   }
   const evaluations: { name: string; examples: Example[] }[] = [
-    { name: `${options.train} held-out validation side (fraction ${options.holdout.fraction}, seed ${options.holdout.seed})`, examples: validation },
+    {
+      name: `${options.train} held-out validation side (fraction ${options.holdout.fraction}, seed ${options.holdout.seed})`,
+      examples: validation,
+    },
   ];
-  for (const file of options.evalFiles) evaluations.push({ name: file, examples: [...(await readDataset(file)).examples] });
+  for (const file of options.evalFiles)
+    evaluations.push({ name: file, examples: [...(await readDataset(file)).examples] });
   for (const { name, examples } of evaluations) {
     const { report } = await runEvaluation(model, examples);
-    process.stdout.write(`\n${formatReport(report, [`data: ${name} (${examples.length} rows)`])}\n`);
+    process.stdout.write(
+      `\n${formatReport(report, [`data: ${name} (${examples.length} rows)`])}\n`,
+    );
   }
 }
 

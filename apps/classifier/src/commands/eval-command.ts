@@ -24,10 +24,14 @@ export async function evalCommand(options: EvalOptions): Promise<void> {
   ];
   if (options.holdout) {
     // Use the split the model itself held out when it says which; else the default one.
-    const recorded = holdoutSchema.safeParse((model.description['trainedOn'] as Record<string, unknown> | undefined)?.['holdout']);
+    const recorded = holdoutSchema.safeParse(
+      (model.description['trainedOn'] as Record<string, unknown> | undefined)?.['holdout'],
+    );
     const holdout = recorded.success ? recorded.data : DEFAULT_HOLDOUT;
     examples = holdoutSide(examples, holdout, 'validation');
-    header.push(`split: the held-out validation side (fraction ${holdout.fraction}, seed ${holdout.seed}): ${examples.length} rows`);
+    header.push(
+      `split: the held-out validation side (fraction ${holdout.fraction}, seed ${holdout.seed}): ${examples.length} rows`,
+    );
   }
   if (options.limit !== undefined) {
     examples = examples.slice(0, options.limit);
@@ -39,7 +43,10 @@ export async function evalCommand(options: EvalOptions): Promise<void> {
     onProgress: (done) => bar.update(done),
   });
   bar.stop();
-  header.push(`time: ${seconds.toFixed(1)} s (${(examples.length / seconds).toFixed(1)} examples/s)`, '');
+  header.push(
+    `time: ${seconds.toFixed(1)} s (${(examples.length / seconds).toFixed(1)} examples/s)`,
+    '',
+  );
   model.dispose();
   process.stdout.write(formatReport(report, header) + '\n');
 }

@@ -10,13 +10,17 @@ export async function trainCommand(options: TrainOptionsInput, resume: boolean):
     if (bar) process.stderr.write('\n');
     process.stdout.write(`[${new Date().toISOString()}] ${message}\n`);
   };
-  const result = await runTraining(options, { resume }, {
-    log,
-    progress: (step, total, { phase, loss }) => {
-      bar ??= progressBar('train', total);
-      bar.update(step, `${phase} loss ${loss.toFixed(3)}`);
+  const result = await runTraining(
+    options,
+    { resume },
+    {
+      log,
+      progress: (step, total, { phase, loss }) => {
+        bar ??= progressBar('train', total);
+        bar.update(step, `${phase} loss ${loss.toFixed(3)}`);
+      },
     },
-  });
+  );
   bar?.stop();
   process.stdout.write(
     `\n${formatReport(result.report, [`model: ${result.out}`, `held-out validation rows (training examples/s: ${result.examplesPerSecond.toFixed(2)})`, ''])}\n`,

@@ -11,6 +11,10 @@ export const holdoutSchema = z.object({ fraction: z.number().gt(0).lt(1), seed: 
 export type Holdout = z.infer<typeof holdoutSchema>;
 export const DEFAULT_HOLDOUT: Holdout = { fraction: 0.1, seed: 42 };
 
-export function holdoutSide(examples: readonly Example[], holdout: Holdout, side: 'train' | 'validation'): Example[] {
+export function holdoutSide(
+  examples: readonly Example[],
+  holdout: Holdout,
+  side: 'train' | 'validation',
+): Example[] {
   return splitHoldout(examples, holdout)[side];
 }

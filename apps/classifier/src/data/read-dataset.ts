@@ -1,6 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse';
-import { DatasetError, detectFormat, exampleFromRecord, type DatasetFormat, type Example } from './formats';
+import {
+  DatasetError,
+  detectFormat,
+  exampleFromRecord,
+  type DatasetFormat,
+  type Example,
+} from './formats';
 
 export interface Dataset {
   readonly file: string;
@@ -24,7 +30,10 @@ function decode(bytes: Buffer): { text: string; encoding: Dataset['encoding'] } 
 }
 
 /** Reads any supported CSV, detecting its format from the header; errors name the file and line. */
-export async function readDataset(file: string, options: { limit?: number } = {}): Promise<Dataset> {
+export async function readDataset(
+  file: string,
+  options: { limit?: number } = {},
+): Promise<Dataset> {
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
@@ -38,7 +47,10 @@ export async function readDataset(file: string, options: { limit?: number } = {}
   const examples: Example[] = [];
   let previousEnd = 0;
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    for await (const { record, info } of parser as AsyncIterable<{
+      record: string[];
+      info: { lines: number };
+    }>) {
       // info.lines is the line where the record ends (bodies span lines); it starts after the previous one.
       const line = previousEnd + 1;
       previousEnd = info.lines;

@@ -21,7 +21,8 @@ export function splitHoldout(
     group.push({ example, key });
     byClass.set(cls, group);
   }
-  const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  const byKey = (a: { key: string }, b: { key: string }) =>
+    a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
   const train: { example: Example; key: string }[] = [];
   const validation: { example: Example; key: string }[] = [];
   for (const group of byClass.values()) {
@@ -31,5 +32,8 @@ export function splitHoldout(
   }
   // Hash order interleaves the classes, so any prefix (e.g. a quick evaluation subset) is a
   // fair sample rather than rows of one class.
-  return { train: train.sort(byKey).map((e) => e.example), validation: validation.sort(byKey).map((e) => e.example) };
+  return {
+    train: train.sort(byKey).map((e) => e.example),
+    validation: validation.sort(byKey).map((e) => e.example),
+  };
 }

@@ -39,7 +39,12 @@ const ratio = (num: number, den: number): number => (den === 0 ? 0 : num / den);
 function metricsFrom(truePositive: number, predicted: number, actual: number): ClassMetrics {
   const precision = ratio(truePositive, predicted);
   const recall = ratio(truePositive, actual);
-  return { precision, recall, f1: ratio(2 * precision * recall, precision + recall), support: actual };
+  return {
+    precision,
+    recall,
+    f1: ratio(2 * precision * recall, precision + recall),
+    support: actual,
+  };
 }
 
 export function evaluateClasses(truth: readonly Label[], predicted: readonly Label[]): ClassReport {
@@ -60,10 +65,19 @@ export function evaluateClasses(truth: readonly Label[], predicted: readonly Lab
     perClass[label] = metricsFrom(cell(k, k), predictedCount, actual);
   });
   const correct = LABELS.reduce((sum, _, k) => sum + cell(k, k), 0);
-  return { kind: 'class', matrix, perClass, accuracy: ratio(correct, truth.length), total: truth.length };
+  return {
+    kind: 'class',
+    matrix,
+    perClass,
+    accuracy: ratio(correct, truth.length),
+    total: truth.length,
+  };
 }
 
-export function evaluateQuality(truth: readonly Quality[], predicted: readonly Label[]): QualityReport {
+export function evaluateQuality(
+  truth: readonly Quality[],
+  predicted: readonly Label[],
+): QualityReport {
   if (truth.length !== predicted.length) {
     throw new Error(`truth has ${truth.length} labels but predictions ${predicted.length}`);
   }
@@ -98,7 +112,10 @@ export function evaluateQuality(truth: readonly Quality[], predicted: readonly L
 }
 
 /** Evaluates three-way when every example has a class, else two-way (HQ vs LQ) for all of them. */
-export function evaluate(targets: readonly Target[], predicted: readonly Label[]): EvaluationReport {
+export function evaluate(
+  targets: readonly Target[],
+  predicted: readonly Label[],
+): EvaluationReport {
   if (targets.every((t) => t.kind === 'class')) {
     return evaluateClasses(
       targets.map((t) => (t as { label: Label }).label),

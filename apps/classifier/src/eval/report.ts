@@ -26,13 +26,16 @@ export function formatReport(report: EvaluationReport, header: readonly string[]
       'this accuracy is not comparable with a three-way accuracy.',
       tableHeader,
     );
-    for (const quality of report.rowLabels) lines.push(metricsLine(quality, report.perQuality[quality]));
+    for (const quality of report.rowLabels)
+      lines.push(metricsLine(quality, report.perQuality[quality]));
   }
   lines.push('', `confusion matrix (rows: true, columns: predicted), n=${report.total}`);
   lines.push(`${'true\\pred'.padEnd(10)}${LABELS.map((l) => pad(l, width)).join('')}`);
   const rowNames = report.kind === 'class' ? LABELS : report.rowLabels;
   report.matrix.forEach((row, i) => {
-    lines.push(`${String(rowNames[i]).padEnd(10)}${row.map((n) => pad(String(n), width)).join('')}`);
+    lines.push(
+      `${String(rowNames[i]).padEnd(10)}${row.map((n) => pad(String(n), width)).join('')}`,
+    );
   });
   lines.push(`accuracy=${pct(report.accuracy)}`);
   return lines.join('\n');

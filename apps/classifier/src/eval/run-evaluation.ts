@@ -9,7 +9,10 @@ export async function runEvaluation(
   options: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<{ report: EvaluationReport; predictions: Prediction[]; seconds: number }> {
   if (examples.length === 0) throw new Error('nothing to evaluate: the data set has no rows');
-  const batchSize = Math.max(1, Math.min(options.batchSize ?? model.maxBatchSize, model.maxBatchSize));
+  const batchSize = Math.max(
+    1,
+    Math.min(options.batchSize ?? model.maxBatchSize, model.maxBatchSize),
+  );
   const predictions: Prediction[] = [];
   const started = performance.now();
   for (let i = 0; i < examples.length; i += batchSize) {

@@ -37,7 +37,8 @@ export class DynamicBatcher<I, O> {
     if (!Number.isInteger(options.maxBatchSize) || options.maxBatchSize < 1) {
       throw new Error(`maxBatchSize must be an integer ≥ 1, got ${options.maxBatchSize}`);
     }
-    if (!(options.maxWaitMs >= 0)) throw new Error(`maxWaitMs must be ≥ 0, got ${options.maxWaitMs}`);
+    if (!(options.maxWaitMs >= 0))
+      throw new Error(`maxWaitMs must be ≥ 0, got ${options.maxWaitMs}`);
   }
 
   /** Items waiting for a model call. */
@@ -46,7 +47,12 @@ export class DynamicBatcher<I, O> {
   }
 
   get stats(): { batches: number; items: number; queued: number; running: boolean } {
-    return { batches: this.batches, items: this.items, queued: this.queue.length, running: this.running };
+    return {
+      batches: this.batches,
+      items: this.items,
+      queued: this.queue.length,
+      running: this.running,
+    };
   }
 
   /** Resolves with one output per input, in order; the inputs may be split across batches. */
@@ -95,18 +101,22 @@ export class DynamicBatcher<I, O> {
     const started = performance.now();
     void this.options
       .run(batch.map((p) => p.input))
-      .then(
-        (outputs) => {
-          if (outputs.length !== batch.length) {
-            throw new Error(`the model returned ${outputs.length} outputs for ${batch.length} inputs`);
-          }
-          batch.forEach((p, i) => p.resolve(outputs[i] as O));
-          this.options.onBatch?.({ size: batch.length, durationMs: performance.now() - started });
-        },
-      )
+      .then((outputs) => {
+        if (outputs.length !== batch.length) {
+          throw new Error(
+            `the model returned ${outputs.length} outputs for ${batch.length} inputs`,
+          );
+        }
+        batch.forEach((p, i) => p.resolve(outputs[i] as O));
+        this.options.onBatch?.({ size: batch.length, durationMs: performance.now() - started });
+      })
       .catch((error: unknown) => {
         batch.forEach((p) => p.reject(error));
-        this.options.onBatch?.({ size: batch.length, durationMs: performance.now() - started, error });
+        this.options.onBatch?.({
+          size: batch.length,
+          durationMs: performance.now() - started,
+          error,
+        });
       })
       .finally(() => {
         this.batches += 1;

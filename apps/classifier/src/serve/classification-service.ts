@@ -50,14 +50,22 @@ export class ClassificationService {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    const failures = new Counter({ name: 'classifier_inference_failures_total', help: 'Model calls that threw', registers });
+    const failures = new Counter({
+      name: 'classifier_inference_failures_total',
+      help: 'Model calls that threw',
+      registers,
+    });
     const predictions = new Counter({
       name: 'classifier_predictions_total',
       help: 'Predictions made, by predicted class',
       labelNames: ['label'] as const,
       registers,
     });
-    const queued = new Gauge({ name: 'classifier_queued_items', help: 'Items waiting for a model call', registers });
+    const queued = new Gauge({
+      name: 'classifier_queued_items',
+      help: 'Items waiting for a model call',
+      registers,
+    });
     this.batcher = new DynamicBatcher<string, Prediction>({
       maxBatchSize: options.maxBatchSize,
       maxWaitMs: options.maxWaitMs,
@@ -102,7 +110,10 @@ export class ClassificationService {
       this.options.logger.info({ model: model.description, loadedInMs }, 'model loaded');
     } catch (error) {
       this.current = { state: 'failed', error: (error as Error).message };
-      this.options.logger.error({ err: error, modelDir: this.options.modelDir }, 'model failed to load');
+      this.options.logger.error(
+        { err: error, modelDir: this.options.modelDir },
+        'model failed to load',
+      );
       throw error;
     }
   }
@@ -130,7 +141,11 @@ export class ClassificationService {
     const predictions = await this.batcher.submit(texts);
     return predictions.map((p, i) => {
       const id = items[i]?.id;
-      return { ...(id !== undefined ? { id } : {}), label: p.label, probabilities: { ...p.probabilities } };
+      return {
+        ...(id !== undefined ? { id } : {}),
+        label: p.label,
+        probabilities: { ...p.probabilities },
+      };
     });
   }
 

@@ -30,10 +30,16 @@ function niceMax(x: number): number {
 export function learningCurveSvg(points: readonly CurvePoint[], title: string): string {
   const maxStep = Math.max(1, ...points.map((p) => p.step));
   const maxLoss = niceMax(
-    Math.max(0, ...points.flatMap((p) => [p.trainLoss, p.validationLoss ?? 0]).filter((x) => Number.isFinite(x))),
+    Math.max(
+      0,
+      ...points
+        .flatMap((p) => [p.trainLoss, p.validationLoss ?? 0])
+        .filter((x) => Number.isFinite(x)),
+    ),
   );
   const x = (step: number) => M.left + (step / maxStep) * (W - M.left - M.right);
-  const yLoss = (loss: number) => H - M.bottom - (Math.min(loss, maxLoss) / maxLoss) * (H - M.top - M.bottom);
+  const yLoss = (loss: number) =>
+    H - M.bottom - (Math.min(loss, maxLoss) / maxLoss) * (H - M.top - M.bottom);
   const yAcc = (acc: number) => H - M.bottom - acc * (H - M.top - M.bottom);
   const path = (pts: [number, number][]) =>
     pts.length === 0 ? '' : 'M' + pts.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(' L');
@@ -41,11 +47,17 @@ export function learningCurveSvg(points: readonly CurvePoint[], title: string): 
     path(
       points
         .map((p) => [p.step, pick(p)] as const)
-        .filter((pair): pair is readonly [number, number] => pair[1] !== undefined && Number.isFinite(pair[1]))
+        .filter(
+          (pair): pair is readonly [number, number] =>
+            pair[1] !== undefined && Number.isFinite(pair[1]),
+        )
         .map(([s, v]) => [x(s), y(v)]),
     );
   const ticks = [0, 0.25, 0.5, 0.75, 1];
-  const pretrainEnd = Math.max(0, ...points.filter((p) => p.phase === 'pretrain').map((p) => p.step));
+  const pretrainEnd = Math.max(
+    0,
+    ...points.filter((p) => p.phase === 'pretrain').map((p) => p.step),
+  );
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -57,7 +69,8 @@ export function learningCurveSvg(points: readonly CurvePoint[], title: string): 
         `<text x="${W - M.right + 6}" y="${yAcc(t) + 4}">${t.toFixed(2)}</text>`,
     ),
     ...ticks.map(
-      (t) => `<text x="${x(t * maxStep)}" y="${H - M.bottom + 18}" text-anchor="middle">${Math.round(t * maxStep)}</text>`,
+      (t) =>
+        `<text x="${x(t * maxStep)}" y="${H - M.bottom + 18}" text-anchor="middle">${Math.round(t * maxStep)}</text>`,
     ),
     `<text x="${W / 2}" y="${H - 10}" text-anchor="middle">step</text>`,
     `<text x="16" y="${H / 2}" transform="rotate(-90 16 ${H / 2})" text-anchor="middle">loss</text>`,

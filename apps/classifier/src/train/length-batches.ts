@@ -27,13 +27,18 @@ export function planEpoch(lengths: readonly number[], options: BatchPlanOptions)
   const window = options.maxBatchSize * 50;
   const batches: number[][] = [];
   for (let start = 0; start < order.length; start += window) {
-    const chunk = order.slice(start, start + window).sort((a, b) => (lengths[a] as number) - (lengths[b] as number));
+    const chunk = order
+      .slice(start, start + window)
+      .sort((a, b) => (lengths[a] as number) - (lengths[b] as number));
     let batch: number[] = [];
     let longest = 0;
     for (const i of chunk) {
       const len = lengths[i] as number;
       const wouldBe = Math.max(longest, len) * (batch.length + 1);
-      if (batch.length > 0 && (batch.length >= options.maxBatchSize || wouldBe > options.maxTokensPerBatch)) {
+      if (
+        batch.length > 0 &&
+        (batch.length >= options.maxBatchSize || wouldBe > options.maxTokensPerBatch)
+      ) {
         batches.push(batch);
         batch = [];
         longest = 0;

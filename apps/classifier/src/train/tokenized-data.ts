@@ -22,7 +22,10 @@ export function tokenizeExamples(
   options: { prefix: string; headTokens: number; tailTokens: number; cacheDir?: string },
 ): TokenizedExample[] {
   const labels = examples.map((e) => {
-    if (e.target.kind !== 'class') throw new Error(`row at line ${e.line} has only a two-way label; training needs HQ, LQ_EDIT or LQ_CLOSE`);
+    if (e.target.kind !== 'class')
+      throw new Error(
+        `row at line ${e.line} has only a two-way label; training needs HQ, LQ_EDIT or LQ_CLOSE`,
+      );
     return e.target.label;
   });
   const key = createHash('sha256')
@@ -34,9 +37,16 @@ export function tokenizeExamples(
   const file = options.cacheDir ? path.join(options.cacheDir, `tokenized-${key}.json`) : undefined;
   if (file && existsSync(file)) {
     const ids = JSON.parse(readFileSync(file, 'utf8')) as number[][];
-    if (ids.length === examples.length) return ids.map((inputIds, i) => ({ inputIds, label: labels[i] as Label }));
+    if (ids.length === examples.length)
+      return ids.map((inputIds, i) => ({ inputIds, label: labels[i] as Label }));
   }
-  const ids = examples.map((e) => keepHeadAndTail(tokenizer.encode(options.prefix + e.text), options.headTokens, options.tailTokens));
+  const ids = examples.map((e) =>
+    keepHeadAndTail(
+      tokenizer.encode(options.prefix + e.text),
+      options.headTokens,
+      options.tailTokens,
+    ),
+  );
   if (file && options.cacheDir) {
     mkdirSync(options.cacheDir, { recursive: true });
     writeFileSync(file, JSON.stringify(ids));

@@ -41,7 +41,11 @@ interface RunState {
 
 export interface TrainEvents {
   log(message: string): void;
-  progress(step: number, total: number, info: { phase: 'pretrain' | 'finetune'; loss: number }): void;
+  progress(
+    step: number,
+    total: number,
+    info: { phase: 'pretrain' | 'finetune'; loss: number },
+  ): void;
 }
 
 export interface TrainResult {
@@ -54,7 +58,16 @@ export interface TrainResult {
 
 /** The options that define the model: changing any of them makes a run dir incompatible. */
 function optionsHash(o: TrainOptions): string {
-  const { timeBudgetMinutes: _t, maxSteps: _m, epochs: _e, evalEvery: _v, evalRows: _r, out: _o, runDir: _d, ...defining } = o;
+  const {
+    timeBudgetMinutes: _t,
+    maxSteps: _m,
+    epochs: _e,
+    evalEvery: _v,
+    evalRows: _r,
+    out: _o,
+    runDir: _d,
+    ...defining
+  } = o;
   return createHash('sha256').update(JSON.stringify(defining)).digest('hex').slice(0, 16);
 }
 
@@ -62,16 +75,30 @@ const SENTINELS = 32;
 /** Pre-training inputs are cut to this many tokens: span corruption needs context, not whole posts. */
 const PRETRAIN_TOKENS = 128;
 
-export async function runTraining(input: TrainOptionsInput, flags: { resume: boolean }, events: TrainEvents): Promise<TrainResult> {
+export async function runTraining(
+  input: TrainOptionsInput,
+  flags: { resume: boolean },
+  events: TrainEvents,
+): Promise<TrainResult> {
   const options = trainOptionsSchema.parse(input);
   const hash = optionsHash(options);
   const statePath = path.join(options.runDir, 'state.json');
   const checkpointDir = path.join(options.runDir, 'checkpoint');
   mkdirSync(options.runDir, { recursive: true });
-  let state: RunState = { optionsHash: hash, step: 0, epoch: 0, batchInEpoch: 0, history: [], examplesSeen: 0, trainSeconds: 0 };
+  let state: RunState = {
+    optionsHash: hash,
+    step: 0,
+    epoch: 0,
+    batchInEpoch: 0,
+    history: [],
+    examplesSeen: 0,
+    trainSeconds: 0,
+  };
   if (existsSync(statePath)) {
     if (!flags.resume) {
-      throw new Error(`${options.runDir} already holds a training run; pass --resume to continue it or choose another --run-dir`);
+      throw new Error(
+        `${options.runDir} already holds a training run; pass --resume to continue it or choose another --run-dir`,
+      );
     }
     state = JSON.parse(readFileSync(statePath, 'utf8')) as RunState;
     if (state.optionsHash !== hash) {
@@ -79,21 +106,29 @@ export async function runTraining(input: TrainOptionsInput, flags: { resume: boo
         `${options.runDir} holds a run with different data/model options (hash ${state.optionsHash}, now ${hash}); resume with the same options or use another --run-dir`,
       );
     }
-    events.log(`resuming at step ${state.step} (epoch ${state.epoch}, batch ${state.batchInEpoch})`);
+    events.log(
+      `resuming at step ${state.step} (epoch ${state.epoch}, batch ${state.batchInEpoch})`,
+    );
   }
   writeFileSync(path.join(options.runDir, 'options.json'), JSON.stringify(options, null, 2) + '\n');
 
   const backend = await ensureBackend();
   events.log(`backend: ${backend}`);
-  const dataset = await readDataset(options.data, options.limit !== undefined ? { limit: options.limit } : {});
+  const dataset = await readDataset(
+    options.data,
+    options.limit !== undefined ? { limit: options.limit } : {},
+  );
   const trainSide = holdoutSide(dataset.examples, options.holdout, 'train');
   const validationSide = holdoutSide(dataset.examples, options.holdout, 'validation');
-  events.log(`data: ${dataset.file} (${dataset.format}); ${trainSide.length} training rows, ${validationSide.length} held out`);
+  events.log(
+    `data: ${dataset.file} (${dataset.format}); ${trainSide.length} training rows, ${validationSide.length} held out`,
+  );
 
   const tokenizerDir = path.join(options.runDir, 'tokenizer');
   let tokenizer: T5Tokenizer;
   if (options.tokenizer) tokenizer = T5Tokenizer.fromPath(options.tokenizer);
-  else if (existsSync(path.join(tokenizerDir, 'tokenizer.json'))) tokenizer = T5Tokenizer.fromPath(tokenizerDir);
+  else if (existsSync(path.join(tokenizerDir, 'tokenizer.json')))
+    tokenizer = T5Tokenizer.fromPath(tokenizerDir);
   else {
     const started = performance.now();
     // The vocabulary is learnt from the training side only, so held-out text never shapes it.
@@ -102,31 +137,41 @@ export async function runTraining(input: TrainOptionsInput, flags: { resume: boo
       { vocabSize: options.vocabSize, extraIds: SENTINELS },
     );
     tokenizer.save(tokenizerDir);
-    events.log(`tokenizer: trained a ${tokenizer.vocabSize}-piece Unigram vocabulary in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    events.log(
+      `tokenizer: trained a ${tokenizer.vocabSize}-piece Unigram vocabulary in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
   }
-  const window = { prefix: T5_PREFIX, headTokens: options.headTokens, tailTokens: options.tailTokens, cacheDir: options.runDir };
+  const window = {
+    prefix: T5_PREFIX,
+    headTokens: options.headTokens,
+    tailTokens: options.tailTokens,
+    cacheDir: options.runDir,
+  };
   const train = tokenizeExamples(trainSide, tokenizer, window);
   const validation = tokenizeExamples(validationSide, tokenizer, window);
   const targets = labelTargets(tokenizer);
 
   if (options.init && !options.tokenizer) {
-    throw new Error(`--init ${options.init} needs --tokenizer with the tokenizer those weights were trained with`);
+    throw new Error(
+      `--init ${options.init} needs --tokenizer with the tokenizer those weights were trained with`,
+    );
   }
-  const model: T5Model = existsSync(path.join(checkpointDir, 'config.json')) && flags.resume
-    ? loadT5(checkpointDir)
-    : options.init
-      ? loadT5(options.init)
-      : createT5(
-        {
-          vocabSize: tokenizer.vocabSize,
-          ...options.model,
-          numDecoderLayers: options.model.numLayers,
-          padTokenId: tokenizer.padTokenId,
-          eosTokenId: tokenizer.eosTokenId,
-          decoderStartTokenId: tokenizer.padTokenId,
-        },
-        { seed: options.seed },
-      );
+  const model: T5Model =
+    existsSync(path.join(checkpointDir, 'config.json')) && flags.resume
+      ? loadT5(checkpointDir)
+      : options.init
+        ? loadT5(options.init)
+        : createT5(
+            {
+              vocabSize: tokenizer.vocabSize,
+              ...options.model,
+              numDecoderLayers: options.model.numLayers,
+              padTokenId: tokenizer.padTokenId,
+              eosTokenId: tokenizer.eosTokenId,
+              decoderStartTokenId: tokenizer.padTokenId,
+            },
+            { seed: options.seed },
+          );
   const optimizer = new AdamW({ weightDecay: options.weightDecay });
   const manifestBase = (): T5Manifest => ({
     kind: 't5',
@@ -134,14 +179,26 @@ export async function runTraining(input: TrainOptionsInput, flags: { resume: boo
     prefix: T5_PREFIX,
     headTokens: options.headTokens,
     tailTokens: options.tailTokens,
-    trainedOn: { file: path.basename(options.data), rows: trainSide.length, holdout: options.holdout },
+    trainedOn: {
+      file: path.basename(options.data),
+      rows: trainSide.length,
+      holdout: options.holdout,
+    },
   });
   const classifier = new T5QualityClassifier(model, tokenizer, manifestBase());
 
-  const collate = { padTokenId: tokenizer.padTokenId, decoderStartTokenId: model.config.decoderStartTokenId };
+  const collate = {
+    padTokenId: tokenizer.padTokenId,
+    decoderStartTokenId: model.config.decoderStartTokenId,
+  };
   const lengths = train.map((e) => e.inputIds.length);
   const plan = (epoch: number) =>
-    planEpoch(lengths, { maxTokensPerBatch: options.maxTokensPerBatch, maxBatchSize: options.maxBatchSize, seed: options.seed, epoch });
+    planEpoch(lengths, {
+      maxTokensPerBatch: options.maxTokensPerBatch,
+      maxBatchSize: options.maxBatchSize,
+      seed: options.seed,
+      epoch,
+    });
   const batchesPerEpoch = plan(0).length;
   const finetuneSteps = Math.min(options.maxSteps ?? Infinity, options.epochs * batchesPerEpoch);
   const totalSteps = options.pretrainSteps + finetuneSteps;
@@ -151,7 +208,11 @@ export async function runTraining(input: TrainOptionsInput, flags: { resume: boo
     warmupSteps: Math.min(options.warmupSteps, finetuneSteps - 1),
     totalSteps: finetuneSteps,
   });
-  const pretrainSchedule = makeSchedule({ kind: 'inverse-sqrt', learningRate: options.pretrainLearningRate, warmupSteps: Math.min(100, options.pretrainSteps) });
+  const pretrainSchedule = makeSchedule({
+    kind: 'inverse-sqrt',
+    learningRate: options.pretrainLearningRate,
+    warmupSteps: Math.min(100, options.pretrainSteps),
+  });
   events.log(
     `model: d=${model.config.dModel} layers=${model.config.numLayers}+${model.config.numDecoderLayers} vocab=${model.config.vocabSize} ` +
       `(${(model.variables().reduce((n, v) => n + v.size, 0) / 1e6).toFixed(2)} M parameters); ` +
@@ -171,16 +232,30 @@ export async function runTraining(input: TrainOptionsInput, flags: { resume: boo
       count += chunk.length;
       disposeBatch(batch);
     }
-    const predicted = classifier.probabilitiesFor(rows.map((e) => e.inputIds)).map((p) => predictionFrom(p).label);
-    return { loss: lossSum / Math.max(1, count), report: evaluateClasses(rows.map((e) => e.label), predicted) };
+    const predicted = classifier
+      .probabilitiesFor(rows.map((e) => e.inputIds))
+      .map((p) => predictionFrom(p).label);
+    return {
+      loss: lossSum / Math.max(1, count),
+      report: evaluateClasses(
+        rows.map((e) => e.label),
+        predicted,
+      ),
+    };
   };
 
   const checkpoint = async (point: CurvePoint) => {
     state.history.push(point);
     await saveT5(model, checkpointDir);
     writeFileSync(statePath, JSON.stringify(state));
-    writeFileSync(path.join(options.runDir, 'history.json'), JSON.stringify(state.history, null, 2) + '\n');
-    writeFileSync(path.join(options.runDir, 'learning-curve.svg'), learningCurveSvg(state.history, `T5 question-quality classifier (${hash})`));
+    writeFileSync(
+      path.join(options.runDir, 'history.json'),
+      JSON.stringify(state.history, null, 2) + '\n',
+    );
+    writeFileSync(
+      path.join(options.runDir, 'learning-curve.svg'),
+      learningCurveSvg(state.history, `T5 question-quality classifier (${hash})`),
+    );
   };
 
   const started = performance.now();
@@ -198,8 +273,14 @@ export async function runTraining(input: TrainOptionsInput, flags: { resume: boo
     if (phase === 'pretrain') {
       // T5's unsupervised objective on the training texts: predict masked spans.
       rows = Array.from({ length: options.maxBatchSize }, () => {
-        const ids = (train[stepRng.int(train.length)] as TokenizedExample).inputIds.slice(0, -1).slice(0, PRETRAIN_TOKENS);
-        return spanCorruption(ids, { sentinelId: (i) => tokenizer.sentinelId(Math.min(i, SENTINELS - 1)), eosTokenId: tokenizer.eosTokenId, rng: stepRng });
+        const ids = (train[stepRng.int(train.length)] as TokenizedExample).inputIds
+          .slice(0, -1)
+          .slice(0, PRETRAIN_TOKENS);
+        return spanCorruption(ids, {
+          sentinelId: (i) => tokenizer.sentinelId(Math.min(i, SENTINELS - 1)),
+          eosTokenId: tokenizer.eosTokenId,
+          rng: stepRng,
+        });
       });
       learningRate = pretrainSchedule(state.step);
     } else {
@@ -232,7 +313,8 @@ export async function runTraining(input: TrainOptionsInput, flags: { resume: boo
     events.progress(state.step, totalSteps, { phase, loss });
 
     const outOfTime =
-      options.timeBudgetMinutes !== undefined && (performance.now() - started) / 60_000 >= options.timeBudgetMinutes;
+      options.timeBudgetMinutes !== undefined &&
+      (performance.now() - started) / 60_000 >= options.timeBudgetMinutes;
     if (state.step % options.evalEvery === 0 || state.step === totalSteps || outOfTime) {
       state.trainSeconds = baseSeconds + stepSeconds;
       const point: CurvePoint =
@@ -240,7 +322,13 @@ export async function runTraining(input: TrainOptionsInput, flags: { resume: boo
           ? { step: state.step, phase, trainLoss: lossSinceEval / stepsSinceEval }
           : (() => {
               const { loss: validationLoss, report } = evaluate(evalSubset);
-              return { step: state.step, phase, trainLoss: lossSinceEval / stepsSinceEval, validationLoss, validationAccuracy: report.accuracy };
+              return {
+                step: state.step,
+                phase,
+                trainLoss: lossSinceEval / stepsSinceEval,
+                validationLoss,
+                validationAccuracy: report.accuracy,
+              };
             })();
       await checkpoint(point);
       events.log(
@@ -252,7 +340,9 @@ export async function runTraining(input: TrainOptionsInput, flags: { resume: boo
       lossSinceEval = 0;
       stepsSinceEval = 0;
       if (outOfTime && state.step < totalSteps) {
-        events.log(`time budget of ${options.timeBudgetMinutes} min reached at step ${state.step}: finishing with this model`);
+        events.log(
+          `time budget of ${options.timeBudgetMinutes} min reached at step ${state.step}: finishing with this model`,
+        );
         stoppedEarly = true;
         break;
       }
@@ -279,16 +369,33 @@ export async function runTraining(input: TrainOptionsInput, flags: { resume: boo
       accuracy: Number(final.report.accuracy.toFixed(4)),
       validationLoss: Number(final.loss.toFixed(4)),
       perClass: Object.fromEntries(
-        LABELS.map((l: Label) => [l, { precision: Number(final.report.perClass[l].precision.toFixed(4)), recall: Number(final.report.perClass[l].recall.toFixed(4)) }]),
+        LABELS.map((l: Label) => [
+          l,
+          {
+            precision: Number(final.report.perClass[l].precision.toFixed(4)),
+            recall: Number(final.report.perClass[l].recall.toFixed(4)),
+          },
+        ]),
       ),
       confusionMatrix: final.report.matrix,
     },
   };
   const finished = new T5QualityClassifier(model, tokenizer, manifest);
   await finished.save(options.out);
-  copyFileSync(path.join(options.runDir, 'learning-curve.svg'), path.join(options.out, 'learning-curve.svg'));
+  copyFileSync(
+    path.join(options.runDir, 'learning-curve.svg'),
+    path.join(options.out, 'learning-curve.svg'),
+  );
   copyFileSync(path.join(options.runDir, 'history.json'), path.join(options.out, 'history.json'));
   optimizer.dispose();
-  events.log(`saved ${options.out}: validation accuracy ${final.report.accuracy.toFixed(4)} on ${final.report.total} held-out rows`);
-  return { out: options.out, report: final.report, steps: state.step, examplesPerSecond, stoppedEarly };
+  events.log(
+    `saved ${options.out}: validation accuracy ${final.report.accuracy.toFixed(4)} on ${final.report.total} held-out rows`,
+  );
+  return {
+    out: options.out,
+    report: final.report,
+    steps: state.step,
+    examplesPerSecond,
+    stoppedEarly,
+  };
 }

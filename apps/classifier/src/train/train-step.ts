@@ -1,5 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { clipByGlobalNorm, maskedCrossEntropy, type AdamW, type T5Batch, type T5Model } from '@conveyor/t5';
+import {
+  clipByGlobalNorm,
+  maskedCrossEntropy,
+  type AdamW,
+  type T5Batch,
+  type T5Model,
+} from '@conveyor/t5';
 
 /**
  * One teacher-forced step. The library's T5Trainer keeps its step counter private, so a resumed
@@ -38,7 +44,9 @@ export function trainStep(
 
 /** Teacher-forced loss without dropout or updates. */
 export function batchLoss(model: T5Model, batch: T5Batch): number {
-  const loss = tf.tidy(() => maskedCrossEntropy(model.forward(batch), batch.labels, batch.labelMask));
+  const loss = tf.tidy(() =>
+    maskedCrossEntropy(model.forward(batch), batch.labels, batch.labelMask),
+  );
   const v = loss.dataSync()[0] as number;
   loss.dispose();
   return v;

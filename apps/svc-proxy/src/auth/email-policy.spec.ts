@@ -18,7 +18,11 @@ describe('access decisions', () => {
     ['ALICE@Example.COM', 'email'],
     ['carol@ops.example.com', 'domain'],
   ])('allows %s by %s', (email, rule) => {
-    expect(decideAccess(who(email), policy)).toEqual({ kind: 'allowed', email: email.toLowerCase(), rule });
+    expect(decideAccess(who(email), policy)).toEqual({
+      kind: 'allowed',
+      email: email.toLowerCase(),
+      rule,
+    });
   });
 
   it.each([
@@ -41,7 +45,10 @@ describe('access decisions', () => {
 
   it('explains denials', () => {
     const d = decideAccess(who('alice@example.com', false), policy);
-    expect(d).toEqual({ kind: 'denied', reason: 'email alice@example.com is not verified by the provider' });
+    expect(d).toEqual({
+      kind: 'denied',
+      reason: 'email alice@example.com is not verified by the provider',
+    });
   });
 
   it('splits only plain addresses', () => {

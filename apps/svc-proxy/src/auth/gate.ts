@@ -20,8 +20,10 @@ export function userOf(req: Request): SessionUser {
 /** Whether a still-signed-in user would still be let in (the allow-list may have shrunk). */
 export function stillAllowed(user: SessionUser, policy: AccessPolicy): boolean {
   return (
-    decideAccess({ subject: user.subject, email: user.email, emailVerified: true, name: user.name }, policy).kind ===
-    'allowed'
+    decideAccess(
+      { subject: user.subject, email: user.email, emailVerified: true, name: user.name },
+      policy,
+    ).kind === 'allowed'
   );
 }
 
@@ -41,9 +43,17 @@ export function requireUser(codec: SessionCodec, policy: AccessPolicy, logger: L
     const session = sessionOf(req);
     const user = codec.currentUser(session);
     if (user && !stillAllowed(user, policy)) {
-      logger.warn({ email: user.email, path: req.path }, 'session of a user no longer on the allow-list; signed out');
+      logger.warn(
+        { email: user.email, path: req.path },
+        'session of a user no longer on the allow-list; signed out',
+      );
       session.destroy();
-      errorPage(res, 403, 'Access denied', `${user.email} is no longer allowed. Ask an administrator.`);
+      errorPage(
+        res,
+        403,
+        'Access denied',
+        `${user.email} is no longer allowed. Ask an administrator.`,
+      );
       return;
     }
     if (user) {
@@ -51,7 +61,8 @@ export function requireUser(codec: SessionCodec, policy: AccessPolicy, logger: L
       next();
       return;
     }
-    const wantsPage = (req.method === 'GET' || req.method === 'HEAD') && req.accepts(['json', 'html']) === 'html';
+    const wantsPage =
+      (req.method === 'GET' || req.method === 'HEAD') && req.accepts(['json', 'html']) === 'html';
     if (wantsPage) {
       res.redirect(302, signInLocation(req.originalUrl));
       return;

@@ -18,7 +18,11 @@ export function bearerMatches(given: string, expected: string): boolean {
  * Authorization header fall through to the session gate (operators in a browser); a wrong or
  * malformed token is refused with 401 rather than sent to sign-in, which a scraper cannot do.
  */
-export function metricsBearerGate(token: string, registry: Registry, logger: Logger): RequestHandler {
+export function metricsBearerGate(
+  token: string,
+  registry: Registry,
+  logger: Logger,
+): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const header = req.headers.authorization;
     if (header === undefined) {
@@ -27,16 +31,22 @@ export function metricsBearerGate(token: string, registry: Registry, logger: Log
     }
     const match = /^Bearer ([\x21-\x7e]+)$/i.exec(header);
     if (!match?.[1] || !bearerMatches(match[1], token)) {
-      logger.warn({ ip: req.socket.remoteAddress, path: req.path }, 'metrics scrape refused: wrong bearer token');
+      logger.warn(
+        { ip: req.socket.remoteAddress, path: req.path },
+        'metrics scrape refused: wrong bearer token',
+      );
       res
         .status(401)
         .set('www-authenticate', 'Bearer realm="svc-proxy metrics", error="invalid_token"')
         .type('text/plain')
-        .send('svc-proxy: the bearer token for /metrics is wrong (compare with METRICS_BEARER_TOKEN)\n');
+        .send(
+          'svc-proxy: the bearer token for /metrics is wrong (compare with METRICS_BEARER_TOKEN)\n',
+        );
       return;
     }
     registry.metrics().then(
-      (text) => res.status(200).set('cache-control', 'no-store').type(registry.contentType).send(text),
+      (text) =>
+        res.status(200).set('cache-control', 'no-store').type(registry.contentType).send(text),
       (error: unknown) => next(error),
     );
   };

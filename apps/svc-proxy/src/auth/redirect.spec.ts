@@ -70,7 +70,13 @@ describe('post-login redirect validation', () => {
   });
 
   it('the independent judge rejects what an open redirect would look like', () => {
-    for (const bad of ['//evil.com', '/\\evil.com', 'https://evil.com', '/%2F%2Fevil.com', '/\t/evil']) {
+    for (const bad of [
+      '//evil.com',
+      '/\\evil.com',
+      'https://evil.com',
+      '/%2F%2Fevil.com',
+      '/\t/evil',
+    ]) {
       expect(isSafeLocalRedirect(bad, ORIGIN)).toBe(false);
     }
   });

@@ -57,8 +57,10 @@ function pathProblem(path: string): string | undefined {
  * absolute URLs pointing at it are reduced to their path, absolute URLs to anything else refused.
  */
 export function decideRedirect(target: unknown, publicOrigin: string): RedirectDecision {
-  if (typeof target !== 'string' || target.length === 0) return { kind: 'refused', reason: 'no target' };
-  if (target.length > MAX_LENGTH) return { kind: 'refused', reason: `longer than ${MAX_LENGTH} characters` };
+  if (typeof target !== 'string' || target.length === 0)
+    return { kind: 'refused', reason: 'no target' };
+  if (target.length > MAX_LENGTH)
+    return { kind: 'refused', reason: `longer than ${MAX_LENGTH} characters` };
   if (CONTROL.test(target) || target.includes('\\')) {
     return { kind: 'refused', reason: 'contains control characters or a backslash' };
   }
@@ -72,7 +74,10 @@ export function decideRedirect(target: unknown, publicOrigin: string): RedirectD
       return { kind: 'refused', reason: 'has a scheme but is not a valid URL' };
     }
     if (absolute.origin !== publicOrigin || absolute.username || absolute.password) {
-      return { kind: 'refused', reason: `points at another origin (${absolute.protocol}//${absolute.host})` };
+      return {
+        kind: 'refused',
+        reason: `points at another origin (${absolute.protocol}//${absolute.host})`,
+      };
     }
     candidate = absolute.pathname + absolute.search + absolute.hash;
   }
@@ -88,12 +93,14 @@ export function decideRedirect(target: unknown, publicOrigin: string): RedirectD
   } catch {
     return { kind: 'refused', reason: 'is not a valid path' };
   }
-  if (resolved.origin !== publicOrigin) return { kind: 'refused', reason: 'resolves to another origin' };
+  if (resolved.origin !== publicOrigin)
+    return { kind: 'refused', reason: 'resolves to another origin' };
   const path = resolved.pathname + resolved.search + resolved.hash;
   const after = pathProblem(path);
   if (after) return { kind: 'refused', reason: `normalised target ${after}` };
   // Landing back in the sign-in flow would loop through the provider.
-  if (resolved.pathname.startsWith('/oauth2/')) return { kind: 'refused', reason: 'points into the sign-in flow itself' };
+  if (resolved.pathname.startsWith('/oauth2/'))
+    return { kind: 'refused', reason: 'points into the sign-in flow itself' };
   return { kind: 'local', path };
 }
 

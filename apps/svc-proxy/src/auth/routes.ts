@@ -1,6 +1,10 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import passport from 'passport';
-import { Strategy as GoogleStrategy, type Profile, type VerifyCallback } from 'passport-google-oauth20';
+import {
+  Strategy as GoogleStrategy,
+  type Profile,
+  type VerifyCallback,
+} from 'passport-google-oauth20';
 import type { StateStore } from 'passport-oauth2';
 import type { Logger } from 'pino';
 import type { SvcProxyConfig } from '../config';
@@ -32,7 +36,10 @@ function identityFrom(profile: Profile): ProviderIdentity {
   };
 }
 
-export function createAuthenticator(config: SvcProxyConfig, logger: Logger): passport.Authenticator {
+export function createAuthenticator(
+  config: SvcProxyConfig,
+  logger: Logger,
+): passport.Authenticator {
   const authenticator = new passport.Authenticator();
   const strategy = new GoogleStrategy(
     {
@@ -50,7 +57,10 @@ export function createAuthenticator(config: SvcProxyConfig, logger: Logger): pas
       const identity = identityFrom(profile);
       const decision = decideAccess(identity, config.access);
       if (decision.kind === 'denied') {
-        logger.warn({ subject: identity.subject, email: identity.email, reason: decision.reason }, 'sign-in denied');
+        logger.warn(
+          { subject: identity.subject, email: identity.email, reason: decision.reason },
+          'sign-in denied',
+        );
         const failure: SignInFailure = { kind: 'denied', message: decision.reason };
         done(null, false, failure);
         return;
@@ -76,11 +86,19 @@ export function authRouter(config: SvcProxyConfig, codec: SessionCodec, logger: 
     const rd = req.query['rd'];
     const decision = decideRedirect(rd, origin);
     if (rd !== undefined && decision.kind === 'refused') {
-      logger.warn({ rd: String(rd).slice(0, 200), reason: decision.reason }, 'post-login redirect refused; using /');
+      logger.warn(
+        { rd: String(rd).slice(0, 200), reason: decision.reason },
+        'post-login redirect refused; using /',
+      );
     }
     const state: LoginState = { returnTo: decision.kind === 'local' ? decision.path : '/' };
     // passport-oauth2 hands an object `state` to the store (typed as string in @types).
-    const options = { session: false, scope: SCOPES, state, prompt: 'select_account' } as unknown as passport.AuthenticateOptions;
+    const options = {
+      session: false,
+      scope: SCOPES,
+      state,
+      prompt: 'select_account',
+    } as unknown as passport.AuthenticateOptions;
     authenticator.authenticate('google', options)(req, res, next);
   });
 
@@ -88,19 +106,45 @@ export function authRouter(config: SvcProxyConfig, codec: SessionCodec, logger: 
     authenticator.authenticate(
       'google',
       { session: false },
-      (err: unknown, user: SignedInIdentity | false, info: (Partial<SignInFailure> & { state?: LoginState }) | undefined) => {
+      (
+        err: unknown,
+        user: SignedInIdentity | false,
+        info: (Partial<SignInFailure> & { state?: LoginState }) | undefined,
+      ) => {
         if (err) {
-          logger.error({ err: (err as Error).message }, 'sign-in failed: the identity provider exchange failed');
-          errorPage(res, 502, 'Sign-in failed', 'The identity provider could not complete the sign-in. Try again; if it keeps failing, check the proxy logs.');
+          logger.error(
+            { err: (err as Error).message },
+            'sign-in failed: the identity provider exchange failed',
+          );
+          errorPage(
+            res,
+            502,
+            'Sign-in failed',
+            'The identity provider could not complete the sign-in. Try again; if it keeps failing, check the proxy logs.',
+          );
           return;
         }
         if (!user) {
           const message = info?.message ?? 'sign-in was not completed';
           if (info?.kind === 'denied') {
-            errorPage(res, 403, 'Access denied', `${message}. Ask an administrator to add you to the allow-list.`);
+            errorPage(
+              res,
+              403,
+              'Access denied',
+              `${message}. Ask an administrator to add you to the allow-list.`,
+            );
           } else {
-            logger.warn({ reason: message, ip: req.socket.remoteAddress }, 'sign-in callback rejected');
-            errorPage(res, 400, 'Sign-in could not be verified', `${message}. Start again from the landing page.`, SIGN_IN_PATH);
+            logger.warn(
+              { reason: message, ip: req.socket.remoteAddress },
+              'sign-in callback rejected',
+            );
+            errorPage(
+              res,
+              400,
+              'Sign-in could not be verified',
+              `${message}. Start again from the landing page.`,
+              SIGN_IN_PATH,
+            );
           }
           return;
         }
@@ -134,7 +178,12 @@ export function authRouter(config: SvcProxyConfig, codec: SessionCodec, logger: 
     const requestOrigin = req.headers.origin;
     if (requestOrigin !== undefined && requestOrigin !== origin) {
       logger.warn({ origin: requestOrigin }, 'cross-origin sign-out refused');
-      errorPage(res, 403, 'Sign-out refused', `The request came from ${requestOrigin}, not from this proxy.`);
+      errorPage(
+        res,
+        403,
+        'Sign-out refused',
+        `The request came from ${requestOrigin}, not from this proxy.`,
+      );
       return;
     }
     const session = sessionOf(req);

@@ -2,7 +2,12 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { SessionCodec, withoutCookie } from './session';
 
-const config = { cookieName: '_svc_proxy', secrets: { '1': 'k'.repeat(40) }, ttlSeconds: 3600, insecureCookie: false };
+const config = {
+  cookieName: '_svc_proxy',
+  secrets: { '1': 'k'.repeat(40) },
+  ttlSeconds: 3600,
+  insecureCookie: false,
+};
 
 function exchange(cookie?: string): { req: IncomingMessage; res: ServerResponse } {
   const req = new IncomingMessage(new Socket());
@@ -10,7 +15,8 @@ function exchange(cookie?: string): { req: IncomingMessage; res: ServerResponse 
   return { req, res: new ServerResponse(req) };
 }
 
-const setCookies = (res: ServerResponse): string[] => (res.getHeader('set-cookie') as string[] | undefined) ?? [];
+const setCookies = (res: ServerResponse): string[] =>
+  (res.getHeader('set-cookie') as string[] | undefined) ?? [];
 
 describe('sealed cookie sessions', () => {
   const user = { sid: 's', subject: '1', email: 'a@example.com', signedInAt: Date.now() };
@@ -52,7 +58,7 @@ describe('sealed cookie sessions', () => {
     expect(again.user).toEqual(user);
   });
 
-  it('hands out copies: changing one request\'s session never leaks into the verification cache', async () => {
+  it("hands out copies: changing one request's session never leaks into the verification cache", async () => {
     const codec = new SessionCodec(config);
     const a = exchange();
     const s = await codec.open(a.req, a.res);
@@ -73,7 +79,10 @@ describe('sealed cookie sessions', () => {
     await s.save();
     const cookie = setCookies(res)[0]?.split(';')[0] ?? '';
     expect(await new SessionCodec(config).read(cookie)).toEqual({});
-    const rotated = new SessionCodec({ ...config, secrets: { '1': 'o'.repeat(40), '2': 'k'.repeat(40) } });
+    const rotated = new SessionCodec({
+      ...config,
+      secrets: { '1': 'o'.repeat(40), '2': 'k'.repeat(40) },
+    });
     expect((await rotated.read(cookie)).user).toEqual(user);
   });
 
@@ -90,11 +99,15 @@ describe('sealed cookie sessions', () => {
   it('rejects users past the absolute session age', () => {
     const codec = new SessionCodec(config);
     expect(codec.currentUser({ user })).toEqual(user);
-    expect(codec.currentUser({ user: { ...user, signedInAt: Date.now() - 3601_000 } })).toBeUndefined();
+    expect(
+      codec.currentUser({ user: { ...user, signedInAt: Date.now() - 3601_000 } }),
+    ).toBeUndefined();
   });
 
   it('removes only its own cookie from the Cookie header', () => {
-    expect(withoutCookie('a=1; _svc_proxy=x; _svc_proxy_other=2', '_svc_proxy')).toBe('a=1; _svc_proxy_other=2');
+    expect(withoutCookie('a=1; _svc_proxy=x; _svc_proxy_other=2', '_svc_proxy')).toBe(
+      'a=1; _svc_proxy_other=2',
+    );
     expect(withoutCookie('_svc_proxy=x', '_svc_proxy')).toBeUndefined();
     expect(withoutCookie(undefined, '_svc_proxy')).toBeUndefined();
   });

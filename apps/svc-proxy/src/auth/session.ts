@@ -75,7 +75,10 @@ export class SessionCodec {
     if (hit && hit.until > now) return structuredClone(hit.data);
     let data: SessionData;
     try {
-      data = await unsealData<SessionData>(value, { password: this.password, ttl: this.config.ttlSeconds });
+      data = await unsealData<SessionData>(value, {
+        password: this.password,
+        ttl: this.config.ttlSeconds,
+      });
     } catch {
       return {}; // malformed beyond what unsealData itself maps to {}
     }
@@ -95,7 +98,10 @@ export class SessionCodec {
       ...data,
       save: async () => {
         const sealed = await sealData(
-          { ...(session.user ? { user: session.user } : {}), ...(session.login ? { login: session.login } : {}) },
+          {
+            ...(session.user ? { user: session.user } : {}),
+            ...(session.login ? { login: session.login } : {}),
+          },
           { password: this.password, ttl: this.config.ttlSeconds },
         );
         // Expire the cookie a minute before the seal, as iron's clock-skew allowance is a minute.
@@ -113,16 +119,17 @@ export class SessionCodec {
   private setCookie(res: ServerResponse, value: string, maxAge: number): void {
     const line = serializeCookie(this.config.cookieName, value, { ...this.cookieOptions, maxAge });
     const existing = res.getHeader('set-cookie');
-    const others = (Array.isArray(existing) ? existing : existing === undefined ? [] : [String(existing)]).filter(
-      (c) => !c.startsWith(`${this.config.cookieName}=`),
-    );
+    const others = (
+      Array.isArray(existing) ? existing : existing === undefined ? [] : [String(existing)]
+    ).filter((c) => !c.startsWith(`${this.config.cookieName}=`));
     res.setHeader('set-cookie', [...others, line]);
   }
 
   /** A still-valid signed-in user, or undefined (absolute expiry is enforced here too). */
   currentUser(data: SessionData, now = Date.now()): SessionUser | undefined {
     const user = data.user;
-    if (!user || typeof user.email !== 'string' || typeof user.signedInAt !== 'number') return undefined;
+    if (!user || typeof user.email !== 'string' || typeof user.signedInAt !== 'number')
+      return undefined;
     if (now - user.signedInAt > this.config.ttlSeconds * 1000) return undefined;
     return user;
   }

@@ -8,7 +8,11 @@ export interface LoginState {
 }
 
 type StoreCallback = (err: Error | null, handle?: string) => void;
-type VerifyCallback = (err: Error | null, ok: string | false, state?: LoginState | { message: string }) => void;
+type VerifyCallback = (
+  err: Error | null,
+  ok: string | false,
+  state?: LoginState | { message: string },
+) => void;
 
 const MAX_LOGIN_AGE_MS = 10 * 60 * 1000;
 
@@ -25,7 +29,13 @@ function sameHandle(a: string, b: string): boolean {
  * The method arities (5 and 3) are what passport-oauth2 dispatches on.
  */
 export class CookieStateStore {
-  store(req: IncomingMessage, verifier: string, state: unknown, _meta: unknown, callback: StoreCallback): void {
+  store(
+    req: IncomingMessage,
+    verifier: string,
+    state: unknown,
+    _meta: unknown,
+    callback: StoreCallback,
+  ): void {
     const session = sessionOf(req);
     const handle = randomBytes(24).toString('base64url');
     const returnTo = (state as Partial<LoginState> | undefined)?.returnTo ?? '/';
@@ -42,11 +52,16 @@ export class CookieStateStore {
     // One use only: a replayed callback finds nothing.
     delete session.login;
     if (!login) {
-      callback(null, false, { message: 'no sign-in in progress in this browser (cookie missing, expired or from another browser)' });
+      callback(null, false, {
+        message:
+          'no sign-in in progress in this browser (cookie missing, expired or from another browser)',
+      });
       return;
     }
     if (typeof providedState !== 'string' || !sameHandle(providedState, login.handle)) {
-      callback(null, false, { message: 'the state parameter does not match this browser\'s sign-in' });
+      callback(null, false, {
+        message: "the state parameter does not match this browser's sign-in",
+      });
       return;
     }
     if (Date.now() - login.startedAt > MAX_LOGIN_AGE_MS) {

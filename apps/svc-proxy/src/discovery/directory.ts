@@ -39,7 +39,9 @@ interface Supervised {
 
 function describe(error: unknown): string {
   if (error instanceof Error) {
-    const status = (error as { statusCode?: number; code?: number | string }).statusCode ?? (error as { code?: unknown }).code;
+    const status =
+      (error as { statusCode?: number; code?: number | string }).statusCode ??
+      (error as { code?: unknown }).code;
     return status !== undefined ? `${error.message} (${String(status)})` : error.message;
   }
   return String(error);
@@ -66,22 +68,33 @@ export class Directory implements TargetSource {
   ) {
     const core = kc.makeApiClient(CoreV1Api);
     const discovery = kc.makeApiClient(DiscoveryV1Api);
-    const scopes: (string | undefined)[] = options.namespaces.length > 0 ? [...options.namespaces] : [undefined];
+    const scopes: (string | undefined)[] =
+      options.namespaces.length > 0 ? [...options.namespaces] : [undefined];
     for (const ns of scopes) {
       this.add(
         `services${ns ? `/${ns}` : ''}`,
         ns ? `/api/v1/namespaces/${ns}/services` : '/api/v1/services',
-        () => (ns ? core.listNamespacedService({ namespace: ns }) : core.listServiceForAllNamespaces()),
+        () =>
+          ns ? core.listNamespacedService({ namespace: ns }) : core.listServiceForAllNamespaces(),
       );
       this.add(
         `endpointslices${ns ? `/${ns}` : ''}`,
-        ns ? `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices` : '/apis/discovery.k8s.io/v1/endpointslices',
-        () => (ns ? discovery.listNamespacedEndpointSlice({ namespace: ns }) : discovery.listEndpointSliceForAllNamespaces()),
+        ns
+          ? `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`
+          : '/apis/discovery.k8s.io/v1/endpointslices',
+        () =>
+          ns
+            ? discovery.listNamespacedEndpointSlice({ namespace: ns })
+            : discovery.listEndpointSliceForAllNamespaces(),
       );
     }
   }
 
-  private add<T extends KubernetesObject>(name: string, path: string, list: () => Promise<KubernetesListObject<T>>): void {
+  private add<T extends KubernetesObject>(
+    name: string,
+    path: string,
+    list: () => Promise<KubernetesListObject<T>>,
+  ): void {
     const entry: Supervised = {
       name,
       informer: undefined as unknown as AnyInformer,
@@ -112,10 +125,21 @@ export class Directory implements TargetSource {
     if (this.stopped) return;
     entry.errors += 1;
     entry.failures += 1;
-    const exp = Math.min(this.options.backoff.maxMs, this.options.backoff.initialMs * 2 ** (entry.failures - 1));
+    const exp = Math.min(
+      this.options.backoff.maxMs,
+      this.options.backoff.initialMs * 2 ** (entry.failures - 1),
+    );
     const retryInMs = Math.round(exp / 2 + (Math.random() * exp) / 2);
-    entry.status = { phase: 'backing-off', error: describe(error), retryInMs, failures: entry.failures };
-    this.logger.warn({ informer: entry.name, err: describe(error), retryInMs, failures: entry.failures }, 'informer stopped; restarting');
+    entry.status = {
+      phase: 'backing-off',
+      error: describe(error),
+      retryInMs,
+      failures: entry.failures,
+    };
+    this.logger.warn(
+      { informer: entry.name, err: describe(error), retryInMs, failures: entry.failures },
+      'informer stopped; restarting',
+    );
     clearTimeout(entry.timer);
     entry.timer = setTimeout(() => {
       if (!this.stopped) void this.startOne(entry);
@@ -144,7 +168,12 @@ export class Directory implements TargetSource {
     const before = this.targets;
     this.targets = targets;
     this.index = new Map(targets.map((t) => [`${t.namespace}/${t.service}/${t.pod}`, t]));
-    const newProblems = problems.filter((p) => !this.problems.some((q) => q.namespace === p.namespace && q.service === p.service && q.problem === p.problem));
+    const newProblems = problems.filter(
+      (p) =>
+        !this.problems.some(
+          (q) => q.namespace === p.namespace && q.service === p.service && q.problem === p.problem,
+        ),
+    );
     for (const p of newProblems) this.logger.warn(p, 'annotated service cannot be proxied');
     this.problems = problems;
     if (JSON.stringify(before) !== JSON.stringify(targets)) {

@@ -20,7 +20,9 @@ export function loadKubeConfig(source: KubeSource): KubeConfig {
       break;
   }
   if (!kc.getCurrentCluster()) {
-    throw new Error(`no Kubernetes cluster found (${source.kind}): set KUBE_SOURCE and KUBECONFIG, or run in a pod`);
+    throw new Error(
+      `no Kubernetes cluster found (${source.kind}): set KUBE_SOURCE and KUBECONFIG, or run in a pod`,
+    );
   }
   return kc;
 }

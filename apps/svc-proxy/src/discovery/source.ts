@@ -4,7 +4,12 @@ import type { Target, TargetProblem } from './targets';
 export type FeedStatus =
   | { readonly phase: 'starting' }
   | { readonly phase: 'synced'; readonly since: string }
-  | { readonly phase: 'backing-off'; readonly error: string; readonly retryInMs: number; readonly failures: number }
+  | {
+      readonly phase: 'backing-off';
+      readonly error: string;
+      readonly retryInMs: number;
+      readonly failures: number;
+    }
   | { readonly phase: 'stopped' };
 
 /**

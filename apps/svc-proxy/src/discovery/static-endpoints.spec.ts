@@ -1,7 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadStaticEndpoints, parseStaticEndpoints, StaticDirectory, StaticEndpointsError } from './static-endpoints';
+import {
+  loadStaticEndpoints,
+  parseStaticEndpoints,
+  StaticDirectory,
+  StaticEndpointsError,
+} from './static-endpoints';
 
 const problemsOf = (text: string): string[] => {
   try {
@@ -30,14 +35,40 @@ endpoints:
 describe('static endpoints file', () => {
   it('turns ready pods into targets, sorted like the informers sort them', () => {
     expect(parseStaticEndpoints(YAML, 'endpoints.yaml')).toEqual([
-      { namespace: 'local', service: 'checkers', pod: 'checkers-0', ip: '::1', port: 3003, ready: true },
-      { namespace: 'local', service: 'orchestrator', pod: 'orchestrator-0', ip: '127.0.0.1', port: 3001, node: 'laptop', ready: true },
+      {
+        namespace: 'local',
+        service: 'checkers',
+        pod: 'checkers-0',
+        ip: '::1',
+        port: 3003,
+        ready: true,
+      },
+      {
+        namespace: 'local',
+        service: 'orchestrator',
+        pod: 'orchestrator-0',
+        ip: '127.0.0.1',
+        port: 3001,
+        node: 'laptop',
+        ready: true,
+      },
     ]);
   });
 
   it('reads JSON as well', () => {
-    const json = JSON.stringify({ endpoints: [{ namespace: 'ns', service: 'svc', port: 8080, pods: [{ name: 'p', ip: '10.0.0.1', ready: true }] }] });
-    expect(parseStaticEndpoints(json, 'e.json')).toEqual([{ namespace: 'ns', service: 'svc', pod: 'p', ip: '10.0.0.1', port: 8080, ready: true }]);
+    const json = JSON.stringify({
+      endpoints: [
+        {
+          namespace: 'ns',
+          service: 'svc',
+          port: 8080,
+          pods: [{ name: 'p', ip: '10.0.0.1', ready: true }],
+        },
+      ],
+    });
+    expect(parseStaticEndpoints(json, 'e.json')).toEqual([
+      { namespace: 'ns', service: 'svc', pod: 'p', ip: '10.0.0.1', port: 8080, ready: true },
+    ]);
   });
 
   it('names every problem with its place in the document', () => {
@@ -62,10 +93,18 @@ endpoints:
   });
 
   it('refuses duplicates, a missing list, and text that is not YAML', () => {
-    expect(problemsOf(`endpoints:\n  - { namespace: a, service: b, port: 1, pods: [{ name: p, ip: 10.0.0.1 }, { name: p, ip: 10.0.0.2 }] }`)).toEqual([
+    expect(
+      problemsOf(
+        `endpoints:\n  - { namespace: a, service: b, port: 1, pods: [{ name: p, ip: 10.0.0.1 }, { name: p, ip: 10.0.0.2 }] }`,
+      ),
+    ).toEqual([
       'endpoints[0].pods[1]: pod a/b/p is already listed at endpoints[0].pods[0]; each namespace/service/pod must be unique',
     ]);
-    expect(problemsOf('services: []')).toEqual(expect.arrayContaining(['endpoints: endpoints must be a list of { namespace, service, port, pods }']));
+    expect(problemsOf('services: []')).toEqual(
+      expect.arrayContaining([
+        'endpoints: endpoints must be a list of { namespace, service, port, pods }',
+      ]),
+    );
     expect(problemsOf('endpoints: [ {')[0]).toMatch(/^not valid YAML or JSON: /);
   });
 
@@ -84,10 +123,15 @@ endpoints:
       expect(source.synced).toBe(false);
       await source.start();
       expect(source.synced && source.healthy).toBe(true);
-      expect(source.find('local', 'orchestrator', 'orchestrator-0')).toMatchObject({ ip: '127.0.0.1', port: 3001 });
+      expect(source.find('local', 'orchestrator', 'orchestrator-0')).toMatchObject({
+        ip: '127.0.0.1',
+        port: 3001,
+      });
       // Not ready → not a target, exactly like an unready EndpointSlice endpoint.
       expect(source.find('local', 'orchestrator', 'orchestrator-1')).toBeUndefined();
-      expect(source.status()).toEqual({ [`static:${file}`]: { phase: 'synced', since: expect.any(String) } });
+      expect(source.status()).toEqual({
+        [`static:${file}`]: { phase: 'synced', since: expect.any(String) },
+      });
       await source.stop();
       expect(source.synced).toBe(false);
     } finally {

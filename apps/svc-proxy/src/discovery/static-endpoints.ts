@@ -6,11 +6,22 @@ import type { FeedStatus, TargetSource } from './source';
 import { LABEL_RE, SUBDOMAIN_RE, type Target, type TargetProblem } from './targets';
 
 const label = (what: string) =>
-  z.string({ error: `${what} is required` }).regex(LABEL_RE, { error: `${what} must be a DNS label (lower-case letters, digits and "-", at most 63)` });
+  z
+    .string({ error: `${what} is required` })
+    .regex(LABEL_RE, {
+      error: `${what} must be a DNS label (lower-case letters, digits and "-", at most 63)`,
+    });
 
 const PodSchema = z.strictObject({
-  name: z.string({ error: 'name is required' }).regex(SUBDOMAIN_RE, { error: 'name must be a DNS subdomain, as Kubernetes pod names are' }),
-  ip: z.string({ error: 'ip is required' }).refine((v) => isIP(v) !== 0, { error: 'ip must be an IPv4 or IPv6 address (no host names: the proxy never resolves names from its input)' }),
+  name: z
+    .string({ error: 'name is required' })
+    .regex(SUBDOMAIN_RE, { error: 'name must be a DNS subdomain, as Kubernetes pod names are' }),
+  ip: z
+    .string({ error: 'ip is required' })
+    .refine((v) => isIP(v) !== 0, {
+      error:
+        'ip must be an IPv4 or IPv6 address (no host names: the proxy never resolves names from its input)',
+    }),
   node: z.string().min(1).optional(),
   ready: z.boolean({ error: 'ready must be true or false' }).default(true),
 });
@@ -18,12 +29,18 @@ const PodSchema = z.strictObject({
 const EndpointSchema = z.strictObject({
   namespace: label('namespace'),
   service: label('service'),
-  port: z.number({ error: 'port must be a number' }).int().min(1, { error: 'port must be from 1 to 65535' }).max(65535, { error: 'port must be from 1 to 65535' }),
+  port: z
+    .number({ error: 'port must be a number' })
+    .int()
+    .min(1, { error: 'port must be from 1 to 65535' })
+    .max(65535, { error: 'port must be from 1 to 65535' }),
   pods: z.array(PodSchema, { error: 'pods must be a list of { name, ip, node?, ready? }' }),
 });
 
 const FileSchema = z.strictObject({
-  endpoints: z.array(EndpointSchema, { error: 'endpoints must be a list of { namespace, service, port, pods }' }),
+  endpoints: z.array(EndpointSchema, {
+    error: 'endpoints must be a list of { namespace, service, port, pods }',
+  }),
 });
 
 export type StaticEndpointsFile = z.input<typeof FileSchema>;
@@ -43,7 +60,9 @@ export class StaticEndpointsError extends Error {
 }
 
 const pathOf = (path: readonly PropertyKey[]): string =>
-  path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('') || '(top level)';
+  path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))
+    .join('') || '(top level)';
 
 /**
  * Parses and validates a static endpoints document into targets, the same shape the informers
@@ -59,7 +78,10 @@ export function parseStaticEndpoints(text: string, file: string): Target[] {
   }
   const parsed = FileSchema.safeParse(document);
   if (!parsed.success) {
-    throw new StaticEndpointsError(file, parsed.error.issues.map((i) => `${pathOf(i.path)}: ${i.message}`));
+    throw new StaticEndpointsError(
+      file,
+      parsed.error.issues.map((i) => `${pathOf(i.path)}: ${i.message}`),
+    );
   }
   const problems: string[] = [];
   const seen = new Map<string, string>();
@@ -70,7 +92,9 @@ export function parseStaticEndpoints(text: string, file: string): Target[] {
       const where = `endpoints[${e}].pods[${p}]`;
       const first = seen.get(key);
       if (first) {
-        problems.push(`${where}: pod ${key} is already listed at ${first}; each namespace/service/pod must be unique`);
+        problems.push(
+          `${where}: pod ${key} is already listed at ${first}; each namespace/service/pod must be unique`,
+        );
         return;
       }
       seen.set(key, where);
@@ -88,7 +112,10 @@ export function parseStaticEndpoints(text: string, file: string): Target[] {
   });
   if (problems.length > 0) throw new StaticEndpointsError(file, problems);
   return targets.sort(
-    (a, b) => a.namespace.localeCompare(b.namespace) || a.service.localeCompare(b.service) || a.pod.localeCompare(b.pod),
+    (a, b) =>
+      a.namespace.localeCompare(b.namespace) ||
+      a.service.localeCompare(b.service) ||
+      a.pod.localeCompare(b.pod),
   );
 }
 
@@ -98,7 +125,9 @@ export function loadStaticEndpoints(file: string): Target[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new StaticEndpointsError(file, [`cannot be read: ${(error as Error).message}; point STATIC_ENDPOINTS_FILE at an existing file`]);
+    throw new StaticEndpointsError(file, [
+      `cannot be read: ${(error as Error).message}; point STATIC_ENDPOINTS_FILE at an existing file`,
+    ]);
   }
   return parseStaticEndpoints(text, file);
 }

@@ -3,8 +3,13 @@ import { endpointSlice, service, type EndpointSpec } from '../../test/support/fa
 import { parsePortAnnotation, resolveTargets } from './targets';
 
 const svc = (...args: Parameters<typeof service>) => service(...args) as unknown as V1Service;
-const slice = (ns: string, name: string, eps: EndpointSpec[], ports?: { name: string; port: number }[], sliceName?: string) =>
-  endpointSlice(ns, name, eps, ports, sliceName) as unknown as V1EndpointSlice;
+const slice = (
+  ns: string,
+  name: string,
+  eps: EndpointSpec[],
+  ports?: { name: string; port: number }[],
+  sliceName?: string,
+) => endpointSlice(ns, name, eps, ports, sliceName) as unknown as V1EndpointSlice;
 
 describe('target resolution', () => {
   it('parses the annotation as a number or a port name', () => {
@@ -30,17 +35,37 @@ describe('target resolution', () => {
       ],
     );
     expect(problems).toEqual([]);
-    expect(targets).toEqual([{ namespace: 'shop', service: 'cart', pod: 'cart-0', ip: '10.0.0.1', port: 9090, node: 'n1', ready: true }]);
+    expect(targets).toEqual([
+      {
+        namespace: 'shop',
+        service: 'cart',
+        pod: 'cart-0',
+        ip: '10.0.0.1',
+        port: 9090,
+        node: 'n1',
+        ready: true,
+      },
+    ]);
   });
 
   it('resolves named ports from the EndpointSlice, then from the Service targetPort', () => {
     const fromSlice = resolveTargets(
-      [svc('a', 's', { annotation: 'debug', ports: [{ name: 'debug', port: 80, targetPort: 'debug-port' }] })],
+      [
+        svc('a', 's', {
+          annotation: 'debug',
+          ports: [{ name: 'debug', port: 80, targetPort: 'debug-port' }],
+        }),
+      ],
       [slice('a', 's', [{ pod: 'p', ip: '10.0.0.1' }], [{ name: 'debug', port: 6060 }])],
     );
     expect(fromSlice.targets[0]?.port).toBe(6060);
     const fromService = resolveTargets(
-      [svc('a', 's', { annotation: 'debug', ports: [{ name: 'debug', port: 80, targetPort: 6061 }] })],
+      [
+        svc('a', 's', {
+          annotation: 'debug',
+          ports: [{ name: 'debug', port: 80, targetPort: 6061 }],
+        }),
+      ],
       [slice('a', 's', [{ pod: 'p', ip: '10.0.0.1' }], [])],
     );
     expect(fromService.targets[0]?.port).toBe(6061);
@@ -48,7 +73,10 @@ describe('target resolution', () => {
 
   it('reports annotations it cannot use', () => {
     const { targets, problems } = resolveTargets(
-      [svc('a', 'bad', { annotation: 'not a port!' }), svc('a', 'named', { annotation: 'missing' })],
+      [
+        svc('a', 'bad', { annotation: 'not a port!' }),
+        svc('a', 'named', { annotation: 'missing' }),
+      ],
       [slice('a', 'named', [{ pod: 'p', ip: '10.0.0.1' }])],
     );
     expect(targets).toEqual([]);

@@ -36,11 +36,17 @@ export function parsePortAnnotation(value: string | undefined): PortSpec {
     const port = Number(v);
     return port >= 1 && port <= 65535
       ? { kind: 'number', port }
-      : { kind: 'invalid', reason: `${ENDPOINT_PORT_ANNOTATION}=${v} is not a port number from 1 to 65535` };
+      : {
+          kind: 'invalid',
+          reason: `${ENDPOINT_PORT_ANNOTATION}=${v} is not a port number from 1 to 65535`,
+        };
   }
   return PORT_NAME_RE.test(v)
     ? { kind: 'name', name: v }
-    : { kind: 'invalid', reason: `${ENDPOINT_PORT_ANNOTATION}=${JSON.stringify(v)} is neither a port number nor a port name` };
+    : {
+        kind: 'invalid',
+        reason: `${ENDPOINT_PORT_ANNOTATION}=${JSON.stringify(v)} is neither a port number nor a port name`,
+      };
 }
 
 /**
@@ -48,7 +54,11 @@ export function parsePortAnnotation(value: string | undefined): PortSpec {
  * with the pod-side numbers, so they answer directly; a numeric Service targetPort is the
  * fallback while a slice has no ports listed.
  */
-function resolvePort(spec: PortSpec, service: V1Service, slice: V1EndpointSlice): number | undefined {
+function resolvePort(
+  spec: PortSpec,
+  service: V1Service,
+  slice: V1EndpointSlice,
+): number | undefined {
   if (spec.kind === 'number') return spec.port;
   if (spec.kind === 'invalid') return undefined;
   const fromSlice = slice.ports?.find((p) => p.name === spec.name)?.port;
@@ -61,7 +71,9 @@ function resolvePort(spec: PortSpec, service: V1Service, slice: V1EndpointSlice)
 const key = (namespace: string, name: string) => `${namespace}/${name}`;
 
 /** Ready per the EndpointSlice API: nil means true; `serving` still reflects the pod when publishNotReadyAddresses is set. */
-const isReady = (conditions: { ready?: boolean; serving?: boolean; terminating?: boolean } | undefined): boolean =>
+const isReady = (
+  conditions: { ready?: boolean; serving?: boolean; terminating?: boolean } | undefined,
+): boolean =>
   conditions?.ready !== false && conditions?.serving !== false && conditions?.terminating !== true;
 
 /**
@@ -125,7 +137,10 @@ export function resolveTargets(
     });
   }
   const sorted = [...targets.values()].sort(
-    (a, b) => a.namespace.localeCompare(b.namespace) || a.service.localeCompare(b.service) || a.pod.localeCompare(b.pod),
+    (a, b) =>
+      a.namespace.localeCompare(b.namespace) ||
+      a.service.localeCompare(b.service) ||
+      a.pod.localeCompare(b.pod),
   );
   return { targets: sorted, problems };
 }

@@ -26,7 +26,15 @@ const EXACT = new Set([
   'x-original-url',
   'x-rewrite-url',
 ]);
-const PREFIXES = ['x-forwarded-', 'x-auth-request-', 'x-remote-', 'impersonate-', 'x-goog-authenticated-', 'x-amzn-oidc-', 'x-ms-client-principal'];
+const PREFIXES = [
+  'x-forwarded-',
+  'x-auth-request-',
+  'x-remote-',
+  'impersonate-',
+  'x-goog-authenticated-',
+  'x-amzn-oidc-',
+  'x-ms-client-principal',
+];
 
 export const normaliseHeaderName = (name: string): string => name.toLowerCase().replace(/_/g, '-');
 
@@ -51,7 +59,10 @@ export interface UpstreamContext {
 }
 
 /** The headers a pod receives: the client's minus identity claims and our cookie, plus ours. */
-export function upstreamHeaders(incoming: IncomingHttpHeaders, ctx: UpstreamContext): IncomingHttpHeaders {
+export function upstreamHeaders(
+  incoming: IncomingHttpHeaders,
+  ctx: UpstreamContext,
+): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
   for (const [name, value] of Object.entries(incoming)) {
     if (value === undefined || isIdentityHeader(name)) continue;

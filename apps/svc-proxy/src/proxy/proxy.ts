@@ -40,9 +40,11 @@ const HOP_BY_HOP = new Set([
  * origin without script, so a compromised pod cannot use the operator's session against other
  * pods or the proxy. Links, forms and downloads (profiles) keep working.
  */
-export const POD_SANDBOX_CSP = 'sandbox allow-forms allow-popups allow-downloads allow-top-navigation-by-user-activation';
+export const POD_SANDBOX_CSP =
+  'sandbox allow-forms allow-popups allow-downloads allow-top-navigation-by-user-activation';
 
-const hostFor = (t: Target): string => (t.ip.includes(':') ? `[${t.ip}]:${t.port}` : `${t.ip}:${t.port}`);
+const hostFor = (t: Target): string =>
+  t.ip.includes(':') ? `[${t.ip}]:${t.port}` : `${t.ip}:${t.port}`;
 
 function isHtml(contentType: string | undefined): boolean {
   return !!contentType && /^\s*text\/html\b/i.test(contentType);
@@ -53,7 +55,11 @@ function plainError(res: ServerResponse, status: number, message: string): void 
     res.destroy();
     return;
   }
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
   res.end(`${message}\n`);
 }
 
@@ -65,7 +71,11 @@ function rejectUpgrade(socket: Duplex, status: number, text: string, message: st
 
 export interface PodProxy {
   /** For requests already authenticated by requireUser. */
-  handle(req: IncomingMessage & { originalUrl?: string }, res: ServerResponse, user: SessionUser): void;
+  handle(
+    req: IncomingMessage & { originalUrl?: string },
+    res: ServerResponse,
+    user: SessionUser,
+  ): void;
   /** For HTTP upgrades, which bypass Express: authenticates from the cookie itself. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   close(): void;
@@ -81,7 +91,13 @@ export function createPodProxy(deps: {
   const { config, directory, codec, logger } = deps;
   // Without an agent http-proxy sends `Connection: close` and opens a TCP connection per request;
   // keep-alive to pods roughly halves the proxy's cost per request.
-  const agent = new Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 8, timeout: config.proxyTimeoutMs, scheduling: 'lifo' });
+  const agent = new Agent({
+    keepAlive: true,
+    maxSockets: 64,
+    maxFreeSockets: 8,
+    timeout: config.proxyTimeoutMs,
+    scheduling: 'lifo',
+  });
   const proxy = httpProxy.createProxyServer({
     agent,
     xfwd: false,
@@ -107,12 +123,30 @@ export function createPodProxy(deps: {
   };
 
   /** Resolves a raw URL to a known pod, or says why not (status + reason). */
-  function resolve(rawUrl: string):
-    | { kind: 'ok'; target: Target; prefix: string; upstreamPath: string; namespace: string; service: string; pod: string }
+  function resolve(
+    rawUrl: string,
+  ):
+    | {
+        kind: 'ok';
+        target: Target;
+        prefix: string;
+        upstreamPath: string;
+        namespace: string;
+        service: string;
+        pod: string;
+      }
     | { kind: 'redirect'; location: string }
-    | { kind: 'refused'; status: number; reason: string; namespace?: string; service?: string; pod?: string } {
+    | {
+        kind: 'refused';
+        status: number;
+        reason: string;
+        namespace?: string;
+        service?: string;
+        pod?: string;
+      } {
     const route = parseProxyPath(rawUrl);
-    if (route.kind === 'invalid') return { kind: 'refused', status: route.status, reason: route.reason };
+    if (route.kind === 'invalid')
+      return { kind: 'refused', status: route.status, reason: route.reason };
     if (route.kind === 'add-slash') return { kind: 'redirect', location: route.location };
     const target = directory.find(route.namespace, route.service, route.pod);
     if (!target) {
@@ -129,7 +163,13 @@ export function createPodProxy(deps: {
     return { kind: 'ok', target, namespace, service, pod, prefix, upstreamPath };
   }
 
-  function prepare(req: IncomingMessage, user: SessionUser, target: Target, prefix: string, upstreamPath: string): Exchange {
+  function prepare(
+    req: IncomingMessage,
+    user: SessionUser,
+    target: Target,
+    prefix: string,
+    upstreamPath: string,
+  ): Exchange {
     const exchange: Exchange = {
       user,
       target,
@@ -170,7 +210,8 @@ export function createPodProxy(deps: {
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(proxyRes.headers)) {
       if (value === undefined || HOP_BY_HOP.has(name)) continue;
-      if (name === 'location' && typeof value === 'string') headers[name] = rewriteLocation(value, exchange.rewrite);
+      if (name === 'location' && typeof value === 'string')
+        headers[name] = rewriteLocation(value, exchange.rewrite);
       else if (name === 'set-cookie' && Array.isArray(value)) {
         // A pod must not overwrite the proxy's own session cookie.
         const kept = value.filter((c) => c.split('=', 1)[0]?.trim() !== config.session.cookieName);
@@ -180,7 +221,10 @@ export function createPodProxy(deps: {
     if (!config.insecurePodScripts) {
       const theirs = headers['content-security-policy'];
       // A second CSP header only adds restrictions, so the pod's own policy still applies.
-      headers['content-security-policy'] = [...(theirs === undefined ? [] : Array.isArray(theirs) ? theirs : [theirs]), POD_SANDBOX_CSP];
+      headers['content-security-policy'] = [
+        ...(theirs === undefined ? [] : Array.isArray(theirs) ? theirs : [theirs]),
+        POD_SANDBOX_CSP,
+      ];
       headers['x-content-type-options'] = 'nosniff';
     }
     const status = proxyRes.statusCode ?? 502;
@@ -201,7 +245,10 @@ export function createPodProxy(deps: {
       size += chunk.length;
       if (size > config.maxRewriteBytes) {
         passthrough = true;
-        logger.warn({ path: exchange.path, limit: config.maxRewriteBytes }, 'HTML page too large to rewrite; passed through unchanged');
+        logger.warn(
+          { path: exchange.path, limit: config.maxRewriteBytes },
+          'HTML page too large to rewrite; passed through unchanged',
+        );
         res.writeHead(status, headers);
         for (const c of chunks) res.write(c);
         chunks.length = 0;
@@ -219,7 +266,10 @@ export function createPodProxy(deps: {
           res.end(out);
         },
         (error: unknown) => {
-          logger.error({ err: (error as Error).message, path: exchange.path }, 'HTML rewrite failed');
+          logger.error(
+            { err: (error as Error).message, path: exchange.path },
+            'HTML rewrite failed',
+          );
           plainError(res, 502, 'svc-proxy could not rewrite the HTML page returned by the pod');
         },
       );
@@ -232,7 +282,9 @@ export function createPodProxy(deps: {
     const elapsed = exchange ? Date.now() - exchange.started : 0;
     const timedOut = elapsed >= config.proxyTimeoutMs - 50;
     const status = timedOut ? 504 : 502;
-    const where = exchange ? `${exchange.target.namespace}/${exchange.target.service}/${exchange.target.pod} (${hostFor(exchange.target)})` : 'the pod';
+    const where = exchange
+      ? `${exchange.target.namespace}/${exchange.target.service}/${exchange.target.pod} (${hostFor(exchange.target)})`
+      : 'the pod';
     const message = timedOut
       ? `svc-proxy: ${where} did not answer within ${config.proxyTimeoutMs / 1000}s (PROXY_TIMEOUT_SECONDS)`
       : `svc-proxy: cannot reach ${where}: ${error.code ?? error.message}`;
@@ -255,7 +307,9 @@ export function createPodProxy(deps: {
           sid: user.sid,
           method: req.method ?? 'GET',
           path: req.originalUrl ?? req.url ?? '',
-          ...(resolved.namespace ? { namespace: resolved.namespace, service: resolved.service, pod: resolved.pod } : {}),
+          ...(resolved.namespace
+            ? { namespace: resolved.namespace, service: resolved.service, pod: resolved.pod }
+            : {}),
           status: resolved.status,
           outcome: 'refused',
           durationMs: 0,
@@ -272,7 +326,11 @@ export function createPodProxy(deps: {
         record({
           ...base(exchange, req.method ?? 'GET'),
           status: res.statusCode,
-          outcome: exchange.failure ? 'upstream-error' : res.writableFinished ? 'proxied' : 'client-aborted',
+          outcome: exchange.failure
+            ? 'upstream-error'
+            : res.writableFinished
+              ? 'proxied'
+              : 'client-aborted',
           durationMs: Date.now() - exchange.started,
           ...(exchange.failure ? { reason: exchange.failure.reason } : {}),
         });
@@ -285,7 +343,12 @@ export function createPodProxy(deps: {
       socket.on('error', () => socket.destroy());
       const url = req.url ?? '';
       if (!url.startsWith('/proxy/')) {
-        rejectUpgrade(socket, 404, 'Not Found', 'svc-proxy: WebSockets are only proxied under /proxy/');
+        rejectUpgrade(
+          socket,
+          404,
+          'Not Found',
+          'svc-proxy: WebSockets are only proxied under /proxy/',
+        );
         return;
       }
       const origin = req.headers.origin;
@@ -304,18 +367,48 @@ export function createPodProxy(deps: {
           const resolved = resolve(url);
           if (resolved.kind !== 'ok') {
             const status = resolved.kind === 'refused' ? resolved.status : 400;
-            const reason = resolved.kind === 'refused' ? resolved.reason : 'WebSocket URL needs a path below the pod';
-            record({ email: user.email, sid: user.sid, method: 'GET', path: url, status, outcome: 'refused', durationMs: 0, reason });
-            rejectUpgrade(socket, status, status === 404 ? 'Not Found' : 'Bad Request', `svc-proxy: ${reason}`);
+            const reason =
+              resolved.kind === 'refused'
+                ? resolved.reason
+                : 'WebSocket URL needs a path below the pod';
+            record({
+              email: user.email,
+              sid: user.sid,
+              method: 'GET',
+              path: url,
+              status,
+              outcome: 'refused',
+              durationMs: 0,
+              reason,
+            });
+            rejectUpgrade(
+              socket,
+              status,
+              status === 404 ? 'Not Found' : 'Bad Request',
+              `svc-proxy: ${reason}`,
+            );
             return;
           }
-          const exchange = prepare(req, user, resolved.target, resolved.prefix, resolved.upstreamPath);
+          const exchange = prepare(
+            req,
+            user,
+            resolved.target,
+            resolved.prefix,
+            resolved.upstreamPath,
+          );
           sockets.add(socket);
           socket.on('close', () => {
             sockets.delete(socket);
-            record({ ...base(exchange, 'GET'), status: 101, outcome: 'websocket', durationMs: Date.now() - started });
+            record({
+              ...base(exchange, 'GET'),
+              status: 101,
+              outcome: 'websocket',
+              durationMs: Date.now() - started,
+            });
           });
-          proxy.ws(req, socket, head, { target: { protocol: 'http:', host: resolved.target.ip, port: resolved.target.port } });
+          proxy.ws(req, socket, head, {
+            target: { protocol: 'http:', host: resolved.target.ip, port: resolved.target.port },
+          });
         },
         () => rejectUpgrade(socket, 401, 'Unauthorized', 'svc-proxy: sign in first'),
       );

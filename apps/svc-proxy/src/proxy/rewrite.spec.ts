@@ -37,7 +37,8 @@ describe('rewriting pod URLs onto the proxy', () => {
   });
 
   it('passes untouched markup through byte for byte', async () => {
-    const page = "<html><body><table><tr><td><a href='allocs?debug=1'>allocs</a></td></tr></table></body></html>";
+    const page =
+      "<html><body><table><tr><td><a href='allocs?debug=1'>allocs</a></td></tr></table></body></html>";
     expect(await rewriteHtml(page, ctx)).toBe(page);
   });
 });

@@ -70,7 +70,11 @@ export function rewriteHtml(html: string, ctx: RewriteContext): Promise<string> 
             attr.value = next;
             changed = true;
           }
-        } else if (tag.tagName === 'meta' && attr.name === 'content' && tag.attrs.some((a) => a.name === 'http-equiv' && a.value.toLowerCase() === 'refresh')) {
+        } else if (
+          tag.tagName === 'meta' &&
+          attr.name === 'content' &&
+          tag.attrs.some((a) => a.name === 'http-equiv' && a.value.toLowerCase() === 'refresh')
+        ) {
           const next = rewriteRefresh(attr.value, ctx);
           if (next !== attr.value) {
             attr.value = next;
@@ -79,7 +83,12 @@ export function rewriteHtml(html: string, ctx: RewriteContext): Promise<string> 
         }
       }
       if (changed) rewriter.emitStartTag(tag);
-      else rewriter.emitRaw(tag.sourceCodeLocation ? html.slice(tag.sourceCodeLocation.startOffset, tag.sourceCodeLocation.endOffset) : '');
+      else
+        rewriter.emitRaw(
+          tag.sourceCodeLocation
+            ? html.slice(tag.sourceCodeLocation.startOffset, tag.sourceCodeLocation.endOffset)
+            : '',
+        );
     });
     rewriter.on('data', (chunk: string) => (out += chunk));
     rewriter.on('end', () => resolve(out));

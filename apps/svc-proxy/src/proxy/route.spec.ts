@@ -10,15 +10,24 @@ describe('proxy path parsing', () => {
       prefix: '/proxy/shop/cart/cart-0',
       upstreamPath: '/debug/pprof/profile?seconds=30',
     });
-    expect(parseProxyPath('/proxy/shop/cart/cart-0/')).toMatchObject({ kind: 'route', upstreamPath: '/' });
+    expect(parseProxyPath('/proxy/shop/cart/cart-0/')).toMatchObject({
+      kind: 'route',
+      upstreamPath: '/',
+    });
   });
 
   it('sends the pod root without its slash to the directory form', () => {
-    expect(parseProxyPath('/proxy/shop/cart/cart-0?x=1')).toEqual({ kind: 'add-slash', location: '/proxy/shop/cart/cart-0/?x=1' });
+    expect(parseProxyPath('/proxy/shop/cart/cart-0?x=1')).toEqual({
+      kind: 'add-slash',
+      location: '/proxy/shop/cart/cart-0/?x=1',
+    });
   });
 
   it('keeps query strings as they are (they cannot change the route)', () => {
-    expect(parseProxyPath('/proxy/a/b/c/x?next=..%2f..%2f')).toMatchObject({ kind: 'route', upstreamPath: '/x?next=..%2f..%2f' });
+    expect(parseProxyPath('/proxy/a/b/c/x?next=..%2f..%2f')).toMatchObject({
+      kind: 'route',
+      upstreamPath: '/x?next=..%2f..%2f',
+    });
   });
 
   it.each([
@@ -51,6 +60,8 @@ describe('proxy path parsing', () => {
   });
 
   it('builds paths for the landing page', () => {
-    expect(proxyPathFor({ namespace: 'a', service: 'b', pod: 'c' }, '/debug/vars')).toBe('/proxy/a/b/c/debug/vars');
+    expect(proxyPathFor({ namespace: 'a', service: 'b', pod: 'c' }, '/debug/vars')).toBe(
+      '/proxy/a/b/c/debug/vars',
+    );
   });
 });

@@ -32,29 +32,59 @@ export function parseProxyPath(rawUrl: string): ProxyRoute {
   const q = rawUrl.indexOf('?');
   const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
   const query = q === -1 ? '' : rawUrl.slice(q);
-  if (!path.startsWith(PROXY_PREFIX)) return { kind: 'invalid', status: 404, reason: `not under ${PROXY_PREFIX}` };
-  if (path.includes('\\')) return { kind: 'invalid', status: 400, reason: 'the path contains a backslash' };
-  if (CONTROL.test(path)) return { kind: 'invalid', status: 400, reason: 'the path contains spaces or control characters' };
+  if (!path.startsWith(PROXY_PREFIX))
+    return { kind: 'invalid', status: 404, reason: `not under ${PROXY_PREFIX}` };
+  if (path.includes('\\'))
+    return { kind: 'invalid', status: 400, reason: 'the path contains a backslash' };
+  if (CONTROL.test(path))
+    return {
+      kind: 'invalid',
+      status: 400,
+      reason: 'the path contains spaces or control characters',
+    };
   if (ENCODED_SEPARATOR.test(path)) {
-    return { kind: 'invalid', status: 400, reason: 'the path contains an encoded "/", "\\", "." or NUL (%2f, %5c, %2e, %00)' };
+    return {
+      kind: 'invalid',
+      status: 400,
+      reason: 'the path contains an encoded "/", "\\", "." or NUL (%2f, %5c, %2e, %00)',
+    };
   }
-  if (DOT_SEGMENT.test(path)) return { kind: 'invalid', status: 400, reason: 'the path contains a "." or ".." segment' };
+  if (DOT_SEGMENT.test(path))
+    return { kind: 'invalid', status: 400, reason: 'the path contains a "." or ".." segment' };
 
   const rest = path.slice(PROXY_PREFIX.length);
   const parts = rest.split('/');
   const [namespace = '', service = '', pod = ''] = parts;
   if (parts.length < 3 || !namespace || !service || !pod) {
-    return { kind: 'invalid', status: 404, reason: 'expected /proxy/<namespace>/<service>/<pod>/<path>' };
+    return {
+      kind: 'invalid',
+      status: 404,
+      reason: 'expected /proxy/<namespace>/<service>/<pod>/<path>',
+    };
   }
-  if (!LABEL_RE.test(namespace)) return { kind: 'invalid', status: 404, reason: `${JSON.stringify(namespace)} is not a namespace name` };
-  if (!LABEL_RE.test(service)) return { kind: 'invalid', status: 404, reason: `${JSON.stringify(service)} is not a service name` };
-  if (!SUBDOMAIN_RE.test(pod)) return { kind: 'invalid', status: 404, reason: `${JSON.stringify(pod)} is not a pod name` };
+  if (!LABEL_RE.test(namespace))
+    return {
+      kind: 'invalid',
+      status: 404,
+      reason: `${JSON.stringify(namespace)} is not a namespace name`,
+    };
+  if (!LABEL_RE.test(service))
+    return {
+      kind: 'invalid',
+      status: 404,
+      reason: `${JSON.stringify(service)} is not a service name`,
+    };
+  if (!SUBDOMAIN_RE.test(pod))
+    return { kind: 'invalid', status: 404, reason: `${JSON.stringify(pod)} is not a pod name` };
   const prefix = `${PROXY_PREFIX}${namespace}/${service}/${pod}`;
   if (parts.length === 3) return { kind: 'add-slash', location: `${prefix}/${query}` };
   const upstreamPath = `/${parts.slice(3).join('/')}${query}`;
   return { kind: 'route', namespace, service, pod, prefix, upstreamPath };
 }
 
-export function proxyPathFor(target: Pick<Target, 'namespace' | 'service' | 'pod'>, path: string): string {
+export function proxyPathFor(
+  target: Pick<Target, 'namespace' | 'service' | 'pod'>,
+  path: string,
+): string {
   return `${PROXY_PREFIX}${target.namespace}/${target.service}/${target.pod}${path.startsWith('/') ? path : `/${path}`}`;
 }

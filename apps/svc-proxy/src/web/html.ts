@@ -1,10 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { Response } from 'express';
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 /** Escapes text for HTML element content and quoted attribute values. */
-export const escapeHtml = (value: unknown): string => String(value).replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+export const escapeHtml = (value: unknown): string =>
+  String(value).replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 
 /** A tagged template whose interpolations are escaped unless wrapped in raw(). */
 export class RawHtml {
@@ -26,7 +33,12 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): RawHt
  * Sends one of the proxy's own pages. Its CSP allows only same-origin fetches and the one
  * nonce'd inline script, so a pod name or other cluster-provided text cannot run as script.
  */
-export function sendPage(res: Response, status: number, title: string, body: (nonce: string) => RawHtml): void {
+export function sendPage(
+  res: Response,
+  status: number,
+  title: string,
+  body: (nonce: string) => RawHtml,
+): void {
   const nonce = randomBytes(16).toString('base64');
   res
     .status(status)

@@ -8,13 +8,21 @@ export const COMMON_DEBUG_PATHS = ['/debug/vars', '/debug/pprof/', '/metrics'] a
 
 export function targetRows(targets: readonly Target[]): RawHtml {
   if (targets.length === 0) {
-    return html`<tr><td colspan="7" class="muted">No ready pods behind annotated services yet.</td></tr>`;
+    return html`<tr>
+      <td colspan="7" class="muted">No ready pods behind annotated services yet.</td>
+    </tr>`;
   }
   return html`${targets.map(
-    (t) => html`<tr>
-<td>${t.namespace}</td><td>${t.service}</td><td>${t.pod}</td><td><code>${t.ip}:${t.port}</code></td>
-<td>${t.node ?? ''}</td><td>${t.ready ? 'yes' : 'no'}</td>
-<td>${COMMON_DEBUG_PATHS.map((p) => html`<a href="${proxyPathFor(t, p)}">${p}</a> `)}</td></tr>`,
+    (t) =>
+      html`<tr>
+        <td>${t.namespace}</td>
+        <td>${t.service}</td>
+        <td>${t.pod}</td>
+        <td><code>${t.ip}:${t.port}</code></td>
+        <td>${t.node ?? ''}</td>
+        <td>${t.ready ? 'yes' : 'no'}</td>
+        <td>${COMMON_DEBUG_PATHS.map((p) => html`<a href="${proxyPathFor(t, p)}">${p}</a> `)}</td>
+      </tr>`,
   )}`;
 }
 
@@ -33,37 +41,77 @@ export function landingPage(res: Response, email: string, targets: readonly Targ
     res,
     200,
     'Pods',
-    (nonce) => html`<h1>Debug pages of annotated services</h1>
-<div class="muted">Signed in as ${email} ·
-<form method="post" action="/oauth2/sign_out"><button type="submit">Sign out</button></form> ·
-<span id="live">static</span></div><p></p>
-<table><thead><tr><th>Namespace</th><th>Service</th><th>Pod</th><th>Address</th><th>Node</th><th>Ready</th><th>Debug pages</th></tr></thead>
-<tbody id="rows">${targetRows(targets)}</tbody></table>
-<script nonce="${nonce}">${raw(LIVE_SCRIPT)}</script>`,
+    (nonce) =>
+      html`<h1>Debug pages of annotated services</h1>
+        <div class="muted">
+          Signed in as ${email} ·
+          <form method="post" action="/oauth2/sign_out">
+            <button type="submit">Sign out</button>
+          </form>
+          · <span id="live">static</span>
+        </div>
+        <p></p>
+        <table>
+          <thead>
+            <tr>
+              <th>Namespace</th>
+              <th>Service</th>
+              <th>Pod</th>
+              <th>Address</th>
+              <th>Node</th>
+              <th>Ready</th>
+              <th>Debug pages</th>
+            </tr>
+          </thead>
+          <tbody id="rows">
+            ${targetRows(targets)}
+          </tbody>
+        </table>
+        <script nonce="${nonce}">
+          ${raw(LIVE_SCRIPT)};
+        </script>`,
   );
 }
 
-export function errorPage(res: Response, status: number, title: string, message: string, retry?: string): void {
+export function errorPage(
+  res: Response,
+  status: number,
+  title: string,
+  message: string,
+  retry?: string,
+): void {
   sendPage(
     res,
     status,
     title,
-    () => html`<h1>${title}</h1><p>${message}</p>${retry ? html`<p><a href="${retry}">Try again</a></p>` : ''}<p><a href="/">Landing page</a></p>`,
+    () =>
+      html`<h1>${title}</h1>
+        <p>${message}</p>
+        ${retry ? html`<p><a href="${retry}">Try again</a></p>` : ''}
+        <p><a href="/">Landing page</a></p>`,
   );
 }
 
 export function signOutPage(res: Response, email: string | undefined): void {
-  sendPage(
-    res,
-    200,
-    'Sign out',
-    () =>
-      email
-        ? html`<h1>Sign out</h1><p>Signed in as ${email}.</p><form method="post" action="/oauth2/sign_out"><button type="submit">Sign out</button></form>`
-        : html`<h1>Not signed in</h1><p><a href="/">Sign in</a></p>`,
+  sendPage(res, 200, 'Sign out', () =>
+    email
+      ? html`<h1>Sign out</h1>
+          <p>Signed in as ${email}.</p>
+          <form method="post" action="/oauth2/sign_out">
+            <button type="submit">Sign out</button>
+          </form>`
+      : html`<h1>Not signed in</h1>
+          <p><a href="/">Sign in</a></p>`,
   );
 }
 
 export function signedOutPage(res: Response): void {
-  sendPage(res, 200, 'Signed out', () => html`<h1>Signed out</h1><p><a href="/">Sign in again</a></p>`);
+  sendPage(
+    res,
+    200,
+    'Signed out',
+    () =>
+      html`<h1>Signed out</h1>
+        <p><a href="/">Sign in again</a></p>`,
+  );
 }

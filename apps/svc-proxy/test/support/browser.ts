@@ -12,7 +12,9 @@ export class Browser {
   readonly cookies = new Map<string, string>();
 
   cookieHeader(): string | undefined {
-    return this.cookies.size > 0 ? [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') : undefined;
+    return this.cookies.size > 0
+      ? [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
+      : undefined;
   }
 
   async request(url: string, init: RequestInit = {}): Promise<Response> {
@@ -26,7 +28,9 @@ export class Browser {
       const eq = pair.indexOf('=');
       const name = pair.slice(0, eq).trim();
       const value = pair.slice(eq + 1).trim();
-      const expired = attrs.some((a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=thu, 01 jan 1970/i.test(a));
+      const expired = attrs.some(
+        (a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=thu, 01 jan 1970/i.test(a),
+      );
       if (expired || value === '') this.cookies.delete(name);
       else this.cookies.set(name, value);
     }
@@ -34,7 +38,10 @@ export class Browser {
   }
 
   /** Follows redirects (resolving relative Locations) and returns every hop plus the last response. */
-  async follow(url: string, opts: { max?: number; authorizeHint?: string } = {}): Promise<{ hops: Hop[]; last: Response }> {
+  async follow(
+    url: string,
+    opts: { max?: number; authorizeHint?: string } = {},
+  ): Promise<{ hops: Hop[]; last: Response }> {
     const hops: Hop[] = [];
     let current = url;
     for (let i = 0; i < (opts.max ?? 10); i++) {

@@ -30,7 +30,11 @@ interface Watcher {
 
 const META: Record<Resource, { kind: string; apiVersion: string; listKind: string }> = {
   services: { kind: 'Service', apiVersion: 'v1', listKind: 'ServiceList' },
-  endpointslices: { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', listKind: 'EndpointSliceList' },
+  endpointslices: {
+    kind: 'EndpointSlice',
+    apiVersion: 'discovery.k8s.io/v1',
+    listKind: 'EndpointSliceList',
+  },
 };
 
 export interface RequestRecord {
@@ -48,7 +52,10 @@ export class FakeKubeApi {
   private rv = 100;
   /** Events older than this were compacted: watches from before get 410 Gone. */
   private compactedBelow = 0;
-  private readonly objects: Record<Resource, Map<string, KubeObject>> = { services: new Map(), endpointslices: new Map() };
+  private readonly objects: Record<Resource, Map<string, KubeObject>> = {
+    services: new Map(),
+    endpointslices: new Map(),
+  };
   private readonly events: Event[] = [];
   private readonly watchers = new Set<Watcher>();
   private readonly failures: { resource: Resource; watch: boolean; status: number }[] = [];
@@ -137,7 +144,9 @@ export class FakeKubeApi {
     if (w.resource !== event.resource) return;
     if (w.namespace && w.namespace !== event.object.metadata.namespace) return;
     const { kind, apiVersion } = META[event.resource];
-    w.res.write(`${JSON.stringify({ type: event.type, object: { kind, apiVersion, ...event.object } })}\n`);
+    w.res.write(
+      `${JSON.stringify({ type: event.type, object: { kind, apiVersion, ...event.object } })}\n`,
+    );
   }
 
   private parse(pathname: string): { resource: Resource; namespace?: string } | undefined {
@@ -153,17 +162,38 @@ export class FakeKubeApi {
     const watch = url.searchParams.get('watch') === 'true';
     const resourceVersion = url.searchParams.get('resourceVersion');
     const log = (status: number, gone = false) =>
-      this.requests.push({ method: req.method ?? 'GET', path: url.pathname, watch, resourceVersion, status, gone });
+      this.requests.push({
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        watch,
+        resourceVersion,
+        status,
+        gone,
+      });
     const status = (code: number, reason: string, message: string) => {
       log(code);
       res.writeHead(code, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }));
+      res.end(
+        JSON.stringify({
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message,
+          reason,
+          code,
+        }),
+      );
     };
-    if (req.headers.authorization !== 'Bearer fake-token') return status(401, 'Unauthorized', 'Unauthorized');
+    if (req.headers.authorization !== 'Bearer fake-token')
+      return status(401, 'Unauthorized', 'Unauthorized');
     const target = this.parse(url.pathname);
-    if (!target || req.method !== 'GET') return status(404, 'NotFound', `the server could not find ${url.pathname}`);
+    if (!target || req.method !== 'GET')
+      return status(404, 'NotFound', `the server could not find ${url.pathname}`);
 
-    const failure = this.failures.findIndex((f) => f.resource === target.resource && f.watch === watch);
+    const failure = this.failures.findIndex(
+      (f) => f.resource === target.resource && f.watch === watch,
+    );
     if (failure !== -1) {
       const [f] = this.failures.splice(failure, 1);
       return status(f?.status ?? 500, 'InternalError', 'injected failure');
@@ -189,9 +219,26 @@ export class FakeKubeApi {
     const from = Number(resourceVersion ?? '0');
     if (from > 0 && from < this.compactedBelow - 1) {
       if (this.goneMode === 'status') {
-        this.requests.push({ method: 'GET', path: url.pathname, watch, resourceVersion, status: 410, gone: true });
+        this.requests.push({
+          method: 'GET',
+          path: url.pathname,
+          watch,
+          resourceVersion,
+          status: 410,
+          gone: true,
+        });
         res.writeHead(410, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${from}`, reason: 'Expired', code: 410 }));
+        res.end(
+          JSON.stringify({
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Failure',
+            message: `too old resource version: ${from}`,
+            reason: 'Expired',
+            code: 410,
+          }),
+        );
         return;
       }
       // The API server's usual way: a 200 watch whose only event is an ERROR Status with code 410.
@@ -200,7 +247,15 @@ export class FakeKubeApi {
       res.end(
         `${JSON.stringify({
           type: 'ERROR',
-          object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${from}`, reason: 'Expired', code: 410 },
+          object: {
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Failure',
+            message: `too old resource version: ${from}`,
+            reason: 'Expired',
+            code: 410,
+          },
         })}\n`,
       );
       return;
@@ -217,18 +272,31 @@ export class FakeKubeApi {
 
 // Builders for real-shaped objects.
 
-export function service(namespace: string, name: string, opts: { annotation?: string; ports?: { name: string; port: number; targetPort?: number | string }[] } = {}): KubeObject {
+export function service(
+  namespace: string,
+  name: string,
+  opts: {
+    annotation?: string;
+    ports?: { name: string; port: number; targetPort?: number | string }[];
+  } = {},
+): KubeObject {
   return {
     metadata: {
       name,
       namespace,
       uid: `${namespace}-${name}-uid`,
-      ...(opts.annotation !== undefined ? { annotations: { 'k8s-svc-proxy.local/endpoint-port': opts.annotation } } : {}),
+      ...(opts.annotation !== undefined
+        ? { annotations: { 'k8s-svc-proxy.local/endpoint-port': opts.annotation } }
+        : {}),
     },
     spec: {
       type: 'ClusterIP',
       clusterIP: '10.96.0.10',
-      ports: (opts.ports ?? [{ name: 'http', port: 8080 }]).map((p) => ({ protocol: 'TCP', targetPort: p.port, ...p })),
+      ports: (opts.ports ?? [{ name: 'http', port: 8080 }]).map((p) => ({
+        protocol: 'TCP',
+        targetPort: p.port,
+        ...p,
+      })),
     },
   };
 }

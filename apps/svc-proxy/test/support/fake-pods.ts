@@ -56,7 +56,10 @@ export class FakePod {
   private wss?: WebSocketServer;
   readonly seen: SeenRequest[] = [];
 
-  constructor(readonly ip: string, readonly name: string) {}
+  constructor(
+    readonly ip: string,
+    readonly name: string,
+  ) {}
 
   async start(port = 0): Promise<number> {
     this.server = createServer((req, res) => {
@@ -72,23 +75,34 @@ export class FakePod {
           return;
         case '/debug/pprof':
           // What Go's ServeMux sends for the directory without its slash.
-          res.writeHead(301, { location: '/debug/pprof/', 'content-type': 'text/html; charset=utf-8' });
+          res.writeHead(301, {
+            location: '/debug/pprof/',
+            'content-type': 'text/html; charset=utf-8',
+          });
           res.end('<a href="/debug/pprof/">Moved Permanently</a>.\n\n');
           return;
         case '/debug/pprof/':
-          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'x-content-type-options': 'nosniff' });
+          res.writeHead(200, {
+            'content-type': 'text/html; charset=utf-8',
+            'x-content-type-options': 'nosniff',
+          });
           res.end(PPROF_INDEX);
           return;
         case '/debug/pprof/goroutine':
         case '/debug/pprof/heap':
           res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-          res.end(`${url.pathname.split('/').pop()} profile: total 9 (debug=${url.searchParams.get('debug') ?? '0'}) from ${this.name}\n`);
+          res.end(
+            `${url.pathname.split('/').pop()} profile: total 9 (debug=${url.searchParams.get('debug') ?? '0'}) from ${this.name}\n`,
+          );
           return;
         case '/debug/pprof/profile': {
           // CPU profiles block for ?seconds= before answering.
           const seconds = Number(url.searchParams.get('seconds') ?? '30');
           const timer = setTimeout(() => {
-            res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment; filename="profile"' });
+            res.writeHead(200, {
+              'content-type': 'application/octet-stream',
+              'content-disposition': 'attachment; filename="profile"',
+            });
             res.end(Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02, 0x03]));
           }, seconds * 1000);
           req.on('close', () => clearTimeout(timer));
@@ -96,7 +110,9 @@ export class FakePod {
         }
         case '/metrics':
           res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-          res.end(`# HELP go_goroutines Number of goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines{pod="${this.name}"} 9\n`);
+          res.end(
+            `# HELP go_goroutines Number of goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines{pod="${this.name}"} 9\n`,
+          );
           return;
         case '/links':
           // Absolute links, an absolute URL back to the pod, a foreign link, a form and a refresh.
@@ -117,7 +133,10 @@ export class FakePod {
           res.end();
           return;
         case '/set-cookie':
-          res.writeHead(200, { 'set-cookie': ['_svc_proxy=stolen; Path=/', 'pod_pref=1; Path=/'], 'content-type': 'text/plain' });
+          res.writeHead(200, {
+            'set-cookie': ['_svc_proxy=stolen; Path=/', 'pod_pref=1; Path=/'],
+            'content-type': 'text/plain',
+          });
           res.end('ok\n');
           return;
         case '/echo':

@@ -20,7 +20,12 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-export const ALICE: MockUser = { sub: '1001', email: 'alice@example.com', email_verified: true, name: 'Alice' };
+export const ALICE: MockUser = {
+  sub: '1001',
+  email: 'alice@example.com',
+  email_verified: true,
+  name: 'Alice',
+};
 
 /**
  * The whole world of an end-to-end test: fake API server, real mock OAuth2 provider, Go-like
@@ -45,7 +50,10 @@ export class Harness {
   agentPort = 0;
 
   /** `overrides` bypass validation, for limits the config refuses (e.g. sub-second timeouts). */
-  async start(env: Record<string, string> = {}, overrides: Partial<SvcProxyConfig> = {}): Promise<void> {
+  async start(
+    env: Record<string, string> = {},
+    overrides: Partial<SvcProxyConfig> = {},
+  ): Promise<void> {
     await this.kube.start();
     await this.provider.start();
     const cartPort = await this.pods['cart-0'].start();
@@ -53,15 +61,54 @@ export class Harness {
     await this.pods['db-0'].start(cartPort);
     this.agentPort = await this.pods['agent-0'].start();
 
-    this.kube.apply('services', service('shop', 'cart', { annotation: 'http', ports: [{ name: 'http', port: 80, targetPort: cartPort }] }));
-    this.kube.apply('endpointslices', endpointSlice('shop', 'cart', [
-      { pod: 'cart-0', ip: '127.0.0.2', node: 'node-a' },
-      { pod: 'cart-1', ip: '127.0.0.3', node: 'node-b' },
-    ], [{ name: 'http', port: cartPort }]));
-    this.kube.apply('services', service('shop', 'db', { ports: [{ name: 'http', port: cartPort }] }));
-    this.kube.apply('endpointslices', endpointSlice('shop', 'db', [{ pod: 'db-0', ip: '127.0.0.4', node: 'node-a' }], [{ name: 'http', port: cartPort }]));
-    this.kube.apply('services', service('ops', 'agent', { annotation: String(this.agentPort), ports: [{ name: 'metrics', port: this.agentPort }] }));
-    this.kube.apply('endpointslices', endpointSlice('ops', 'agent', [{ pod: 'agent-0', ip: '127.0.0.5', node: 'node-c' }], [{ name: 'metrics', port: this.agentPort }]));
+    this.kube.apply(
+      'services',
+      service('shop', 'cart', {
+        annotation: 'http',
+        ports: [{ name: 'http', port: 80, targetPort: cartPort }],
+      }),
+    );
+    this.kube.apply(
+      'endpointslices',
+      endpointSlice(
+        'shop',
+        'cart',
+        [
+          { pod: 'cart-0', ip: '127.0.0.2', node: 'node-a' },
+          { pod: 'cart-1', ip: '127.0.0.3', node: 'node-b' },
+        ],
+        [{ name: 'http', port: cartPort }],
+      ),
+    );
+    this.kube.apply(
+      'services',
+      service('shop', 'db', { ports: [{ name: 'http', port: cartPort }] }),
+    );
+    this.kube.apply(
+      'endpointslices',
+      endpointSlice(
+        'shop',
+        'db',
+        [{ pod: 'db-0', ip: '127.0.0.4', node: 'node-a' }],
+        [{ name: 'http', port: cartPort }],
+      ),
+    );
+    this.kube.apply(
+      'services',
+      service('ops', 'agent', {
+        annotation: String(this.agentPort),
+        ports: [{ name: 'metrics', port: this.agentPort }],
+      }),
+    );
+    this.kube.apply(
+      'endpointslices',
+      endpointSlice(
+        'ops',
+        'agent',
+        [{ pod: 'agent-0', ip: '127.0.0.5', node: 'node-c' }],
+        [{ name: 'metrics', port: this.agentPort }],
+      ),
+    );
 
     const port = await freePort();
     this.config = parseConfig({
@@ -87,7 +134,11 @@ export class Harness {
       level: 'debug',
       destination: { write: (line: string) => void this.logs.push(JSON.parse(line) as LogLine) },
     });
-    this.proxy = await start(this.config, { logger, kubeConfig: this.kube.kubeConfig(), handleSignals: false });
+    this.proxy = await start(this.config, {
+      logger,
+      kubeConfig: this.kube.kubeConfig(),
+      handleSignals: false,
+    });
     await this.waitFor(() => this.proxy.directory.list().length === 3, 'initial targets');
     this.provider.register('alice', ALICE);
   }
@@ -105,7 +156,11 @@ export class Harness {
   }
 
   /** Runs the real sign-in flow; returns every hop (start → provider → callback → target). */
-  async signIn(browser: Browser, hint = 'alice', rd?: string): Promise<{ hops: Hop[]; callback: Hop | undefined }> {
+  async signIn(
+    browser: Browser,
+    hint = 'alice',
+    rd?: string,
+  ): Promise<{ hops: Hop[]; callback: Hop | undefined }> {
     const start = `${this.url}/oauth2/start${rd === undefined ? '' : `?rd=${encodeURIComponent(rd)}`}`;
     const hops: Hop[] = [];
     let current = start;
@@ -119,7 +174,13 @@ export class Harness {
       await res.arrayBuffer();
       const location = res.headers.get('location');
       hops.push({ status: res.status, location, url: current });
-      if (current.includes('/oauth2/callback') || !location || res.status < 300 || res.status >= 400) break;
+      if (
+        current.includes('/oauth2/callback') ||
+        !location ||
+        res.status < 300 ||
+        res.status >= 400
+      )
+        break;
       current = new URL(location, current).href;
     }
     return { hops, callback: hops.find((h) => h.url.includes('/oauth2/callback')) };

@@ -21,27 +21,46 @@ export class MockProvider {
 
   async start(): Promise<void> {
     await this.server.issuer.keys.generate('RS256');
-    this.server.service.on('beforeAuthorizeRedirect', (redirect: { url: URL }, req: { query: Record<string, string> }) => {
-      const user = this.users.get(req.query['login_hint'] ?? '');
-      const code = redirect.url.searchParams.get('code');
-      if (user && code) this.byCode.set(code, user);
-    });
-    this.server.service.on('beforeTokenSigning', (token: { payload: Record<string, unknown> }, req: { body: Record<string, string> }) => {
-      if (req.body['grant_type'] === 'authorization_code') this.tokenRequests.push({ ...req.body });
-      const user = this.byCode.get(req.body['code'] ?? '');
-      if (user) token.payload['test_user'] = user;
-    });
-    this.server.service.on('beforeUserinfo', (response: { body: unknown; statusCode: number }, req: { headers: Record<string, string | undefined>; query: Record<string, string | undefined> }) => {
-      // node-oauth (under passport-oauth2) sends the token as ?access_token=; others use the header.
-      const jwt = req.query['access_token'] ?? (req.headers['authorization'] ?? '').replace(/^Bearer /, '');
-      const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8') || '{}') as { test_user?: MockUser };
-      if (!payload.test_user) {
-        response.statusCode = 401;
-        response.body = { error: 'invalid_token' };
-        return;
-      }
-      response.body = payload.test_user;
-    });
+    this.server.service.on(
+      'beforeAuthorizeRedirect',
+      (redirect: { url: URL }, req: { query: Record<string, string> }) => {
+        const user = this.users.get(req.query['login_hint'] ?? '');
+        const code = redirect.url.searchParams.get('code');
+        if (user && code) this.byCode.set(code, user);
+      },
+    );
+    this.server.service.on(
+      'beforeTokenSigning',
+      (token: { payload: Record<string, unknown> }, req: { body: Record<string, string> }) => {
+        if (req.body['grant_type'] === 'authorization_code')
+          this.tokenRequests.push({ ...req.body });
+        const user = this.byCode.get(req.body['code'] ?? '');
+        if (user) token.payload['test_user'] = user;
+      },
+    );
+    this.server.service.on(
+      'beforeUserinfo',
+      (
+        response: { body: unknown; statusCode: number },
+        req: {
+          headers: Record<string, string | undefined>;
+          query: Record<string, string | undefined>;
+        },
+      ) => {
+        // node-oauth (under passport-oauth2) sends the token as ?access_token=; others use the header.
+        const jwt =
+          req.query['access_token'] ?? (req.headers['authorization'] ?? '').replace(/^Bearer /, '');
+        const payload = JSON.parse(
+          Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8') || '{}',
+        ) as { test_user?: MockUser };
+        if (!payload.test_user) {
+          response.statusCode = 401;
+          response.body = { error: 'invalid_token' };
+          return;
+        }
+        response.body = payload.test_user;
+      },
+    );
     await this.server.start(0, '127.0.0.1');
   }
 

@@ -33,7 +33,8 @@ export function isSafeLocalRedirect(location: string, origin: string): boolean {
     }
     if (next === current) break;
     // eslint-disable-next-line no-control-regex
-    if (next.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(next) || !next.startsWith('/')) return false;
+    if (next.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(next) || !next.startsWith('/'))
+      return false;
     if (new URL(next, origin).origin !== origin) return false;
     current = next;
   }

@@ -29,12 +29,16 @@ export class StackProcess {
   private out = '';
 
   constructor(env: Record<string, string>) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tools/local-stack/src/main.ts')], {
-      cwd: ROOT,
-      // As `npm start` runs it: tsx finds the root tsconfig.json (and the @conveyor/* aliases).
-      env: { ...withoutTsxTsconfig(process.env), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    this.child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'tools/local-stack/src/main.ts')],
+      {
+        cwd: ROOT,
+        // As `npm start` runs it: tsx finds the root tsconfig.json (and the @conveyor/* aliases).
+        env: { ...withoutTsxTsconfig(process.env), ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.child.stdout?.on('data', (chunk: Buffer) => (this.out += chunk.toString()));
     this.child.stderr?.on('data', (chunk: Buffer) => (this.out += chunk.toString()));
   }
@@ -48,8 +52,12 @@ export class StackProcess {
     for (;;) {
       const match = pattern.exec(this.out);
       if (match) return match;
-      if (this.child.exitCode !== null) throw new Error(`the stack exited with ${this.child.exitCode} before printing ${pattern}:\n${this.out.slice(-4000)}`);
-      if (Date.now() > deadline) throw new Error(`no ${pattern} after ${timeoutMs} ms:\n${this.out.slice(-4000)}`);
+      if (this.child.exitCode !== null)
+        throw new Error(
+          `the stack exited with ${this.child.exitCode} before printing ${pattern}:\n${this.out.slice(-4000)}`,
+        );
+      if (Date.now() > deadline)
+        throw new Error(`no ${pattern} after ${timeoutMs} ms:\n${this.out.slice(-4000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -57,13 +65,19 @@ export class StackProcess {
   /** Sends a signal and resolves with the exit code (null if killed by a signal). */
   async signal(signal: NodeJS.Signals, timeoutMs: number): Promise<number | null> {
     if (this.child.exitCode !== null) return this.child.exitCode;
-    const exited = new Promise<number | null>((resolve) => this.child.once('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      this.child.once('exit', (code) => resolve(code)),
+    );
     this.child.kill(signal);
-    const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
+    const timer = new Promise<'timeout'>((resolve) =>
+      setTimeout(() => resolve('timeout'), timeoutMs).unref(),
+    );
     const result = await Promise.race([exited, timer]);
     if (result === 'timeout') {
       this.child.kill('SIGKILL');
-      throw new Error(`the stack did not exit within ${timeoutMs} ms of ${signal}:\n${this.out.slice(-4000)}`);
+      throw new Error(
+        `the stack did not exit within ${timeoutMs} ms of ${signal}:\n${this.out.slice(-4000)}`,
+      );
     }
     return result;
   }
