@@ -81,26 +81,20 @@ const EnvSchema = z.object({
   CLASSIFIER_WORKER_PORT: port('CLASSIFIER_WORKER_PORT', 3006),
   DEV_IDP_PORT: port('DEV_IDP_PORT', 3007),
   AMQP_URL: optional(
-    z
-      .string()
-      .regex(/^amqps?:\/\//, {
-        error:
-          'AMQP_URL must start with amqp:// or amqps:// (unset it for the embedded in-process bus)',
-      }),
+    z.string().regex(/^amqps?:\/\//, {
+      error:
+        'AMQP_URL must start with amqp:// or amqps:// (unset it for the embedded in-process bus)',
+    }),
   ),
   DATABASE_URL: optional(
-    z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, {
-        error: 'DATABASE_URL must be a postgres:// URL (unset it for SQLite under DATA_DIR)',
-      }),
+    z.string().regex(/^postgres(ql)?:\/\//, {
+      error: 'DATABASE_URL must be a postgres:// URL (unset it for SQLite under DATA_DIR)',
+    }),
   ),
   DATABASE_SCHEMA: optional(
-    z
-      .string()
-      .regex(/^[a-z_][a-z0-9_]{0,62}$/, {
-        error: 'DATABASE_SCHEMA must be a lower-case PostgreSQL identifier',
-      }),
+    z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, {
+      error: 'DATABASE_SCHEMA must be a lower-case PostgreSQL identifier',
+    }),
   ),
   DATA_DIR: z.string().trim().min(1).default('./var/local-stack'),
   LOG_LEVEL: z

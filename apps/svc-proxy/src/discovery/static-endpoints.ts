@@ -6,22 +6,18 @@ import type { FeedStatus, TargetSource } from './source';
 import { LABEL_RE, SUBDOMAIN_RE, type Target, type TargetProblem } from './targets';
 
 const label = (what: string) =>
-  z
-    .string({ error: `${what} is required` })
-    .regex(LABEL_RE, {
-      error: `${what} must be a DNS label (lower-case letters, digits and "-", at most 63)`,
-    });
+  z.string({ error: `${what} is required` }).regex(LABEL_RE, {
+    error: `${what} must be a DNS label (lower-case letters, digits and "-", at most 63)`,
+  });
 
 const PodSchema = z.strictObject({
   name: z
     .string({ error: 'name is required' })
     .regex(SUBDOMAIN_RE, { error: 'name must be a DNS subdomain, as Kubernetes pod names are' }),
-  ip: z
-    .string({ error: 'ip is required' })
-    .refine((v) => isIP(v) !== 0, {
-      error:
-        'ip must be an IPv4 or IPv6 address (no host names: the proxy never resolves names from its input)',
-    }),
+  ip: z.string({ error: 'ip is required' }).refine((v) => isIP(v) !== 0, {
+    error:
+      'ip must be an IPv4 or IPv6 address (no host names: the proxy never resolves names from its input)',
+  }),
   node: z.string().min(1).optional(),
   ready: z.boolean({ error: 'ready must be true or false' }).default(true),
 });

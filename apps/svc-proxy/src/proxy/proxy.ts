@@ -123,9 +123,7 @@ export function createPodProxy(deps: {
   };
 
   /** Resolves a raw URL to a known pod, or says why not (status + reason). */
-  function resolve(
-    rawUrl: string,
-  ):
+  function resolve(rawUrl: string):
     | {
         kind: 'ok';
         target: Target;
