@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { createLogger, createObservability, type Observability } from '@conveyor/observability';
 import { loadConfig, type ClassifierConfig } from './config';
 import type { QualityClassifier } from './model/prediction';
-import { ClassificationService } from './serve/classification-service';
+import type { ClassificationService } from './serve/classification-service';
+import { createObservedService } from './serve/observed-service';
 import { createClassifierApp } from './serve/http-api';
 
 export interface RunningClassifier {
@@ -26,32 +27,7 @@ export async function start(
     logger,
     handleSignals: options.handleSignals ?? true,
   });
-  const service = new ClassificationService({
-    modelDir: config.MODEL_DIR,
-    maxBatchSize: config.BATCH_MAX_SIZE,
-    maxWaitMs: config.BATCH_WAIT_MS,
-    maxQueuedItems: config.MAX_QUEUED_ITEMS,
-    registry: obs.registry,
-    logger,
-    ...(options.model ? { model: options.model } : {}),
-  });
-  obs.addReadinessCheck('model', async () => {
-    const state = service.state;
-    if (state.state === 'loading')
-      throw new Error(`model loading since ${state.since.toISOString()}`);
-    if (state.state === 'failed') throw new Error(`model failed to load: ${state.error}`);
-  });
-  obs.setVar('model', () => {
-    const state = service.state;
-    return state.state === 'ready'
-      ? { state: 'ready', loadedInMs: state.loadedInMs, ...state.model.description }
-      : { ...state, modelDir: config.MODEL_DIR };
-  });
-  obs.setVar('batching', () => ({
-    maxBatchSize: config.BATCH_MAX_SIZE,
-    maxWaitMs: config.BATCH_WAIT_MS,
-    ...service.batching,
-  }));
+  const service = createObservedService(config, obs, logger, options.model);
   const app = createClassifierApp({
     service,
     logger,

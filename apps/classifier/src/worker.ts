@@ -11,7 +11,8 @@ import {
 import express from 'express';
 import { loadConfig, type ClassifierConfig } from './config';
 import type { QualityClassifier } from './model/prediction';
-import { ClassificationService, ModelUnavailableError } from './serve/classification-service';
+import { ModelUnavailableError, type ClassificationService } from './serve/classification-service';
+import { createObservedService } from './serve/observed-service';
 import { OverloadedError } from './serve/batcher';
 
 export interface RunningWorker {
@@ -41,15 +42,7 @@ export async function startWorker(
     logger,
     handleSignals: options.handleSignals ?? true,
   });
-  const service = new ClassificationService({
-    modelDir: config.MODEL_DIR,
-    maxBatchSize: config.BATCH_MAX_SIZE,
-    maxWaitMs: config.BATCH_WAIT_MS,
-    maxQueuedItems: config.MAX_QUEUED_ITEMS,
-    registry: obs.registry,
-    logger,
-    ...(options.model ? { model: options.model } : {}),
-  });
+  const service = createObservedService(config, obs, logger, options.model);
   const bus =
     options.bus ??
     (await createBus({
@@ -85,10 +78,6 @@ export async function startWorker(
   });
   const worker = await startStepWorker({ bus, handlers: [handler], logger });
 
-  obs.addReadinessCheck('model', async () => {
-    const state = service.state;
-    if (state.state !== 'ready') throw new Error(`model ${state.state}`);
-  });
   obs.addReadinessCheck('bus', async () => {
     if (!bus.isHealthy()) throw new Error('not connected to the message broker');
   });
@@ -97,7 +86,6 @@ export async function startWorker(
     inFlight: worker.inFlight(),
     bus: bus.kind,
   }));
-  obs.setVar('batching', () => service.batching);
   // Hooks run in reverse: stop taking requests first, then finish batches, then close the bus.
   if (!options.bus) obs.onShutdown('bus', () => bus.close());
   obs.onShutdown('model', () => service.close());
