@@ -111,7 +111,13 @@ describe('RabbitMQ transport under faults', () => {
     for (let i = 0; i < 1000; i++) expect(handled.get(i)).toBeGreaterThanOrEqual(1);
     await waitFor('the queue to drain', async () => (await worker.queueDepth(queue)) === 0);
     expect(await worker.drainDeadLetters(queue)).toEqual([]);
-    // Recovered exactly once: one consumer on the queue, not one per reconnect.
+    // Recovered exactly once: one consumer on the queue, not one per reconnect. The broker's
+    // consumer count is a statistics snapshot that can still show the moment of the last kill
+    // (0 consumers) under load: wait until it lists any, then it must list exactly one.
+    await waitFor(
+      'the broker to list the consumer',
+      async () => (await consumerCount(queue.name)) > 0,
+    );
     expect(await consumerCount(queue.name)).toBe(1);
     expect(await metricValue(registry, 'conveyor_bus_reconnects_total')).toBeGreaterThanOrEqual(4);
     expect(worker.isHealthy() && producer.isHealthy()).toBe(true);
