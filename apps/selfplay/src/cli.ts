@@ -21,6 +21,7 @@ import {
 } from '@conveyor/draughts-learning';
 import { initBackend } from '@conveyor/tfjs-runtime';
 import { readGameLog } from './data';
+import { runDistributed, splitShards } from './distributed';
 
 function positiveInt(name: string) {
   return (v: string): number => {
@@ -119,6 +120,70 @@ program
       console.log(
         `played ${summary.played} games (${summary.resumed} already in ${o.out}) in ${s.toFixed(1)} s wall, ${(summary.cpuMs / 1000).toFixed(1)} s CPU, ` +
           `${(summary.played / Math.max(s, 1e-3)).toFixed(1)} games/s on ${o.threads} threads`,
+      );
+    },
+  );
+
+program
+  .command('distributed')
+  .description(
+    'play games sharded over selfplay workers through the orchestrator (workflows/selfplay.yaml) and write the merged log',
+  )
+  .requiredOption('--orchestrator <url>', 'orchestrator base URL, e.g. http://127.0.0.1:3001')
+  .requiredOption('--out <file>', 'JSONL game log to write (replaced)')
+  .option('--games <n>', 'number of games', positiveInt('--games'), 1000)
+  .option('--shards <n>', 'game-id ranges, one workflow step each', positiveInt('--shards'), 10)
+  .option('--first-id <n>', 'first game id', positiveInt('--first-id'), 0)
+  .option('--depth <n>', 'search depth of both sides', positiveInt('--depth'), 4)
+  .option('--max-plies <n>', 'plies after which a game is a draw', positiveInt('--max-plies'), 300)
+  .option(
+    '--seed <n>',
+    'run seed; game seeds derive from it and the game id',
+    positiveInt('--seed'),
+    1,
+  )
+  .option(
+    '--timeout-min <n>',
+    'give up waiting after this many minutes',
+    positiveInt('--timeout-min'),
+    120,
+  )
+  .action(
+    async (o: {
+      orchestrator: string;
+      out: string;
+      games: number;
+      shards: number;
+      firstId: number;
+      depth: number;
+      maxPlies: number;
+      seed: number;
+      timeoutMin: number;
+    }) => {
+      const input = {
+        runSeed: o.seed,
+        depth: o.depth,
+        maxPlies: o.maxPlies,
+        shards: splitShards(o.games, o.shards, o.firstId),
+      };
+      let announced = false;
+      const result = await runDistributed({
+        orchestrator: o.orchestrator,
+        input,
+        timeoutMs: o.timeoutMin * 60_000,
+        onWaiting: (id) => {
+          if (!announced) console.log(`run ${id} started; waiting for ${o.shards} shards`);
+          announced = true;
+        },
+      });
+      const out = result.output;
+      mkdirSync(dirname(o.out), { recursive: true });
+      writeFileSync(o.out, out.jsonl);
+      const s = result.wallMs / 1000;
+      console.log(
+        `run ${result.runId}: ${out.games} games in ${o.shards} shards (+${out.whiteWins} =${out.draws} -${out.blackWins} from White's side) ` +
+          `in ${s.toFixed(1)} s wall, ${(out.cpuMs / 1000).toFixed(1)} s CPU on ${result.shardWorkers.length} worker(s), ` +
+          `${(out.games / Math.max(s, 1e-3)).toFixed(1)} games/s; wrote ${o.out}`,
       );
     },
   );

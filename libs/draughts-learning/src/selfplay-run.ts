@@ -46,19 +46,27 @@ export function completedIds(out: string): Set<number> {
   return done;
 }
 
-export async function runSelfPlay(options: SelfPlayRunOptions): Promise<SelfPlayRunSummary> {
-  const first = options.firstId ?? 0;
-  const done = completedIds(options.out);
-  const todo: number[] = [];
-  for (let id = first; id < first + options.games; id++) if (!done.has(id)) todo.push(id);
-  const resumed = options.games - todo.length;
+export interface PlayGamesOptions {
+  readonly white: EngineSettings;
+  readonly black: EngineSettings;
+  readonly runSeed: number;
+  readonly threads: number;
+  /** Game ids per worker task (default 20): small enough for smooth progress reports. */
+  readonly chunk?: number;
+  readonly maxPlies?: number;
+  /** Called with each finished chunk of games, in completion order (not id order). */
+  readonly onGames?: (records: readonly GameRecord[]) => void;
+}
+
+/**
+ * Plays the given game ids on `threads` worker threads. The calling thread only waits, so a
+ * service that plays games (the orchestrator's selfplay-shard worker) keeps answering heartbeats
+ * and broker traffic while its cores are busy.
+ */
+export async function playGames(ids: readonly number[], options: PlayGamesOptions): Promise<void> {
   const chunk = options.chunk ?? 20;
   const tasks: number[][] = [];
-  for (let i = 0; i < todo.length; i += chunk) tasks.push(todo.slice(i, i + chunk));
-  const started = Date.now();
-  const cpuBefore = process.cpuUsage();
-  let finished = resumed;
-  options.onProgress?.(finished, options.games, null);
+  for (let i = 0; i < ids.length; i += chunk) tasks.push(ids.slice(i, i + chunk));
   const workerData: SelfPlayWorkerData = {
     white: options.white,
     black: options.black,
@@ -70,7 +78,28 @@ export async function runSelfPlay(options: SelfPlayRunOptions): Promise<SelfPlay
     tasks,
     threads: options.threads,
     workerData,
-    onResult: (records) => {
+    onResult: (records) => options.onGames?.(records),
+  });
+}
+
+export async function runSelfPlay(options: SelfPlayRunOptions): Promise<SelfPlayRunSummary> {
+  const first = options.firstId ?? 0;
+  const done = completedIds(options.out);
+  const todo: number[] = [];
+  for (let id = first; id < first + options.games; id++) if (!done.has(id)) todo.push(id);
+  const resumed = options.games - todo.length;
+  const started = Date.now();
+  const cpuBefore = process.cpuUsage();
+  let finished = resumed;
+  options.onProgress?.(finished, options.games, null);
+  await playGames(todo, {
+    white: options.white,
+    black: options.black,
+    runSeed: options.runSeed,
+    threads: options.threads,
+    chunk: options.chunk,
+    maxPlies: options.maxPlies,
+    onGames: (records) => {
       appendFileSync(options.out, records.map((r) => formatRecord(r) + '\n').join(''));
       for (const r of records) options.onProgress?.(++finished, options.games, r);
     },

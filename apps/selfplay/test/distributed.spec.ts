@@ -1,0 +1,239 @@
+/**
+ * End to end: the real orchestrator (its main.ts, as a process, SQLite in a temp dir) runs
+ * workflows/selfplay.yaml over RabbitMQ; two selfplay worker processes play the shards; the
+ * `selfplay distributed` CLI submits the run over HTTP and writes the merged log. Queue, results
+ * and exchange names carry a per-test prefix, so parallel test runs on the shared broker do not
+ * collide, and are deleted afterwards.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { parseRecord, replayRecord, type GameRecord } from '@conveyor/draughts-learning';
+import { connect } from 'amqplib';
+
+jest.setTimeout(180_000);
+
+const ROOT = resolve(__dirname, '../../..');
+const AMQP_URL = process.env['TEST_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
+const PREFIX = `selfplay-dist-${process.pid}-${Date.now().toString(36)}-`;
+const exec = promisify(execFile);
+
+interface Child {
+  readonly child: ChildProcess;
+  output(): string;
+  ready(pattern: RegExp): Promise<void>;
+}
+
+function spawnTs(entry: string, env: Record<string, string>): Child {
+  // `node --import tsx` (not the tsx CLI, which forks again) so SIGTERM reaches the process itself.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  return {
+    child,
+    output: () => out,
+    ready: async (pattern) => {
+      const deadline = Date.now() + 60_000;
+      while (!pattern.test(out)) {
+        if (Date.now() > deadline || child.exitCode !== null)
+          throw new Error(`${entry} not ready (${pattern}):\n${out.slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+const cli = (...args: string[]) =>
+  exec(process.execPath, ['--import', 'tsx', 'apps/selfplay/src/cli.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, TSX_TSCONFIG_PATH: 'tsconfig.base.json' },
+    encoding: 'utf8',
+  });
+
+const dir = mkdtempSync(join(tmpdir(), 'selfplay-dist-'));
+const processes: Child[] = [];
+let base = '';
+
+beforeAll(async () => {
+  const workflows = join(dir, 'workflows');
+  const data = join(dir, 'data');
+  for (const d of [workflows, data]) mkdirSync(d);
+  writeFileSync(
+    join(workflows, 'selfplay.yaml'),
+    readFileSync(join(ROOT, 'apps/selfplay/workflows/selfplay.yaml'), 'utf8').replace(
+      /queue: (selfplay-[a-z]+)/g,
+      `queue: ${PREFIX}$1`,
+    ),
+  );
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const orchestrator = spawnTs('apps/orchestrator/src/main.ts', {
+    TSX_TSCONFIG_PATH: join(ROOT, 'apps/orchestrator/tsconfig.json'),
+    PORT: String(port),
+    AMQP_URL,
+    DATA_DIR: data,
+    WORKFLOWS_DIR: workflows,
+    RESULTS_QUEUE: `${PREFIX}results`,
+    PROGRESS_QUEUE: `${PREFIX}progress`,
+    EVENTS_EXCHANGE: `${PREFIX}events`,
+    LOG_LEVEL: 'info',
+  });
+  processes.push(orchestrator);
+  // Two workers, one thread each: the shards spread over both like over two machines.
+  for (let i = 0; i < 2; i++)
+    processes.push(
+      spawnTs('apps/selfplay/src/worker.ts', {
+        TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.base.json'),
+        AMQP_URL,
+        SELFPLAY_QUEUE_PREFIX: PREFIX,
+        SELFPLAY_THREADS: '1',
+        LOG_LEVEL: 'info',
+      }),
+    );
+  await Promise.all([
+    orchestrator.ready(/orchestrator listening/),
+    ...processes.slice(1).map((p) => p.ready(/selfplay worker ready/)),
+  ]);
+});
+
+afterAll(async () => {
+  for (const p of processes) {
+    if (p.child.exitCode === null) p.child.kill('SIGTERM');
+    await new Promise((r) => (p.child.exitCode !== null ? r(undefined) : p.child.once('exit', r)));
+  }
+  rmSync(dir, { recursive: true, force: true });
+  // Delete this test's queues and exchanges (ours only, by prefix).
+  const names = async (what: string) =>
+    (await exec('rabbitmqctl', [what, '-q', '--no-table-headers', 'name'])).stdout
+      .split('\n')
+      .map((s) => s.trim())
+      .filter((s) => s.startsWith(PREFIX));
+  const queues = await names('list_queues');
+  const exchanges = await names('list_exchanges');
+  const conn = await connect(AMQP_URL, {
+    clientProperties: { connection_name: `${PREFIX}cleanup` },
+  });
+  const ch = await conn.createChannel();
+  for (const q of queues) await ch.deleteQueue(q);
+  for (const x of exchanges) await ch.deleteExchange(x);
+  await conn.close();
+});
+
+function parseLog(text: string): GameRecord[] {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const p = parseRecord(line);
+      if (!p.ok) throw new Error(`bad game line ${line}: ${p.error}`);
+      return p.record;
+    });
+}
+
+describe('self-play sharded over the orchestrator', () => {
+  it('plays 4 shards × 3 games on the workers and merges them into the same games a local run plays', async () => {
+    const out = join(dir, 'distributed.jsonl');
+    const args = ['--orchestrator', base, '--games', '12', '--shards', '4', '--depth', '2'];
+    const { stdout } = await cli('distributed', ...args, '--seed', '7', '--out', out);
+    const summary =
+      /run (\S+): 12 games in 4 shards \(\+(\d+) =(\d+) -(\d+) from White's side\).* on (\d) worker/.exec(
+        stdout,
+      );
+    if (!summary) throw new Error(`unexpected CLI output:\n${stdout}`);
+    const [, runId, w, d, b, workers] = summary;
+
+    const games = parseLog(readFileSync(out, 'utf8'));
+    expect(games.map((g) => g.id)).toEqual([...Array(12).keys()]);
+    for (const g of games) expect(replayRecord(g).moves).toHaveLength(g.plies);
+    const count = (r: string) => games.filter((g) => g.result === r).length;
+    expect([Number(w), Number(d), Number(b)]).toEqual([
+      count('1-0'),
+      count('1/2-1/2'),
+      count('0-1'),
+    ]);
+    expect(Number(w) + Number(d) + Number(b)).toBe(12);
+    expect(Number(workers)).toBeGreaterThanOrEqual(1);
+
+    // Game seeds derive from (seed, id): the local generator plays exactly the same games.
+    const local = join(dir, 'local.jsonl');
+    await cli(
+      'generate',
+      '--games',
+      '12',
+      '--depth',
+      '2',
+      '--seed',
+      '7',
+      '--threads',
+      '1',
+      '--out',
+      local,
+      '--no-progress',
+    );
+    const localGames = parseLog(readFileSync(local, 'utf8')).sort((x, y) => x.id - y.id);
+    expect(games).toEqual(localGames);
+
+    // The orchestrator's record of the run: four shard items, each on a selfplay worker, then the aggregate.
+    const detail = (await (await fetch(`${base}/api/runs/${runId}`)).json()) as {
+      status: string;
+      steps: {
+        step: string;
+        status: string;
+        fanOut?: { total: number; succeeded: number };
+        items?: { attempts: { workerId: string }[] }[];
+      }[];
+    };
+    expect(detail.status).toBe('succeeded');
+    const shards = detail.steps.find((s) => s.step === 'shards');
+    expect(shards?.fanOut).toMatchObject({ total: 4, succeeded: 4 });
+    expect(shards?.items?.every((i) => i.attempts.length >= 1)).toBe(true);
+    expect(detail.steps.find((s) => s.step === 'aggregate')?.status).toBe('succeeded');
+
+    // Running the same command again attaches to the finished run instead of replaying it.
+    const again = await cli(
+      'distributed',
+      ...args,
+      '--seed',
+      '7',
+      '--out',
+      join(dir, 'again.jsonl'),
+    );
+    expect(again.stdout).toContain(`run ${runId}:`);
+    expect(readFileSync(join(dir, 'again.jsonl'), 'utf8')).toBe(readFileSync(out, 'utf8'));
+  });
+
+  it('explains a shard layout the contract cannot carry, before contacting anyone', async () => {
+    await expect(
+      cli(
+        'distributed',
+        '--orchestrator',
+        base,
+        '--games',
+        '20000',
+        '--shards',
+        '2',
+        '--out',
+        join(dir, 'x.jsonl'),
+      ),
+    ).rejects.toThrow(/10000 games per shard, above the contract's 5000: use at least 4 shards/);
+  });
+});
