@@ -17,6 +17,9 @@ import {
   recordToPdn,
   runSelfPlay,
   saveModel,
+  significantOnly,
+  smallestPValues,
+  summarizeBook,
   train,
 } from '@conveyor/draughts-learning';
 import { initBackend } from '@conveyor/tfjs-runtime';
@@ -223,6 +226,10 @@ program
   )
   .option('--fdr <q>', 'false-discovery rate of the Benjamini-Hochberg correction', Number, 0.05)
   .option('--limit <n>', 'use at most this many games', positiveInt('--limit'))
+  .option(
+    '--significant-only',
+    'keep only positions with a significant move, and only those moves (what the selector uses)',
+  )
   .action(
     (o: {
       in: string;
@@ -231,21 +238,30 @@ program
       minGames: number;
       fdr: number;
       limit?: number;
+      significantOnly?: boolean;
     }) => {
+      const t0 = Date.now();
       const records = readGameLog(o.in, o.limit);
-      const book = buildOpeningBook(records, {
+      const full = buildOpeningBook(records, {
         maxPly: o.maxPly,
         minGames: o.minGames,
         fdr: o.fdr,
       });
-      const entries = Object.values(book.positions);
-      const moves = entries.flatMap((e) => Object.values(e.moves));
+      const s = summarizeBook(full);
+      const book = o.significantOnly ? significantOnly(full) : full;
       mkdirSync(dirname(o.out), { recursive: true });
-      writeFileSync(o.out, JSON.stringify(book) + '\n');
+      const text = JSON.stringify(book) + '\n';
+      writeFileSync(o.out, text);
       console.log(
-        `${book.games} games → ${entries.length} positions with ≥ ${o.minGames} games, ${moves.length} moves, ` +
-          `${moves.filter((m) => m.significant).length} significant at FDR ${o.fdr}; wrote ${o.out}`,
+        `${full.games} games → ${s.positions} positions with ≥ ${o.minGames} games, ${s.moves} moves, ${s.tested} tested, ` +
+          `${s.significant} significant at FDR ${o.fdr}; wrote ${o.out} (${Object.keys(book.positions).length} positions, ` +
+          `${(Buffer.byteLength(text) / 1024).toFixed(0)} KiB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
       );
+      for (const t of smallestPValues(full, 5))
+        console.log(
+          `  p = ${t.pValue.toExponential(2)} (BH bound ${t.bound.toExponential(2)}): ${t.move} with ${t.counts.join('/')} ` +
+            `vs the position's ${t.position.join('/')} (W/D/L for the mover) at ${t.fen}`,
+        );
     },
   );
 

@@ -35,6 +35,22 @@ export interface OpeningBook {
   readonly fdr: number;
   /** Keyed by FEN, which carries the side to move. */
   readonly positions: Readonly<Record<string, PositionStats>>;
+  /**
+   * Set when only significant moves were kept (`significantOnly`): what the full table held.
+   * The selector treats a missing move as the position's average, exactly as it treats a
+   * non-significant one, so the pruned book selects the same moves.
+   */
+  readonly pruned?: BookSummary;
+}
+
+export interface BookSummary {
+  /** Positions seen in at least minGames games. */
+  readonly positions: number;
+  /** Moves played in them. */
+  readonly moves: number;
+  /** Moves tested: those in positions where more than one move was played. */
+  readonly tested: number;
+  readonly significant: number;
 }
 
 export interface BuildBookOptions {
@@ -104,6 +120,59 @@ export function buildOpeningBook(
     positions[fen] = { counts: e.counts, moves };
   }
   return { v: 1, games, maxPly, minGames, fdr, positions };
+}
+
+export function summarizeBook(book: OpeningBook): BookSummary {
+  if (book.pruned) return book.pruned;
+  let moves = 0;
+  let tested = 0;
+  let significant = 0;
+  for (const e of Object.values(book.positions)) {
+    const ms = Object.values(e.moves);
+    moves += ms.length;
+    if (ms.length > 1) tested += ms.length;
+    significant += ms.filter((m) => m.significant).length;
+  }
+  return { positions: Object.keys(book.positions).length, moves, tested, significant };
+}
+
+/**
+ * The book reduced to what the selector uses: positions with at least one significant move,
+ * holding their overall counts and only their significant moves.
+ */
+export function significantOnly(book: OpeningBook): OpeningBook {
+  const positions: Record<string, PositionStats> = {};
+  for (const [fen, e] of Object.entries(book.positions)) {
+    const moves = Object.entries(e.moves).filter(([, m]) => m.significant);
+    if (moves.length > 0) positions[fen] = { counts: e.counts, moves: Object.fromEntries(moves) };
+  }
+  return { ...book, positions, pruned: summarizeBook(book) };
+}
+
+/** The smallest p-values of the table with the Benjamini–Hochberg bound each had to meet. */
+export function smallestPValues(
+  book: OpeningBook,
+  count: number,
+): {
+  fen: string;
+  move: string;
+  position: Counts3;
+  counts: Counts3;
+  pValue: number;
+  bound: number;
+}[] {
+  const all: { fen: string; move: string; position: Counts3; counts: Counts3; pValue: number }[] =
+    [];
+  for (const [fen, e] of Object.entries(book.positions)) {
+    if (Object.keys(e.moves).length < 2) continue;
+    for (const [move, m] of Object.entries(e.moves))
+      all.push({ fen, move, position: e.counts, counts: m.counts, pValue: m.pValue });
+  }
+  all.sort((a, b) => a.pValue - b.pValue);
+  // The k-th smallest p-value is a discovery if it (or a larger rank's) is ≤ fdr · k / m.
+  return all
+    .slice(0, count)
+    .map((t, i) => ({ ...t, bound: (book.fdr * (i + 1)) / Math.max(1, all.length) }));
 }
 
 export function points(c: Counts3): number {

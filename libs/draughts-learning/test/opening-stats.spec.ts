@@ -6,6 +6,8 @@ import {
   formatMoveLong,
   toFen,
   newGame,
+  parseFen,
+  type Position,
 } from '@conveyor/draughts';
 import {
   buildOpeningBook,
@@ -13,6 +15,9 @@ import {
   playSelfPlayGame,
   replayRecord,
   selectWithBook,
+  significantOnly,
+  smallestPValues,
+  summarizeBook,
   type GameRecord,
 } from '../src';
 
@@ -52,6 +57,35 @@ describe('opening statistics', () => {
       expect(
         formatMoveLong(selectWithBook(book, newGame(), tied, () => next() / 2 ** 32).move),
       ).toBe(good);
+  });
+
+  it('a book pruned to its significant moves selects exactly as the full book', () => {
+    const firsts = records.map((r) => formatMoveLong(replayRecord(r).moves[0]!));
+    const relabelled = records.map(
+      (r, i) => ({ ...r, result: firsts[i] === firsts[0] ? '1-0' : '1/2-1/2' }) as GameRecord,
+    );
+    const full = buildOpeningBook(relabelled, { maxPly: 4, minGames: 5 });
+    const pruned = significantOnly(full);
+    const s = summarizeBook(full);
+    expect(s.significant).toBeGreaterThan(0);
+    expect(Object.keys(pruned.positions).length).toBeLessThan(s.positions);
+    expect(summarizeBook(pruned)).toEqual(s);
+    expect(smallestPValues(full, 1)[0]!.pValue).toBeLessThanOrEqual(
+      smallestPValues(full, 1)[0]!.bound,
+    );
+    for (const fen of Object.keys(full.positions)) {
+      const parsed = parseFen(fen);
+      if (!parsed.ok) throw new Error(parsed.error.message);
+      const pos: Position = parsed.value;
+      const tied = legalMoves(pos).map((move) => ({ move, score: 0 }));
+      const pick = (book: typeof full) => {
+        const next = createRng(7);
+        return formatMoveLong(
+          selectWithBook(book, newGame(pos), tied, () => next() / 2 ** 32).move,
+        );
+      };
+      expect(pick(pruned)).toBe(pick(full));
+    }
   });
 
   it('marks nothing significant when results do not depend on the move', () => {
