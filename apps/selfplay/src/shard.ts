@@ -162,7 +162,21 @@ export function selfplayHandlers(options: SelfplayHandlerOptions = {}) {
       concurrency: 1,
       // The games run on worker threads, so the event loop is free to send these while they play.
       heartbeatIntervalMs: 5_000,
-      handle: async (ctx) => playShard(ctx.input, { threads: options.threads }),
+      handle: async (ctx) => {
+        // Progress for the run inspector, at most every 2 s (each heartbeat is a broker message);
+        // none at the end, where the result itself follows.
+        let last = Date.now();
+        return playShard(ctx.input, {
+          threads: options.threads,
+          onProgress: (done, total) => {
+            if (done >= total || Date.now() - last < 2_000) return;
+            last = Date.now();
+            ctx
+              .heartbeat({ progress: done / total, message: `${done}/${total} games` })
+              .catch(() => undefined); // a lost heartbeat only delays the inspector's view
+          },
+        });
+      },
     }),
     defineStepHandler({
       queue: prefix + AGGREGATE_QUEUE,
