@@ -1,7 +1,12 @@
 import { join, resolve } from 'node:path';
 import type { QueueType } from '@conveyor/bus';
 import { z } from 'zod';
-import { STEP_PROGRESS_QUEUE, STEP_RESULTS_QUEUE, RUN_EVENTS_EXCHANGE } from '@conveyor/worker-sdk';
+import {
+  DEFAULT_STEP_QUEUE_TYPE,
+  RUN_EVENTS_EXCHANGE,
+  STEP_PROGRESS_QUEUE,
+  STEP_RESULTS_QUEUE,
+} from '@conveyor/worker-sdk';
 import type { StoreConfig } from './store/database';
 
 const intFrom = (name: string, def: number, min: number, max: number) =>
@@ -66,9 +71,9 @@ const EnvSchema = z.object({
   STEP_QUEUE_TYPE: z
     .enum(['quorum', 'classic'], {
       message:
-        'STEP_QUEUE_TYPE must be quorum (replicated, default) or classic (lower latency, one node); workers must use the same',
+        'STEP_QUEUE_TYPE must be classic (default) or quorum (replicated across a multi-node cluster); workers must use the same',
     })
-    .default('quorum'),
+    .default(DEFAULT_STEP_QUEUE_TYPE),
 });
 
 export interface OrchestratorConfig {

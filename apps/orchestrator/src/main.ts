@@ -78,7 +78,15 @@ export async function start(
     stepEvents: config.stepEvents,
     stepQueueType: config.stepQueueType,
   });
-  await engine.start();
+  try {
+    await engine.start();
+  } catch (error) {
+    // e.g. a protocol queue left on the broker with the other STEP_QUEUE_TYPE: stop cleanly.
+    await engine.stop().catch(() => undefined);
+    if (!options.bus) await bus.close().catch(() => undefined);
+    await store.close();
+    throw error;
+  }
 
   obs.addReadinessCheck('bus', () => {
     if (!bus.isHealthy()) throw new Error('not connected to the message broker');

@@ -8,7 +8,7 @@ describe('configFromEnv', () => {
       host: '127.0.0.1',
       amqpUrl: undefined,
       stepEvents: 'steps',
-      stepQueueType: 'quorum',
+      stepQueueType: 'classic',
       resultsQueue: 'conveyor.step-results',
     });
     expect(config.store).toEqual({
@@ -30,6 +30,7 @@ describe('configFromEnv', () => {
   });
 
   it('reads the step queue type', () => {
+    expect(configFromEnv({ STEP_QUEUE_TYPE: 'quorum' }).stepQueueType).toBe('quorum');
     expect(configFromEnv({ STEP_QUEUE_TYPE: 'classic' }).stepQueueType).toBe('classic');
   });
 

@@ -131,5 +131,6 @@ describe('docs/worker-protocol.md', () => {
       },
     );
     await expect(run).resolves.toBeDefined();
-  });
+    // A child process starting tsx and Prettier takes seconds on a busy 2-core machine.
+  }, 60_000);
 });

@@ -64,7 +64,7 @@ export function testConfig(
     sweepIntervalMs: 50,
     republishAfterMs: 30_000,
     stepEvents: 'all',
-    stepQueueType: 'quorum',
+    stepQueueType: 'classic',
     connectionName: unique('orchestrator-test'),
     ...overrides,
   };

@@ -185,7 +185,8 @@ describe('reliability against RabbitMQ and PostgreSQL', () => {
       waitFor(
         'orchestrator ready',
         async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok,
-        30_000,
+        // tsx compiles the orchestrator on start: tens of seconds on a busy 2-core machine.
+        90_000,
       );
     const first = spawnTs(ORCHESTRATOR_MAIN, env);
     children.push(first);

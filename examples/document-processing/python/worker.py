@@ -7,7 +7,7 @@ e-mail addresses in a document's text.
     AMQP_URL=amqp://guest:guest@127.0.0.1:5672 QUEUE=extract-fields python3 worker.py
 
 Environment: AMQP_URL, QUEUE (default extract-fields), PREFETCH (default 8), CONNECTION_NAME,
-STEP_QUEUE_TYPE (quorum, the default, or classic: must equal the orchestrator's).
+STEP_QUEUE_TYPE (classic, the default, or quorum: must equal the orchestrator's).
 Debian packages: python3-pika.
 """
 import json
@@ -24,13 +24,13 @@ QUEUE = os.environ.get("QUEUE", "extract-fields")
 PREFETCH = int(os.environ.get("PREFETCH", "8"))
 WORKER_ID = f"python-extract/{os.getpid()}"
 
-QUEUE_TYPE = os.environ.get("STEP_QUEUE_TYPE") or "quorum"
-if QUEUE_TYPE not in ("quorum", "classic"):
-    sys.exit(f'STEP_QUEUE_TYPE must be quorum or classic, got "{QUEUE_TYPE}"')
+QUEUE_TYPE = os.environ.get("STEP_QUEUE_TYPE") or "classic"
+if QUEUE_TYPE not in ("classic", "quorum"):
+    sys.exit(f'STEP_QUEUE_TYPE must be classic or quorum, got "{QUEUE_TYPE}"')
 
 # Must equal the arguments the orchestrator declares (docs/worker-protocol.md §1): RabbitMQ
 # refuses a redeclaration with different ones.
-QUEUE_ARGUMENTS = {
+ARGUMENTS_BY_TYPE = {
     "quorum": {
         "x-queue-type": "quorum",
         "x-delivery-limit": 10,
@@ -42,7 +42,8 @@ QUEUE_ARGUMENTS = {
         "x-queue-type": "classic",
         "x-dead-letter-exchange": f"{QUEUE}.dlx",
     },
-}[QUEUE_TYPE]
+}
+QUEUE_ARGUMENTS = ARGUMENTS_BY_TYPE[QUEUE_TYPE]
 
 # Classic queues have no broker delivery limit: a redelivered request counts as an attempt of
 # x-conveyor-attempt, dead-lettered once it reaches this many (§3.5).
@@ -87,11 +88,40 @@ def now_iso():
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def declare(channel):
+class QueueTypeMismatch(Exception):
+    """The step queue exists with the other type (§1): restarting cannot fix it, an operator must."""
+
+
+def existing_type(connection):
+    """After a refused declaration: the queue's type, if it is exactly the other type's (§1)."""
+    other = "quorum" if QUEUE_TYPE == "classic" else "classic"
+    probe = connection.channel()
+    try:
+        # Equivalent arguments make this a no-op; anything else closes the probe channel.
+        probe.queue_declare(queue=QUEUE, durable=True, arguments=ARGUMENTS_BY_TYPE[other])
+    except pika.exceptions.ChannelClosedByBroker:
+        return None
+    probe.close()
+    return other
+
+
+def declare(connection, channel):
     channel.exchange_declare(exchange=f"{QUEUE}.dlx", exchange_type="fanout", durable=True)
     channel.queue_declare(queue=f"{QUEUE}.dlq", durable=True, arguments={"x-queue-type": "quorum"})
     channel.queue_bind(queue=f"{QUEUE}.dlq", exchange=f"{QUEUE}.dlx", routing_key="")
-    channel.queue_declare(queue=QUEUE, durable=True, arguments=QUEUE_ARGUMENTS)
+    try:
+        channel.queue_declare(queue=QUEUE, durable=True, arguments=QUEUE_ARGUMENTS)
+    except pika.exceptions.ChannelClosedByBroker as error:
+        found = existing_type(connection) if error.reply_code == 406 else None
+        if found is None:
+            raise
+        raise QueueTypeMismatch(
+            f"queue {QUEUE} exists on the broker as a {found} queue, but this worker declares it as "
+            f"{QUEUE_TYPE} (RabbitMQ refuses it: PRECONDITION_FAILED, queue types cannot change in "
+            f"place). Either set STEP_QUEUE_TYPE={found} on the orchestrator and every worker to keep "
+            f"it, or drain the queue and delete it (rabbitmqctl delete_queue {QUEUE}) so that it is "
+            f"re-created as {QUEUE_TYPE}"
+        ) from error
 
 
 def publish(channel, queue, body, message_id=None, correlation_id=None, headers=None):
@@ -200,7 +230,7 @@ def main():
             connection = pika.BlockingConnection(params)
             channel = connection.channel()
             channel.confirm_delivery()
-            declare(channel)
+            declare(connection, channel)
             channel.basic_qos(prefetch_count=PREFETCH)
             channel.basic_consume(queue=QUEUE, on_message_callback=on_request)
 
@@ -214,6 +244,8 @@ def main():
             channel.start_consuming()
             connection.close()
             return
+        except QueueTypeMismatch as error:
+            sys.exit(f"cannot start: {error}")
         except (pika.exceptions.AMQPConnectionError, pika.exceptions.ChannelClosedByBroker) as error:
             # Unacked requests are redelivered by the broker; reconnect and carry on.
             print(f"connection lost ({error!r}); reconnecting in 1 s", file=sys.stderr, flush=True)

@@ -56,7 +56,8 @@ function spawnLogged(
     child,
     output: () => out,
     ready: async (re) => {
-      const deadline = Date.now() + 30_000;
+      // Generous: tsx compiling the orchestrator takes tens of seconds on a busy 2-core machine.
+      const deadline = Date.now() + 90_000;
       while (!re.test(out)) {
         if (Date.now() > deadline || child.exitCode !== null)
           throw new Error(`process not ready:\n${out.slice(-3000)}`);

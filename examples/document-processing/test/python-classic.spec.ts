@@ -16,6 +16,7 @@ const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672
 const PREFIX = `py-classic-${process.pid}-${Date.now().toString(36)}-`;
 const QUEUE = `${PREFIX}extract-fields`;
 const requests = stepQueue(QUEUE, 'classic');
+const OLD_QUORUM = `${PREFIX}old-quorum`;
 const results = stepResultsQueue(`${PREFIX}results`, 'classic');
 
 function request(taskId: string): StepRequest {
@@ -57,9 +58,10 @@ afterAll(async () => {
   await bus?.close();
   const conn = await connect(AMQP_URL);
   const ch = await conn.createChannel();
-  for (const q of [QUEUE, `${QUEUE}.dlq`, `${QUEUE}.retry`, results.name, `${results.name}.dlq`])
-    await ch.deleteQueue(q);
-  for (const x of [`${QUEUE}.dlx`, `${results.name}.dlx`]) await ch.deleteExchange(x);
+  for (const name of [QUEUE, results.name, OLD_QUORUM]) {
+    for (const q of [name, `${name}.dlq`, `${name}.retry`]) await ch.deleteQueue(q);
+    await ch.deleteExchange(`${name}.dlx`);
+  }
   await conn.close();
 });
 
@@ -114,4 +116,24 @@ it('declares the same classic arguments, counts redeliveries and dead-letters th
   expect(dead[0]?.body).toMatchObject({ taskId: 'poison' });
   expect(dead[0]?.originalQueue).toBe(QUEUE);
   expect(dead[0]?.reason).toMatch(/rejected/);
+});
+
+it('stops at start-up with the fix when its step queue exists with the other type', async () => {
+  // Left by a deployment on quorum queues; the worker runs on the default (classic).
+  await bus.assertQueue(stepQueue(OLD_QUORUM, 'quorum'));
+  const env: NodeJS.ProcessEnv = { ...process.env, AMQP_URL, QUEUE: OLD_QUORUM };
+  delete env['STEP_QUEUE_TYPE'];
+  const child = spawn('/usr/bin/python3', [join(EXAMPLE_DIR, 'python/worker.py')], {
+    env: { ...env, CONNECTION_NAME: `${PREFIX}python-mismatch` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  expect(code).toBe(1);
+  expect(err).toContain(
+    `cannot start: queue ${OLD_QUORUM} exists on the broker as a quorum queue, but this worker declares it as classic`,
+  );
+  expect(err).toContain('set STEP_QUEUE_TYPE=quorum on the orchestrator and every worker');
+  expect(err).toContain(`rabbitmqctl delete_queue ${OLD_QUORUM}`);
 });

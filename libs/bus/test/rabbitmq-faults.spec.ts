@@ -1,7 +1,7 @@
 import { connect } from 'amqplib';
 import { Registry } from 'prom-client';
 import pino from 'pino';
-import { createBus, defineQueue, defineTopic, type Bus } from '../src';
+import { createBus, defineQueue, defineTopic, QueueTypeMismatchError, type Bus } from '../src';
 import { Event, Job, job, sleep, waitFor } from './helpers';
 import {
   AMQP_URL,
@@ -241,6 +241,47 @@ describe('RabbitMQ transport under faults', () => {
     await bus.publish(fine, job(5));
     await waitFor('a message after the channel error', () => got.includes(5));
   });
+
+  it.each([
+    ['quorum', 'classic'],
+    ['classic', 'quorum'],
+  ] as const)(
+    'names the queue, both types and the fix when a %s queue is declared as %s',
+    async (existing, requested) => {
+      const name = `${prefix}.fault.type-${existing}`;
+      const owner = await makeAmqpBus(`type-owner-${existing}`);
+      const other = await makeAmqpBus(`type-other-${existing}`);
+      buses.push(owner, other);
+      await owner.assertQueue(defineQueue({ name, schema: Job, queueType: existing }));
+
+      const wrong = defineQueue({ name, schema: Job, queueType: requested });
+      const expected = {
+        name: 'QueueTypeMismatchError',
+        queue: name,
+        existingType: existing,
+        requestedType: requested,
+      };
+      const declared = await other.assertQueue(wrong).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(declared).toBeInstanceOf(QueueTypeMismatchError);
+      expect(declared).toMatchObject(expected);
+      const message = (declared as Error).message;
+      expect(message).toContain(`queue ${name} exists on the broker as a ${existing} queue`);
+      expect(message).toContain(`declares it as ${requested}`);
+      expect(message).toContain(`rabbitmqctl delete_queue ${name}`);
+      // A consumer fails the same way (start-up), and nothing was changed on the broker.
+      await expect(other.consume(wrong, async () => undefined)).rejects.toMatchObject(expected);
+      await owner.publish(defineQueue({ name, schema: Job, queueType: existing }), job(1));
+      await waitFor('the queue to be usable with its own type', async () => {
+        const depth = await owner.queueDepth(
+          defineQueue({ name, schema: Job, queueType: existing }),
+        );
+        return depth === 1;
+      });
+    },
+  );
 
   it('dead-letters poison messages that keep killing the consumer (x-delivery-limit backstop)', async () => {
     const queue = defineQueue({ name: `${prefix}.fault.crash`, schema: Job });

@@ -2,6 +2,8 @@ import {
   defineQueue,
   defineTopic,
   QUEUE_TYPES,
+  QueueTypeMismatchError,
+  type Bus,
   type QueueDefinition,
   type QueueType,
   type TopicDefinition,
@@ -25,17 +27,47 @@ export const RUN_EVENTS_EXCHANGE = 'conveyor.workflow-events';
 export const STEP_REQUEST_MAX_DELIVERIES = 5;
 
 /**
- * The RabbitMQ type of the protocol's queues (step queues, results, progress): quorum by default;
- * `classic` trades replication for latency (see libs/bus/README.md). Orchestrator and every
+ * The RabbitMQ type of the protocol's queues (step queues, results, progress): classic by
+ * default. The orchestrator's SQL state and per-step timeouts are what make a run durable — a
+ * request lost with a broker node becomes a step timeout and a retry — while a quorum queue
+ * costs a Raft fsync before every delivery, on every hop, and buys nothing on a single-node
+ * broker. Operators of multi-node RabbitMQ clusters who want broker-level replication set
+ * `STEP_QUEUE_TYPE=quorum` (see libs/bus/README.md, "Queue types"). Orchestrator and every
  * worker of a deployment must use the same one — RabbitMQ refuses a queue re-declared with
  * another type — so both read it from `STEP_QUEUE_TYPE`.
  */
+export const DEFAULT_STEP_QUEUE_TYPE: QueueType = 'classic';
+
 export function stepQueueTypeFromEnv(env: NodeJS.ProcessEnv = process.env): QueueType {
   const value = env['STEP_QUEUE_TYPE'];
-  if (value === undefined || value === '') return 'quorum';
+  if (value === undefined || value === '') return DEFAULT_STEP_QUEUE_TYPE;
   if (!(QUEUE_TYPES as readonly string[]).includes(value))
     throw new Error(`STEP_QUEUE_TYPE must be ${QUEUE_TYPES.join(' or ')}, got "${value}"`);
   return value as QueueType;
+}
+
+/**
+ * Start-up check for a protocol queue: a queue left on the broker with the other type (e.g. by an
+ * older deployment) is refused by RabbitMQ; say which, and that STEP_QUEUE_TYPE is the knob.
+ */
+export async function assertStepQueue(bus: Bus, queue: QueueDefinition<unknown>): Promise<void> {
+  await explainingStepQueueType(() => bus.assertQueue(queue));
+}
+
+/** Runs `declare` and turns a queue-type mismatch into one that names STEP_QUEUE_TYPE. */
+export async function explainingStepQueueType<T>(declare: () => Promise<T>): Promise<T> {
+  try {
+    return await declare();
+  } catch (error) {
+    if (!(error instanceof QueueTypeMismatchError)) throw error;
+    throw new QueueTypeMismatchError(
+      error.queue,
+      error.existingType,
+      error.requestedType,
+      `set STEP_QUEUE_TYPE=${error.existingType} on the orchestrator and every worker to keep it`,
+      { cause: error },
+    );
+  }
 }
 
 /** One definition per (name, type): definitions are compared by reference in places. */
@@ -59,7 +91,7 @@ const stepQueues = new Map<string, QueueDefinition<StepRequest>>();
 /** The queue a step's requests go to: named exactly after the step's `queue` in the workflow YAML. */
 export function stepQueue(
   name: string,
-  queueType: QueueType = 'quorum',
+  queueType: QueueType = DEFAULT_STEP_QUEUE_TYPE,
 ): QueueDefinition<StepRequest> {
   return memo(stepQueues, name, queueType, () =>
     defineQueue({
@@ -82,7 +114,7 @@ const eventTopics = new Map<string, TopicDefinition<RunEvent>>();
  */
 export function stepResultsQueue(
   name: string = STEP_RESULTS_QUEUE,
-  queueType: QueueType = 'quorum',
+  queueType: QueueType = DEFAULT_STEP_QUEUE_TYPE,
 ): QueueDefinition<StepResult> {
   return memo(resultQueues, name, queueType, () =>
     defineQueue({
@@ -100,7 +132,7 @@ export function stepResultsQueue(
 /** The queue heartbeats are sent to (a request's `progressTo`). */
 export function stepProgressQueue(
   name: string = STEP_PROGRESS_QUEUE,
-  queueType: QueueType = 'quorum',
+  queueType: QueueType = DEFAULT_STEP_QUEUE_TYPE,
 ): QueueDefinition<StepProgress> {
   // Heartbeats are advisory and superseded by the next one: no retries.
   return memo(progressQueues, name, queueType, () =>

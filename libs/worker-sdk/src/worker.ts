@@ -4,7 +4,13 @@ import type { StepProgress, StepRequest, StepResult } from '@conveyor/contracts'
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { FatalStepError, toStepError } from './errors';
-import { stepProgressQueue, stepQueue, stepQueueTypeFromEnv, stepResultsQueue } from './topology';
+import {
+  assertStepQueue,
+  stepProgressQueue,
+  stepQueue,
+  stepQueueTypeFromEnv,
+  stepResultsQueue,
+} from './topology';
 
 /** What a step handler gets for one attempt. */
 export interface StepContext<I> {
@@ -63,7 +69,7 @@ export interface StepWorkerOptions {
   skipExpired?: boolean;
   /**
    * RabbitMQ type of the step, result and progress queues; must equal the orchestrator's
-   * (`STEP_QUEUE_TYPE`). Default: `stepQueueTypeFromEnv()` (quorum when unset).
+   * (`STEP_QUEUE_TYPE`). Default: `stepQueueTypeFromEnv()` (classic when unset).
    */
   queueType?: QueueType;
 }
@@ -98,7 +104,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
 
   for (const handler of options.handlers) {
     const queue = stepQueue(handler.queue, queueType);
-    await bus.assertQueue(queue);
+    await assertStepQueue(bus, queue);
     const subscription = await bus.consume(
       queue,
       async (delivery: Delivery<StepRequest>) => {

@@ -153,3 +153,38 @@ describe('startStepWorker', () => {
     );
   });
 });
+
+describe('startStepWorker on RabbitMQ', () => {
+  const AMQP_URL = process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
+  const name = `test.worker-sdk.${process.pid}.${Date.now().toString(36)}.type`;
+  const buses: Bus[] = [];
+  const amqpBus = async (label: string) => {
+    const b = await createBus({ url: AMQP_URL, logger, connectionName: `${name}-${label}` });
+    buses.push(b);
+    return b;
+  };
+  afterAll(async () => {
+    const admin = buses[0];
+    for (const b of buses) await b.close();
+    if (admin) {
+      const { connect } = await import('amqplib');
+      const conn = await connect(AMQP_URL);
+      const ch = await conn.createChannel();
+      for (const q of [name, `${name}.dlq`, `${name}.retry`]) await ch.deleteQueue(q);
+      await ch.deleteExchange(`${name}.dlx`);
+      await conn.close();
+    }
+  });
+
+  it('refuses to start on a step queue left with the other type, naming STEP_QUEUE_TYPE', async () => {
+    // An older deployment declared the step queue as quorum; this worker uses the default (classic).
+    await (await amqpBus('old')).assertQueue(stepQueue(name, 'quorum'));
+    const handler = defineStepHandler({ queue: name, handle: async () => ({}) });
+    const started = startStepWorker({ bus: await amqpBus('new'), logger, handlers: [handler] });
+    await expect(started).rejects.toThrow(
+      new RegExp(
+        `queue ${name.replace(/\./g, '\\.')} exists on the broker as a quorum queue, but this process declares it as classic.*set STEP_QUEUE_TYPE=quorum on the orchestrator and every worker to keep it, or drain the queue and delete it \\(rabbitmqctl delete_queue ${name.replace(/\./g, '\\.')}\\)`,
+      ),
+    );
+  });
+});

@@ -28,6 +28,7 @@ describe('local stack settings', () => {
       databaseUrl: undefined,
       logLevel: 'warn',
       queuePrefix: '',
+      stepQueueType: 'classic',
       devEmail: 'developer@conveyor.local',
       workflowsDir: join(WORKSPACE_ROOT, 'examples/document-processing/workflows'),
     });
@@ -46,6 +47,8 @@ describe('local stack settings', () => {
       databaseUrl: 'postgres://postgres@127.0.0.1/test',
       databaseSchema: 'dev',
     });
+    expect(settingsFromEnv({ STEP_QUEUE_TYPE: 'quorum' }).stepQueueType).toBe('quorum');
+    expect(settingsFromEnv({ STEP_QUEUE_TYPE: '' }).stepQueueType).toBe('classic');
   });
 
   it('reports every bad variable at once, with what to do', () => {
@@ -55,6 +58,7 @@ describe('local stack settings', () => {
         CHECKERS_PORT: '99999',
         LOG_LEVEL: 'loud',
         DATABASE_SCHEMA: 'Dev',
+        STEP_QUEUE_TYPE: 'stream',
       }),
     ).toEqual(
       expect.arrayContaining([
@@ -62,6 +66,7 @@ describe('local stack settings', () => {
         'CHECKERS_PORT="99999" must be a port number from 1 to 65535',
         expect.stringContaining('LOG_LEVEL must be one of'),
         expect.stringContaining('DATABASE_SCHEMA must be a lower-case PostgreSQL identifier'),
+        expect.stringContaining('STEP_QUEUE_TYPE must be classic (default) or quorum'),
       ]),
     );
   });

@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import type { QueueType } from '@conveyor/bus';
 import type { LogLevel } from '@conveyor/observability';
+import { DEFAULT_STEP_QUEUE_TYPE } from '@conveyor/worker-sdk';
 import { z } from 'zod';
 import { chooseClassifierModel, type ClassifierModelChoice } from './classifier-model';
 
@@ -34,6 +36,11 @@ export interface LocalStackSettings {
   readonly logLevel: LogLevel;
   /** Prepended to every queue and exchange name, so a stack can share a broker with others. */
   readonly queuePrefix: string;
+  /**
+   * RabbitMQ type of the workflow protocol's queues (STEP_QUEUE_TYPE, default classic), given to
+   * the orchestrator and every step worker of the stack alike (RabbitMQ refuses a mismatch).
+   */
+  readonly stepQueueType: QueueType;
   /** The address the local identity provider signs everyone in as; it is on svc-proxy's allow-list. */
   readonly devEmail: string;
   /** The classifier's MODEL_DIR (see chooseClassifierModel). */
@@ -108,6 +115,16 @@ const EnvSchema = z.object({
       error: 'QUEUE_PREFIX may only hold letters, digits, ".", "_", ":" and "-" (at most 100)',
     })
     .default(''),
+  STEP_QUEUE_TYPE: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? DEFAULT_STEP_QUEUE_TYPE : v.trim()))
+    .pipe(
+      z.enum(['classic', 'quorum'], {
+        error:
+          'STEP_QUEUE_TYPE must be classic (default) or quorum (replicated across a multi-node RabbitMQ cluster)',
+      }),
+    ),
   DEV_EMAIL: z
     .string()
     .trim()
@@ -165,6 +182,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalStac
     dataDir,
     logLevel: e.LOG_LEVEL,
     queuePrefix: e.QUEUE_PREFIX,
+    stepQueueType: e.STEP_QUEUE_TYPE,
     devEmail: e.DEV_EMAIL,
     classifierModel: chooseClassifierModel(WORKSPACE_ROOT, e.MODEL_DIR),
     workflowsDir: join(WORKSPACE_ROOT, 'examples', 'document-processing', 'workflows'),

@@ -99,6 +99,7 @@ export async function startLocalStack(settings: LocalStackSettings): Promise<Run
   const shared: Record<string, string> = {
     HOST: host,
     LOG_LEVEL: settings.logLevel,
+    STEP_QUEUE_TYPE: settings.stepQueueType,
     ...(settings.amqpUrl ? { AMQP_URL: settings.amqpUrl } : {}),
   };
   const database: Record<string, string> = {
@@ -197,6 +198,7 @@ export async function startLocalStack(settings: LocalStackSettings): Promise<Run
     const workers = await startStepWorker({
       bus: workerBus,
       logger: workerLogger,
+      queueType: settings.stepQueueType,
       handlers: [
         ...documentProcessingExample.handlers({
           logger: workerLogger,

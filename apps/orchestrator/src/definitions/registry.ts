@@ -71,6 +71,11 @@ export class DefinitionRegistry {
     return this.latest.get(name);
   }
 
+  /** Every version in memory (loaded from disk or read back for a running run). */
+  all(): WorkflowDefinition[] {
+    return [...this.byKey.values()];
+  }
+
   list(): WorkflowDefinition[] {
     return [...this.latest.values()].sort((a, b) => a.name.localeCompare(b.name));
   }

@@ -1,6 +1,8 @@
 import type { Bus, DeadLetter, QueueType } from '@conveyor/bus';
 import type { RunEvent, StepError, StepProgress, StepResult } from '@conveyor/contracts';
 import {
+  assertStepQueue,
+  DEFAULT_STEP_QUEUE_TYPE,
   runEventRoutingKey,
   runEventsTopic,
   stepProgressQueue,
@@ -36,7 +38,7 @@ export interface EngineOptions {
    * fan-out's own step events and the API's counters cover them). Run events are always sent.
    */
   readonly stepEvents: StepEvents;
-  /** RabbitMQ type of the step, result and progress queues (default quorum); see the bus README. */
+  /** RabbitMQ type of the step, result and progress queues (default classic); see the bus README. */
   readonly stepQueueType?: QueueType;
 }
 
@@ -75,7 +77,7 @@ export class Engine {
   constructor(private readonly options: EngineOptions) {}
 
   private get queueType(): QueueType {
-    return this.options.stepQueueType ?? 'quorum';
+    return this.options.stepQueueType ?? DEFAULT_STEP_QUEUE_TYPE;
   }
 
   get db() {
@@ -87,8 +89,12 @@ export class Engine {
     const { bus } = this.options;
     const results = stepResultsQueue(this.options.resultsQueue, this.queueType);
     const progress = stepProgressQueue(this.options.progressQueue, this.queueType);
-    await bus.assertQueue(results);
-    await bus.assertQueue(progress);
+    // Every protocol queue is declared now, so a queue left with the other type stops the start-up
+    // with an explanation instead of failing the first step that uses it.
+    await assertStepQueue(bus, results);
+    await assertStepQueue(bus, progress);
+    for (const queue of this.stepQueueNames())
+      await assertStepQueue(bus, stepQueue(queue, this.queueType));
     this.subscriptions.push(
       await bus.consume(results, (d) => this.onResult(d.message).then(() => undefined), {
         prefetch: 64,
@@ -105,6 +111,15 @@ export class Engine {
       ),
     );
     this.scheduleSweep(0);
+  }
+
+  /** The step queues of every registered workflow version (step and on-failure actions). */
+  private stepQueueNames(): Set<string> {
+    const names = new Set<string>();
+    for (const def of this.options.registry.all())
+      for (const step of [...def.steps, ...(def.onFailure ? [def.onFailure] : [])])
+        if (step.action.kind === 'queue') names.add(step.action.queue);
+    return names;
   }
 
   async stop(): Promise<void> {

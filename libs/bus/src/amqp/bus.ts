@@ -130,11 +130,7 @@ class AmqpBus implements Bus {
     this.assertOpen(`publish to queue ${queue.name}`);
     const content = encodeMessage(queue.schema, message, `queue ${queue.name}`);
     const deadline = Date.now() + this.settings.publishTimeoutMs;
-    await this.declareOnce(
-      `queue:${queue.name}`,
-      (ch) => declareQueueTopology(ch, queue),
-      deadline,
-    );
+    await this.declareOnce(`queue:${queue.name}`, (ch) => this.declareQueue(ch, queue), deadline);
     await this.publisher.publish(
       '',
       queue.name,
@@ -172,10 +168,10 @@ class AmqpBus implements Bus {
     options?: ConsumeOptions,
   ): Promise<Subscription> {
     this.assertOpen(`consume from queue ${queue.name}`);
-    this.declarations.set(`queue:${queue.name}`, (ch) => declareQueueTopology(ch, queue));
+    this.declarations.set(`queue:${queue.name}`, (ch) => this.declareQueue(ch, queue));
     return this.startConsumer(`queue ${queue.name}`, queue, handler, options?.prefetch, {
       declare: async (ch) => {
-        await declareQueueTopology(ch, queue);
+        await this.declareQueue(ch, queue);
         return queue.name;
       },
       exchange: '',
@@ -197,7 +193,7 @@ class AmqpBus implements Bus {
       const definition = subscriptionQueue(topic, options.durableName, policy);
       const declare = async (ch: Channel) => {
         await declareTopic(ch, topic.exchange);
-        await declareQueueTopology(ch, definition);
+        await this.declareQueue(ch, definition);
         await ch.bindQueue(definition.name, topic.exchange, pattern);
       };
       // Replayed with the publisher's declarations: if the exchange is re-created, so is the binding.
@@ -251,14 +247,14 @@ class AmqpBus implements Bus {
 
   async assertQueue(queue: QueueDefinition<unknown>): Promise<void> {
     this.assertOpen(`assert queue ${queue.name}`);
-    await this.withTopologyChannel((ch) => declareQueueTopology(ch, queue));
+    await this.withTopologyChannel((ch) => this.declareQueue(ch, queue));
     this.declared.add(`queue:${queue.name}`);
   }
 
   async queueDepth(queue: QueueDefinition<unknown>): Promise<number> {
     this.assertOpen(`read the depth of queue ${queue.name}`);
     return this.withTopologyChannel(async (ch) => {
-      await declareQueueTopology(ch, queue);
+      await this.declareQueue(ch, queue);
       return (await ch.checkQueue(queue.name)).messageCount;
     });
   }
@@ -266,7 +262,7 @@ class AmqpBus implements Bus {
   async deadLetterDepth(queue: QueueDefinition<unknown>): Promise<number> {
     this.assertOpen(`read the dead-letter depth of ${queue.name}`);
     return this.withTopologyChannel(async (ch) => {
-      await declareQueueTopology(ch, queue);
+      await this.declareQueue(ch, queue);
       return (await ch.checkQueue(topologyNames.deadLetterQueue(queue.name))).messageCount;
     });
   }
@@ -275,7 +271,7 @@ class AmqpBus implements Bus {
     this.assertOpen(`drain dead letters of ${queue.name}`);
     const dlq = topologyNames.deadLetterQueue(queue.name);
     return this.withTopologyChannel(async (ch) => {
-      await declareQueueTopology(ch, queue);
+      await this.declareQueue(ch, queue);
       const out: DeadLetter[] = [];
       while (out.length < max) {
         const msg = await ch.get(dlq, { noAck: false });
@@ -293,7 +289,7 @@ class AmqpBus implements Bus {
     this.assertOpen(`replay dead letters of ${queue.name}`);
     const dlq = topologyNames.deadLetterQueue(queue.name);
     return this.withTopologyChannel(async (ch) => {
-      await declareQueueTopology(ch, queue);
+      await this.declareQueue(ch, queue);
       let moved = 0;
       while (moved < max) {
         const msg = await ch.get(dlq, { noAck: false });
@@ -435,6 +431,18 @@ class AmqpBus implements Bus {
     if (this.declared.has(key)) return;
     await this.withTopologyChannel(fn, deadline);
     this.declared.add(key);
+  }
+
+  /** A queue's topology; a refused declaration is explained (type mismatch) via a fresh channel. */
+  private declareQueue(
+    channel: Channel,
+    queue: Pick<QueueDefinition<unknown>, 'name' | 'retryDelayMs' | 'queueType'>,
+  ): Promise<void> {
+    return declareQueueTopology(channel, queue, async () => {
+      const model = this.publishConnection.current;
+      if (!model) throw new Error('not connected');
+      return model.createChannel();
+    });
   }
 
   private assertOpen(what: string): void {

@@ -1,5 +1,6 @@
 import type { Channel, ChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
+import { QueueTypeMismatchError } from '../errors';
 import type { ManagedConnection } from './connection';
 
 /**
@@ -133,7 +134,8 @@ export class ChannelKeeper<C extends Channel> {
     } catch (err) {
       const thrown = err instanceof Error ? err : new Error(String(err));
       // A pending RPC only learns "Channel ended"; the 'error' event has the broker's reason.
-      const error = serverError ?? thrown;
+      // A type mismatch was already worked out from that reason (topology.ts): keep it.
+      const error = thrown instanceof QueueTypeMismatchError ? thrown : (serverError ?? thrown);
       if (epoch !== this.epoch) {
         await channel?.close().catch(() => undefined);
         return;

@@ -6,6 +6,7 @@ import { processDelivery, redeliveryOutcome, type Outcome } from '../delivery';
 import type { BusMetrics } from '../metrics';
 import type { Handler } from '../transport';
 import { ChannelKeeper } from './channel-keeper';
+import { QueueTypeMismatchError } from '../errors';
 import type { ManagedConnection } from './connection';
 import type { ConfirmPublisher } from './publisher';
 
@@ -71,6 +72,7 @@ export class AmqpConsumer<T> {
       await this.keeper.waitOpen(timeoutMs, true);
     } catch (err) {
       await this.keeper.stop();
+      if (err instanceof QueueTypeMismatchError) throw err; // already names the queue and the fix
       throw new Error(
         `cannot consume ${this.options.label}: ${err instanceof Error ? err.message : String(err)}`,
       );

@@ -1,5 +1,6 @@
 import type { Channel } from 'amqplib';
 import { topologyNames, type QueueDefinition, type QueueType } from '../definitions';
+import { QueueTypeMismatchError } from '../errors';
 
 /**
  * Redeliveries of one message the broker tolerates (consumer crashed or lost its connection
@@ -36,6 +37,44 @@ export function queueArguments(queue: string, type: QueueType): Record<string, u
   return type === 'classic' ? classicQueueArguments(queue) : quorumQueueArguments(queue);
 }
 
+/**
+ * Opens a throw-away channel (a refused declaration closes the channel it was made on). Used only
+ * after a declaration was refused, to find out what the existing queue is.
+ */
+export type QueueTypeProbe = () => Promise<Channel>;
+
+const PRECONDITION_FAILED = 406;
+
+/**
+ * RabbitMQ names the first inequivalent argument it meets (often x-dead-letter-exchange or
+ * x-overflow, rarely x-queue-type), so its message does not tell a type mismatch from other
+ * drift. The existing queue's type is found by re-declaring it with exactly the other type's
+ * arguments: equivalent → a no-op that proves the type; refused → some other difference, and the
+ * broker's own message is the best explanation. (The queue exists — the broker just compared
+ * against it — so the probe does not create one, short of a concurrent delete.)
+ */
+async function explainRefusal(
+  err: unknown,
+  queue: string,
+  asked: QueueType,
+  probe: QueueTypeProbe | undefined,
+): Promise<unknown> {
+  if ((err as { code?: unknown }).code !== PRECONDITION_FAILED || !probe) return err;
+  const other: QueueType = asked === 'classic' ? 'quorum' : 'classic';
+  let channel: Channel | undefined;
+  try {
+    channel = await probe();
+    channel.on('error', () => undefined); // a refusal closes it; the rejection below says enough
+    await channel.checkQueue(queue);
+    await channel.assertQueue(queue, { durable: true, arguments: queueArguments(queue, other) });
+  } catch {
+    return err;
+  } finally {
+    await channel?.close().catch(() => undefined);
+  }
+  return new QueueTypeMismatchError(queue, other, asked, undefined, { cause: err });
+}
+
 async function declareDeadLetters(
   channel: Channel,
   exchange: string,
@@ -54,16 +93,21 @@ async function declareDeadLetters(
 export async function declareQueueTopology(
   channel: Channel,
   queue: Pick<QueueDefinition<unknown>, 'name' | 'retryDelayMs' | 'queueType'>,
+  probe?: QueueTypeProbe,
 ): Promise<void> {
   await declareDeadLetters(
     channel,
     topologyNames.deadLetterExchange(queue.name),
     topologyNames.deadLetterQueue(queue.name),
   );
-  await channel.assertQueue(queue.name, {
-    durable: true,
-    arguments: queueArguments(queue.name, queue.queueType),
-  });
+  try {
+    await channel.assertQueue(queue.name, {
+      durable: true,
+      arguments: queueArguments(queue.name, queue.queueType),
+    });
+  } catch (err) {
+    throw await explainRefusal(err, queue.name, queue.queueType, probe);
+  }
   if (queue.retryDelayMs > 0) {
     // Classic, not quorum: RabbitMQ 3.10 quorum queues have no per-message TTL. Messages wait
     // here for their `expiration`, then dead-letter through the default exchange to the queue.
