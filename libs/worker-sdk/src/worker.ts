@@ -126,14 +126,16 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
   ) {
     const request = delivery.message;
     const deadline = new Date(request.deadline);
-    const log = logger?.child({
-      runId: request.runId,
-      taskId: request.taskId,
-      step: request.step,
-      attempt: request.attempt,
-    });
+    // Created only when something is logged: a pino child per attempt is measurable on the hot path.
+    const log = () =>
+      logger?.child({
+        runId: request.runId,
+        taskId: request.taskId,
+        step: request.step,
+        attempt: request.attempt,
+      });
     if (skipExpired && deadline.getTime() < Date.now()) {
-      log?.warn(
+      log()?.warn(
         { deadline: request.deadline },
         'skipping a step request whose deadline has passed',
       );
@@ -156,7 +158,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
     const timer =
       handler.heartbeatIntervalMs && handler.heartbeatIntervalMs > 0
         ? setInterval(() => {
-            heartbeat().catch((error: unknown) => log?.warn({ err: error }, 'heartbeat failed'));
+            heartbeat().catch((error: unknown) => log()?.warn({ err: error }, 'heartbeat failed'));
           }, handler.heartbeatIntervalMs)
         : undefined;
 
@@ -223,7 +225,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
       };
     } catch (error) {
       const stepError = toStepError(error);
-      log?.warn({ err: error, retryable: stepError.retryable }, 'step attempt failed');
+      log()?.warn({ err: error, retryable: stepError.retryable }, 'step attempt failed');
       result = {
         ...common,
         status: 'failed',

@@ -9,6 +9,7 @@ import {
   stepQueue,
   stepResultsQueue,
 } from '@conveyor/worker-sdk';
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { DefinitionRegistry } from '../definitions/registry';
 import type { WorkflowDefinition } from '../definitions/model';
@@ -52,6 +53,9 @@ export type StartRunResult =
       readonly message: string;
       readonly issues: readonly { path: string; message: string }[];
     };
+
+/** How long publish confirms are collected before they are recorded in one UPDATE. */
+const PUBLISHED_FLUSH_MS = 1000;
 
 /** Postgres errors worth retrying the whole transaction for: deadlock, serialization, unique race. */
 const RETRYABLE_SQLSTATE = new Set(['40P01', '40001', '23505']);
@@ -251,16 +255,24 @@ export class Engine {
 
   private markPublished(taskId: string): void {
     this.pendingPublished.add(taskId);
-    // Batched: one UPDATE for every confirm of the last few milliseconds.
+    // Batched, once a second: the flag only matters to the sweeper, which republishes what was
+    // not confirmed after republishAfterMs (45 s). Most steps have finished by the flush, and
+    // the UPDATE skips them (a finished task is never republished), so a fast chain writes
+    // nothing for it. A crash inside the window costs a duplicate request, which at-least-once
+    // delivery already allows (the orchestrator ignores the second result).
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
       this.flushPublished().catch((error: unknown) =>
         this.options.logger.warn({ err: error }, 'recording publish confirms failed'),
       );
-    }, 5);
+    }, PUBLISHED_FLUSH_MS);
   }
 
   private async flushPublished(): Promise<void> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+    }
     if (this.pendingPublished.size === 0) return;
     const ids = [...this.pendingPublished];
     this.pendingPublished.clear();
@@ -269,6 +281,8 @@ export class Engine {
         .updateTable('tasks')
         .set({ published: 1 })
         .where('id', 'in', ids.slice(i, i + 500))
+        .where('status', '=', 'running')
+        .where('published', '=', 0)
         .execute();
     }
   }
@@ -628,8 +642,9 @@ export class Engine {
       .innerJoin('runs', 'runs.id', 'tasks.run_id')
       .selectAll('tasks')
       .select(['runs.workflow as workflow', 'runs.version as workflow_version'])
-      .where('tasks.published', '=', 0)
-      .where('tasks.status', '=', 'running')
+      // Literals, not parameters: they match the partial index tasks_unconfirmed.
+      .where('tasks.published', '=', sql.lit(0))
+      .where('tasks.status', '=', sql.lit('running'))
       .where('tasks.kind', '=', 'queue')
       .where('tasks.dispatched_at', '<=', Date.now() - this.options.republishAfterMs)
       .limit(500)

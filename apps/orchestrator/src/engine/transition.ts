@@ -30,6 +30,18 @@ export type TaskRow = Selectable<TasksTable>;
 export interface LockedRun {
   row: RunRow;
   readonly def: WorkflowDefinition;
+  /** `row.input` parsed, once per transaction (see runInput). */
+  parsedInput?: { readonly value: unknown };
+}
+
+/** The output of a step that just finished in this transaction, as the worker sent it. */
+export interface KnownOutput {
+  readonly output: unknown;
+}
+
+function runInput(run: LockedRun): unknown {
+  run.parsedInput ??= { value: JSON.parse(run.row.input) as unknown };
+  return run.parsedInput.value;
 }
 
 export type Ignored = { readonly applied: false; readonly reason: string };
@@ -45,6 +57,8 @@ const ITEM_INSERT_CHUNK = 400;
  */
 export class Transition {
   readonly now = Date.now();
+  /** Inputs of tasks inserted by this transaction, so their requests need not parse them back. */
+  private readonly inputs = new WeakMap<TaskRow, unknown>();
 
   constructor(
     readonly trx: Transaction<Database>,
@@ -180,7 +194,9 @@ export class Transition {
     if (!task || task.status !== 'running' || task.child_run_id !== child.id) return;
     if (child.status === 'succeeded') {
       await this.finishTask(task, 'succeeded', output ?? null, undefined);
-      await this.afterTaskFinished(parent, task, 'succeeded', undefined);
+      await this.afterTaskFinished(parent, task, 'succeeded', undefined, {
+        output: output ?? null,
+      });
     } else {
       const stepError: StepError = {
         message: `sub-workflow ${child.workflow} (run ${child.id}) ${child.status.replace('_', ' ')}: ${error?.message ?? 'no error recorded'}`,
@@ -233,28 +249,38 @@ export class Transition {
   }
 
   private async cancelActiveTasks(runId: string): Promise<void> {
-    const children = await this.trx
-      .selectFrom('tasks')
+    await this.cancelTasks('run_id', runId, 'cancelled because its parent run ended');
+  }
+
+  /**
+   * Cancels the active tasks of a run (`run_id`) or of a fan-out (`parent_id`), their running
+   * attempts, and the sub-workflow runs they started.
+   */
+  private async cancelTasks(
+    scope: 'run_id' | 'parent_id',
+    id: string,
+    childReason: string,
+  ): Promise<void> {
+    const active = this.trx.selectFrom('tasks').where(scope, '=', id).where('status', 'in', ACTIVE);
+    const children = await active
       .select('child_run_id')
-      .where('run_id', '=', runId)
-      .where('status', 'in', ACTIVE)
       .where('child_run_id', 'is not', null)
-      .execute();
-    await this.trx
-      .updateTable('tasks')
-      .set({ status: 'cancelled', finished_at: this.now, deadline_at: null, retry_at: null })
-      .where('run_id', '=', runId)
-      .where('status', 'in', ACTIVE)
       .execute();
     await this.trx
       .updateTable('attempts')
       .set({ status: 'cancelled', finished_at: this.now })
-      .where('run_id', '=', runId)
       .where('status', '=', 'running')
+      .where('task_id', 'in', active.select('id'))
+      .execute();
+    await this.trx
+      .updateTable('tasks')
+      .set({ status: 'cancelled', finished_at: this.now, deadline_at: null, retry_at: null })
+      .where(scope, '=', id)
+      .where('status', 'in', ACTIVE)
       .execute();
     for (const { child_run_id } of children) {
       const child = child_run_id ? await this.lockRun(child_run_id) : undefined;
-      if (child) await this.cancelRun(child, 'cancelled because its parent run ended');
+      if (child) await this.cancelRun(child, childReason);
     }
   }
 
@@ -264,14 +290,23 @@ export class Transition {
   private async context(
     run: LockedRun,
     step: StepDefinition | undefined,
+    known?: Record<string, unknown>,
   ): Promise<ExpressionContext> {
     const refs = new Set<string>();
     for (const e of [step?.input, step?.when, step?.forEach?.items])
       for (const r of e?.stepRefs ?? []) refs.add(r);
     if (!step) for (const s of run.def.steps) refs.add(s.name);
+    // Outputs this transaction already holds in memory are not read back and parsed again.
+    const steps: Record<string, unknown> = {};
+    const missing: string[] = [];
+    for (const r of refs) {
+      if (known && r in known) steps[r] = known[r];
+      else missing.push(r);
+    }
+    Object.assign(steps, await this.stepOutputs(run.row.id, missing));
     return {
-      input: JSON.parse(run.row.input) as unknown,
-      steps: await this.stepOutputs(run.row.id, [...refs]),
+      input: runInput(run),
+      steps,
       run: { id: run.row.id, workflow: run.def.name, version: run.def.version },
     };
   }
@@ -292,9 +327,13 @@ export class Transition {
     return out;
   }
 
-  private async startStep(run: LockedRun, step: StepDefinition): Promise<void> {
+  private async startStep(
+    run: LockedRun,
+    step: StepDefinition,
+    known?: Record<string, unknown>,
+  ): Promise<void> {
     if (run.row.status !== 'running') return;
-    const context = await this.context(run, step);
+    const context = await this.context(run, step, known);
     let phase = 'when';
     try {
       if (step.when && !truthy(await step.when.evaluate(context))) {
@@ -410,6 +449,7 @@ export class Transition {
       fan_failed: null,
     };
     await this.trx.insertInto('tasks').values(row).execute();
+    this.inputs.set(row, values.input ?? null);
     return row;
   }
 
@@ -595,6 +635,7 @@ export class Transition {
         run.def,
         { ...t, deadline_at: this.now + t.timeout_ms },
         this.deps,
+        this.inputs.has(t) ? { value: this.inputs.get(t) } : undefined,
       );
       this.effects.push({ kind: 'dispatch', request });
       this.stepEvent(run, {
@@ -613,24 +654,30 @@ export class Transition {
 
   async applyResult(run: LockedRun, result: StepResult): Promise<Applied | Ignored> {
     if (run.row.status !== 'running') return { applied: false, reason: 'run-finished' };
-    const task = await this.trx
-      .selectFrom('tasks')
-      .selectAll()
-      .where('id', '=', result.taskId)
-      .executeTakeFirst();
-    if (!task || task.run_id !== result.runId || task.kind !== 'queue')
-      return { applied: false, reason: 'unknown-task' };
-    if (task.attempt !== result.attempt) return { applied: false, reason: 'stale-attempt' };
-    if (task.status !== 'running') return { applied: false, reason: 'duplicate' };
-    if (task.dispatched_at !== null) {
-      this.deps.metrics.stepDuration.observe(
-        { queue: task.queue ?? '', outcome: result.status },
-        (this.now - task.dispatched_at) / 1000,
-      );
-    }
     if (result.status === 'succeeded') {
+      // The common case in one statement: the task moves from running (this attempt) to
+      // succeeded, or nothing changes and the result is a duplicate, late or unknown.
+      const output = result.output ?? null;
+      const task = await this.trx
+        .updateTable('tasks')
+        .set({
+          status: 'succeeded',
+          output: JSON.stringify(output),
+          error: null,
+          finished_at: this.now,
+          deadline_at: null,
+          retry_at: null,
+        })
+        .where('id', '=', result.taskId)
+        .where('run_id', '=', result.runId)
+        .where('kind', '=', 'queue')
+        .where('attempt', '=', result.attempt)
+        .where('status', '=', 'running')
+        .returningAll()
+        .executeTakeFirst();
+      if (!task) return this.ignored(result);
+      this.observeDuration(task, 'succeeded');
       await this.finishAttempt(task, 'succeeded', undefined, result.workerId);
-      await this.finishTask(task, 'succeeded', result.output, undefined);
       this.stepEvent(run, {
         event: 'step.succeeded',
         step: task.step,
@@ -638,11 +685,37 @@ export class Transition {
         attempt: task.attempt,
         itemIndex: task.item_index,
       });
-      await this.afterTaskFinished(run, task, 'succeeded', undefined);
-    } else {
-      await this.failAttempt(run, task, result.error, 'failed', result.workerId);
+      await this.afterTaskFinished(run, task, 'succeeded', undefined, { output });
+      return { applied: true };
     }
+    const task = await this.trx
+      .selectFrom('tasks')
+      .selectAll()
+      .where('id', '=', result.taskId)
+      .executeTakeFirst();
+    const ignored = whyIgnored(task, result);
+    if (ignored || !task) return ignored ?? { applied: false, reason: 'unknown-task' };
+    this.observeDuration(task, 'failed');
+    await this.failAttempt(run, task, result.error, 'failed', result.workerId);
     return { applied: true };
+  }
+
+  /** Why a success changed nothing (read only then: duplicates and late results are rare). */
+  private async ignored(result: StepResult): Promise<Ignored> {
+    const task = await this.trx
+      .selectFrom('tasks')
+      .selectAll()
+      .where('id', '=', result.taskId)
+      .executeTakeFirst();
+    return whyIgnored(task, result) ?? { applied: false, reason: 'duplicate' };
+  }
+
+  private observeDuration(task: TaskRow, outcome: StepResult['status']): void {
+    if (task.dispatched_at === null) return;
+    this.deps.metrics.stepDuration.observe(
+      { queue: task.queue ?? '', outcome },
+      (this.now - task.dispatched_at) / 1000,
+    );
   }
 
   async timeoutAttempt(run: LockedRun, task: TaskRow): Promise<void> {
@@ -787,9 +860,10 @@ export class Transition {
     task: TaskRow,
     status: 'succeeded' | 'failed',
     error: StepError | undefined,
+    known?: KnownOutput,
   ) {
     if (task.parent_id) await this.itemFinished(run, task, status, error);
-    else await this.stepFinished(run, task.step, status, error);
+    else await this.stepFinished(run, task.step, status, error, known);
   }
 
   /** O(1) in the fan-out size: counters on the step row, one more item released. */
@@ -867,7 +941,7 @@ export class Transition {
       .where('id', '=', parentId)
       .execute();
     this.stepEvent(run, { event: 'step.succeeded', step: step.name, taskId: parentId, attempt: 1 });
-    await this.stepFinished(run, step.name, 'succeeded', undefined);
+    await this.stepFinished(run, step.name, 'succeeded', undefined, { output });
   }
 
   private async failFanOut(
@@ -876,29 +950,16 @@ export class Transition {
     parentId: string,
     error: StepError,
   ) {
-    const children = await this.trx
-      .selectFrom('tasks')
-      .select('child_run_id')
-      .where('parent_id', '=', parentId)
-      .where('status', 'in', ACTIVE)
-      .where('child_run_id', 'is not', null)
-      .execute();
-    await this.trx
-      .updateTable('tasks')
-      .set({ status: 'cancelled', finished_at: this.now, deadline_at: null, retry_at: null })
-      .where('parent_id', '=', parentId)
-      .where('status', 'in', ACTIVE)
-      .execute();
+    await this.cancelTasks(
+      'parent_id',
+      parentId,
+      `cancelled: fan-out ${step.name} of the parent run failed`,
+    );
     await this.trx
       .updateTable('tasks')
       .set({ status: 'failed', error: JSON.stringify(error), finished_at: this.now })
       .where('id', '=', parentId)
       .execute();
-    for (const { child_run_id } of children) {
-      const child = child_run_id ? await this.lockRun(child_run_id) : undefined;
-      if (child)
-        await this.cancelRun(child, `cancelled: fan-out ${step.name} of the parent run failed`);
-    }
     this.stepEvent(run, {
       event: 'step.failed',
       step: step.name,
@@ -915,6 +976,7 @@ export class Transition {
     stepName: string,
     status: 'succeeded' | 'failed' | 'skipped',
     error: StepError | undefined,
+    known?: KnownOutput,
   ) {
     if (run.row.status !== 'running') return;
     if (stepName === ON_FAILURE_STEP) {
@@ -932,29 +994,47 @@ export class Transition {
       });
       return;
     }
-    const rows = await this.trx
-      .selectFrom('tasks')
-      .select(['step', 'status'])
-      .where('run_id', '=', run.row.id)
-      .where('item_index', '=', -1)
-      .execute();
-    const statusOf = new Map(rows.map((r) => [r.step, r.status]));
+    // The statuses of the run's steps are read only when a decision needs them: a dependent
+    // whose only need is this step is ready now and cannot exist yet (its need finished in this
+    // transaction, under the run lock; the unique index guards it too), e.g. every link of a chain.
+    let statusOf: Map<string, TaskStatus> | undefined;
+    const statuses = async () => {
+      if (!statusOf) {
+        const rows = await this.trx
+          .selectFrom('tasks')
+          .select(['step', 'status'])
+          .where('run_id', '=', run.row.id)
+          .where('item_index', '=', -1)
+          .execute();
+        statusOf = new Map(rows.map((r) => [r.step, r.status]));
+      }
+      return statusOf;
+    };
+    const outputs: Record<string, unknown> | undefined =
+      known && status === 'succeeded' ? { [stepName]: known.output } : undefined;
+    let started = false;
     for (const name of run.def.dependents.get(stepName) ?? []) {
-      if (statusOf.has(name) || run.row.status !== 'running') continue;
+      if (run.row.status !== 'running') break;
       const dependent = run.def.stepsByName.get(name);
       if (!dependent) continue;
-      const ready = dependent.needs.every(
-        (n) => statusOf.get(n) === 'succeeded' || statusOf.get(n) === 'skipped',
-      );
-      if (!ready) continue;
-      statusOf.set(name, 'running');
-      await this.startStep(run, dependent);
+      if (dependent.needs.length > 1 || statusOf) {
+        const current = await statuses();
+        if (current.has(name)) continue;
+        const ready = dependent.needs.every(
+          (n) => current.get(n) === 'succeeded' || current.get(n) === 'skipped',
+        );
+        if (!ready) continue;
+      }
+      statusOf?.set(name, 'running');
+      started = true;
+      await this.startStep(run, dependent, outputs);
     }
-    if (run.row.status !== 'running') return;
-    // Dependents started above are 'running' in the map; one that finished synchronously
-    // (skipped) completed the run itself if it was the last.
+    // A dependent started above is running (a skipped one that was the last completed the run
+    // itself): the run cannot be done yet.
+    if (run.row.status !== 'running' || started) return;
+    const current = await statuses();
     const done = run.def.steps.every(
-      (s) => statusOf.get(s.name) === 'succeeded' || statusOf.get(s.name) === 'skipped',
+      (s) => current.get(s.name) === 'succeeded' || current.get(s.name) === 'skipped',
     );
     if (!done) return;
     const context = await this.context(run, undefined);
@@ -1003,11 +1083,22 @@ export class Transition {
   }
 }
 
+/** Whether a result must be ignored for this task row, and why; undefined = apply it. */
+function whyIgnored(task: TaskRow | undefined, result: StepResult): Ignored | undefined {
+  if (!task || task.run_id !== result.runId || task.kind !== 'queue')
+    return { applied: false, reason: 'unknown-task' };
+  if (task.attempt !== result.attempt) return { applied: false, reason: 'stale-attempt' };
+  if (task.status !== 'running') return { applied: false, reason: 'duplicate' };
+  return undefined;
+}
+
 /** The StepRequest of a task's current attempt (also used to republish unconfirmed ones). */
 export function buildRequest(
   def: Pick<WorkflowDefinition, 'name' | 'version'>,
   task: TaskRow,
   names: { replyTo: string; progressTo: string },
+  /** The task's input when the caller holds it (else parsed from `task.input`). */
+  input?: { readonly value: unknown },
 ): StepRequest {
   return {
     type: 'workflow.step.request',
@@ -1019,7 +1110,7 @@ export function buildRequest(
     step: task.step,
     queue: task.queue ?? '',
     ...(task.item_index >= 0 ? { itemIndex: task.item_index } : {}),
-    input: JSON.parse(task.input ?? 'null') as unknown,
+    input: input ? input.value : (JSON.parse(task.input ?? 'null') as unknown),
     deadline: new Date(task.deadline_at ?? Date.now() + task.timeout_ms).toISOString(),
     timeoutMs: task.timeout_ms,
     replyTo: names.replyTo,
