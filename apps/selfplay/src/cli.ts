@@ -12,6 +12,7 @@ import {
   buildTrainingSet,
   DEFAULT_CONFIG,
   engineLabel,
+  loadModel,
   lossCurveSvg,
   parseRecord,
   recordToPdn,
@@ -279,6 +280,10 @@ program
   .option('--max-steps <n>', 'stop after this many steps', positiveInt('--max-steps'))
   .option('--seed <n>', 'initialisation and shuffling seed', positiveInt('--seed'), 1)
   .option('--d-model <n>', 'width', positiveInt('--d-model'), DEFAULT_CONFIG.dModel)
+  .option(
+    '--init <dir>',
+    'continue training from this saved model (its config wins over --d-model)',
+  )
   .action(
     async (o: {
       in: string;
@@ -290,12 +295,14 @@ program
       maxSteps?: number;
       seed: number;
       dModel: number;
+      init?: string;
     }) => {
       const backend = await initBackend({ label: 'selfplay train', log: (l) => console.log(l) });
+      const start = o.init ? loadModel(o.init) : undefined;
       const records = readGameLog(o.in, o.games);
       const set = buildTrainingSet(records);
       console.log(`${records.length} games, ${set.count} positions`);
-      const config = { ...DEFAULT_CONFIG, dModel: o.dModel };
+      const config = start?.config ?? { ...DEFAULT_CONFIG, dModel: o.dModel };
       const bar = new SingleBar(
         {
           format: 'train |{bar}| step {value}/{total} | loss {loss} | val {val}',
@@ -314,6 +321,7 @@ program
         learningRate: o.lr,
         seed: o.seed,
         maxSteps: o.maxSteps,
+        initialParams: start?.params,
         reportEvery: 10,
         onProgress: (p) => {
           if (p.validationLoss !== undefined) lastVal = p.validationLoss.toFixed(4);
@@ -340,6 +348,7 @@ program
         trainPositions: result.trainPositions,
         validationPositions: result.validationPositions,
         epochs: o.epochs,
+        ...(o.init ? { continuedFrom: start?.trainingInfo ?? o.init } : {}),
         batch: o.batch,
         learningRate: o.lr,
         steps: result.curve[result.curve.length - 1]?.step ?? 0,

@@ -1,12 +1,11 @@
 /**
- * The transformer as a batch scorer for search: one forward per batch, inputs built in typed
- * arrays, results read once (dataSync) into a Float32Array. Score = P(win) − P(loss) for the
- * side to move, in [-1, 1].
+ * The transformer as a batch scorer for search: one forward per batch through the dedicated
+ * inference graph (inference.ts), inputs built in typed arrays, logits read once into a
+ * Float32Array. Score = P(win) − P(loss) for the side to move, in [-1, 1].
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type { BatchScorer, Position } from '@conveyor/draughts';
-import { encodePositions, SQUARES } from './encoding';
-import { forward } from './transformer';
+import { encodePositions } from './encoding';
+import { buildInferenceGraph } from './inference';
 import type { LoadedModel } from './model-io';
 
 export interface NeuralScorer extends BatchScorer {
@@ -16,26 +15,21 @@ export interface NeuralScorer extends BatchScorer {
   scoreSync(positions: readonly Position[]): Float32Array;
 }
 
+const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+
+/** Scores with the model's weights as they are now (the inference graph copies them once). */
 export function neuralScorer(model: LoadedModel): NeuralScorer {
   let calls = 0;
+  const graph = buildInferenceGraph(model.params, model.config);
   const scoreSync = (positions: readonly Position[]): Float32Array => {
     const n = positions.length;
     if (n === 0) return new Float32Array(0);
     calls++;
     const { tokens, side } = encodePositions(positions);
-    const probs = tf.tidy(() => {
-      const logits = forward(
-        model.params,
-        model.config,
-        tf.tensor2d(tokens, [n, SQUARES], 'int32'),
-        tf.tensor1d(side, 'int32'),
-      );
-      return tf.sigmoid(logits);
-    });
-    const p = probs.dataSync() as Float32Array;
-    probs.dispose();
+    const logits = graph.logits(tokens, side, n);
     const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = (p[3 * i] as number) - (p[3 * i + 2] as number);
+    for (let i = 0; i < n; i++)
+      out[i] = sigmoid(logits[3 * i] as number) - sigmoid(logits[3 * i + 2] as number);
     return out;
   };
   return {

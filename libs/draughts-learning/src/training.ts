@@ -5,8 +5,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SQUARES } from './encoding';
+import { buildInferenceGraph } from './inference';
 import type { TrainingSet } from './targets';
-import { forward, initParams, type Params, type TransformerConfig } from './transformer';
+import {
+  forward,
+  initParams,
+  paramShapes,
+  type Params,
+  type TransformerConfig,
+} from './transformer';
 
 export interface TrainOptions {
   readonly config: TransformerConfig;
@@ -16,6 +23,11 @@ export interface TrainOptions {
   /** Share of games held out (default 0.1). */
   readonly validationShare?: number;
   readonly seed: number;
+  /**
+   * Start from these weights instead of a fresh initialisation (continued training; must match
+   * `config`). They are copied: the given variables are not changed.
+   */
+  readonly initialParams?: Params;
   /** Stop after this many optimiser steps (e.g. a wall-clock budget turned into steps). */
   readonly maxSteps?: number;
   /** Called about every `reportEvery` steps and at the end of each epoch. */
@@ -77,7 +89,11 @@ function lossOf(params: Params, config: TransformerConfig, b: ReturnType<typeof 
   return tf.losses.sigmoidCrossEntropy(b.targets, logits) as tf.Scalar;
 }
 
-/** Mean validation loss over `idx`, in batches. */
+/**
+ * Mean sigmoid cross-entropy over `idx` (the value tf.losses.sigmoidCrossEntropy gives), in
+ * batches. Evaluation needs no gradients, so it runs through the inference graph (a snapshot of
+ * the current weights), ~2× cheaper per position on wasm than the training forward.
+ */
 export function evaluateLoss(
   params: Params,
   config: TransformerConfig,
@@ -85,17 +101,35 @@ export function evaluateLoss(
   idx: readonly number[],
   batchSize = 1024,
 ): number {
+  if (idx.length === 0) return NaN;
+  const graph = buildInferenceGraph(params, config);
+  const sq = SQUARES;
+  const tokens = new Int32Array(batchSize * sq);
+  const side = new Int32Array(batchSize);
   let sum = 0;
-  for (let i = 0; i < idx.length; i += batchSize) {
-    const part = idx.slice(i, i + batchSize);
-    const l = tf.tidy(() => {
-      const b = take(set, part);
-      return lossOf(params, config, b);
-    });
-    sum += (l.dataSync()[0] as number) * part.length;
-    l.dispose();
+  try {
+    for (let i = 0; i < idx.length; i += batchSize) {
+      const n = Math.min(batchSize, idx.length - i);
+      for (let r = 0; r < n; r++) {
+        const j = idx[i + r] as number;
+        tokens.set(set.tokens.subarray(j * sq, (j + 1) * sq), r * sq);
+        side[r] = set.side[j] as number;
+      }
+      const logits = graph.logits(tokens, side, n);
+      for (let r = 0; r < n; r++) {
+        const j = idx[i + r] as number;
+        for (let o = 0; o < 3; o++) {
+          const x = logits[r * 3 + o] as number;
+          const z = set.targets[j * 3 + o] as number;
+          // max(x, 0) − x·z + log(1 + e^−|x|): the stable form tfjs uses.
+          sum += Math.max(x, 0) - x * z + Math.log1p(Math.exp(-Math.abs(x)));
+        }
+      }
+    }
+  } finally {
+    graph.dispose();
   }
-  return idx.length === 0 ? NaN : sum / idx.length;
+  return sum / (idx.length * 3);
 }
 
 export function splitByGame(
@@ -116,6 +150,20 @@ export function splitByGame(
   return { train, validation };
 }
 
+function copyParams(from: Params, config: TransformerConfig): Params {
+  const params: Params = new Map();
+  for (const [name, shape] of paramShapes(config)) {
+    const v = from.get(name);
+    if (!v) throw new Error(`initial weights lack ${name}: they are not of this config`);
+    if (v.shape.join() !== shape.join())
+      throw new Error(
+        `initial weight ${name} has shape [${v.shape}] but the config needs [${shape}]`,
+      );
+    params.set(name, tf.variable(v, true));
+  }
+  return params;
+}
+
 export function train(set: TrainingSet, options: TrainOptions): TrainResult {
   const { train: trainIdx, validation } = splitByGame(
     set,
@@ -124,7 +172,9 @@ export function train(set: TrainingSet, options: TrainOptions): TrainResult {
   );
   if (trainIdx.length === 0)
     throw new Error('no training positions: give more games or a smaller validationShare');
-  const params = initParams(options.config, options.seed);
+  const params = options.initialParams
+    ? copyParams(options.initialParams, options.config)
+    : initParams(options.config, options.seed);
   const optimizer = tf.train.adam(options.learningRate);
   const vars = [...params.values()];
   const rng = mulberry(options.seed);

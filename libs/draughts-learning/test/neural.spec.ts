@@ -105,6 +105,28 @@ describe('transformer scorer', () => {
   });
 });
 
+describe('continued training', () => {
+  it('starts from the given weights without changing them', async () => {
+    await initBackend({ candidates: ['wasm'] });
+    const set = buildTrainingSet(records);
+    const start = initParams(tiny, 8);
+    const before = start.get('head')!.dataSync().slice();
+    const all = Array.from({ length: set.count }, (_, i) => i);
+    const opts = { config: tiny, epochs: 1, batchSize: 64, learningRate: 1e-2, seed: 3 };
+    const continued = train(set, { ...opts, maxSteps: 5, initialParams: start });
+    // Step 0 of the curve is the given weights' validation loss, not a fresh initialisation's.
+    const fresh = train(set, { ...opts, maxSteps: 1 });
+    expect(continued.curve[0]!.validationLoss).not.toBeCloseTo(fresh.curve[0]!.validationLoss, 6);
+    expect(Array.from(start.get('head')!.dataSync())).toEqual(Array.from(before));
+    expect(evaluateLoss(continued.params, tiny, set, all)).toBeLessThan(
+      evaluateLoss(start, tiny, set, all),
+    );
+    expect(() =>
+      train(set, { ...opts, config: { ...tiny, dModel: 4 }, initialParams: start }),
+    ).toThrow(/initial weight .* has shape/);
+  });
+});
+
 describe('material plus network', () => {
   it('adds material (men 1, kings 3) for the side to move to the network value', async () => {
     await initBackend({ candidates: ['wasm'] });
