@@ -1,6 +1,7 @@
+import { readdirSync } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import type { Metafile } from 'esbuild';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import type { Metafile, Plugin } from 'esbuild';
 import { APP_ROOT } from './config';
 
 /**
@@ -71,9 +72,59 @@ function targets(bundleDir: string): Target[] {
       outfile: engineThreadFile(bundleDir),
       platform: 'node',
       bundleDir,
-      staticFiles: [],
+      // TensorFlow.js is inlined, and its wasm backend loads its .wasm binaries from the
+      // directory of the script it runs in — the bundle's: they are shipped beside it.
+      staticFiles: tfjsWasmBinaries().map((from) => ({
+        from,
+        to: join(bundleDir, from.slice(from.lastIndexOf(sep) + 1)),
+      })),
     },
   ];
+}
+
+/**
+ * The tfjs wasm backend's binaries (plain, SIMD, threaded SIMD) from the installed package; none
+ * where it isn't installed (a runtime image ships them prebuilt beside the bundle, see isFresh).
+ */
+function tfjsWasmBinaries(): string[] {
+  let dist: string;
+  try {
+    dist = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+  } catch {
+    return [];
+  }
+  return readdirSync(dist)
+    .filter((f) => f.endsWith('.wasm'))
+    .sort()
+    .map((f) => join(dist, f));
+}
+
+/**
+ * Workspace code that finds files relative to its own source (the draughts-learning model:
+ * BUNDLED_MODEL_DIR = <its src>/../model) would look beside the bundle once inlined; this rewrites
+ * `__dirname` in workspace sources to their source directory, computed from the bundle's
+ * location at run time — so it holds wherever the tree is copied, as long as dist/ stays beside
+ * libs/ (the image keeps the workspace layout). Packages in node_modules are left alone.
+ */
+function sourceDirnamePlugin(outfile: string): Plugin {
+  return {
+    name: 'checkers-source-dirname',
+    setup(build) {
+      build.onLoad({ filter: /\.ts$/ }, async (args) => {
+        if (args.path.includes(`${sep}node_modules${sep}`)) return undefined;
+        const text = await readFile(args.path, 'utf8');
+        if (!text.includes('__dirname')) return undefined;
+        const fromBundle = relative(dirname(outfile), dirname(args.path)).split(sep).join('/');
+        return {
+          contents: text.replace(
+            /\b__dirname\b/g,
+            `require('node:path').join(__dirname, ${JSON.stringify(fromBundle)})`,
+          ),
+          loader: 'ts',
+        };
+      });
+    },
+  };
 }
 
 /**
@@ -110,6 +161,7 @@ async function buildTarget(target: Target): Promise<void> {
     // The engine thread is self-contained; entry points load npm packages from node_modules.
     packages: target.name === 'server' || target.name === 'engine-worker' ? 'external' : 'bundle',
     metafile: true,
+    plugins: target.name === 'engine-thread' ? [sourceDirnamePlugin(target.outfile)] : [],
     logLevel: 'silent',
     absWorkingDir: WORKSPACE_ROOT,
     write: false,
@@ -128,7 +180,11 @@ async function writeAtomically(path: string, contents: string | Uint8Array): Pro
   await rename(temporary, path);
 }
 
-/** Fresh when the bundle exists and no input (per esbuild's metafile) or static file is newer. */
+/**
+ * Fresh when the bundle exists and no workspace input (per esbuild's metafile) or static file
+ * is newer. npm packages (node_modules) aren't checked: they change only with the lockfile (run
+ * `checkers:build` after an install), and a runtime image doesn't install the ones it bundled.
+ */
 async function isFresh(target: Target): Promise<boolean> {
   try {
     const builtAt = (await stat(target.outfile)).mtimeMs;
@@ -136,7 +192,7 @@ async function isFresh(target: Target): Promise<boolean> {
     const inputs = [
       ...Object.keys(meta.inputs).map((p) => resolve(WORKSPACE_ROOT, p)),
       ...target.staticFiles.map((f) => f.from),
-    ];
+    ].filter((p) => !p.includes(`${sep}node_modules${sep}`));
     for (const input of inputs) {
       if ((await stat(input)).mtimeMs > builtAt) return false;
     }

@@ -11,7 +11,12 @@ export type DatabaseConfig =
   | { readonly kind: 'postgres'; readonly url: string; readonly schema: string };
 
 export type EngineConfig =
-  | { readonly mode: 'pool'; readonly threads: number }
+  | {
+      readonly mode: 'pool';
+      readonly threads: number;
+      /** Network for hard's tie-break; undefined: the model committed with draughts-learning. */
+      readonly modelDir?: string | undefined;
+    }
   | {
       readonly mode: 'bus';
       readonly amqpUrl: string;
@@ -63,6 +68,7 @@ const envSchema = z.object({
   ENGINE_REPLY_TOPIC: amqpName.default(DEFAULT_REPLY_TOPIC),
   ENGINE_QUEUE_SLACK_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
   BUNDLE_DIR: z.string().min(1).default(resolve(APP_ROOT, 'dist')),
+  MODEL_DIR: z.string().min(1).optional(),
 });
 
 /** Rules spanning variables, checked on the raw environment so they're reported with the rest. */
@@ -103,7 +109,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CheckersConfig
           replyTopic: e.ENGINE_REPLY_TOPIC,
           queueSlackMs: e.ENGINE_QUEUE_SLACK_MS,
         }
-      : { mode: 'pool', threads: e.ENGINE_THREADS };
+      : {
+          mode: 'pool',
+          threads: e.ENGINE_THREADS,
+          modelDir: e.MODEL_DIR === undefined ? undefined : resolve(e.MODEL_DIR),
+        };
   return {
     port: e.PORT,
     host: e.HOST,
@@ -123,6 +133,8 @@ export interface EngineWorkerConfig {
   readonly requestQueue: string;
   readonly replyTopic: string;
   readonly bundleDir: string;
+  /** Network for hard's tie-break; undefined: the model committed with draughts-learning. */
+  readonly modelDir?: string | undefined;
 }
 
 const workerEnvSchema = z.object({
@@ -137,6 +149,7 @@ const workerEnvSchema = z.object({
   ENGINE_REQUEST_QUEUE: amqpName.default(DEFAULT_REQUEST_QUEUE),
   ENGINE_REPLY_TOPIC: amqpName.default(DEFAULT_REPLY_TOPIC),
   BUNDLE_DIR: z.string().min(1).default(resolve(APP_ROOT, 'dist')),
+  MODEL_DIR: z.string().min(1).optional(),
 });
 
 /** Configuration of an engine worker (src/engine-worker.ts); throws a ConfigError naming every bad variable. */
@@ -154,6 +167,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): EngineWo
     requestQueue: e.ENGINE_REQUEST_QUEUE,
     replyTopic: e.ENGINE_REPLY_TOPIC,
     bundleDir: resolve(e.BUNDLE_DIR),
+    modelDir: e.MODEL_DIR === undefined ? undefined : resolve(e.MODEL_DIR),
   };
 }
 

@@ -15,7 +15,7 @@ import { ConfigError, loadWorkerConfig, type EngineWorkerConfig } from './config
 import type { Engine } from './engine/engine';
 import { engineReplyTopic, engineRequestQueue } from './engine/engine-messages';
 import { meteredEngine } from './engine/metered-engine';
-import { PoolEngine } from './engine/pool-engine';
+import { logNetwork, PoolEngine } from './engine/pool-engine';
 
 /**
  * An engine worker: takes engine-move requests from RabbitMQ, searches them in its own
@@ -56,8 +56,11 @@ export async function startEngineWorker(
   const pool = new PoolEngine({
     threadFile: engineThreadFile(config.bundleDir),
     threads: config.threads,
+    modelDir: config.modelDir,
   });
-  const engine: Engine = meteredEngine(pool, obs.registry, 'checkers_engine_worker_search_seconds');
+  // Threads load the network at start; consume once they have (a failed load is no failure).
+  await logNetwork(pool, logger);
+  const engine: Engine = meteredEngine(pool, obs.registry, 'checkers_engine_worker_search');
   obs.onShutdown('engine', () => engine.close());
 
   const bus = await createBus({

@@ -12,7 +12,7 @@ import { ConfigError, loadConfig, type CheckersConfig } from './config';
 import { BusEngine } from './engine/bus-engine';
 import type { Engine } from './engine/engine';
 import { meteredEngine } from './engine/metered-engine';
-import { PoolEngine } from './engine/pool-engine';
+import { logNetwork, PoolEngine } from './engine/pool-engine';
 import { GameService } from './game-service';
 import { createApp } from './http/app';
 import { openDatabase, pingDatabase } from './persistence/database';
@@ -74,12 +74,16 @@ export async function start(
       logger,
     });
   } else {
-    engine = new PoolEngine({
+    const pool = new PoolEngine({
       threadFile: engineThreadFile(config.bundleDir),
       threads: config.engine.threads,
+      modelDir: config.engine.modelDir,
     });
+    // Threads load the network at start; serve once they have (a failed load is no failure).
+    await logNetwork(pool, logger);
+    engine = pool;
   }
-  engine = meteredEngine(engine, obs.registry, 'checkers_engine_move_seconds');
+  engine = meteredEngine(engine, obs.registry, 'checkers_engine_move');
   const engineRef = engine;
   obs.onShutdown('engine', () => engineRef.close());
   obs.addReadinessCheck('engine', () => engineRef.checkReady());

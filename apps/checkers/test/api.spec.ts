@@ -401,7 +401,11 @@ describe.each<StorageKind>(['sqlite', 'postgres'])('checkers API on %s', (kind) 
     expect(vars.body.engine.mode).toBe('pool');
     const levels = await api().get('/api/difficulties').expect(200);
     expect(Object.keys(levels.body)).toEqual(['easy', 'medium', 'hard']);
-    expect(levels.body.hard).toMatchObject({ timeMs: 800, scorer: 'piece-count' });
+    expect(levels.body.hard).toMatchObject({
+      timeMs: 800,
+      scorer: 'piece-count+neural-tiebreak',
+    });
+    expect(vars.body.engine.network).toMatch(/^wasm/);
     const none = await api().get('/api/nothing-here').expect(404);
     expect(none.body.error.code).toBe('no-such-route');
   });

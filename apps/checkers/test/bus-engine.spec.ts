@@ -101,6 +101,34 @@ describe('engine moves over RabbitMQ', () => {
     await request(server.url).get('/readyz').expect(200);
   });
 
+  it('searches hard in the worker with the network it loaded at start', async () => {
+    const workerVars = await request(worker.url).get('/debug/vars').expect(200);
+    expect(workerVars.body.engine.network).toBe('wasm (1 threads)');
+    const engine = await BusEngine.create({
+      bus: probe,
+      requestQueue,
+      replyTopic,
+      logger: quietLogger(),
+    });
+    try {
+      // Depth capped so the network has most of the budget however loaded the machine is.
+      const outcome = await engine.chooseMove({
+        fen: 'W:W1,2,3,4,5,6,7,8,9,10,11,12:B21,22,23,24,25,26,27,28,29,30,31,32',
+        history: [],
+        difficulty: 'hard',
+        search: { ...DIFFICULTIES.hard, maxDepth: 4 },
+        seed: 3,
+      });
+      expect(outcome).toMatchObject({ kind: 'move', depth: 4, tieBreak: { by: 'network' } });
+      const metrics = await request(worker.url).get('/metrics').expect(200);
+      expect(metrics.text).toMatch(
+        /checkers_engine_worker_search_tiebreaks_total\{[^}]*difficulty="hard",by="network"[^}]*\} 1/,
+      );
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('answers a position the engine rejects, and dead-letters the request', async () => {
     const engine = await BusEngine.create({
       bus: probe,

@@ -28,8 +28,11 @@ export const engineSearchSchema = z.object({
   timeMs: z.number().int().min(1).max(60_000),
   /** Node budget; bounds the search on a slow or overloaded machine regardless of the clock. */
   maxNodes: z.number().int().min(1).max(1_000_000_000),
-  /** Which static evaluation the search uses at its leaves. */
-  scorer: z.enum(['piece-count', 'neural']),
+  /**
+   * Which static evaluation the search uses at its leaves. `piece-count+neural-tiebreak`:
+   * piece-count alpha-beta, then the neural scorer chooses among the root moves tied for the best.
+   */
+  scorer: z.enum(['piece-count', 'neural', 'piece-count+neural-tiebreak']),
   /**
    * Play any root move scoring within this margin of the best (seeded random choice); 0 = always
    * the best. How the easy level makes human-like slips without a weaker search.
@@ -73,6 +76,17 @@ export const engineMoveOutcomeSchema = z.discriminatedUnion('kind', [
     depth: z.number().int().min(0),
     nodes: z.number().int().min(0),
     elapsedMs: z.number().min(0),
+    /**
+     * With a `+neural-tiebreak` scorer: how many root moves tied for the best value, and who
+     * chose among them — `network`, nobody (`single`: one best move), or the alpha-beta search
+     * because the network was `unavailable`, out of time (`timeout`) or failed (`error`).
+     */
+    tieBreak: z
+      .object({
+        tied: z.number().int().min(0),
+        by: z.enum(['network', 'single', 'unavailable', 'timeout', 'error']),
+      })
+      .optional(),
   }),
   /** The side to move has no legal move: the game is already over. */
   z.object({ kind: z.literal('no-legal-moves') }),
@@ -124,7 +138,12 @@ export const engineMoveRequestContract = defineContract({
       fen: 'W:WK12:B29,K30',
       history: [],
       difficulty: 'hard',
-      search: { maxDepth: 12, timeMs: 800, maxNodes: 2_000_000, scorer: 'neural' },
+      search: {
+        maxDepth: 20,
+        timeMs: 800,
+        maxNodes: 3_000_000,
+        scorer: 'piece-count+neural-tiebreak',
+      },
       seed: 12345,
     },
   ],
@@ -158,6 +177,18 @@ export const engineMoveResponseContract = defineContract({
     {
       ...exampleResponse,
       outcome: { kind: 'move', move: '15x24x31', score: 2, depth: 4, nodes: 900, elapsedMs: 3 },
+    },
+    {
+      ...exampleResponse,
+      outcome: {
+        kind: 'move',
+        move: '9-14',
+        score: 0,
+        depth: 13,
+        nodes: 1_480_211,
+        elapsedMs: 742,
+        tieBreak: { tied: 4, by: 'network' },
+      },
     },
     { ...exampleResponse, outcome: { kind: 'no-legal-moves' } },
     {

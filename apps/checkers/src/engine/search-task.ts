@@ -7,14 +7,26 @@ import {
   TranspositionTable,
   type Position,
 } from '@conveyor/draughts';
+import { searchWithTies } from '@conveyor/draughts-learning';
 import type { EngineTask } from './engine';
+import { breakTie, type NeuralState } from './neural-tiebreak';
+
+/**
+ * Share of a `piece-count+neural-tiebreak` budget given to the alpha-beta search; the rest is
+ * for enumerating the tied root moves and letting the network choose among them.
+ */
+export const ALPHA_BETA_SHARE = 0.85;
 
 /**
  * One engine search, as run inside a worker thread (or directly by benchmarks): the position
  * and budget in, a move or the reason there is none out. Never throws for bad input —
  * a bad position is an answer (`rejected`), so the caller can tell it from a crash.
+ * `neural` is the thread's network (absent or unavailable: the tie-break falls back).
  */
-export function runSearch(task: EngineTask): EngineMoveOutcome {
+export async function runSearch(
+  task: EngineTask,
+  neural?: NeuralState,
+): Promise<EngineMoveOutcome> {
   const position = parseFen(task.fen);
   if (!position.ok)
     return {
@@ -27,6 +39,8 @@ export function runSearch(task: EngineTask): EngineMoveOutcome {
     if (!parsed.ok) return { kind: 'rejected', reason: `history.${i}: ${parsed.error.message}` };
     history.push(parsed.value);
   }
+  if (task.search.scorer === 'piece-count+neural-tiebreak')
+    return tieBreakSearch(task, position.value, history, neural);
   if (task.search.scorer !== 'piece-count') {
     return {
       kind: 'rejected',
@@ -52,6 +66,53 @@ export function runSearch(task: EngineTask): EngineMoveOutcome {
     depth: result.depth,
     nodes: result.nodes,
     elapsedMs: result.timeMs,
+  };
+}
+
+/**
+ * Hard: piece-count alpha-beta on most of the budget (ties kept exact and enumerated), then the
+ * network chooses among the moves tied for the best within what is left of the budget.
+ */
+async function tieBreakSearch(
+  task: EngineTask,
+  position: Position,
+  history: Position[],
+  neural: NeuralState | undefined,
+): Promise<EngineMoveOutcome> {
+  const started = Date.now();
+  const budget = task.search.timeMs;
+  const alphaBetaMs = Math.max(1, Math.round(budget * ALPHA_BETA_SHARE));
+  const result = searchWithTies(
+    position,
+    {
+      depth: task.search.maxDepth,
+      nodes: task.search.maxNodes,
+      timeMs: alphaBetaMs,
+      scorer: pieceCountScorer(),
+      history,
+      seed: task.seed,
+      table: tableFor(task.search.maxNodes),
+    },
+    // Enumeration may use half of what is left; the network gets the rest.
+    { deadline: started + alphaBetaMs + (budget - alphaBetaMs) / 2 },
+  );
+  const chosen = result.search.move;
+  if (!chosen) return { kind: 'no-legal-moves' };
+  const tie = await breakTie(
+    neural ?? { kind: 'unavailable', reason: 'no network in this engine', modelDir: '' },
+    position,
+    result.tied,
+    chosen,
+    started + budget - Date.now(),
+  );
+  return {
+    kind: 'move',
+    move: formatMovePath(tie.move),
+    score: result.search.score,
+    depth: result.search.depth,
+    nodes: result.search.nodes,
+    elapsedMs: Date.now() - started,
+    tieBreak: { tied: result.expectedTies, by: tie.by },
   };
 }
 
