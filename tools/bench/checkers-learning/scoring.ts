@@ -2,7 +2,7 @@
  * Positions scored per second by the transformer: batched minimax (one model call per batch)
  * against the same tree scored one model call per position (sequential minimax, no pruning,
  * so both score the same leaves).
- *   npx tsx tools/bench/checkers-learning/scoring.ts [--model libs/draughts-learning/model] [--depth 3] [--batch 256]
+ *   npx tsx tools/bench/checkers-learning/scoring.ts [--model libs/draughts-learning/model] [--depth 3] [--batch 32,64,256]
  */
 import { parseArgs } from 'node:util';
 import { initialPosition, parseFen, type Position } from '@conveyor/draughts';
@@ -19,7 +19,7 @@ const { values } = parseArgs({
   options: {
     model: { type: 'string', default: BUNDLED_MODEL_DIR },
     depth: { type: 'string', default: '3' },
-    batch: { type: 'string', default: '256' },
+    batch: { type: 'string', default: '32,64,128,256' },
   },
 });
 
@@ -33,7 +33,7 @@ void (async () => {
   const backend = await initBackend({ label: 'bench', log: (l) => console.log(l) });
   const scorer = neuralScorer(loadModel(values.model));
   const depth = Number(values.depth);
-  const batchSize = Number(values.batch);
+  const batchSizes = values.batch.split(',').map(Number);
   const positions = [
     initialPosition(),
     fen('W:W9,10,11,12,14,15,17:B19,21,22,23,24,26,27'),
@@ -52,26 +52,28 @@ void (async () => {
       cpu: (u.user + u.system) / 1e6,
     };
   };
-  await batchedMinimax(initialPosition(), scorer, { depth: 1, batchSize }); // warm-up: kernels compiled, wasm heap grown
-  const batched = await time(async () => {
-    let n = 0;
-    for (const p of positions) n += (await batchedMinimax(p, scorer, { depth, batchSize })).leaves;
-    return n;
-  });
+  await batchedMinimax(initialPosition(), scorer, { depth: 1, batchSize: 32 }); // warm-up: kernels compiled, wasm heap grown
+  const rate = (r: { scored: number; wall: number; cpu: number }): string =>
+    `${r.scored} positions, ${(r.scored / r.wall).toFixed(0)} /s wall, ${(r.scored / r.cpu).toFixed(0)} /s CPU`;
   const single = await time(async () => {
     let n = 0;
     for (const p of positions)
       n += (await sequentialAlphaBeta(p, scorer, { depth, prune: false })).calls;
     return n;
   });
-  const rate = (r: { scored: number; wall: number; cpu: number }): string =>
-    `${r.scored} positions, ${(r.scored / r.wall).toFixed(0)} /s wall, ${(r.scored / r.cpu).toFixed(0)} /s CPU`;
-  console.log(`backend ${backend.name}, depth ${depth}, batch ${batchSize}`);
-  console.log(`batched:      ${rate(batched)}`);
+  console.log(`backend ${backend.name}, depth ${depth}`);
   console.log(`one per call: ${rate(single)}`);
-  console.log(
-    `speed-up: ${(batched.scored / batched.cpu / (single.scored / single.cpu)).toFixed(1)}x per CPU-second, ${(batched.scored / batched.wall / (single.scored / single.wall)).toFixed(1)}x wall`,
-  );
+  for (const batchSize of batchSizes) {
+    const batched = await time(async () => {
+      let n = 0;
+      for (const p of positions)
+        n += (await batchedMinimax(p, scorer, { depth, batchSize })).leaves;
+      return n;
+    });
+    console.log(
+      `batch ${String(batchSize).padStart(4)}: ${rate(batched)}; speed-up ${(batched.scored / batched.cpu / (single.scored / single.cpu)).toFixed(1)}x per CPU-second, ${(batched.scored / batched.wall / (single.scored / single.wall)).toFixed(1)}x wall`,
+    );
+  }
 })().catch((e: unknown) => {
   console.error(e instanceof Error ? e.message : e);
   process.exit(1);
