@@ -23,7 +23,7 @@ import { Pool } from 'pg';
 import pino from 'pino';
 
 const ROOT = join(__dirname, '..', '..', '..');
-const DEFAULT_QUEUE_TYPES = 'quorum,classic';
+const DEFAULT_QUEUE_TYPES = 'classic,quorum';
 const now = () => performance.timeOrigin + performance.now();
 
 interface Options {
@@ -583,7 +583,7 @@ if (require.main === module) {
     .option('--no-celery', 'skip the Celery comparison')
     .option(
       '--queue-types <list>',
-      'step queue types to measure, one orchestrator each (quorum, classic)',
+      'step queue types to measure, one orchestrator each (classic = the default, quorum)',
       DEFAULT_QUEUE_TYPES,
     )
     .parse();

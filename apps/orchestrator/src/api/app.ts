@@ -207,21 +207,27 @@ export function createApiRouter(deps: ApiDeps): express.Router {
       const send = (name: string, data: unknown) =>
         res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
       let done = false;
+      const listening: { unsubscribe?: () => void } = {};
       const finish = () => {
         if (done) return;
         done = true;
-        unsubscribe();
+        listening.unsubscribe?.();
         clearInterval(keepAlive);
         res.end();
       };
+      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      req.on('close', finish);
       // Subscribe before reading the snapshot so that no event falls between the two.
-      const unsubscribe = engine.onEvent((event: RunEvent) => {
-        if (event.runId !== runId) return;
+      const unsubscribe = await engine.onEvent((event: RunEvent) => {
+        if (done || event.runId !== runId) return;
         send(event.event, event);
         if (event.event === 'run.completed') finish();
       });
-      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-      req.on('close', finish);
+      if (done) {
+        unsubscribe(); // the client left while the subscription was being set up
+        return;
+      }
+      listening.unsubscribe = unsubscribe;
       const snapshot = await runDetail(db, runId);
       send('snapshot', snapshot);
       if (snapshot && snapshot.status !== 'running') {

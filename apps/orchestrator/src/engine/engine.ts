@@ -1,4 +1,4 @@
-import type { Bus, DeadLetter, QueueType } from '@conveyor/bus';
+import type { Bus, DeadLetter, QueueType, Subscription } from '@conveyor/bus';
 import type { RunEvent, StepError, StepProgress, StepResult } from '@conveyor/contracts';
 import {
   assertStepQueue,
@@ -54,6 +54,9 @@ export type StartRunResult =
       readonly issues: readonly { path: string; message: string }[];
     };
 
+/** How long the subscription to every run event outlives its last SSE listener. */
+const LISTEN_LINGER_MS = 30_000;
+
 /** How long publish confirms are collected before they are recorded in one UPDATE. */
 const PUBLISHED_FLUSH_MS = 1000;
 
@@ -74,6 +77,10 @@ export class Engine {
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly listeners = new Set<(event: RunEvent) => void>();
+  private readonly allEvents: {
+    subscription?: Promise<Subscription> | undefined;
+    linger?: NodeJS.Timeout;
+  } = {};
   private subscriptions: { cancel(): Promise<void> }[] = [];
   private sweepCount = 0;
   private readonly runMutex = new KeyedMutex();
@@ -104,14 +111,12 @@ export class Engine {
         prefetch: 64,
       }),
       await bus.consume(progress, (d) => this.onProgress(d.message), { prefetch: 64 }),
-      // Transient: every replica sees every event, so SSE clients and waiters on any replica are served.
+      // Transient: every replica sees every completion, so waiters on any replica are served.
+      // Step events come back to this process only while an SSE client listens (onEvent).
       await bus.subscribe(
         runEventsTopic(this.options.eventsExchange),
-        async (d) => this.deliverEvent(d.message),
-        {
-          pattern: '#',
-          prefetch: 256,
-        },
+        async (d) => this.notifyWaiters(d.message.runId),
+        { pattern: 'run.completed.#', prefetch: 256 },
       ),
     );
     this.scheduleSweep(0);
@@ -130,7 +135,13 @@ export class Engine {
     this.stopped = true;
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
     if (this.wakeTimer) clearTimeout(this.wakeTimer.timer);
-    await Promise.all(this.subscriptions.map((s) => s.cancel()));
+    clearTimeout(this.allEvents.linger);
+    const all = this.allEvents.subscription;
+    this.allEvents.subscription = undefined;
+    await Promise.all([
+      ...this.subscriptions.map((s) => s.cancel()),
+      all?.then((s) => s.cancel()).catch(() => undefined),
+    ]);
     this.subscriptions = [];
     await this.sweeping;
     await this.flushPublished();
@@ -454,15 +465,44 @@ export class Engine {
       .execute();
   }
 
-  private deliverEvent(event: RunEvent): void {
-    if (event.event === 'run.completed') this.notifyWaiters(event.runId);
-    for (const listener of this.listeners) listener(event);
-  }
-
-  /** Every run event seen by this replica (from all replicas), for SSE streams. */
-  onEvent(listener: (event: RunEvent) => void): () => void {
+  /**
+   * Every run event seen by this replica (from all replicas), for SSE streams. Resolves once the
+   * events are flowing, so a snapshot read afterwards misses nothing. The subscription to every
+   * event exists only while someone listens (and LISTEN_LINGER_MS after): otherwise each step's
+   * events would travel back through the broker into this process for nobody, on the hot path's
+   * CPU.
+   */
+  async onEvent(listener: (event: RunEvent) => void): Promise<() => void> {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    clearTimeout(this.allEvents.linger);
+    try {
+      this.allEvents.subscription ??= this.options.bus.subscribe(
+        runEventsTopic(this.options.eventsExchange),
+        async (d) => {
+          for (const l of this.listeners) l(d.message);
+        },
+        { pattern: '#', prefetch: 256 },
+      );
+      await this.allEvents.subscription;
+    } catch (error) {
+      this.listeners.delete(listener);
+      this.allEvents.subscription = undefined;
+      throw error;
+    }
+    return () => {
+      if (!this.listeners.delete(listener) || this.listeners.size > 0 || this.stopped) return;
+      clearTimeout(this.allEvents.linger);
+      this.allEvents.linger = setTimeout(() => {
+        const subscription = this.allEvents.subscription;
+        if (this.listeners.size > 0 || !subscription) return;
+        this.allEvents.subscription = undefined;
+        subscription
+          .then((s) => s.cancel())
+          .catch((error: unknown) =>
+            this.options.logger.warn({ err: error }, 'cancelling the event subscription failed'),
+          );
+      }, LISTEN_LINGER_MS);
+    };
   }
 
   private notifyWaiters(runId: string): void {
