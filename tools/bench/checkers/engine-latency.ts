@@ -7,7 +7,7 @@
  *   npx nx run checkers:bench                       # writes docs/benchmarks/checkers.md
  *   npx tsx --tsconfig apps/checkers/tsconfig.json tools/bench/checkers/engine-latency.ts --help
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -161,7 +161,20 @@ async function main(): Promise<void> {
   }
   const report = renderReport(rows, samples.length, http, process.argv.slice(2));
   console.log(report);
-  if (opts.out) writeFileSync(opts.out, report);
+  if (opts.out) writeFileSync(opts.out, report + keptSection(opts.out));
+}
+
+/** Hand-written results below this line of the output file (the strength match) survive reruns. */
+export const KEPT_MARKER = '<!-- kept across bench runs: measurements recorded by hand below -->';
+
+function keptSection(file: string): string {
+  try {
+    const text = readFileSync(file, 'utf8');
+    const at = text.indexOf(KEPT_MARKER);
+    return at < 0 ? '' : `\n${text.slice(at)}`;
+  } catch {
+    return '';
+  }
 }
 
 function renderHttp(http: readonly HttpRow[]): string {
@@ -178,7 +191,7 @@ function renderHttp(http: readonly HttpRow[]): string {
 replay of the game, the search in the thread pool (${availableParallelism()} threads), validation
 of the engine's move and the write, with SQLite. Positions are those of real games against a
 human side that always plays its first legal move, so they differ from the table above. The
-server is fresh: its first engine move includes starting and warming up a thread (the max).
+server is fresh (it listens once its threads have started and loaded the network).
 
 | difficulty | requests | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) |
 | --- | ---: | ---: | ---: | ---: | ---: |
@@ -219,7 +232,7 @@ npx tsx --tsconfig apps/checkers/tsconfig.json tools/bench/checkers/engine-laten
 
 (\`npx nx run checkers:bench\` runs the same with \`--out docs/benchmarks/checkers.md\`.)
 
-Machine: ${availableParallelism()} cores (${cpu}), Node ${process.version}, load average
+Run ended ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} on ${availableParallelism()} cores (${cpu}), Node ${process.version}, load average
 ${loadavg()
   .map((l) => l.toFixed(1))
   .join(' / ')} (1/5/15 min) when the run ended — the machine is shared and noisy: compare runs on
