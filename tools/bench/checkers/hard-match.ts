@@ -19,6 +19,7 @@ import { currentPosition, newGame, playMove, toFen, type Game } from '@conveyor/
 import { engineThreadFile, ensureBundles } from '../../../apps/checkers/src/bundles';
 import { APP_ROOT } from '../../../apps/checkers/src/config';
 import { DIFFICULTIES } from '../../../apps/checkers/src/difficulty';
+import { EngineTimeoutError } from '../../../apps/checkers/src/engine/engine';
 import { PoolEngine } from '../../../apps/checkers/src/engine/pool-engine';
 
 export type Side = 'new' | 'old';
@@ -57,6 +58,21 @@ export function searches(timeMs: number): Record<Side, EngineSearch> {
   };
 }
 
+/**
+ * A search killed for overrunning is retried (twice at most): on this shared machine the match
+ * runs under `nice` and is stopped (SIGSTOP) during others' benchmark windows, after which the
+ * pool's wall-clock limit has passed. The pool restarts the thread; the move is searched again.
+ */
+async function withRetry<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!(error instanceof EngineTimeoutError) || attempt >= 2) throw error;
+    }
+  }
+}
+
 /** Plays one game; the side to move asks the pool with its own search configuration. */
 export async function playGame(
   engine: PoolEngine,
@@ -72,13 +88,15 @@ export async function playGame(
   while (game.status.kind === 'ongoing' && plies < maxPlies) {
     const side: Side =
       (currentPosition(game).turn === 'white') === (white === 'new') ? 'new' : 'old';
-    const outcome = await engine.chooseMove({
-      fen: toFen(currentPosition(game)),
-      history: game.positions.slice(0, -1).map(toFen),
-      difficulty: 'hard',
-      search: config[side],
-      seed: (index * 1009 + plies * 7 + 1) >>> 0,
-    });
+    const outcome = await withRetry(() =>
+      engine.chooseMove({
+        fen: toFen(currentPosition(game)),
+        history: game.positions.slice(0, -1).map(toFen),
+        difficulty: 'hard',
+        search: config[side],
+        seed: (index * 1009 + plies * 7 + 1) >>> 0,
+      }),
+    );
     if (outcome.kind !== 'move') throw new Error(`game ${index}: engine answered ${outcome.kind}`);
     if (side === 'new' && outcome.tieBreak)
       tieBreaks[outcome.tieBreak.by] = (tieBreaks[outcome.tieBreak.by] ?? 0) + 1;
