@@ -60,5 +60,7 @@ export default async function engineThread(
   return runSearch(
     task,
     task.search.scorer === 'piece-count+neural-tiebreak' ? await neural : undefined,
+    (message) =>
+      logger.warn({ error: message }, 'network tie-break failed; kept the alpha-beta choice'),
   );
 }

@@ -104,6 +104,8 @@ export function planTieBreak(
 export interface TieBreakOutcome {
   readonly move: Move;
   readonly by: TieBreakBy;
+  /** With `by: 'error'`: what failed. */
+  readonly error?: string;
 }
 
 /**
@@ -129,8 +131,10 @@ export async function breakTie(
     if (plan.positions >= 8 && scoringMs > 0)
       neural.positionsPerMs = 0.7 * neural.positionsPerMs + 0.3 * (plan.positions / scoringMs);
     const best = ranked[0];
-    return best ? { move: best.move, by: 'network' } : { move: fallback, by: 'error' };
-  } catch {
-    return { move: fallback, by: 'error' };
+    return best
+      ? { move: best.move, by: 'network' }
+      : { move: fallback, by: 'error', error: 'the network ranked no move' };
+  } catch (error) {
+    return { move: fallback, by: 'error', error: (error as Error).message };
   }
 }

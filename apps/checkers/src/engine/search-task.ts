@@ -26,6 +26,7 @@ export const ALPHA_BETA_SHARE = 0.85;
 export async function runSearch(
   task: EngineTask,
   neural?: NeuralState,
+  onTieBreakError?: (message: string) => void,
 ): Promise<EngineMoveOutcome> {
   const position = parseFen(task.fen);
   if (!position.ok)
@@ -40,7 +41,7 @@ export async function runSearch(
     history.push(parsed.value);
   }
   if (task.search.scorer === 'piece-count+neural-tiebreak')
-    return tieBreakSearch(task, position.value, history, neural);
+    return tieBreakSearch(task, position.value, history, neural, onTieBreakError);
   if (task.search.scorer !== 'piece-count') {
     return {
       kind: 'rejected',
@@ -78,6 +79,7 @@ async function tieBreakSearch(
   position: Position,
   history: Position[],
   neural: NeuralState | undefined,
+  onTieBreakError: ((message: string) => void) | undefined,
 ): Promise<EngineMoveOutcome> {
   const started = Date.now();
   const budget = task.search.timeMs;
@@ -105,6 +107,7 @@ async function tieBreakSearch(
     chosen,
     started + budget - Date.now(),
   );
+  if (tie.error !== undefined) onTieBreakError?.(tie.error);
   return {
     kind: 'move',
     move: formatMovePath(tie.move),

@@ -32,7 +32,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Db> {
       ? openSqlite(config.file)
       : await openPostgres(config.url, config.schema);
   try {
-    await migrate(db);
+    await migrate(db, config.kind === 'postgres' ? config.schema : undefined);
   } catch (error) {
     await db.destroy();
     throw error;
@@ -63,12 +63,16 @@ async function openPostgres(url: string, schema: string): Promise<Db> {
   return new Kysely<CheckersDatabase>({ dialect: new PostgresDialect({ pool }) });
 }
 
-async function migrate(db: Db): Promise<void> {
+async function migrate(db: Db, schema: string | undefined): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
     migrationTableName: 'checkers_migrations',
     migrationLockTableName: 'checkers_migrations_lock',
+    // Named explicitly: Kysely looks its tables up by name across all schemas, so without it a
+    // second deployment (another DATABASE_SCHEMA in the same database) took the first one's lock
+    // table for its own, skipped creating it, and failed ("relation … does not exist").
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
