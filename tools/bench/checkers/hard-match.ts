@@ -5,9 +5,11 @@
  * then the network chooses among the root moves tied for the best); "old" is the previous hard —
  * piece-count alpha-beta on the whole budget, ties broken at random (randomMargin 1e-9: scores are
  * integers, so only exact ties are candidates). Both sides get the same per-move time budget,
- * reduced from 800 ms so the match fits (say so when quoting it); colours alternate.
+ * reduced from 800 ms so the match fits (say so when quoting it); colours alternate. At 100 ms
+ * the network's 15% share is too short on a loaded machine for it to run often: 200 ms is the
+ * smallest budget at which it usually does. Run it under `nice -n 10` on a shared machine.
  *
- *   npx nx run checkers:match-hard                      # 200 games, 100 ms a move, 2 threads
+ *   npx nx run checkers:match-hard                      # 200 games, 200 ms a move, 2 threads
  *   npx tsx --tsconfig apps/checkers/tsconfig.json tools/bench/checkers/hard-match.ts --help
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
