@@ -133,6 +133,9 @@ program
   .option('--d-ff <n>', 'feed-forward width', positiveInt)
   .option('--heads <n>', 'attention heads', positiveInt)
   .option('--layers <n>', 'encoder layers (and as many decoder layers)', positiveInt)
+  .option('--dropout <x>', 'dropout rate', number)
+  .option('--head-tokens <n>', 'input tokens kept from the start of a question', positiveInt)
+  .option('--tail-tokens <n>', 'input tokens kept from the end of a question', number)
   .option(
     '--pretrain-steps <n>',
     'span-corruption pre-training steps before fine-tuning',
@@ -141,6 +144,7 @@ program
   .option('--epochs <n>', 'fine-tuning epochs', positiveInt)
   .option('--max-steps <n>', 'cap on fine-tuning steps', positiveInt)
   .option('--lr <x>', 'peak fine-tuning learning rate', number)
+  .option('--warmup-steps <n>', 'fine-tuning warm-up steps', number)
   .option('--batch-size <n>', 'most examples per batch', positiveInt)
   .option('--max-tokens <n>', 'most padded tokens per batch', positiveInt)
   .option('--eval-every <n>', 'evaluate and checkpoint every n steps', positiveInt)
@@ -169,7 +173,11 @@ program
           ...defined('dFf', o['dFf']),
           ...defined('numHeads', o['heads']),
           ...defined('numLayers', o['layers']),
+          ...defined('dropoutRate', o['dropout']),
         },
+        ...defined('headTokens', o['headTokens']),
+        ...defined('tailTokens', o['tailTokens']),
+        ...defined('warmupSteps', o['warmupSteps']),
         ...defined('pretrainSteps', o['pretrainSteps']),
         ...defined('epochs', o['epochs']),
         ...defined('maxSteps', o['maxSteps']),

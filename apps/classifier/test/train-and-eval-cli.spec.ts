@@ -154,6 +154,49 @@ describe('training and the eval CLI', () => {
     expect(stdout.trimEnd().split('\n').at(-1)).toMatch(/^accuracy=(0\.\d{4}|1\.0000)$/);
   }, 150_000);
 
+  it('train passes the input window, dropout and warm-up options through to the model', async () => {
+    const dir = tempDir('train-cli-window');
+    const { code, stderr } = await cli(
+      'train',
+      '--data',
+      fixture('train-tiny.csv'),
+      '--run-dir',
+      path.join(dir, 'run'),
+      '--out',
+      path.join(dir, 'model'),
+      '--vocab-size',
+      '250',
+      '--d-model',
+      '16',
+      '--d-ff',
+      '32',
+      '--heads',
+      '2',
+      '--layers',
+      '1',
+      '--head-tokens',
+      '24',
+      '--tail-tokens',
+      '8',
+      '--dropout',
+      '0',
+      '--warmup-steps',
+      '1',
+      '--max-steps',
+      '1',
+      '--eval-rows',
+      '4',
+      '--holdout-fraction',
+      '0.25',
+    );
+    expect(stderr).not.toMatch(/classifier:/);
+    expect(code).toBe(0);
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'model', 'classifier.json'), 'utf8'));
+    expect([manifest.headTokens, manifest.tailTokens]).toEqual([24, 8]);
+    expect(manifest.training.options.model.dropoutRate).toBe(0);
+    expect(manifest.training.options.warmupSteps).toBe(1);
+  }, 150_000);
+
   it('eval explains a bad file and exits non-zero', async () => {
     const { stderr, code } = await cli(
       'eval',

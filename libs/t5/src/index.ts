@@ -46,5 +46,7 @@ export {
   BACKEND_ORDER,
   BACKEND_ENV,
   registerWasmSegmentSum,
+  registerWasmBatchMatMul,
+  useXnnpackBatchMatMul,
 } from '@conveyor/tfjs-runtime';
 export type { BackendChoice, BackendChoiceName, InitBackendOptions } from '@conveyor/tfjs-runtime';

@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 // Gradients are registered here once so every trainer on this runtime can call tf.grad.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { registerWasmBatchMatMul } from './wasm-batch-matmul';
 import { registerWasmSegmentSum } from './wasm-kernels';
 
 export type BackendChoiceName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
@@ -67,7 +68,10 @@ async function tryBackend(name: BackendChoiceName): Promise<string> {
       throw new Error(`${pkg} loaded but its "tensorflow" backend did not initialise`);
     return 'tensorflow';
   }
-  if (name === 'wasm') registerWasmSegmentSum();
+  if (name === 'wasm') {
+    registerWasmSegmentSum();
+    registerWasmBatchMatMul();
+  }
   if (!(await tf.setBackend(name))) throw new Error(`the ${name} backend did not initialise`);
   return name;
 }

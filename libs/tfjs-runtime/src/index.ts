@@ -2,3 +2,4 @@
 export type { BackendChoice, BackendChoiceName, InitBackendOptions } from './backend';
 export { BACKEND_ORDER, BACKEND_ENV, initBackend, parseBackendList } from './backend';
 export { registerWasmSegmentSum, unsortedSegmentSumValues } from './wasm-kernels';
+export { registerWasmBatchMatMul, useXnnpackBatchMatMul } from './wasm-batch-matmul';

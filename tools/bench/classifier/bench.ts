@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { AdamW, collateSeq2Seq, createT5, disposeBatch } from '@conveyor/t5';
+import { AdamW, collateSeq2Seq, createT5, disposeBatch, useXnnpackBatchMatMul } from '@conveyor/t5';
 import { configFrom } from '../../../apps/classifier/src/config';
 import { holdoutSide, DEFAULT_HOLDOUT } from '../../../apps/classifier/src/data/holdout';
 import { readDataset } from '../../../apps/classifier/src/data/read-dataset';
@@ -25,6 +25,12 @@ const opts = new Command()
   .option('--concurrency <n>', 'requests in flight in throughput rounds', (v) => Number(v), 16)
   .option('--rounds <n>', 'alternating throughput rounds per mode', (v) => Number(v), 3)
   .option('--train-steps <n>', 'training steps per pipeline variant', (v) => Number(v), 6)
+  .option(
+    '--scaling-items <n>',
+    'questions scored per batch size in the batch-scaling test',
+    (v) => Number(v),
+    64,
+  )
   .option('--write <file>', 'also write the markdown report here')
   .parse()
   .opts<{
@@ -34,6 +40,7 @@ const opts = new Command()
     concurrency: number;
     rounds: number;
     trainSteps: number;
+    scalingItems: number;
     write?: string;
   }>();
 
@@ -76,11 +83,42 @@ async function main(): Promise<void> {
     latencies.push(performance.now() - t0);
   }
   const direct: number[] = [];
+  const directCpu: number[] = [];
   for (let i = 0; i < opts.latencyRuns; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await model.predict([longText]);
     direct.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    directCpu.push((c.user + c.system) / 1000);
   }
+
+  // 1b. Does batching pay inside the model? The same questions scored in batches of 1, 4, 16,
+  //     with this repository's wasm matrix-product kernel and with tfjs's stock one.
+  const scalingInputs = questions.slice(0, opts.scalingItems).map((q) => model.encode(q.text));
+  const scaling: { kernel: string; size: number; wall: number; cpu: number }[] = [];
+  for (const [kernel, on] of [
+    ['XNNPACK per batch entry (this repo)', true],
+    ['tfjs stock BatchMatMul', false],
+  ] as const) {
+    useXnnpackBatchMatMul(on);
+    model.probabilitiesFor(scalingInputs.slice(0, 4)); // warm-up
+    for (const size of [1, 4, 16]) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      for (let i = 0; i < scalingInputs.length; i += size)
+        model.probabilitiesFor(scalingInputs.slice(i, i + size));
+      const wall = (performance.now() - t0) / 1000;
+      const c = process.cpuUsage(c0);
+      scaling.push({
+        kernel,
+        size,
+        wall: scalingInputs.length / wall,
+        cpu: scalingInputs.length / ((c.user + c.system) / 1e6),
+      });
+    }
+  }
+  useXnnpackBatchMatMul(true);
 
   // 2. Throughput: same model, two services, alternating rounds so machine noise hits both.
   const batched = single;
@@ -89,6 +127,12 @@ async function main(): Promise<void> {
     { model, handleSignals: false },
   );
   await unbatched.service.ready;
+  // A longer wait lets more requests join a batch while the model is the bottleneck.
+  const patient = await start(
+    configFrom({ PORT: 0, LOG_LEVEL: 'silent', BATCH_MAX_SIZE: 16, BATCH_WAIT_MS: 20 }),
+    { model, handleSignals: false },
+  );
+  await patient.service.ready;
   const round = async (url: string): Promise<number> => {
     let next = 0;
     const t0 = performance.now();
@@ -103,14 +147,26 @@ async function main(): Promise<void> {
     );
     return opts.requests / ((performance.now() - t0) / 1000);
   };
-  const rates = { batched: [] as number[], unbatched: [] as number[] };
+  const rates = { batched: [] as number[], unbatched: [] as number[], patient: [] as number[] };
   await round(batched.url);
   await round(unbatched.url);
+  await round(patient.url);
+  const warmStats = { batched: batched.service.batching, patient: patient.service.batching };
   for (let r = 0; r < opts.rounds; r++) {
     rates.batched.push(await round(batched.url));
     rates.unbatched.push(await round(unbatched.url));
+    rates.patient.push(await round(patient.url));
   }
-  const batchStats = batched.service.batching;
+  // Mean batch sizes over the timed rounds only (the warm-up round is subtracted).
+  const meanBatch = (
+    now: { items: number; batches: number },
+    warm: { items: number; batches: number },
+  ) => (now.items - warm.items) / Math.max(1, now.batches - warm.batches);
+  const batchSizes = {
+    batched: meanBatch(batched.service.batching, warmStats.batched),
+    patient: meanBatch(patient.service.batching, warmStats.patient),
+  };
+  await patient.stop();
   await unbatched.stop();
   await batched.stop();
 
@@ -178,7 +234,9 @@ async function main(): Promise<void> {
     `Machine: 2 shared cores (noisy: other services' tests run at the same time); model \`${path.relative(process.cwd(), opts.model)}\` (${String(model.description['version'])}, d=${model.model.config.dModel}, ${model.model.config.numLayers}+${model.model.config.numDecoderLayers} layers); TensorFlow.js backend ${String(await import('@tensorflow/tfjs-core').then((tf) => tf.getBackend()))}.`,
   );
   say();
-  say(`### Single-request latency, ${tokens}-token input (first 256 + last 256 tokens kept)`);
+  say(
+    `### Single-request latency, 512-token input (${tokens} tokens after the model's ${model.manifest.headTokens} + ${model.manifest.tailTokens} window)`,
+  );
   say();
   say('| path | runs | p50 | p95 |');
   say('| --- | ---: | ---: | ---: |');
@@ -190,13 +248,27 @@ async function main(): Promise<void> {
   );
   say();
   say(
+    `CPU time of one in-process prediction (median): ${ms(median(directCpu))}; the rest of the wall-clock time is waiting for a core.`,
+  );
+  say();
+  say(
+    `### Batching inside the model: ${scalingInputs.length} raw-sample questions scored in batches of 1, 4, 16 (in process)`,
+  );
+  say();
+  say('| matrix-product kernel | batch size | questions/s (wall) | questions/s (CPU time) |');
+  say('| --- | ---: | ---: | ---: |');
+  for (const r of scaling)
+    say(`| ${r.kernel} | ${r.size} | ${r.wall.toFixed(1)} | ${r.cpu.toFixed(1)} |`);
+  say();
+  say(
     `### HTTP throughput, ${opts.concurrency} concurrent clients, ${opts.requests} requests per round, raw-sample questions`,
   );
   say();
   say('| mode | rounds | median req/s | min | max |');
   say('| --- | ---: | ---: | ---: | ---: |');
   for (const [name, values] of [
-    ['dynamic batching (max 16, wait 5 ms)', rates.batched],
+    ['dynamic batching (max 16, wait 5 ms: the default)', rates.batched],
+    ['dynamic batching (max 16, wait 20 ms)', rates.patient],
     ['no batching (max 1)', rates.unbatched],
   ] as const) {
     say(
@@ -205,7 +277,7 @@ async function main(): Promise<void> {
   }
   say();
   say(
-    `Ratio batched / unbatched (medians): **${(median(rates.batched) / median(rates.unbatched)).toFixed(2)}×**; mean batch size with batching: ${(batchStats.items / Math.max(1, batchStats.batches)).toFixed(1)}.`,
+    `Ratio batched / unbatched (medians): **${(median(rates.batched) / median(rates.unbatched)).toFixed(2)}×** with a 5 ms wait (mean batch ${batchSizes.batched.toFixed(1)}), **${(median(rates.patient) / median(rates.unbatched)).toFixed(2)}×** with 20 ms (mean batch ${batchSizes.patient.toFixed(1)}).`,
   );
   say();
   say(

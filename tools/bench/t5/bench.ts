@@ -1,6 +1,8 @@
 // T5 benchmarks: forward latency on a 512-token input and training throughput, per backend.
-// Usage: npx tsx --tsconfig tools/bench/t5/tsconfig.json tools/bench/t5/bench.ts [--backends cpu,wasm] [--runs 5] [--t5-small] [--write docs/benchmarks/t5.md]
-// Reports medians. The machine is shared and noisy: compare within one run, not across runs.
+// Usage: npx tsx --tsconfig tools/bench/t5/tsconfig.json tools/bench/t5/bench.ts [--backends wasm,wasm-stock,cpu] [--runs 5] [--t5-small] [--write docs/benchmarks/t5.md]
+// Reports medians of wall-clock and of process CPU time. "wasm-stock" is wasm with tfjs's own
+// BatchMatMul kernel instead of @conveyor/tfjs-runtime's XNNPACK-per-batch-entry one, measured in
+// the same process. The machine is shared and noisy: compare within one run, not across runs.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
@@ -13,19 +15,23 @@ import {
   disposeBatch,
   initBackend,
   scoreCandidates,
+  useXnnpackBatchMatMul,
   type BackendChoiceName,
   type T5Config,
 } from '@conveyor/t5';
 
+/** A backend, or wasm with the stock BatchMatMul kernel for comparison. */
+type Variant = BackendChoiceName | 'wasm-stock';
+
 interface Args {
-  backends: BackendChoiceName[];
+  backends: Variant[];
   runs: number;
   t5Small: boolean;
   write?: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { backends: ['wasm', 'cpu'], runs: 5, t5Small: false };
+  const args: Args = { backends: ['wasm', 'wasm-stock'], runs: 5, t5Small: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -33,7 +39,7 @@ function parseArgs(argv: string[]): Args {
       if (v === undefined) throw new Error(`${a} needs a value`);
       return v;
     };
-    if (a === '--backends') args.backends = next().split(',') as BackendChoiceName[];
+    if (a === '--backends') args.backends = next().split(',') as Variant[];
     else if (a === '--runs') args.runs = Number(next());
     else if (a === '--t5-small') args.t5Small = true;
     else if (a === '--write') args.write = next();
@@ -62,15 +68,26 @@ const median = (xs: number[]) => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
-function time(fn: () => void, runs: number): number {
+interface Timing {
+  /** Median wall-clock milliseconds. */
+  wall: number;
+  /** Median process CPU milliseconds (user + system): what the work costs, whatever the load. */
+  cpu: number;
+}
+
+function time(fn: () => void, runs: number): Timing {
   fn(); // warm-up: kernel compilation, allocation
-  const ms: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     fn();
-    ms.push(performance.now() - t0);
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   }
-  return median(ms);
+  return { wall: median(wall), cpu: median(cpu) };
 }
 
 function ids(length: number, vocab: number, seed: number): number[] {
@@ -81,9 +98,10 @@ interface Row {
   model: string;
   backend: string;
   params: number;
-  forward512Ms: number;
-  scoreBatchMs?: number;
-  trainExamplesPerSec?: number;
+  forward512: Timing;
+  scoreBatch?: Timing;
+  /** Examples per second of wall-clock and of CPU time. */
+  train?: { wall: number; cpu: number };
 }
 
 function benchModel(
@@ -96,7 +114,7 @@ function benchModel(
   const model = createT5(config, { seed: 1 });
   const vocab = model.config.vocabSize;
   const input = ids(511, vocab, 1).concat(1);
-  const forward512Ms = time(() => {
+  const forward512 = time(() => {
     tf.tidy(() => {
       const logits = model.forward({
         inputIds: tf.tensor2d([input], undefined, 'int32'),
@@ -106,12 +124,12 @@ function benchModel(
       logits.dataSync();
     });
   }, runs);
-  const row: Row = { model: name, backend, params: countParameters(model.config), forward512Ms };
-  console.error(`${name} on ${backend}: forward ${forward512Ms.toFixed(0)} ms`);
+  const row: Row = { model: name, backend, params: countParameters(model.config), forward512 };
+  console.error(`${name} on ${backend}: forward ${forward512.wall.toFixed(0)} ms`);
   if (train) {
     // What the classifier serves: a batch of 512-token inputs scored against 3 label sequences.
     const batchInputs = Array.from({ length: SCORE_BATCH }, (_, i) => ids(511, vocab, i).concat(1));
-    row.scoreBatchMs = time(
+    row.scoreBatch = time(
       () =>
         void scoreCandidates(model, batchInputs, [
           [10, 1],
@@ -120,7 +138,7 @@ function benchModel(
         ]),
       1,
     );
-    console.error(`${name} on ${backend}: score ${row.scoreBatchMs.toFixed(0)} ms`);
+    console.error(`${name} on ${backend}: score ${row.scoreBatch.wall.toFixed(0)} ms`);
     // Training: batches of 16 examples, 128 input tokens, 2 target tokens.
     const trainer = new T5Trainer(model, { learningRate: 1e-3, seed: 1 });
     const batch = collateSeq2Seq(
@@ -130,8 +148,8 @@ function benchModel(
       })),
       { padTokenId: 0, decoderStartTokenId: 0 },
     );
-    const stepMs = time(() => void trainer.step(batch), runs);
-    row.trainExamplesPerSec = 16 / (stepMs / 1000);
+    const step = time(() => void trainer.step(batch), runs);
+    row.train = { wall: 16 / (step.wall / 1000), cpu: 16 / (step.cpu / 1000) };
     disposeBatch(batch);
     trainer.dispose();
   }
@@ -149,13 +167,16 @@ async function main(): Promise<void> {
     if (args.write) fs.writeFileSync(args.write, doc);
     return doc;
   };
-  for (const backend of args.backends) {
-    const choice = await initBackend({ candidates: [backend] });
+  for (const variant of args.backends) {
+    const stock = variant === 'wasm-stock';
+    const choice = await initBackend({ candidates: [stock ? 'wasm' : variant] });
+    useXnnpackBatchMatMul(!stock);
+    const backendLabel = stock ? 'wasm, stock BatchMatMul' : choice.name;
     rows.push(
       benchModel(
         'classifier-small (d256, 4+4 layers, vocab 8k)',
         CLASSIFIER_SMALL,
-        choice.name,
+        backendLabel,
         args.runs,
         true,
       ),
@@ -167,7 +188,7 @@ async function main(): Promise<void> {
         benchModel(
           't5-small (60.5M)',
           { ...T5_SMALL_CONFIG },
-          choice.name,
+          backendLabel,
           Math.max(3, Math.floor(args.runs / 2)),
           false,
         ),
@@ -182,11 +203,11 @@ async function main(): Promise<void> {
 function render(args: Args, rows: Row[], loadBefore: number): string {
   const fmt = (v: number | undefined, digits = 0) => (v === undefined ? '—' : v.toFixed(digits));
   const table = [
-    `| model | backend | parameters | forward, 1×512 tokens (ms) | score ${SCORE_BATCH}×512 vs 3 labels (ms) | training (examples/s, 16×128) |`,
+    `| model | backend | parameters | forward, 1×512 tokens: wall / CPU (ms) | score ${SCORE_BATCH}×512 vs 3 labels: wall / CPU (ms) | training, 16×128: examples/s wall / CPU |`,
     '|---|---|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.model} | ${r.backend} | ${(r.params / 1e6).toFixed(1)}M | ${fmt(r.forward512Ms)} | ${fmt(r.scoreBatchMs)} | ${fmt(r.trainExamplesPerSec, 1)} |`,
+        `| ${r.model} | ${r.backend} | ${(r.params / 1e6).toFixed(1)}M | ${fmt(r.forward512.wall)} / ${fmt(r.forward512.cpu)} | ${r.scoreBatch ? `${fmt(r.scoreBatch.wall)} / ${fmt(r.scoreBatch.cpu)}` : '—'} | ${r.train ? `${fmt(r.train.wall, 1)} / ${fmt(r.train.cpu, 1)}` : '—'} |`,
     ),
   ].join('\n');
   const command =
@@ -199,10 +220,13 @@ Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${
 1-minute load average ${loadBefore.toFixed(1)} at the start and ${(os.loadavg()[0] ?? 0).toFixed(1)} at the end of the run
 (a load of L on 2 cores leaves this process roughly 2/L of a core, so absolute numbers are pessimistic;
 compare backends within one run).
-Medians of ${args.runs} runs after one warm-up (scoring: one timed run after a warm-up). The forward pass is encoder (512 tokens) plus a
+Medians of ${args.runs} runs after one warm-up; each cell gives wall-clock and process CPU time (user + system), the
+latter being what the work costs whatever else runs (scoring: one timed run after a warm-up). The forward pass is encoder (512 tokens) plus a
 2-token decoder; "score" is \`scoreCandidates\` as the classifier uses it; training is one
 \`T5Trainer.step\` (forward, backward, clipping, AdamW) on 16 examples of 128 tokens.
-The native \`tfjs-node\` backends are not installable here, so only wasm and cpu are measured.
+"wasm, stock BatchMatMul" is the same wasm backend with tfjs's own matrix-product kernel, which
+sends transposed and batched products to a naive loop (see libs/tfjs-runtime/src/wasm-batch-matmul.ts).
+The native \`tfjs-node\` backends are not installable here.
 
 ${table}
 `;
