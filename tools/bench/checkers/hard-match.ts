@@ -61,16 +61,18 @@ export function searches(timeMs: number): Record<Side, EngineSearch> {
 }
 
 /**
- * A search killed for overrunning is retried (twice at most): on this shared machine the match
+ * A search killed for overrunning is retried (10 times at most): on this shared machine the match
  * runs under `nice` and is stopped (SIGSTOP) during others' benchmark windows, after which the
- * pool's wall-clock limit has passed. The pool restarts the thread; the move is searched again.
+ * pool's wall-clock limit has passed. The pool replaces the killed thread, which loads the
+ * network again: the retry waits a few seconds for that, then the move is searched again.
  */
 async function withRetry<T>(run: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await run();
     } catch (error) {
-      if (!(error instanceof EngineTimeoutError) || attempt >= 2) throw error;
+      if (!(error instanceof EngineTimeoutError) || attempt >= 9) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
     }
   }
 }
@@ -167,13 +169,21 @@ function writeReport(
 
 async function main(): Promise<void> {
   const opts = new Command()
-    .option('--games <n>', 'games to play', '200')
+    .option('--games <n>', 'play games --first … n-1', '200')
+    .option('--first <n>', 'index of the first game (continues an interrupted match)', '0')
     .option('--time-ms <ms>', 'time budget per move, both sides', '100')
     .option('--threads <n>', 'engine threads (= games played at once)', '2')
     .option('--max-plies <n>', 'adjudicate a draw after this many plies', '300')
     .option('--out <file>', 'JSON results', 'var/bench/checkers-hard-match.json')
     .parse()
-    .opts<{ games: string; timeMs: string; threads: string; maxPlies: string; out: string }>();
+    .opts<{
+      games: string;
+      first: string;
+      timeMs: string;
+      threads: string;
+      maxPlies: string;
+      out: string;
+    }>();
   const games = Number(opts.games);
   const timeMs = Number(opts.timeMs);
   const threads = Number(opts.threads);
@@ -184,7 +194,7 @@ async function main(): Promise<void> {
   const started = new Date();
   console.log(`threads' network: ${JSON.stringify(await engine.ready())}`);
   const results: MatchGame[] = [];
-  let next = 0;
+  let next = Number(opts.first);
   const runner = async (): Promise<void> => {
     while (next < games) {
       const index = next++;
