@@ -35,8 +35,8 @@ export function lengthRuns(lengths: readonly number[], maxRun: number): number[]
 }
 
 /**
- * The design's classifier: encoder input `quality: <title> <body>` cut to the first 256 and last
- * 256 tokens; the decoder scores the three class words, and a softmax over those scores gives the
+ * The design's classifier: encoder input `quality: <title> <body>` cut to the manifest's window
+ * (first 256 + last 256 tokens in the design, 128 + 64 in the shipped model); the decoder scores the three class words, and a softmax over those scores gives the
  * class probabilities (the same ranking greedy decoding restricted to the class words would give).
  */
 export class T5QualityClassifier implements QualityClassifier {
