@@ -9,18 +9,12 @@ import { runPool } from './pool';
 import type { SelfPlayWorkerData } from './selfplay-worker';
 import type { EngineSettings } from './selfplay';
 
-export interface SelfPlayRunOptions {
+/** A resumable run into a log file: playGames' engine settings, plus where and which ids. */
+export interface SelfPlayRunOptions extends Omit<PlayGamesOptions, 'onGames'> {
   readonly out: string;
   /** Game ids firstId … firstId + games - 1 (shards take disjoint ranges). */
   readonly games: number;
   readonly firstId?: number;
-  readonly white: EngineSettings;
-  readonly black: EngineSettings;
-  readonly runSeed: number;
-  readonly threads: number;
-  /** Game ids per worker task (default 20): small enough for a smooth progress bar. */
-  readonly chunk?: number;
-  readonly maxPlies?: number;
   readonly onProgress?: (done: number, total: number, record: GameRecord | null) => void;
 }
 
