@@ -186,10 +186,14 @@ export function buildInferenceGraph(params: Params, config: TransformerConfig): 
   const tokensPerKey = PIECE_TOKENS;
   // Scratch, grown to the largest batch seen: Q/K/V rows [n * 32, 3d] and their head-major copies.
   let qkvRows = new Float32Array(0);
-  // Head-major Q/K/V for tfjs attention: [n * heads, 32, dh].
+  // Head-major Q/K/V for tfjs attention: Q and V [n * heads, 32, dh], K transposed
+  // [n * heads, dh, 32], so both attention products are plain (no transpose operand: a
+  // transposed operand costs a Transpose kernel inside wasm's BatchMatMul).
   let hmQ = new Float32Array(0);
   let hmK = new Float32Array(0);
   let hmV = new Float32Array(0);
+  // Input rows [n * 32, d], reused between calls.
+  let x0 = new Float32Array(0);
   const headMajor = (qkv: Float32Array, n: number): void => {
     if (hmQ.length < n * sq * d) {
       hmQ = new Float32Array(n * sq * d);
@@ -200,11 +204,12 @@ export function buildInferenceGraph(params: Params, config: TransformerConfig): 
       for (let j = 0; j < sq; j++) {
         const r = (b * sq + j) * w3;
         for (let h = 0; h < heads; h++) {
-          const t = ((b * heads + h) * sq + j) * dh;
+          const base = (b * heads + h) * sq * dh;
+          const t = base + j * dh;
           const e = r + h * dh;
           for (let c = 0; c < dh; c++) {
             hmQ[t + c] = qkv[e + c] as number;
-            hmK[t + c] = qkv[e + d + c] as number;
+            hmK[base + c * sq + j] = qkv[e + d + c] as number;
             hmV[t + c] = qkv[e + 2 * d + c] as number;
           }
         }
@@ -214,11 +219,10 @@ export function buildInferenceGraph(params: Params, config: TransformerConfig): 
     headMajor(qkvRows, n);
     const size = n * sq * d;
     return tf.tidy(() => {
-      const shape: [number, number, number] = [n * heads, sq, dh];
-      const q = tf.tensor3d(hmQ.subarray(0, size), shape);
-      const k = tf.tensor3d(hmK.subarray(0, size), shape);
-      const v = tf.tensor3d(hmV.subarray(0, size), shape);
-      const att = tf.softmax(tf.matMul(q, k, false, true));
+      const q = tf.tensor3d(hmQ.subarray(0, size), [n * heads, sq, dh]);
+      const kT = tf.tensor3d(hmK.subarray(0, size), [n * heads, dh, sq]);
+      const v = tf.tensor3d(hmV.subarray(0, size), [n * heads, sq, dh]);
+      const att = tf.softmax(tf.matMul(q, kT));
       const o = tf.reshape(tf.matMul(att, v), [n, heads, sq, dh]);
       return tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [n * sq, d]);
     });
@@ -229,7 +233,7 @@ export function buildInferenceGraph(params: Params, config: TransformerConfig): 
       throw new Error(`logits: need ${n * sq} tokens and ${n} sides for ${n} positions`);
     const rows = n * sq;
     if (qkvRows.length < rows * w3) qkvRows = new Float32Array(rows * w3);
-    const x0 = new Float32Array(rows * d);
+    if (x0.length < rows * d) x0 = new Float32Array(rows * d);
     for (let b = 0; b < n; b++) {
       const sideBase = (side[b] as number) * sq * tokensPerKey;
       for (let s = 0; s < sq; s++) {
@@ -239,7 +243,7 @@ export function buildInferenceGraph(params: Params, config: TransformerConfig): 
         for (let c = 0; c < w3; c++) qkvRows[r * w3 + c] = qkv0[key * w3 + c] as number;
       }
     }
-    let x: tf.Tensor = tf.tensor2d(x0, [rows, d]);
+    let x: tf.Tensor = tf.tensor2d(x0.subarray(0, rows * d), [rows, d]);
     for (let l = 0; l < layers; l++) {
       const o = attend(n);
       const layer = dense[l] as DenseLayer;

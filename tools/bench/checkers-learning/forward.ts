@@ -1,8 +1,12 @@
 /**
  * Cost of one model call by batch size, for the search-time inference graph (what neuralScorer
  * uses) and the training forward it replaced: CPU ms per call and positions per CPU-second.
- *   npx tsx tools/bench/checkers-learning/forward.ts [--model dir] [--profile 256]
- * --profile n prints tf.profile's per-kernel times of both paths at batch n.
+ *   npx tsx tools/bench/checkers-learning/forward.ts [--model dir] [--profile 256] [--kernels xnnpack,stock] [--repeat 5]
+ * --profile n prints tf.profile's per-kernel times of both paths at batch n. Each (kernel, batch
+ * size, path) is warmed up with an untimed round first (V8 compiles the call path during the
+ * first ~10³ calls: timing batch 1 cold overstates its cost 1.5–2×), then timed `repeat` rounds
+ * of ~2,048 positions each; the median round is reported. `--kernels` picks wasm's BatchMatMul:
+ * `xnnpack` (@conveyor/tfjs-runtime's default) and/or `stock` (tfjs-backend-wasm's own).
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,12 +19,14 @@ import {
   loadModel,
   SQUARES,
 } from '@conveyor/draughts-learning';
-import { initBackend } from '@conveyor/tfjs-runtime';
+import { initBackend, useXnnpackBatchMatMul } from '@conveyor/tfjs-runtime';
 
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: BUNDLED_MODEL_DIR },
     profile: { type: 'string' },
+    kernels: { type: 'string', default: 'xnnpack,stock' },
+    repeat: { type: 'string', default: '5' },
   },
 });
 
@@ -60,23 +66,38 @@ void (async () => {
   console.log(
     `backend ${backend.name}; model d=${model.config.dModel}, ${model.config.layers} layers`,
   );
-  for (const n of [1, 8, 32, 64, 128, 256, 1024]) {
-    const { tokens, side } = batch(n);
-    const reps = Math.max(5, Math.ceil(2048 / n));
-    const cells: string[] = [];
-    for (const [name, run] of Object.entries(paths)) {
-      const c = process.cpuUsage();
-      const t = process.hrtime.bigint();
-      for (let i = 0; i < reps; i++) run(tokens, side, n);
-      const u = process.cpuUsage(c);
-      const cpuMs = (u.user + u.system) / 1000 / reps;
-      const wallMs = Number(process.hrtime.bigint() - t) / 1e6 / reps;
-      cells.push(
-        `${name} ${cpuMs.toFixed(2)} ms CPU/call, ${wallMs.toFixed(2)} ms wall, ${((n * 1000) / cpuMs).toFixed(0)} pos/CPU-s`,
-      );
+  const repeat = Math.max(1, Number(values.repeat));
+  const kernels = values.kernels.split(',').filter((k) => k === 'xnnpack' || k === 'stock');
+  if (backend.name !== 'wasm') kernels.splice(0, kernels.length, 'xnnpack');
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
+  for (const kernel of kernels) {
+    useXnnpackBatchMatMul(kernel === 'xnnpack');
+    console.log(`BatchMatMul kernel: ${kernel}`);
+    for (const n of [1, 8, 32, 64, 128, 256, 1024]) {
+      const { tokens, side } = batch(n);
+      const reps = Math.max(5, Math.ceil(2048 / n));
+      const cells: string[] = [];
+      for (const [name, run] of Object.entries(paths)) {
+        for (let i = 0; i < reps; i++) run(tokens, side, n); // warm-up round
+        const cpu: number[] = [];
+        const wall: number[] = [];
+        for (let r = 0; r < repeat; r++) {
+          const c = process.cpuUsage();
+          const t = process.hrtime.bigint();
+          for (let i = 0; i < reps; i++) run(tokens, side, n);
+          const u = process.cpuUsage(c);
+          cpu.push((u.user + u.system) / 1000 / reps);
+          wall.push(Number(process.hrtime.bigint() - t) / 1e6 / reps);
+        }
+        const cpuMs = median(cpu);
+        cells.push(
+          `${name} ${cpuMs.toFixed(3)} ms CPU/call, ${median(wall).toFixed(3)} ms wall, ${((n * 1000) / cpuMs).toFixed(0)} pos/CPU-s`,
+        );
+      }
+      console.log(`batch ${String(n).padStart(4)}: ${cells.join(' | ')}`);
     }
-    console.log(`batch ${String(n).padStart(4)}: ${cells.join(' | ')}`);
   }
+  useXnnpackBatchMatMul(true);
   if (values.profile) {
     const n = Number(values.profile);
     const { tokens, side } = batch(n);

@@ -2,9 +2,17 @@
  * Positions scored per second by the transformer: batched minimax (one model call per batch)
  * against the same tree scored one model call per position (sequential minimax, no pruning,
  * so both score the same leaves).
- *   npx tsx tools/bench/checkers-learning/scoring.ts [--model libs/draughts-learning/model] [--depth 3] [--batch 32,64,256]
+ *   npx tsx tools/bench/checkers-learning/scoring.ts [--model libs/draughts-learning/model] [--depth 3]
+ *     [--batch 32,64,256] [--repeat 7] [--kernels xnnpack,stock]
+ *
+ * Every path is warmed up first (one full untimed run each, so neither side is measured while V8
+ * is still compiling it), then the paths are timed in turn, `repeat` rounds interleaved, and the
+ * median round of each is reported. `--kernels` chooses wasm's BatchMatMul: `xnnpack` (the
+ * default kernel of @conveyor/tfjs-runtime) and/or `stock` (tfjs-backend-wasm's own), both in one
+ * process.
  */
 import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
 import { initialPosition, parseFen, type Position } from '@conveyor/draughts';
 import {
   BUNDLED_MODEL_DIR,
@@ -13,13 +21,15 @@ import {
   neuralScorer,
   sequentialAlphaBeta,
 } from '@conveyor/draughts-learning';
-import { initBackend } from '@conveyor/tfjs-runtime';
+import { initBackend, useXnnpackBatchMatMul } from '@conveyor/tfjs-runtime';
 
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: BUNDLED_MODEL_DIR },
     depth: { type: 'string', default: '3' },
     batch: { type: 'string', default: '32,64,128,256' },
+    repeat: { type: 'string', default: '7' },
+    kernels: { type: 'string', default: 'xnnpack,stock' },
   },
 });
 
@@ -29,19 +39,32 @@ function fen(t: string): Position {
   return r.value;
 }
 
+interface Timing {
+  scored: number;
+  wall: number;
+  cpu: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
 void (async () => {
   const backend = await initBackend({ label: 'bench', log: (l) => console.log(l) });
   const scorer = neuralScorer(loadModel(values.model));
   const depth = Number(values.depth);
+  const repeat = Math.max(1, Number(values.repeat));
   const batchSizes = values.batch.split(',').map(Number);
+  const kernels = values.kernels.split(',').filter((k) => k === 'xnnpack' || k === 'stock');
+  if (backend.name !== 'wasm') kernels.splice(0, kernels.length, 'xnnpack');
   const positions = [
     initialPosition(),
     fen('W:W9,10,11,12,14,15,17:B19,21,22,23,24,26,27'),
     fen('B:W1,2,5,9,13,17,21:B24,27,28,31,32'),
   ];
-  const time = async (
-    fn: () => Promise<number>,
-  ): Promise<{ scored: number; wall: number; cpu: number }> => {
+  const time = async (fn: () => Promise<number>): Promise<Timing> => {
     const t = process.hrtime.bigint();
     const c = process.cpuUsage();
     const scored = await fn();
@@ -52,28 +75,54 @@ void (async () => {
       cpu: (u.user + u.system) / 1e6,
     };
   };
-  await batchedMinimax(initialPosition(), scorer, { depth: 1, batchSize: 32 }); // warm-up: kernels compiled, wasm heap grown
-  const rate = (r: { scored: number; wall: number; cpu: number }): string =>
-    `${r.scored} positions, ${(r.scored / r.wall).toFixed(0)} /s wall, ${(r.scored / r.cpu).toFixed(0)} /s CPU`;
-  const single = await time(async () => {
+  // The paths: "single" is one model call per leaf, the others batched minimax at a batch size.
+  const paths = new Map<string, () => Promise<number>>();
+  paths.set('single', async () => {
     let n = 0;
     for (const p of positions)
       n += (await sequentialAlphaBeta(p, scorer, { depth, prune: false })).calls;
     return n;
   });
-  console.log(`backend ${backend.name}, depth ${depth}`);
-  console.log(`one per call: ${rate(single)}`);
-  for (const batchSize of batchSizes) {
-    const batched = await time(async () => {
+  for (const batchSize of batchSizes)
+    paths.set(`batch ${batchSize}`, async () => {
       let n = 0;
       for (const p of positions)
         n += (await batchedMinimax(p, scorer, { depth, batchSize })).leaves;
       return n;
     });
-    console.log(
-      `batch ${String(batchSize).padStart(4)}: ${rate(batched)}; speed-up ${(batched.scored / batched.cpu / (single.scored / single.cpu)).toFixed(1)}x per CPU-second, ${(batched.scored / batched.wall / (single.scored / single.wall)).toFixed(1)}x wall`,
-    );
+  const perSecond = (t: Timing) => ({ wall: t.scored / t.wall, cpu: t.scored / t.cpu });
+  console.log(
+    `backend ${backend.name}, depth ${depth}, ${positions.length} root positions, median of ${repeat} rounds after a warm-up round`,
+  );
+  for (const kernel of kernels) {
+    useXnnpackBatchMatMul(kernel === 'xnnpack');
+    for (const run of paths.values()) await run(); // warm-up
+    const rounds = new Map<string, Timing[]>([...paths.keys()].map((k) => [k, []]));
+    for (let r = 0; r < repeat; r++)
+      for (const [name, run] of paths) rounds.get(name)?.push(await time(run));
+    const summary = new Map<string, { scored: number; wall: number; cpu: number }>();
+    for (const [name, ts] of rounds) {
+      const rates = ts.map(perSecond);
+      summary.set(name, {
+        scored: ts[0]?.scored ?? 0,
+        wall: median(rates.map((x) => x.wall)),
+        cpu: median(rates.map((x) => x.cpu)),
+      });
+    }
+    const single = summary.get('single');
+    if (!single) continue;
+    console.log(`BatchMatMul kernel: ${kernel}`);
+    for (const [name, s] of summary) {
+      const line = `${name.padEnd(10)}: ${s.scored} positions, ${s.wall.toFixed(0)} /s wall, ${s.cpu.toFixed(0)} /s CPU`;
+      console.log(
+        name === 'single'
+          ? `${line} (one model call per position)`
+          : `${line}; speed-up ${(s.cpu / single.cpu).toFixed(1)}x per CPU-second, ${(s.wall / single.wall).toFixed(1)}x wall`,
+      );
+    }
   }
+  useXnnpackBatchMatMul(true);
+  console.log(`tf.memory().numTensors after the runs: ${tf.memory().numTensors}`);
 })().catch((e: unknown) => {
   console.error(e instanceof Error ? e.message : e);
   process.exit(1);
