@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { baselineCommand } from './commands/baseline-command';
 import { evalCommand } from './commands/eval-command';
 import { trainCommand } from './commands/train-command';
+import { parseLabelList, type ExtraDataInput } from './data/extra-data';
 import { DEFAULT_HOLDOUT } from './data/holdout';
 import { questionText } from './data/normalize';
 import { loadClassifier } from './model/load-classifier';
@@ -12,6 +13,12 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1)
     throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`expected an integer ≥ 0, got "${value}"`);
   return n;
 }
 function number(value: string): number {
@@ -26,7 +33,60 @@ function fraction(value: string): number {
   return n;
 }
 
+function labelList(value: string) {
+  try {
+    return parseLabelList(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
 const DEFAULT_TRAIN = path.join(SO_QUALITY_DIR, 'train.csv');
+
+/** The same three options on `train` and `baseline`, so both learn from the same rows. */
+function withExtraDataOptions(command: Command): Command {
+  return command
+    .option(
+      '--extra-data <file...>',
+      'more labelled CSVs added to the training side only (held-out rows stay as they are; rows with the text of a held-out row are dropped)',
+    )
+    .option(
+      '--extra-labels <labels>',
+      'take only these classes from --extra-data, comma-separated (e.g. high,none)',
+      labelList,
+    )
+    .option(
+      '--extra-tag <word>',
+      'put this word before every --extra-data text to mark its source (never given at inference)',
+    )
+    .option(
+      '--extra-drop-empty-body',
+      'drop --extra-data rows whose body is empty (kaggle-valid-preprocessed.csv lost LQ_EDIT bodies)',
+      false,
+    );
+}
+
+function extraDataFrom(o: Record<string, unknown>): { extra?: ExtraDataInput } {
+  const files = o['extraData'] as string[] | undefined;
+  if (!files || files.length === 0) {
+    if (
+      o['extraLabels'] !== undefined ||
+      o['extraTag'] !== undefined ||
+      o['extraDropEmptyBody'] === true
+    )
+      throw new Error('--extra-labels, --extra-tag and --extra-drop-empty-body need --extra-data');
+    return {};
+  }
+  const labels = o['extraLabels'] as ExtraDataInput['labels'];
+  return {
+    extra: {
+      files,
+      ...(labels ? { labels } : {}),
+      ...(o['extraTag'] !== undefined ? { tag: String(o['extraTag']) } : {}),
+      dropEmptyBody: Boolean(o['extraDropEmptyBody']),
+    },
+  };
+}
 
 const program = new Command()
   .name('classifier')
@@ -49,6 +109,16 @@ program
   )
   .option('--limit <n>', 'evaluate only the first n rows', positiveInt)
   .option('--batch-size <n>', 'examples per model call', positiveInt)
+  .option(
+    '--head-tokens <n>',
+    "T5 only: keep this many tokens from the start instead of the model's own window",
+    positiveInt,
+  )
+  .option(
+    '--tail-tokens <n>',
+    "T5 only: keep this many tokens from the end instead of the model's own window",
+    nonNegativeInt,
+  )
   .action(
     async (opts: {
       data: string;
@@ -56,14 +126,18 @@ program
       holdout: boolean;
       limit?: number;
       batchSize?: number;
+      headTokens?: number;
+      tailTokens?: number;
     }) => {
       await evalCommand(opts);
     },
   );
 
-program
-  .command('baseline')
-  .description('train and evaluate the TF-IDF + logistic-regression baseline on the same split')
+withExtraDataOptions(
+  program
+    .command('baseline')
+    .description('train and evaluate the TF-IDF + logistic-regression baseline on the same split'),
+)
   .option('--train <file>', 'training CSV', DEFAULT_TRAIN)
   .option('--eval <file...>', 'more CSV files to evaluate on', [])
   .option(
@@ -85,9 +159,11 @@ program
       save?: string;
       epochs?: number;
       l2?: number;
+      extraData?: string[];
     }) => {
       await baselineCommand({
         train: opts.train,
+        ...extraDataFrom(opts as unknown as Record<string, unknown>),
         evalFiles: opts.eval,
         holdout: { fraction: opts.holdoutFraction, seed: opts.seed },
         ...(opts.save ? { save: opts.save } : {}),
@@ -100,11 +176,13 @@ program
     },
   );
 
-program
-  .command('train')
-  .description(
-    'train the T5 classifier (optional span-corruption pre-training, then fine-tuning); resumable',
-  )
+withExtraDataOptions(
+  program
+    .command('train')
+    .description(
+      'train the T5 classifier (optional span-corruption pre-training, then fine-tuning); resumable',
+    ),
+)
   .option('--data <file>', 'labelled training CSV', DEFAULT_TRAIN)
   .option(
     '--run-dir <dir>',
@@ -154,7 +232,7 @@ program
     'stop fine-tuning after this many minutes and save the model',
     number,
   )
-  .action(async (o: Record<string, string | number | boolean | undefined>) => {
+  .action(async (o: Record<string, string | string[] | number | boolean | undefined>) => {
     const defined = <T>(key: string, value: T | undefined) =>
       value === undefined ? {} : { [key]: value };
     await trainCommand(
@@ -164,6 +242,7 @@ program
         out: String(o['out']),
         seed: Number(o['seed']),
         holdout: { fraction: Number(o['holdoutFraction']), seed: Number(o['seed']) },
+        ...extraDataFrom(o),
         ...defined('limit', o['limit']),
         ...defined('tokenizer', o['tokenizer']),
         ...defined('vocabSize', o['vocabSize']),

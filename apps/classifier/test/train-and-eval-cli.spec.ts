@@ -197,6 +197,67 @@ describe('training and the eval CLI', () => {
     expect(manifest.training.options.warmupSteps).toBe(1);
   }, 150_000);
 
+  it('eval can read a T5 model with another input window and says so', async () => {
+    const { stdout, code, stderr } = await cli(
+      'eval',
+      '--data',
+      fixture('kaggle-raw.csv'),
+      '--model',
+      path.join(dirA, 'model'),
+      '--head-tokens',
+      '6',
+      '--tail-tokens',
+      '0',
+    );
+    expect(stderr).not.toMatch(/classifier:/);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/input window 6 \+ 0 tokens \(the model's own: 256 \+ 256\)/);
+    expect(stdout.trimEnd().split('\n').at(-1)).toMatch(/^accuracy=(0\.\d{4}|1\.0000)$/);
+    const baseline = tempDir('eval-window-baseline');
+    await cli('baseline', '--train', fixture('train-tiny.csv'), '--save', baseline);
+    const refused = await cli(
+      'eval',
+      '--data',
+      fixture('kaggle-raw.csv'),
+      '--model',
+      baseline,
+      '--head-tokens',
+      '64',
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/set a T5 model's input window; .* holds a tfidf-logreg model/);
+  }, 150_000);
+
+  it('baseline trains on extra rows too, dropping empty bodies and reporting what it kept', async () => {
+    const { stdout, code, stderr } = await cli(
+      'baseline',
+      '--train',
+      fixture('train-tiny.csv'),
+      '--holdout-fraction',
+      '0.25',
+      '--extra-data',
+      fixture('kaggle-valid-preprocessed.csv'),
+      '--extra-drop-empty-body',
+      '--extra-labels',
+      'high,low',
+    );
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      /kaggle-valid-preprocessed\.csv: 1 of 3 rows kept \(none 0, low 0, high 1\); dropped: 1 other class, 0 two-way, 1 empty body/,
+    );
+    expect(stdout).toMatch(/trained on 19 rows/);
+    expect(stdout).toMatch(/held-out validation side .*\(6 rows\)/);
+    const bad = await cli('baseline', '--extra-labels', 'high');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(
+      /--extra-labels, --extra-tag and --extra-drop-empty-body need --extra-data/,
+    );
+    const badLabel = await cli('train', '--extra-data', 'x.csv', '--extra-labels', 'great');
+    expect(badLabel.code).not.toBe(0);
+    expect(badLabel.stderr).toMatch(/comma-separated list of none, low, high/);
+  }, 150_000);
+
   it('eval explains a bad file and exits non-zero', async () => {
     const { stderr, code } = await cli(
       'eval',

@@ -1,4 +1,5 @@
 import { BaselineClassifier, type BaselineOptions } from '../baseline/baseline-model';
+import { describeExtra, readExtraExamples, type ExtraDataInput } from '../data/extra-data';
 import type { Example } from '../data/formats';
 import { DEFAULT_HOLDOUT, holdoutSide, type Holdout } from '../data/holdout';
 import { readDataset } from '../data/read-dataset';
@@ -10,6 +11,8 @@ export interface BaselineCommandOptions {
   train: string;
   evalFiles: string[];
   holdout: Holdout;
+  /** More labelled rows for the training side only, as `train --extra-data` takes them. */
+  extra?: ExtraDataInput;
   save?: string;
   model: Partial<BaselineOptions>;
 }
@@ -32,14 +35,29 @@ export function classLabels(examples: readonly Example[], file: string): Label[]
  */
 export async function baselineCommand(options: BaselineCommandOptions): Promise<void> {
   const dataset = await readDataset(options.train);
-  const train = holdoutSide(dataset.examples, options.holdout, 'train');
+  const mainTrain = holdoutSide(dataset.examples, options.holdout, 'train');
   const validation = holdoutSide(dataset.examples, options.holdout, 'validation');
+  let train = mainTrain;
+  let extraInfo: Record<string, unknown> = {};
+  if (options.extra) {
+    const extra = await readExtraExamples(options.extra, { train: mainTrain, validation });
+    for (const report of extra.reports) process.stdout.write(describeExtra(report) + '\n');
+    train = [...mainTrain, ...extra.examples];
+    extraInfo = {
+      extra: {
+        labels: options.extra.labels ?? 'all',
+        dropEmptyBody: options.extra.dropEmptyBody ?? false,
+        ...(options.extra.tag ? { tag: options.extra.tag } : {}),
+        files: extra.reports,
+      },
+    };
+  }
   const started = performance.now();
   const { model, losses } = BaselineClassifier.train(
     train.map((e) => e.text),
     classLabels(train, options.train),
     options.model,
-    { file: options.train, rows: train.length, holdout: options.holdout },
+    { file: options.train, rows: mainTrain.length, holdout: options.holdout, ...extraInfo },
   );
   const trainSeconds = (performance.now() - started) / 1000;
   process.stdout.write(

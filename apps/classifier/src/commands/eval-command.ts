@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { readDataset } from '../data/read-dataset';
 import { DEFAULT_HOLDOUT, holdoutSchema, holdoutSide } from '../data/holdout';
 import { formatReport } from '../eval/report';
@@ -11,15 +13,41 @@ export interface EvalOptions {
   holdout: boolean;
   limit?: number;
   batchSize?: number;
+  /** Override a T5 model's input window (first headTokens + last tailTokens). */
+  headTokens?: number;
+  tailTokens?: number;
+}
+
+/** The window a T5 model directory's manifest sets; an error for anything else. */
+async function t5Window(dir: string): Promise<{ headTokens: number; tailTokens: number }> {
+  const manifest = JSON.parse(await readFile(path.join(dir, 'classifier.json'), 'utf8')) as {
+    kind?: unknown;
+    headTokens?: unknown;
+    tailTokens?: unknown;
+  };
+  if (manifest.kind !== 't5')
+    throw new Error(
+      `--head-tokens/--tail-tokens set a T5 model's input window; ${dir} holds a ${String(manifest.kind)} model`,
+    );
+  return { headTokens: Number(manifest.headTokens), tailTokens: Number(manifest.tailTokens) };
 }
 
 /** `classifier eval`: prints per-class metrics, the confusion matrix and `accuracy=…` last. */
 export async function evalCommand(options: EvalOptions): Promise<void> {
-  const model = await loadClassifier(options.model);
+  const overridden = options.headTokens !== undefined || options.tailTokens !== undefined;
+  const manifestWindow = overridden ? await t5Window(options.model) : undefined;
+  const window = manifestWindow && {
+    headTokens: options.headTokens ?? manifestWindow.headTokens,
+    tailTokens: options.tailTokens ?? manifestWindow.tailTokens,
+  };
+  const model = await loadClassifier(options.model, window ? { window } : {});
   const dataset = await readDataset(options.data);
   let examples = [...dataset.examples];
   const header = [
-    `model: ${options.model} (${model.kind})`,
+    `model: ${options.model} (${model.kind})` +
+      (window && manifestWindow
+        ? `, input window ${window.headTokens} + ${window.tailTokens} tokens (the model's own: ${manifestWindow.headTokens} + ${manifestWindow.tailTokens})`
+        : ''),
     `data: ${options.data} (format ${dataset.format}, encoding ${dataset.encoding}, ${dataset.examples.length} rows)`,
   ];
   if (options.holdout) {

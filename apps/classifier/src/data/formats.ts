@@ -27,6 +27,13 @@ export interface Example {
   readonly target: Target;
   /** 1-based line in the file where the record starts, for error messages. */
   readonly line: number;
+  /**
+   * True when the file gives the title and body separately and the body normalises to nothing.
+   * kaggle-valid-preprocessed.csv lost the body of almost every LQ_EDIT row in its preprocessing,
+   * so training on such rows would teach "empty body => low"; `--extra-drop-empty-body` uses this.
+   * Absent for train.csv's single text column, where title and body cannot be told apart.
+   */
+  readonly emptyBody?: boolean;
 }
 
 export class DatasetError extends Error {
@@ -72,6 +79,7 @@ export function exampleFromRecord(
         text: questionText(record['Title'] ?? '', record['Body'] ?? '', 'html'),
         target: targetOf(record['Y'], file, line),
         line,
+        emptyBody: questionText('', record['Body'] ?? '', 'html') === '',
       };
     case 'preprocessed-text':
       return {
@@ -86,6 +94,7 @@ export function exampleFromRecord(
         text: questionText(record['title_text'] ?? '', record['body_text'] ?? '', 'text'),
         target: targetOf(record['Y'], file, line),
         line,
+        emptyBody: questionText('', record['body_text'] ?? '', 'text') === '',
       };
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { extraDataSchema } from '../data/extra-data';
 import { holdoutSchema, DEFAULT_HOLDOUT } from '../data/holdout';
 
 const int = (min: number) => z.number().int().min(min);
@@ -8,6 +9,8 @@ export const trainOptionsSchema = z.object({
   /** Labelled CSV (any supported format); the held-out side is never trained on. */
   data: z.string().min(1),
   holdout: holdoutSchema.default(DEFAULT_HOLDOUT),
+  /** More labelled rows added to the training side only (the held-out split of `data` is unchanged). */
+  extra: extraDataSchema.optional(),
   /** Use only the first n rows (tiny runs in tests). */
   limit: int(1).optional(),
   /** Where checkpoints, the tokenised-data cache, history and the learning curve go. */

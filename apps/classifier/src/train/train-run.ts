@@ -15,6 +15,7 @@ import {
   trainUnigramTokenizer,
   type T5Model,
 } from '@conveyor/t5';
+import { describeExtra, readExtraExamples, type ExtraFileReport } from '../data/extra-data';
 import { holdoutSide } from '../data/holdout';
 import { readDataset } from '../data/read-dataset';
 import { evaluateClasses, type ClassReport } from '../eval/metrics';
@@ -118,11 +119,24 @@ export async function runTraining(
     options.data,
     options.limit !== undefined ? { limit: options.limit } : {},
   );
-  const trainSide = holdoutSide(dataset.examples, options.holdout, 'train');
+  const mainTrainSide = holdoutSide(dataset.examples, options.holdout, 'train');
   const validationSide = holdoutSide(dataset.examples, options.holdout, 'validation');
   events.log(
-    `data: ${dataset.file} (${dataset.format}); ${trainSide.length} training rows, ${validationSide.length} held out`,
+    `data: ${dataset.file} (${dataset.format}); ${mainTrainSide.length} training rows, ${validationSide.length} held out`,
   );
+  // Extra rows join the training side only, after the split, minus any copy of a held-out row.
+  let extraReports: ExtraFileReport[] = [];
+  let trainSide = mainTrainSide;
+  if (options.extra) {
+    const extra = await readExtraExamples(options.extra, {
+      train: mainTrainSide,
+      validation: validationSide,
+    });
+    extraReports = extra.reports;
+    for (const report of extraReports) events.log(describeExtra(report));
+    trainSide = [...mainTrainSide, ...extra.examples];
+    events.log(`training side: ${trainSide.length} rows in all`);
+  }
 
   const tokenizerDir = path.join(options.runDir, 'tokenizer');
   let tokenizer: T5Tokenizer;
@@ -181,8 +195,17 @@ export async function runTraining(
     tailTokens: options.tailTokens,
     trainedOn: {
       file: path.basename(options.data),
-      rows: trainSide.length,
+      rows: mainTrainSide.length,
       holdout: options.holdout,
+      ...(options.extra
+        ? {
+            extra: {
+              labels: options.extra.labels ?? [...LABELS],
+              dropEmptyBody: options.extra.dropEmptyBody,
+              files: extraReports.map((r) => ({ ...r, file: path.basename(r.file) })),
+            },
+          }
+        : {}),
     },
   });
   const classifier = new T5QualityClassifier(model, tokenizer, manifestBase());
@@ -361,7 +384,20 @@ export async function runTraining(
       backend,
       trainSeconds: Math.round(state.trainSeconds),
       examplesPerSecond: Number(examplesPerSecond.toFixed(2)),
-      options: { ...options, data: path.basename(options.data), runDir: undefined, out: undefined },
+      options: {
+        ...options,
+        data: path.basename(options.data),
+        ...(options.extra
+          ? {
+              extra: {
+                ...options.extra,
+                files: options.extra.files.map((f) => path.basename(f)),
+              },
+            }
+          : {}),
+        runDir: undefined,
+        out: undefined,
+      },
     },
     metrics: {
       split: `validation side of ${path.basename(options.data)} (fraction ${options.holdout.fraction}, seed ${options.holdout.seed})`,
