@@ -27,6 +27,7 @@
  * test/inference.spec.ts holds it to `forward` within 1e-5 on random positions and weights.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { createWasmAttention } from './attention-wasm';
 import { PIECE_TOKENS, SQUARES } from './encoding';
 import type { Params, TransformerConfig } from './transformer';
 
@@ -48,8 +49,19 @@ interface DenseLayer {
   readonly nextQkvBias?: tf.Tensor1D;
 }
 
+export interface InferenceGraphOptions {
+  /**
+   * How attention runs: 'wasm' — one WebAssembly SIMD call per layer (attention-wasm.ts; heads of
+   * width 4 only), 'tfjs' — batched tfjs matMuls and Softmax. Default: 'wasm' when it can run
+   * (head width 4, WebAssembly SIMD available), else 'tfjs'.
+   */
+  readonly attention?: 'wasm' | 'tfjs';
+}
+
 export interface InferenceGraph {
   readonly config: TransformerConfig;
+  /** The attention path in use. */
+  readonly attention: 'wasm' | 'tfjs';
   /** Logits [n, 3] (win, draw, loss) for n encoded positions; one read of the result. */
   logits(tokens: Int32Array, side: Int32Array, n: number): Float32Array;
   /** Frees the graph's own tensors (the model's parameters are not touched). */
@@ -90,7 +102,11 @@ function foldAffine(
 }
 
 /** Builds the inference graph from trained parameters (read once; later parameter updates are not seen). */
-export function buildInferenceGraph(params: Params, config: TransformerConfig): InferenceGraph {
+export function buildInferenceGraph(
+  params: Params,
+  config: TransformerConfig,
+  options: InferenceGraphOptions = {},
+): InferenceGraph {
   const d = config.dModel;
   const heads = config.heads;
   const dh = d / heads;
@@ -100,6 +116,11 @@ export function buildInferenceGraph(params: Params, config: TransformerConfig): 
   if (layers < 1) throw new Error('the inference graph needs at least one layer');
   const scale = 1 / Math.sqrt(dh);
   const w3 = 3 * d;
+  const wasm = options.attention !== 'tfjs' && dh === 4 ? createWasmAttention(d) : null;
+  if (options.attention === 'wasm' && !wasm)
+    throw new Error(
+      `wasm attention needs heads of width 4 and WebAssembly SIMD (head width here ${dh})`,
+    );
 
   // Input table: piece + square + side embeddings for every key.
   const piece = values(params, 'piece_embedding');
@@ -185,7 +206,7 @@ export function buildInferenceGraph(params: Params, config: TransformerConfig): 
   const sq = SQUARES;
   const tokensPerKey = PIECE_TOKENS;
   // Scratch, grown to the largest batch seen: Q/K/V rows [n * 32, 3d] and their head-major copies.
-  let qkvRows = new Float32Array(0);
+  let qkvRows: Float32Array = new Float32Array(0);
   // Head-major Q/K/V for tfjs attention: Q and V [n * heads, 32, dh], K transposed
   // [n * heads, dh, 32], so both attention products are plain (no transpose operand: a
   // transposed operand costs a Transpose kernel inside wasm's BatchMatMul).
@@ -216,6 +237,10 @@ export function buildInferenceGraph(params: Params, config: TransformerConfig): 
       }
   };
   const attend = (n: number): tf.Tensor => {
+    if (wasm) {
+      wasm.attend(n);
+      return tf.tensor2d(wasm.out.subarray(0, n * sq * d), [n * sq, d]);
+    }
     headMajor(qkvRows, n);
     const size = n * sq * d;
     return tf.tidy(() => {
@@ -232,7 +257,10 @@ export function buildInferenceGraph(params: Params, config: TransformerConfig): 
     if (tokens.length < n * sq || side.length < n)
       throw new Error(`logits: need ${n * sq} tokens and ${n} sides for ${n} positions`);
     const rows = n * sq;
-    if (qkvRows.length < rows * w3) qkvRows = new Float32Array(rows * w3);
+    if (wasm) {
+      wasm.reserve(n);
+      qkvRows = wasm.qkv;
+    } else if (qkvRows.length < rows * w3) qkvRows = new Float32Array(rows * w3);
     if (x0.length < rows * d) x0 = new Float32Array(rows * d);
     for (let b = 0; b < n; b++) {
       const sideBase = (side[b] as number) * sq * tokensPerKey;
@@ -292,5 +320,10 @@ export function buildInferenceGraph(params: Params, config: TransformerConfig): 
     if (layer.nextQkv) owned.push(layer.nextQkv);
     if (layer.nextQkvBias) owned.push(layer.nextQkvBias);
   }
-  return { config, logits, dispose: () => owned.forEach((t) => t.dispose()) };
+  return {
+    config,
+    attention: wasm ? 'wasm' : 'tfjs',
+    logits,
+    dispose: () => owned.forEach((t) => t.dispose()),
+  };
 }

@@ -77,15 +77,18 @@ describe('inference graph', () => {
     await initBackend({ candidates: ['wasm'] });
   });
 
-  it.each<[string, TransformerConfig]>([
-    ['committed shape', { dModel: 16, heads: 4, ffn: 64, layers: 2 }],
-    ['wider, 3 layers', { dModel: 24, heads: 3, ffn: 32, layers: 3 }],
-    ['one layer', { dModel: 8, heads: 2, ffn: 16, layers: 1 }],
+  it.each<[string, 'wasm' | 'tfjs', TransformerConfig]>([
+    ['committed shape', 'wasm', { dModel: 16, heads: 4, ffn: 64, layers: 2 }],
+    ['committed shape', 'tfjs', { dModel: 16, heads: 4, ffn: 64, layers: 2 }],
+    ['wider, 3 layers', 'tfjs', { dModel: 24, heads: 3, ffn: 32, layers: 3 }],
+    ['one layer', 'wasm', { dModel: 8, heads: 2, ffn: 16, layers: 1 }],
+    ['one layer', 'tfjs', { dModel: 8, heads: 2, ffn: 16, layers: 1 }],
   ])(
-    'equals the training forward within 1e-5 on random positions and weights (%s)',
-    (_, config) => {
+    'equals the training forward within 1e-5 on random positions and weights (%s, %s attention)',
+    (_, attention, config) => {
       const params = randomParams(config, 11);
-      const graph = buildInferenceGraph(params, config);
+      const graph = buildInferenceGraph(params, config, { attention });
+      expect(graph.attention).toBe(attention);
       const positions = randomPositions(70, 3);
       const { tokens, side } = encodePositions(positions);
       const reference = referenceLogits(params, config, positions);
@@ -156,6 +159,33 @@ describe('inference graph', () => {
     expected.dispose();
     // Batches of 7 exercise the partial last batch.
     expect(Math.abs(evaluateLoss(params, config, set, idx, 7) - want)).toBeLessThan(1e-5);
+  });
+
+  it('uses the wasm attention by default for heads of width 4, tfjs otherwise', () => {
+    const four: TransformerConfig = { dModel: 16, heads: 4, ffn: 16, layers: 1 };
+    const eight: TransformerConfig = { dModel: 24, heads: 3, ffn: 16, layers: 1 };
+    expect(buildInferenceGraph(initParams(four, 1), four).attention).toBe('wasm');
+    expect(buildInferenceGraph(initParams(eight, 1), eight).attention).toBe('tfjs');
+    expect(() => buildInferenceGraph(initParams(eight, 1), eight, { attention: 'wasm' })).toThrow(
+      /heads of width 4/,
+    );
+  });
+
+  it('wasm attention keeps agreeing with the tfjs path as its memory grows (batch 1 → 1,500)', () => {
+    const config: TransformerConfig = { dModel: 16, heads: 4, ffn: 32, layers: 2 };
+    const params = randomParams(config, 17);
+    const wasm = buildInferenceGraph(params, config, { attention: 'wasm' });
+    const tfjs = buildInferenceGraph(params, config, { attention: 'tfjs' });
+    const positions = randomPositions(1500, 23);
+    const { tokens, side } = encodePositions(positions);
+    for (const n of [1, 300, 1500, 7]) {
+      const a = wasm.logits(tokens, side, n).slice();
+      const b = tfjs.logits(tokens, side, n);
+      expect(maxAbsDiff(a, b)).toBeLessThan(1e-5);
+    }
+    wasm.dispose();
+    tfjs.dispose();
+    params.forEach((v) => v.dispose());
   });
 
   it('rejects an input shorter than the batch it is asked to score', () => {

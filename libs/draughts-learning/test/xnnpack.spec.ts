@@ -90,7 +90,9 @@ describe('XNNPACK BatchMatMul on the draughts network', () => {
     const model = loadModel(BUNDLED_MODEL_DIR);
     const positions = randomPositions(300, 21);
     const { tokens, side } = encodePositions(positions);
-    const graph = buildInferenceGraph(model.params, model.config);
+    // The tfjs attention path: its attention products are the batched ones the XNNPACK kernel
+    // takes over (the default wasm attention path leaves BatchMatMul only 2-D products).
+    const graph = buildInferenceGraph(model.params, model.config, { attention: 'tfjs' });
     // Batch 300 (attention products batched over 1,200 heads), 1 and 37.
     for (const n of [positions.length, 1, 37]) {
       const [x, s] = withBothKernels(() => graph.logits(tokens, side, n).slice());
