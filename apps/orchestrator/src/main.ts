@@ -43,7 +43,7 @@ export async function start(
     logger,
     handleSignals: options.handleSignals ?? false,
   });
-  const store = await openStore(config.store);
+  const store = await openStore(config.store, { logger });
   const registry = new DefinitionRegistry(store.db);
   let bus: Bus | undefined;
   try {
@@ -95,6 +95,8 @@ export async function start(
     await store.db.selectFrom('runs').select('id').limit(1).execute();
   });
   obs.setVar('store', store.describe);
+  const { walCheckpoints } = store;
+  if (walCheckpoints) obs.setVar('walCheckpoints', () => ({ ...walCheckpoints() }));
   obs.setVar('workflows', () => registry.list().map((d) => `${d.name}@${d.version}`));
   obs.setVar('queues', {
     results: config.resultsQueue,

@@ -3,7 +3,10 @@ import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import { Pool, types } from 'pg';
+import type { Logger } from 'pino';
 import type { Database } from './tables';
+import type { CheckpointStats } from './wal-checkpointer';
+import { startWalCheckpointer } from './wal-checkpointer';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -12,6 +15,8 @@ export interface Store {
   readonly dialect: Dialect;
   /** A short description for logs and /debug/vars (no password). */
   readonly describe: string;
+  /** SQLite file databases: what the WAL checkpoint thread has done (see wal-checkpointer.ts). */
+  readonly walCheckpoints?: () => CheckpointStats;
   close(): Promise<void>;
 }
 
@@ -25,7 +30,10 @@ export type StoreConfig =
     };
 
 /** Opens the database and creates the tables (idempotent). */
-export async function openStore(config: StoreConfig): Promise<Store> {
+export async function openStore(
+  config: StoreConfig,
+  options: { logger?: Logger } = {},
+): Promise<Store> {
   if (config.kind === 'sqlite') {
     if (config.file !== ':memory:') mkdirSync(dirname(config.file), { recursive: true });
     const sqlite = new BetterSqlite3(config.file);
@@ -39,7 +47,19 @@ export async function openStore(config: StoreConfig): Promise<Store> {
       dialect: new SqliteDialect({ database: cachingStatements(sqlite) }),
     });
     await migrate(db, 'sqlite');
-    return { db, dialect: 'sqlite', describe: `sqlite:${config.file}`, close: () => db.destroy() };
+    if (config.file === ':memory:')
+      return { db, dialect: 'sqlite', describe: 'sqlite::memory:', close: () => db.destroy() };
+    const checkpointer = startWalCheckpointer(sqlite, config.file, options);
+    return {
+      db,
+      dialect: 'sqlite',
+      describe: `sqlite:${config.file}`,
+      walCheckpoints: () => checkpointer.stats(),
+      close: async () => {
+        await checkpointer.stop();
+        await db.destroy();
+      },
+    };
   }
   const schema = config.schema;
   if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
