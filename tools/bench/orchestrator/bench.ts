@@ -382,6 +382,9 @@ async function main(opts: Options): Promise<void> {
   for (const queueType of queueTypes as QueueType[])
     runs.push(await runConveyor(opts, q, queueType, logger));
 
+  // (e) the floor: one bare broker hop between two processes.
+  const hop = await measureBrokerHop(opts.amqpUrl, q.seqChains * (q.chainLength - 1));
+
   // (d) Celery, same broker, Redis result backend.
   let celery:
     | {
@@ -497,6 +500,25 @@ async function main(opts: Options): Promise<void> {
     );
   }
 
+  const hopP50 = percentile(hop, 50);
+  results.push(
+    `### (e) The floor: one broker hop between two processes (bare amqplib, persistent, confirms), same run`,
+    '',
+    `A message published by one process and consumed by another through a durable classic queue, ${hop.length} times one at a time, with no framework, validation or database (tools/bench/orchestrator/hop-echo.ts). A Celery chain link is one such hop (worker → broker → worker); a Conveyor link is two (worker → broker → orchestrator → broker → worker), so "beyond the hops" is what the libraries, the orchestrator's transaction and the SDK add.`,
+    '',
+    '| measure | p50 (ms) | p99 (ms) |',
+    '| --- | ---: | ---: |',
+    `| one broker hop | ${fmt(hopP50)} | ${fmt(percentile(hop, 99))} |`,
+    ...runs.map(
+      (r) =>
+        `| Conveyor link (${label(r)}) beyond its 2 hops, p50 | ${fmt(percentile(r.seqGaps, 50) - 2 * hopP50)} | |`,
+    ),
+    ...(celery
+      ? [`| Celery link beyond its 1 hop, p50 | ${fmt(celery.chain.gap_p50_ms - hopP50)} | |`]
+      : []),
+    '',
+  );
+
   const rabbit = (() => {
     try {
       return (
@@ -532,6 +554,50 @@ async function main(opts: Options): Promise<void> {
     writeFileSync(opts.out, `${head}${marker}\n\n${report}\n`);
   }
   console.log(report);
+}
+
+/** One-way latency of a bare broker hop, measured both ways through hop-echo.ts. */
+async function measureBrokerHop(url: string, samples: number): Promise<number[]> {
+  const prefix = `orch-bench-${process.pid}-${Date.now().toString(36)}-hop`;
+  const connection = await connect(url, { noDelay: true });
+  const echo = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(__dirname, 'hop-echo.ts'), url, `${prefix}-a`, `${prefix}-b`],
+    { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+  try {
+    const channel = await connection.createConfirmChannel();
+    await channel.assertQueue(`${prefix}-a`, { durable: true });
+    await channel.assertQueue(`${prefix}-b`, { durable: true });
+    await new Promise<void>((resolve, reject) => {
+      echo.once('message', () => resolve());
+      echo.once('exit', (code) => reject(new Error(`hop-echo exited with ${code}`)));
+    });
+    const hops: number[] = [];
+    let next: (() => void) | undefined;
+    await channel.consume(`${prefix}-b`, (message) => {
+      if (!message) return;
+      const arrivedBack = now();
+      const body = JSON.parse(message.content.toString()) as { sent: number; arrived: number };
+      channel.ack(message);
+      hops.push(body.arrived - body.sent, arrivedBack - body.arrived);
+      next?.();
+    });
+    for (let i = 0; i < samples / 2 + 20; i++) {
+      const done = new Promise<void>((resolve) => (next = resolve));
+      channel.publish('', `${prefix}-a`, Buffer.from(JSON.stringify({ sent: now() })), {
+        persistent: true,
+      });
+      await done;
+    }
+    // The first 20 round trips warm up JIT and connections.
+    return hops.slice(40);
+  } finally {
+    echo.kill('SIGTERM');
+    await new Promise((r) => (echo.exitCode !== null ? r(undefined) : echo.once('exit', r)));
+    await connection.close().catch(() => undefined);
+    await cleanupBroker(url, prefix);
+  }
 }
 
 async function dropSchema(url: string, schema: string): Promise<void> {
