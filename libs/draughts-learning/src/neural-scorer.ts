@@ -5,7 +5,7 @@
  */
 import type { BatchScorer, Position } from '@conveyor/draughts';
 import { encodePositions } from './encoding';
-import { buildInferenceGraph } from './inference';
+import { buildInferenceGraph, type InferenceGraphOptions } from './inference';
 import type { LoadedModel } from './model-io';
 
 export interface NeuralScorer extends BatchScorer {
@@ -17,10 +17,16 @@ export interface NeuralScorer extends BatchScorer {
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
-/** Scores with the model's weights as they are now (the inference graph copies them once). */
-export function neuralScorer(model: LoadedModel): NeuralScorer {
+/**
+ * Scores with the model's weights as they are now (the inference graph copies them once).
+ * `graphOptions` picks the attention path (default: wasm SIMD when the model allows it).
+ */
+export function neuralScorer(
+  model: LoadedModel,
+  graphOptions: InferenceGraphOptions = {},
+): NeuralScorer {
   let calls = 0;
-  const graph = buildInferenceGraph(model.params, model.config);
+  const graph = buildInferenceGraph(model.params, model.config, graphOptions);
   const scoreSync = (positions: readonly Position[]): Float32Array => {
     const n = positions.length;
     if (n === 0) return new Float32Array(0);

@@ -1,8 +1,11 @@
 /**
  * Cost of one model call by batch size, for the search-time inference graph (what neuralScorer
- * uses) and the training forward it replaced: CPU ms per call and positions per CPU-second.
+ * uses; its default attention path and the tfjs one) and the training forward: CPU ms per call
+ * and positions per CPU-second.
  *   npx tsx tools/bench/checkers-learning/forward.ts [--model dir] [--profile 256] [--kernels xnnpack,stock] [--repeat 5]
- * --profile n prints tf.profile's per-kernel times of both paths at batch n. Each (kernel, batch
+ * --profile n prints tf.profile's per-kernel times of the paths at batch n. --train-step n times
+ * one training step (sigmoid cross-entropy, gradients of every parameter, Adam update: what
+ * `train` runs) at batch n with each BatchMatMul kernel, on a copy of the model's weights. Each (kernel, batch
  * size, path) is warmed up with an untimed round first (V8 compiles the call path during the
  * first ~10³ calls: timing batch 1 cold overstates its cost 1.5–2×), then timed `repeat` rounds
  * of ~2,048 positions each; the median round is reported. `--kernels` picks wasm's BatchMatMul:
@@ -27,6 +30,7 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     kernels: { type: 'string', default: 'xnnpack,stock' },
     repeat: { type: 'string', default: '5' },
+    'train-step': { type: 'string' },
   },
 });
 
@@ -38,6 +42,7 @@ void (async () => {
     );
   const model = loadModel(values.model);
   const graph = buildInferenceGraph(model.params, model.config);
+  const tfjsGraph = buildInferenceGraph(model.params, model.config, { attention: 'tfjs' });
   const start = initialPosition();
   // Distinct positions two plies deep, as a search's leaves would be.
   const pool: Position[] = legalMoves(start).flatMap((m) => {
@@ -45,7 +50,13 @@ void (async () => {
     return legalMoves(p).map((r) => makeMove(p, r));
   });
   const paths = {
-    inference: (tokens: Int32Array, side: Int32Array, n: number) => graph.logits(tokens, side, n),
+    [`inference (${graph.attention} attention)`]: (
+      tokens: Int32Array,
+      side: Int32Array,
+      n: number,
+    ) => graph.logits(tokens, side, n),
+    'inference (tfjs attention)': (tokens: Int32Array, side: Int32Array, n: number) =>
+      tfjsGraph.logits(tokens, side, n),
     training: (tokens: Int32Array, side: Int32Array, n: number) => {
       const t = tf.tidy(() =>
         forward(
@@ -98,6 +109,64 @@ void (async () => {
     }
   }
   useXnnpackBatchMatMul(true);
+  if (values['train-step']) {
+    const n = Number(values['train-step']);
+    const { tokens, side } = batch(n);
+    const targets = tf.tensor2d(
+      Array.from({ length: n * 3 }, (_, i) => ((i * 7919) % 11) / 10),
+      [n, 3],
+    );
+    for (const kernel of kernels) {
+      useXnnpackBatchMatMul(kernel === 'xnnpack');
+      const params = new Map(
+        [...model.params].map(([k, v]) => [k, tf.variable(v.clone(), true)] as const),
+      );
+      const vars = [...params.values()];
+      const optimizer = tf.train.adam(0.001);
+      const step = (): number => {
+        const loss = tf.tidy(
+          () =>
+            optimizer.minimize(
+              () =>
+                tf.losses.sigmoidCrossEntropy(
+                  targets,
+                  forward(
+                    params,
+                    model.config,
+                    tf.tensor2d(tokens, [n, SQUARES], 'int32'),
+                    tf.tensor1d(side, 'int32'),
+                  ),
+                ),
+              true,
+              vars,
+            ) as tf.Scalar,
+        );
+        const l = loss.dataSync()[0] as number;
+        loss.dispose();
+        return l;
+      };
+      const reps = Math.max(5, Math.ceil(8192 / n));
+      for (let i = 0; i < 3; i++) step(); // warm-up
+      const cpu: number[] = [];
+      const wall: number[] = [];
+      let last = NaN;
+      for (let r = 0; r < repeat; r++) {
+        const c = process.cpuUsage();
+        const t = process.hrtime.bigint();
+        for (let i = 0; i < reps; i++) last = step();
+        const u = process.cpuUsage(c);
+        cpu.push((u.user + u.system) / 1000 / reps);
+        wall.push(Number(process.hrtime.bigint() - t) / 1e6 / reps);
+      }
+      console.log(
+        `training step, batch ${n}, BatchMatMul ${kernel}: ${median(cpu).toFixed(2)} ms CPU, ${median(wall).toFixed(2)} ms wall (loss after ${3 + repeat * reps} steps ${last.toFixed(4)})`,
+      );
+      optimizer.dispose();
+      vars.forEach((v) => v.dispose());
+    }
+    useXnnpackBatchMatMul(true);
+    targets.dispose();
+  }
   if (values.profile) {
     const n = Number(values.profile);
     const { tokens, side } = batch(n);

@@ -61,7 +61,7 @@ void (async () => {
   const line =
     `${describePlayer(a)} vs ${describePlayer(b)}: ${s.games} games, +${s.wins} =${s.draws} -${s.losses}; ` +
     `win rate ${pct(s.winRate)} [${pct(s.winCi.low)}, ${pct(s.winCi.high)}], score ${pct(s.score)} [${pct(s.scoreCi.low)}, ${pct(s.scoreCi.high)}] (Wilson 95%); ` +
-    `${((Date.now() - t0) / 1000).toFixed(0)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(0)} s CPU`;
+    `${((Date.now() - t0) / 1000).toFixed(1)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU`;
   console.log(line);
   if (values.out) {
     mkdirSync(dirname(values.out), { recursive: true });

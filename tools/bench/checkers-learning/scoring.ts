@@ -3,13 +3,14 @@
  * against the same tree scored one model call per position (sequential minimax, no pruning,
  * so both score the same leaves).
  *   npx tsx tools/bench/checkers-learning/scoring.ts [--model libs/draughts-learning/model] [--depth 3]
- *     [--batch 32,64,256] [--repeat 7] [--kernels xnnpack,stock]
+ *     [--batch 32,64,256] [--repeat 7] [--configs wasm,tfjs-xnnpack,tfjs-stock]
  *
  * Every path is warmed up first (one full untimed run each, so neither side is measured while V8
  * is still compiling it), then the paths are timed in turn, `repeat` rounds interleaved, and the
- * median round of each is reported. `--kernels` chooses wasm's BatchMatMul: `xnnpack` (the
- * default kernel of @conveyor/tfjs-runtime) and/or `stock` (tfjs-backend-wasm's own), both in one
- * process.
+ * median round of each is reported. `--configs` lists the scorers measured, in one process:
+ * `wasm` — the inference graph's default attention (one WebAssembly SIMD call per layer);
+ * `tfjs-xnnpack` / `tfjs-stock` — attention as tfjs batched matMuls + Softmax, with wasm's
+ * BatchMatMul being @conveyor/tfjs-runtime's XNNPACK kernel or tfjs-backend-wasm's own.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -29,7 +30,7 @@ const { values } = parseArgs({
     depth: { type: 'string', default: '3' },
     batch: { type: 'string', default: '32,64,128,256' },
     repeat: { type: 'string', default: '7' },
-    kernels: { type: 'string', default: 'xnnpack,stock' },
+    configs: { type: 'string', default: 'wasm,tfjs-xnnpack,tfjs-stock' },
   },
 });
 
@@ -53,12 +54,13 @@ const median = (xs: number[]): number => {
 
 void (async () => {
   const backend = await initBackend({ label: 'bench', log: (l) => console.log(l) });
-  const scorer = neuralScorer(loadModel(values.model));
+  const model = loadModel(values.model);
   const depth = Number(values.depth);
   const repeat = Math.max(1, Number(values.repeat));
   const batchSizes = values.batch.split(',').map(Number);
-  const kernels = values.kernels.split(',').filter((k) => k === 'xnnpack' || k === 'stock');
-  if (backend.name !== 'wasm') kernels.splice(0, kernels.length, 'xnnpack');
+  const configs = values.configs
+    .split(',')
+    .filter((c) => c === 'wasm' || c === 'tfjs-xnnpack' || c === 'tfjs-stock');
   const positions = [
     initialPosition(),
     fen('W:W9,10,11,12,14,15,17:B19,21,22,23,24,26,27'),
@@ -76,26 +78,30 @@ void (async () => {
     };
   };
   // The paths: "single" is one model call per leaf, the others batched minimax at a batch size.
-  const paths = new Map<string, () => Promise<number>>();
-  paths.set('single', async () => {
-    let n = 0;
-    for (const p of positions)
-      n += (await sequentialAlphaBeta(p, scorer, { depth, prune: false })).calls;
-    return n;
-  });
-  for (const batchSize of batchSizes)
-    paths.set(`batch ${batchSize}`, async () => {
+  const pathsFor = (scorer: ReturnType<typeof neuralScorer>) => {
+    const paths = new Map<string, () => Promise<number>>();
+    paths.set('single', async () => {
       let n = 0;
       for (const p of positions)
-        n += (await batchedMinimax(p, scorer, { depth, batchSize })).leaves;
+        n += (await sequentialAlphaBeta(p, scorer, { depth, prune: false })).calls;
       return n;
     });
+    for (const batchSize of batchSizes)
+      paths.set(`batch ${batchSize}`, async () => {
+        let n = 0;
+        for (const p of positions)
+          n += (await batchedMinimax(p, scorer, { depth, batchSize })).leaves;
+        return n;
+      });
+    return paths;
+  };
   const perSecond = (t: Timing) => ({ wall: t.scored / t.wall, cpu: t.scored / t.cpu });
   console.log(
     `backend ${backend.name}, depth ${depth}, ${positions.length} root positions, median of ${repeat} rounds after a warm-up round`,
   );
-  for (const kernel of kernels) {
-    useXnnpackBatchMatMul(kernel === 'xnnpack');
+  for (const config of configs) {
+    useXnnpackBatchMatMul(config !== 'tfjs-stock');
+    const paths = pathsFor(neuralScorer(model, { attention: config === 'wasm' ? 'wasm' : 'tfjs' }));
     for (const run of paths.values()) await run(); // warm-up
     const rounds = new Map<string, Timing[]>([...paths.keys()].map((k) => [k, []]));
     for (let r = 0; r < repeat; r++)
@@ -111,7 +117,7 @@ void (async () => {
     }
     const single = summary.get('single');
     if (!single) continue;
-    console.log(`BatchMatMul kernel: ${kernel}`);
+    console.log(`scorer: ${config}`);
     for (const [name, s] of summary) {
       const line = `${name.padEnd(10)}: ${s.scored} positions, ${s.wall.toFixed(0)} /s wall, ${s.cpu.toFixed(0)} /s CPU`;
       console.log(
