@@ -95,6 +95,65 @@ output: '{ "squares": steps.squares, "sum": steps.total }'
     }
   });
 
+  it("applies a burst of one run's results in shared transactions, each result once", async () => {
+    const q = unique('burst');
+    const n = 40;
+    let arrived = 0;
+    let releaseAll: () => void = () => undefined;
+    const allArrived = new Promise<void>((resolve) => (releaseAll = resolve));
+    const sys = await startSystem({
+      workflows: {
+        'burst.yaml': `
+name: burst
+version: 1
+steps:
+  items: { forEach: input.xs, concurrency: ${n}, queue: ${q}, input: '{ "x": item }' }
+output: 'steps.items'
+`,
+      },
+      handlers: [
+        defineStepHandler<{ x: number }, number>({
+          queue: q,
+          concurrency: n,
+          // Every item is held until all are in flight, then all finish at once: their results
+          // reach the orchestrator together, while the run is busy with the first of them.
+          handle: async ({ input }) => {
+            if (++arrived === n) releaseAll();
+            await allArrived;
+            return input.x * 10;
+          },
+        }),
+      ],
+    });
+    const resultTransactions = async () => {
+      const text = (await request(sys.orchestrator.url).get('/metrics')).text;
+      const line = text
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith('conveyor_workflow_transition_seconds_count{') &&
+            l.includes('kind="result"'),
+        );
+      return Number(line?.split(' ').pop() ?? 0);
+    };
+    try {
+      const xs = Array.from({ length: n }, (_, i) => i);
+      const res = await request(sys.orchestrator.url)
+        .post('/api/workflows/burst/runs')
+        .send({ input: { xs }, waitMs: 15_000 });
+      expect(res.body.run.status).toBe('succeeded');
+      expect(res.body.run.output).toEqual(xs.map((x) => x * 10));
+      const fan = res.body.run.steps.find((s: { step: string }) => s.step === 'items');
+      expect(fan.fanOut).toEqual({ total: n, released: n, succeeded: n, failed: 0 });
+      // n results, far fewer commits.
+      const transactions = await resultTransactions();
+      expect(transactions).toBeGreaterThan(0);
+      expect(transactions).toBeLessThan(n / 2);
+    } finally {
+      await sys.close();
+    }
+  });
+
   it('retries retryable errors with backoff, records every attempt, fails fast on fatal ones and runs onFailure', async () => {
     const flaky = unique('flaky');
     const fatal = unique('fatal');
