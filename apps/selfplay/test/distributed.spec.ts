@@ -5,13 +5,13 @@
  * and exchange names carry a per-test prefix, so parallel test runs on the shared broker do not
  * collide, and are deleted afterwards.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseRecord, replayRecord, type GameRecord } from '@conveyor/draughts-learning';
+import { freePort, spawnTs, type LoggedProcess } from '@conveyor/test-support';
 import { connect } from 'amqplib';
 
 jest.setTimeout(180_000);
@@ -21,47 +21,6 @@ const AMQP_URL = process.env['TEST_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5
 const PREFIX = `selfplay-dist-${process.pid}-${Date.now().toString(36)}-`;
 const exec = promisify(execFile);
 
-interface Child {
-  readonly child: ChildProcess;
-  output(): string;
-  ready(pattern: RegExp): Promise<void>;
-}
-
-function spawnTs(entry: string, env: Record<string, string>): Child {
-  // `node --import tsx` (not the tsx CLI, which forks again) so SIGTERM reaches the process itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  return {
-    child,
-    output: () => out,
-    ready: async (pattern) => {
-      const deadline = Date.now() + 60_000;
-      while (!pattern.test(out)) {
-        if (Date.now() > deadline || child.exitCode !== null)
-          throw new Error(`${entry} not ready (${pattern}):\n${out.slice(-3000)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
-  };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
 const cli = (...args: string[]) =>
   exec(process.execPath, ['--import', 'tsx', 'apps/selfplay/src/cli.ts', ...args], {
     cwd: ROOT,
@@ -70,7 +29,7 @@ const cli = (...args: string[]) =>
   });
 
 const dir = mkdtempSync(join(tmpdir(), 'selfplay-dist-'));
-const processes: Child[] = [];
+const processes: LoggedProcess[] = [];
 let base = '';
 
 beforeAll(async () => {
@@ -86,40 +45,43 @@ beforeAll(async () => {
   );
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  const orchestrator = spawnTs('apps/orchestrator/src/main.ts', {
-    TSX_TSCONFIG_PATH: join(ROOT, 'apps/orchestrator/tsconfig.json'),
-    PORT: String(port),
-    AMQP_URL,
-    DATA_DIR: data,
-    WORKFLOWS_DIR: workflows,
-    RESULTS_QUEUE: `${PREFIX}results`,
-    PROGRESS_QUEUE: `${PREFIX}progress`,
-    EVENTS_EXCHANGE: `${PREFIX}events`,
-    LOG_LEVEL: 'info',
+  const orchestrator = spawnTs(join(ROOT, 'apps/orchestrator/src/main.ts'), {
+    cwd: ROOT,
+    tsconfig: join(ROOT, 'apps/orchestrator/tsconfig.json'),
+    env: {
+      PORT: String(port),
+      AMQP_URL,
+      DATA_DIR: data,
+      WORKFLOWS_DIR: workflows,
+      RESULTS_QUEUE: `${PREFIX}results`,
+      PROGRESS_QUEUE: `${PREFIX}progress`,
+      EVENTS_EXCHANGE: `${PREFIX}events`,
+      LOG_LEVEL: 'info',
+    },
   });
   processes.push(orchestrator);
   // Two workers, one thread each: the shards spread over both like over two machines.
   for (let i = 0; i < 2; i++)
     processes.push(
-      spawnTs('apps/selfplay/src/worker.ts', {
-        TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.base.json'),
-        AMQP_URL,
-        SELFPLAY_QUEUE_PREFIX: PREFIX,
-        SELFPLAY_THREADS: '1',
-        LOG_LEVEL: 'info',
+      spawnTs(join(ROOT, 'apps/selfplay/src/worker.ts'), {
+        cwd: ROOT,
+        tsconfig: join(ROOT, 'tsconfig.base.json'),
+        env: {
+          AMQP_URL,
+          SELFPLAY_QUEUE_PREFIX: PREFIX,
+          SELFPLAY_THREADS: '1',
+          LOG_LEVEL: 'info',
+        },
       }),
     );
   await Promise.all([
-    orchestrator.ready(/orchestrator listening/),
-    ...processes.slice(1).map((p) => p.ready(/selfplay worker ready/)),
+    orchestrator.waitForLine(/orchestrator listening/, 60_000),
+    ...processes.slice(1).map((p) => p.waitForLine(/selfplay worker ready/, 60_000)),
   ]);
 });
 
 afterAll(async () => {
-  for (const p of processes) {
-    if (p.child.exitCode === null) p.child.kill('SIGTERM');
-    await new Promise((r) => (p.child.exitCode !== null ? r(undefined) : p.child.once('exit', r)));
-  }
+  for (const p of processes) await p.kill('SIGTERM');
   rmSync(dir, { recursive: true, force: true });
   // Delete this test's queues and exchanges (ours only, by prefix).
   const names = async (what: string) =>

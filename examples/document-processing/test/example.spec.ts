@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createBus, type Bus } from '@conveyor/bus';
+import { freePort, spawnLogged, spawnTs, type LoggedProcess } from '@conveyor/test-support';
 import { startStepWorker, type StepWorker } from '@conveyor/worker-sdk';
 import { connect } from 'amqplib';
 import pino from 'pino';
@@ -30,50 +29,13 @@ function prefixedWorkflows(dir: string): void {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-function spawnLogged(
-  command: string,
-  args: string[],
-  env: Record<string, string>,
-): { child: ChildProcess; output: () => string; ready: (re: RegExp) => Promise<void> } {
-  const child = spawn(command, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  return {
-    child,
-    output: () => out,
-    ready: async (re) => {
-      // Generous: tsx compiling the orchestrator takes tens of seconds on a busy 2-core machine.
-      const deadline = Date.now() + 90_000;
-      while (!re.test(out)) {
-        if (Date.now() > deadline || child.exitCode !== null)
-          throw new Error(`process not ready:\n${out.slice(-3000)}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
-  };
-}
-
 let workflowsDir: string;
 let dataDir: string;
 let base: string;
 let bus: Bus;
 let worker: StepWorker;
 const failures: unknown[] = [];
-const processes: ChildProcess[] = [];
+const processes: LoggedProcess[] = [];
 
 beforeAll(async () => {
   workflowsDir = mkdtempSync(join(tmpdir(), 'orch-example-wf-'));
@@ -81,11 +43,10 @@ beforeAll(async () => {
   prefixedWorkflows(workflowsDir);
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  const orchestrator = spawnLogged(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'apps/orchestrator/src/main.ts')],
-    {
-      TSX_TSCONFIG_PATH: join(ROOT, 'apps/orchestrator/tsconfig.json'),
+  const orchestrator = spawnTs(join(ROOT, 'apps/orchestrator/src/main.ts'), {
+    cwd: ROOT,
+    tsconfig: join(ROOT, 'apps/orchestrator/tsconfig.json'),
+    env: {
       PORT: String(port),
       AMQP_URL,
       DATA_DIR: dataDir,
@@ -95,31 +56,32 @@ beforeAll(async () => {
       EVENTS_EXCHANGE: `${PREFIX}events`,
       LOG_LEVEL: 'info',
     },
-  );
-  processes.push(orchestrator.child);
-  const python = spawnLogged('/usr/bin/python3', [join(EXAMPLE_DIR, 'python/worker.py')], {
-    AMQP_URL,
-    QUEUE: `${PREFIX}extract-fields`,
-    CONNECTION_NAME: `${PREFIX}python`,
   });
-  processes.push(python.child);
+  processes.push(orchestrator);
+  const python = spawnLogged('/usr/bin/python3', [join(EXAMPLE_DIR, 'python/worker.py')], {
+    cwd: ROOT,
+    env: {
+      AMQP_URL,
+      QUEUE: `${PREFIX}extract-fields`,
+      CONNECTION_NAME: `${PREFIX}python`,
+    },
+  });
+  processes.push(python);
   bus = await createBus({ url: AMQP_URL, logger, connectionName: `${PREFIX}workers` });
   worker = await startStepWorker({
     bus,
     logger,
     handlers: exampleHandlers({ logger, queuePrefix: PREFIX, onFailure: (f) => failures.push(f) }),
   });
-  await orchestrator.ready(/orchestrator listening/);
-  await python.ready(/^ready: consuming/m);
+  // Generous: tsx compiling the orchestrator takes tens of seconds on a busy 2-core machine.
+  await orchestrator.waitForLine(/orchestrator listening/, 90_000);
+  await python.waitForLine(/^ready: consuming/, 90_000);
 });
 
 afterAll(async () => {
   await worker?.close();
   await bus?.close();
-  for (const child of processes) {
-    child.kill('SIGTERM');
-    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
-  }
+  for (const child of processes) await child.kill('SIGTERM');
   rmSync(workflowsDir, { recursive: true, force: true });
   rmSync(dataDir, { recursive: true, force: true });
   // Delete this run's queues and exchanges (ours only, by prefix).

@@ -11,11 +11,11 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBus, QUEUE_TYPES, type Bus, type QueueType } from '@conveyor/bus';
 import type { RunEvent } from '@conveyor/contracts';
+import { freePort } from '@conveyor/test-support';
 import { defineStepHandler, runEventsTopic, startStepWorker } from '@conveyor/worker-sdk';
 import { Command } from 'commander';
 import { connect } from 'amqplib';
@@ -63,15 +63,6 @@ function percentile(values: number[], p: number): number {
 }
 
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -1,24 +1,14 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { createLogger } from '@conveyor/observability';
+import { freePort } from '@conveyor/test-support';
 import { parseConfig, start, type SvcProxy, type SvcProxyConfig } from '../../src/main';
 import { Browser, type Hop } from './browser';
 import { endpointSlice, FakeKubeApi, service } from './fake-kube-api';
 import { FakePod } from './fake-pods';
 import { MockProvider, type MockUser } from './oauth';
 
-export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
+export { freePort };
 
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
 
 export const ALICE: MockUser = {
   sub: '1001',

@@ -1,19 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
-export const ROOT = join(__dirname, '..', '..', '..', '..');
+export { freePort } from '@conveyor/test-support';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export const ROOT = join(__dirname, '..', '..', '..', '..');
 
 function withoutTsxTsconfig(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const { TSX_TSCONFIG_PATH: _ignored, ...rest } = env;

@@ -1,0 +1,4 @@
+/** @conveyor/test-support: real processes and ports for integration tests and benchmarks. */
+export { freePort } from './free-port';
+export type { LoggedProcess, SpawnOptions } from './logged-process';
+export { spawnLogged, spawnTs } from './logged-process';
