@@ -20,8 +20,15 @@ async function main(url: string, inQueue: string, outQueue: string): Promise<voi
     if (!message) return;
     const body = JSON.parse(message.content.toString()) as { sent: number; arrived?: number };
     body.arrived = now();
-    channel.publish('', outQueue, Buffer.from(JSON.stringify(body)), { persistent: true }, () =>
-      channel.ack(message),
+    channel.publish(
+      '',
+      outQueue,
+      Buffer.from(JSON.stringify(body)),
+      { persistent: true },
+      (err) => {
+        // At shutdown the pending confirms fail with the closing channel: nothing left to ack.
+        if (!err) channel.ack(message);
+      },
     );
   });
   process.send?.('ready');
