@@ -20,6 +20,31 @@ export function unique(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${++counter}`;
 }
 
+/**
+ * RabbitMQ buses a test file opens on the real broker, each on its own connection named
+ * `<prefix>-<name>` (so tests can find and drop it), all closed by `closeAll()` in `afterAll`.
+ */
+export function brokerBuses(prefix: string): {
+  bus(name: string): Promise<Bus>;
+  closeAll(): Promise<void>;
+} {
+  const open: Bus[] = [];
+  return {
+    async bus(name) {
+      const b = await createBus({
+        url: AMQP_URL,
+        logger: quietLogger(),
+        connectionName: `${prefix}-${name}`,
+      });
+      open.push(b);
+      return b;
+    },
+    async closeAll() {
+      for (const b of open.splice(0)) await b.close();
+    },
+  };
+}
+
 export function workflowDir(files: Record<string, string>): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'orch-wf-'));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);

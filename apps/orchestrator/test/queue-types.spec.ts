@@ -1,8 +1,15 @@
-import { createBus, type Bus } from '@conveyor/bus';
 import { defineStepHandler, startStepWorker, stepQueue } from '@conveyor/worker-sdk';
 import request from 'supertest';
 import { start, type Orchestrator } from '../src/main';
-import { AMQP_URL, quietLogger, sqliteStore, testConfig, waitFor, workflowDir } from './harness';
+import {
+  AMQP_URL,
+  brokerBuses,
+  quietLogger,
+  sqliteStore,
+  testConfig,
+  waitFor,
+  workflowDir,
+} from './harness';
 import { SLOW_WORKER, spawnTs, type Child } from './processes';
 import { deleteTopology, runPrefix } from './rabbitmq';
 
@@ -36,19 +43,10 @@ output: 'steps.second'
 `,
 });
 const sqlite = sqliteStore();
-const buses: Bus[] = [];
 const children: Child[] = [];
 let orchestrator: Orchestrator;
 
-async function bus(name: string): Promise<Bus> {
-  const b = await createBus({
-    url: AMQP_URL,
-    logger: quietLogger(),
-    connectionName: `${prefix}-${name}`,
-  });
-  buses.push(b);
-  return b;
-}
+const { bus, closeAll: closeBuses } = brokerBuses(prefix);
 
 beforeAll(async () => {
   orchestrator = await start(
@@ -69,7 +67,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of children) await c.kill();
   await orchestrator?.close();
-  for (const b of buses) await b.close();
+  await closeBuses();
   await deleteTopology(prefix);
   wf.cleanup();
   quorumWf.cleanup();

@@ -1,11 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBus, type Bus } from '@conveyor/bus';
 import { defineStepHandler, startStepWorker, type StepWorker } from '@conveyor/worker-sdk';
 import request from 'supertest';
 import { start, type Orchestrator } from '../src/main';
-import { AMQP_URL, postgresStore, quietLogger, testConfig, waitFor, workflowDir } from './harness';
+import {
+  AMQP_URL,
+  brokerBuses,
+  postgresStore,
+  quietLogger,
+  testConfig,
+  waitFor,
+  workflowDir,
+} from './harness';
 import { freePort, ORCHESTRATOR_MAIN, SLOW_WORKER, spawnTs, type Child } from './processes';
 import { closeOwnConnections, deleteTopology, publishRaw, runPrefix } from './rabbitmq';
 
@@ -59,18 +66,9 @@ steps:
 
 const wf = workflowDir(WORKFLOWS);
 const pg = postgresStore();
-const buses: Bus[] = [];
 const children: Child[] = [];
 
-async function bus(name: string): Promise<Bus> {
-  const b = await createBus({
-    url: AMQP_URL,
-    logger: quietLogger(),
-    connectionName: `${prefix}-${name}`,
-  });
-  buses.push(b);
-  return b;
-}
+const { bus, closeAll: closeBuses } = brokerBuses(prefix);
 
 /** Worker for `step` (sleeps stepMs, returns {n}) and `fast` (echo), on its own connection. */
 async function stepWorker(name: string, stepMs: number): Promise<StepWorker> {
@@ -112,7 +110,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of children) await c.kill();
   await orchestrator?.close();
-  for (const b of buses) await b.close();
+  await closeBuses();
   await pg.cleanup();
   await deleteTopology(prefix);
   wf.cleanup();
