@@ -2,7 +2,7 @@
 ;; committed model: d = 16, 4 heads), as one WebAssembly SIMD function.
 ;;
 ;; Compiled by `npx nx run draughts-learning:build-wasm` (wabt's wat2wasm, in
-;; scripts/build-attention-wasm.mjs) into src/attention-wasm.generated.ts, which attention-wasm.ts
+;; scripts/build-attention-wasm.ts) into src/attention-wasm.generated.ts, which attention-wasm.ts
 ;; instantiates; test/attention-wasm-source.spec.ts fails when the two differ.
 ;;
 ;; Why a hand-written kernel: on tfjs-backend-wasm the attention of a batch is 1,024 tiny products
