@@ -1,12 +1,5 @@
 /* eslint-disable @typescript-eslint/no-non-null-assertion -- in tests a missing value throws and fails the test, which is what we want */
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  createRng,
-  initialPosition,
-  legalMoves,
-  makeMove,
-  type Position,
-} from '@conveyor/draughts';
 import { initBackend } from '@conveyor/tfjs-runtime';
 import {
   BUNDLED_MODEL_DIR,
@@ -24,22 +17,7 @@ import {
   type Params,
   type TransformerConfig,
 } from '../src';
-
-/** Positions from random play, both sides to move, kings included once the games run long. */
-function randomPositions(count: number, seed: number): Position[] {
-  const next = createRng(seed);
-  const out: Position[] = [];
-  while (out.length < count) {
-    let pos = initialPosition();
-    for (let ply = 0; ply < 120 && out.length < count; ply++) {
-      const moves = legalMoves(pos);
-      if (moves.length === 0) break;
-      pos = makeMove(pos, moves[next() % moves.length]!);
-      if (next() % 3 === 0) out.push(pos);
-    }
-  }
-  return out;
-}
+import { maxAbsDiff, randomPositions, trainingLogits } from './support';
 
 /** Every parameter random (gains and biases too), so a wrong fold of LayerNorm or scale shows. */
 function randomParams(config: TransformerConfig, seed: number): Params {
@@ -48,28 +26,6 @@ function randomParams(config: TransformerConfig, seed: number): Params {
   for (const v of params.values())
     v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', seed + ++k));
   return params;
-}
-
-function referenceLogits(params: Params, config: TransformerConfig, positions: Position[]) {
-  const { tokens, side } = encodePositions(positions);
-  const t = tf.tidy(() =>
-    forward(
-      params,
-      config,
-      tf.tensor2d(tokens, [positions.length, SQUARES], 'int32'),
-      tf.tensor1d(side, 'int32'),
-    ),
-  );
-  const out = t.dataSync() as Float32Array;
-  t.dispose();
-  return out;
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 describe('inference graph', () => {
@@ -91,7 +47,7 @@ describe('inference graph', () => {
       expect(graph.attention).toBe(attention);
       const positions = randomPositions(70, 3);
       const { tokens, side } = encodePositions(positions);
-      const reference = referenceLogits(params, config, positions);
+      const reference = trainingLogits(params, config, positions);
       // Whole batch, a single position and an odd-sized part: scratch buffers are reused across sizes.
       expect(maxAbsDiff(graph.logits(tokens, side, positions.length), reference)).toBeLessThan(
         1e-5,
@@ -110,7 +66,7 @@ describe('inference graph', () => {
   it('scores the committed model as P(win) − P(loss) of the training forward, leaking no tensors', () => {
     const model = loadModel(BUNDLED_MODEL_DIR);
     const positions = randomPositions(40, 9);
-    const reference = referenceLogits(model.params, model.config, positions);
+    const reference = trainingLogits(model.params, model.config, positions);
     const scorer = neuralScorer(model);
     const before = tf.memory().numTensors;
     const scores = scorer.scoreSync(positions);

@@ -4,13 +4,6 @@
 // training (the forward and its gradients) both go through it; here both are held to the stock
 // tfjs-backend-wasm kernel on the draughts network.
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  createRng,
-  initialPosition,
-  legalMoves,
-  makeMove,
-  type Position,
-} from '@conveyor/draughts';
 import { initBackend, useXnnpackBatchMatMul } from '@conveyor/tfjs-runtime';
 import {
   BUNDLED_MODEL_DIR,
@@ -20,24 +13,9 @@ import {
   initParams,
   loadModel,
   SQUARES,
-  type Params,
   type TransformerConfig,
 } from '../src';
-
-function randomPositions(count: number, seed: number): Position[] {
-  const next = createRng(seed);
-  const out: Position[] = [];
-  while (out.length < count) {
-    let pos = initialPosition();
-    for (let ply = 0; ply < 120 && out.length < count; ply++) {
-      const moves = legalMoves(pos);
-      if (moves.length === 0) break;
-      pos = makeMove(pos, moves[next() % moves.length]!);
-      if (next() % 3 === 0) out.push(pos);
-    }
-  }
-  return out;
-}
+import { maxAbsDiff, randomPositions, trainingLogits } from './support';
 
 /** Runs `fn` once with each BatchMatMul kernel; returns [xnnpack, stock]. */
 function withBothKernels<T>(fn: () => T): [T, T] {
@@ -52,32 +30,10 @@ function withBothKernels<T>(fn: () => T): [T, T] {
   }
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
-
 function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
   return m;
-}
-
-function trainingLogits(params: Params, config: TransformerConfig, positions: Position[]) {
-  const { tokens, side } = encodePositions(positions);
-  const t = tf.tidy(() =>
-    forward(
-      params,
-      config,
-      tf.tensor2d(tokens, [positions.length, SQUARES], 'int32'),
-      tf.tensor1d(side, 'int32'),
-    ),
-  );
-  const out = t.dataSync() as Float32Array;
-  t.dispose();
-  return out;
 }
 
 describe('XNNPACK BatchMatMul on the draughts network', () => {
