@@ -1,5 +1,7 @@
 import request from 'supertest';
 import { defineStepHandler, FatalStepError, RetryableStepError } from '@conveyor/worker-sdk';
+import { Engine } from '../src/engine/engine';
+import { Transition } from '../src/engine/transition';
 import { startSystem, unique } from './harness';
 
 jest.setTimeout(30_000);
@@ -95,9 +97,9 @@ output: '{ "squares": steps.squares, "sum": steps.total }'
     }
   });
 
-  it("applies a burst of one run's results in shared transactions, each result once", async () => {
+  /** A fan-out of `n` items whose results all reach the orchestrator at once. */
+  async function burst(n: number) {
     const q = unique('burst');
-    const n = 40;
     let arrived = 0;
     let releaseAll: () => void = () => undefined;
     const allArrived = new Promise<void>((resolve) => (releaseAll = resolve));
@@ -125,17 +127,6 @@ output: 'steps.items'
         }),
       ],
     });
-    const resultTransactions = async () => {
-      const text = (await request(sys.orchestrator.url).get('/metrics')).text;
-      const line = text
-        .split('\n')
-        .find(
-          (l) =>
-            l.startsWith('conveyor_workflow_transition_seconds_count{') &&
-            l.includes('kind="result"'),
-        );
-      return Number(line?.split(' ').pop() ?? 0);
-    };
     try {
       const xs = Array.from({ length: n }, (_, i) => i);
       const res = await request(sys.orchestrator.url)
@@ -145,12 +136,57 @@ output: 'steps.items'
       expect(res.body.run.output).toEqual(xs.map((x) => x * 10));
       const fan = res.body.run.steps.find((s: { step: string }) => s.step === 'items');
       expect(fan.fanOut).toEqual({ total: n, released: n, succeeded: n, failed: 0 });
-      // n results, far fewer commits.
-      const transactions = await resultTransactions();
-      expect(transactions).toBeGreaterThan(0);
-      expect(transactions).toBeLessThan(n / 2);
+      const text = (await request(sys.orchestrator.url).get('/metrics')).text;
+      const line = text
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith('conveyor_workflow_transition_seconds_count{') &&
+            l.includes('kind="result"'),
+        );
+      return { resultTransactions: Number(line?.split(' ').pop() ?? 0) };
     } finally {
       await sys.close();
+    }
+  }
+
+  it("applies a burst of one run's results in shared transactions, each result once", async () => {
+    const n = 40;
+    const { resultTransactions } = await burst(n);
+    // n results, far fewer commits.
+    expect(resultTransactions).toBeGreaterThan(0);
+    expect(resultTransactions).toBeLessThan(n / 2);
+  });
+
+  it('applies the results of a failed shared transaction one by one, so none is lost', async () => {
+    const original = Transition.prototype.applyResult;
+    // One Transition per transaction: its second result is one that shares a transaction.
+    const appliedIn = new WeakMap<Transition, number>();
+    let injected: string | undefined;
+    const spy = jest.spyOn(Transition.prototype, 'applyResult').mockImplementation(async function (
+      this: Transition,
+      run,
+      result,
+    ) {
+      const k = (appliedIn.get(this) ?? 0) + 1;
+      appliedIn.set(this, k);
+      if (k === 2 && injected === undefined) {
+        injected = result.taskId;
+        throw new Error('injected failure of one result in a shared transaction');
+      }
+      return original.call(this, run, result);
+    });
+    // Deliveries handled: a result the bus had to redeliver would be handled twice.
+    const deliveries = jest.spyOn(Engine.prototype, 'onResult');
+    try {
+      // burst() checks the run still completes with every item's output, each counted once.
+      await burst(40);
+      expect(injected).toBeDefined();
+      // The failed transaction's results were re-applied in place, not bounced back to the bus.
+      expect(deliveries).toHaveBeenCalledTimes(40);
+    } finally {
+      spy.mockRestore();
+      deliveries.mockRestore();
     }
   });
 
