@@ -96,7 +96,7 @@ export async function start(
   });
   obs.setVar('store', store.describe);
   const { walCheckpoints } = store;
-  if (walCheckpoints) obs.setVar('walCheckpoints', () => ({ ...walCheckpoints() }));
+  if (walCheckpoints) obs.setVar('walCheckpoints', walCheckpoints);
   obs.setVar('workflows', () => registry.list().map((d) => `${d.name}@${d.version}`));
   obs.setVar('queues', {
     results: config.resultsQueue,

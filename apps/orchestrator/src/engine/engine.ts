@@ -69,6 +69,21 @@ interface PendingResult {
   readonly reject: (error: unknown) => void;
 }
 
+/** Applies results of one run in order inside transaction `t`, under the run's lock. */
+async function applyEach(
+  t: Transition,
+  runId: string,
+  pending: readonly PendingResult[],
+): Promise<(Applied | Ignored)[]> {
+  const run = await t.lockRun(runId);
+  const outcomes: (Applied | Ignored)[] = [];
+  for (const { result } of pending)
+    outcomes.push(
+      run ? await t.applyResult(run, result) : { applied: false, reason: 'unknown-run' },
+    );
+  return outcomes;
+}
+
 /** Postgres errors worth retrying the whole transaction for: deadlock, serialization, unique race. */
 const RETRYABLE_SQLSTATE = new Set(['40P01', '40001', '23505']);
 
@@ -393,7 +408,7 @@ export class Engine {
     let batch: PendingResult[] | undefined;
     this.transact(
       'result',
-      async (t) => {
+      (t) => {
         // Taken once, when the run's turn comes; a retried transaction re-applies the same batch.
         if (!batch) {
           const waiting = this.resultBatches.get(runId) ?? [];
@@ -402,13 +417,7 @@ export class Engine {
           // More than one transaction's worth waited: the rest take the next turn.
           else this.applyResultBatch(runId);
         }
-        const run = await t.lockRun(runId);
-        const outcomes: (Applied | Ignored)[] = [];
-        for (const { result } of batch)
-          outcomes.push(
-            run ? await t.applyResult(run, result) : { applied: false, reason: 'unknown-run' },
-          );
-        return outcomes;
+        return applyEach(t, runId, batch);
       },
       runId,
     ).then(
@@ -424,15 +433,10 @@ export class Engine {
   }
 
   private applyAlone(runId: string, pending: PendingResult): void {
-    this.transact(
-      'result',
-      async (t) => {
-        const run = await t.lockRun(runId);
-        if (!run) return { applied: false as const, reason: 'unknown-run' };
-        return t.applyResult(run, pending.result);
-      },
-      runId,
-    ).then(pending.resolve, pending.reject);
+    this.transact('result', (t) => applyEach(t, runId, [pending]), runId).then(
+      ([outcome]) => pending.resolve(outcome as Applied | Ignored),
+      pending.reject,
+    );
   }
 
   async onProgress(progress: StepProgress): Promise<void> {

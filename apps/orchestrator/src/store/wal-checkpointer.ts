@@ -29,6 +29,12 @@ export interface CheckpointStats {
   readonly lastError?: string;
 }
 
+/** What the thread posts back (THREAD_SOURCE below). */
+type ThreadMessage =
+  | { readonly kind: 'checkpoint'; readonly busy: number; readonly copied: number }
+  | { readonly kind: 'error'; readonly message: string }
+  | { readonly kind: 'stopped' };
+
 /** SQLite's default `wal_autocheckpoint`, restored if the thread stops unexpectedly. */
 const DEFAULT_AUTOCHECKPOINT = 1000;
 
@@ -45,7 +51,7 @@ function tick() {
   if (stopped) { db.close(); parentPort.postMessage({ kind: 'stopped' }); return; }
   try {
     const [row] = db.pragma('wal_checkpoint(PASSIVE)');
-    parentPort.postMessage({ kind: 'checkpoint', busy: row.busy, log: row.log, copied: row.checkpointed });
+    parentPort.postMessage({ kind: 'checkpoint', busy: row.busy, copied: row.checkpointed });
   } catch (error) {
     parentPort.postMessage({ kind: 'error', message: String(error && error.message || error) });
   }
@@ -81,24 +87,24 @@ export function startWalCheckpointer(
   // The orchestrator's process must be able to exit while the thread waits for its next tick.
   worker.unref();
   const stopped = new Promise<void>((resolve) => {
-    worker.on(
-      'message',
-      (m: { kind: string; busy?: number; copied?: number; log?: number; message?: string }) => {
-        if (m.kind === 'checkpoint') {
+    worker.on('message', (m: ThreadMessage) => {
+      switch (m.kind) {
+        case 'checkpoint':
           checkpoints++;
-          const copied = m.copied ?? 0;
           // The log restarts from frame 0 once fully copied and a writer begins anew.
-          framesCheckpointed += copied >= counted ? copied - counted : copied;
-          counted = copied;
+          framesCheckpointed += m.copied >= counted ? m.copied - counted : m.copied;
+          counted = m.copied;
           if (m.busy) busy++;
-        } else if (m.kind === 'error') {
+          break;
+        case 'error':
           lastError = m.message;
           options.logger?.warn({ error: m.message }, 'WAL checkpoint failed; will retry');
-        } else if (m.kind === 'stopped') {
+          break;
+        case 'stopped':
           resolve();
-        }
-      },
-    );
+          break;
+      }
+    });
     worker.on('error', (error) => {
       lastError = error.message;
       options.logger?.error({ err: error }, 'WAL checkpoint thread failed');
