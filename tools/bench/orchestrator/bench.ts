@@ -15,7 +15,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBus, QUEUE_TYPES, type Bus, type QueueType } from '@conveyor/bus';
 import type { RunEvent } from '@conveyor/contracts';
-import { freePort } from '@conveyor/test-support';
+import { freePort, spawnLogged } from '@conveyor/test-support';
 import { defineStepHandler, runEventsTopic, startStepWorker } from '@conveyor/worker-sdk';
 import { Command } from 'commander';
 import { connect } from 'amqplib';
@@ -547,23 +547,23 @@ async function main(opts: Options): Promise<void> {
   console.log(report);
 }
 
+/** Round trips through hop-echo.ts before measuring (JIT, connections). */
+const HOP_WARMUP_ROUND_TRIPS = 20;
+
 /** One-way latency of a bare broker hop, measured both ways through hop-echo.ts. */
 async function measureBrokerHop(url: string, samples: number): Promise<number[]> {
   const prefix = `orch-bench-${process.pid}-${Date.now().toString(36)}-hop`;
   const connection = await connect(url, { noDelay: true });
-  const echo = spawn(
+  const echo = spawnLogged(
     process.execPath,
     ['--import', 'tsx', join(__dirname, 'hop-echo.ts'), url, `${prefix}-a`, `${prefix}-b`],
-    { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    { cwd: ROOT },
   );
   try {
     const channel = await connection.createConfirmChannel();
     await channel.assertQueue(`${prefix}-a`, { durable: true });
     await channel.assertQueue(`${prefix}-b`, { durable: true });
-    await new Promise<void>((resolve, reject) => {
-      echo.once('message', () => resolve());
-      echo.once('exit', (code) => reject(new Error(`hop-echo exited with ${code}`)));
-    });
+    await echo.waitForLine(/^ready$/, 60_000);
     const hops: number[] = [];
     let next: (() => void) | undefined;
     await channel.consume(`${prefix}-b`, (message) => {
@@ -574,18 +574,17 @@ async function measureBrokerHop(url: string, samples: number): Promise<number[]>
       hops.push(body.arrived - body.sent, arrivedBack - body.arrived);
       next?.();
     });
-    for (let i = 0; i < samples / 2 + 20; i++) {
+    for (let i = 0; i < samples / 2 + HOP_WARMUP_ROUND_TRIPS; i++) {
       const done = new Promise<void>((resolve) => (next = resolve));
       channel.publish('', `${prefix}-a`, Buffer.from(JSON.stringify({ sent: now() })), {
         persistent: true,
       });
       await done;
     }
-    // The first 20 round trips warm up JIT and connections.
-    return hops.slice(40);
+    // Two hops per round trip.
+    return hops.slice(2 * HOP_WARMUP_ROUND_TRIPS);
   } finally {
-    echo.kill('SIGTERM');
-    await new Promise((r) => (echo.exitCode !== null ? r(undefined) : echo.once('exit', r)));
+    await echo.kill('SIGTERM');
     await connection.close().catch(() => undefined);
     await cleanupBroker(url, prefix);
   }

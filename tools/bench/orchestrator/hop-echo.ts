@@ -31,7 +31,7 @@ async function main(url: string, inQueue: string, outQueue: string): Promise<voi
       },
     );
   });
-  process.send?.('ready');
+  console.log('ready');
   process.on('SIGTERM', () => {
     connection.close().finally(() => process.exit(0));
   });
