@@ -213,7 +213,7 @@ withExtraDataOptions(
   .option('--layers <n>', 'encoder layers (and as many decoder layers)', positiveInt)
   .option('--dropout <x>', 'dropout rate', number)
   .option('--head-tokens <n>', 'input tokens kept from the start of a question', positiveInt)
-  .option('--tail-tokens <n>', 'input tokens kept from the end of a question', number)
+  .option('--tail-tokens <n>', 'input tokens kept from the end of a question', nonNegativeInt)
   .option(
     '--pretrain-steps <n>',
     'span-corruption pre-training steps before fine-tuning',
@@ -222,7 +222,7 @@ withExtraDataOptions(
   .option('--epochs <n>', 'fine-tuning epochs', positiveInt)
   .option('--max-steps <n>', 'cap on fine-tuning steps', positiveInt)
   .option('--lr <x>', 'peak fine-tuning learning rate', number)
-  .option('--warmup-steps <n>', 'fine-tuning warm-up steps', number)
+  .option('--warmup-steps <n>', 'fine-tuning warm-up steps', nonNegativeInt)
   .option('--batch-size <n>', 'most examples per batch', positiveInt)
   .option('--max-tokens <n>', 'most padded tokens per batch', positiveInt)
   .option('--eval-every <n>', 'evaluate and checkpoint every n steps', positiveInt)

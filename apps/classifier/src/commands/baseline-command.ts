@@ -1,5 +1,5 @@
 import { BaselineClassifier, type BaselineOptions } from '../baseline/baseline-model';
-import { describeExtra, readExtraExamples, type ExtraDataInput } from '../data/extra-data';
+import { trainingSideWithExtra, type ExtraDataInput } from '../data/extra-data';
 import type { Example } from '../data/formats';
 import { DEFAULT_HOLDOUT, holdoutSide, type Holdout } from '../data/holdout';
 import { readDataset } from '../data/read-dataset';
@@ -40,9 +40,12 @@ export async function baselineCommand(options: BaselineCommandOptions): Promise<
   let train = mainTrain;
   let extraInfo: Record<string, unknown> = {};
   if (options.extra) {
-    const extra = await readExtraExamples(options.extra, { train: mainTrain, validation });
-    for (const report of extra.reports) process.stdout.write(describeExtra(report) + '\n');
-    train = [...mainTrain, ...extra.examples];
+    const extra = await trainingSideWithExtra(
+      options.extra,
+      { train: mainTrain, validation },
+      (line) => process.stdout.write(line + '\n'),
+    );
+    train = extra.train;
     extraInfo = {
       extra: {
         labels: options.extra.labels ?? 'all',

@@ -138,6 +138,20 @@ export async function readExtraExamples(
   return { examples, reports };
 }
 
+/**
+ * The training side with the chosen extra rows appended, as `train` and `baseline` both use it;
+ * `log` gets one line per extra file (describeExtra). The held-out side is only read, to drop copies.
+ */
+export async function trainingSideWithExtra(
+  input: ExtraDataInput,
+  base: { train: readonly Example[]; validation: readonly Example[] },
+  log: (line: string) => void,
+): Promise<{ train: Example[]; reports: ExtraFileReport[] }> {
+  const extra = await readExtraExamples(input, base);
+  for (const report of extra.reports) log(describeExtra(report));
+  return { train: [...base.train, ...extra.examples], reports: extra.reports };
+}
+
 /** One line per file for logs: how many rows were kept and why the others were not. */
 export function describeExtra(report: ExtraFileReport): string {
   const perClass = LABELS.map((l) => `${l} ${report.keptPerClass[l]}`).join(', ');

@@ -15,7 +15,7 @@ import {
   trainUnigramTokenizer,
   type T5Model,
 } from '@conveyor/t5';
-import { describeExtra, readExtraExamples, type ExtraFileReport } from '../data/extra-data';
+import { trainingSideWithExtra, type ExtraFileReport } from '../data/extra-data';
 import { holdoutSide } from '../data/holdout';
 import { readDataset } from '../data/read-dataset';
 import { evaluateClasses, type ClassReport } from '../eval/metrics';
@@ -128,13 +128,13 @@ export async function runTraining(
   let extraReports: ExtraFileReport[] = [];
   let trainSide = mainTrainSide;
   if (options.extra) {
-    const extra = await readExtraExamples(options.extra, {
-      train: mainTrainSide,
-      validation: validationSide,
-    });
+    const extra = await trainingSideWithExtra(
+      options.extra,
+      { train: mainTrainSide, validation: validationSide },
+      (line) => events.log(line),
+    );
     extraReports = extra.reports;
-    for (const report of extraReports) events.log(describeExtra(report));
-    trainSide = [...mainTrainSide, ...extra.examples];
+    trainSide = extra.train;
     events.log(`training side: ${trainSide.length} rows in all`);
   }
 
