@@ -76,8 +76,9 @@ export function createWasmAttention(d: number): WasmAttention | null {
     d: number,
   ) => void;
   let capacity = 0;
-  let qkvAt = SCRATCH_BYTES;
-  let outAt = SCRATCH_BYTES;
+  // Q/K/V rows start right after the scratch block; the output rows after them.
+  const qkvAt = SCRATCH_BYTES;
+  let outAt = qkvAt;
   const kernel = {
     qkv: new Float32Array(0),
     out: new Float32Array(0),
@@ -85,11 +86,10 @@ export function createWasmAttention(d: number): WasmAttention | null {
       if (n <= capacity) return;
       const qkvBytes = n * 32 * 3 * d * 4;
       const outBytes = n * 32 * d * 4;
-      const need = SCRATCH_BYTES + qkvBytes + outBytes;
+      const need = qkvAt + qkvBytes + outBytes;
       if (memory.buffer.byteLength < need)
         memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
-      qkvAt = SCRATCH_BYTES;
-      outAt = SCRATCH_BYTES + qkvBytes;
+      outAt = qkvAt + qkvBytes;
       kernel.qkv = new Float32Array(memory.buffer, qkvAt, n * 32 * 3 * d);
       kernel.out = new Float32Array(memory.buffer, outAt, n * 32 * d);
       capacity = n;
