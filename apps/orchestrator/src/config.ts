@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { QueueType } from '@conveyor/bus';
+import { MAX_CHAIN_LINKS } from '@conveyor/contracts';
 import { z } from 'zod';
 import {
   DEFAULT_STEP_QUEUE_TYPE,
@@ -7,6 +8,7 @@ import {
   STEP_PROGRESS_QUEUE,
   STEP_RESULTS_QUEUE,
 } from '@conveyor/worker-sdk';
+import { DEFAULT_CHAIN_LINKS } from './engine/engine';
 import type { StoreConfig } from './store/database';
 
 const intFrom = (name: string, def: number, min: number, max: number) =>
@@ -74,6 +76,7 @@ const EnvSchema = z.object({
         'STEP_QUEUE_TYPE must be classic (default) or quorum (replicated across a multi-node cluster); workers must use the same',
     })
     .default(DEFAULT_STEP_QUEUE_TYPE),
+  CHAIN_LINKS: intFrom('CHAIN_LINKS', DEFAULT_CHAIN_LINKS, 0, MAX_CHAIN_LINKS),
 });
 
 export interface OrchestratorConfig {
@@ -92,6 +95,8 @@ export interface OrchestratorConfig {
   readonly stepEvents: 'all' | 'steps' | 'none';
   /** RabbitMQ type of the step, result and progress queues (workers must declare the same). */
   readonly stepQueueType: QueueType;
+  /** Most following steps a request lists for its worker to start itself (0: chains off). */
+  readonly chainLinks: number;
   /** AMQP connection name, so operators (and tests) can find this replica's connections. */
   readonly connectionName: string;
 }
@@ -136,6 +141,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Orchestrato
     republishAfterMs: 45_000,
     stepEvents: e.STEP_EVENTS,
     stepQueueType: e.STEP_QUEUE_TYPE,
+    chainLinks: e.CHAIN_LINKS,
     connectionName: `orchestrator/${process.pid}`,
   };
 }

@@ -77,6 +77,7 @@ export async function start(
     republishAfterMs: config.republishAfterMs,
     stepEvents: config.stepEvents,
     stepQueueType: config.stepQueueType,
+    chainLinks: config.chainLinks,
   });
   try {
     await engine.start();

@@ -90,6 +90,7 @@ export function testConfig(
     republishAfterMs: 30_000,
     stepEvents: 'all',
     stepQueueType: 'classic',
+    chainLinks: 16,
     connectionName: unique('orchestrator-test'),
     ...overrides,
   };

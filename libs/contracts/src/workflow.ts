@@ -19,6 +19,30 @@ export const WorkflowRef = z.object({
 });
 
 // ---------------------------------------------------------------------------------------------
+// Chain links: the steps that follow a step in a chain, which a worker may start itself.
+
+/**
+ * How a worker builds the next step's `input`: `output` = the output this attempt produced;
+ * `value` = the value given (the orchestrator already knew it, e.g. the run input).
+ */
+export const ChainInput = z.discriminatedUnion('from', [
+  z.object({ from: z.literal('output') }),
+  z.object({ from: z.literal('value'), value: json }),
+]);
+export type ChainInput = z.infer<typeof ChainInput>;
+
+export const ChainLink = z.object({
+  step: z.string().min(1),
+  queue: z.string().min(1),
+  timeoutMs: z.number().int().positive(),
+  input: ChainInput,
+});
+export type ChainLink = z.infer<typeof ChainLink>;
+
+/** Longest `chain` the orchestrator sends (a cancelled run's continued links run out within it). */
+export const MAX_CHAIN_LINKS = 64;
+
+// ---------------------------------------------------------------------------------------------
 // Step request: orchestrator → worker queue (named after the step's `queue`).
 
 export const StepRequest = z.object({
@@ -42,6 +66,13 @@ export const StepRequest = z.object({
   replyTo: z.string().min(1),
   /** Queue to publish StepProgress heartbeats to. */
   progressTo: z.string().min(1),
+  /**
+   * Optional, for speed (docs/worker-protocol.md §7): the steps that follow this one in a chain.
+   * A worker MAY start `chain[0]` itself when this attempt succeeds — publish its request, then
+   * report `continuedAs` in the result — which saves the round trip through the orchestrator. A
+   * worker that ignores it loses nothing: the orchestrator then dispatches the next step.
+   */
+  chain: z.array(ChainLink).min(1).max(MAX_CHAIN_LINKS).optional(),
 });
 export type StepRequest = z.infer<typeof StepRequest>;
 
@@ -76,7 +107,16 @@ const resultCommon = {
 };
 
 export const StepResult = z.discriminatedUnion('status', [
-  z.object({ ...resultCommon, status: z.literal('succeeded'), output: json }),
+  z.object({
+    ...resultCommon,
+    status: z.literal('succeeded'),
+    output: json,
+    /**
+     * The `taskId` of the request this worker published for the request's `chain[0]` (its broker
+     * confirm received) before this result. Absent: the orchestrator dispatches the next step.
+     */
+    continuedAs: id.optional(),
+  }),
   z.object({ ...resultCommon, status: z.literal('failed'), error: StepError }),
 ]);
 export type StepResult = z.infer<typeof StepResult>;
@@ -178,8 +218,46 @@ export const stepRequestContract = defineContract({
       replyTo: 'conveyor.step-results',
       progressTo: 'conveyor.step-progress',
     },
+    {
+      type: 'workflow.step.request',
+      version: 1,
+      taskId: 'tsk_02',
+      attempt: 1,
+      runId: 'run_01',
+      workflow: wf,
+      step: 'extract',
+      queue: 'extract-fields',
+      input: { text: 'INVOICE No. 42' },
+      deadline: at,
+      timeoutMs: 30000,
+      replyTo: 'conveyor.step-results',
+      progressTo: 'conveyor.step-progress',
+      chain: [
+        { step: 'classify', queue: 'classify', timeoutMs: 30000, input: { from: 'output' } },
+        { step: 'archive', queue: 'archive', timeoutMs: 5000, input: { from: 'value', value: {} } },
+      ],
+    },
   ],
   invalidExamples: [
+    {
+      field: 'chain',
+      value: {
+        type: 'workflow.step.request',
+        version: 1,
+        taskId: 't',
+        attempt: 1,
+        runId: 'r',
+        workflow: wf,
+        step: 's',
+        queue: 'q',
+        input: {},
+        deadline: at,
+        timeoutMs: 1000,
+        replyTo: 'a',
+        progressTo: 'b',
+        chain: [{ step: 'n', queue: 'q2', timeoutMs: 1000, input: { from: 'previous' } }],
+      },
+    },
     {
       field: 'attempt',
       value: {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Bus, Delivery, QueueType, Subscription } from '@conveyor/bus';
 import type { StepProgress, StepRequest, StepResult } from '@conveyor/contracts';
@@ -72,6 +73,12 @@ export interface StepWorkerOptions {
    * (`STEP_QUEUE_TYPE`). Default: `stepQueueTypeFromEnv()` (classic when unset).
    */
   queueType?: QueueType;
+  /**
+   * Start the next step of a chain from here when a request carries a `chain` (protocol §7):
+   * one broker hop per link instead of two. Default true; false leaves every dispatch to the
+   * orchestrator, as a worker that ignores `chain` does.
+   */
+  continueChains?: boolean;
 }
 
 export interface StepWorker {
@@ -91,6 +98,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
   const { bus, logger } = options;
   const skipExpired = options.skipExpired ?? true;
   const queueType = options.queueType ?? stepQueueTypeFromEnv();
+  const continueChains = options.continueChains ?? true;
   const shutdown = new AbortController();
   const subscriptions: Subscription[] = [];
   let inFlight = 0;
@@ -235,12 +243,62 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
     } finally {
       if (timer) clearInterval(timer);
     }
+    if (result.status === 'succeeded' && continueChains && request.chain) {
+      const taskId = await continueChain(request, result.output, log);
+      if (taskId) result = { ...result, continuedAs: taskId };
+    }
     // If this throws (broker unreachable) the bus redelivers the request: the step runs again,
     // which at-least-once delivery allows and the orchestrator's idempotent transitions absorb.
     await bus.publish(stepResultsQueue(request.replyTo, queueType), result, {
       messageId: `${request.taskId}:${request.attempt}`,
       correlationId: request.runId,
     });
+  }
+
+  /**
+   * Publishes the request of `chain[0]` and returns its task id once the broker confirmed it, or
+   * undefined (logged) if that failed: the result then goes without `continuedAs` and the
+   * orchestrator dispatches the step. Published before the result, so a crash in between leaves
+   * this request unacknowledged and redelivered, never a next step the orchestrator believes sent.
+   * The task id is new for every continuation: should this attempt run twice, the orchestrator
+   * keeps the next step its accepted result names and drops the other's result as stale.
+   */
+  async function continueChain(
+    request: StepRequest,
+    output: unknown,
+    log: () => Logger | undefined,
+  ): Promise<string | undefined> {
+    const [link, ...rest] = request.chain ?? [];
+    if (!link) return undefined;
+    const next: StepRequest = {
+      type: 'workflow.step.request',
+      version: 1,
+      taskId: randomUUID(),
+      attempt: 1,
+      runId: request.runId,
+      workflow: request.workflow,
+      step: link.step,
+      queue: link.queue,
+      input: link.input.from === 'output' ? output : link.input.value,
+      deadline: new Date(Date.now() + link.timeoutMs).toISOString(),
+      timeoutMs: link.timeoutMs,
+      replyTo: request.replyTo,
+      progressTo: request.progressTo,
+      ...(rest.length > 0 ? { chain: rest } : {}),
+    };
+    try {
+      await bus.publish(stepQueue(link.queue, queueType), next, {
+        messageId: `${next.taskId}:1`,
+        correlationId: request.runId,
+      });
+      return next.taskId;
+    } catch (error) {
+      log()?.warn(
+        { err: error, nextStep: link.step, queue: link.queue },
+        'starting the next step of the chain failed; the orchestrator will dispatch it',
+      );
+      return undefined;
+    }
   }
 
   return {

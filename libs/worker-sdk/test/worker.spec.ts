@@ -146,6 +146,93 @@ describe('startStepWorker', () => {
     expect(results[0]).toMatchObject({ taskId: 'slow-1', status: 'succeeded', output: 'finished' });
   });
 
+  it('starts the next step of a chain itself, before the result that names it', async () => {
+    const next: StepRequest[] = [];
+    const resultsWhenBArrived: string[] = [];
+    await bus.assertQueue(stepQueue('after'));
+    await bus.consume(stepQueue('after'), async (d) => {
+      if (d.message.step === 'b') resultsWhenBArrived.push(...results.map((r) => r.taskId));
+      next.push(d.message);
+    });
+    const worker = await startStepWorker({
+      bus,
+      logger,
+      handlers: [
+        defineStepHandler({ queue: 'echo', handle: async ({ input }) => ({ got: input }) }),
+      ],
+    });
+    const link = { queue: 'after', timeoutMs: 7000 };
+    const chain: StepRequest['chain'] = [
+      { ...link, step: 'b', input: { from: 'output' } },
+      { ...link, step: 'c', input: { from: 'value', value: { run: 'input' } } },
+    ];
+    const before = Date.now();
+    await bus.publish(stepQueue('echo'), request({ taskId: 'a1', step: 'a', chain }));
+    // The last link: nothing follows, so no `chain` in its request.
+    await bus.publish(
+      stepQueue('echo'),
+      request({ taskId: 'x1', step: 'x', chain: chain.slice(1), input: 'ignored' }),
+    );
+    await until(() => results.length === 2 && next.length === 2);
+    const byStep = Object.fromEntries(next.map((r) => [r.step, r]));
+    expect(byStep.b).toMatchObject({
+      attempt: 1,
+      runId: 'r1',
+      workflow: { name: 'wf', version: 1 },
+      queue: 'after',
+      input: { got: { text: 'hello' } },
+      timeoutMs: 7000,
+      replyTo: 'results',
+      progressTo: 'progress',
+      chain: chain.slice(1),
+    });
+    expect(byStep.c?.input).toEqual({ run: 'input' });
+    expect(byStep.c?.chain).toBeUndefined();
+    expect(Date.parse(byStep.b?.deadline ?? '')).toBeGreaterThanOrEqual(before + 7000);
+    const resultOf = Object.fromEntries(results.map((r) => [r.taskId, r]));
+    expect(resultOf.a1).toMatchObject({ status: 'succeeded', continuedAs: byStep.b?.taskId });
+    expect(resultOf.x1).toMatchObject({ status: 'succeeded', continuedAs: byStep.c?.taskId });
+    // A fresh id per continuation: a re-run of the same attempt must not reuse it.
+    expect(byStep.b?.taskId).not.toMatch(/^(a1|x1)$/);
+    expect(resultsWhenBArrived).not.toContain('a1');
+    await worker.close();
+  });
+
+  it('leaves a chain to the orchestrator when the step failed or continueChains is false', async () => {
+    const next: StepRequest[] = [];
+    await bus.assertQueue(stepQueue('after'));
+    await bus.consume(stepQueue('after'), async (d) => void next.push(d.message));
+    const chain: StepRequest['chain'] = [
+      { step: 'b', queue: 'after', timeoutMs: 1000, input: { from: 'output' } },
+    ];
+    const failing = await startStepWorker({
+      bus,
+      logger,
+      handlers: [
+        defineStepHandler({
+          queue: 'fails',
+          handle: async () => {
+            throw new FatalStepError('no');
+          },
+        }),
+      ],
+    });
+    const opted = await startStepWorker({
+      bus,
+      logger,
+      continueChains: false,
+      handlers: [defineStepHandler({ queue: 'echo', handle: async () => 'ok' })],
+    });
+    await bus.publish(stepQueue('fails'), request({ taskId: 'f', queue: 'fails', chain }));
+    await bus.publish(stepQueue('echo'), request({ taskId: 'o', chain }));
+    await until(() => results.length === 2);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(next).toEqual([]);
+    for (const r of results) expect(r).not.toHaveProperty('continuedAs');
+    await failing.close();
+    await opted.close();
+  });
+
   it('refuses two handlers for one queue', async () => {
     const h = defineStepHandler({ queue: 'dup', handle: async () => null });
     await expect(startStepWorker({ bus, handlers: [h, h] })).rejects.toThrow(

@@ -9,8 +9,16 @@ export interface Expression {
   readonly source: string;
   /** Names X of every `steps.X` the expression reads: checked against the step's dependencies. */
   readonly stepRefs: readonly string[];
+  /**
+   * Set when the whole expression is a bare reference, `steps.X` or `input`, whose value is
+   * X's output or the run input as is: what a worker can reproduce without JSONata (chains).
+   */
+  readonly reference: Reference | undefined;
   evaluate(context: ExpressionContext): Promise<unknown>;
 }
+
+export type Reference =
+  { readonly kind: 'step'; readonly step: string } | { readonly kind: 'input' };
 
 /** The variables an expression sees. */
 export interface ExpressionContext {
@@ -51,6 +59,7 @@ export function compileExpression(source: string): Expression {
   return {
     source,
     stepRefs: [...stepRefs],
+    reference: bareReference(compiled.ast()),
     async evaluate(context) {
       const value: unknown = await compiled.evaluate(context);
       return normalise(value);
@@ -83,4 +92,23 @@ function collectStepRefs(node: unknown, out: Set<string>): void {
     }
   }
   for (const value of Object.values(record)) collectStepRefs(value, out);
+}
+
+/** `steps.X` or `input` with nothing else: no filter, no `[]`, no variable, no block. */
+function bareReference(node: unknown): Reference | undefined {
+  const path = node as { type?: string; steps?: unknown[] } & Record<string, unknown>;
+  if (path.type !== 'path' || !Array.isArray(path.steps)) return undefined;
+  if (Object.keys(path).some((k) => k !== 'type' && k !== 'steps' && k !== 'position'))
+    return undefined;
+  const names: string[] = [];
+  for (const step of path.steps as Record<string, unknown>[]) {
+    if (step.type !== 'name' || typeof step.value !== 'string') return undefined;
+    if (Object.keys(step).some((k) => k !== 'type' && k !== 'value' && k !== 'position'))
+      return undefined;
+    names.push(step.value);
+  }
+  if (names.length === 1 && names[0] === 'input') return { kind: 'input' };
+  if (names.length === 2 && names[0] === 'steps' && names[1])
+    return { kind: 'step', step: names[1] };
+  return undefined;
 }

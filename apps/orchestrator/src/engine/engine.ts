@@ -41,7 +41,25 @@ export interface EngineOptions {
   readonly stepEvents: StepEvents;
   /** RabbitMQ type of the step, result and progress queues (default classic); see the bus README. */
   readonly stepQueueType?: QueueType;
+  /**
+   * Most following steps a step request lists for its worker to start itself (chain.ts);
+   * 0 turns chains off. Default DEFAULT_CHAIN_LINKS.
+   */
+  readonly chainLinks?: number;
 }
+
+/** Default of EngineOptions.chainLinks: a cancelled run's continued links run out within it. */
+export const DEFAULT_CHAIN_LINKS = 16;
+
+/**
+ * How long a result that overtook the result recording its step (a chain) is held, unacked,
+ * before it is dropped as unknown. Its predecessor's result normally follows within a
+ * millisecond; a worker that died between the two publishes has its request redelivered, and
+ * the step is then recorded under the new attempt's continuation, which makes this one stale.
+ */
+const EARLY_RESULT_WAIT_MS = 30_000;
+/** Recheck interval for a held result: another replica may record the step. */
+const EARLY_RESULT_POLL_MS = 50;
 
 export type StepEvents = 'all' | 'steps' | 'none';
 
@@ -110,6 +128,8 @@ export class Engine {
   private readonly runMutex = new KeyedMutex();
   /** Results waiting for their run's turn, by run id (see onResult). */
   private readonly resultBatches = new Map<string, PendingResult[]>();
+  /** Held early results, woken when a transaction of their run commits here (see onResult). */
+  private readonly commitWaiters = new Map<string, Set<() => void>>();
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -207,6 +227,9 @@ export class Engine {
       }
     };
     const value = runId === undefined ? await commit() : await this.runMutex.run(runId, commit);
+    // Results wake held results themselves, and only when they changed something: two held
+    // results of one run must not wake each other in a loop.
+    if (runId !== undefined && kind !== 'result') this.wakeCommitWaiters(runId);
     this.options.metrics.transition.observe({ kind }, (performance.now() - started) / 1000);
     await this.perform(effects);
     return value;
@@ -219,6 +242,7 @@ export class Engine {
       metrics: this.options.metrics,
       replyTo: this.options.resultsQueue,
       progressTo: this.options.progressQueue,
+      chainLinks: this.options.chainLinks ?? DEFAULT_CHAIN_LINKS,
     };
   }
 
@@ -384,14 +408,19 @@ export class Engine {
    * link) still gets its own transaction at once.
    */
   async onResult(result: StepResult): Promise<'applied' | string> {
-    const outcome = await new Promise<Applied | Ignored>((resolve, reject) => {
-      const waiting = this.resultBatches.get(result.runId);
-      if (waiting) waiting.push({ result, resolve, reject });
-      else {
-        this.resultBatches.set(result.runId, [{ result, resolve, reject }]);
-        this.applyResultBatch(result.runId);
-      }
-    });
+    const giveUpAt = Date.now() + EARLY_RESULT_WAIT_MS;
+    let outcome = await this.queueResult(result);
+    // Overtook the result that records its step (chain.ts): held, unacked, until that is applied.
+    while (!outcome.applied && outcome.reason === 'early' && Date.now() < giveUpAt) {
+      await this.nextCommit(result.runId, EARLY_RESULT_POLL_MS);
+      outcome = await this.queueResult(result);
+    }
+    if (!outcome.applied && outcome.reason === 'early') {
+      this.options.logger.warn(
+        { runId: result.runId, step: result.step, taskId: result.taskId },
+        `dropped a result whose step was not recorded within ${EARLY_RESULT_WAIT_MS} ms (a chain continued by an attempt whose result was not accepted)`,
+      );
+    }
     if (!outcome.applied) {
       this.options.metrics.ignoredResults.inc({ reason: outcome.reason });
       this.options.logger.debug(
@@ -401,6 +430,39 @@ export class Engine {
       return outcome.reason;
     }
     return 'applied';
+  }
+
+  private queueResult(result: StepResult): Promise<Applied | Ignored> {
+    return new Promise<Applied | Ignored>((resolve, reject) => {
+      const waiting = this.resultBatches.get(result.runId);
+      if (waiting) waiting.push({ result, resolve, reject });
+      else {
+        this.resultBatches.set(result.runId, [{ result, resolve, reject }]);
+        this.applyResultBatch(result.runId);
+      }
+    });
+  }
+
+  /** Resolves after the next transaction of the run commits in this process, or after `ms`. */
+  private nextCommit(runId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const set = this.commitWaiters.get(runId) ?? new Set();
+      const wake = () => {
+        clearTimeout(timer);
+        set.delete(wake);
+        if (set.size === 0 && this.commitWaiters.get(runId) === set)
+          this.commitWaiters.delete(runId);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      set.add(wake);
+      this.commitWaiters.set(runId, set);
+    });
+  }
+
+  private wakeCommitWaiters(runId: string): void {
+    const set = this.commitWaiters.get(runId);
+    if (set) for (const wake of [...set]) wake();
   }
 
   /** Takes the run's turn and applies every result waiting for it then (up to a cap). */
@@ -421,7 +483,10 @@ export class Engine {
       },
       runId,
     ).then(
-      (outcomes) => batch?.forEach((p, i) => p.resolve(outcomes[i] as Applied | Ignored)),
+      (outcomes) => {
+        batch?.forEach((p, i) => p.resolve(outcomes[i] as Applied | Ignored));
+        if (outcomes.some((o) => o.applied)) this.wakeCommitWaiters(runId);
+      },
       (error: unknown) => {
         const failed = batch ?? [];
         if (failed.length === 1) failed[0]?.reject(error);
@@ -433,10 +498,10 @@ export class Engine {
   }
 
   private applyAlone(runId: string, pending: PendingResult): void {
-    this.transact('result', (t) => applyEach(t, runId, [pending]), runId).then(
-      ([outcome]) => pending.resolve(outcome as Applied | Ignored),
-      pending.reject,
-    );
+    this.transact('result', (t) => applyEach(t, runId, [pending]), runId).then(([outcome]) => {
+      pending.resolve(outcome as Applied | Ignored);
+      if (outcome?.applied) this.wakeCommitWaiters(runId);
+    }, pending.reject);
   }
 
   async onProgress(progress: StepProgress): Promise<void> {

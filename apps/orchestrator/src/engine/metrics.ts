@@ -8,6 +8,7 @@ export interface EngineMetrics {
   readonly retries: Counter<'queue' | 'reason'>;
   readonly ignoredResults: Counter<'reason'>;
   readonly deadLetters: Counter<'queue'>;
+  readonly continuedSteps: Counter<'queue'>;
 }
 
 export function createEngineMetrics(registry: Registry): EngineMetrics {
@@ -55,6 +56,12 @@ export function createEngineMetrics(registry: Registry): EngineMetrics {
     deadLetters: new Counter({
       name: 'conveyor_workflow_dead_letters_total',
       help: 'Messages found in the orchestrator dead-letter queues (malformed results, …)',
+      labelNames: ['queue'],
+      registers: [registry],
+    }),
+    continuedSteps: new Counter({
+      name: 'conveyor_workflow_steps_continued_total',
+      help: 'Steps a worker started itself from a chain (one broker hop saved each), per queue',
       labelNames: ['queue'],
       registers: [registry],
     }),

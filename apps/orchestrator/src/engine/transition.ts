@@ -12,6 +12,7 @@ import {
 import type { Dialect } from '../store/database';
 import type { Database, RunsTable, RunStatusValue, TasksTable, TaskStatus } from '../store/tables';
 import { backoffDelay } from './backoff';
+import { chainAfter, nextInChain } from './chain';
 import type { Effect } from './effects';
 import type { EngineMetrics } from './metrics';
 
@@ -21,6 +22,8 @@ export interface TransitionDeps {
   readonly metrics: EngineMetrics;
   readonly replyTo: string;
   readonly progressTo: string;
+  /** Most chain links a step request carries (0: none, the orchestrator dispatches every step). */
+  readonly chainLinks: number;
 }
 
 export type RunRow = Selectable<RunsTable>;
@@ -37,6 +40,8 @@ export interface LockedRun {
 /** The output of a step that just finished in this transaction, as the worker sent it. */
 export interface KnownOutput {
   readonly output: unknown;
+  /** The task id under which the worker already started the next step of the chain. */
+  readonly continuedAs?: string | undefined;
 }
 
 function runInput(run: LockedRun): unknown {
@@ -331,6 +336,8 @@ export class Transition {
     run: LockedRun,
     step: StepDefinition,
     known?: Record<string, unknown>,
+    /** Set when a worker already published this step's request, under this task id. */
+    continuedAs?: string,
   ): Promise<void> {
     if (run.row.status !== 'running') return;
     const context = await this.context(run, step, known);
@@ -364,8 +371,11 @@ export class Transition {
           input,
           queue: step.action.queue,
           dispatch: true,
+          ...(continuedAs !== undefined ? { id: continuedAs, published: true } : {}),
         });
-        await this.dispatch(run, [task], true);
+        await this.dispatch(run, [task], true, continuedAs !== undefined);
+        if (continuedAs !== undefined)
+          this.deps.metrics.continuedSteps.inc({ queue: step.action.queue });
       } else {
         const task = await this.insertTask(run, step, {
           kind: 'workflow',
@@ -416,10 +426,13 @@ export class Transition {
       queue?: string;
       error?: StepError;
       dispatch?: boolean;
+      /** A continued step keeps the id its worker gave it; its request is already confirmed. */
+      id?: string;
+      published?: boolean;
     },
   ): Promise<TaskRow> {
     const row: TaskRow = {
-      id: randomUUID(),
+      id: values.id ?? randomUUID(),
       run_id: run.row.id,
       step: step.name,
       item_index: -1,
@@ -439,7 +452,7 @@ export class Transition {
       finished_at: values.status === 'running' ? null : this.now,
       deadline_at: values.dispatch ? this.now + step.timeoutMs : null,
       retry_at: null,
-      published: 0,
+      published: values.published ? 1 : 0,
       child_run_id: null,
       progress: null,
       progress_message: null,
@@ -580,8 +593,16 @@ export class Transition {
     return run;
   }
 
-  /** Marks tasks running for their current attempt and queues their requests (after commit). */
-  private async dispatch(run: LockedRun, tasks: TaskRow[], alreadyWritten = false): Promise<void> {
+  /**
+   * Marks tasks running for their current attempt and queues their requests (after commit);
+   * `continued`: a worker already sent the (one) task's request, only the record is written.
+   */
+  private async dispatch(
+    run: LockedRun,
+    tasks: TaskRow[],
+    alreadyWritten = false,
+    continued = false,
+  ): Promise<void> {
     const byAttempt = new Map<number, TaskRow[]>();
     for (const t of tasks) byAttempt.set(t.attempt, [...(byAttempt.get(t.attempt) ?? []), t]);
     const timeout = tasks[0]?.timeout_ms ?? 0;
@@ -631,13 +652,23 @@ export class Transition {
       )
       .execute();
     for (const t of tasks) {
-      const request = buildRequest(
-        run.def,
-        { ...t, deadline_at: this.now + t.timeout_ms },
-        this.deps,
-        this.inputs.has(t) ? { value: this.inputs.get(t) } : undefined,
-      );
-      this.effects.push({ kind: 'dispatch', request });
+      if (!continued) {
+        const chain =
+          t.item_index === -1 && this.deps.chainLinks > 0
+            ? chainAfter(run.def, t.step, this.deps.chainLinks, () => ({
+                json: run.row.input,
+                value: runInput(run),
+              }))
+            : undefined;
+        const request = buildRequest(
+          run.def,
+          { ...t, deadline_at: this.now + t.timeout_ms },
+          this.deps,
+          this.inputs.has(t) ? { value: this.inputs.get(t) } : undefined,
+          chain,
+        );
+        this.effects.push({ kind: 'dispatch', request });
+      }
       this.stepEvent(run, {
         event: 'step.dispatched',
         step: t.step,
@@ -675,7 +706,7 @@ export class Transition {
         .where('status', '=', 'running')
         .returningAll()
         .executeTakeFirst();
-      if (!task) return this.ignored(result);
+      if (!task) return this.ignored(run, result);
       this.observeDuration(task, 'succeeded');
       await this.finishAttempt(task, 'succeeded', undefined, result.workerId);
       this.stepEvent(run, {
@@ -685,7 +716,10 @@ export class Transition {
         attempt: task.attempt,
         itemIndex: task.item_index,
       });
-      await this.afterTaskFinished(run, task, 'succeeded', undefined, { output });
+      await this.afterTaskFinished(run, task, 'succeeded', undefined, {
+        output,
+        continuedAs: result.continuedAs,
+      });
       return { applied: true };
     }
     const task = await this.trx
@@ -693,21 +727,42 @@ export class Transition {
       .selectAll()
       .where('id', '=', result.taskId)
       .executeTakeFirst();
+    if (!task) return this.early(run, result);
     const ignored = whyIgnored(task, result);
-    if (ignored || !task) return ignored ?? { applied: false, reason: 'unknown-task' };
+    if (ignored) return ignored;
     this.observeDuration(task, 'failed');
     await this.failAttempt(run, task, result.error, 'failed', result.workerId);
     return { applied: true };
   }
 
   /** Why a success changed nothing (read only then: duplicates and late results are rare). */
-  private async ignored(result: StepResult): Promise<Ignored> {
+  private async ignored(run: LockedRun, result: StepResult): Promise<Ignored> {
     const task = await this.trx
       .selectFrom('tasks')
       .selectAll()
       .where('id', '=', result.taskId)
       .executeTakeFirst();
+    if (!task) return this.early(run, result);
     return whyIgnored(task, result) ?? { applied: false, reason: 'duplicate' };
+  }
+
+  /**
+   * A result for a task this database does not hold: `early` when its step has no task yet in
+   * this running run — a step a worker started from a chain, whose result overtook the result
+   * that records it (the engine retries it) — else unknown (e.g. a chain started by an attempt
+   * whose result was not the one accepted: the step already has another task).
+   */
+  private async early(run: LockedRun, result: StepResult): Promise<Ignored> {
+    if (result.runId !== run.row.id || !run.def.stepsByName.has(result.step))
+      return { applied: false, reason: 'unknown-task' };
+    const sibling = await this.trx
+      .selectFrom('tasks')
+      .select('id')
+      .where('run_id', '=', run.row.id)
+      .where('step', '=', result.step)
+      .where('item_index', '=', -1)
+      .executeTakeFirst();
+    return { applied: false, reason: sibling ? 'unknown-task' : 'early' };
   }
 
   private observeDuration(task: TaskRow, outcome: StepResult['status']): void {
@@ -1027,7 +1082,11 @@ export class Transition {
       }
       statusOf?.set(name, 'running');
       started = true;
-      await this.startStep(run, dependent, outputs);
+      const continuedAs =
+        known?.continuedAs !== undefined && nextInChain(run.def, stepName)?.step === dependent
+          ? known.continuedAs
+          : undefined;
+      await this.startStep(run, dependent, outputs, continuedAs);
     }
     // A dependent started above is running (a skipped one that was the last completed the run
     // itself): the run cannot be done yet.
@@ -1099,6 +1158,7 @@ export function buildRequest(
   names: { replyTo: string; progressTo: string },
   /** The task's input when the caller holds it (else parsed from `task.input`). */
   input?: { readonly value: unknown },
+  chain?: StepRequest['chain'],
 ): StepRequest {
   return {
     type: 'workflow.step.request',
@@ -1115,6 +1175,7 @@ export function buildRequest(
     timeoutMs: task.timeout_ms,
     replyTo: names.replyTo,
     progressTo: names.progressTo,
+    ...(chain ? { chain } : {}),
   };
 }
 

@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import type { StepRequest, StepResult } from '@conveyor/contracts';
+import { defineStepHandler, stepQueue, stepResultsQueue } from '@conveyor/worker-sdk';
+import request from 'supertest';
+import { AMQP_URL, startSystem, unique, waitFor } from './harness';
+
+jest.setTimeout(60_000);
+
+/** A counter's value from the Prometheus text (0 when the series does not exist yet). */
+async function counter(url: string, name: string, labels: string): Promise<number> {
+  const text = (await request(url).get('/metrics')).text;
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+interface StepView {
+  step: string;
+  status: string;
+  taskId: string;
+  attempts: { attempt: number }[];
+}
+
+describe('chains: workers start the next step themselves (RabbitMQ, SQLite)', () => {
+  const chainWorkflow = (q: string) => `
+name: chained
+version: 1
+steps:
+  a: { queue: ${q}, input: 'input' }
+  b: { queue: ${q}, needs: [a], input: 'steps.a' }
+  c: { queue: ${q}, needs: [b] }
+  d: { queue: ${q}, needs: [c], input: '{ "wrapped": steps.c }' }
+  e: { queue: ${q}, needs: [d], input: 'steps.d' }
+output: 'steps.e'
+`;
+  const echo = (q: string) =>
+    defineStepHandler({
+      queue: q,
+      handle: async ({ step, input }) => ({ step, input }),
+    });
+  const expectedOutput = {
+    step: 'e',
+    input: {
+      step: 'd',
+      input: { wrapped: { step: 'c', input: { n: 1 } } },
+    },
+  };
+
+  it.each([
+    // b (output of a) and c (run input) follow from a; d's input needs JSONata, so the
+    // orchestrator dispatches it, with e (output of d) in its chain.
+    { chainLinks: 16, continued: 3 },
+    { chainLinks: 0, continued: 0 },
+  ])(
+    'records every step of a chain once, with $continued continued (CHAIN_LINKS=$chainLinks)',
+    async ({ chainLinks, continued }) => {
+      const q = unique('chain-echo');
+      const sys = await startSystem({
+        workflows: { 'chained.yaml': chainWorkflow(q) },
+        handlers: [echo(q)],
+        amqpUrl: AMQP_URL,
+        config: { chainLinks },
+      });
+      try {
+        const res = await request(sys.orchestrator.url)
+          .post('/api/workflows/chained/runs')
+          .send({ input: { n: 1 }, waitMs: 20_000 });
+        expect(res.status).toBe(200);
+        expect(res.body.run.status).toBe('succeeded');
+        expect(res.body.run.output).toEqual(expectedOutput);
+        const steps = res.body.run.steps as StepView[];
+        expect(steps.map((s) => `${s.step}:${s.status}:${s.attempts.length}`)).toEqual([
+          'a:succeeded:1',
+          'b:succeeded:1',
+          'c:succeeded:1',
+          'd:succeeded:1',
+          'e:succeeded:1',
+        ]);
+        expect(
+          await counter(
+            sys.orchestrator.url,
+            'conveyor_workflow_steps_continued_total',
+            `queue="${q}"`,
+          ),
+        ).toBe(continued);
+        expect(
+          await counter(
+            sys.orchestrator.url,
+            'conveyor_workflow_ignored_results_total',
+            'reason="unknown-task"',
+          ),
+        ).toBe(0);
+      } finally {
+        await sys.close();
+      }
+    },
+  );
+
+  it('holds a result that overtook the one recording its step, and drops a stale continuation', async () => {
+    const qa = unique('chain-first');
+    const qb = unique('chain-second');
+    const sys = await startSystem({
+      workflows: {
+        'pair.yaml': `
+name: pair
+version: 1
+steps:
+  a: { queue: ${qa} }
+  b: { queue: ${qb}, needs: [a], input: 'steps.a', retry: { maxAttempts: 1 } }
+output: 'steps.b'
+`,
+      },
+      // No SDK worker serves either queue: this test plays the workers by hand.
+      handlers: [echo(unique('unused'))],
+      amqpUrl: AMQP_URL,
+    });
+    const requests: StepRequest[] = [];
+    await sys.bus.assertQueue(stepQueue(qa, sys.config.stepQueueType));
+    const sub = await sys.bus.consume(
+      stepQueue(qa, sys.config.stepQueueType),
+      async (d) => void requests.push(d.message),
+    );
+    try {
+      const started = await request(sys.orchestrator.url)
+        .post('/api/workflows/pair/runs')
+        .send({ input: { n: 1 } });
+      expect(started.status).toBe(201);
+      const a = await waitFor('the request of step a', async () => requests[0]);
+      expect(a.chain).toEqual([
+        { step: 'b', queue: qb, timeoutMs: expect.any(Number), input: { from: 'output' } },
+      ]);
+      const results = stepResultsQueue(a.replyTo, sys.config.stepQueueType);
+      const base = {
+        type: 'workflow.step.result',
+        version: 1,
+        runId: a.runId,
+        attempt: 1,
+      } as const;
+      const continuedAs = randomUUID();
+      // A continuation of a re-run of a whose result is never accepted, then b's result under
+      // the accepted id — both before the result of a that names it.
+      const stale: StepResult = {
+        ...base,
+        taskId: randomUUID(),
+        step: 'b',
+        status: 'succeeded',
+        output: 'stale',
+      };
+      const early: StepResult = {
+        ...base,
+        taskId: continuedAs,
+        step: 'b',
+        status: 'succeeded',
+        output: 'b-done',
+      };
+      await sys.bus.publish(results, stale);
+      await sys.bus.publish(results, early);
+      await new Promise((r) => setTimeout(r, 200));
+      const running = await request(sys.orchestrator.url).get(`/api/runs/${a.runId}`);
+      expect(running.body.status).toBe('running');
+      expect(
+        await counter(
+          sys.orchestrator.url,
+          'conveyor_workflow_ignored_results_total',
+          'reason="unknown-task"',
+        ),
+      ).toBe(0);
+      await sys.bus.publish(results, {
+        ...base,
+        taskId: a.taskId,
+        step: 'a',
+        status: 'succeeded',
+        output: 'a-done',
+        continuedAs,
+      });
+      const done = await waitFor('the run to finish', async () => {
+        const r = await request(sys.orchestrator.url).get(`/api/runs/${a.runId}`);
+        return r.body.status !== 'running' && r.body;
+      });
+      expect(done.status).toBe('succeeded');
+      expect(done.output).toBe('b-done');
+      const b = (done.steps as StepView[]).find((s) => s.step === 'b');
+      expect(b?.taskId).toBe(continuedAs);
+      expect(
+        await counter(
+          sys.orchestrator.url,
+          'conveyor_workflow_steps_continued_total',
+          `queue="${qb}"`,
+        ),
+      ).toBe(1);
+      expect(
+        await counter(
+          sys.orchestrator.url,
+          'conveyor_workflow_ignored_results_total',
+          'reason="unknown-task"',
+        ),
+      ).toBe(1);
+      // b's request came from the "worker" above: the orchestrator sent none.
+      expect(await sys.bus.queueDepth(stepQueue(qb, sys.config.stepQueueType))).toBe(0);
+    } finally {
+      await sub.cancel();
+      await sys.close();
+    }
+  });
+});
