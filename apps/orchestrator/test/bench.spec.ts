@@ -10,7 +10,7 @@ jest.setTimeout(420_000);
 const ROOT = join(__dirname, '..', '..', '..');
 
 describe('benchmark (tiny configuration)', () => {
-  it('runs every shape on both queue types, Celery included, and writes a report with numbers', async () => {
+  it('runs every shape on both queue types (classic also without chains), Celery included, and writes a report with numbers', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'orch-bench-test-'));
     const out = join(dir, 'report.md');
     try {
@@ -31,22 +31,29 @@ describe('benchmark (tiny configuration)', () => {
         },
       );
       const report = readFileSync(out, 'utf8');
-      // Both queue types, side by side, each with numbers.
-      for (const type of ['quorum', 'classic']) {
+      // Both queue types with chains, and classic without, side by side, each with numbers.
+      for (const variant of [
+        'quorum queues, chains',
+        'classic queues, chains',
+        'classic queues, no chains',
+      ]) {
         expect(report).toMatch(
           new RegExp(
-            `\\| ${type} queues \\| one chain at a time \\| 90 \\| \\d+\\.\\d+ \\| \\d+\\.\\d+ \\|`,
+            `\\| ${variant} \\| one chain at a time \\| 90 \\| \\d+\\.\\d+ \\| \\d+\\.\\d+ \\|`,
           ),
         );
         expect(report).toMatch(
-          new RegExp(`\\| ${type} queues \\| 1000 \\| \\d+\\.\\d+ \\| \\d+ \\| \\d+ \\| \\d+ \\|`),
+          new RegExp(`\\| ${variant} \\| 1000 \\| \\d+\\.\\d+ \\| \\d+ \\| \\d+ \\| \\d+ \\|`),
         );
       }
       expect(report).toMatch(
-        /\| chain of 10, per-step overhead p50 \(ms\) \| \d+\.\d+ \| \d+\.\d+ \| \d+\.\d+ \| \d+\.\d+ \| \d+\.\d+ \|/,
+        /\| chain of 10, per-step overhead p50 \(ms\) \| \d+\.\d+( \| \d+\.\d+ \| \d+\.\d+){3} \|/,
       );
       expect(report).toMatch(
-        /\| fan-out\/chord of 100 no-ops \+ join \(ms\) \| \d+ \| \d+ \| \d+\.\d+ \| \d+ \| \d+\.\d+ \|/,
+        /\| fan-out\/chord of 100 no-ops \+ join \(ms\) \| \d+( \| \d+ \| \d+\.\d+){3} \|/,
+      );
+      expect(report).toMatch(
+        /\| Conveyor link \(classic queues, chains\) beyond its 1 hop, p50 \|/,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

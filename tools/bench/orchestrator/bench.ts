@@ -24,6 +24,8 @@ import pino from 'pino';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const DEFAULT_QUEUE_TYPES = 'classic,quorum';
+/** What the orchestrator uses unless CHAIN_LINKS says otherwise (engine.ts). */
+const DEFAULT_CHAIN_LINKS = 16;
 const now = () => performance.timeOrigin + performance.now();
 
 interface Options {
@@ -33,13 +35,27 @@ interface Options {
   amqpUrl: string;
   celery: boolean;
   queueTypes: string;
+  /** Also measure the first queue type with chains off (CHAIN_LINKS=0), side by side. */
+  dispatchBaseline: boolean;
+}
+
+/** One orchestrator configuration: step queue type, and how many chain links requests carry. */
+interface Variant {
+  readonly queueType: QueueType;
+  readonly chainLinks: number;
 }
 
 /** What one orchestrator (one queue type) measured. */
 interface ConveyorResult {
-  queueType: QueueType;
+  variant: Variant;
   seqGaps: number[];
   seqRuns: number[];
+  /** From the start request to the first step starting (HTTP, first transaction, one hop). */
+  seqFirst: number[];
+  /** From the last step ending to its run.completed event arriving. */
+  seqLast: number[];
+  /** Orchestrator process CPU (user + system) per step during the sequential chains. */
+  orchestratorCpuPerStepMs: number;
   rateGaps: number[];
   rateRuns: number[];
   achieved: number;
@@ -68,6 +84,13 @@ function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
   return kb / 1024;
+}
+
+/** CPU time (user + system) a process has used, in ms (from /proc, clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function workflows(prefix: string, chainLength: number): Record<string, string> {
@@ -127,7 +150,7 @@ class Harness {
     const event = await this.done(id);
     if (event.status !== 'succeeded')
       throw new Error(`run ${id} ${event.status}: ${event.error?.message}`);
-    return { ms: now() - t0, output: event.output };
+    return { ms: now() - t0, t0, t1: now(), output: event.output };
   }
 }
 
@@ -163,10 +186,11 @@ async function resultTransitions(base: string): Promise<{ sum: number; count: nu
 async function runConveyor(
   opts: Options,
   q: Sizes,
-  queueType: QueueType,
+  variant: Variant,
   logger: pino.Logger,
 ): Promise<ConveyorResult> {
-  const prefix = `orch-bench-${process.pid}-${Date.now().toString(36)}-${queueType}`;
+  const { queueType } = variant;
+  const prefix = `orch-bench-${process.pid}-${Date.now().toString(36)}-${queueType}-${variant.chainLinks}`;
   const workDir = mkdtempSync(join(tmpdir(), 'orch-bench-'));
   const wfDir = join(workDir, 'workflows');
   execFileSync('mkdir', ['-p', wfDir]);
@@ -200,6 +224,7 @@ async function runConveyor(
         PROGRESS_QUEUE: `${prefix}-progress`,
         EVENTS_EXCHANGE: `${prefix}-events`,
         STEP_QUEUE_TYPE: queueType,
+        CHAIN_LINKS: String(variant.chainLinks),
         LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'inherit', 'inherit'],
@@ -253,14 +278,21 @@ async function runConveyor(
     // (a1) sequential chains: per-hop overhead with nothing else running (comparable with Celery).
     const seqGaps: number[] = [];
     const seqRuns: number[] = [];
+    const seqFirst: number[] = [];
+    const seqLast: number[] = [];
     const tx0 = await resultTransitions(base);
+    const cpu0 = cpuMs(orchestrator.pid ?? 0);
     for (let i = 0; i < q.seqChains; i++) {
-      const { ms, output } = await harness.run('chain', null);
+      const { ms, output, t0, t1 } = await harness.run('chain', null);
       const stamps = output as Stamp[];
       seqRuns.push(ms);
+      seqFirst.push((stamps[0]?.s ?? NaN) - t0);
+      seqLast.push(t1 - (stamps[stamps.length - 1]?.e ?? NaN));
       for (let k = 1; k < stamps.length; k++)
         seqGaps.push((stamps[k]?.s ?? NaN) - (stamps[k - 1]?.e ?? NaN));
     }
+    const orchestratorCpuPerStepMs =
+      (cpuMs(orchestrator.pid ?? 0) - cpu0) / (q.seqChains * q.chainLength);
     const tx1 = await resultTransitions(base);
     const resultTxMs = ((tx1.sum - tx0.sum) / Math.max(1, tx1.count - tx0.count)) * 1000;
 
@@ -318,9 +350,12 @@ async function runConveyor(
 
     await worker.close();
     return {
-      queueType,
+      variant,
       seqGaps,
       seqRuns,
+      seqFirst,
+      seqLast,
+      orchestratorCpuPerStepMs,
       rateGaps,
       rateRuns,
       achieved,
@@ -369,9 +404,12 @@ async function main(opts: Options): Promise<void> {
         fanouts: [1000, 10000],
         chord: 1000,
       };
+  const variants: Variant[] = (queueTypes as QueueType[]).flatMap((queueType, i) => [
+    { queueType, chainLinks: DEFAULT_CHAIN_LINKS },
+    ...(i === 0 && opts.dispatchBaseline ? [{ queueType, chainLinks: 0 }] : []),
+  ]);
   const runs: ConveyorResult[] = [];
-  for (const queueType of queueTypes as QueueType[])
-    runs.push(await runConveyor(opts, q, queueType, logger));
+  for (const variant of variants) runs.push(await runConveyor(opts, q, variant, logger));
 
   // (e) the floor: one bare broker hop between two processes.
   const hop = await measureBrokerHop(opts.amqpUrl, q.seqChains * (q.chainLength - 1));
@@ -406,21 +444,37 @@ async function main(opts: Options): Promise<void> {
     }
   }
 
-  const label = (r: ConveyorResult) => `${r.queueType} queues`;
+  const label = (r: ConveyorResult) =>
+    `${r.variant.queueType} queues, ${r.variant.chainLinks > 0 ? 'chains' : 'no chains'}`;
+  /** Broker hops between a worker finishing a step and the next starting: chains save one. */
+  const hopsPerLink = (r: ConveyorResult) => (r.variant.chainLinks > 0 ? 1 : 2);
   const results: string[] = [
     `### (a) Orchestration overhead per step (10-step chain of no-op workers)`,
     '',
-    'Overhead = time from a worker finishing step *k* to a worker starting step *k+1*: result publish, broker, orchestrator transaction, request publish, broker. "result tx" = mean time of the orchestrator\'s result transaction (lock wait, SQL, commit) during the one-chain-at-a-time runs, from its `conveyor_workflow_transition_seconds` histogram; the rest of the overhead is the two broker hops and the client libraries.',
+    'Overhead = time from a worker finishing step *k* to a worker starting step *k+1*. "chains" (the default, `CHAIN_LINKS=16`): the worker publishes step *k+1*\'s request itself (protocol §7), one broker hop, and the orchestrator records it from step *k*\'s result off the critical path. "no chains" (`CHAIN_LINKS=0`, also what a worker ignoring `chain` gets): result publish, broker, orchestrator transaction, request publish, broker. "result tx" = mean time of the orchestrator\'s result transaction (lock wait, SQL, commit) during the one-chain-at-a-time runs, from its `conveyor_workflow_transition_seconds` histogram.',
     '',
     '| step queues | load | steps measured | p50 (ms) | p99 (ms) | run p50 (ms) | run p99 (ms) | result tx mean (ms) |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
+  results.push(
+    '',
+    "Where a whole run's time goes, one chain at a time (p50, ms): *start* = from the start request to the first step starting (HTTP, the run's first transaction, one hop); *links* = the 9 overheads between steps; *completion* = from the last step ending to its `run.completed` event arriving (result hop, every step not yet recorded, the run's completion, the event hop).",
+    '',
+    '| step queues | start p50 | completion p50 | completion p99 | orchestrator CPU per step (ms) |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...runs.map(
+      (r) =>
+        `| ${label(r)} | ${fmt(percentile(r.seqFirst, 50))} | ${fmt(percentile(r.seqLast, 50))} | ${fmt(percentile(r.seqLast, 99))} | ${fmt(r.orchestratorCpuPerStepMs)} |`,
+    ),
+  );
+  const chainRows: string[] = [];
   for (const r of runs) {
-    results.push(
+    chainRows.push(
       `| ${label(r)} | one chain at a time | ${r.seqGaps.length} | ${fmt(percentile(r.seqGaps, 50))} | ${fmt(percentile(r.seqGaps, 99))} | ${fmt(percentile(r.seqRuns, 50), 1)} | ${fmt(percentile(r.seqRuns, 99), 1)} | ${fmt(r.resultTxMs)} |`,
       `| ${label(r)} | ${q.rateRunsPerSecond} chains/s (${fmt(r.achieved, 0)} steps/s achieved) | ${r.rateGaps.length} | ${fmt(percentile(r.rateGaps, 50))} | ${fmt(percentile(r.rateGaps, 99))} | ${fmt(percentile(r.rateRuns, 50), 1)} | ${fmt(percentile(r.rateRuns, 99), 1)} | |`,
     );
   }
+  results.splice(6, 0, ...chainRows);
   results.push(
     '',
     `### (b) Fan-out (concurrency limit 200, no-op items, then one step over the joined list)`,
@@ -495,14 +549,14 @@ async function main(opts: Options): Promise<void> {
   results.push(
     `### (e) The floor: one broker hop between two processes (bare amqplib, persistent, confirms), same run`,
     '',
-    `A message published by one process and consumed by another through a durable classic queue, ${hop.length} times one at a time, with no framework, validation or database (tools/bench/orchestrator/hop-echo.ts). A Celery chain link is one such hop (worker → broker → worker); a Conveyor link is two (worker → broker → orchestrator → broker → worker), so "beyond the hops" is what the libraries, the orchestrator's transaction and the SDK add.`,
+    `A message published by one process and consumed by another through a durable classic queue, ${hop.length} times one at a time, with no framework, validation or database (tools/bench/orchestrator/hop-echo.ts). A Celery chain link is one such hop (worker → broker → worker), and so is a Conveyor link with chains; without chains it is two (worker → broker → orchestrator → broker → worker). "Beyond the hops" is what the libraries, the SDK and (without chains) the orchestrator's transaction add.`,
     '',
     '| measure | p50 (ms) | p99 (ms) |',
     '| --- | ---: | ---: |',
     `| one broker hop | ${fmt(hopP50)} | ${fmt(percentile(hop, 99))} |`,
     ...runs.map(
       (r) =>
-        `| Conveyor link (${label(r)}) beyond its 2 hops, p50 | ${fmt(percentile(r.seqGaps, 50) - 2 * hopP50)} | |`,
+        `| Conveyor link (${label(r)}) beyond its ${hopsPerLink(r)} hop${hopsPerLink(r) > 1 ? 's' : ''}, p50 | ${fmt(percentile(r.seqGaps, 50) - hopsPerLink(r) * hopP50)} | |`,
     ),
     ...(celery
       ? [`| Celery link beyond its 1 hop, p50 | ${fmt(celery.chain.gap_p50_ms - hopP50)} | |`]
@@ -522,11 +576,11 @@ async function main(opts: Options): Promise<void> {
     }
   })();
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  const command = `npx nx run orchestrator:bench${opts.quick ? ' -- --quick' : ''}${opts.databaseUrl ? ' --database-url …' : ''}${opts.queueTypes !== DEFAULT_QUEUE_TYPES ? ` --queue-types ${opts.queueTypes}` : ''}`;
+  const command = `npx nx run orchestrator:bench${opts.quick ? ' -- --quick' : ''}${opts.databaseUrl ? ' --database-url …' : ''}${opts.queueTypes !== DEFAULT_QUEUE_TYPES ? ` --queue-types ${opts.queueTypes}` : ''}${opts.dispatchBaseline ? '' : ' --no-dispatch-baseline'}`;
   const report = [
     `## Results${opts.quick ? ' (quick configuration: tiny sizes, not representative)' : ''}`,
     '',
-    `Command: \`${command}\` — ${new Date().toISOString()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, RabbitMQ ${rabbit} (step queues: ${queueTypes.join(' then ')}; publisher confirms, persistent messages, manual acks throughout), ${opts.databaseUrl ? 'PostgreSQL' : 'SQLite (WAL)'}; orchestrator, workers, broker, database and Celery share the machine; load average at the end ${load}.`,
+    `Command: \`${command}\` — ${new Date().toISOString()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, RabbitMQ ${rabbit} (orchestrators in this order: ${runs.map(label).join('; ')}; publisher confirms, persistent messages, manual acks throughout), ${opts.databaseUrl ? 'PostgreSQL' : 'SQLite (WAL)'}; orchestrator, workers, broker, database and Celery share the machine; load average at the end ${load}.`,
     '',
     ...results,
   ].join('\n');
@@ -637,6 +691,10 @@ if (require.main === module) {
       process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
     )
     .option('--no-celery', 'skip the Celery comparison')
+    .option(
+      '--no-dispatch-baseline',
+      'skip the run of the first queue type with chains off (CHAIN_LINKS=0)',
+    )
     .option(
       '--queue-types <list>',
       'step queue types to measure, one orchestrator each (classic = the default, quorum)',

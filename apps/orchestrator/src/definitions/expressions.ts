@@ -56,14 +56,23 @@ export function compileExpression(source: string): Expression {
   }
   const stepRefs = new Set<string>();
   collectStepRefs(compiled.ast(), stepRefs);
+  const reference = bareReference(compiled.ast());
   return {
     source,
     stepRefs: [...stepRefs],
-    reference: bareReference(compiled.ast()),
-    async evaluate(context) {
-      const value: unknown = await compiled.evaluate(context);
-      return normalise(value);
-    },
+    reference,
+    // A bare reference is a lookup: JSONata's evaluator costs more than the rest of a chain
+    // link's transaction, and returns the same (checked in definitions.spec.ts).
+    evaluate: reference
+      ? async (context) =>
+          normalise(
+            reference.kind === 'input'
+              ? context.input
+              : Object.hasOwn(context.steps, reference.step)
+                ? context.steps[reference.step]
+                : undefined,
+          )
+      : async (context) => normalise(await compiled.evaluate(context)),
   };
 }
 

@@ -94,11 +94,21 @@ async function applyEach(
   pending: readonly PendingResult[],
 ): Promise<(Applied | Ignored)[]> {
   const run = await t.lockRun(runId);
+  if (!run) return pending.map(() => ({ applied: false, reason: 'unknown-run' }));
   const outcomes: (Applied | Ignored)[] = [];
-  for (const { result } of pending)
-    outcomes.push(
-      run ? await t.applyResult(run, result) : { applied: false, reason: 'unknown-run' },
-    );
+  for (const { result } of pending) outcomes.push(await t.applyResult(run, result));
+  // A chain's results often arrive together, the next step's first (chain.ts): once the one
+  // that records its step is applied, the early one applies in the same transaction.
+  const isEarly = (o: Applied | Ignored | undefined) =>
+    o?.applied === false && o.reason === 'early';
+  for (let progress = outcomes.some((o) => o.applied); progress;) {
+    progress = false;
+    for (const [i, { result }] of pending.entries()) {
+      if (!isEarly(outcomes[i])) continue;
+      outcomes[i] = await t.applyResult(run, result);
+      progress ||= outcomes[i]?.applied === true;
+    }
+  }
   return outcomes;
 }
 
@@ -412,8 +422,10 @@ export class Engine {
     let outcome = await this.queueResult(result);
     // Overtook the result that records its step (chain.ts): held, unacked, until that is applied.
     while (!outcome.applied && outcome.reason === 'early' && Date.now() < giveUpAt) {
-      await this.nextCommit(result.runId, EARLY_RESULT_POLL_MS);
+      // Listening before retrying, so a commit between the retry and the wait is not missed.
+      const committed = this.nextCommit(result.runId, EARLY_RESULT_POLL_MS);
       outcome = await this.queueResult(result);
+      if (!outcome.applied && outcome.reason === 'early') await committed;
     }
     if (!outcome.applied && outcome.reason === 'early') {
       this.options.logger.warn(
