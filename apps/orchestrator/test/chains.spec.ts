@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { StepRequest, StepResult } from '@conveyor/contracts';
-import { defineStepHandler, stepQueue, stepResultsQueue } from '@conveyor/worker-sdk';
+import {
+  defineStepHandler,
+  runEventsTopic,
+  stepQueue,
+  stepResultsQueue,
+} from '@conveyor/worker-sdk';
 import request from 'supertest';
 import { AMQP_URL, startSystem, unique, waitFor } from './harness';
 
@@ -198,6 +203,55 @@ output: 'steps.b'
       expect(await sys.bus.queueDepth(stepQueue(qb, sys.config.stepQueueType))).toBe(0);
     } finally {
       await sub.cancel();
+      await sys.close();
+    }
+  });
+
+  it('publishes step events only while someone is bound to receive them', async () => {
+    const q = unique('events-echo');
+    const sys = await startSystem({
+      workflows: { 'chained.yaml': chainWorkflow(q) },
+      handlers: [echo(q)],
+      amqpUrl: AMQP_URL,
+    });
+    const runChain = async () => {
+      const res = await request(sys.orchestrator.url)
+        .post('/api/workflows/chained/runs')
+        .send({ input: { n: 1 }, waitMs: 20_000 });
+      expect(res.body.run.status).toBe('succeeded');
+      return res.body.run.id as string;
+    };
+    const skipped = () =>
+      counter(sys.orchestrator.url, 'conveyor_workflow_step_events_skipped_total', '');
+    try {
+      for (let i = 0; i < 3; i++) await runChain();
+      // Each routing key's first event went out and came back unrouted; the rest were skipped.
+      expect(await skipped()).toBeGreaterThan(10);
+      const heard: string[] = [];
+      const sub = await sys.bus.subscribe(
+        runEventsTopic(sys.config.eventsExchange),
+        async (d) =>
+          void heard.push(
+            `${d.message.event}:${'step' in d.message ? d.message.step : ''}:${d.message.runId}`,
+          ),
+        { pattern: 'step.succeeded.#' },
+      );
+      try {
+        await new Promise((r) => setTimeout(r, 1200));
+        const before = await skipped();
+        const runId = await runChain();
+        await waitFor('the step events of the new run', async () =>
+          heard.filter((h) => h.endsWith(runId)).length === 5 ? true : undefined,
+        );
+        expect(heard.filter((h) => h.endsWith(runId)).sort()).toEqual(
+          ['a', 'b', 'c', 'd', 'e'].map((step) => `step.succeeded:${step}:${runId}`),
+        );
+        // step.dispatched still has no listener: still skipped.
+        expect(await skipped()).toBeGreaterThan(before);
+      } finally {
+        await sub.cancel();
+      }
+    } finally {
       await sys.close();
     }
   });

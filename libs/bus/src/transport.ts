@@ -28,6 +28,12 @@ export interface PublishOptions {
   routingKey?: string;
   /** Correlation id copied to AMQP properties (and headers for the embedded transport). */
   correlationId?: string;
+  /**
+   * Events only: called when no binding matched the routing key, so nobody received the event
+   * (RabbitMQ: published `mandatory` and returned). The publish still resolves. Lets a producer
+   * of costly, optional events stop sending them while nobody listens.
+   */
+  onUnroutable?: () => void;
 }
 
 export interface ConsumeOptions {

@@ -348,6 +348,24 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
       expect(c).toHaveLength(4);
     });
 
+    it('tells a publisher who asks that no binding matched an event', async () => {
+      const topic = defineTopic({ exchange: fx.name('probe'), schema: Event });
+      const received: string[] = [];
+      const unroutable: string[] = [];
+      const publish = (type: string) =>
+        bus.publishEvent(topic, { type, id: 1 }, { onUnroutable: () => unroutable.push(type) });
+      await publish('nobody.listens');
+      const sub = await bus.subscribe(topic, async (d) => void received.push(d.routingKey), {
+        pattern: 'order.#',
+      });
+      await publish('order.created');
+      await publish('invoice.sent');
+      await waitFor('the routed event', () => received.length === 1);
+      await sub.cancel();
+      expect(received).toEqual(['order.created']);
+      expect(unroutable).toEqual(['nobody.listens', 'invoice.sent']);
+    });
+
     it('refuses an event without a type when no routing key is given', async () => {
       const topic = defineTopic({ exchange: fx.name('untyped'), schema: Event.partial() });
       await expect(bus.publishEvent(topic, { id: 1 })).rejects.toThrow(

@@ -61,6 +61,14 @@ const EARLY_RESULT_WAIT_MS = 30_000;
 /** Recheck interval for a held result: another replica may record the step. */
 const EARLY_RESULT_POLL_MS = 50;
 
+/**
+ * How long step events of one routing key are skipped after the broker returned one unrouted
+ * (nobody bound to receive it). Each costs a confirmed publish — a third of a chain link's
+ * orchestrator CPU — so they go out only while someone listens: an SSE stream on any replica,
+ * a dashboard's binding. A new listener elsewhere gets them within this delay.
+ */
+const UNHEARD_RECHECK_MS = 1000;
+
 export type StepEvents = 'all' | 'steps' | 'none';
 
 export type StartRunResult =
@@ -138,6 +146,8 @@ export class Engine {
   private readonly runMutex = new KeyedMutex();
   /** Results waiting for their run's turn, by run id (see onResult). */
   private readonly resultBatches = new Map<string, PendingResult[]>();
+  /** Step-event routing keys nobody was bound to, and until when they are skipped (ms). */
+  private readonly unheardUntil = new Map<string, number>();
   /** Held early results, woken when a transaction of their run commits here (see onResult). */
   private readonly commitWaiters = new Map<string, Set<() => void>>();
 
@@ -311,10 +321,26 @@ export class Engine {
   }
 
   private publishEvent(event: RunEvent): void {
+    const routingKey = runEventRoutingKey(event);
+    const stepEvent = event.event !== 'run.started' && event.event !== 'run.completed';
+    if (stepEvent) {
+      const until = this.unheardUntil.get(routingKey);
+      if (until !== undefined && until > Date.now()) {
+        this.options.metrics.stepEventsSkipped.inc();
+        return;
+      }
+      this.unheardUntil.delete(routingKey);
+    }
     // Best effort for step events (the database is the record); the completion has an outbox.
     this.options.bus
       .publishEvent(runEventsTopic(this.options.eventsExchange), event, {
-        routingKey: runEventRoutingKey(event),
+        routingKey,
+        ...(stepEvent
+          ? {
+              onUnroutable: () =>
+                this.unheardUntil.set(routingKey, Date.now() + UNHEARD_RECHECK_MS),
+            }
+          : {}),
       })
       .catch((error: unknown) =>
         this.options.logger.warn(
@@ -630,6 +656,8 @@ export class Engine {
         { pattern: '#', prefetch: 256 },
       );
       await this.allEvents.subscription;
+      // This replica now listens to every event: skip none from here on.
+      this.unheardUntil.clear();
     } catch (error) {
       this.listeners.delete(listener);
       this.allEvents.subscription = undefined;

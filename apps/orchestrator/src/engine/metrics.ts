@@ -9,6 +9,7 @@ export interface EngineMetrics {
   readonly ignoredResults: Counter<'reason'>;
   readonly deadLetters: Counter<'queue'>;
   readonly continuedSteps: Counter<'queue'>;
+  readonly stepEventsSkipped: Counter;
 }
 
 export function createEngineMetrics(registry: Registry): EngineMetrics {
@@ -63,6 +64,11 @@ export function createEngineMetrics(registry: Registry): EngineMetrics {
       name: 'conveyor_workflow_steps_continued_total',
       help: 'Steps a worker started itself from a chain (one broker hop saved each), per queue',
       labelNames: ['queue'],
+      registers: [registry],
+    }),
+    stepEventsSkipped: new Counter({
+      name: 'conveyor_workflow_step_events_skipped_total',
+      help: 'Step events not published because, a moment before, nobody was bound to receive them',
       registers: [registry],
     }),
   };

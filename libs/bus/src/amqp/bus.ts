@@ -154,12 +154,20 @@ class AmqpBus implements Bus {
       (ch) => declareTopic(ch, topic.exchange),
       deadline,
     );
-    // Not mandatory: an event nobody subscribes to is not an error.
-    await this.publisher.publish(topic.exchange, routingKey, content, this.properties(options), {
-      deadline,
-      timeoutMs: this.settings.publishTimeoutMs,
-      countAs: topic.exchange,
-    });
+    // An event nobody subscribes to is not an error: mandatory only to tell a caller who asks.
+    const onUnroutable = options?.onUnroutable;
+    await this.publisher.publish(
+      topic.exchange,
+      routingKey,
+      content,
+      { ...this.properties(options), ...(onUnroutable ? { mandatory: true } : {}) },
+      {
+        deadline,
+        timeoutMs: this.settings.publishTimeoutMs,
+        countAs: topic.exchange,
+        ...(onUnroutable ? { onReturned: onUnroutable } : {}),
+      },
+    );
   }
 
   async consume<T>(

@@ -16,6 +16,8 @@ interface Outgoing {
   readonly timer: NodeJS.Timeout;
   /** Application publishes count in the metrics; retry and dead-letter copies do not. */
   readonly countAs: string | undefined;
+  /** Set: a return means nobody listens (an event), not a missing queue to re-create. */
+  readonly onReturned: (() => void) | undefined;
   settled: boolean;
   lastError?: string;
 }
@@ -85,7 +87,7 @@ export class ConfirmPublisher {
      * Absolute deadline (Date.now() ms), the configured timeout it came from (for the error) and,
      * for application publishes, the destination to count it under.
      */
-    timeout: { deadline: number; timeoutMs: number; countAs?: string },
+    timeout: { deadline: number; timeoutMs: number; countAs?: string; onReturned?: () => void },
   ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const item: Outgoing = {
@@ -98,6 +100,7 @@ export class ConfirmPublisher {
         reject,
         settled: false,
         countAs: timeout.countAs,
+        onReturned: timeout.onReturned,
         timer: setTimeout(
           () => this.expire(item, timeout.timeoutMs),
           Math.max(0, timeout.deadline - Date.now()),
@@ -158,6 +161,12 @@ export class ConfirmPublisher {
     this.unconfirmed.delete(item);
     const wasReturned = this.returned.delete(item.options.messageId);
     if (item.settled) return this.checkIdle();
+    if (!err && wasReturned && item.onReturned) {
+      this.settle(item);
+      item.onReturned();
+      item.resolve();
+      return;
+    }
     if (!err && wasReturned) {
       // Its queue is gone (deleted by hand, or lost in a broker reset): re-create, then resend.
       item.lastError = `${describe(item)} did not exist: the broker returned the message as unroutable`;

@@ -64,7 +64,7 @@ export class EmbeddedBus implements Bus {
     this.assertOpen(`publish to topic ${topic.exchange}`);
     const body = encodeMessage(topic.schema, message, `topic ${topic.exchange}`);
     const routingKey = eventRoutingKey(message, options?.routingKey, topic.exchange);
-    this.broker.publish(topic.exchange, {
+    const delivered = this.broker.publish(topic.exchange, {
       body,
       headers: publishHeaders(options),
       messageId: options?.messageId ?? randomUUID(),
@@ -72,6 +72,7 @@ export class EmbeddedBus implements Bus {
       exchange: topic.exchange,
     });
     this.metrics.published(topic.exchange);
+    if (delivered === 0) options?.onUnroutable?.();
   }
 
   async consume<T>(
