@@ -55,6 +55,11 @@ describe('benchmark (tiny configuration)', () => {
       expect(report).toMatch(
         /\| Conveyor link \(classic queues, chains\) beyond its 1 hop, p50 \|/,
       );
+      // (f): steps that take 10 ms, Celery and each Conveyor variant with a ratio.
+      expect(report).toMatch(/\| Celery \| \d+\.\d \| \d+\.\d \| \d+\.\d+ \| \|/);
+      expect(report).toMatch(
+        /\| Conveyor, classic queues, chains \| \d+\.\d \| \d+\.\d \| \d+\.\d+ \| \d+\.\d+ \|/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

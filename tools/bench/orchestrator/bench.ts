@@ -56,6 +56,9 @@ interface ConveyorResult {
   seqLast: number[];
   /** Orchestrator process CPU (user + system) per step during the sequential chains. */
   orchestratorCpuPerStepMs: number;
+  /** (f) Whole runs and link overheads of chains whose steps take workMs. */
+  workRuns: number[];
+  workGaps: number[];
   rateGaps: number[];
   rateRuns: number[];
   achieved: number;
@@ -94,13 +97,17 @@ function cpuMs(pid: number): number {
 }
 
 function workflows(prefix: string, chainLength: number): Record<string, string> {
-  const chainSteps = Array.from({ length: chainLength }, (_, i) =>
-    i === 0
-      ? `  s1: { queue: ${prefix}-stamp, input: '[]' }`
-      : `  s${i + 1}: { queue: ${prefix}-stamp, needs: [s${i}], input: 'steps.s${i}' }`,
-  );
+  const chainOf = (name: string, queue: string) => {
+    const steps = Array.from({ length: chainLength }, (_, i) =>
+      i === 0
+        ? `  s1: { queue: ${queue}, input: '[]' }`
+        : `  s${i + 1}: { queue: ${queue}, needs: [s${i}], input: 'steps.s${i}' }`,
+    );
+    return `name: ${name}\nversion: 1\nsteps:\n${steps.join('\n')}\noutput: 'steps.s${chainLength}'\n`;
+  };
   return {
-    'chain.yaml': `name: chain\nversion: 1\nsteps:\n${chainSteps.join('\n')}\noutput: 'steps.s${chainLength}'\n`,
+    'chain.yaml': chainOf('chain', `${prefix}-stamp`),
+    'work.yaml': chainOf('work', `${prefix}-work`),
     'three.yaml': `name: three\nversion: 1\nsteps:\n  a: { queue: ${prefix}-noop, input: 'input' }\n  b: { queue: ${prefix}-noop, needs: [a], input: 'steps.a' }\n  c: { queue: ${prefix}-noop, needs: [b], input: 'steps.b' }\noutput: 'steps.c'\n`,
     'fan.yaml': `name: fan\nversion: 1\nsteps:\n  items:\n    forEach: '[1..input.n]'\n    concurrency: 200\n    queue: ${prefix}-noop\n    input: 'item'\n    timeout: 5m\n  count: { queue: ${prefix}-noop, needs: [items], input: '$count(steps.items)' }\noutput: 'steps.count'\n`,
   };
@@ -157,6 +164,9 @@ class Harness {
 type Sizes = {
   chainLength: number;
   seqChains: number;
+  /** (f): sequential chains whose steps each wait workMs. */
+  workRuns: number;
+  workMs: number;
   rateSeconds: number;
   rateRunsPerSecond: number;
   throughputSeconds: number;
@@ -264,6 +274,15 @@ async function runConveyor(
             return [...input, { s, e: now() }];
           },
         }),
+        defineStepHandler<Stamp[], Stamp[]>({
+          queue: `${prefix}-work`,
+          concurrency: 64,
+          handle: async ({ input }) => {
+            const s = now();
+            await new Promise((r) => setTimeout(r, q.workMs));
+            return [...input, { s, e: now() }];
+          },
+        }),
         defineStepHandler({
           queue: `${prefix}-noop`,
           concurrency: 256,
@@ -318,6 +337,17 @@ async function runConveyor(
     await Promise.all(pending);
     const achieved = (total * q.chainLength) / ((now() - t0) / 1000);
 
+    // (f) chains of steps that take workMs each: whole runs, one at a time.
+    const workRuns: number[] = [];
+    const workGaps: number[] = [];
+    for (let i = 0; i < q.workRuns; i++) {
+      const { ms, output } = await harness.run('work', null);
+      workRuns.push(ms);
+      const stamps = output as Stamp[];
+      for (let k = 1; k < stamps.length; k++)
+        workGaps.push((stamps[k]?.s ?? NaN) - (stamps[k - 1]?.e ?? NaN));
+    }
+
     // (c) sustained runs/s of a 3-step workflow, closed loop.
     let completedRuns = 0;
     const tEnd = now() + q.throughputSeconds * 1000;
@@ -356,6 +386,8 @@ async function runConveyor(
       seqFirst,
       seqLast,
       orchestratorCpuPerStepMs,
+      workRuns,
+      workGaps,
       rateGaps,
       rateRuns,
       achieved,
@@ -387,6 +419,8 @@ async function main(opts: Options): Promise<void> {
     ? {
         chainLength: 10,
         seqChains: 10,
+        workRuns: 3,
+        workMs: 10,
         rateSeconds: 1,
         rateRunsPerSecond: 20,
         throughputSeconds: 2,
@@ -397,6 +431,8 @@ async function main(opts: Options): Promise<void> {
     : {
         chainLength: 10,
         seqChains: 100,
+        workRuns: 30,
+        workMs: 10,
         rateSeconds: 10,
         rateRunsPerSecond: 20,
         throughputSeconds: 10,
@@ -418,6 +454,7 @@ async function main(opts: Options): Promise<void> {
   let celery:
     | {
         chain: { gap_p50_ms: number; gap_p99_ms: number; run_p50_ms: number; run_p99_ms: number };
+        work_chain: { gap_p50_ms: number; run_p50_ms: number; run_p99_ms: number };
         chord_ms: Record<string, number>;
         celery: string;
       }
@@ -432,6 +469,8 @@ async function main(opts: Options): Promise<void> {
           BENCH_PREFIX: prefix,
           CHAIN_RUNS: String(q.seqChains),
           CHAIN_LENGTH: String(q.chainLength),
+          WORK_RUNS: String(q.workRuns),
+          WORK_MS: String(q.workMs),
           CHORD_SIZES: String(q.chord),
           WORKER_CONCURRENCY: String(cpus().length),
         },
@@ -544,6 +583,27 @@ async function main(opts: Options): Promise<void> {
       '',
     );
   }
+
+  // (f) steps that take time, as online model steps do.
+  const work = celery?.work_chain;
+  results.push(
+    `### (f) A chain of ${q.chainLength} steps of ${q.workMs} ms each (one at a time, ${q.workRuns} runs)`,
+    '',
+    `Each step waits ${q.workMs} ms (a model served elsewhere; the product's online steps take 10–100 ms) and stamps its start and end, so the orchestrator records each step while the next one runs — unlike the no-op chain of (a), where its bookkeeping competes with the workers for the 2 cores. Ratio = Celery / Conveyor (> 1: Conveyor is faster).`,
+    '',
+    `| stack | whole run p50 (ms) | whole run p99 (ms) | link overhead p50 (ms) | run ratio (p50) |`,
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...(work
+      ? [
+          `| Celery | ${fmt(work.run_p50_ms, 1)} | ${fmt(work.run_p99_ms, 1)} | ${fmt(work.gap_p50_ms)} | |`,
+        ]
+      : []),
+    ...runs.map(
+      (r) =>
+        `| Conveyor, ${label(r)} | ${fmt(percentile(r.workRuns, 50), 1)} | ${fmt(percentile(r.workRuns, 99), 1)} | ${fmt(percentile(r.workGaps, 50))} | ${work ? fmt(work.run_p50_ms / percentile(r.workRuns, 50)) : ''} |`,
+    ),
+    '',
+  );
 
   const hopP50 = percentile(hop, 50);
   results.push(

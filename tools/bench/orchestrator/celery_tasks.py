@@ -41,6 +41,14 @@ def stamp(stamps):
     return list(stamps or []) + [{"s": start, "e": now_ms()}]
 
 
+@app.task(name="bench.work")
+def work(stamps, ms):
+    """Chain link of a step that takes `ms` (a wait, as for a model served elsewhere)."""
+    start = now_ms()
+    time.sleep(ms / 1000.0)
+    return list(stamps or []) + [{"s": start, "e": now_ms()}]
+
+
 @app.task(name="bench.noop")
 def noop(i):
     return i
