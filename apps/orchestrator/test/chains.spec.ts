@@ -18,6 +18,11 @@ async function counter(url: string, name: string, labels: string): Promise<numbe
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
+const continued = (url: string, queue: string) =>
+  counter(url, 'conveyor_workflow_steps_continued_total', `queue="${queue}"`);
+const unknownResults = (url: string) =>
+  counter(url, 'conveyor_workflow_ignored_results_total', 'reason="unknown-task"');
+
 interface StepView {
   step: string;
   status: string;
@@ -53,11 +58,11 @@ output: 'steps.e'
   it.each([
     // b (output of a) and c (run input) follow from a; d's input needs JSONata, so the
     // orchestrator dispatches it, with e (output of d) in its chain.
-    { chainLinks: 16, continued: 3 },
-    { chainLinks: 0, continued: 0 },
+    { chainLinks: 16, expected: 3 },
+    { chainLinks: 0, expected: 0 },
   ])(
-    'records every step of a chain once, with $continued continued (CHAIN_LINKS=$chainLinks)',
-    async ({ chainLinks, continued }) => {
+    'records every step of a chain once, with $expected continued (CHAIN_LINKS=$chainLinks)',
+    async ({ chainLinks, expected }) => {
       const q = unique('chain-echo');
       const sys = await startSystem({
         workflows: { 'chained.yaml': chainWorkflow(q) },
@@ -80,20 +85,8 @@ output: 'steps.e'
           'd:succeeded:1',
           'e:succeeded:1',
         ]);
-        expect(
-          await counter(
-            sys.orchestrator.url,
-            'conveyor_workflow_steps_continued_total',
-            `queue="${q}"`,
-          ),
-        ).toBe(continued);
-        expect(
-          await counter(
-            sys.orchestrator.url,
-            'conveyor_workflow_ignored_results_total',
-            'reason="unknown-task"',
-          ),
-        ).toBe(0);
+        expect(await continued(sys.orchestrator.url, q)).toBe(expected);
+        expect(await unknownResults(sys.orchestrator.url)).toBe(0);
       } finally {
         await sys.close();
       }
@@ -162,13 +155,7 @@ output: 'steps.b'
       await new Promise((r) => setTimeout(r, 200));
       const running = await request(sys.orchestrator.url).get(`/api/runs/${a.runId}`);
       expect(running.body.status).toBe('running');
-      expect(
-        await counter(
-          sys.orchestrator.url,
-          'conveyor_workflow_ignored_results_total',
-          'reason="unknown-task"',
-        ),
-      ).toBe(0);
+      expect(await unknownResults(sys.orchestrator.url)).toBe(0);
       await sys.bus.publish(results, {
         ...base,
         taskId: a.taskId,
@@ -185,20 +172,8 @@ output: 'steps.b'
       expect(done.output).toBe('b-done');
       const b = (done.steps as StepView[]).find((s) => s.step === 'b');
       expect(b?.taskId).toBe(continuedAs);
-      expect(
-        await counter(
-          sys.orchestrator.url,
-          'conveyor_workflow_steps_continued_total',
-          `queue="${qb}"`,
-        ),
-      ).toBe(1);
-      expect(
-        await counter(
-          sys.orchestrator.url,
-          'conveyor_workflow_ignored_results_total',
-          'reason="unknown-task"',
-        ),
-      ).toBe(1);
+      expect(await continued(sys.orchestrator.url, qb)).toBe(1);
+      expect(await unknownResults(sys.orchestrator.url)).toBe(1);
       // b's request came from the "worker" above: the orchestrator sent none.
       expect(await sys.bus.queueDepth(stepQueue(qb, sys.config.stepQueueType))).toBe(0);
     } finally {
