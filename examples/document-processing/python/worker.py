@@ -2,12 +2,15 @@
 """Conveyor step worker in Python (pika), written from docs/worker-protocol.md alone.
 
 Serves the `extract-fields` queue of the document-processing example: finds dates, amounts and
-e-mail addresses in a document's text.
+e-mail addresses in a document's text. Honours chains (§7): when a request lists the steps that
+follow, a successful attempt publishes the next step's request itself (confirmed) and names it
+in its result (`continuedAs`), saving the orchestrator's dispatch hop.
 
     AMQP_URL=amqp://guest:guest@127.0.0.1:5672 QUEUE=extract-fields python3 worker.py
 
 Environment: AMQP_URL, QUEUE (default extract-fields), PREFETCH (default 8), CONNECTION_NAME,
-STEP_QUEUE_TYPE (classic, the default, or quorum: must equal the orchestrator's).
+STEP_QUEUE_TYPE (classic, the default, or quorum: must equal the orchestrator's),
+CONTINUE_CHAINS (default 1; 0 ignores `chain` and leaves every dispatch to the orchestrator).
 Debian packages: python3-pika.
 """
 import json
@@ -16,13 +19,15 @@ import re
 import signal
 import sys
 import time
-from datetime import datetime, timezone
+import uuid
+from datetime import datetime, timedelta, timezone
 
 import pika
 
 QUEUE = os.environ.get("QUEUE", "extract-fields")
 PREFETCH = int(os.environ.get("PREFETCH", "8"))
 WORKER_ID = f"python-extract/{os.getpid()}"
+CONTINUE_CHAINS = os.environ.get("CONTINUE_CHAINS", "1") != "0"
 
 QUEUE_TYPE = os.environ.get("STEP_QUEUE_TYPE") or "classic"
 if QUEUE_TYPE not in ("classic", "quorum"):
@@ -49,7 +54,7 @@ QUEUE_ARGUMENTS = ARGUMENTS_BY_TYPE[QUEUE_TYPE]
 # x-conveyor-attempt, dead-lettered once it reaches this many (§3.5).
 MAX_DELIVERIES = 5
 
-REQUIRED = ("taskId", "attempt", "runId", "step", "input", "deadline", "replyTo", "progressTo")
+REQUIRED = ("taskId", "attempt", "runId", "workflow", "step", "input", "deadline", "replyTo", "progressTo")
 
 
 class StepError(Exception):
@@ -84,8 +89,10 @@ def extract_fields(step_input):
     }
 
 
-def now_iso():
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def now_iso(after_ms=0):
+    """Now (plus `after_ms`) as ISO-8601 UTC with milliseconds and Z, like JavaScript's toISOString."""
+    moment = datetime.now(timezone.utc) + timedelta(milliseconds=after_ms)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class QueueTypeMismatch(Exception):
@@ -174,19 +181,118 @@ def count_redelivery(channel, method, properties, body):
     return True
 
 
+def link_problem(link):
+    """Why a `chain` entry is not a link as §8 describes it, or None."""
+    if not isinstance(link, dict) or not all(isinstance(link.get(k), str) and link[k] for k in ("step", "queue")):
+        return "every chain link needs a step and a queue"
+    timeout = link.get("timeoutMs")
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
+        return "a chain link's timeoutMs must be a positive integer"
+    source = link.get("input")
+    if not isinstance(source, dict) or source.get("from") not in ("output", "value"):
+        return 'a chain link\'s input must be {"from": "output"} or {"from": "value", "value": …}'
+    if source["from"] == "value" and "value" not in source:
+        return 'a chain link with input {"from": "value"} needs the value'
+    return None
+
+
+def chain_problem(chain):
+    """Why an optional `chain` is not a non-empty list of links (§8), or None."""
+    if not isinstance(chain, list) or not chain:
+        return "chain must be a non-empty list"
+    return next((problem for problem in map(link_problem, chain) if problem), None)
+
+
+def parse_request(body):
+    """The request as a dict; ValueError when it is not a valid workflow.step.request v1 (§3.2)."""
+    request = json.loads(body)  # json.JSONDecodeError is a ValueError
+    if not isinstance(request, dict):
+        raise ValueError("body is not a JSON object")
+    if request.get("type") != "workflow.step.request" or request.get("version") != 1:
+        raise ValueError(f"unsupported message type/version {request.get('type')}/{request.get('version')}")
+    missing = [f for f in REQUIRED if f not in request]
+    if missing:
+        raise ValueError(f"missing fields {missing}")
+    problem = chain_problem(request["chain"]) if "chain" in request else None
+    if problem:
+        raise ValueError(problem)
+    return request
+
+
+def run_attempt(request):
+    """Runs the step once; the workflow.step.result to send (§2, §4)."""
+    result = {
+        "type": "workflow.step.result",
+        "version": 1,
+        "taskId": request["taskId"],
+        "attempt": request["attempt"],
+        "runId": request["runId"],
+        "step": request["step"],
+        "workerId": WORKER_ID,
+        "startedAt": now_iso(),
+    }
+    try:
+        result.update(status="succeeded", output=extract_fields(request["input"]))
+    except StepError as error:
+        result.update(status="failed", error={"message": str(error), "code": error.code, "retryable": error.retryable})
+    except Exception as error:  # an unexpected bug: let the orchestrator retry it (§4)
+        result.update(status="failed", error={"message": f"{type(error).__name__}: {error}", "code": "UNHANDLED", "retryable": True})
+    result["finishedAt"] = now_iso()
+    return result
+
+
+def next_request(request, output):
+    """The request of the chain's first link (§7.2): a new taskId, attempt 1, the rest of the chain."""
+    link, rest = request["chain"][0], request["chain"][1:]
+    source = link["input"]
+    following = {
+        "type": "workflow.step.request",
+        "version": 1,
+        "taskId": str(uuid.uuid4()),
+        "attempt": 1,
+        "runId": request["runId"],
+        "workflow": request["workflow"],
+        "step": link["step"],
+        "queue": link["queue"],
+        "input": output if source["from"] == "output" else source["value"],
+        "deadline": now_iso(after_ms=link["timeoutMs"]),
+        "timeoutMs": link["timeoutMs"],
+        "replyTo": request["replyTo"],
+        "progressTo": request["progressTo"],
+    }
+    if rest:
+        following["chain"] = rest
+    return following
+
+
+def continue_chain(channel, request, output):
+    """Starts the next step itself (§7.3): its taskId once the broker confirmed it, else None.
+
+    Published before the result, so a crash in between leaves the request unacked and redelivered,
+    never a next step the orchestrator believes sent; the re-run continues under a new taskId and
+    the orchestrator drops the result of whichever continuation its accepted result does not name.
+    """
+    following = next_request(request, output)
+    try:
+        publish(channel, following["queue"], following, f"{following['taskId']}:1", request["runId"])
+    except (pika.exceptions.UnroutableError, pika.exceptions.NackError) as error:
+        # E.g. no such queue: the result goes without continuedAs and the orchestrator dispatches it.
+        print(
+            f"starting step {following['step']} on queue {following['queue']} failed ({error!r}); "
+            "the orchestrator will dispatch it",
+            file=sys.stderr,
+            flush=True,
+        )
+        return None
+    return following["taskId"]
+
+
 def on_request(channel, method, properties, body):
     if count_redelivery(channel, method, properties, body):
         return
     try:
-        request = json.loads(body)
-        if not isinstance(request, dict):
-            raise ValueError("body is not a JSON object")
-        if request.get("type") != "workflow.step.request" or request.get("version") != 1:
-            raise ValueError(f"unsupported message type/version {request.get('type')}/{request.get('version')}")
-        missing = [f for f in REQUIRED if f not in request]
-        if missing:
-            raise ValueError(f"missing fields {missing}")
-    except ValueError as error:  # json.JSONDecodeError is a ValueError
+        request = parse_request(body)
+    except ValueError as error:
         # Never ack-and-drop: rejected without requeue, the broker moves it to QUEUE.dlq (§3.2).
         print(f"rejecting malformed request: {error}", file=sys.stderr, flush=True)
         channel.basic_reject(delivery_tag=method.delivery_tag, requeue=False)
@@ -198,26 +304,12 @@ def on_request(channel, method, properties, body):
         channel.basic_ack(delivery_tag=method.delivery_tag)
         return
 
-    started = now_iso()
-    result = {
-        "type": "workflow.step.result",
-        "version": 1,
-        "taskId": request["taskId"],
-        "attempt": request["attempt"],
-        "runId": request["runId"],
-        "step": request["step"],
-        "workerId": WORKER_ID,
-        "startedAt": started,
-    }
-    try:
-        output = extract_fields(request["input"])
-        result.update(status="succeeded", output=output)
-    except StepError as error:
-        result.update(status="failed", error={"message": str(error), "code": error.code, "retryable": error.retryable})
-    except Exception as error:  # an unexpected bug: let the orchestrator retry it (§4)
-        result.update(status="failed", error={"message": f"{type(error).__name__}: {error}", "code": "UNHANDLED", "retryable": True})
-    result["finishedAt"] = now_iso()
-
+    result = run_attempt(request)
+    # Only a success continues; a failed attempt leaves retries and what follows to the orchestrator.
+    if result["status"] == "succeeded" and CONTINUE_CHAINS and "chain" in request:
+        continued_as = continue_chain(channel, request, result["output"])
+        if continued_as:
+            result["continuedAs"] = continued_as
     publish(channel, request["replyTo"], result, f"{request['taskId']}:{request['attempt']}", request["runId"])
     channel.basic_ack(delivery_tag=method.delivery_tag)
 
