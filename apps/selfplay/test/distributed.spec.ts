@@ -11,7 +11,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseRecord, replayRecord, type GameRecord } from '@conveyor/draughts-learning';
-import { freePort, spawnTs, type LoggedProcess } from '@conveyor/test-support';
+import {
+  ORCHESTRATOR_READY,
+  spawnOrchestrator,
+  spawnTs,
+  type LoggedProcess,
+} from '@conveyor/test-support';
 import { connect } from 'amqplib';
 
 jest.setTimeout(180_000);
@@ -43,22 +48,15 @@ beforeAll(async () => {
       `queue: ${PREFIX}$1`,
     ),
   );
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const orchestrator = spawnTs(join(ROOT, 'apps/orchestrator/src/main.ts'), {
-    cwd: ROOT,
-    tsconfig: join(ROOT, 'apps/orchestrator/tsconfig.json'),
-    env: {
-      PORT: String(port),
-      AMQP_URL,
-      DATA_DIR: data,
-      WORKFLOWS_DIR: workflows,
-      RESULTS_QUEUE: `${PREFIX}results`,
-      PROGRESS_QUEUE: `${PREFIX}progress`,
-      EVENTS_EXCHANGE: `${PREFIX}events`,
-      LOG_LEVEL: 'info',
-    },
+  const started = await spawnOrchestrator({
+    root: ROOT,
+    amqpUrl: AMQP_URL,
+    dataDir: data,
+    workflowsDir: workflows,
+    prefix: PREFIX,
   });
+  const orchestrator = started.process;
+  base = started.base;
   processes.push(orchestrator);
   // Two workers, one thread each: the shards spread over both like over two machines.
   for (let i = 0; i < 2; i++)
@@ -75,7 +73,7 @@ beforeAll(async () => {
       }),
     );
   await Promise.all([
-    orchestrator.waitForLine(/orchestrator listening/, 60_000),
+    orchestrator.waitForLine(ORCHESTRATOR_READY, 60_000),
     ...processes.slice(1).map((p) => p.waitForLine(/selfplay worker ready/, 60_000)),
   ]);
 });

@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createBus, type Bus } from '@conveyor/bus';
-import { freePort, spawnLogged, spawnTs, type LoggedProcess } from '@conveyor/test-support';
+import {
+  ORCHESTRATOR_READY,
+  spawnLogged,
+  spawnOrchestrator,
+  type LoggedProcess,
+} from '@conveyor/test-support';
 import { startStepWorker, type StepWorker } from '@conveyor/worker-sdk';
 import { connect } from 'amqplib';
 import pino from 'pino';
@@ -41,22 +46,15 @@ beforeAll(async () => {
   workflowsDir = mkdtempSync(join(tmpdir(), 'orch-example-wf-'));
   dataDir = mkdtempSync(join(tmpdir(), 'orch-example-db-'));
   prefixedWorkflows(workflowsDir);
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const orchestrator = spawnTs(join(ROOT, 'apps/orchestrator/src/main.ts'), {
-    cwd: ROOT,
-    tsconfig: join(ROOT, 'apps/orchestrator/tsconfig.json'),
-    env: {
-      PORT: String(port),
-      AMQP_URL,
-      DATA_DIR: dataDir,
-      WORKFLOWS_DIR: workflowsDir,
-      RESULTS_QUEUE: `${PREFIX}results`,
-      PROGRESS_QUEUE: `${PREFIX}progress`,
-      EVENTS_EXCHANGE: `${PREFIX}events`,
-      LOG_LEVEL: 'info',
-    },
+  const started = await spawnOrchestrator({
+    root: ROOT,
+    amqpUrl: AMQP_URL,
+    dataDir,
+    workflowsDir,
+    prefix: PREFIX,
   });
+  const orchestrator = started.process;
+  base = started.base;
   processes.push(orchestrator);
   const python = spawnLogged('/usr/bin/python3', [join(EXAMPLE_DIR, 'python/worker.py')], {
     cwd: ROOT,
@@ -74,7 +72,7 @@ beforeAll(async () => {
     handlers: exampleHandlers({ logger, queuePrefix: PREFIX, onFailure: (f) => failures.push(f) }),
   });
   // Generous: tsx compiling the orchestrator takes tens of seconds on a busy 2-core machine.
-  await orchestrator.waitForLine(/orchestrator listening/, 90_000);
+  await orchestrator.waitForLine(ORCHESTRATOR_READY, 90_000);
   await python.waitForLine(/^ready: consuming/, 90_000);
 });
 

@@ -2,7 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBus, type Bus } from '@conveyor/bus';
-import { freePort, spawnLogged, spawnTs, type LoggedProcess } from '@conveyor/test-support';
+import {
+  ORCHESTRATOR_READY,
+  spawnLogged,
+  spawnOrchestrator,
+  type LoggedProcess,
+} from '@conveyor/test-support';
 import { defineStepHandler, startStepWorker, type StepWorker } from '@conveyor/worker-sdk';
 import { connect } from 'amqplib';
 import pino from 'pino';
@@ -43,22 +48,15 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'py-chain-db-'));
   for (const c of CASES)
     writeFileSync(join(workflowsDir, `${c.name}.yaml`), workflow(c.name, c.pyQueue, c.tsQueue));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const orchestrator = spawnTs(join(ROOT, 'apps/orchestrator/src/main.ts'), {
-    cwd: ROOT,
-    tsconfig: join(ROOT, 'apps/orchestrator/tsconfig.json'),
-    env: {
-      PORT: String(port),
-      AMQP_URL,
-      DATA_DIR: dataDir,
-      WORKFLOWS_DIR: workflowsDir,
-      RESULTS_QUEUE: `${PREFIX}results`,
-      PROGRESS_QUEUE: `${PREFIX}progress`,
-      EVENTS_EXCHANGE: `${PREFIX}events`,
-      LOG_LEVEL: 'info',
-    },
+  const started = await spawnOrchestrator({
+    root: ROOT,
+    amqpUrl: AMQP_URL,
+    dataDir,
+    workflowsDir,
+    prefix: PREFIX,
   });
+  const orchestrator = started.process;
+  base = started.base;
   processes.push(orchestrator);
   for (const c of CASES) {
     const python = spawnLogged('/usr/bin/python3', [join(EXAMPLE_DIR, 'python/worker.py')], {
@@ -82,7 +80,7 @@ beforeAll(async () => {
     ),
   });
   // Generous: tsx compiling the orchestrator takes tens of seconds on a busy 2-core machine.
-  await orchestrator.waitForLine(/orchestrator listening/, 90_000);
+  await orchestrator.waitForLine(ORCHESTRATOR_READY, 90_000);
 });
 
 afterAll(async () => {

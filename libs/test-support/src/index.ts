@@ -2,3 +2,5 @@
 export { freePort } from './free-port';
 export type { LoggedProcess, SpawnOptions } from './logged-process';
 export { spawnLogged, spawnTs } from './logged-process';
+export type { OrchestratorProcessOptions } from './orchestrator-process';
+export { ORCHESTRATOR_READY, spawnOrchestrator } from './orchestrator-process';
