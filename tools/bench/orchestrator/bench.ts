@@ -21,11 +21,14 @@ import { Command } from 'commander';
 import { connect } from 'amqplib';
 import { Pool } from 'pg';
 import pino from 'pino';
+import { CeleryPeer, type ChainSamples } from './celery-peer';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const DEFAULT_QUEUE_TYPES = 'classic,quorum';
 /** What the orchestrator uses unless CHAIN_LINKS says otherwise (engine.ts). */
 const DEFAULT_CHAIN_LINKS = 16;
+/** Sequential chains per block when Conveyor and Celery take turns (see CeleryPeer). */
+const CHAIN_BLOCK = 10;
 const now = () => performance.timeOrigin + performance.now();
 
 interface Options {
@@ -59,6 +62,8 @@ interface ConveyorResult {
   /** (f) Whole runs and link overheads of chains whose steps take workMs. */
   workRuns: number[];
   workGaps: number[];
+  /** Celery's chains, measured in blocks taking turns with (a1) and (f) of this variant. */
+  celery: { chains: ChainSamples; work: ChainSamples } | undefined;
   rateGaps: number[];
   rateRuns: number[];
   achieved: number;
@@ -90,6 +95,11 @@ function rssMiB(pid: number): number {
 }
 
 /** CPU time (user + system) a process has used, in ms (from /proc, clock ticks of 10 ms). */
+function append(to: ChainSamples, more: ChainSamples): void {
+  to.gaps.push(...more.gaps);
+  to.runs.push(...more.runs);
+}
+
 function cpuMs(pid: number): number {
   // Fields after the command name, which is in parentheses and may contain spaces.
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
@@ -198,6 +208,7 @@ async function runConveyor(
   q: Sizes,
   variant: Variant,
   logger: pino.Logger,
+  celeryPeer: CeleryPeer | undefined,
 ): Promise<ConveyorResult> {
   const { queueType } = variant;
   const prefix = `orch-bench-${process.pid}-${Date.now().toString(36)}-${queueType}-${variant.chainLinks}`;
@@ -299,19 +310,25 @@ async function runConveyor(
     const seqRuns: number[] = [];
     const seqFirst: number[] = [];
     const seqLast: number[] = [];
+    const celeryChains: ChainSamples = { gaps: [], runs: [] };
     const tx0 = await resultTransitions(base);
-    const cpu0 = cpuMs(orchestrator.pid ?? 0);
-    for (let i = 0; i < q.seqChains; i++) {
-      const { ms, output, t0, t1 } = await harness.run('chain', null);
-      const stamps = output as Stamp[];
-      seqRuns.push(ms);
-      seqFirst.push((stamps[0]?.s ?? NaN) - t0);
-      seqLast.push(t1 - (stamps[stamps.length - 1]?.e ?? NaN));
-      for (let k = 1; k < stamps.length; k++)
-        seqGaps.push((stamps[k]?.s ?? NaN) - (stamps[k - 1]?.e ?? NaN));
+    let orchestratorCpu = 0;
+    for (let done = 0; done < q.seqChains; done += CHAIN_BLOCK) {
+      const block = Math.min(CHAIN_BLOCK, q.seqChains - done);
+      const cpu0 = cpuMs(orchestrator.pid ?? 0);
+      for (let i = 0; i < block; i++) {
+        const { ms, output, t0, t1 } = await harness.run('chain', null);
+        const stamps = output as Stamp[];
+        seqRuns.push(ms);
+        seqFirst.push((stamps[0]?.s ?? NaN) - t0);
+        seqLast.push(t1 - (stamps[stamps.length - 1]?.e ?? NaN));
+        for (let k = 1; k < stamps.length; k++)
+          seqGaps.push((stamps[k]?.s ?? NaN) - (stamps[k - 1]?.e ?? NaN));
+      }
+      orchestratorCpu += cpuMs(orchestrator.pid ?? 0) - cpu0;
+      if (celeryPeer) append(celeryChains, await celeryPeer.chains(block));
     }
-    const orchestratorCpuPerStepMs =
-      (cpuMs(orchestrator.pid ?? 0) - cpu0) / (q.seqChains * q.chainLength);
+    const orchestratorCpuPerStepMs = orchestratorCpu / (q.seqChains * q.chainLength);
     const tx1 = await resultTransitions(base);
     const resultTxMs = ((tx1.sum - tx0.sum) / Math.max(1, tx1.count - tx0.count)) * 1000;
 
@@ -340,12 +357,17 @@ async function runConveyor(
     // (f) chains of steps that take workMs each: whole runs, one at a time.
     const workRuns: number[] = [];
     const workGaps: number[] = [];
-    for (let i = 0; i < q.workRuns; i++) {
-      const { ms, output } = await harness.run('work', null);
-      workRuns.push(ms);
-      const stamps = output as Stamp[];
-      for (let k = 1; k < stamps.length; k++)
-        workGaps.push((stamps[k]?.s ?? NaN) - (stamps[k - 1]?.e ?? NaN));
+    const celeryWork: ChainSamples = { gaps: [], runs: [] };
+    for (let done = 0; done < q.workRuns; done += CHAIN_BLOCK) {
+      const block = Math.min(CHAIN_BLOCK, q.workRuns - done);
+      for (let i = 0; i < block; i++) {
+        const { ms, output } = await harness.run('work', null);
+        workRuns.push(ms);
+        const stamps = output as Stamp[];
+        for (let k = 1; k < stamps.length; k++)
+          workGaps.push((stamps[k]?.s ?? NaN) - (stamps[k - 1]?.e ?? NaN));
+      }
+      if (celeryPeer) append(celeryWork, await celeryPeer.work(block, q.workMs));
     }
 
     // (c) sustained runs/s of a 3-step workflow, closed loop.
@@ -388,6 +410,7 @@ async function runConveyor(
       orchestratorCpuPerStepMs,
       workRuns,
       workGaps,
+      celery: celeryPeer ? { chains: celeryChains, work: celeryWork } : undefined,
       rateGaps,
       rateRuns,
       achieved,
@@ -444,44 +467,28 @@ async function main(opts: Options): Promise<void> {
     { queueType, chainLinks: DEFAULT_CHAIN_LINKS },
     ...(i === 0 && opts.dispatchBaseline ? [{ queueType, chainLinks: 0 }] : []),
   ]);
+  // (d) Celery, same broker, Redis result backend: its chains take turns with each variant's.
+  const celeryPrefix = `orch-bench-${process.pid}-${Date.now().toString(36)}-celery`;
+  const peer = opts.celery
+    ? await CeleryPeer.start({
+        AMQP_URL: opts.amqpUrl,
+        BENCH_PREFIX: celeryPrefix,
+        CHAIN_LENGTH: String(q.chainLength),
+        WORKER_CONCURRENCY: String(cpus().length),
+      })
+    : undefined;
   const runs: ConveyorResult[] = [];
-  for (const variant of variants) runs.push(await runConveyor(opts, q, variant, logger));
+  let celery: { version: string; chordMs: number } | undefined;
+  try {
+    for (const variant of variants) runs.push(await runConveyor(opts, q, variant, logger, peer));
+    if (peer) celery = { version: peer.version, chordMs: await peer.chord(q.chord) };
+  } finally {
+    await peer?.close();
+    if (peer) await cleanupBroker(opts.amqpUrl, celeryPrefix);
+  }
 
   // (e) the floor: one bare broker hop between two processes.
   const hop = await measureBrokerHop(opts.amqpUrl, q.seqChains * (q.chainLength - 1));
-
-  // (d) Celery, same broker, Redis result backend.
-  let celery:
-    | {
-        chain: { gap_p50_ms: number; gap_p99_ms: number; run_p50_ms: number; run_p99_ms: number };
-        work_chain: { gap_p50_ms: number; run_p50_ms: number; run_p99_ms: number };
-        chord_ms: Record<string, number>;
-        celery: string;
-      }
-    | undefined;
-  if (opts.celery) {
-    const prefix = `orch-bench-${process.pid}-${Date.now().toString(36)}-celery`;
-    try {
-      const out = execFileSync('/usr/bin/python3', [join(__dirname, 'celery_bench.py')], {
-        env: {
-          ...process.env,
-          AMQP_URL: opts.amqpUrl,
-          BENCH_PREFIX: prefix,
-          CHAIN_RUNS: String(q.seqChains),
-          CHAIN_LENGTH: String(q.chainLength),
-          WORK_RUNS: String(q.workRuns),
-          WORK_MS: String(q.workMs),
-          CHORD_SIZES: String(q.chord),
-          WORKER_CONCURRENCY: String(cpus().length),
-        },
-        encoding: 'utf8',
-        timeout: 900_000,
-      });
-      celery = JSON.parse(out.trim().split('\n').pop() ?? '{}');
-    } finally {
-      await cleanupBroker(opts.amqpUrl, prefix);
-    }
-  }
 
   const label = (r: ConveyorResult) =>
     `${r.variant.queueType} queues, ${r.variant.chainLinks > 0 ? 'chains' : 'no chains'}`;
@@ -537,70 +544,46 @@ async function main(opts: Options): Promise<void> {
     ),
     '',
   );
+  const withCelery = runs.filter(
+    (r): r is ConveyorResult & { celery: NonNullable<ConveyorResult['celery']> } =>
+      r.celery !== undefined,
+  );
+  const pair = (theirs: number, ours: number, digits: number) =>
+    `${fmt(theirs, digits)} / ${fmt(ours, digits)} | ${fmt(theirs / ours)}`;
   if (celery) {
-    const c = celery;
-    const chordCelery = c.chord_ms[String(q.chord)] ?? NaN;
     results.push(
-      `### (d) Conveyor vs Celery (${c.celery}, prefork --concurrency ${cpus().length}, same RabbitMQ, Redis result backend), same run`,
+      `### (d) Conveyor vs Celery (${celery.version}, prefork --concurrency ${cpus().length}, same RabbitMQ, Redis result backend), same run, taking turns`,
       '',
-      'Ratio = Celery / Conveyor (> 1: Conveyor is faster).',
+      `Each variant's one-at-a-time chains of (a) ran in blocks of ${CHAIN_BLOCK}, each block followed by ${CHAIN_BLOCK} Celery chains of the same shape, so every ratio compares measurements taken seconds apart: this shared machine's speed drifts from minute to minute, more than the differences measured. Ratio = Celery / Conveyor (> 1: Conveyor is faster).`,
+      '',
+      `| chain of ${q.chainLength} no-ops, one at a time | per-step p50 (ms), Celery / Conveyor | ratio | per-step p99 (ms), Celery / Conveyor | ratio | whole run p50 (ms), Celery / Conveyor | ratio |`,
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...withCelery.map(
+        (r) =>
+          `| ${label(r)} | ${pair(percentile(r.celery.chains.gaps, 50), percentile(r.seqGaps, 50), 2)} | ${pair(percentile(r.celery.chains.gaps, 99), percentile(r.seqGaps, 99), 2)} | ${pair(percentile(r.celery.chains.runs, 50), percentile(r.seqRuns, 50), 1)} |`,
+      ),
       '',
       '| shape | Celery | ' + runs.map((r) => `Conveyor, ${label(r)} | ratio`).join(' | ') + ' |',
       '| --- | ---: | ' + runs.map(() => '---: | ---:').join(' | ') + ' |',
-      ...(
-        [
-          [
-            `chain of ${q.chainLength}, per-step overhead p50 (ms)`,
-            c.chain.gap_p50_ms,
-            (r: ConveyorResult) => percentile(r.seqGaps, 50),
-            2,
-          ],
-          [
-            `chain of ${q.chainLength}, per-step overhead p99 (ms)`,
-            c.chain.gap_p99_ms,
-            (r: ConveyorResult) => percentile(r.seqGaps, 99),
-            2,
-          ],
-          [
-            `chain of ${q.chainLength}, whole run p50 (ms)`,
-            c.chain.run_p50_ms,
-            (r: ConveyorResult) => percentile(r.seqRuns, 50),
-            1,
-          ],
-          [
-            `fan-out/chord of ${q.chord} no-ops + join (ms)`,
-            chordCelery,
-            (r: ConveyorResult) => r.chordMs,
-            0,
-          ],
-        ] as const
-      ).map(
-        ([shape, theirs, ours, digits]) =>
-          `| ${shape} | ${fmt(theirs, digits)} | ` +
-          runs.map((r) => `${fmt(ours(r), digits)} | ${fmt(theirs / ours(r))}`).join(' | ') +
-          ' |',
-      ),
+      `| fan-out/chord of ${q.chord} no-ops + join (ms) | ${fmt(celery.chordMs, 0)} | ` +
+        runs.map((r) => `${fmt(r.chordMs, 0)} | ${fmt(celery.chordMs / r.chordMs)}`).join(' | ') +
+        ' |',
       '',
     );
   }
 
   // (f) steps that take time, as online model steps do.
-  const work = celery?.work_chain;
   results.push(
-    `### (f) A chain of ${q.chainLength} steps of ${q.workMs} ms each (one at a time, ${q.workRuns} runs)`,
+    `### (f) A chain of ${q.chainLength} steps of ${q.workMs} ms each (one at a time, ${q.workRuns} runs per stack${celery ? ', taking turns with Celery as in (d)' : ''})`,
     '',
     `Each step waits ${q.workMs} ms (a model served elsewhere; the product's online steps take 10–100 ms) and stamps its start and end, so the orchestrator records each step while the next one runs — unlike the no-op chain of (a), where its bookkeeping competes with the workers for the 2 cores. Ratio = Celery / Conveyor (> 1: Conveyor is faster).`,
     '',
-    `| stack | whole run p50 (ms) | whole run p99 (ms) | link overhead p50 (ms) | run ratio (p50) |`,
-    '| --- | ---: | ---: | ---: | ---: |',
-    ...(work
-      ? [
-          `| Celery | ${fmt(work.run_p50_ms, 1)} | ${fmt(work.run_p99_ms, 1)} | ${fmt(work.gap_p50_ms)} | |`,
-        ]
-      : []),
-    ...runs.map(
-      (r) =>
-        `| Conveyor, ${label(r)} | ${fmt(percentile(r.workRuns, 50), 1)} | ${fmt(percentile(r.workRuns, 99), 1)} | ${fmt(percentile(r.workGaps, 50))} | ${work ? fmt(work.run_p50_ms / percentile(r.workRuns, 50)) : ''} |`,
+    '| variant | whole run p50 (ms), Celery / Conveyor | ratio | whole run p99 (ms), Celery / Conveyor | ratio | link overhead p50 (ms), Celery / Conveyor | ratio |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...runs.map((r) =>
+      r.celery
+        ? `| ${label(r)} | ${pair(percentile(r.celery.work.runs, 50), percentile(r.workRuns, 50), 1)} | ${pair(percentile(r.celery.work.runs, 99), percentile(r.workRuns, 99), 1)} | ${pair(percentile(r.celery.work.gaps, 50), percentile(r.workGaps, 50), 2)} |`
+        : `| ${label(r)} | – / ${fmt(percentile(r.workRuns, 50), 1)} | | – / ${fmt(percentile(r.workRuns, 99), 1)} | | – / ${fmt(percentile(r.workGaps, 50))} | |`,
     ),
     '',
   );
@@ -618,8 +601,15 @@ async function main(opts: Options): Promise<void> {
       (r) =>
         `| Conveyor link (${label(r)}) beyond its ${hopsPerLink(r)} hop${hopsPerLink(r) > 1 ? 's' : ''}, p50 | ${fmt(percentile(r.seqGaps, 50) - hopsPerLink(r) * hopP50)} | |`,
     ),
-    ...(celery
-      ? [`| Celery link beyond its 1 hop, p50 | ${fmt(celery.chain.gap_p50_ms - hopP50)} | |`]
+    ...(withCelery.length > 0
+      ? [
+          `| Celery link beyond its 1 hop, p50 (every block of (d)) | ${fmt(
+            percentile(
+              withCelery.flatMap((r) => r.celery.chains.gaps),
+              50,
+            ) - hopP50,
+          )} | |`,
+        ]
       : []),
     '',
   );
