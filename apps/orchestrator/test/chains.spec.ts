@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { StepRequest, StepResult } from '@conveyor/contracts';
 import {
   defineStepHandler,
+  RetryableStepError,
   runEventsTopic,
   stepQueue,
   stepResultsQueue,
@@ -226,6 +227,126 @@ output: 'steps.b'
       } finally {
         await sub.cancel();
       }
+    } finally {
+      await sys.close();
+    }
+  });
+
+  it('retries a failed link from the orchestrator, with its own chain, and continues from there', async () => {
+    const q = unique('chain-flaky');
+    let failures = 0;
+    const sys = await startSystem({
+      workflows: {
+        'flaky.yaml': `
+name: flaky
+version: 1
+steps:
+  a: { queue: ${q}, input: 'input' }
+  b:
+    queue: ${q}
+    needs: [a]
+    input: 'steps.a'
+    retry: { maxAttempts: 3, backoff: { initial: 10ms, max: 20ms } }
+  c: { queue: ${q}, needs: [b], input: 'steps.b' }
+output: 'steps.c'
+`,
+      },
+      handlers: [
+        defineStepHandler({
+          queue: q,
+          handle: async ({ step, input }) => {
+            if (step === 'b' && failures++ === 0) throw new RetryableStepError('warming up');
+            return { step, input };
+          },
+        }),
+      ],
+      amqpUrl: AMQP_URL,
+    });
+    try {
+      const res = await request(sys.orchestrator.url)
+        .post('/api/workflows/flaky/runs')
+        .send({ input: { n: 1 }, waitMs: 20_000 });
+      expect(res.body.run.status).toBe('succeeded');
+      expect(res.body.run.output).toEqual({
+        step: 'c',
+        input: { step: 'b', input: { step: 'a', input: { n: 1 } } },
+      });
+      const attempts = (res.body.run.steps as StepView[]).map(
+        (s) => `${s.step}:${s.attempts.length}`,
+      );
+      expect(attempts).toEqual(['a:1', 'b:2', 'c:1']);
+      // b started by a's worker; attempt 2 of b sent by the orchestrator with c in its chain.
+      expect(await continued(sys.orchestrator.url, q)).toBe(2);
+    } finally {
+      await sys.close();
+    }
+  });
+
+  it('stops recording a cancelled run; links already handed to workers run out and are ignored', async () => {
+    const q = unique('chain-cancel');
+    const ran: string[] = [];
+    let releaseB: () => void = () => undefined;
+    const bStarted = new Promise<void>((resolve) => {
+      releaseB = resolve;
+    });
+    let letBFinish: () => void = () => undefined;
+    const bMayFinish = new Promise<void>((resolve) => (letBFinish = resolve));
+    const sys = await startSystem({
+      workflows: {
+        'long.yaml': `
+name: long
+version: 1
+steps:
+  a: { queue: ${q} }
+  b: { queue: ${q}, needs: [a], input: 'steps.a' }
+  c: { queue: ${q}, needs: [b], input: 'steps.b' }
+`,
+      },
+      handlers: [
+        defineStepHandler({
+          queue: q,
+          handle: async ({ step }) => {
+            ran.push(step);
+            if (step === 'b') {
+              releaseB();
+              await bMayFinish;
+            }
+            return step;
+          },
+        }),
+      ],
+      amqpUrl: AMQP_URL,
+    });
+    try {
+      const started = await request(sys.orchestrator.url)
+        .post('/api/workflows/long/runs')
+        .send({ input: {} });
+      const runId = started.body.run.id as string;
+      await bStarted;
+      const cancelled = await request(sys.orchestrator.url)
+        .post(`/api/runs/${runId}/cancel`)
+        .send({ reason: 'test' });
+      expect(cancelled.status).toBeLessThan(300);
+      letBFinish();
+      // b's worker still starts c (it was handed the chain); c's result comes back ignored.
+      await waitFor('c to run', async () => ran.includes('c'));
+      await waitFor("c's result to be ignored", async () =>
+        (await counter(
+          sys.orchestrator.url,
+          'conveyor_workflow_ignored_results_total',
+          'reason="run-finished"',
+        )) >= 2
+          ? true
+          : undefined,
+      );
+      const run = (await request(sys.orchestrator.url).get(`/api/runs/${runId}`)).body;
+      expect(run.status).toBe('cancelled');
+      // What was recorded when the cancel came: a (and b, if a's result had been applied by
+      // then; b ran from a's chain either way); never c.
+      const steps = run.steps as StepView[];
+      expect(steps.map((s) => s.step)).not.toContain('c');
+      for (const s of steps) expect(['succeeded', 'cancelled']).toContain(s.status);
+      expect(ran).toEqual(['a', 'b', 'c']);
     } finally {
       await sys.close();
     }
