@@ -182,7 +182,7 @@ def count_redelivery(channel, method, properties, body):
 
 
 def link_problem(link):
-    """Why a `chain` entry is not a link as §8 describes it, or None."""
+    """Why a `chain` entry is not a link as §7 describes it, or None."""
     if not isinstance(link, dict) or not all(isinstance(link.get(k), str) and link[k] for k in ("step", "queue")):
         return "every chain link needs a step and a queue"
     timeout = link.get("timeoutMs")
@@ -197,7 +197,7 @@ def link_problem(link):
 
 
 def chain_problem(chain):
-    """Why an optional `chain` is not a non-empty list of links (§8), or None."""
+    """Why an optional `chain` is not a non-empty list of links (§7), or None."""
     if not isinstance(chain, list) or not chain:
         return "chain must be a non-empty list"
     return next((problem for problem in map(link_problem, chain) if problem), None)
