@@ -9,8 +9,28 @@ import {
 } from '@conveyor/worker-sdk';
 import request from 'supertest';
 import { AMQP_URL, startSystem, unique, waitFor } from './harness';
+import { deleteTopology, runPrefix } from './rabbitmq';
 
 jest.setTimeout(60_000);
+
+/** Every queue and exchange of this file starts with it: deleted in afterAll. */
+const prefix = runPrefix('chains');
+const name = (what: string) => unique(`${prefix}-${what}`);
+
+/** startSystem on RabbitMQ with this file's names for the orchestrator's queues too. */
+const startOnBroker = (options: Omit<Parameters<typeof startSystem>[0], 'amqpUrl'>) =>
+  startSystem({
+    ...options,
+    amqpUrl: AMQP_URL,
+    config: {
+      resultsQueue: name('results'),
+      progressQueue: name('progress'),
+      eventsExchange: name('events'),
+      ...options.config,
+    },
+  });
+
+afterAll(() => deleteTopology(prefix));
 
 /** A counter's value from the Prometheus text (0 when the series does not exist yet). */
 async function counter(url: string, name: string, labels: string): Promise<number> {
@@ -64,11 +84,10 @@ output: 'steps.e'
   ])(
     'records every step of a chain once, with $expected continued (CHAIN_LINKS=$chainLinks)',
     async ({ chainLinks, expected }) => {
-      const q = unique('chain-echo');
-      const sys = await startSystem({
+      const q = name('chain-echo');
+      const sys = await startOnBroker({
         workflows: { 'chained.yaml': chainWorkflow(q) },
         handlers: [echo(q)],
-        amqpUrl: AMQP_URL,
         config: { chainLinks },
       });
       try {
@@ -95,9 +114,9 @@ output: 'steps.e'
   );
 
   it('holds a result that overtook the one recording its step, and drops a stale continuation', async () => {
-    const qa = unique('chain-first');
-    const qb = unique('chain-second');
-    const sys = await startSystem({
+    const qa = name('chain-first');
+    const qb = name('chain-second');
+    const sys = await startOnBroker({
       workflows: {
         'pair.yaml': `
 name: pair
@@ -109,8 +128,7 @@ output: 'steps.b'
 `,
       },
       // No SDK worker serves either queue: this test plays the workers by hand.
-      handlers: [echo(unique('unused'))],
-      amqpUrl: AMQP_URL,
+      handlers: [echo(name('unused'))],
     });
     const requests: StepRequest[] = [];
     await sys.bus.assertQueue(stepQueue(qa, sys.config.stepQueueType));
@@ -184,11 +202,10 @@ output: 'steps.b'
   });
 
   it('publishes step events only while someone is bound to receive them', async () => {
-    const q = unique('events-echo');
-    const sys = await startSystem({
+    const q = name('events-echo');
+    const sys = await startOnBroker({
       workflows: { 'chained.yaml': chainWorkflow(q) },
       handlers: [echo(q)],
-      amqpUrl: AMQP_URL,
     });
     const runChain = async () => {
       const res = await request(sys.orchestrator.url)
@@ -233,9 +250,9 @@ output: 'steps.b'
   });
 
   it('retries a failed link from the orchestrator, with its own chain, and continues from there', async () => {
-    const q = unique('chain-flaky');
+    const q = name('chain-flaky');
     let failures = 0;
-    const sys = await startSystem({
+    const sys = await startOnBroker({
       workflows: {
         'flaky.yaml': `
 name: flaky
@@ -260,7 +277,6 @@ output: 'steps.c'
           },
         }),
       ],
-      amqpUrl: AMQP_URL,
     });
     try {
       const res = await request(sys.orchestrator.url)
@@ -283,7 +299,7 @@ output: 'steps.c'
   });
 
   it('stops recording a cancelled run; links already handed to workers run out and are ignored', async () => {
-    const q = unique('chain-cancel');
+    const q = name('chain-cancel');
     const ran: string[] = [];
     let releaseB: () => void = () => undefined;
     const bStarted = new Promise<void>((resolve) => {
@@ -291,7 +307,7 @@ output: 'steps.c'
     });
     let letBFinish: () => void = () => undefined;
     const bMayFinish = new Promise<void>((resolve) => (letBFinish = resolve));
-    const sys = await startSystem({
+    const sys = await startOnBroker({
       workflows: {
         'long.yaml': `
 name: long
@@ -315,7 +331,6 @@ steps:
           },
         }),
       ],
-      amqpUrl: AMQP_URL,
     });
     try {
       const started = await request(sys.orchestrator.url)

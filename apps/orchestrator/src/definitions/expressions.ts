@@ -62,16 +62,15 @@ export function compileExpression(source: string): Expression {
     stepRefs: [...stepRefs],
     reference,
     // A bare reference is a lookup: JSONata's evaluator costs more than the rest of a chain
-    // link's transaction, and returns the same (checked in definitions.spec.ts).
+    // link's transaction, and returns the same (checked in chain-links.spec.ts). The value came
+    // from JSON already (a message or a column), so it is not copied through JSON again.
     evaluate: reference
       ? async (context) =>
-          normalise(
-            reference.kind === 'input'
-              ? context.input
-              : Object.hasOwn(context.steps, reference.step)
-                ? context.steps[reference.step]
-                : undefined,
-          )
+          (reference.kind === 'input'
+            ? context.input
+            : Object.hasOwn(context.steps, reference.step)
+              ? context.steps[reference.step]
+              : undefined) ?? null
       : async (context) => normalise(await compiled.evaluate(context)),
   };
 }
