@@ -8,6 +8,7 @@ import {
   stepResultsQueue,
 } from '@conveyor/worker-sdk';
 import request from 'supertest';
+import { readCounter } from '@conveyor/test-support';
 import { AMQP_URL, startSystem, unique, waitFor } from './harness';
 import { deleteTopology, runPrefix } from './rabbitmq';
 
@@ -32,17 +33,10 @@ const startOnBroker = (options: Omit<Parameters<typeof startSystem>[0], 'amqpUrl
 
 afterAll(() => deleteTopology(prefix));
 
-/** A counter's value from the Prometheus text (0 when the series does not exist yet). */
-async function counter(url: string, name: string, labels: string): Promise<number> {
-  const text = (await request(url).get('/metrics')).text;
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
-
 const continued = (url: string, queue: string) =>
-  counter(url, 'conveyor_workflow_steps_continued_total', `queue="${queue}"`);
+  readCounter(url, 'conveyor_workflow_steps_continued_total', `queue="${queue}"`);
 const unknownResults = (url: string) =>
-  counter(url, 'conveyor_workflow_ignored_results_total', 'reason="unknown-task"');
+  readCounter(url, 'conveyor_workflow_ignored_results_total', 'reason="unknown-task"');
 
 interface StepView {
   step: string;
@@ -215,7 +209,7 @@ output: 'steps.b'
       return res.body.run.id as string;
     };
     const skipped = () =>
-      counter(sys.orchestrator.url, 'conveyor_workflow_step_events_skipped_total', '');
+      readCounter(sys.orchestrator.url, 'conveyor_workflow_step_events_skipped_total', '');
     try {
       for (let i = 0; i < 3; i++) await runChain();
       // Each routing key's first event went out and came back unrouted; the rest were skipped.
@@ -346,7 +340,7 @@ steps:
       // b's worker still starts c (it was handed the chain); c's result comes back ignored.
       await waitFor('c to run', async () => ran.includes('c'));
       await waitFor("c's result to be ignored", async () =>
-        (await counter(
+        (await readCounter(
           sys.orchestrator.url,
           'conveyor_workflow_ignored_results_total',
           'reason="run-finished"',

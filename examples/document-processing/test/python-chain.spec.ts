@@ -5,6 +5,7 @@ import { createBus, type Bus } from '@conveyor/bus';
 import {
   ORCHESTRATOR_READY,
   spawnLogged,
+  readCounter,
   spawnOrchestrator,
   type LoggedProcess,
 } from '@conveyor/test-support';
@@ -108,12 +109,7 @@ afterAll(async () => {
   await conn.close();
 });
 
-/** A counter's value on the orchestrator's /metrics (0 when the series does not exist yet). */
-async function counter(name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
+const counter = (name: string, labels: string) => readCounter(base, name, labels);
 
 interface StepView {
   step: string;

@@ -4,3 +4,4 @@ export type { LoggedProcess, SpawnOptions } from './logged-process';
 export { spawnLogged, spawnTs } from './logged-process';
 export type { OrchestratorProcessOptions } from './orchestrator-process';
 export { ORCHESTRATOR_READY, spawnOrchestrator } from './orchestrator-process';
+export { readCounter } from './metrics';
