@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { classifyStandIn } from './handlers/classify';
 import { notifyFailureHandler } from './handlers/notify';
 import { ocrHandler } from './handlers/ocr';
+import { pagesRootFromEnv } from './handlers/page-path';
 import { splitHandler } from './handlers/split';
 
 export const EXAMPLE_DIR = join(__dirname, '..');
@@ -20,9 +21,11 @@ export function exampleHandlers(options: {
   withClassify?: boolean;
   queuePrefix?: string;
   onFailure?: (input: unknown) => void;
+  /** Where page URIs may read from (default: PAGES_ROOT, else the example's sample/). */
+  pagesRoot?: string;
 }) {
   const handlers: StepHandlerDefinition<never, unknown>[] = [
-    ocrHandler(EXAMPLE_DIR) as StepHandlerDefinition<never, unknown>,
+    ocrHandler(options.pagesRoot ?? pagesRootFromEnv()) as StepHandlerDefinition<never, unknown>,
     splitHandler as StepHandlerDefinition<never, unknown>,
     notifyFailureHandler(options.logger, options.onFailure) as StepHandlerDefinition<
       never,

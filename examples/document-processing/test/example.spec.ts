@@ -181,11 +181,11 @@ describe('document-processing example: TypeScript and Python workers on RabbitMQ
   it('fails a bundle with an unreadable page, naming the page, and runs the onFailure step', async () => {
     const { body } = await startRun({
       bundleId: `broken-${Date.now()}`,
-      pages: [{ uri: 'sample/pages/page-1.txt' }, { uri: 'sample/pages/missing.txt' }],
+      pages: [{ uri: 'pages/page-1.txt' }, { uri: 'pages/missing.txt' }],
     });
     expect(body.run.status).toBe('failed');
     expect(body.run.error.message).toMatch(
-      /step ocr failed: fan-out ocr: item 1 failed .*cannot read page 2 at .*missing\.txt/,
+      /step ocr failed: fan-out ocr: item 1 failed .*cannot read page 2: no page at "pages\/missing\.txt" under the pages root/,
     );
     expect(failures).toEqual([
       expect.objectContaining({ error: expect.objectContaining({ code: 'PAGE_UNREADABLE' }) }),

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
 import { defineStepHandler, FatalStepError } from '@conveyor/worker-sdk';
 import { z } from 'zod';
+import { resolvePagePath } from './page-path';
 
 /**
  * Stand-in OCR: a "scanned page" is a text file (or inline `text`), so the example runs without
@@ -12,7 +12,8 @@ export const OcrInput = z.object({
   pageNumber: z.number().int().positive(),
 });
 
-export function ocrHandler(baseDir: string) {
+/** `pagesRoot`: the only directory page URIs may read from (page-path.ts). */
+export function ocrHandler(pagesRoot: string) {
   return defineStepHandler({
     queue: 'ocr',
     input: OcrInput,
@@ -20,14 +21,17 @@ export function ocrHandler(baseDir: string) {
     concurrency: 8,
     async handle({ input }) {
       if ('text' in input.page) return { pageNumber: input.pageNumber, text: input.page.text };
-      const uri = input.page.uri.replace(/^file:\/\//, '');
-      const path = isAbsolute(uri) ? uri : resolve(baseDir, uri);
+      const page = await resolvePagePath(pagesRoot, input.page.uri);
+      // Neither a refused URI nor a missing scan will change by retrying.
+      if (page.kind === 'refused')
+        throw new FatalStepError(`cannot read page ${input.pageNumber}: ${page.reason}`, {
+          code: page.code,
+        });
       try {
-        return { pageNumber: input.pageNumber, text: (await readFile(path, 'utf8')).trim() };
+        return { pageNumber: input.pageNumber, text: (await readFile(page.path, 'utf8')).trim() };
       } catch (error) {
-        // A missing scan will not appear by retrying.
         throw new FatalStepError(
-          `cannot read page ${input.pageNumber} at ${path}: ${(error as Error).message}`,
+          `cannot read page ${input.pageNumber} at ${JSON.stringify(page.relative)} under the pages root: ${(error as NodeJS.ErrnoException).code ?? 'read failed'}`,
           { code: 'PAGE_UNREADABLE' },
         );
       }
