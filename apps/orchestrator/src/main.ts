@@ -10,6 +10,7 @@ import { readWorkflowDir } from './definitions/loader';
 import { DefinitionRegistry } from './definitions/registry';
 import { Engine } from './engine/engine';
 import { createEngineMetrics } from './engine/metrics';
+import { registerQueueMetrics } from './engine/queue-metrics';
 import { openStore, type Store } from './store/database';
 
 export interface Orchestrator {
@@ -89,6 +90,14 @@ export async function start(
     throw error;
   }
 
+  registerQueueMetrics({
+    registry: obs.registry,
+    bus,
+    db: store.db,
+    queueType: config.stepQueueType,
+    queueNames: () => engine.stepQueueNames(),
+    logger,
+  });
   obs.addReadinessCheck('bus', () => {
     if (!bus.isHealthy()) throw new Error('not connected to the message broker');
   });

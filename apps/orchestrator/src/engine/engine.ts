@@ -189,7 +189,7 @@ export class Engine {
   }
 
   /** The step queues of every registered workflow version (step and on-failure actions). */
-  private stepQueueNames(): Set<string> {
+  stepQueueNames(): Set<string> {
     const names = new Set<string>();
     for (const def of this.options.registry.all())
       for (const step of [...def.steps, ...(def.onFailure ? [def.onFailure] : [])])
