@@ -57,6 +57,14 @@ export const StepRequest = z.object({
   queue: z.string().min(1),
   /** Position in the fan-out list when the task is one item of a `forEach` step. */
   itemIndex: z.number().int().nonnegative().optional(),
+  /**
+   * The key to deduplicate side effects on (docs/worker-protocol.md §2): equal for one step of
+   * one run (one item of a fan-out) across attempts, redeliveries and chain continuations, unlike
+   * `taskId`, which a worker continuing a chain picks anew. `stepIdempotencyKey(runId, step,
+   * itemIndex)`. Optional so that v1 requests without it stay valid; absent, compute it from
+   * those fields.
+   */
+  idempotencyKey: z.string().min(1).optional(),
   input: json,
   /** The attempt is abandoned (and retried or failed) if no result or heartbeat arrives by then. */
   deadline: isoTime,
@@ -75,6 +83,15 @@ export const StepRequest = z.object({
   chain: z.array(ChainLink).min(1).max(MAX_CHAIN_LINKS).optional(),
 });
 export type StepRequest = z.infer<typeof StepRequest>;
+
+/**
+ * `<runId>:<step>`, or `<runId>:<step>:<itemIndex>` for an item of a fan-out: one step of one run
+ * whoever dispatches it (the orchestrator, a retry, a worker continuing a chain). Unambiguous
+ * read from the right: step names are identifiers (no `:`, never only digits).
+ */
+export function stepIdempotencyKey(runId: string, step: string, itemIndex?: number): string {
+  return itemIndex === undefined ? `${runId}:${step}` : `${runId}:${step}:${itemIndex}`;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Step result: worker → replyTo queue. Exactly one per delivery the worker handled.
@@ -212,6 +229,7 @@ export const stepRequestContract = defineContract({
       step: 'ocr',
       queue: 'ocr',
       itemIndex: 3,
+      idempotencyKey: 'run_01:ocr:3',
       input: { page: { uri: 'file:///bundles/b1/page-3.txt' } },
       deadline: at,
       timeoutMs: 30000,
@@ -227,6 +245,7 @@ export const stepRequestContract = defineContract({
       workflow: wf,
       step: 'extract',
       queue: 'extract-fields',
+      idempotencyKey: 'run_01:extract',
       input: { text: 'INVOICE No. 42' },
       deadline: at,
       timeoutMs: 30000,

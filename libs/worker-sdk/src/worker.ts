@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Bus, Delivery, QueueType, Subscription } from '@conveyor/bus';
 import type { StepProgress, StepRequest, StepResult } from '@conveyor/contracts';
+import { stepIdempotencyKey } from '@conveyor/contracts';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { FatalStepError, toStepError } from './errors';
@@ -23,6 +24,11 @@ export interface StepContext<I> {
   readonly step: string;
   readonly attempt: number;
   readonly itemIndex: number | undefined;
+  /**
+   * The key to deduplicate side effects on: equal for this step of this run (this fan-out item)
+   * across attempts, redeliveries and chain continuations (`taskId` is not; protocol §2).
+   */
+  readonly idempotencyKey: string;
   /** When the orchestrator gives up on this attempt unless a heartbeat pushes it further. */
   readonly deadline: Date;
   /** Aborted when the worker is shutting down past its grace period; pass it to cancellable I/O. */
@@ -204,6 +210,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
         step: request.step,
         attempt: request.attempt,
         itemIndex: request.itemIndex,
+        idempotencyKey: idempotencyKeyOf(request),
         deadline,
         signal: shutdown.signal,
         heartbeat,
@@ -279,6 +286,8 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
       workflow: request.workflow,
       step: link.step,
       queue: link.queue,
+      // Links are plain steps (never fan-out items): the key is the run's and the step's.
+      idempotencyKey: stepIdempotencyKey(request.runId, link.step),
       input: link.input.from === 'output' ? output : link.input.value,
       deadline: new Date(Date.now() + link.timeoutMs).toISOString(),
       timeoutMs: link.timeoutMs,
@@ -309,4 +318,11 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
       shutdown.abort();
     },
   };
+}
+
+/** The request's key, computed as the orchestrator does for requests that predate the field. */
+function idempotencyKeyOf(request: StepRequest): string {
+  return (
+    request.idempotencyKey ?? stepIdempotencyKey(request.runId, request.step, request.itemIndex)
+  );
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RunEvent, StepError, StepRequest, StepResult } from '@conveyor/contracts';
+import { stepIdempotencyKey } from '@conveyor/contracts';
 import type { Selectable, Transaction } from 'kysely';
 import type { DefinitionRegistry } from '../definitions/registry';
 import { formatDuration } from '../definitions/duration';
@@ -1170,6 +1171,11 @@ export function buildRequest(
     step: task.step,
     queue: task.queue ?? '',
     ...(task.item_index >= 0 ? { itemIndex: task.item_index } : {}),
+    idempotencyKey: stepIdempotencyKey(
+      task.run_id,
+      task.step,
+      task.item_index >= 0 ? task.item_index : undefined,
+    ),
     input: input ? input.value : (JSON.parse(task.input ?? 'null') as unknown),
     deadline: new Date(task.deadline_at ?? Date.now() + task.timeout_ms).toISOString(),
     timeoutMs: task.timeout_ms,
