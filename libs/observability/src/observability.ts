@@ -1,6 +1,6 @@
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Express, Request, Response } from 'express';
+import express, { type Express, type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import {
@@ -12,6 +12,8 @@ import {
 } from './debug-vars';
 import { httpMetricsMiddleware } from './http-metrics';
 import { startGcObserver } from './memstats';
+import { startHeapSampling } from './pprof/capture';
+import { pprofRouter } from './pprof/routes';
 import { runReadinessChecks, type ReadinessCheck } from './readiness';
 import { startSignalHandling } from './signals';
 import { errorMessage, sleep, withTimeout } from './timeouts';
@@ -43,7 +45,24 @@ export interface ObservabilityOptions {
    * proxy reuse a connection the server is closing, and the client gets a 502.
    */
   keepAliveTimeoutMs?: number;
+  /**
+   * A second listener for /metrics, /debug/vars and /debug/pprof (ADMIN_PORT / ADMIN_HOST).
+   * Set: they are served only there and the app's own port answers 404 for them. Unset:
+   * everything is on the app's port. /healthz and /readyz are on both.
+   */
+  admin?: AdminListener | undefined;
+  /** V8's sampling heap profiler, for /debug/pprof/heap (default true; see the README's costs). */
+  heapSampling?: boolean;
 }
+
+export interface AdminListener {
+  readonly port: number;
+  /** Default: the host the app listens on. */
+  readonly host?: string | undefined;
+}
+
+/** What moves to the admin listener when there is one (path prefixes). */
+export const ADMIN_ONLY_PATHS = ['/metrics', '/debug/vars', '/debug/pprof'];
 
 export type ShutdownHook = () => Promise<unknown> | unknown;
 
@@ -66,7 +85,10 @@ export interface Observability {
   addReadinessCheck(name: string, check: ReadinessCheck): void;
   setVar(name: string, valueOrGetter: VarValue | VarGetter): void;
   mount(app: Express): void;
+  /** Listens with `app`, and also starts the admin listener (once) when `admin` was given. */
   listen(app: Express, port: number, host?: string): Promise<Server>;
+  /** The admin listener once `listen` started it; undefined without `admin`. */
+  readonly adminServer: Server | undefined;
   onShutdown(name: string, hook: ShutdownHook): void;
   shutdown(reason?: string): Promise<ShutdownOutcome>;
 }
@@ -99,6 +121,8 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     }).set({ version }, 1);
   }
   startGcObserver();
+  if (options.heapSampling !== false) startHeapSampling();
+  const admin = options.admin;
 
   const checks = new Map<string, ReadinessCheck>();
   const vars = new Map<string, { getter: VarGetter } | { value: VarValue }>();
@@ -107,6 +131,8 @@ export function createObservability(options: ObservabilityOptions): Observabilit
   const mounted = new WeakSet<Express>();
   let lifecycle: Lifecycle = { phase: 'running' };
   let shutdownPromise: Promise<ShutdownOutcome> | undefined;
+  let adminServer: Server | undefined;
+  const shuttingDown = new AbortController();
 
   const stopSignals =
     options.handleSignals === false
@@ -116,6 +142,59 @@ export function createObservability(options: ObservabilityOptions): Observabilit
   const sendJson = (res: Response, status: number, body: unknown) => {
     res.status(status).type('application/json').send(safeStringify(body));
   };
+
+  const probeRoutes: Router = express.Router();
+  probeRoutes.get('/healthz', (_req: Request, res: Response) => {
+    if (lifecycle.phase === 'running') sendJson(res, 200, { status: 'ok', service });
+    else sendJson(res, 503, { status: lifecycle.phase, service });
+  });
+  probeRoutes.get('/readyz', async (_req: Request, res: Response) => {
+    if (lifecycle.phase !== 'running') {
+      sendJson(res, 503, { status: 'shutting down', service });
+      return;
+    }
+    const report = await runReadinessChecks(checks, readinessTimeoutMs);
+    if (report.ready) {
+      sendJson(res, 200, { status: 'ready', service, checks: report.checks });
+      return;
+    }
+    const failing = Object.entries(report.checks)
+      .filter(([, r]) => !r.ok)
+      .map(([name]) => name);
+    logger.warn({ failing, checks: report.checks }, 'readiness: not ready');
+    sendJson(res, 503, { status: 'not ready', service, failing, checks: report.checks });
+  });
+
+  const debugRoutes: Router = express.Router();
+  debugRoutes.get('/metrics', async (_req: Request, res: Response) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+  debugRoutes.get('/debug/vars', async (_req: Request, res: Response) => {
+    sendJson(res, 200, await collectDebugVars(service, version, vars, varTimeoutMs));
+  });
+  debugRoutes.use(pprofRouter({ registry, logger, shutdownSignal: shuttingDown.signal }));
+
+  // One histogram per registry, shared by the app's listener and the admin one.
+  let metricsMiddleware: ReturnType<typeof httpMetricsMiddleware> | undefined;
+  const requestMetrics = () => (metricsMiddleware ??= httpMetricsMiddleware(registry));
+
+  /** The admin listener's app: the probes again (handy for humans), metrics and debug pages. */
+  function adminApp(): Express {
+    const app = express();
+    app.disable('x-powered-by');
+    app.use(requestMetrics());
+    app.use(probeRoutes);
+    app.use(debugRoutes);
+    app.use((req: Request, res: Response) => {
+      res
+        .status(404)
+        .type('text/plain')
+        .send(
+          `${req.path} is not served on the admin port: it has /metrics, /debug/vars, /debug/pprof/, /healthz, /readyz\n`,
+        );
+    });
+    return app;
+  }
 
   async function drain(): Promise<boolean> {
     let clean = true;
@@ -156,6 +235,51 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     return clean;
   }
 
+  async function listenOn(
+    app: Express,
+    port: number,
+    host: string,
+    variable: 'PORT' | 'ADMIN_PORT',
+  ): Promise<Server> {
+    const server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(port, host);
+      s.once('listening', () => resolve(s));
+      s.once('error', (error: NodeJS.ErrnoException) => {
+        const hint =
+          error.code === 'EADDRINUSE'
+            ? `: the address is in use; set ${variable} to a free port`
+            : error.code === 'EADDRNOTAVAIL'
+              ? `: no such local address; check ${variable === 'PORT' ? 'HOST' : 'ADMIN_HOST'}`
+              : '';
+        reject(
+          new Error(
+            `${service} cannot listen on ${host}:${port} (${error.code ?? error.message})${hint}`,
+          ),
+        );
+      });
+    });
+    server.keepAliveTimeout = keepAliveTimeoutMs;
+    // headersTimeout must exceed keepAliveTimeout, or Node drops kept-alive sockets early.
+    server.headersTimeout = Math.max(server.headersTimeout, keepAliveTimeoutMs + 1000);
+    const inFlight = new Set<ServerResponse>();
+    server.prependListener('request', (_req, res: ServerResponse) => {
+      inFlight.add(res);
+      res.once('close', () => inFlight.delete(res));
+      // Requests still arriving on kept-alive sockets during shutdown get their socket closed
+      // after the response, so clients reconnect to a pod that is still serving.
+      if (lifecycle.phase !== 'running') res.setHeader('Connection', 'close');
+    });
+    const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+    servers.push({ server, inFlight, closed });
+    const address = server.address() as AddressInfo;
+    const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    logger.info(
+      { url: `http://${shownHost}:${address.port}`, port: address.port },
+      variable === 'PORT' ? `${service} listening` : `${service} admin listening`,
+    );
+    return server;
+  }
+
   const obs: Observability = {
     service,
     logger,
@@ -182,74 +306,42 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     mount(app) {
       if (mounted.has(app)) throw new Error('observability is already mounted on this app');
       mounted.add(app);
-      app.use(httpMetricsMiddleware(registry));
-      app.get('/healthz', (_req: Request, res: Response) => {
-        if (lifecycle.phase === 'running') sendJson(res, 200, { status: 'ok', service });
-        else sendJson(res, 503, { status: lifecycle.phase, service });
-      });
-      app.get('/readyz', async (_req: Request, res: Response) => {
-        if (lifecycle.phase !== 'running') {
-          sendJson(res, 503, { status: 'shutting down', service });
-          return;
-        }
-        const report = await runReadinessChecks(checks, readinessTimeoutMs);
-        if (report.ready) {
-          sendJson(res, 200, { status: 'ready', service, checks: report.checks });
-          return;
-        }
-        const failing = Object.entries(report.checks)
-          .filter(([, r]) => !r.ok)
-          .map(([name]) => name);
-        logger.warn({ failing, checks: report.checks }, 'readiness: not ready');
-        sendJson(res, 503, { status: 'not ready', service, failing, checks: report.checks });
-      });
-      app.get('/metrics', async (_req: Request, res: Response) => {
-        res.type(registry.contentType).send(await registry.metrics());
-      });
-      app.get('/debug/vars', async (_req: Request, res: Response) => {
-        sendJson(res, 200, await collectDebugVars(service, version, vars, varTimeoutMs));
-      });
+      app.use(requestMetrics());
+      app.use(probeRoutes);
+      if (admin) {
+        // Every method and sub-path, so that no later app route or fallback serves them here.
+        app.use(ADMIN_ONLY_PATHS, (req: Request, res: Response) => {
+          res
+            .status(404)
+            .type('text/plain')
+            .send(`${req.baseUrl} is not served on this port (it is on the admin port)\n`);
+        });
+      } else {
+        app.use(debugRoutes);
+      }
+    },
+
+    get adminServer() {
+      return adminServer;
     },
 
     async listen(app, port, host = '127.0.0.1') {
       if (lifecycle.phase !== 'running')
         throw new Error(`cannot listen: ${service} is ${lifecycle.phase}`);
-      const server = await new Promise<Server>((resolve, reject) => {
-        const s = app.listen(port, host);
-        s.once('listening', () => resolve(s));
-        s.once('error', (error: NodeJS.ErrnoException) => {
-          const hint =
-            error.code === 'EADDRINUSE'
-              ? ': the address is in use; set PORT to a free port'
-              : error.code === 'EADDRNOTAVAIL'
-                ? ': no such local address; check HOST'
-                : '';
-          reject(
-            new Error(
-              `${service} cannot listen on ${host}:${port} (${error.code ?? error.message})${hint}`,
-            ),
-          );
-        });
-      });
-      server.keepAliveTimeout = keepAliveTimeoutMs;
-      // headersTimeout must exceed keepAliveTimeout, or Node drops kept-alive sockets early.
-      server.headersTimeout = Math.max(server.headersTimeout, keepAliveTimeoutMs + 1000);
-      const inFlight = new Set<ServerResponse>();
-      server.prependListener('request', (_req, res: ServerResponse) => {
-        inFlight.add(res);
-        res.once('close', () => inFlight.delete(res));
-        // Requests still arriving on kept-alive sockets during shutdown get their socket closed
-        // after the response, so clients reconnect to a pod that is still serving.
-        if (lifecycle.phase !== 'running') res.setHeader('Connection', 'close');
-      });
-      const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
-      servers.push({ server, inFlight, closed });
-      const address = server.address() as AddressInfo;
-      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      logger.info(
-        { url: `http://${shownHost}:${address.port}`, port: address.port },
-        `${service} listening`,
-      );
+      if (admin && admin.port === port && port !== 0)
+        throw new Error(
+          `${service}: ADMIN_PORT (${admin.port}) must differ from PORT, or be unset to serve everything on PORT`,
+        );
+      const server = await listenOn(app, port, host, 'PORT');
+      if (admin && !adminServer) {
+        try {
+          adminServer = await listenOn(adminApp(), admin.port, admin.host ?? host, 'ADMIN_PORT');
+        } catch (error) {
+          server.close();
+          server.closeAllConnections();
+          throw error;
+        }
+      }
       return server;
     },
 
@@ -260,6 +352,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     shutdown(reason = 'shutdown requested') {
       shutdownPromise ??= (async () => {
         lifecycle = { phase: 'shutting-down', reason };
+        shuttingDown.abort();
         logger.info({ reason }, 'shutdown: started');
         for (const s of servers) {
           for (const res of s.inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');

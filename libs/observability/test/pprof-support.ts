@@ -1,0 +1,90 @@
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import express from 'express';
+import { Profile } from 'pprof-format';
+import { createLogger, createObservability, type ObservabilityOptions } from '../src';
+import { captureLogs } from './helpers';
+
+/** A decoded pprof profile, reduced to what the tests check: value per function name. */
+export interface DecodedProfile {
+  readonly sampleTypes: string[];
+  /** Sum of the last (default) sample type over every sample whose stack holds the function. */
+  readonly valueByFunction: Map<string, number>;
+}
+
+export function decodePprof(gzipped: Buffer): DecodedProfile {
+  const profile = Profile.decode(gunzipSync(gzipped));
+  const str = (i: number | bigint) => profile.stringTable.strings[Number(i)] ?? '';
+  const functionName = new Map(profile.function.map((f) => [String(f.id), str(f.name)]));
+  const locationFunctions = new Map(
+    profile.location.map((l) => [
+      String(l.id),
+      l.line.map((line) => functionName.get(String(line.functionId)) ?? ''),
+    ]),
+  );
+  const valueByFunction = new Map<string, number>();
+  const last = profile.sampleType.length - 1;
+  for (const sample of profile.sample) {
+    const names = new Set(
+      sample.locationId.flatMap((id) => locationFunctions.get(String(id)) ?? []),
+    );
+    for (const name of names)
+      valueByFunction.set(name, (valueByFunction.get(name) ?? 0) + Number(sample.value[last] ?? 0));
+  }
+  return {
+    sampleTypes: profile.sampleType.map((t) => `${str(t.type)}/${str(t.unit)}`),
+    valueByFunction,
+  };
+}
+
+/** Burns CPU for `ms` of wall time; its name is what the CPU and wall profiles must show. */
+export function spinForPprofTest(ms: number): number {
+  const end = Date.now() + ms;
+  let x = 0;
+  while (Date.now() < end) x += Math.sqrt(x + 1);
+  return x;
+}
+
+/** Runs spinForPprofTest in slices, leaving the event loop room between them. */
+export async function spinInSlices(slices: number, sliceMs: number): Promise<void> {
+  for (let i = 0; i < slices; i++) {
+    spinForPprofTest(sliceMs);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+export async function startProfiledService(options: Partial<ObservabilityOptions> = {}) {
+  const logs = captureLogs();
+  const logger = createLogger('pprof-svc', {
+    destination: logs.stream,
+    env: { LOG_LEVEL: 'info' },
+  });
+  const obs = createObservability({
+    service: 'pprof-svc',
+    logger,
+    handleSignals: false,
+    ...options,
+  });
+  const app = express();
+  obs.mount(app);
+  app.get('/hello', (_req, res) => {
+    res.json({ hello: 'world' });
+  });
+  // An app fallback like the ones real services have (SPA index, error page).
+  app.use((_req, res) => {
+    res.status(200).type('text/plain').send('app fallback');
+  });
+  const server = await obs.listen(app, 0);
+  const urlOf = (address: AddressInfo) => `http://127.0.0.1:${address.port}`;
+  return {
+    obs,
+    logs,
+    url: urlOf(server.address() as AddressInfo),
+    adminUrl: obs.adminServer ? urlOf(obs.adminServer.address() as AddressInfo) : undefined,
+  };
+}
+
+export async function fetchBuffer(url: string, init?: RequestInit) {
+  const res = await fetch(url, init);
+  return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+}
