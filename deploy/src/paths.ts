@@ -11,6 +11,7 @@ export const OVERLAYS: Readonly<Record<string, { readonly externalSecrets: boole
   dev: { externalSecrets: false },
   prod: { externalSecrets: true },
   gpu: { externalSecrets: true },
+  keda: { externalSecrets: true },
 };
 
 export const renderedFile = (overlay: string) => path.join(RENDERED_DIR, `${overlay}.yaml`);

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,6 +5,7 @@ import type { KubeObject } from '../src/kustomize';
 import { renderOverlay } from '../src/overlays';
 import { DEPLOY_DIR, WORKSPACE_ROOT } from '../src/paths';
 import { containerEnv, conveyorApp, secretTemplates, workloadsOf } from '../src/validate';
+import { runLoader } from './support/run-app-config';
 
 // The environment every Conveyor container gets in the dev overlay (ConfigMaps, the template
 // Secrets, the downward API) goes through the app's own config loader, so a variable the app
@@ -26,25 +26,6 @@ const LOADERS: Record<string, { module: string; exportName: string }> = {
   },
   'svc-proxy/main.js': { module: 'apps/svc-proxy/src/config.ts', exportName: 'parseConfig' },
 };
-
-function runLoader(
-  module: string,
-  exportName: string,
-  env: Record<string, string>,
-): { ok: boolean; error?: string; result?: Record<string, unknown> } {
-  const output = execFileSync(
-    process.execPath,
-    ['--import', 'tsx', path.join(__dirname, 'support/load-app-config.ts')],
-    {
-      cwd: WORKSPACE_ROOT,
-      input: JSON.stringify({ module, exportName, env }),
-      encoding: 'utf8',
-      env: { ...process.env, TSX_TSCONFIG_PATH: path.join(DEPLOY_DIR, 'tsconfig.json') },
-      timeout: 60_000,
-    },
-  );
-  return JSON.parse(output.trim().split('\n').pop() as string);
-}
 
 // Secrets: the dev overlay's own; prod gets the templates operators fill in (same names and keys).
 const secretIn = (source: readonly KubeObject[]) => (name: string, key: string) => {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseResources, type KubeObject } from '../kustomize/resource';
 import { conventionProblems } from './conventions';
+import { kedaProblems } from './keda';
 import { referenceProblems, type ExternalObjects } from './references';
 import { schemaProblems } from './schema';
 
@@ -14,6 +15,7 @@ export {
 } from './conventions';
 export { referenceProblems, type ExternalObjects } from './references';
 export { schemaProblems } from './schema';
+export { kedaProblems, CONSUMED_QUEUE_VARIABLE } from './keda';
 export { workloadsOf, selectorMatches } from './workloads';
 
 /** The Secret templates in deploy/secrets: the Secrets production must create, with their keys. */
@@ -60,6 +62,7 @@ export function validateRendered(
   return [
     ...objects.flatMap(schemaProblems),
     ...referenceProblems(objects, options.external),
+    ...kedaProblems(objects, options.external),
     ...conventionProblems(objects, { entryPointExists: entryPointExists(options.workspaceRoot) }),
   ];
 }

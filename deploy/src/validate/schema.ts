@@ -11,9 +11,13 @@ interface ModelClass {
  */
 export function schemaProblems(obj: KubeObject): string[] {
   const { group, version } = groupVersion(obj.apiVersion);
-  const modulePath = group
-    ? `kubernetes-models/${group}/${version}`
-    : `kubernetes-models/${version}`;
+  // KEDA's CRDs come compiled from the same generator (@kubernetes-models/keda).
+  const modulePath =
+    group === 'keda.sh'
+      ? `@kubernetes-models/keda/${group}/${version}`
+      : group
+        ? `kubernetes-models/${group}/${version}`
+        : `kubernetes-models/${version}`;
   let models: Record<string, unknown>;
   try {
     models = require(modulePath) as Record<string, unknown>;
