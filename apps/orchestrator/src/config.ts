@@ -9,6 +9,13 @@ import {
   STEP_RESULTS_QUEUE,
 } from '@conveyor/worker-sdk';
 import { DEFAULT_CHAIN_LINKS } from './engine/engine';
+import {
+  BODY_LIMIT_VARIABLE,
+  DEFAULT_HTTP_LIMITS,
+  formatBytes,
+  RUN_INPUT_LIMIT_VARIABLE,
+  type HttpLimits,
+} from './limits';
 import type { StoreConfig } from './store/database';
 
 const intFrom = (name: string, def: number, min: number, max: number) =>
@@ -77,6 +84,18 @@ const EnvSchema = z.object({
     })
     .default(DEFAULT_STEP_QUEUE_TYPE),
   CHAIN_LINKS: intFrom('CHAIN_LINKS', DEFAULT_CHAIN_LINKS, 0, MAX_CHAIN_LINKS),
+  HTTP_BODY_LIMIT_BYTES: intFrom(
+    BODY_LIMIT_VARIABLE,
+    DEFAULT_HTTP_LIMITS.bodyBytes,
+    1024,
+    1024 * 1024 * 1024,
+  ),
+  RUN_INPUT_LIMIT_BYTES: intFrom(
+    RUN_INPUT_LIMIT_VARIABLE,
+    DEFAULT_HTTP_LIMITS.runInputBytes,
+    2,
+    1024 * 1024 * 1024,
+  ),
 });
 
 export interface OrchestratorConfig {
@@ -99,6 +118,8 @@ export interface OrchestratorConfig {
   readonly chainLinks: number;
   /** AMQP connection name, so operators (and tests) can find this replica's connections. */
   readonly connectionName: string;
+  /** Request body and run input limits (default DEFAULT_HTTP_LIMITS). */
+  readonly httpLimits?: HttpLimits;
 }
 
 export class ConfigError extends Error {
@@ -119,6 +140,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Orchestrato
     );
   }
   const e = parsed.data;
+  // The input travels inside the body: a limit at or above the body's would never apply.
+  if (e.RUN_INPUT_LIMIT_BYTES >= e.HTTP_BODY_LIMIT_BYTES) {
+    throw new ConfigError([
+      `${RUN_INPUT_LIMIT_VARIABLE} (${formatBytes(e.RUN_INPUT_LIMIT_BYTES)}) must be below ${BODY_LIMIT_VARIABLE} (${formatBytes(e.HTTP_BODY_LIMIT_BYTES)}); raise ${BODY_LIMIT_VARIABLE} too`,
+    ]);
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -143,5 +170,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Orchestrato
     stepQueueType: e.STEP_QUEUE_TYPE,
     chainLinks: e.CHAIN_LINKS,
     connectionName: `orchestrator/${process.pid}`,
+    httpLimits: { bodyBytes: e.HTTP_BODY_LIMIT_BYTES, runInputBytes: e.RUN_INPUT_LIMIT_BYTES },
   };
 }

@@ -118,7 +118,7 @@ export async function start(
   const app = express();
   app.disable('x-powered-by');
   obs.mount(app);
-  app.use(createApiRouter({ engine, registry, logger }));
+  app.use(createApiRouter({ engine, registry, logger, limits: config.httpLimits }));
   const server = await obs.listen(app, config.port, config.host);
   const address = server.address() as AddressInfo;
 

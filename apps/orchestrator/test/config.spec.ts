@@ -62,3 +62,22 @@ describe('configFromEnv', () => {
     expect((error as ConfigError).problems).toHaveLength(6);
   });
 });
+
+describe('configFromEnv: HTTP limits', () => {
+  it('defaults to a 4 MiB body and a 1 MiB run input, and reads both variables', () => {
+    expect(configFromEnv({}).httpLimits).toEqual({ bodyBytes: 4194304, runInputBytes: 1048576 });
+    expect(
+      configFromEnv({ HTTP_BODY_LIMIT_BYTES: '20000000', RUN_INPUT_LIMIT_BYTES: '10000000' })
+        .httpLimits,
+    ).toEqual({ bodyBytes: 20_000_000, runInputBytes: 10_000_000 });
+  });
+
+  it('refuses a run input limit that the body limit would make unreachable', () => {
+    expect(() => configFromEnv({ RUN_INPUT_LIMIT_BYTES: '8388608' })).toThrow(
+      /RUN_INPUT_LIMIT_BYTES \(8 MiB\) must be below HTTP_BODY_LIMIT_BYTES \(4 MiB\); raise HTTP_BODY_LIMIT_BYTES too/,
+    );
+    expect(() => configFromEnv({ HTTP_BODY_LIMIT_BYTES: 'lots' })).toThrow(
+      /HTTP_BODY_LIMIT_BYTES must be an integer/,
+    );
+  });
+});

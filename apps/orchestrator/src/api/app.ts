@@ -6,34 +6,47 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { DefinitionRegistry } from '../definitions/registry';
 import type { Engine } from '../engine/engine';
+import {
+  DEFAULT_HTTP_LIMITS,
+  formatBytes,
+  jsonBytes,
+  LOG_FIELD_LIMIT,
+  RUN_INPUT_LIMIT_VARIABLE,
+  truncateText,
+  type HttpLimits,
+} from '../limits';
+import { HttpError } from './http-error';
+import { bodyTooLarge, jsonBodyParser, jsonObjectBody } from './json-body';
 import { buildOpenApi } from './openapi';
-import { fanOutItems, runDetail, runSummary } from './run-view';
+import { fanOutItems, runDetail, runSummary, SUMMARY_COLUMNS } from './run-view';
 import { CancelBody, ItemsQuery, ListRunsQuery, StartRunBody } from './schemas';
 
 export interface ApiDeps {
   readonly engine: Engine;
   readonly registry: DefinitionRegistry;
   readonly logger: Logger;
+  /** Request body and run input limits (default DEFAULT_HTTP_LIMITS). */
+  readonly limits?: HttpLimits | undefined;
 }
 
-/** An error answered as JSON `{ error: { message, details? } }` with its HTTP status. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
-}
+const START_EXAMPLE = '{"input": {…}, "waitMs": 30000}';
 
-function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
+// zod says "expected nonoptional, received undefined" for a missing field.
+const issueMessage = (i: z.core.$ZodIssue) =>
+  i.code === 'invalid_type' && i.expected === 'nonoptional' ? 'required' : i.message;
+
+function parse<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  where: string,
+  hint = '',
+): z.infer<S> {
   const result = schema.safeParse(value);
   if (!result.success) {
     throw new HttpError(
       400,
-      `invalid ${where}: ${result.error.issues.map((i) => `${i.path.join('.') || where}: ${i.message}`).join('; ')}`,
-      result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      `invalid ${where}: ${result.error.issues.map((i) => `${i.path.join('.') || where}: ${issueMessage(i)}`).join('; ')}${hint}`,
+      result.error.issues.map((i) => ({ path: i.path.join('.'), message: issueMessage(i) })),
     );
   }
   return result.data;
@@ -48,8 +61,9 @@ const INSPECTOR_HTML = join(__dirname, '..', 'web', 'inspector.html');
 
 export function createApiRouter(deps: ApiDeps): express.Router {
   const { engine, registry, logger } = deps;
+  const limits = deps.limits ?? DEFAULT_HTTP_LIMITS;
   const router = express.Router();
-  router.use(express.json({ limit: '10mb' }));
+  router.use(jsonBodyParser(limits));
   const db = engine.db;
 
   router.get('/openapi.json', (_req, res) => {
@@ -98,7 +112,18 @@ export function createApiRouter(deps: ApiDeps): express.Router {
   router.post(
     '/api/workflows/:name/runs',
     route(async (req, res) => {
-      const body = parse(StartRunBody, req.body ?? {}, 'request body');
+      const body = parse(
+        StartRunBody,
+        jsonObjectBody(req, { example: START_EXAMPLE }),
+        'request body',
+        `; send e.g. ${START_EXAMPLE}`,
+      );
+      const inputBytes = jsonBytes(body.input);
+      if (inputBytes > limits.runInputBytes)
+        throw new HttpError(
+          413,
+          `run input is ${formatBytes(inputBytes)} as JSON, over the ${formatBytes(limits.runInputBytes)} limit (${RUN_INPUT_LIMIT_VARIABLE}=${limits.runInputBytes}); pass large data by reference (e.g. a URI your workers read) or raise ${RUN_INPUT_LIMIT_VARIABLE}`,
+        );
       const result = await engine.startRun({
         workflow: String(req.params.name),
         version: body.version,
@@ -126,7 +151,11 @@ export function createApiRouter(deps: ApiDeps): express.Router {
     '/api/runs',
     route(async (req, res) => {
       const q = parse(ListRunsQuery, req.query, 'query');
-      let query = db.selectFrom('runs').selectAll().orderBy('created_at', 'desc').limit(q.limit);
+      let query = db
+        .selectFrom('runs')
+        .select(SUMMARY_COLUMNS)
+        .orderBy('created_at', 'desc')
+        .limit(q.limit);
       if (q.workflow) query = query.where('workflow', '=', q.workflow);
       if (q.status)
         query = query.where('status', '=', q.status === 'pending' ? 'running' : q.status);
@@ -177,7 +206,11 @@ export function createApiRouter(deps: ApiDeps): express.Router {
   router.post(
     '/api/runs/:id/cancel',
     route(async (req, res) => {
-      const body = parse(CancelBody, req.body ?? {}, 'request body');
+      const body = parse(
+        CancelBody,
+        jsonObjectBody(req, { example: '{"reason": "…"}', optional: true }),
+        'request body',
+      );
       const outcome = await engine.cancelRun(
         String(req.params.id),
         body.reason ?? 'cancelled through the API',
@@ -266,11 +299,19 @@ export function createApiRouter(deps: ApiDeps): express.Router {
     ),
   );
 
-  router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+  router.use((raw: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const error =
+      (raw as { type?: string }).type === 'entity.too.large' ? bodyTooLarge(limits) : raw;
     if (error instanceof HttpError) {
-      logger.info(
-        { method: req.method, path: req.path, status: error.status, err: error.message },
-        'request rejected',
+      // A client's mistake: one warn line, no stack, and never the client's megabytes.
+      logger.warn(
+        {
+          method: req.method,
+          path: req.path,
+          status: error.status,
+          reason: truncateText(error.message, LOG_FIELD_LIMIT),
+        },
+        'request refused',
       );
       res.status(error.status).json({
         error: {
@@ -282,13 +323,9 @@ export function createApiRouter(deps: ApiDeps): express.Router {
     }
     const status = (error as { status?: number }).status;
     if (status === 400 || (error as { type?: string }).type === 'entity.parse.failed') {
-      logger.info(
-        { method: req.method, path: req.path, err: (error as Error).message },
-        'malformed request',
-      );
-      res
-        .status(400)
-        .json({ error: { message: `malformed JSON body: ${(error as Error).message}` } });
+      const reason = truncateText((error as Error).message, LOG_FIELD_LIMIT);
+      logger.warn({ method: req.method, path: req.path, status: 400, reason }, 'malformed request');
+      res.status(400).json({ error: { message: `malformed JSON body: ${reason}` } });
       return;
     }
     logger.error({ err: error, method: req.method, path: req.path }, 'request failed');

@@ -57,9 +57,13 @@ export function buildOpenApi(): Record<string, unknown> {
             },
             '202': { description: 'With waitMs: still running when the wait ended (RunDetail)' },
             '400': errorResponse(
-              'Malformed body or input failing the workflow inputSchema (details list each problem)',
+              'Malformed body, an empty body, JSON that is not an object, or input failing the workflow inputSchema (details list each problem)',
             ),
             '404': errorResponse('Unknown workflow or version'),
+            '413': errorResponse(
+              'Body over HTTP_BODY_LIMIT_BYTES (default 4 MiB) or run input over RUN_INPUT_LIMIT_BYTES (default 1 MiB, as JSON)',
+            ),
+            '415': errorResponse('Not sent as Content-Type: application/json'),
           },
         },
       },
@@ -68,7 +72,10 @@ export function buildOpenApi(): Record<string, unknown> {
           summary: 'List runs, newest first',
           parameters: queryParameters(ListRunsQuery),
           responses: {
-            '200': { description: '{ runs: RunSummary[], next }' },
+            '200': {
+              description:
+                '{ runs: RunSummary[], next }: summaries without input and output, the error cut to its code and the start of its message (GET /api/runs/{id} has them whole)',
+            },
             '400': errorResponse('Bad filter'),
           },
         },
@@ -107,6 +114,7 @@ export function buildOpenApi(): Record<string, unknown> {
             '200': { description: 'Cancelled' },
             '404': errorResponse('No such run'),
             '409': errorResponse('Already finished'),
+            '415': errorResponse('A body not sent as Content-Type: application/json'),
           },
         },
       },

@@ -1,12 +1,39 @@
 import type { StepError } from '@conveyor/contracts';
 import type { Kysely, Selectable } from 'kysely';
+import { truncateText } from '../limits';
 import type { Database, RunsTable, TasksTable } from '../store/tables';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const json = (text: string | null): unknown =>
   text === null ? null : (JSON.parse(text) as unknown);
 
-export function runSummary(run: Selectable<RunsTable>) {
+/** The columns a run summary reads: never the input or output, which may be large. */
+export const SUMMARY_COLUMNS = [
+  'id',
+  'workflow',
+  'version',
+  'status',
+  'created_at',
+  'finished_at',
+  'idempotency_key',
+  'parent_run_id',
+  'error',
+] as const satisfies readonly (keyof RunsTable)[];
+
+/** Longest error message in a summary: enough to recognise it; the detail has the whole error. */
+const SUMMARY_MESSAGE_LIMIT = 300;
+
+function errorSummary(text: string | null) {
+  if (text === null) return null;
+  const error = JSON.parse(text) as StepError;
+  return {
+    message: truncateText(error.message, SUMMARY_MESSAGE_LIMIT),
+    ...(error.code !== undefined ? { code: error.code } : {}),
+  };
+}
+
+/** A run without its input, output or error details: what lists and the start response carry. */
+export function runSummary(run: Pick<Selectable<RunsTable>, (typeof SUMMARY_COLUMNS)[number]>) {
   return {
     id: run.id,
     workflow: run.workflow,
@@ -17,7 +44,7 @@ export function runSummary(run: Selectable<RunsTable>) {
     durationMs: run.finished_at === null ? null : run.finished_at - run.created_at,
     idempotencyKey: run.idempotency_key,
     parentRunId: run.parent_run_id,
-    error: json(run.error) as StepError | null,
+    error: errorSummary(run.error),
   };
 }
 
@@ -112,6 +139,7 @@ export async function runDetail(db: Kysely<Database>, runId: string, itemLimit =
   }
   return {
     ...runSummary(run),
+    error: json(run.error) as StepError | null,
     input: json(run.input),
     output: json(run.output),
     deadline: iso(run.deadline_at),

@@ -5,7 +5,11 @@ import { RunStatus } from '@conveyor/contracts';
 
 export const StartRunBody = z
   .object({
-    input: z.unknown().describe('The run input; validated against the workflow inputSchema'),
+    input: z
+      .unknown()
+      .describe(
+        'The run input (required); validated against the workflow inputSchema; at most RUN_INPUT_LIMIT_BYTES (default 1 MiB) as JSON',
+      ),
     idempotencyKey: z
       .string()
       .min(1)

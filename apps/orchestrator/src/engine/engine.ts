@@ -13,6 +13,7 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { DefinitionRegistry } from '../definitions/registry';
 import type { WorkflowDefinition } from '../definitions/model';
+import { boundStepResult, logField } from '../limits';
 import type { Store } from '../store/database';
 import type { Applied, Ignored, RunRow } from './transition';
 import { buildRequest, Transition } from './transition';
@@ -173,9 +174,13 @@ export class Engine {
     for (const queue of this.stepQueueNames())
       await assertStepQueue(bus, stepQueue(queue, this.queueType));
     this.subscriptions.push(
-      await bus.consume(results, (d) => this.onResult(d.message).then(() => undefined), {
-        prefetch: 64,
-      }),
+      await bus.consume(
+        results,
+        (d) => this.onResult(boundStepResult(d.message)).then(() => undefined),
+        {
+          prefetch: 64,
+        },
+      ),
       await bus.consume(progress, (d) => this.onProgress(d.message), { prefetch: 64 }),
       // Transient: every replica sees every completion, so waiters on any replica are served.
       // Step events come back to this process only while an SSE client listens (onEvent).
@@ -903,7 +908,7 @@ export class Engine {
       for (const letter of letters) {
         this.options.metrics.deadLetters.inc({ queue: queue.name });
         this.options.logger.error(
-          { queue: queue.name, reason: letter.reason, body: letter.body },
+          { queue: queue.name, reason: letter.reason, body: logField(letter.body) },
           'a message was dead-lettered',
         );
         await this.db
