@@ -3,6 +3,12 @@ import type { QueueType } from '@conveyor/bus';
 import { MAX_CHAIN_LINKS } from '@conveyor/contracts';
 import { z } from 'zod';
 import {
+  adminEnvShape,
+  adminListenerFrom,
+  checkAdminEnv,
+  type AdminListener,
+} from '@conveyor/observability';
+import {
   DEFAULT_STEP_QUEUE_TYPE,
   RUN_EVENTS_EXCHANGE,
   STEP_PROGRESS_QUEUE,
@@ -38,6 +44,7 @@ const intFrom = (name: string, def: number, min: number, max: number) =>
 const EnvSchema = z.object({
   PORT: intFrom('PORT', 3001, 0, 65535),
   HOST: z.string().min(1).default('127.0.0.1'),
+  ...adminEnvShape,
   AMQP_URL: z
     .string()
     .regex(
@@ -101,6 +108,8 @@ const EnvSchema = z.object({
 export interface OrchestratorConfig {
   readonly port: number;
   readonly host: string;
+  /** ADMIN_PORT / ADMIN_HOST: /metrics and /debug/* on their own listener; undefined: on PORT. */
+  readonly admin?: AdminListener | undefined;
   readonly amqpUrl: string | undefined;
   readonly store: StoreConfig;
   readonly logLevel: string;
@@ -131,7 +140,7 @@ export class ConfigError extends Error {
 
 /** Reads the environment; every bad variable is named in one error. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): OrchestratorConfig {
-  const parsed = EnvSchema.safeParse(
+  const parsed = EnvSchema.superRefine(checkAdminEnv).safeParse(
     Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')),
   );
   if (!parsed.success) {
@@ -149,6 +158,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Orchestrato
   return {
     port: e.PORT,
     host: e.HOST,
+    admin: adminListenerFrom(e),
     amqpUrl: e.AMQP_URL,
     store: e.DATABASE_URL
       ? {

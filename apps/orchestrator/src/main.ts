@@ -42,6 +42,7 @@ export async function start(
   const obs = createObservability({
     service: 'orchestrator',
     logger,
+    admin: config.admin,
     handleSignals: options.handleSignals ?? false,
   });
   const store = await openStore(config.store, { logger });

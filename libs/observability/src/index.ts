@@ -1,3 +1,4 @@
+export { adminEnvShape, adminListenerFrom, checkAdminEnv, type AdminEnv } from './admin-env';
 export { createLogger, parseLogLevel, type LoggerOptions, type LogLevel } from './logger';
 export {
   ADMIN_ONLY_PATHS,

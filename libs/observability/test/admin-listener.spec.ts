@@ -1,7 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { createLogger, createObservability } from '../src';
+import { z } from 'zod';
+import {
+  adminEnvShape,
+  adminListenerFrom,
+  checkAdminEnv,
+  createLogger,
+  createObservability,
+} from '../src';
 import { decodePprof, fetchBuffer, startProfiledService } from './pprof-support';
 
 describe('admin listener (ADMIN_PORT)', () => {
@@ -103,5 +110,40 @@ describe('admin listener (ADMIN_PORT)', () => {
     } finally {
       blocker.close();
     }
+  });
+});
+
+describe('ADMIN_PORT / ADMIN_HOST parsing', () => {
+  const schema = z.object({ ...adminEnvShape }).superRefine(checkAdminEnv);
+  const parse = (env: Record<string, string>) => schema.safeParse(env);
+
+  it('is unset (everything on PORT) when neither is set or both are empty', () => {
+    for (const env of [{} as Record<string, string>, { ADMIN_PORT: '', ADMIN_HOST: ' ' }]) {
+      const parsed = parse(env);
+      expect(parsed.success && adminListenerFrom(parsed.data)).toBeUndefined();
+    }
+  });
+
+  it('gives the admin listener, host defaulting to the app host', () => {
+    const parsed = parse({ ADMIN_PORT: '9090' });
+    expect(parsed.success && adminListenerFrom(parsed.data)).toEqual({
+      port: 9090,
+      host: undefined,
+    });
+    const both = parse({ ADMIN_PORT: '9090', ADMIN_HOST: '0.0.0.0' });
+    expect(both.success && adminListenerFrom(both.data)).toEqual({ port: 9090, host: '0.0.0.0' });
+  });
+
+  it.each(['abc', '70000', '-1', '80.5'])('refuses ADMIN_PORT=%s, saying what it must be', (v) => {
+    const parsed = parse({ ADMIN_PORT: v });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.message).toContain('ADMIN_PORT must be a port number');
+  });
+
+  it('refuses ADMIN_HOST without ADMIN_PORT', () => {
+    const parsed = parse({ ADMIN_HOST: '0.0.0.0' });
+    expect(parsed.error?.issues[0]?.message).toBe(
+      'ADMIN_HOST is set without ADMIN_PORT: set ADMIN_PORT too, or unset ADMIN_HOST',
+    );
   });
 });
