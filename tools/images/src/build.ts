@@ -67,6 +67,9 @@ export async function buildAppImage(
     [
       'build',
       '--pull=never',
+      // The default target only: the classifier's `gpu` stage starts from a CUDA image that
+      // cannot be pulled here (it stays statically checked).
+      '--skip-unused-stages=true',
       '--network',
       'host',
       ...ulimitArgs(),
