@@ -1,5 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+// Type only: test/global-setup.ts loads this file (via bundles.ts) without the path aliases.
+import type { AdminListener } from '@conveyor/observability';
 import { z } from 'zod';
 
 /**
@@ -29,6 +31,8 @@ export type EngineConfig =
 export interface CheckersConfig {
   readonly port: number;
   readonly host: string;
+  /** ADMIN_PORT / ADMIN_HOST: /metrics and /debug/* on their own listener; undefined: on PORT. */
+  readonly admin?: AdminListener | undefined;
   readonly logLevel: string;
   readonly database: DatabaseConfig;
   readonly engine: EngineConfig;
@@ -48,6 +52,8 @@ const amqpName = z
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3003),
   HOST: z.string().min(1).default('127.0.0.1'),
+  ADMIN_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  ADMIN_HOST: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   AMQP_URL: z
     .string()
@@ -71,14 +77,23 @@ const envSchema = z.object({
   MODEL_DIR: z.string().min(1).optional(),
 });
 
+/** ADMIN_PORT / ADMIN_HOST: /metrics and /debug/* on their own listener (ADMIN_HOST defaults to HOST). */
+function adminListener(e: { ADMIN_PORT?: number; ADMIN_HOST?: string }): AdminListener | undefined {
+  return e.ADMIN_PORT === undefined ? undefined : { port: e.ADMIN_PORT, host: e.ADMIN_HOST };
+}
+
+const ADMIN_HOST_ALONE =
+  '  ADMIN_HOST: is set without ADMIN_PORT: set ADMIN_PORT too, or unset ADMIN_HOST';
+
 /** Rules spanning variables, checked on the raw environment so they're reported with the rest. */
 function crossFieldIssues(env: NodeJS.ProcessEnv): string[] {
+  const issues = env['ADMIN_HOST'] && !env['ADMIN_PORT'] ? [ADMIN_HOST_ALONE] : [];
   if (env['ENGINE_MODE'] === 'bus' && !env['AMQP_URL']) {
-    return [
+    issues.push(
       '  AMQP_URL: is required when ENGINE_MODE=bus (engine workers are reached through RabbitMQ)',
-    ];
+    );
   }
-  return [];
+  return issues;
 }
 
 export class ConfigError extends Error {
@@ -117,6 +132,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CheckersConfig
   return {
     port: e.PORT,
     host: e.HOST,
+    admin: adminListener(e),
     logLevel: e.LOG_LEVEL,
     database,
     engine,
@@ -127,6 +143,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CheckersConfig
 export interface EngineWorkerConfig {
   readonly port: number;
   readonly host: string;
+  /** ADMIN_PORT / ADMIN_HOST, as for the server. */
+  readonly admin?: AdminListener | undefined;
   readonly logLevel: string;
   readonly amqpUrl: string;
   readonly threads: number;
@@ -141,6 +159,8 @@ const workerEnvSchema = z.object({
   // Only /healthz, /readyz, /metrics and /debug/vars: the worker takes its work from RabbitMQ.
   PORT: z.coerce.number().int().min(0).max(65535).default(3005),
   HOST: z.string().min(1).default('127.0.0.1'),
+  ADMIN_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  ADMIN_HOST: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   AMQP_URL: z
     .string({ message: 'is required: engine workers take requests from RabbitMQ' })
@@ -155,12 +175,19 @@ const workerEnvSchema = z.object({
 /** Configuration of an engine worker (src/engine-worker.ts); throws a ConfigError naming every bad variable. */
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): EngineWorkerConfig {
   const parsed = workerEnvSchema.safeParse(withoutEmpty(env));
-  if (!parsed.success)
-    throw new ConfigError(`invalid engine worker configuration:\n${describeIssues(parsed.error)}`);
+  const adminHostAlone = env['ADMIN_HOST'] && !env['ADMIN_PORT'] ? [ADMIN_HOST_ALONE] : [];
+  if (!parsed.success || adminHostAlone.length > 0)
+    throw new ConfigError(
+      `invalid engine worker configuration:\n${[
+        ...(parsed.success ? [] : [describeIssues(parsed.error)]),
+        ...adminHostAlone,
+      ].join('\n')}`,
+    );
   const e = parsed.data;
   return {
     port: e.PORT,
     host: e.HOST,
+    admin: adminListener(e),
     logLevel: e.LOG_LEVEL,
     amqpUrl: e.AMQP_URL,
     threads: e.ENGINE_THREADS,

@@ -48,6 +48,7 @@ export async function startEngineWorker(
   const obs = createObservability({
     service: 'checkers-engine-worker',
     logger,
+    admin: config.admin,
     version: process.env['APP_VERSION'],
     handleSignals: options.handleSignals ?? true,
   });

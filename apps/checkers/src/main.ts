@@ -42,6 +42,7 @@ export async function start(
   const obs = createObservability({
     service: 'checkers',
     logger,
+    admin: config.admin,
     version: process.env['APP_VERSION'],
     handleSignals: options.handleSignals ?? true,
   });

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { adminEnvShape, checkAdminEnv } from '@conveyor/observability';
 import { z } from 'zod';
 import { SHIPPED_MODEL_DIR } from './paths';
 
@@ -9,6 +10,8 @@ const positiveInt = z.coerce.number().int().positive();
 export const configSchema = z.object({
   PORT: port.default(3002),
   HOST: z.string().min(1).default('127.0.0.1'),
+  /** /metrics and /debug/* on their own listener (unset: on PORT); ADMIN_HOST defaults to HOST. */
+  ...adminEnvShape,
   /** Unset: the worker uses the embedded in-process bus (single-process development). */
   AMQP_URL: z.url({ protocol: /^amqps?$/ }).optional(),
   DATABASE_URL: z.string().optional(),
@@ -44,7 +47,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClassifierConf
       .filter((key) => env[key] !== undefined && env[key] !== '')
       .map((key) => [key, env[key]]),
   );
-  const parsed = configSchema.safeParse(relevant);
+  const parsed = configSchema.superRefine(checkAdminEnv).safeParse(relevant);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '(environment)');

@@ -1,6 +1,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger, createObservability, type Observability } from '@conveyor/observability';
+import {
+  adminListenerFrom,
+  createLogger,
+  createObservability,
+  type Observability,
+} from '@conveyor/observability';
 import { loadConfig, type ClassifierConfig } from './config';
 import type { QualityClassifier } from './model/prediction';
 import type { ClassificationService } from './serve/classification-service';
@@ -25,6 +30,7 @@ export async function start(
   const obs = createObservability({
     service: 'classifier',
     logger,
+    admin: adminListenerFrom(config),
     handleSignals: options.handleSignals ?? true,
   });
   const service = createObservedService(config, obs, logger, options.model);

@@ -1,7 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import { createBus, type Bus } from '@conveyor/bus';
 import { ClassifyRequest, ClassifyResponse } from '@conveyor/contracts';
-import { createLogger, createObservability, type Observability } from '@conveyor/observability';
+import {
+  adminListenerFrom,
+  createLogger,
+  createObservability,
+  type Observability,
+} from '@conveyor/observability';
 import {
   defineStepHandler,
   RetryableStepError,
@@ -40,6 +45,7 @@ export async function startWorker(
   const obs = createObservability({
     service: 'classifier-worker',
     logger,
+    admin: adminListenerFrom(config),
     handleSignals: options.handleSignals ?? true,
   });
   const service = createObservedService(config, obs, logger, options.model);

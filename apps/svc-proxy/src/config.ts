@@ -1,3 +1,9 @@
+import {
+  adminEnvShape,
+  adminListenerFrom,
+  checkAdminEnv,
+  type AdminListener,
+} from '@conveyor/observability';
 import { z } from 'zod';
 
 /** The annotation a Service sets to opt in; its value is the pod port (number or port name). */
@@ -50,6 +56,11 @@ export interface SessionConfig {
 export interface SvcProxyConfig {
   readonly port: number;
   readonly host: string;
+  /**
+   * ADMIN_PORT / ADMIN_HOST: the proxy's own /metrics and /debug/* on a listener without
+   * sign-in, for Prometheus and the proxy itself inside the cluster; undefined: on PORT.
+   */
+  readonly admin?: AdminListener | undefined;
   /** The externally visible origin, e.g. https://debug.example.com (callback URL and origin checks). */
   readonly publicUrl: URL;
   readonly oauth: OAuthConfig;
@@ -159,6 +170,7 @@ const DOMAIN_RE = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
 const envSchema = z.object({
   PORT: int('PORT', 0, 65535, 3004),
   HOST: z.string().trim().min(1).default('127.0.0.1'),
+  ...adminEnvShape,
   PUBLIC_URL: httpUrl('PUBLIC_URL (the URL operators open, e.g. https://debug.example.com)'),
   GOOGLE_CLIENT_ID: required('GOOGLE_CLIENT_ID', 'the OAuth client id from the Google console'),
   GOOGLE_CLIENT_SECRET: required('GOOGLE_CLIENT_SECRET', 'the OAuth client secret'),
@@ -269,6 +281,11 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
       );
     }
   }
+  if (env['METRICS_BEARER_TOKEN']?.trim() && env['ADMIN_PORT']?.trim()) {
+    problems.push(
+      'METRICS_BEARER_TOKEN and ADMIN_PORT are both set: with ADMIN_PORT, Prometheus scrapes /metrics on the admin port and the public port serves no /metrics; unset METRICS_BEARER_TOKEN',
+    );
+  }
   if (env['DISCOVERY'] === 'static' && !env['STATIC_ENDPOINTS_FILE']?.trim()) {
     problems.push(
       'DISCOVERY=static needs STATIC_ENDPOINTS_FILE (a YAML or JSON file listing namespace, service, port and pods)',
@@ -307,7 +324,7 @@ function kubeSource(env: z.infer<typeof envSchema>): KubeSource {
 
 /** Parses and validates the environment, reporting every problem at once. */
 export function parseConfig(env: NodeJS.ProcessEnv): SvcProxyConfig {
-  const result = envSchema.safeParse(env);
+  const result = envSchema.superRefine(checkAdminEnv).safeParse(env);
   const problems = [
     ...(result.success
       ? []
@@ -326,6 +343,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): SvcProxyConfig {
   return {
     port: env2.PORT,
     host: env2.HOST,
+    admin: adminListenerFrom(env2),
     publicUrl: env2.PUBLIC_URL,
     oauth: {
       clientId: env2.GOOGLE_CLIENT_ID,

@@ -51,6 +51,7 @@ export async function start(config: SvcProxyConfig, options: StartOptions = {}):
   const obs = createObservability({
     service: 'svc-proxy',
     logger,
+    admin: config.admin,
     // Set by the container image; shown as conveyor_build_info and in /debug/vars.
     ...(process.env['APP_VERSION'] ? { version: process.env['APP_VERSION'] } : {}),
     handleSignals: options.handleSignals ?? true,
