@@ -11,30 +11,26 @@ from __future__ import annotations
 import collections
 import functools
 import itertools
-import json
 import logging
 import multiprocessing
 import os
-import signal
 import socket
 import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple, TypeVar
 
 import pika
-import pika.exceptions
 
+from .amqp import RECONNECTABLE, REFUSED, count_redelivery, publish
+from .attempts import Attempt, Call, Handler, HandlerFunction, Outcome
 from .child import init_child, run_in_child
-from .context import StepContext, make_context
+from .context import make_context
 from .errors import FatalStepError, to_step_error
 from .protocol import (
-    ATTEMPT_HEADER,
     JSON,
-    MAX_DELIVERIES,
     Message,
     chained_request,
     idempotency_key_of,
@@ -44,68 +40,20 @@ from .protocol import (
     queue_type_from_env,
     result_message,
 )
+from .signals import stop_on_signals
 from .topology import QueueTypeMismatch, declare_step_queue
-from .validation import Checker, InvalidMessage, parse_request, schema_checker
+from .validation import InvalidMessage, parse_request, schema_checker
 
 log = logging.getLogger("conveyor_worker")
 
-HandlerFunction = Callable[[StepContext], JSON]
 F = TypeVar("F", bound=HandlerFunction)
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672"
 
-#: The connection went away (broker restart, network, a channel error): reconnect.
-_RECONNECTABLE = (
-    pika.exceptions.AMQPConnectionError,
-    pika.exceptions.AMQPChannelError,
-    ConnectionError,
-)
 
 
 class _Resubscribe(Exception):
     """The broker cancelled a consumer (its queue was deleted): declare and consume again."""
-
-
-@dataclass
-class Handler:
-    """One queue's handler and how it runs."""
-
-    queue: str
-    fn: HandlerFunction
-    concurrency: int
-    heartbeat_interval: Optional[float]
-    processes: Optional[int]
-    input_check: Optional[Checker]
-    output_check: Optional[Checker]
-    executor: Optional[Executor] = None
-
-
-@dataclass
-class _Attempt:
-    id: int
-    handler: Handler
-    request: Message
-    key: str
-    channel: Any
-    delivery_tag: int
-    generation: int
-    started_at: str
-    next_heartbeat: Optional[float]
-
-
-@dataclass
-class _Outcome:
-    attempt: _Attempt
-    output: JSON = None
-    error: Optional[BaseException] = None
-
-
-@dataclass
-class _Call:
-    """Work for the connection thread on behalf of a handler thread (a heartbeat)."""
-
-    run: Callable[[], None]
-    done: "Future[None]" = field(default_factory=Future)
 
 
 class Worker:
@@ -146,9 +94,9 @@ class Worker:
         self._handlers: Dict[str, Handler] = {}
         self._stopping = threading.Event()
         self._lock = threading.Lock()
-        self._outcomes: Deque[_Outcome] = collections.deque()
-        self._calls: Deque[_Call] = collections.deque()
-        self._attempts: Dict[int, _Attempt] = {}
+        self._outcomes: Deque[Outcome] = collections.deque()
+        self._calls: Deque[Call] = collections.deque()
+        self._attempts: Dict[int, Attempt] = {}
         self._ids = itertools.count(1)
         self._connection: Any = None
         self._channels: Dict[str, Any] = {}
@@ -214,7 +162,7 @@ class Worker:
         broker loss. Raises :class:`QueueTypeMismatch` when a queue exists with the other type."""
         if not self._handlers:
             raise ValueError("no handlers: register one with @worker.handler(queue) before run()")
-        restore = self._install_signals()
+        restore = stop_on_signals(self.stop)
         self._start_executors()
         delay = self.reconnect_delay
         try:
@@ -224,7 +172,7 @@ class Worker:
                     delay = self.reconnect_delay
                 except QueueTypeMismatch:
                     raise
-                except (_Resubscribe, *_RECONNECTABLE) as error:
+                except (_Resubscribe, *RECONNECTABLE) as error:
                     self.ready.clear()
                     if self._stopping.is_set():
                         break
@@ -245,27 +193,6 @@ class Worker:
         if self._child_stopping is not None:
             self._child_stopping.set()
         self._wake()
-
-    def _install_signals(self) -> Callable[[], None]:
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-        def on_signal(signum: int, _frame: Any) -> None:
-            log.info("%s: finishing running attempts, then stopping", signal.Signals(signum).name)
-            # A second signal acts as it would without us (e.g. Ctrl-C twice interrupts).
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            self.stop()
-
-        for sig in previous:
-            signal.signal(sig, on_signal)
-
-        def restore() -> None:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-        return restore
 
     def _start_executors(self) -> None:
         needs_processes = any(h.processes for h in self._handlers.values())
@@ -390,7 +317,7 @@ class Worker:
     # One request
 
     def _on_request(self, handler: Handler, channel: Any, method: Any, properties: Any, body: bytes) -> None:
-        if self.queue_type == "classic" and method.redelivered and self._count_redelivery(handler, channel, method, properties, body):
+        if self.queue_type == "classic" and method.redelivered and count_redelivery(channel, handler.queue, method, properties, body):
             return
         try:
             request = parse_request(body)
@@ -405,7 +332,7 @@ class Worker:
             log.warning("skipping %s attempt %s of run %s: its deadline %s has passed", request["step"], request["attempt"], request["runId"], request["deadline"])
             channel.basic_ack(delivery_tag=method.delivery_tag)
             return
-        attempt = _Attempt(
+        attempt = Attempt(
             id=next(self._ids),
             handler=handler,
             request=request,
@@ -426,7 +353,7 @@ class Worker:
                 code="INVALID_INPUT",
                 details=problems,
             )
-            self._outcomes.append(_Outcome(attempt, error=invalid))
+            self._outcomes.append(Outcome(attempt, error=invalid))
             return
         future: "Future[JSON]"
         assert handler.executor is not None
@@ -436,7 +363,7 @@ class Worker:
             future = handler.executor.submit(self._run_in_thread, attempt, step_input)
         future.add_done_callback(functools.partial(self._done, attempt))
 
-    def _run_in_thread(self, attempt: _Attempt, step_input: JSON) -> JSON:
+    def _run_in_thread(self, attempt: Attempt, step_input: JSON) -> JSON:
         context = make_context(
             attempt.request,
             step_input,
@@ -447,39 +374,10 @@ class Worker:
         )
         return attempt.handler.fn(context)
 
-    def _done(self, attempt: _Attempt, future: "Future[JSON]") -> None:
+    def _done(self, attempt: Attempt, future: "Future[JSON]") -> None:
         error = future.exception()
-        self._outcomes.append(_Outcome(attempt, error=error) if error else _Outcome(attempt, output=future.result()))
+        self._outcomes.append(Outcome(attempt, error=error) if error else Outcome(attempt, output=future.result()))
         self._wake()
-
-    def _count_redelivery(self, handler: Handler, channel: Any, method: Any, properties: Any, body: bytes) -> bool:
-        """Classic queues (§3.5): True when the redelivered request was requeued or dead-lettered."""
-        headers = dict(properties.headers or {})
-        try:
-            count = max(1, int(headers.get(ATTEMPT_HEADER, 1)))
-        except (TypeError, ValueError):
-            count = 1
-        if count >= MAX_DELIVERIES:
-            log.warning("dead-lettering a request of %s redelivered %d times (it keeps killing its consumers?)", handler.queue, count)
-            channel.basic_reject(delivery_tag=method.delivery_tag, requeue=False)
-            return True
-        headers[ATTEMPT_HEADER] = count + 1
-        # A copy with the count, confirmed before the redelivered original is acked.
-        channel.basic_publish(
-            exchange="",
-            routing_key=handler.queue,
-            body=body,
-            properties=pika.BasicProperties(
-                content_type=properties.content_type,
-                delivery_mode=2,
-                message_id=properties.message_id,
-                correlation_id=properties.correlation_id,
-                headers=headers,
-            ),
-            mandatory=True,
-        )
-        channel.basic_ack(delivery_tag=method.delivery_tag)
-        return True
 
     def _finish_outcomes(self) -> None:
         while self._outcomes:
@@ -490,7 +388,7 @@ class Worker:
             with self._lock:
                 self._attempts.pop(outcome.attempt.id, None)
 
-    def _finish(self, outcome: _Outcome) -> None:
+    def _finish(self, outcome: Outcome) -> None:
         attempt, handler, request = outcome.attempt, outcome.attempt.handler, outcome.attempt.request
         result = result_message(request, self.worker_id, attempt.started_at)
         error = outcome.error
@@ -520,8 +418,8 @@ class Worker:
                 result["continuedAs"] = continued_as
         current = attempt.generation == self._generation and attempt.channel.is_open
         try:
-            _publish(channel, request["replyTo"], result, f"{request['taskId']}:{request['attempt']}", request["runId"])
-        except (pika.exceptions.UnroutableError, pika.exceptions.NackError) as refused:
+            publish(channel, request["replyTo"], result, f"{request['taskId']}:{request['attempt']}", request["runId"])
+        except REFUSED as refused:
             log.error("the result of %s could not be delivered to %s (%r); the request goes back to its queue", request["step"], request["replyTo"], refused)
             if current:
                 attempt.channel.basic_nack(delivery_tag=attempt.delivery_tag, requeue=True)
@@ -535,8 +433,8 @@ class Worker:
         """Starts the next step itself (§7.3): its taskId once confirmed, else None (logged)."""
         following = chained_request(request, output)
         try:
-            _publish(channel, following["queue"], following, f"{following['taskId']}:1", request["runId"])
-        except (pika.exceptions.UnroutableError, pika.exceptions.NackError) as error:
+            publish(channel, following["queue"], following, f"{following['taskId']}:1", request["runId"])
+        except REFUSED as error:
             log.warning("starting step %s on queue %s failed (%r); the orchestrator will dispatch it", following["step"], following["queue"], error)
             return None
         return str(following["taskId"])
@@ -550,15 +448,15 @@ class Worker:
     # ----------------------------------------------------------------------------------------
     # Heartbeats
 
-    def _heartbeat_from_thread(self, attempt: _Attempt, progress: Optional[float], message: Optional[str]) -> None:
+    def _heartbeat_from_thread(self, attempt: Attempt, progress: Optional[float], message: Optional[str]) -> None:
         call = self._call(lambda: self._send_progress(attempt, progress, message))
         try:
             call.done.result(timeout=10)
         except Exception as error:  # advisory: a lost heartbeat at worst times the attempt out
             log.warning("heartbeat of %s not confirmed: %r", attempt.request["step"], error)
 
-    def _call(self, run: Callable[[], None]) -> _Call:
-        call = _Call(run)
+    def _call(self, run: Callable[[], None]) -> Call:
+        call = Call(run)
         self._calls.append(call)
         self._wake()
         return call
@@ -568,7 +466,7 @@ class Worker:
             call = self._calls.popleft()
             try:
                 call.run()
-            except _RECONNECTABLE as error:
+            except RECONNECTABLE as error:
                 call.done.set_exception(error)
                 raise
             except Exception as error:
@@ -585,31 +483,12 @@ class Worker:
             attempt.next_heartbeat = now + interval
             self._send_progress(attempt, None, None)
 
-    def _send_progress(self, attempt: _Attempt, progress: Optional[float], message: Optional[str]) -> None:
+    def _send_progress(self, attempt: Attempt, progress: Optional[float], message: Optional[str]) -> None:
         request = attempt.request
         channel = self._channels.get(attempt.handler.queue)
         if channel is None:
             raise ConnectionError("not connected to the broker")
         try:
-            _publish(channel, request["progressTo"], progress_message(request, progress, message))
-        except (pika.exceptions.UnroutableError, pika.exceptions.NackError) as error:
+            publish(channel, request["progressTo"], progress_message(request, progress, message))
+        except REFUSED as error:
             log.warning("heartbeat of %s to %s refused: %r", request["step"], request["progressTo"], error)
-
-
-def _publish(
-    channel: Any, queue: str, body: Message, message_id: Optional[str] = None, correlation_id: Optional[str] = None
-) -> None:
-    """Persistent, mandatory and confirmed (§3.4): raises UnroutableError when no queue took it
-    (a missing queue), NackError when the broker refused it."""
-    channel.basic_publish(
-        exchange="",
-        routing_key=queue,
-        body=json.dumps(body).encode("utf-8"),
-        properties=pika.BasicProperties(
-            content_type="application/json",
-            delivery_mode=2,
-            message_id=message_id,
-            correlation_id=correlation_id,
-        ),
-        mandatory=True,
-    )
