@@ -21,6 +21,14 @@ async function eventually(predicate: () => Promise<boolean>, what: string): Prom
   }
 }
 
+/** Spinning before the profiler started would leave the profile without the spin. */
+async function profilerRunning(url: string): Promise<void> {
+  await eventually(
+    async () => (await metricLine(url, 'conveyor_pprof_active{'))?.endsWith(' 1') === true,
+    'the profile started',
+  );
+}
+
 describe('/debug/pprof', () => {
   let svc: Awaited<ReturnType<typeof startProfiledService>>;
   afterEach(async () => {
@@ -31,6 +39,7 @@ describe('/debug/pprof', () => {
   it('GET /debug/pprof/profile is a gzipped pprof CPU profile holding the code that ran', async () => {
     svc = await startProfiledService();
     const pending = fetchBuffer(`${svc.url}/debug/pprof/profile?seconds=2`);
+    await profilerRunning(svc.url);
     await spinInSlices(10, 100);
     const res = await pending;
     expect(res.status).toBe(200);
@@ -59,7 +68,8 @@ describe('/debug/pprof', () => {
 
   it('GET /debug/pprof/wall is a wall-time profile of the busy main thread (Node only)', async () => {
     svc = await startProfiledService();
-    const pending = fetchBuffer(`${svc.url}/debug/pprof/wall?seconds=1`);
+    const pending = fetchBuffer(`${svc.url}/debug/pprof/wall?seconds=2`);
+    await profilerRunning(svc.url);
     await spinInSlices(5, 100);
     const res = await pending;
     expect(res.status).toBe(200);
