@@ -254,7 +254,7 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
       problems.push(
         `ALLOWED_DOMAINS entry ${JSON.stringify(d)}: write the bare domain (example.com); subdomains are not matched implicitly`,
       );
-    } else if (!DOMAIN_RE.test(d.toLowerCase())) {
+    } else if (!DOMAIN_RE.test(d.replace(/[A-Z]+/g, (l) => l.toLowerCase()))) {
       problems.push(`ALLOWED_DOMAINS entry ${JSON.stringify(d)} is not a domain name`);
     }
   }
@@ -353,7 +353,8 @@ export function parseConfig(env: NodeJS.ProcessEnv): SvcProxyConfig {
       userProfileURL: env2.OAUTH_USERINFO_URL.href,
     },
     access: {
-      emails: new Set(env2.ALLOWED_EMAILS.map((e) => e.toLowerCase())),
+      // A–Z only, as decideAccess folds provider addresses (see asciiLowerCase).
+      emails: new Set(env2.ALLOWED_EMAILS.map((e) => e.replace(/[A-Z]+/g, (l) => l.toLowerCase()))),
       domains: new Set(env2.ALLOWED_DOMAINS.map((d) => d.toLowerCase())),
     },
     session: {

@@ -68,14 +68,12 @@ export async function start(config: SvcProxyConfig, options: StartOptions = {}):
   obs.addReadinessCheck(
     config.discovery.kind === 'static' ? 'static-endpoints' : 'kubernetes-informers',
     async () => {
+      // /readyz is unauthenticated: it says what is not ready, never why (API server errors
+      // name service accounts and addresses); the details are in /debug/vars behind sign-in.
       if (!directory.synced)
-        throw new Error(
-          `discovery has not completed a list yet: ${JSON.stringify(directory.status())}`,
-        );
+        throw new Error('discovery has not completed a list yet (details: /debug/vars)');
       if (!directory.healthy)
-        throw new Error(
-          `discovery is failing, targets may be stale: ${JSON.stringify(directory.status())}`,
-        );
+        throw new Error('discovery is failing, targets may be stale (details: /debug/vars)');
     },
   );
   obs.setVar('informers', () => directory.status());

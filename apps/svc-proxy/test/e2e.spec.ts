@@ -255,8 +255,11 @@ describe('svc-proxy end to end', () => {
       expect(html).toContain('var u = "/not/rewritten";');
       const abs = await browser.request(`${h.url}/proxy/shop/cart/cart-0/redirect-absolute`);
       expect(abs.headers.get('location')).toBe('/proxy/shop/cart/cart-0/debug/vars');
+      // Off this origin: refused rather than relayed (the proxy would be an open redirect).
       const elsewhere = await browser.request(`${h.url}/proxy/shop/cart/cart-0/redirect-elsewhere`);
-      expect(elsewhere.headers.get('location')).toBe('https://example.com/');
+      expect(elsewhere.status).toBe(502);
+      expect(elsewhere.headers.get('location')).toBeNull();
+      expect(await elsewhere.text()).toContain('redirected to https://example.com/');
     });
 
     it('waits for long requests such as CPU profiles', async () => {
@@ -297,7 +300,8 @@ describe('svc-proxy end to end', () => {
 
     it('never lets a pod overwrite the session cookie', async () => {
       const res = await browser.request(`${h.url}/proxy/shop/cart/cart-0/set-cookie`);
-      expect(res.headers.getSetCookie()).toEqual(['pod_pref=1; Path=/']);
+      // …and the pod's own cookie is scoped under the pod's prefix.
+      expect(res.headers.getSetCookie()).toEqual(['pod_pref=1; Path=/proxy/shop/cart/cart-0/']);
     });
 
     it('writes an audit line for every proxied request', async () => {

@@ -10,10 +10,12 @@ describe('svc-proxy readiness', () => {
 
   async function readyz(): Promise<{
     status: number;
+    raw: string;
     body: { failing?: string[]; checks?: Record<string, { ok: boolean; error?: string }> };
   }> {
     const res = await fetch(`${h.url}/readyz`);
-    return { status: res.status, body: (await res.json()) as never };
+    const raw = await res.text();
+    return { status: res.status, raw, body: JSON.parse(raw) as never };
   }
 
   async function until(status: number, what: string): Promise<Awaited<ReturnType<typeof readyz>>> {
@@ -33,9 +35,16 @@ describe('svc-proxy readiness', () => {
     await h.kube.stop();
     const failing = await until(503, 'not ready');
     expect(failing.body.failing).toEqual(['kubernetes-informers']);
-    expect(failing.body.checks?.['kubernetes-informers']?.error).toMatch(
-      /^discovery is failing, targets may be stale: .*backing-off/,
+    // Unauthenticated: what is not ready, never the API server's error text or addresses.
+    expect(failing.body.checks?.['kubernetes-informers']?.error).toBe(
+      'discovery is failing, targets may be stale (details: /debug/vars)',
     );
+    expect(failing.raw).not.toMatch(/backing-off|ECONNREFUSED|127\.0\.0\.1/);
+    expect(failing.raw).not.toContain(`:${port}`);
+    // The details are behind sign-in, on /debug/vars.
+    const operator = await h.signedInBrowser();
+    const vars = await (await operator.request(`${h.url}/debug/vars`)).text();
+    expect(vars).toMatch(/backing-off/);
     // The cached targets are still served meanwhile (synced stays true).
     expect(h.proxy.directory.synced).toBe(true);
     await h.kube.start(port);

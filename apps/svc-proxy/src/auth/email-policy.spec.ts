@@ -57,4 +57,37 @@ describe('access decisions', () => {
     expect(splitEmail('@b.co')).toBeUndefined();
     expect(splitEmail('a@@b.co')).toBeUndefined();
   });
+
+  describe('Unicode case folding cannot reach an allow-listed address', () => {
+    const folding: AccessPolicy = {
+      emails: new Set(['kate@other.com', 'sam@other.com', 'iris@other.com', 'δ@allowed.com']),
+      domains: new Set(['ops.example.com']),
+    };
+    it.each([
+      ['KELVIN SIGN', '\u212Aate@other.com'],
+      ['long s', '\u017Fam@other.com'],
+      ['dotless i', '\u0131ris@other.com'],
+      ['fullwidth letters', '\uFF4B\uFF41\uFF54\uFF45@other.com'],
+      ['KELVIN SIGN under an allowed domain', '\u212Aate@ops.example.com'],
+      ['non-ASCII under an allowed domain', 'δ@ops.example.com'],
+      ['fullwidth domain', 'kate@\uFF4Fther.com'],
+    ])('denies %s', (_label, email) => {
+      expect(decideAccess(who(email), folding).kind).toBe('denied');
+    });
+
+    it('still folds ASCII case, and allows a non-ASCII address listed exactly', () => {
+      expect(decideAccess(who('KATE@Other.com'), folding)).toEqual({
+        kind: 'allowed',
+        email: 'kate@other.com',
+        rule: 'email',
+      });
+      expect(decideAccess(who('δ@allowed.com'), folding)).toEqual({
+        kind: 'allowed',
+        email: 'δ@allowed.com',
+        rule: 'email',
+      });
+      // Δ is not folded to δ: only A–Z are.
+      expect(decideAccess(who('Δ@allowed.com'), folding).kind).toBe('denied');
+    });
+  });
 });

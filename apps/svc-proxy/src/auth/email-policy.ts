@@ -25,8 +25,21 @@ export function splitEmail(email: string): { local: string; domain: string } | u
   if (!local || !domain || /[\s\u0000-\u001f\u007f"]/.test(email)) return undefined;
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(domain))
     return undefined;
-  return { local, domain: domain.toLowerCase() };
+  return { local, domain: asciiLowerCase(domain) };
 }
+
+/**
+ * Lower-cases A–Z only. String.prototype.toLowerCase() folds far more: KELVIN SIGN (U+212A)
+ * becomes "k", so a provider-reported `\u212Aate@other.com` would match an allow-listed
+ * `kate@other.com` (and Go's strings.ToLower, which oauth2-proxy uses, folds it the same way).
+ * Other traps: `ſ` (U+017F) and `ı` (U+0131) upper-case to ASCII, fullwidth letters fold under
+ * NFKC. Folding nothing but ASCII keeps such addresses distinct from every listed one.
+ */
+export const asciiLowerCase = (value: string): string =>
+  value.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+
+// eslint-disable-next-line no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
 
 export function decideAccess(identity: ProviderIdentity, policy: AccessPolicy): AccessDecision {
   const email = identity.email;
@@ -44,8 +57,16 @@ export function decideAccess(identity: ProviderIdentity, policy: AccessPolicy): 
       kind: 'denied',
       reason: `email ${JSON.stringify(email)} is not a plain address with exactly one "@"`,
     };
-  const normalised = email.toLowerCase();
+  const normalised = asciiLowerCase(email);
   if (policy.emails.has(normalised)) return { kind: 'allowed', email: normalised, rule: 'email' };
+  // A non-ASCII address is only let in when an administrator listed it exactly (above): under
+  // a domain rule, a look-alike local part (`\u212Aate@…`) could be read as another user's
+  // name by a pod that folds Unicode case or normalises.
+  if (!ASCII.test(email))
+    return {
+      kind: 'denied',
+      reason: `email ${JSON.stringify(email)} contains non-ASCII characters; such addresses are only allowed when listed exactly in ALLOWED_EMAILS`,
+    };
   if (policy.domains.has(parts.domain))
     return { kind: 'allowed', email: normalised, rule: 'domain' };
   return {

@@ -77,6 +77,60 @@ interface SignedInIdentity extends ProviderIdentity {
   readonly rule: 'email' | 'domain';
 }
 
+/** What an OAuth error code (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6) tells the user. */
+export function providerErrorAnswer(code: string): {
+  status: number;
+  title: string;
+  message: string;
+} {
+  switch (code) {
+    case 'access_denied':
+      return {
+        status: 403,
+        title: 'Sign-in cancelled',
+        message:
+          'The sign-in was cancelled or refused at the identity provider (access_denied). Start again and approve it there.',
+      };
+    case 'login_required':
+    case 'interaction_required':
+    case 'consent_required':
+    case 'account_selection_required':
+      return {
+        status: 400,
+        title: 'Sign-in not completed',
+        message: `The identity provider needs you to sign in or consent in its own pages (${code}). Start again.`,
+      };
+    case 'server_error':
+    case 'temporarily_unavailable':
+      return {
+        status: 502,
+        title: 'Identity provider unavailable',
+        message: `The identity provider could not handle the sign-in right now (${code}). Try again in a moment.`,
+      };
+    case 'invalid_request':
+    case 'unauthorized_client':
+    case 'unsupported_response_type':
+    case 'invalid_scope':
+    case 'invalid_request_uri':
+    case 'invalid_request_object':
+    case 'request_not_supported':
+    case 'request_uri_not_supported':
+    case 'registration_not_supported':
+      return {
+        status: 502,
+        title: 'Sign-in refused by the identity provider',
+        message: `The identity provider refused svc-proxy's sign-in request (${code}): the OAuth client id, redirect URI or scopes are misconfigured. Tell an administrator.`,
+      };
+    default:
+      return {
+        status: 400,
+        title: 'Sign-in failed',
+        message:
+          'The identity provider returned an error svc-proxy does not recognise. Start again; if it keeps failing, the code is in the proxy logs.',
+      };
+  }
+}
+
 export function authRouter(config: SvcProxyConfig, codec: SessionCodec, logger: Logger): Router {
   const router = express.Router({ caseSensitive: true, strict: true });
   const authenticator = createAuthenticator(config, logger);
@@ -103,6 +157,23 @@ export function authRouter(config: SvcProxyConfig, codec: SessionCodec, logger: 
   });
 
   router.get(CALLBACK_PATH, (req: Request, res: Response, next: NextFunction) => {
+    // `error` and `error_description` come from the query string, i.e. from whoever made the
+    // link: only the code selects one of our own messages, and nothing of theirs is shown.
+    const providerError = req.query['error'];
+    if (providerError !== undefined) {
+      const code = typeof providerError === 'string' ? providerError : '';
+      const answer = providerErrorAnswer(code);
+      logger.warn(
+        {
+          error: code.slice(0, 100),
+          description: String(req.query['error_description'] ?? '').slice(0, 200),
+          ip: req.socket.remoteAddress,
+        },
+        'sign-in callback carried an identity provider error',
+      );
+      errorPage(res, answer.status, answer.title, answer.message, SIGN_IN_PATH);
+      return;
+    }
     authenticator.authenticate(
       'google',
       { session: false },

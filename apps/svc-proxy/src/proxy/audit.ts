@@ -13,7 +13,14 @@ export interface AuditRecord {
   /** ip:port actually connected to; absent when the request was refused before connecting. */
   readonly upstream?: string;
   readonly status: number;
-  readonly outcome: 'proxied' | 'refused' | 'upstream-error' | 'client-aborted' | 'websocket';
+  readonly outcome:
+    | 'proxied'
+    | 'refused'
+    | 'upstream-error'
+    /** svc-proxy itself failed on this request (a bug): answered 502, the process kept serving. */
+    | 'proxy-error'
+    | 'client-aborted'
+    | 'websocket';
   readonly durationMs: number;
   readonly reason?: string;
 }

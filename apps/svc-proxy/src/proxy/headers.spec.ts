@@ -1,4 +1,4 @@
-import { isIdentityHeader, upstreamHeaders } from './headers';
+import { connectionTokens, encodeHeaderValue, upstreamHeaders } from './headers';
 
 describe('upstream headers', () => {
   const ctx = {
@@ -10,34 +10,21 @@ describe('upstream headers', () => {
     prefix: '/proxy/a/b/c',
   };
 
-  it.each([
-    'X-Forwarded-Email',
-    'x-forwarded_email',
-    'X_Forwarded_User',
-    'x-forwarded-for',
-    'X-Auth-Request-Email',
-    'x-auth_request-user',
-    'Authorization',
-    'Impersonate-User',
-    'impersonate_group',
-    'X-Remote-User',
-    'X-Real-IP',
-    'Forwarded',
-  ])('treats %s as an identity claim', (name) => {
-    expect(isIdentityHeader(name)).toBe(true);
-  });
-
-  it('replaces claims with the signed-in identity and drops the session cookie only', () => {
+  it('forwards only allow-listed headers, replaces claims and drops the session cookie only', () => {
     const out = upstreamHeaders(
       {
         'x-forwarded-email': 'mallory@evil.com',
-        'x-forwarded_email': 'mallory@evil.com',
         'x-forwarded-user': 'mallory',
+        'x-auth-user': 'mallory',
+        'x-webauth-email': 'mallory@evil.com',
+        'client-ip': '10.0.0.66',
+        'x-goog-iap-jwt-assertion': 'forged',
         authorization: 'Bearer stolen',
         cookie: 'a=1; _svc_proxy=sealed; b=2',
         accept: 'text/html',
         'user-agent': 'test',
         host: 'debug.example.com',
+        'sec-websocket-key': 'not a websocket',
       },
       ctx,
     );
@@ -57,6 +44,65 @@ describe('upstream headers', () => {
   });
 
   it('removes the Cookie header when only the session cookie was there', () => {
-    expect(upstreamHeaders({ cookie: '_svc_proxy=sealed' }, ctx).cookie).toBeUndefined();
+    expect(upstreamHeaders({ cookie: '_svc_proxy=sealed' }, ctx)['cookie']).toBeUndefined();
+  });
+
+  it('drops hop-by-hop headers and every header Connection names (RFC 9110 §7.6.1)', () => {
+    const out = upstreamHeaders(
+      {
+        connection: 'keep-alive, Accept, X-Forwarded-Email',
+        'keep-alive': 'timeout=5',
+        te: 'trailers',
+        trailer: 'X-Checksum',
+        'proxy-connection': 'keep-alive',
+        upgrade: 'h2c',
+        accept: 'text/html',
+        'user-agent': 'test',
+      },
+      ctx,
+    );
+    for (const name of [
+      'connection',
+      'keep-alive',
+      'te',
+      'trailer',
+      'proxy-connection',
+      'upgrade',
+      'accept',
+    ])
+      expect(out[name]).toBeUndefined();
+    expect(out['user-agent']).toBe('test');
+    expect(out['x-forwarded-email']).toBe('alice@example.com');
+    expect([...connectionTokens(['a, B', ' c '])]).toEqual(['a', 'b', 'c']);
+  });
+
+  it('forwards the WebSocket handshake headers only for an upgrade', () => {
+    const out = upstreamHeaders(
+      {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-key': 'k',
+        'sec-websocket-version': '13',
+      },
+      { ...ctx, websocket: true },
+    );
+    expect(out).toMatchObject({
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-key': 'k',
+      'sec-websocket-version': '13',
+    });
+  });
+
+  it.each([
+    ['alice@example.com', 'alice@example.com'],
+    ['δ@allowed.com', '%CE%B4@allowed.com'],
+    ['用户', '%E7%94%A8%E6%88%B7'],
+    ['50%@example.com', '50%25@example.com'],
+    ['é', '%C3%A9'],
+    ['a\r\nb', 'a%0D%0Ab'],
+  ])('percent-encodes identity %j as %j, and decodeURIComponent recovers it', (value, encoded) => {
+    expect(encodeHeaderValue(value)).toBe(encoded);
+    expect(decodeURIComponent(encodeHeaderValue(value))).toBe(value);
   });
 });

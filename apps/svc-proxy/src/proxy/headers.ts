@@ -1,46 +1,88 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { withoutCookie } from '../auth/session';
 
 /**
- * Headers that carry identity or client-address claims. A client could set any of them to
- * impersonate someone to the pod, so every incoming copy is dropped before the proxy adds its own.
- * Names are compared after lower-casing and mapping "_" to "-": some servers (and CGI-style
- * frameworks) treat `X-Forwarded_Email` as `X-Forwarded-Email`.
+ * The only client request headers a pod receives (besides the ones the proxy sets itself). An
+ * allow-list rather than a deny-list: identity claims come in endless spellings (`X-Auth-User`,
+ * `X-WEBAUTH-EMAIL`, `Client-IP`, `X-Goog-IAP-JWT-Assertion`, …) and a pod, or a proxy in front
+ * of it, may trust any of them. Everything a Go debug page, a profile download or a form post
+ * needs is here: content negotiation, conditional and range requests, the request body's type
+ * and length, and the pod's own cookies.
  */
-const EXACT = new Set([
-  'authorization',
-  'proxy-authorization',
-  'forwarded',
-  'x-real-ip',
-  'x-client-ip',
-  'true-client-ip',
-  'cf-connecting-ip',
-  'x-user',
-  'x-email',
-  'x-user-email',
-  'remote-user',
-  'x-remote-user',
-  'x-webauth-user',
-  'x-access-token',
-  'x-id-token',
-  'x-original-url',
-  'x-rewrite-url',
+const FORWARDED = new Set([
+  'accept',
+  'accept-language',
+  'cache-control',
+  'pragma',
+  'content-type',
+  'content-length',
+  'content-language',
+  'if-match',
+  'if-none-match',
+  'if-modified-since',
+  'if-unmodified-since',
+  'if-range',
+  'range',
+  'user-agent',
+  'origin',
 ]);
-const PREFIXES = [
-  'x-forwarded-',
-  'x-auth-request-',
-  'x-remote-',
-  'impersonate-',
-  'x-goog-authenticated-',
-  'x-amzn-oidc-',
-  'x-ms-client-principal',
-];
 
-export const normaliseHeaderName = (name: string): string => name.toLowerCase().replace(/_/g, '-');
+/** Added for a WebSocket handshake only (RFC 6455 §4.1); Upgrade/Connection are set by us. */
+const FORWARDED_WEBSOCKET = new Set([
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-protocol',
+  'sec-websocket-extensions',
+]);
 
-export function isIdentityHeader(name: string): boolean {
-  const n = normaliseHeaderName(name);
-  return EXACT.has(n) || PREFIXES.some((p) => n.startsWith(p));
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1, plus the legacy Proxy-Connection): meaningful for one
+ * connection only, never forwarded, and `Trailer` in particular makes Node's ClientRequest throw
+ * ERR_HTTP_TRAILER_INVALID at the end of an unchunked request.
+ */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** The header names a `Connection` header lists: hop-by-hop too, so they are dropped as well. */
+export function connectionTokens(value: string | string[] | undefined): Set<string> {
+  const out = new Set<string>();
+  if (value === undefined) return out;
+  for (const part of Array.isArray(value) ? value : [value])
+    for (const token of part.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name) out.add(name);
+    }
+  return out;
+}
+
+/**
+ * Makes any string safe and unambiguous as a header value: UTF-8 percent-encoding (RFC 3986
+ * §2.1, the same octet encoding RFC 8187 uses for parameters) of every byte outside visible
+ * ASCII and of `%` itself. A plain ASCII address such as `alice@example.com` is unchanged;
+ * `δ@example.com` becomes `%CE%B4@example.com`; a pod recovers the exact value with
+ * `decodeURIComponent` (JavaScript) or `url.PathUnescape` (Go). Node refuses header values with
+ * characters above U+00FF (ERR_INVALID_CHAR), and bytes 0x80–0xFF would be read as Latin-1.
+ */
+export function encodeHeaderValue(value: string): string {
+  // Fast path: visible ASCII without '%' (every allow-listed ASCII address) needs nothing.
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(value)) return value;
+  let out = '';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    out +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
 
 export interface ForwardedIdentity {
@@ -56,27 +98,48 @@ export interface UpstreamContext {
   readonly clientAddress: string | undefined;
   readonly publicUrl: URL;
   readonly prefix: string;
+  /** A WebSocket handshake: its Sec-WebSocket-* headers are forwarded and Upgrade is set. */
+  readonly websocket?: boolean;
 }
 
-/** The headers a pod receives: the client's minus identity claims and our cookie, plus ours. */
+/**
+ * The headers a pod receives: the allow-listed client headers (minus any the client's
+ * `Connection` names, and minus our session cookie), then the identity and forwarding headers
+ * the proxy sets itself.
+ */
 export function upstreamHeaders(
   incoming: IncomingHttpHeaders,
   ctx: UpstreamContext,
-): IncomingHttpHeaders {
-  const out: IncomingHttpHeaders = {};
-  for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || isIdentityHeader(name)) continue;
-    out[name] = value;
+): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  const named = connectionTokens(incoming.connection);
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (value === undefined || named.has(name)) continue;
+    if (FORWARDED.has(name) || (ctx.websocket === true && FORWARDED_WEBSOCKET.has(name)))
+      out[name] = value;
   }
-  const cookie = withoutCookie(incoming.cookie, ctx.sessionCookieName);
-  if (cookie === undefined) delete out.cookie;
-  else out.cookie = cookie;
-  out.host = ctx.upstreamHost;
-  // HTML is rewritten in memory; compressed bodies would have to be inflated first.
+  // Node has already removed the chunked framing; re-chunk a body that came without a length.
+  if (
+    !ctx.websocket &&
+    incoming['transfer-encoding'] !== undefined &&
+    incoming['content-length'] === undefined
+  )
+    out['transfer-encoding'] = 'chunked';
+  if (!named.has('cookie')) {
+    const cookie = withoutCookie(incoming.cookie, ctx.sessionCookieName);
+    if (cookie !== undefined) out['cookie'] = cookie;
+  }
+  if (ctx.websocket) {
+    out['connection'] = 'Upgrade';
+    out['upgrade'] = 'websocket';
+  }
+  out['host'] = ctx.upstreamHost;
+  // HTML is rewritten on the way through; compressed bodies would have to be inflated first.
   out['accept-encoding'] = 'identity';
-  out['x-forwarded-user'] = ctx.identity.user;
-  out['x-forwarded-email'] = ctx.identity.email;
-  out['x-forwarded-proto'] = ctx.publicUrl.protocol.replace(':', '');
+  out['x-forwarded-user'] = encodeHeaderValue(ctx.identity.user);
+  out['x-forwarded-email'] = encodeHeaderValue(ctx.identity.email);
+  out['x-forwarded-proto'] = ctx.publicUrl.protocol === 'https:' ? 'https' : 'http';
   out['x-forwarded-host'] = ctx.publicUrl.host;
   out['x-forwarded-prefix'] = ctx.prefix;
   if (ctx.clientAddress) out['x-forwarded-for'] = ctx.clientAddress;

@@ -1,5 +1,12 @@
-import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Request, Response } from 'express';
 import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -8,40 +15,26 @@ import type { SessionCodec, SessionUser } from '../auth/session';
 import type { SvcProxyConfig } from '../config';
 import type { TargetSource } from '../discovery/source';
 import type { Target } from '../discovery/targets';
+import { crossSiteProfilePage } from '../web/pages';
 import { audit, type AuditRecord } from './audit';
 import { upstreamHeaders } from './headers';
-import { rewriteHtml, rewriteLocation, type RewriteContext } from './rewrite';
+import { downstreamHeaders, type ResponsePolicy } from './response-headers';
+import { htmlRewriter, rewriteHtml } from './rewrite';
 import { parseProxyPath } from './route';
+import { rejectUpgrade, tunnel } from './websocket';
+
+export { POD_SANDBOX_CSP } from './response-headers';
 
 /** Everything known about one proxied request, kept from dispatch until it completes. */
 interface Exchange {
   readonly user: SessionUser;
   readonly target: Target;
-  readonly rewrite: RewriteContext;
+  readonly policy: ResponsePolicy;
   readonly started: number;
   readonly path: string;
-  /** Set when the upstream failed, so the audit line says why. */
-  failure?: { readonly reason: string };
+  /** Set when the request failed, so the audit line says why and whose fault it was. */
+  failure?: { readonly outcome: 'upstream-error' | 'proxy-error'; readonly reason: string };
 }
-
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-
-/**
- * Applied to every proxied response (unless INSECURE_POD_SCRIPTS): the page becomes an opaque
- * origin without script, so a compromised pod cannot use the operator's session against other
- * pods or the proxy. Links, forms and downloads (profiles) keep working.
- */
-export const POD_SANDBOX_CSP =
-  'sandbox allow-forms allow-popups allow-downloads allow-top-navigation-by-user-activation';
 
 const hostFor = (t: Target): string =>
   t.ip.includes(':') ? `[${t.ip}]:${t.port}` : `${t.ip}:${t.port}`;
@@ -49,6 +42,16 @@ const hostFor = (t: Target): string =>
 function isHtml(contentType: string | undefined): boolean {
   return !!contentType && /^\s*text\/html\b/i.test(contentType);
 }
+
+const errorMessage = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error);
+
+/**
+ * Pod endpoints that make the pod work for seconds (a CPU profile, an execution trace). A
+ * cross-site page could otherwise make every signed-in operator's browser start one with a
+ * plain link or `<img>`; those requests carry `Sec-Fetch-Site: cross-site` or `same-site`.
+ */
+const EXPENSIVE = /^\/debug\/pprof\/(?:profile|trace)$/;
 
 function plainError(res: ServerResponse, status: number, message: string): void {
   if (res.headersSent) {
@@ -63,23 +66,30 @@ function plainError(res: ServerResponse, status: number, message: string): void 
   res.end(`${message}\n`);
 }
 
-function rejectUpgrade(socket: Duplex, status: number, text: string, message: string): void {
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(message) + 1}\r\n\r\n${message}\n`,
-  );
-}
-
 export interface PodProxy {
   /** For requests already authenticated by requireUser. */
-  handle(
-    req: IncomingMessage & { originalUrl?: string },
-    res: ServerResponse,
-    user: SessionUser,
-  ): void;
+  handle(req: Request, res: Response, user: SessionUser): void;
   /** For HTTP upgrades, which bypass Express: authenticates from the cookie itself. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   close(): void;
 }
+
+type Resolved =
+  | {
+      readonly kind: 'ok';
+      readonly target: Target;
+      readonly prefix: string;
+      readonly upstreamPath: string;
+    }
+  | { readonly kind: 'redirect'; readonly location: string }
+  | {
+      readonly kind: 'refused';
+      readonly status: number;
+      readonly reason: string;
+      readonly namespace?: string;
+      readonly service?: string;
+      readonly pod?: string;
+    };
 
 export function createPodProxy(deps: {
   config: SvcProxyConfig;
@@ -94,7 +104,7 @@ export function createPodProxy(deps: {
   const agent = new Agent({
     keepAlive: true,
     maxSockets: 64,
-    maxFreeSockets: 8,
+    maxFreeSockets: 16,
     timeout: config.proxyTimeoutMs,
     scheduling: 'lifo',
   });
@@ -106,7 +116,6 @@ export function createPodProxy(deps: {
     // Only the upstream side is timed: http-proxy's `timeout` would time out the client's socket
     // at the same moment and cut it off before the 504 could be sent.
     proxyTimeout: config.proxyTimeoutMs,
-    ws: true,
   });
   const exchanges = new WeakMap<IncomingMessage, Exchange>();
   const sockets = new Set<Duplex>();
@@ -116,6 +125,7 @@ export function createPodProxy(deps: {
     labelNames: ['outcome'] as const,
     registers: [deps.registry],
   });
+  const publicOrigin = config.publicUrl.origin;
 
   const record = (entry: AuditRecord) => {
     requests.inc({ outcome: entry.outcome });
@@ -123,25 +133,7 @@ export function createPodProxy(deps: {
   };
 
   /** Resolves a raw URL to a known pod, or says why not (status + reason). */
-  function resolve(rawUrl: string):
-    | {
-        kind: 'ok';
-        target: Target;
-        prefix: string;
-        upstreamPath: string;
-        namespace: string;
-        service: string;
-        pod: string;
-      }
-    | { kind: 'redirect'; location: string }
-    | {
-        kind: 'refused';
-        status: number;
-        reason: string;
-        namespace?: string;
-        service?: string;
-        pod?: string;
-      } {
+  function resolve(rawUrl: string): Resolved {
     const route = parseProxyPath(rawUrl);
     if (route.kind === 'invalid')
       return { kind: 'refused', status: route.status, reason: route.reason };
@@ -157,32 +149,41 @@ export function createPodProxy(deps: {
         pod: route.pod,
       };
     }
-    const { namespace, service, pod, prefix, upstreamPath } = route;
-    return { kind: 'ok', target, namespace, service, pod, prefix, upstreamPath };
+    return { kind: 'ok', target, prefix: route.prefix, upstreamPath: route.upstreamPath };
   }
 
   function prepare(
     req: IncomingMessage,
+    path: string,
     user: SessionUser,
-    target: Target,
-    prefix: string,
-    upstreamPath: string,
+    resolved: Extract<Resolved, { kind: 'ok' }>,
+    websocket: boolean,
   ): Exchange {
+    const { target, prefix, upstreamPath } = resolved;
+    const upstreamHost = hostFor(target);
     const exchange: Exchange = {
       user,
       target,
-      rewrite: { prefix, upstreamHost: hostFor(target) },
+      policy: {
+        prefix,
+        upstreamHost,
+        publicOrigin,
+        sessionCookieName: config.session.cookieName,
+        sandbox: !config.insecurePodScripts,
+      },
       started: Date.now(),
-      path: (req as { originalUrl?: string }).originalUrl ?? req.url ?? '',
+      path,
     };
+    // http-proxy sends req.headers as they are; Node accepts these OutgoingHttpHeaders there.
     req.headers = upstreamHeaders(req.headers, {
       identity: { user: user.subject || user.email, email: user.email },
       sessionCookieName: config.session.cookieName,
-      upstreamHost: hostFor(target),
+      upstreamHost,
       clientAddress: req.socket.remoteAddress,
       publicUrl: config.publicUrl,
       prefix,
-    });
+      websocket,
+    }) as IncomingHttpHeaders;
     req.url = upstreamPath;
     exchanges.set(req, exchange);
     return exchange;
@@ -199,83 +200,126 @@ export function createPodProxy(deps: {
     upstream: hostFor(e.target),
   });
 
-  proxy.on('proxyRes', (proxyRes, req, res) => {
+  /** Ends a request the proxy itself failed on: 502, logged with its stack, audited on close. */
+  function internalFailure(
+    res: ServerResponse,
+    error: unknown,
+    context: { path: string; exchange?: Exchange; user?: SessionUser; method?: string },
+  ): void {
+    logger.error(
+      { err: errorMessage(error), stack: (error as Error)?.stack, path: context.path },
+      'proxying failed inside svc-proxy',
+    );
+    const reason = `internal: ${errorMessage(error)}`.slice(0, 300);
+    if (context.exchange) context.exchange.failure = { outcome: 'proxy-error', reason };
+    else if (context.user)
+      record({
+        email: context.user.email,
+        sid: context.user.sid,
+        method: context.method ?? 'GET',
+        path: context.path,
+        status: 502,
+        outcome: 'proxy-error',
+        durationMs: 0,
+        reason,
+      });
+    plainError(res, 502, 'svc-proxy failed to proxy this request; the details are in its logs');
+  }
+
+  function relayHtml(
+    proxyRes: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    headers: OutgoingHttpHeaders,
+    exchange: Exchange,
+  ): void {
+    // Small pages are rewritten in one piece (with a Content-Length); once a page outgrows
+    // MAX_REWRITE_BYTES it is rewritten as it streams, chunk by chunk, so a huge page neither
+    // sits in memory nor holds the event loop while it is parsed.
+    proxyRes.setEncoding('utf8');
+    const chunks: string[] = [];
+    let size = 0;
+    const onData = (chunk: string) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > config.maxRewriteBytes) stream();
+    };
+    const onEnd = () => {
+      const body = chunks.join('');
+      rewriteHtml(body, exchange.policy).then(
+        (rewritten) => {
+          delete headers['content-length'];
+          res.writeHead(status, {
+            ...headers,
+            'content-length': String(Buffer.byteLength(rewritten)),
+          });
+          res.end(rewritten);
+        },
+        (error: unknown) => {
+          logger.error({ err: errorMessage(error), path: exchange.path }, 'HTML rewrite failed');
+          plainError(res, 502, 'svc-proxy could not rewrite the HTML page returned by the pod');
+        },
+      );
+    };
+    const stream = () => {
+      proxyRes.off('data', onData);
+      proxyRes.off('end', onEnd);
+      delete headers['content-length'];
+      res.writeHead(status, headers);
+      const rewriter = htmlRewriter(exchange.policy);
+      rewriter.on('error', (error: unknown) => {
+        logger.error({ err: errorMessage(error), path: exchange.path }, 'HTML rewrite failed');
+        res.destroy();
+      });
+      rewriter.pipe(res);
+      rewriter.write(chunks.join(''));
+      chunks.length = 0;
+      proxyRes.pipe(rewriter);
+    };
+    proxyRes.on('data', onData);
+    proxyRes.on('end', onEnd);
+  }
+
+  proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
     const exchange = exchanges.get(req);
     if (!exchange) {
       res.destroy();
       return;
     }
-    const headers: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(proxyRes.headers)) {
-      if (value === undefined || HOP_BY_HOP.has(name)) continue;
-      if (name === 'location' && typeof value === 'string')
-        headers[name] = rewriteLocation(value, exchange.rewrite);
-      else if (name === 'set-cookie' && Array.isArray(value)) {
-        // A pod must not overwrite the proxy's own session cookie.
-        const kept = value.filter((c) => c.split('=', 1)[0]?.trim() !== config.session.cookieName);
-        if (kept.length > 0) headers[name] = kept;
-      } else headers[name] = value;
-    }
-    if (!config.insecurePodScripts) {
-      const theirs = headers['content-security-policy'];
-      // A second CSP header only adds restrictions, so the pod's own policy still applies.
-      headers['content-security-policy'] = [
-        ...(theirs === undefined ? [] : Array.isArray(theirs) ? theirs : [theirs]),
-        POD_SANDBOX_CSP,
-      ];
-      headers['x-content-type-options'] = 'nosniff';
-    }
-    const status = proxyRes.statusCode ?? 502;
-
-    const encoded = (proxyRes.headers['content-encoding'] ?? 'identity') !== 'identity';
-    if (!isHtml(proxyRes.headers['content-type']) || encoded || req.method === 'HEAD') {
-      res.writeHead(status, headers);
-      proxyRes.pipe(res);
-      return;
-    }
-    // HTML: buffer (up to the limit), rewrite absolute links, send with the new length.
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let passthrough = false;
-    proxyRes.on('data', (chunk: Buffer) => {
-      if (passthrough) return;
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size > config.maxRewriteBytes) {
-        passthrough = true;
-        logger.warn(
-          { path: exchange.path, limit: config.maxRewriteBytes },
-          'HTML page too large to rewrite; passed through unchanged',
+    // Runs in http-proxy's response callback, outside any request handler: anything thrown here
+    // would otherwise take the process down.
+    try {
+      proxyRes.on('error', () => res.destroy());
+      const status = proxyRes.statusCode ?? 502;
+      const filtered = downstreamHeaders(proxyRes.headers, exchange.policy);
+      if (filtered.kind === 'off-origin-redirect') {
+        proxyRes.resume();
+        exchange.failure = {
+          outcome: 'upstream-error',
+          reason: `redirect off this origin refused: ${filtered.location.slice(0, 200)}`,
+        };
+        plainError(
+          res,
+          502,
+          `svc-proxy: the pod redirected to ${filtered.location.slice(0, 200)}, which is not on this proxy; the redirect was not followed`,
         );
-        res.writeHead(status, headers);
-        for (const c of chunks) res.write(c);
-        chunks.length = 0;
-        proxyRes.pipe(res);
+        return;
       }
-    });
-    proxyRes.on('end', () => {
-      if (passthrough) return;
-      const body = Buffer.concat(chunks).toString('utf8');
-      rewriteHtml(body, exchange.rewrite).then(
-        (rewritten) => {
-          const out = Buffer.from(rewritten, 'utf8');
-          delete headers['content-length'];
-          res.writeHead(status, { ...headers, 'content-length': String(out.length) });
-          res.end(out);
-        },
-        (error: unknown) => {
-          logger.error(
-            { err: (error as Error).message, path: exchange.path },
-            'HTML rewrite failed',
-          );
-          plainError(res, 502, 'svc-proxy could not rewrite the HTML page returned by the pod');
-        },
-      );
-    });
-    proxyRes.on('error', () => res.destroy());
+      const headers = filtered.headers;
+      const encoded = (proxyRes.headers['content-encoding'] ?? 'identity') !== 'identity';
+      if (!isHtml(proxyRes.headers['content-type']) || encoded || req.method === 'HEAD') {
+        res.writeHead(status, filtered.headers);
+        proxyRes.pipe(res);
+        return;
+      }
+      relayHtml(proxyRes, res, status, headers, exchange);
+    } catch (error) {
+      proxyRes.resume();
+      internalFailure(res, error, { path: exchange.path, exchange });
+    }
   });
 
-  proxy.on('error', (error: NodeJS.ErrnoException, req, resOrSocket) => {
+  proxy.on('error', (error: NodeJS.ErrnoException, req: IncomingMessage, resOrSocket) => {
     const exchange = exchanges.get(req);
     const elapsed = exchange ? Date.now() - exchange.started : 0;
     const timedOut = elapsed >= config.proxyTimeoutMs - 50;
@@ -286,130 +330,241 @@ export function createPodProxy(deps: {
     const message = timedOut
       ? `svc-proxy: ${where} did not answer within ${config.proxyTimeoutMs / 1000}s (PROXY_TIMEOUT_SECONDS)`
       : `svc-proxy: cannot reach ${where}: ${error.code ?? error.message}`;
-    if (exchange) exchange.failure = { reason: error.code ?? error.message };
+    if (exchange)
+      exchange.failure = { outcome: 'upstream-error', reason: error.code ?? error.message };
     if ('writeHead' in resOrSocket) plainError(resOrSocket as ServerResponse, status, message);
     else (resOrSocket as Duplex).destroy();
   });
 
+  function handle(req: Request, res: Response, user: SessionUser): void {
+    const path = req.originalUrl;
+    const resolved = resolve(path);
+    if (resolved.kind === 'redirect') {
+      res.writeHead(301, { location: resolved.location });
+      res.end();
+      return;
+    }
+    if (resolved.kind === 'refused') {
+      logger.warn({ path: path.slice(0, 300), reason: resolved.reason }, 'proxy request refused');
+      record({
+        email: user.email,
+        sid: user.sid,
+        method: req.method,
+        path,
+        ...(resolved.namespace
+          ? { namespace: resolved.namespace, service: resolved.service, pod: resolved.pod }
+          : {}),
+        status: resolved.status,
+        outcome: 'refused',
+        durationMs: 0,
+        reason: resolved.reason,
+      });
+      plainError(res, resolved.status, `svc-proxy: ${resolved.reason}`);
+      return;
+    }
+    const fetchSite = req.headers['sec-fetch-site'];
+    if (
+      fetchSite !== undefined &&
+      fetchSite !== 'same-origin' &&
+      fetchSite !== 'none' &&
+      EXPENSIVE.test(resolved.upstreamPath.split('?', 1)[0] ?? '')
+    ) {
+      const reason = `Sec-Fetch-Site: ${fetchSite} for an expensive endpoint; confirmation page shown`;
+      record({
+        email: user.email,
+        sid: user.sid,
+        method: req.method,
+        path,
+        namespace: resolved.target.namespace,
+        service: resolved.target.service,
+        pod: resolved.target.pod,
+        status: 403,
+        outcome: 'refused',
+        durationMs: 0,
+        reason,
+      });
+      crossSiteProfilePage(res, path);
+      return;
+    }
+    const exchange = prepare(req, path, user, resolved, false);
+    // One audit line per request however it ends, including an operator closing the tab
+    // during a 30-second profile (no upstream response ever arrives then).
+    res.once('close', () => {
+      record({
+        ...base(exchange, req.method),
+        status: res.statusCode,
+        outcome: exchange.failure
+          ? exchange.failure.outcome
+          : res.writableFinished
+            ? 'proxied'
+            : 'client-aborted',
+        durationMs: Date.now() - exchange.started,
+        ...(exchange.failure ? { reason: exchange.failure.reason } : {}),
+      });
+    });
+    try {
+      proxy.web(req, res, {
+        target: { protocol: 'http:', host: resolved.target.ip, port: resolved.target.port },
+      });
+    } catch (error) {
+      internalFailure(res, error, { path, exchange });
+    }
+  }
+
+  function upgradeSignedIn(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    user: SessionUser,
+    started: number,
+  ): void {
+    const url = req.url ?? '';
+    const resolved = resolve(url);
+    const isWebSocket = req.headers.upgrade?.toLowerCase() === 'websocket';
+    if (resolved.kind !== 'ok' || !isWebSocket) {
+      const status = resolved.kind === 'refused' ? resolved.status : 400;
+      const reason =
+        resolved.kind === 'refused'
+          ? resolved.reason
+          : !isWebSocket
+            ? 'only WebSocket upgrades are proxied'
+            : 'WebSocket URL needs a path below the pod';
+      record({
+        email: user.email,
+        sid: user.sid,
+        method: 'GET',
+        path: url,
+        status,
+        outcome: 'refused',
+        durationMs: 0,
+        reason,
+      });
+      rejectUpgrade(
+        socket,
+        status,
+        status === 404 ? 'Not Found' : 'Bad Request',
+        `svc-proxy: ${reason}`,
+      );
+      return;
+    }
+    const exchange = prepare(req, url, user, resolved, true);
+    let status = 502;
+    sockets.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      record({
+        ...base(exchange, 'GET'),
+        status,
+        outcome: exchange.failure
+          ? exchange.failure.outcome
+          : status === 101
+            ? 'websocket'
+            : 'proxied',
+        durationMs: Date.now() - started,
+        ...(exchange.failure ? { reason: exchange.failure.reason } : {}),
+      });
+    });
+    tunnel(socket, head, {
+      host: resolved.target.ip,
+      port: resolved.target.port,
+      path: resolved.upstreamPath,
+      headers: req.headers,
+      handshakeTimeoutMs: config.proxyTimeoutMs,
+      filter: (headers) => downstreamHeaders(headers, exchange.policy),
+      onOutcome: (outcome) => {
+        if (outcome.kind === 'failed') {
+          exchange.failure = { outcome: 'upstream-error', reason: outcome.reason };
+          return;
+        }
+        status = outcome.status;
+        if (outcome.kind === 'refused')
+          exchange.failure = { outcome: 'upstream-error', reason: outcome.reason };
+      },
+    });
+  }
+
+  function upgradeFailed(socket: Duplex, error: unknown, path: string, user?: SessionUser): void {
+    logger.error(
+      { err: errorMessage(error), stack: (error as Error)?.stack, path },
+      'WebSocket proxying failed inside svc-proxy',
+    );
+    if (user)
+      record({
+        email: user.email,
+        sid: user.sid,
+        method: 'GET',
+        path,
+        status: 502,
+        outcome: 'proxy-error',
+        durationMs: 0,
+        reason: `internal: ${errorMessage(error)}`.slice(0, 300),
+      });
+    rejectUpgrade(
+      socket,
+      502,
+      'Bad Gateway',
+      'svc-proxy failed to proxy this WebSocket; the details are in its logs',
+    );
+  }
+
   return {
     handle(req, res, user) {
-      const resolved = resolve(req.originalUrl ?? req.url ?? '');
-      if (resolved.kind === 'redirect') {
-        res.writeHead(301, { location: resolved.location });
-        res.end();
-        return;
-      }
-      if (resolved.kind === 'refused') {
-        record({
-          email: user.email,
-          sid: user.sid,
-          method: req.method ?? 'GET',
-          path: req.originalUrl ?? req.url ?? '',
-          ...(resolved.namespace
-            ? { namespace: resolved.namespace, service: resolved.service, pod: resolved.pod }
-            : {}),
-          status: resolved.status,
-          outcome: 'refused',
-          durationMs: 0,
-          reason: resolved.reason,
+      // The error boundary of every proxied request: whatever throws ends this request with a
+      // 502 and an audit line; the process keeps serving everyone else.
+      try {
+        handle(req, res, user);
+      } catch (error) {
+        internalFailure(res, error, {
+          path: req.originalUrl,
+          user,
+          method: req.method,
+          ...(exchanges.has(req) ? { exchange: exchanges.get(req) } : {}),
         });
-        plainError(res, resolved.status, `svc-proxy: ${resolved.reason}`);
-        return;
       }
-      const { target, prefix, upstreamPath } = resolved;
-      const exchange = prepare(req, user, target, prefix, upstreamPath);
-      // One audit line per request however it ends, including an operator closing the tab
-      // during a 30-second profile (no upstream response ever arrives then).
-      res.once('close', () => {
-        record({
-          ...base(exchange, req.method ?? 'GET'),
-          status: res.statusCode,
-          outcome: exchange.failure
-            ? 'upstream-error'
-            : res.writableFinished
-              ? 'proxied'
-              : 'client-aborted',
-          durationMs: Date.now() - exchange.started,
-          ...(exchange.failure ? { reason: exchange.failure.reason } : {}),
-        });
-      });
-      proxy.web(req, res, { target: { protocol: 'http:', host: target.ip, port: target.port } });
     },
 
     upgrade(req, socket, head) {
       const started = Date.now();
+      const path = req.url ?? '';
       socket.on('error', () => socket.destroy());
-      const url = req.url ?? '';
-      if (!url.startsWith('/proxy/')) {
-        rejectUpgrade(
-          socket,
-          404,
-          'Not Found',
-          'svc-proxy: WebSockets are only proxied under /proxy/',
-        );
-        return;
-      }
-      const origin = req.headers.origin;
-      if (origin !== undefined && origin !== config.publicUrl.origin) {
-        logger.warn({ origin, path: url }, 'cross-origin WebSocket refused');
-        rejectUpgrade(socket, 403, 'Forbidden', 'svc-proxy: cross-origin WebSocket refused');
-        return;
-      }
-      codec.read(req.headers.cookie).then(
-        (data) => {
-          const user = codec.currentUser(data);
-          if (!user || !stillAllowed(user, config.access)) {
-            rejectUpgrade(socket, 401, 'Unauthorized', 'svc-proxy: sign in first');
-            return;
-          }
-          const resolved = resolve(url);
-          if (resolved.kind !== 'ok') {
-            const status = resolved.kind === 'refused' ? resolved.status : 400;
-            const reason =
-              resolved.kind === 'refused'
-                ? resolved.reason
-                : 'WebSocket URL needs a path below the pod';
-            record({
-              email: user.email,
-              sid: user.sid,
-              method: 'GET',
-              path: url,
-              status,
-              outcome: 'refused',
-              durationMs: 0,
-              reason,
-            });
-            rejectUpgrade(
-              socket,
-              status,
-              status === 404 ? 'Not Found' : 'Bad Request',
-              `svc-proxy: ${reason}`,
-            );
-            return;
-          }
-          const exchange = prepare(
-            req,
-            user,
-            resolved.target,
-            resolved.prefix,
-            resolved.upstreamPath,
+      try {
+        if (!path.startsWith('/proxy/')) {
+          rejectUpgrade(
+            socket,
+            404,
+            'Not Found',
+            'svc-proxy: WebSockets are only proxied under /proxy/',
           );
-          sockets.add(socket);
-          socket.on('close', () => {
-            sockets.delete(socket);
-            record({
-              ...base(exchange, 'GET'),
-              status: 101,
-              outcome: 'websocket',
-              durationMs: Date.now() - started,
-            });
-          });
-          proxy.ws(req, socket, head, {
-            target: { protocol: 'http:', host: resolved.target.ip, port: resolved.target.port },
-          });
-        },
-        () => rejectUpgrade(socket, 401, 'Unauthorized', 'svc-proxy: sign in first'),
-      );
+          return;
+        }
+        const origin = req.headers.origin;
+        if (origin !== undefined && origin !== publicOrigin) {
+          logger.warn({ origin, path }, 'cross-origin WebSocket refused');
+          rejectUpgrade(socket, 403, 'Forbidden', 'svc-proxy: cross-origin WebSocket refused');
+          return;
+        }
+      } catch (error) {
+        upgradeFailed(socket, error, path);
+        return;
+      }
+      codec
+        .read(req.headers.cookie)
+        .then(
+          (data) => {
+            const user = codec.currentUser(data);
+            if (!user || !stillAllowed(user, config.access)) {
+              rejectUpgrade(socket, 401, 'Unauthorized', 'svc-proxy: sign in first');
+              return;
+            }
+            try {
+              upgradeSignedIn(req, socket, head, user, started);
+            } catch (error) {
+              upgradeFailed(socket, error, path, user);
+            }
+          },
+          () => rejectUpgrade(socket, 401, 'Unauthorized', 'svc-proxy: sign in first'),
+        )
+        .catch((error: unknown) => upgradeFailed(socket, error, path));
     },
 
     close() {

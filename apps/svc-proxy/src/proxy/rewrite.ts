@@ -47,49 +47,95 @@ const URL_ATTRIBUTES: Record<string, readonly string[]> = {
   input: ['formaction', 'src'],
 };
 
-function rewriteRefresh(content: string, ctx: RewriteContext): string {
-  const m = /^(\s*\d+\s*[;,]\s*url\s*=\s*['"]?)([^'"]*)(['"]?\s*)$/i.exec(content);
-  return m ? `${m[1]}${rewriteUrl(m[2] ?? '', ctx)}${m[3]}` : content;
+/**
+ * The URL of a `Refresh` value (`5; url=/x`, `0;/x`, `0; URL='/x'`), parsed the way browsers do
+ * (HTML's shared declarative refresh steps: the `url=` part is optional); undefined when the
+ * value only reloads the page, null when it is not a refresh value at all.
+ */
+export function refreshTarget(content: string): { start: number; url: string } | undefined | null {
+  const m = /^\s*\d[\d.]*\s*(?:[;,]\s*)?(?:url\s*=\s*)?/i.exec(content);
+  if (!m) return null;
+  let start = m[0].length;
+  let url = content.slice(start);
+  const quote = url[0];
+  if (quote === '"' || quote === "'") {
+    start += 1;
+    const end = url.indexOf(quote, 1);
+    url = url.slice(1, end === -1 ? undefined : end);
+  }
+  url = url.trimEnd();
+  return url ? { start, url } : undefined;
+}
+
+export function rewriteRefresh(content: string, ctx: RewriteContext): string {
+  const target = refreshTarget(content);
+  if (!target) return content;
+  const next = rewriteUrl(target.url, ctx);
+  return next === target.url
+    ? content
+    : content.slice(0, target.start) + next + content.slice(target.start + target.url.length);
+}
+
+/** A start tag with its URL attributes rewritten, or undefined when nothing changed. */
+type StartTag = Parameters<RewritingStream['emitStartTag']>[0];
+
+function rewriteTag(tag: StartTag, ctx: RewriteContext): boolean {
+  const names = URL_ATTRIBUTES[tag.tagName];
+  let changed = false;
+  for (const attr of tag.attrs) {
+    if (names?.includes(attr.name)) {
+      const next = rewriteUrl(attr.value, ctx);
+      if (next !== attr.value) {
+        attr.value = next;
+        changed = true;
+      }
+    } else if (
+      tag.tagName === 'meta' &&
+      attr.name === 'content' &&
+      tag.attrs.some((a) => a.name === 'http-equiv' && a.value.toLowerCase() === 'refresh')
+    ) {
+      const next = rewriteRefresh(attr.value, ctx);
+      if (next !== attr.value) {
+        attr.value = next;
+        changed = true;
+      }
+    }
+  }
+  return changed;
 }
 
 /**
- * Rewrites URL-bearing attributes of an HTML document. Uses parse5's rewriting stream: unchanged
- * markup is passed through byte for byte, and script/style text is never touched.
+ * A parse5 rewriting stream (string in, string out) that rewrites URL-bearing attributes as the
+ * HTML flows through: each chunk is tokenized when it arrives, so a large page never holds the
+ * event loop for longer than one chunk takes. Unchanged markup passes through byte for byte and
+ * script/style text is never touched.
  */
+export function htmlRewriter(ctx: RewriteContext): RewritingStream {
+  const rewriter = new RewritingStream();
+  rewriter.on('startTag', (tag, rawHtml) => {
+    if (rewriteTag(tag, ctx)) rewriter.emitStartTag(tag);
+    else rewriter.emitRaw(rawHtml);
+  });
+  return rewriter;
+}
+
+/**
+ * Whether a page may hold anything rewriteUrl would change: an attribute-like value that starts
+ * with `/`, `http(s):` or a character reference (which could decode to either), or a
+ * `<meta http-equiv>` (a refresh URL need not follow an `=`). Pages without one
+ * (Go's pprof index links relatively) skip the tokenizer entirely. Conservative: a false
+ * positive only costs a parse.
+ */
+export function mayNeedRewrite(html: string): boolean {
+  return /=\s*["']?\s*(?:\/|https?:|&)|http-equiv/i.test(html);
+}
+
+/** Rewrites a whole HTML document held in memory (small pages); see htmlRewriter. */
 export function rewriteHtml(html: string, ctx: RewriteContext): Promise<string> {
+  if (!mayNeedRewrite(html)) return Promise.resolve(html);
   return new Promise((resolve, reject) => {
-    const rewriter = new RewritingStream();
+    const rewriter = htmlRewriter(ctx);
     let out = '';
-    rewriter.on('startTag', (tag) => {
-      const names = URL_ATTRIBUTES[tag.tagName];
-      let changed = false;
-      for (const attr of tag.attrs) {
-        if (names?.includes(attr.name)) {
-          const next = rewriteUrl(attr.value, ctx);
-          if (next !== attr.value) {
-            attr.value = next;
-            changed = true;
-          }
-        } else if (
-          tag.tagName === 'meta' &&
-          attr.name === 'content' &&
-          tag.attrs.some((a) => a.name === 'http-equiv' && a.value.toLowerCase() === 'refresh')
-        ) {
-          const next = rewriteRefresh(attr.value, ctx);
-          if (next !== attr.value) {
-            attr.value = next;
-            changed = true;
-          }
-        }
-      }
-      if (changed) rewriter.emitStartTag(tag);
-      else
-        rewriter.emitRaw(
-          tag.sourceCodeLocation
-            ? html.slice(tag.sourceCodeLocation.startOffset, tag.sourceCodeLocation.endOffset)
-            : '',
-        );
-    });
     rewriter.on('data', (chunk: string) => (out += chunk));
     rewriter.on('end', () => resolve(out));
     rewriter.on('error', reject);

@@ -20,6 +20,27 @@ export type ProxyRoute =
 // Anything that could be decoded into a separator or dot-segment by the proxy, a browser or the
 // pod: refused outright rather than normalised, since no debug page needs them.
 const ENCODED_SEPARATOR = /%(25)*(2f|5c|2e|00)/i; // also double-encoded: %252f
+const ESCAPE = /%[0-9a-f]{2}/gi;
+/** Decoding rounds checked: a path that still decodes further after these is refused too. */
+const DECODE_ROUNDS = 4;
+
+/**
+ * Whether some percent-decoding of the path (up to DECODE_ROUNDS deep) yields an encoded
+ * separator: catches `%252f`, but also escapes whose hex digits are themselves escaped
+ * (`%25%32%65` decodes to `%2e`, then to `.`), which a single pattern over the raw path misses.
+ * Decodes byte-wise and leniently (a malformed `%zz` stays as it is), as the check must hold for
+ * whatever decoder the pod uses.
+ */
+function hidesEncodedSeparator(path: string): boolean {
+  let current = path;
+  for (let round = 0; round <= DECODE_ROUNDS; round++) {
+    if (ENCODED_SEPARATOR.test(current)) return true;
+    const next = current.replace(ESCAPE, (e) => String.fromCharCode(parseInt(e.slice(1), 16)));
+    if (next === current) return false;
+    current = next;
+  }
+  return true;
+}
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0020\u007f]/;
 const DOT_SEGMENT = /(^|\/)\.\.?(\/|$)/;
@@ -42,11 +63,12 @@ export function parseProxyPath(rawUrl: string): ProxyRoute {
       status: 400,
       reason: 'the path contains spaces or control characters',
     };
-  if (ENCODED_SEPARATOR.test(path)) {
+  if (path.includes('%') && hidesEncodedSeparator(path)) {
     return {
       kind: 'invalid',
       status: 400,
-      reason: 'the path contains an encoded "/", "\\", "." or NUL (%2f, %5c, %2e, %00)',
+      reason:
+        'the path contains an encoded "/", "\\", "." or NUL (%2f, %5c, %2e, %00), possibly encoded more than once',
     };
   }
   if (DOT_SEGMENT.test(path))

@@ -115,3 +115,24 @@ export function signedOutPage(res: Response): void {
         <p><a href="/">Sign in again</a></p>`,
   );
 }
+
+/**
+ * Shown instead of starting a CPU profile or trace when the request came from another site
+ * (or from a sandboxed pod page, whose opaque origin browsers report as cross-site): the link
+ * here is same-origin, so following it is an operator's deliberate click.
+ */
+export function crossSiteProfilePage(res: Response, path: string): void {
+  sendPage(
+    res,
+    403,
+    'Confirm profile',
+    () =>
+      html`<h1>Start this profile?</h1>
+        <p>
+          <code>${path}</code> makes the pod record a CPU profile or execution trace, which costs it
+          CPU time for as long as it runs. The link was followed from another site or from a pod's
+          own page, so svc-proxy did not forward it on its own.
+        </p>
+        <p><a href="${path}">Start it</a> · <a href="/">Landing page</a></p>`,
+  );
+}

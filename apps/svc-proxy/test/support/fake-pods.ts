@@ -51,10 +51,31 @@ Profile Descriptions:
 </html>
 `;
 
+/** Cookies a hostile pod sets: ours, nameless ones, prefixed ones and an origin-wide bomb. */
+export const HOSTILE_COOKIES = [
+  '_svc_proxy=stolen; Path=/',
+  '_SVC_PROXY=stolen; Path=/',
+  '__Secure-_svc_proxy=stolen; Path=/; Secure',
+  '__Host-pod=1; Path=/; Secure',
+  '=nameless; Path=/',
+  'noequals',
+  `bomb=${'x'.repeat(4000)}; Path=/; Domain=127.0.0.1`,
+  'pod_pref=1; Path=/debug; HttpOnly; SameSite=Lax',
+];
+
 export class FakePod {
   private server?: Server;
   private wss?: WebSocketServer;
   readonly seen: SeenRequest[] = [];
+  /** /big-html: set once everything but the tail is written. */
+  bigPageSent = false;
+  private releaseBig: () => void = () => undefined;
+  private bigPageRelease = new Promise<void>((resolve) => (this.releaseBig = resolve));
+
+  /** Lets /big-html send its tail and finish. */
+  releaseBigPage(): void {
+    this.releaseBig();
+  }
 
   constructor(
     readonly ip: string,
@@ -139,6 +160,56 @@ export class FakePod {
           });
           res.end('ok\n');
           return;
+        case '/hostile':
+          // Everything a compromised pod might send to take over the proxy's origin.
+          res.writeHead(200, {
+            'content-type': 'text/plain; charset=utf-8',
+            'set-cookie': HOSTILE_COOKIES,
+            'service-worker-allowed': '/',
+            'clear-site-data': '"*"',
+            'access-control-allow-origin': 'https://evil.example',
+            'access-control-allow-credentials': 'true',
+            'timing-allow-origin': '*',
+            'strict-transport-security': 'max-age=31536000; includeSubDomains',
+            refresh: '0;https://evil.example/',
+            'cache-control': 'public, max-age=600, s-maxage=600',
+            vary: 'Accept',
+          });
+          res.end('hostile\n');
+          return;
+        case '/refresh-local':
+          res.writeHead(200, { 'content-type': 'text/plain', refresh: '5; url=/debug/vars' });
+          res.end('soon\n');
+          return;
+        case '/redirect-to':
+          res.writeHead(302, { location: url.searchParams.get('to') ?? '/' });
+          res.end();
+          return;
+        case '/big-html': {
+          // A large page (?mib=) with absolute links everywhere, held open before its tail until
+          // releaseBigPage(), so a test can look at what the client got while the page is in flight.
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+          const line = '<a href="/debug/vars">v</a><a href="heap">h</a>\n';
+          const block = line.repeat(Math.ceil(65536 / line.length));
+          const total = Number(url.searchParams.get('mib') ?? '15') * 1024 * 1024;
+          let sent = 0;
+          const pump = () => {
+            while (sent < total) {
+              sent += block.length;
+              if (!res.write(block)) {
+                res.once('drain', pump);
+                return;
+              }
+            }
+            this.bigPageSent = true;
+            void this.bigPageRelease.then(() =>
+              res.end('<a href="/tail">tail</a></body></html>\n'),
+            );
+          };
+          res.write('<!DOCTYPE html><html><body>\n');
+          pump();
+          return;
+        }
         case '/echo':
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers }));
@@ -149,9 +220,25 @@ export class FakePod {
       }
     });
     this.wss = new WebSocketServer({ noServer: true });
+    this.wss.on('headers', (headers, req) => {
+      if (req.url === '/ws-hostile')
+        headers.push(...HOSTILE_COOKIES.map((c) => `Set-Cookie: ${c}`), 'Clear-Site-Data: "*"');
+    });
     this.server.on('upgrade', (req, socket, head) => {
       this.seen.push({ method: 'UPGRADE', url: req.url ?? '', headers: req.headers });
-      if (req.url !== '/ws') {
+      if (req.url === '/ws-refuse') {
+        // A non-101 answer to the handshake, with the same hostile headers.
+        socket.end(
+          `HTTP/1.1 403 Forbidden\r\n${HOSTILE_COOKIES.map((c) => `Set-Cookie: ${c}\r\n`).join('')}` +
+            `Clear-Site-Data: "*"\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nno\n`,
+        );
+        return;
+      }
+      if (req.url === '/ws-redirect') {
+        socket.end('HTTP/1.1 302 Found\r\nLocation: //evil.example/\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      if (req.url !== '/ws' && req.url !== '/ws-hostile') {
         socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
         return;
       }
@@ -171,6 +258,7 @@ export class FakePod {
   }
 
   async stop(): Promise<void> {
+    this.releaseBig();
     for (const client of this.wss?.clients ?? []) client.terminate();
     this.wss?.close();
     await new Promise<void>((resolve) => {
