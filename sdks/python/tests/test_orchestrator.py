@@ -9,11 +9,12 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 
@@ -22,7 +23,7 @@ from conveyor_worker import FatalStepError, RetryableStepError, StepContext, Wor
 from conveyor_worker.protocol import JSON
 
 REPO = Path(__file__).resolve().parents[3]
-Q = {role: f"{PREFIX}orch-{role}" for role in ("echo", "flaky", "fatal")}
+Q = {role: f"{PREFIX}orch-{role}" for role in ("echo", "flaky", "fatal", "rerun")}
 
 WORKFLOWS = {
     "py-chain.yaml": f"""
@@ -43,6 +44,15 @@ steps:
     retry: {{ maxAttempts: 3, backoff: {{ initial: 10ms, max: 20ms }} }}
   items: {{ queue: {Q['echo']}, needs: [flaky], forEach: '[1, 2, 3]' }}
 output: 'steps.items'
+""",
+    "py-rerun.yaml": f"""
+name: py-rerun
+version: 1
+steps:
+  a: {{ queue: {Q['rerun']}, input: 'input' }}
+  b: {{ queue: {Q['rerun']}, needs: [a], input: 'steps.a' }}
+  c: {{ queue: {Q['rerun']}, needs: [b], input: 'steps.b' }}
+output: 'steps.c'
 """,
     "py-fatal.yaml": f"""
 name: py-fatal
@@ -187,3 +197,75 @@ def test_a_fatal_error_fails_the_run_at_once(orchestrator: Orchestrator) -> None
     assert run["error"]["code"] == "UNREADABLE" and run["error"]["retryable"] is False
     assert len([c for c in seen if c.run_id == run["id"]]) == 1
     wait_for("no attempt in flight", lambda: worker.in_flight() == 0 or None)
+
+
+# A worker killed after it started the next link of a chain but before its own result was
+# confirmed (issue 19): the first process records what it runs, then dies (os._exit, as kill -9)
+# when about to publish the result of step a; a second process takes over.
+RERUN_WORKER = """
+import json, os
+import conveyor_worker.worker as module
+from conveyor_worker import Worker
+
+worker = Worker()
+publish = module.publish
+
+
+def dying_publish(channel, queue, body, *args, **kwargs):
+    if os.environ.get("DIE") and body.get("type") == "workflow.step.result" and body.get("step") == "a":
+        os._exit(9)
+    publish(channel, queue, body, *args, **kwargs)
+
+
+module.publish = dying_publish
+
+
+@worker.handler(os.environ["QUEUE"])
+def step(ctx):
+    with open(os.environ["RAN_LOG"], "a") as log:
+        log.write(json.dumps({"step": ctx.step, "taskId": ctx.task_id, "key": ctx.idempotency_key, "sent": ctx.request.get("idempotencyKey")}) + "\\n")
+    return {**ctx.input, ctx.step: True}
+"""
+
+
+def test_a_chain_re_run_after_a_kill_keeps_each_steps_key(orchestrator: Orchestrator, tmp_path: Path) -> None:
+    script, ran_log = tmp_path / "rerun_worker.py", tmp_path / "ran.jsonl"
+    script.write_text(RERUN_WORKER)
+    env = {
+        **os.environ,
+        "AMQP_URL": AMQP_URL,
+        "QUEUE": Q["rerun"],
+        "CONNECTION_NAME": f"{PREFIX}rerun",
+        "RAN_LOG": str(ran_log),
+        "PYTHONPATH": str(REPO / "sdks/python/src"),
+    }
+    command = [sys.executable, "-m", "conveyor_worker", str(script)]
+    first = subprocess.Popen(command, env={**env, "DIE": "1"})
+    started = orchestrator.call("POST", "/api/workflows/py-rerun/runs", {"input": {"n": 1}})
+    run_id = started["run"]["id"]
+    assert first.wait(60) == 9, "the first worker should have died before publishing a's result"
+    second = subprocess.Popen(command, env=env)
+    try:
+
+        def finished() -> Optional[Dict[str, Any]]:
+            run: Dict[str, Any] = orchestrator.call("GET", f"/api/runs/{run_id}")
+            return run if run["status"] != "running" else None
+
+        def both_copies_of_c() -> Optional[List[Dict[str, Any]]]:
+            rows = [json.loads(line) for line in ran_log.read_text().splitlines()]
+            return rows if sum(r["step"] == "c" for r in rows) >= 2 else None
+
+        run = wait_for("the run to finish", finished, 60)
+        ran = wait_for("both copies of c", both_copies_of_c, 30)
+    finally:
+        second.terminate()
+        second.wait(30)
+    assert run["status"] == "succeeded" and run["output"] == {"n": 1, "a": True, "b": True, "c": True}
+    for step in ("a", "b", "c"):
+        runs = [r for r in ran if r["step"] == step]
+        assert len(runs) == 2, ran
+        # Both runs of each step got the step's key …
+        assert {(r["key"], r["sent"]) for r in runs} == {(f"{run_id}:{step}", f"{run_id}:{step}")}
+        # … where b and c, started by the two runs of the step before, had new task ids.
+        if step != "a":
+            assert runs[0]["taskId"] != runs[1]["taskId"]
