@@ -31,6 +31,9 @@ describe('spawnLogged', () => {
   it('fails after the timeout with the output so far', async () => {
     const child = node("console.log('still loading'); setInterval(() => {}, 1000);");
     try {
+      // The output must be there before the short wait starts: a loaded machine can take longer
+      // than 300 ms just to start node.
+      await child.waitForLine(/still loading/, 30_000);
       await expect(child.waitForLine(/ready/, 300)).rejects.toThrow(
         /no line matching \/ready\/ within 300 ms; output:\nstill loading/,
       );
