@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Metafile, Plugin } from 'esbuild';
@@ -27,7 +27,12 @@ export interface BundleReport {
 /** Builds whichever bundle is missing or stale; `force` rebuilds both. */
 export async function ensureBundles(
   bundleDir: string,
-  options: { force?: boolean; entryPoints?: boolean } = {},
+  options: {
+    force?: boolean;
+    entryPoints?: boolean;
+    /** Called before a bundle is built (not when it is up to date), e.g. to say why start-up waits. */
+    onBuild?: (name: string) => void;
+  } = {},
 ): Promise<BundleReport> {
   const built: string[] = [];
   const upToDate: string[] = [];
@@ -40,6 +45,7 @@ export async function ensureBundles(
       upToDate.push(target.name);
       continue;
     }
+    options.onBuild?.(target.name);
     await buildTarget(target);
     built.push(target.name);
   }
@@ -128,6 +134,46 @@ function sourceDirnamePlugin(outfile: string): Plugin {
 }
 
 /**
+ * Packages with a native addon (prebuilt binaries or a binding.gyp) cannot be inlined: their
+ * loader looks for the binary beside the script, which is then the bundle. They stay external,
+ * required by absolute path, since the bundle may be written outside the workspace (the local
+ * stack builds under its DATA_DIR) where no node_modules is found by walking up.
+ */
+function nativePackagesPlugin(): Plugin {
+  const nativeRoots = new Map<string, boolean>();
+  const isNative = (root: string) => {
+    let native = nativeRoots.get(root);
+    if (native === undefined) {
+      native = ['binding.gyp', 'prebuilds'].some((f) => existsSync(join(root, f)));
+      nativeRoots.set(root, native);
+    }
+    return native;
+  };
+  return {
+    name: 'checkers-native-packages',
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (args.path.startsWith('node:') || args.path.startsWith('@conveyor/')) return undefined;
+        const name = args.path
+          .split('/')
+          .slice(0, args.path.startsWith('@') ? 2 : 1)
+          .join('/');
+        let file: string;
+        try {
+          file = require.resolve(args.path, { paths: [args.resolveDir] });
+        } catch {
+          return undefined;
+        }
+        const marker = `${sep}node_modules${sep}${name.split('/').join(sep)}${sep}`;
+        const at = file.lastIndexOf(marker);
+        if (at < 0 || !isNative(file.slice(0, at + marker.length))) return undefined;
+        return { path: file, external: true };
+      });
+    },
+  };
+}
+
+/**
  * The server and engine worker as plain JavaScript (`node dist/main.js`), for images that ship
  * without tsx. npm packages stay external: they come from node_modules, native ones included.
  */
@@ -161,7 +207,10 @@ async function buildTarget(target: Target): Promise<void> {
     // The engine thread is self-contained; entry points load npm packages from node_modules.
     packages: target.name === 'server' || target.name === 'engine-worker' ? 'external' : 'bundle',
     metafile: true,
-    plugins: target.name === 'engine-thread' ? [sourceDirnamePlugin(target.outfile)] : [],
+    plugins:
+      target.name === 'engine-thread'
+        ? [sourceDirnamePlugin(target.outfile), nativePackagesPlugin()]
+        : [],
     logLevel: 'silent',
     absWorkingDir: WORKSPACE_ROOT,
     write: false,

@@ -1,9 +1,12 @@
+import type { MessagePort } from 'node:worker_threads';
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { connectAmqpBus } from './amqp/bus';
 import { redactUrl } from './amqp/connection';
 import { defaultEmbeddedBroker, type EmbeddedBroker } from './embedded/broker';
 import { EmbeddedBus } from './embedded/bus';
+import { localBrokerLink, type BrokerLink } from './embedded/link';
+import { portBrokerLink } from './embedded/port-link';
 import { createBusMetrics, noMetrics } from './metrics';
 import type { Bus } from './transport';
 
@@ -30,6 +33,17 @@ export interface CreateBusOptions {
   embeddedBroker?: EmbeddedBroker;
 }
 
+let threadBrokerLink: BrokerLink | undefined;
+
+/**
+ * Makes every embedded bus created afterwards in this thread (without its own `embeddedBroker`)
+ * use the broker served through `port` by serveEmbeddedBroker in another thread, instead of this
+ * thread's own: services in separate worker threads then share one embedded broker.
+ */
+export function joinEmbeddedBroker(port: MessagePort): void {
+  threadBrokerLink = portBrokerLink(port);
+}
+
 /** RabbitMQ when a URL is given, the embedded in-process transport otherwise. */
 export async function createBus(options: CreateBusOptions = {}): Promise<Bus> {
   const logger = (
@@ -39,7 +53,10 @@ export async function createBus(options: CreateBusOptions = {}): Promise<Bus> {
   });
   if (options.url === undefined || options.url === '') {
     const metrics = options.registry ? createBusMetrics(options.registry, 'embedded') : noMetrics;
-    return new EmbeddedBus(options.embeddedBroker ?? defaultEmbeddedBroker(), logger, metrics);
+    const link = options.embeddedBroker
+      ? localBrokerLink(options.embeddedBroker)
+      : (threadBrokerLink ?? localBrokerLink(defaultEmbeddedBroker()));
+    return new EmbeddedBus(link, logger, metrics);
   }
   if (!/^amqps?:\/\//.test(options.url)) {
     // Caught here: amqplib would retry a hopeless URL until the connect timeout.

@@ -2,7 +2,8 @@ export * from './definitions';
 export * from './transport';
 export * from './errors';
 export { HEADERS } from './headers';
-export { createBus, type CreateBusOptions } from './create-bus';
+export { createBus, joinEmbeddedBroker, type CreateBusOptions } from './create-bus';
+export { serveEmbeddedBroker } from './embedded/port-link';
 export {
   createEmbeddedBroker,
   defaultEmbeddedBroker,

@@ -5,11 +5,10 @@ import type { StepHandlerDefinition } from '@conveyor/worker-sdk';
 import { WORKSPACE_ROOT } from './settings';
 
 /**
- * Loads a module of an app by its path, at run time.
+ * Loads a module of an app by its path, at run time (in the service's own thread).
  *
  * Why not an import: apps must not import apps, and @nx/enforce-module-boundaries forbids
- * importing application projects statically; yet with the embedded bus every service has to live
- * in this one process to share its in-process broker. The launcher is the composition root of
+ * importing application projects statically. The launcher is the composition root of
  * local mode, so it reaches each app through its entry module, as a process manager would through
  * its command line. `require` rather than `import()`: tsx and Jest both hook `require` to compile
  * TypeScript and resolve the @conveyor/* aliases, and it returns the CommonJS exports unchanged.
@@ -32,7 +31,7 @@ function exported<F>(relativePath: string, name: string): F {
 /** What every adapter needs back from a started service: where it listens and how it stops. */
 export interface StartedApp {
   readonly url: string;
-  readonly obs: Pick<Observability, 'shutdown'>;
+  readonly obs: Pick<Observability, 'shutdown' | 'setVar'>;
 }
 
 type Env = Record<string, string>;
@@ -73,6 +72,12 @@ export const classifier = {
 export const checkers = {
   loadConfig: (env: Env) =>
     exported<(env: Env) => unknown>('apps/checkers/src/config.ts', 'loadConfig')(env),
+  /** Builds the browser and engine-thread bundles that are missing or stale (start() would too). */
+  ensureBundles: (bundleDir: string, options: { onBuild: (name: string) => void }) =>
+    exported<(dir: string, o: typeof options) => Promise<unknown>>(
+      'apps/checkers/src/bundles.ts',
+      'ensureBundles',
+    )(bundleDir, options),
   start: (config: unknown, options: { logger: Logger; handleSignals: false }) =>
     exported<(c: unknown, o: typeof options) => Promise<StartedApp>>(
       'apps/checkers/src/main.ts',

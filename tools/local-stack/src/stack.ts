@@ -1,21 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createBus } from '@conveyor/bus';
-import { createLogger, type Logger } from '@conveyor/observability';
-import { startStepWorker } from '@conveyor/worker-sdk';
-import {
-  checkers,
-  classifier,
-  documentProcessingExample,
-  orchestrator,
-  svcProxy,
-  type StartedApp,
-} from './app-modules';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { createEmbeddedBroker, serveEmbeddedBroker } from '@conveyor/bus';
 import { startDevIdentityProvider } from './dev-identity-provider';
 import { writeEndpointsFile } from './endpoints-file';
-import { extractFieldsHandler } from './extract-fields';
+import { stackServices, type Service, type ServiceKind } from './services';
 import type { LocalStackSettings } from './settings';
-import { prefixedWorkflowsDir } from './workflows';
+import { startFailure } from './start-errors';
+import type { FromServiceThread, ServiceThreadData, ToServiceThread } from './thread-protocol';
 
 export interface StackUrls {
   readonly checkers: string;
@@ -31,206 +22,165 @@ export interface RunningStack {
   readonly devEmail: string;
   readonly bus: 'embedded' | 'rabbitmq';
   readonly database: 'sqlite' | 'postgres';
+  /** Each service's worker thread id (the launcher is thread 0). */
+  readonly threads: Readonly<Record<ServiceKind, number>>;
   /** Every service's graceful shutdown, last started first; `clean` is false if any was not. */
   stop(): Promise<{ clean: boolean; failures: string[] }>;
+}
+
+export interface StackEvents {
+  /** A line for the user before the banner (e.g. that the first start builds the checkers bundles). */
+  note(text: string): void;
+  /** A service's thread ended while the stack was running (an uncaught error in it). */
+  died(failure: string): void;
 }
 
 /** One started part of the stack and how to stop it. */
 interface Part {
   readonly name: string;
-  stop(): Promise<{ clean: boolean }>;
+  stop(): Promise<{ clean: boolean; message?: string }>;
 }
 
-const fromObservability = (name: string, app: StartedApp): Part => ({
-  name,
-  stop: () => app.obs.shutdown('local stack stopping'),
-});
+/** How long a service may take to shut down gracefully before its thread is terminated. */
+const STOP_TIMEOUT_MS = 30_000;
 
-/**
- * Runs one service's start-up, naming the service and the launcher variable of its port in any
- * error: the apps' own messages speak of PORT, which the local stack sets per service.
- */
-async function starting<T>(
-  service: string,
-  portVariable: string,
-  port: number,
-  start: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await start();
-  } catch (error) {
-    const message = (error as Error).message ?? String(error);
-    throw new Error(
-      `${service} failed to start: ${message}\n(the local stack runs it on ${portVariable}=${port}; set that variable to move it)`,
-      { cause: error },
+/** TypeScript in a worker thread: Node 20 workers ignore the parent's --import loader. */
+const THREAD_BOOT = `require('tsx/cjs/api').register(); require(${JSON.stringify(
+  join(__dirname, 'service-thread.ts'),
+)});`;
+
+interface ServiceThread extends Part {
+  readonly service: Service;
+  readonly threadId: number;
+  /** Resolves with the service's URL once it listens; rejects with the launcher's message. */
+  readonly started: Promise<string | undefined>;
+}
+
+function startServiceThread(
+  service: Service,
+  brokerPort: import('node:worker_threads').MessagePort | undefined,
+  events: StackEvents,
+): ServiceThread {
+  const data: ServiceThreadData = {
+    spec: service.spec,
+    logLevel: service.logLevel,
+    ...(brokerPort ? { brokerPort } : {}),
+  };
+  const worker = new Worker(THREAD_BOOT, {
+    eval: true,
+    workerData: data,
+    transferList: brokerPort ? [brokerPort] : [],
+    // The level reaches threads the service starts itself (the checkers engine's), which read
+    // LOG_LEVEL from their environment.
+    env: { ...process.env, LOG_LEVEL: service.logLevel },
+  });
+  let stopping = false;
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    worker.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  let lastError: Error | undefined;
+  worker.on('error', (error) => (lastError = error));
+  const stopped = new Promise<{ clean: boolean; message?: string }>((resolve) => {
+    worker.on('message', (message: FromServiceThread) => {
+      if (message.kind === 'stopped')
+        resolve({ clean: message.clean, ...(message.message ? { message: message.message } : {}) });
+    });
+    void exit.then(() =>
+      resolve({ clean: false, message: `its thread ended (${lastError?.message ?? 'no error'})` }),
     );
-  }
+  });
+  const started = new Promise<string | undefined>((resolve, reject) => {
+    worker.on('message', (message: FromServiceThread) => {
+      if (message.kind === 'started') resolve(message.url);
+      else if (message.kind === 'failed')
+        reject(new Error(startFailure(service.label, message.message, service.port)));
+      else if (message.kind === 'note') events.note(message.text);
+    });
+    void exit.then(() => {
+      const reason = lastError?.message ?? 'its thread ended';
+      reject(new Error(startFailure(service.label, reason, service.port)));
+      if (!stopping) events.died(`${service.label} stopped unexpectedly: ${reason}`);
+    });
+  });
+  started.catch(() => undefined); // observed by startLocalStack
+  return {
+    name: service.label,
+    service,
+    threadId: worker.threadId,
+    started,
+    stop: async () => {
+      stopping = true;
+      if (exited) return { clean: false, message: 'its thread had already ended' };
+      worker.postMessage({ kind: 'stop' } satisfies ToServiceThread);
+      const timeout = new Promise<{ clean: boolean; message: string }>((resolve) =>
+        setTimeout(
+          () => resolve({ clean: false, message: `no shutdown within ${STOP_TIMEOUT_MS} ms` }),
+          STOP_TIMEOUT_MS,
+        ).unref(),
+      );
+      const result = await Promise.race([stopped, timeout]);
+      // Whatever the service left behind (timers, pools) ends with its thread.
+      await worker.terminate();
+      return result;
+    },
+  };
 }
 
-async function stopAll(
-  parts: Part[],
-  logger: Logger,
-): Promise<{ clean: boolean; failures: string[] }> {
+async function stopAll(parts: Part[]): Promise<{ clean: boolean; failures: string[] }> {
   const failures: string[] = [];
   for (const part of [...parts].reverse()) {
     try {
-      const { clean } = await part.stop();
-      if (!clean) failures.push(`${part.name}: shutdown was not clean (see its log lines)`);
+      const { clean, message } = await part.stop();
+      if (!clean)
+        failures.push(`${part.name}: shutdown was not clean (${message ?? 'see its log lines'})`);
     } catch (error) {
       failures.push(`${part.name}: ${(error as Error).message}`);
-      logger.error({ part: part.name, err: (error as Error).message }, 'stopping failed');
     }
   }
   return { clean: failures.length === 0, failures };
 }
 
 /**
- * Starts every service of the repository in this process: orchestrator (example workflows),
- * the example's TypeScript workers, the classifier's HTTP API and `classify` worker, the checkers
- * game server (engine thread pool), svc-proxy (static discovery of the services above) and a
- * development identity provider for svc-proxy's sign-in. On failure, whatever had started is
- * stopped again before the error is thrown.
+ * Starts every service of the repository, each in its own worker thread (its own event loop:
+ * a busy service cannot stall another's requests): the orchestrator (example workflows), the
+ * example's TypeScript workers, the classifier's HTTP API and `classify` worker, the checkers
+ * game server (engine thread pool) and svc-proxy (static discovery of the services above). This
+ * thread hosts the development identity provider for svc-proxy's sign-in and, without
+ * AMQP_URL, the embedded broker every service thread joins. On failure, whatever had started is
+ * stopped again before the error is thrown (naming every service that failed).
  */
-export async function startLocalStack(settings: LocalStackSettings): Promise<RunningStack> {
-  const level = settings.logLevel;
-  const logger = createLogger('local-stack', { level });
+export async function startLocalStack(
+  settings: LocalStackSettings,
+  events: StackEvents,
+): Promise<RunningStack> {
   const parts: Part[] = [];
-  const { host, ports, queuePrefix } = settings;
-  const shared: Record<string, string> = {
-    HOST: host,
-    LOG_LEVEL: settings.logLevel,
-    STEP_QUEUE_TYPE: settings.stepQueueType,
-    ...(settings.amqpUrl ? { AMQP_URL: settings.amqpUrl } : {}),
-  };
-  const database: Record<string, string> = {
-    ...(settings.databaseUrl ? { DATABASE_URL: settings.databaseUrl } : {}),
-    ...(settings.databaseSchema ? { DATABASE_SCHEMA: settings.databaseSchema } : {}),
-  };
-  const dataDir = (service: string) => join(settings.dataDir, service);
+  const { ports } = settings;
+  const broker = settings.amqpUrl ? undefined : createEmbeddedBroker();
   try {
-    const idp = await starting(
-      'the development identity provider',
-      'DEV_IDP_PORT',
-      ports.devIdentityProvider,
-      () =>
-        // Always loopback, whatever HOST is: it signs in anyone who reaches it.
-        startDevIdentityProvider({
-          host: '127.0.0.1',
-          port: ports.devIdentityProvider,
-          email: settings.devEmail,
+    // Always loopback, whatever HOST is: it signs in anyone who reaches it.
+    const idp = await startDevIdentityProvider({
+      host: '127.0.0.1',
+      port: ports.devIdentityProvider,
+      email: settings.devEmail,
+    }).catch((error: Error) => {
+      throw new Error(
+        startFailure('the development identity provider', error.message, {
+          variable: 'DEV_IDP_PORT',
+          value: ports.devIdentityProvider,
         }),
-    );
+        { cause: error },
+      );
+    });
     parts.push({
       name: 'dev identity provider',
       stop: async () => (await idp.stop(), { clean: true }),
     });
 
-    const orchestratorApp = await starting(
-      'orchestrator',
-      'ORCHESTRATOR_PORT',
-      ports.orchestrator,
-      async () =>
-        orchestrator.start(
-          orchestrator.configFromEnv({
-            ...shared,
-            ...database,
-            PORT: String(ports.orchestrator),
-            DATA_DIR: dataDir('orchestrator'),
-            WORKFLOWS_DIR: prefixedWorkflowsDir(
-              settings.workflowsDir,
-              queuePrefix,
-              join(settings.dataDir, 'workflows'),
-            ),
-            ...(queuePrefix
-              ? {
-                  RESULTS_QUEUE: `${queuePrefix}conveyor.step-results`,
-                  PROGRESS_QUEUE: `${queuePrefix}conveyor.step-progress`,
-                  EVENTS_EXCHANGE: `${queuePrefix}conveyor.workflow-events`,
-                }
-              : {}),
-          }),
-          { logger: createLogger('orchestrator', { level }), handleSignals: false },
-        ),
-    );
-    parts.push(fromObservability('orchestrator', orchestratorApp));
-
-    const classifierEnv = {
-      ...shared,
-      DATA_DIR: dataDir('classifier'),
-      CLASSIFY_QUEUE: `${queuePrefix}classify`,
-      ...(settings.classifierModel.dir ? { MODEL_DIR: settings.classifierModel.dir } : {}),
-    };
-    const classifierWorker = await starting(
-      'classifier worker',
-      'CLASSIFIER_WORKER_PORT',
-      ports.classifierWorker,
-      async () =>
-        classifier.startWorker(
-          classifier.loadConfig({ ...classifierEnv, PORT: String(ports.classifierWorker) }),
-          { handleSignals: false },
-        ),
-    );
-    parts.push(fromObservability('classifier worker', classifierWorker));
-    const classifierApi = await starting(
-      'classifier',
-      'CLASSIFIER_PORT',
-      ports.classifier,
-      async () =>
-        classifier.start(
-          classifier.loadConfig({ ...classifierEnv, PORT: String(ports.classifier) }),
-          { handleSignals: false },
-        ),
-    );
-    parts.push(fromObservability('classifier', classifierApi));
-
-    // The example's workers get their own bus: on the embedded transport it joins the one
-    // broker this process shares; on RabbitMQ it is one more connection, named for rabbitmqctl.
-    const workerLogger = createLogger('document-processing-workers', { level });
-    const workerBus = await createBus({
-      ...(settings.amqpUrl ? { url: settings.amqpUrl } : {}),
-      logger: workerLogger,
-      connectionName: `${queuePrefix}local-stack-example-workers`,
-    });
-    parts.push({
-      name: 'example workers bus',
-      stop: async () => (await workerBus.close(), { clean: true }),
-    });
-    const workers = await startStepWorker({
-      bus: workerBus,
-      logger: workerLogger,
-      queueType: settings.stepQueueType,
-      handlers: [
-        ...documentProcessingExample.handlers({
-          logger: workerLogger,
-          withClassify: false,
-          queuePrefix,
-        }),
-        extractFieldsHandler(queuePrefix),
-      ],
-    });
-    parts.push({
-      name: 'example workers',
-      stop: async () => (await workers.close(), { clean: true }),
-    });
-
-    const checkersApp = await starting('checkers', 'CHECKERS_PORT', ports.checkers, async () =>
-      checkers.start(
-        checkers.loadConfig({
-          ...shared,
-          ...database,
-          PORT: String(ports.checkers),
-          DATA_DIR: dataDir('checkers'),
-          // Built here rather than in apps/checkers/dist, so the stack never reads bundles that
-          // a concurrent `checkers:build` or checkers test run is rewriting.
-          BUNDLE_DIR: join(dataDir('checkers'), 'bundles'),
-          ENGINE_MODE: 'pool',
-        }),
-        { logger: createLogger('checkers', { level }), handleSignals: false },
-      ),
-    );
-    parts.push(fromObservability('checkers', checkersApp));
-
-    const endpointsFile = join(dataDir('svc-proxy'), 'endpoints.yaml');
+    const endpointsFile = join(settings.dataDir, 'svc-proxy', 'endpoints.yaml');
     writeEndpointsFile(
       endpointsFile,
       [
@@ -241,50 +191,49 @@ export async function startLocalStack(settings: LocalStackSettings): Promise<Run
       ],
       settings.reachableHost,
     );
-    const reachable = settings.reachableHost.includes(':')
-      ? `[${settings.reachableHost}]`
-      : settings.reachableHost;
-    const proxyUrl = `http://${reachable}:${ports.svcProxy}`;
-    const proxyApp = await starting('svc-proxy', 'SVC_PROXY_PORT', ports.svcProxy, async () =>
-      svcProxy.start(
-        svcProxy.parseConfig({
-          HOST: host,
-          PORT: String(ports.svcProxy),
-          PUBLIC_URL: proxyUrl,
-          // Plain HTTP on loopback: the cookie cannot carry Secure here.
-          INSECURE_COOKIE: 'true',
-          GOOGLE_CLIENT_ID: 'conveyor-local-stack',
-          GOOGLE_CLIENT_SECRET: 'conveyor-local-stack-dev-only',
-          OAUTH_AUTHORIZATION_URL: idp.authorizationURL,
-          OAUTH_TOKEN_URL: idp.tokenURL,
-          OAUTH_USERINFO_URL: idp.userinfoURL,
-          ALLOWED_EMAILS: settings.devEmail,
-          // Fresh per start: sessions do not outlive the stack, and no secret sits in a file.
-          COOKIE_SECRET: randomBytes(32).toString('base64url'),
-          DISCOVERY: 'static',
-          STATIC_ENDPOINTS_FILE: endpointsFile,
-        }),
-        { logger: createLogger('svc-proxy', { level }), handleSignals: false },
-      ),
-    );
-    parts.push(fromObservability('svc-proxy', proxyApp));
 
+    const threads = stackServices(settings, idp, endpointsFile).map((service) => {
+      let brokerPort: import('node:worker_threads').MessagePort | undefined;
+      if (broker) {
+        const channel = new MessageChannel();
+        serveEmbeddedBroker(channel.port1, broker);
+        brokerPort = channel.port2;
+      }
+      const thread = startServiceThread(service, brokerPort, events);
+      parts.push(thread);
+      return thread;
+    });
+    // All at once: each loads its own modules (and models) on its own thread.
+    const results = await Promise.allSettled(threads.map((t) => t.started));
+    const failures = results.flatMap((r) =>
+      r.status === 'rejected' ? [(r.reason as Error).message] : [],
+    );
+    if (failures.length > 0) throw new Error(failures.join('\n'));
+    const url = (kind: ServiceKind) => {
+      const index = threads.findIndex((t) => t.service.spec.kind === kind);
+      const result = results[index];
+      return result?.status === 'fulfilled' ? (result.value ?? '') : '';
+    };
     return {
       urls: {
-        checkers: checkersApp.url,
-        classifier: classifierApi.url,
-        classifierWorker: classifierWorker.url,
-        orchestrator: orchestratorApp.url,
-        svcProxy: proxyApp.url,
+        checkers: url('checkers'),
+        classifier: url('classifier'),
+        classifierWorker: url('classifier-worker'),
+        orchestrator: url('orchestrator'),
+        svcProxy: url('svc-proxy'),
         devIdentityProvider: idp.issuer,
       },
       devEmail: settings.devEmail,
-      bus: settings.amqpUrl ? 'rabbitmq' : 'embedded',
+      bus: broker ? 'embedded' : 'rabbitmq',
       database: settings.databaseUrl ? 'postgres' : 'sqlite',
-      stop: () => stopAll(parts, logger),
+      threads: Object.fromEntries(threads.map((t) => [t.service.spec.kind, t.threadId])) as Record<
+        ServiceKind,
+        number
+      >,
+      stop: () => stopAll(parts),
     };
   } catch (error) {
-    await stopAll(parts, logger);
+    await stopAll(parts);
     throw error;
   }
 }

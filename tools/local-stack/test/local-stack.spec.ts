@@ -50,7 +50,7 @@ async function waitUntilReady(url: string, timeoutMs: number): Promise<void> {
 }
 
 /**
- * `npm start` against the real RabbitMQ and PostgreSQL: every service in one process, exercised
+ * `npm start` against the real RabbitMQ and PostgreSQL: every service on its own thread, exercised
  * through its public HTTP API, then stopped with SIGINT as Ctrl-C would.
  */
 describe('local stack on RabbitMQ and PostgreSQL', () => {

@@ -23,12 +23,13 @@ import type {
   Subscription,
 } from '../transport';
 import { publishHeaders, validatePrefetch } from '../options';
-import type { EmbeddedBroker } from './broker';
-import type { EmbeddedMessage, EmbeddedQueue } from './queue';
+import type { BrokerLink } from './link';
+import type { EmbeddedMessage } from './queue';
 
 /**
- * The in-process transport: same interface and the same ack / retry / dead-letter semantics as
- * the AMQP one (both call processDelivery), for single-process local mode and unit tests.
+ * The embedded transport: same interface and the same ack / retry / dead-letter semantics as
+ * the AMQP one (both call processDelivery), for local mode and unit tests. The broker is reached
+ * through a BrokerLink: in this thread, or in another thread of the process (port-link.ts).
  * Messages are kept as encoded JSON, so what a handler sees is what it would see off the wire.
  */
 export class EmbeddedBus implements Bus {
@@ -37,7 +38,7 @@ export class EmbeddedBus implements Bus {
   private readonly subscriptions = new Set<Subscription>();
 
   constructor(
-    private readonly broker: EmbeddedBroker,
+    private readonly broker: BrokerLink,
     private readonly logger: Logger,
     private readonly metrics: BusMetrics,
   ) {}
@@ -45,8 +46,8 @@ export class EmbeddedBus implements Bus {
   async publish<T>(queue: QueueDefinition<T>, message: T, options?: PublishOptions): Promise<void> {
     this.assertOpen(`publish to queue ${queue.name}`);
     const body = encodeMessage(queue.schema, message, `queue ${queue.name}`);
-    this.declare(queue);
-    this.broker.queue(queue.name).enqueue({
+    await this.declare(queue);
+    await this.broker.enqueue(queue.name, {
       body,
       headers: publishHeaders(options),
       messageId: options?.messageId ?? randomUUID(),
@@ -64,7 +65,7 @@ export class EmbeddedBus implements Bus {
     this.assertOpen(`publish to topic ${topic.exchange}`);
     const body = encodeMessage(topic.schema, message, `topic ${topic.exchange}`);
     const routingKey = eventRoutingKey(message, options?.routingKey, topic.exchange);
-    const delivered = this.broker.publish(topic.exchange, {
+    const delivered = await this.broker.publish(topic.exchange, {
       body,
       headers: publishHeaders(options),
       messageId: options?.messageId ?? randomUUID(),
@@ -82,8 +83,8 @@ export class EmbeddedBus implements Bus {
   ): Promise<Subscription> {
     this.assertOpen(`consume from queue ${queue.name}`);
     const prefetch = validatePrefetch(options?.prefetch);
-    this.declare(queue);
-    return this.attach(this.broker.queue(queue.name), queue, handler, prefetch, {
+    await this.declare(queue);
+    return this.attach(queue.name, queue, handler, prefetch, {
       context: { queue: queue.name, exchange: '' },
       deadLetterQueue: topologyNames.deadLetterQueue(queue.name),
     });
@@ -100,10 +101,9 @@ export class EmbeddedBus implements Bus {
     const policy = { maxAttempts: options?.maxAttempts, retryDelayMs: options?.retryDelayMs };
     if (options?.durableName !== undefined) {
       const definition = subscriptionQueue(topic, options.durableName, policy);
-      this.declare(definition);
-      const queue = this.broker.queue(definition.name);
-      this.broker.bind(topic.exchange, pattern, queue);
-      return this.attach(queue, definition, handler, prefetch, {
+      await this.declare(definition);
+      await this.broker.bind(topic.exchange, pattern, definition.name);
+      return this.attach(definition.name, definition, handler, prefetch, {
         context: { queue: definition.name, exchange: topic.exchange },
         deadLetterQueue: topologyNames.deadLetterQueue(definition.name),
       });
@@ -114,19 +114,19 @@ export class EmbeddedBus implements Bus {
       schema: topic.schema,
       ...policy,
     });
-    const queue = this.broker.queue(`${topic.exchange}.transient.${randomUUID()}`);
-    this.broker.queue(topologyNames.topicDeadLetterQueue(topic.exchange));
-    this.broker.bind(topic.exchange, pattern, queue);
-    const inner = this.attach(queue, definition, handler, prefetch, {
-      context: { queue: queue.name, exchange: topic.exchange },
+    const queue = `${topic.exchange}.transient.${randomUUID()}`;
+    await this.broker.declare([queue, topologyNames.topicDeadLetterQueue(topic.exchange)]);
+    await this.broker.bind(topic.exchange, pattern, queue);
+    const inner = await this.attach(queue, definition, handler, prefetch, {
+      context: { queue, exchange: topic.exchange },
       deadLetterQueue: topologyNames.topicDeadLetterQueue(topic.exchange),
     });
     const subscription: Subscription = {
       cancel: async () => {
         // Like an exclusive auto-delete queue: it goes away with its only consumer.
-        this.broker.unbind(topic.exchange, pattern, queue);
+        await this.broker.unbind(topic.exchange, pattern, queue);
         await inner.cancel();
-        this.broker.deleteQueue(queue.name);
+        await this.broker.deleteQueue(queue);
         this.subscriptions.delete(subscription);
       },
     };
@@ -136,27 +136,28 @@ export class EmbeddedBus implements Bus {
 
   async assertQueue(queue: QueueDefinition<unknown>): Promise<void> {
     this.assertOpen(`assert queue ${queue.name}`);
-    this.declare(queue);
+    await this.declare(queue);
   }
 
   async queueDepth(queue: QueueDefinition<unknown>): Promise<number> {
     this.assertOpen(`read the depth of queue ${queue.name}`);
-    this.declare(queue);
-    return this.broker.queue(queue.name).depth;
+    await this.declare(queue);
+    return this.broker.depth(queue.name);
   }
 
   async deadLetterDepth(queue: QueueDefinition<unknown>): Promise<number> {
     this.assertOpen(`read the dead-letter depth of ${queue.name}`);
-    this.declare(queue);
-    return this.broker.queue(topologyNames.deadLetterQueue(queue.name)).depth;
+    await this.declare(queue);
+    return this.broker.depth(topologyNames.deadLetterQueue(queue.name));
   }
 
   async drainDeadLetters(queue: QueueDefinition<unknown>, max = 100): Promise<DeadLetter[]> {
     this.assertOpen(`drain dead letters of ${queue.name}`);
-    const dlq = this.broker.queue(topologyNames.deadLetterQueue(queue.name));
+    const dlq = topologyNames.deadLetterQueue(queue.name);
+    await this.broker.declare([dlq]);
     const out: DeadLetter[] = [];
     while (out.length < max) {
-      const message = dlq.take();
+      const message = await this.broker.take(dlq);
       if (!message) break;
       out.push(toDeadLetter(message.body, message.headers, message.messageId));
     }
@@ -165,14 +166,13 @@ export class EmbeddedBus implements Bus {
 
   async replayDeadLetters(queue: QueueDefinition<unknown>, max = 100): Promise<number> {
     this.assertOpen(`replay dead letters of ${queue.name}`);
-    this.declare(queue);
-    const dlq = this.broker.queue(topologyNames.deadLetterQueue(queue.name));
-    const target = this.broker.queue(queue.name);
+    await this.declare(queue);
+    const dlq = topologyNames.deadLetterQueue(queue.name);
     let moved = 0;
     while (moved < max) {
-      const message = dlq.take();
+      const message = await this.broker.take(dlq);
       if (!message) break;
-      target.enqueue({
+      await this.broker.enqueue(queue.name, {
         ...message,
         headers: replayHeaders(message.headers),
         routingKey: queue.name,
@@ -192,74 +192,73 @@ export class EmbeddedBus implements Bus {
     await Promise.all([...this.subscriptions].map((s) => s.cancel()));
   }
 
-  private declare(queue: QueueDefinition<unknown>): void {
-    this.broker.queue(queue.name);
-    this.broker.queue(topologyNames.deadLetterQueue(queue.name));
+  private declare(queue: QueueDefinition<unknown>): Promise<void> {
+    return this.broker.declare([queue.name, topologyNames.deadLetterQueue(queue.name)]);
   }
 
   private assertOpen(what: string): void {
     if (this.closed) throw new BusClosedError(`cannot ${what}: the bus is closed`);
   }
 
-  private attach<T>(
-    queue: EmbeddedQueue,
+  private async attach<T>(
+    queue: string,
     /** Its name labels the metrics. */
     policy: QueueDefinition<T>,
     handler: Handler<T>,
     prefetch: number,
     target: { context: DeliveryContext; deadLetterQueue: string },
-  ): Subscription {
+  ): Promise<Subscription> {
     const { context } = target;
-    const consumer = queue.addConsumer(prefetch, async (message: EmbeddedMessage) => {
-      this.metrics.consumed(policy.name);
-      const outcome = await processDelivery(message, policy, handler, context);
-      switch (outcome.kind) {
-        case 'ack':
-          this.metrics.acked(policy.name);
-          return;
-        case 'retry':
-          this.metrics.retried(policy.name);
-          this.logger.info(
-            {
-              queue: context.queue,
-              messageId: message.messageId,
-              attempt: outcome.attempt,
-              err: outcome.error,
-            },
-            'handler failed; retrying',
-          );
-          this.broker.enqueueAfter(
-            queue.name,
-            { ...message, headers: outcome.headers, routingKey: queue.name },
-            outcome.delayMs,
-          );
-          return;
-        case 'dead-letter':
-          this.metrics.deadLettered(policy.name, outcome.cause);
-          this.logger.warn(
-            {
-              queue: context.queue,
-              messageId: message.messageId,
-              attempt: outcome.attempt,
-              reason: outcome.reason,
-            },
-            'message dead-lettered',
-          );
-          this.broker
-            .queue(target.deadLetterQueue)
-            .enqueue({ ...message, headers: outcome.headers });
-          return;
-      }
-    });
-    let cancelled = false;
+    const consumer = await this.broker.consume(
+      queue,
+      prefetch,
+      async (message: EmbeddedMessage) => {
+        this.metrics.consumed(policy.name);
+        const outcome = await processDelivery(message, policy, handler, context);
+        switch (outcome.kind) {
+          case 'ack':
+            this.metrics.acked(policy.name);
+            return;
+          case 'retry':
+            this.metrics.retried(policy.name);
+            this.logger.info(
+              {
+                queue: context.queue,
+                messageId: message.messageId,
+                attempt: outcome.attempt,
+                err: outcome.error,
+              },
+              'handler failed; retrying',
+            );
+            await this.broker.enqueue(
+              queue,
+              { ...message, headers: outcome.headers, routingKey: queue },
+              outcome.delayMs,
+            );
+            return;
+          case 'dead-letter':
+            this.metrics.deadLettered(policy.name, outcome.cause);
+            this.logger.warn(
+              {
+                queue: context.queue,
+                messageId: message.messageId,
+                attempt: outcome.attempt,
+                reason: outcome.reason,
+              },
+              'message dead-lettered',
+            );
+            await this.broker.enqueue(target.deadLetterQueue, {
+              ...message,
+              headers: outcome.headers,
+            });
+            return;
+        }
+      },
+    );
     const subscription: Subscription = {
       cancel: async () => {
-        if (!cancelled) {
-          cancelled = true;
-          queue.removeConsumer(consumer);
-          this.subscriptions.delete(subscription);
-        }
-        await consumer.idle();
+        this.subscriptions.delete(subscription);
+        await consumer.cancel();
       },
     };
     this.subscriptions.add(subscription);

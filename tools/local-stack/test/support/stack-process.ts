@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 
 export { freePort } from '@conveyor/test-support';
@@ -18,17 +20,21 @@ export class StackProcess {
   readonly child: ChildProcess;
   private out = '';
 
-  constructor(env: Record<string, string>) {
-    this.child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'tools/local-stack/src/main.ts')],
-      {
-        cwd: ROOT,
-        // As `npm start` runs it: tsx finds the root tsconfig.json (and the @conveyor/* aliases).
-        env: { ...withoutTsxTsconfig(process.env), ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+  /**
+   * `via: 'npm'` runs `npm start` itself (npm → the launcher), to signal npm alone as an IDE or a
+   * supervisor does; otherwise the launcher's command directly.
+   */
+  constructor(env: Record<string, string>, options: { via?: 'npm' } = {}) {
+    const [command, args] =
+      options.via === 'npm'
+        ? ['npm', ['start', '--silent']]
+        : [process.execPath, ['--import', 'tsx', join(ROOT, 'tools/local-stack/src/main.ts')]];
+    this.child = spawn(command, args, {
+      cwd: ROOT,
+      // As `npm start` runs it: tsx finds the root tsconfig.json (and the @conveyor/* aliases).
+      env: { ...withoutTsxTsconfig(process.env), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout?.on('data', (chunk: Buffer) => (this.out += chunk.toString()));
     this.child.stderr?.on('data', (chunk: Buffer) => (this.out += chunk.toString()));
   }
@@ -70,5 +76,50 @@ export class StackProcess {
       );
     }
     return result;
+  }
+}
+
+/** The pids of a process's children (Linux: /proc), e.g. the launcher under `npm start`. */
+export function childPids(pid: number): number[] {
+  const tasks = readdirSync(`/proc/${pid}/task`);
+  return tasks.flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number),
+  );
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when nothing accepts connections on 127.0.0.1:port. */
+export function portClosed(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
+
+export async function waitUntil(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
