@@ -52,18 +52,24 @@ def test_outputs_and_errors_become_results(broker: Broker) -> None:
             raise KeyError("oops")
         if kind == "nothing":
             return None
+        if kind == "not-json":
+            return {"tags": {"a", "b"}}
+        if kind == "nan":
+            return {"score": float("nan")}
+        if kind == "odd-details":
+            raise FatalStepError("cannot parse", code="PARSE", details={"at": object()})
         return {"echo": ctx.input}
 
     running = Running(worker)
     try:
         sent = {
             kind: request(q["requests"], q["results"], q["progress"], input={"kind": kind}, itemIndex=2, idempotencyKey=None)
-            for kind in ("ok", "retryable", "fatal", "bug", "nothing")
+            for kind in ("ok", "retryable", "fatal", "bug", "nothing", "not-json", "nan", "odd-details")
         }
         for body in sent.values():
             body.pop("idempotencyKey")
             broker.publish(q["requests"], body)
-        results = {r["taskId"]: r for r in broker.take(q["results"], 5)}
+        results = {r["taskId"]: r for r in broker.take(q["results"], 8)}
     finally:
         running.stop()
     by_kind = {kind: results[body["taskId"]] for kind, body in sent.items()}
@@ -78,6 +84,11 @@ def test_outputs_and_errors_become_results(broker: Broker) -> None:
     assert by_kind["retryable"]["error"] == {"message": "model still loading", "code": "MODEL_UNAVAILABLE", "retryable": True}
     assert by_kind["fatal"]["error"] == {"message": "empty text", "code": "EMPTY_TEXT", "retryable": False, "details": {"field": "text"}}
     assert by_kind["bug"]["error"] == {"message": "KeyError: 'oops'", "code": "UNHANDLED", "retryable": True}
+    # A return value JSON cannot carry is a worker bug: fatal, and the worker carries on.
+    for kind in ("not-json", "nan"):
+        assert by_kind[kind]["error"]["code"] == "INVALID_OUTPUT" and by_kind[kind]["error"]["retryable"] is False
+        assert "returned output that is not JSON" in by_kind[kind]["error"]["message"]
+    assert by_kind["odd-details"]["error"]["details"].startswith("{'at': <object object")
     # Requests without idempotencyKey (older orchestrators): the SDK computes the same key.
     assert {c.idempotency_key for c in seen} == {"run-py:s:2"}
     assert {c.item_index for c in seen} == {2}

@@ -36,7 +36,7 @@ def publish(
     channel.basic_publish(
         exchange="",
         routing_key=queue,
-        body=json.dumps(body).encode("utf-8"),
+        body=json.dumps(body, allow_nan=False).encode("utf-8"),
         properties=pika.BasicProperties(
             content_type="application/json",
             delivery_mode=2,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Dict, Optional, Tuple
 
 from .protocol import JSON
@@ -66,7 +67,16 @@ def to_step_error(error: BaseException) -> Dict[str, JSON]:
         if error.code:
             out["code"] = error.code
         if error.details is not None:
-            out["details"] = error.details
+            out["details"] = _as_json(error.details)
         return out
     text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     return {"message": text, "code": "UNHANDLED", "retryable": True}
+
+
+def _as_json(details: JSON) -> JSON:
+    """``details`` if JSON can carry it, else its ``repr``: a failure report must still go out."""
+    try:
+        json.dumps(details, allow_nan=False)
+    except (TypeError, ValueError):
+        return repr(details)
+    return details

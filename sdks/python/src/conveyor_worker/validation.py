@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Callable, List, Mapping, Optional
 
-from .protocol import JSON, Message
+from .protocol import JSON, Message, parse_time
 
 try:
     import jsonschema
@@ -85,6 +85,11 @@ def parse_request(body: bytes) -> Message:
         )
     checker = _request_checker()
     problems = checker(request) if checker else _structural_problems(request)
+    if not problems:
+        try:
+            parse_time(request["deadline"])
+        except ValueError:
+            problems = [f"deadline: {request['deadline']!r} is not an ISO-8601 time"]
     if problems:
         raise InvalidMessage("invalid workflow.step.request: " + "; ".join(problems[:5]))
     return request

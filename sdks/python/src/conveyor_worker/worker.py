@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import functools
 import itertools
+import json
 import logging
 import multiprocessing
 import os
@@ -391,16 +392,8 @@ class Worker:
     def _finish(self, outcome: Outcome) -> None:
         attempt, handler, request = outcome.attempt, outcome.attempt.handler, outcome.attempt.request
         result = result_message(request, self.worker_id, attempt.started_at)
-        error = outcome.error
         output = outcome.output
-        if error is None and handler.output_check:
-            problems = handler.output_check(output)
-            if problems:
-                error = FatalStepError(
-                    f"the {handler.queue} handler returned output that does not match its output_schema: {'; '.join(problems[:5])}",
-                    code="INVALID_OUTPUT",
-                    details=problems,
-                )
+        error = outcome.error if outcome.error is not None else _output_problem(handler, output)
         if isinstance(error, BrokenProcessPool):
             self._replace_broken_pool(handler)
             error = RuntimeError(f"the worker process running {handler.queue} died ({error})")
@@ -492,3 +485,23 @@ class Worker:
             publish(channel, request["progressTo"], progress_message(request, progress, message))
         except REFUSED as error:
             log.warning("heartbeat of %s to %s refused: %r", request["step"], request["progressTo"], error)
+
+
+def _output_problem(handler: Handler, output: JSON) -> Optional[FatalStepError]:
+    """Why a handler's return value cannot be the step's output (a worker bug: fatal)."""
+    try:
+        json.dumps(output, allow_nan=False)
+    except (TypeError, ValueError) as problem:
+        return FatalStepError(
+            f"the {handler.queue} handler returned output that is not JSON ({problem}): return dicts, "
+            "lists, strings, finite numbers, booleans or None",
+            code="INVALID_OUTPUT",
+        )
+    problems = handler.output_check(output) if handler.output_check else []
+    if not problems:
+        return None
+    return FatalStepError(
+        f"the {handler.queue} handler returned output that does not match its output_schema: {'; '.join(problems[:5])}",
+        code="INVALID_OUTPUT",
+        details=problems,
+    )
