@@ -57,7 +57,8 @@ const route = (handler: Handler) => (req: Request, res: Response, next: NextFunc
   handler(req, res).catch(next);
 };
 
-const INSPECTOR_HTML = join(__dirname, '..', 'web', 'inspector.html');
+const WEB_DIR = join(__dirname, '..', 'web');
+const INSPECTOR_HTML = join(WEB_DIR, 'inspector.html');
 
 export function createApiRouter(deps: ApiDeps): express.Router {
   const { engine, registry, logger } = deps;
@@ -72,6 +73,11 @@ export function createApiRouter(deps: ApiDeps): express.Router {
 
   router.get('/', (_req, res) => {
     res.type('html').send(readFileSync(INSPECTOR_HTML, 'utf8'));
+  });
+  // The inspector's script, styles and icon; /favicon.ico for clients that ask without looking.
+  router.use('/inspector', express.static(WEB_DIR, { index: false, maxAge: '5m' }));
+  router.get('/favicon.ico', (_req, res) => {
+    res.type('image/svg+xml').sendFile(join(WEB_DIR, 'favicon.svg'));
   });
 
   router.get(
