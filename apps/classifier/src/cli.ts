@@ -1,12 +1,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { baselineCommand } from './commands/baseline-command';
-import { evalCommand } from './commands/eval-command';
+import { EVAL_SPLITS, evalCommand, type EvalSplit } from './commands/eval-command';
 import { trainCommand } from './commands/train-command';
 import { parseLabelList, type ExtraDataInput } from './data/extra-data';
 import { DEFAULT_HOLDOUT } from './data/holdout';
+import { DEFAULT_VALIDATION } from './data/selection-split';
 import { questionText } from './data/normalize';
 import { loadClassifier } from './model/load-classifier';
-import { SHIPPED_MODEL_DIR, SO_QUALITY_DIR } from './paths';
+import { SHIPPED_BASELINE_DIR, SHIPPED_MODEL_DIR, SO_QUALITY_DIR } from './paths';
 import path from 'node:path';
 
 function positiveInt(value: string): number {
@@ -102,11 +103,15 @@ program
   )
   .requiredOption('--data <file>', 'CSV file to evaluate on')
   .option('--model <dir>', 'model directory', SHIPPED_MODEL_DIR)
-  .option(
-    '--holdout',
-    'evaluate only the validation side of the split the model held out (use with train.csv)',
-    false,
+  .addOption(
+    new Option(
+      '--split <which>',
+      'rows of --data to score: all, holdout (the side the model held out; report once per shipped model) or validation (the split models are chosen on)',
+    )
+      .choices(EVAL_SPLITS)
+      .default('all'),
   )
+  .option('--holdout', 'the same as --split holdout', false)
   .option('--limit <n>', 'evaluate only the first n rows', positiveInt)
   .option('--batch-size <n>', 'examples per model call', positiveInt)
   .option(
@@ -119,17 +124,28 @@ program
     "T5 only: keep this many tokens from the end instead of the model's own window",
     nonNegativeInt,
   )
+  .option(
+    '--baseline <dir>',
+    "model scored beside this one on the same rows (a saved baseline that may have trained on them is replaced by one trained on the model's training rows)",
+    SHIPPED_BASELINE_DIR,
+  )
+  .option('--no-baseline', 'print no comparison')
   .action(
     async (opts: {
       data: string;
       model: string;
+      split: EvalSplit;
       holdout: boolean;
       limit?: number;
       batchSize?: number;
       headTokens?: number;
       tailTokens?: number;
+      baseline: string | false;
     }) => {
-      await evalCommand(opts);
+      if (opts.holdout && opts.split !== 'all' && opts.split !== 'holdout')
+        throw new Error(`--holdout and --split ${opts.split} contradict each other; pass one`);
+      const { holdout, ...rest } = opts;
+      await evalCommand({ ...rest, split: holdout ? 'holdout' : opts.split });
     },
   );
 
@@ -191,18 +207,21 @@ withExtraDataOptions(
   )
   .option('--out <dir>', 'where the finished model is written', 'var/classifier/model')
   .option('--resume', 'continue the run in --run-dir from its last checkpoint', false)
-  .option(
-    '--seed <n>',
-    'seed for the split, initialisation, batching and dropout',
-    number,
-    DEFAULT_HOLDOUT.seed,
-  )
+  .option('--seed <n>', 'seed for initialisation, batching and dropout', number, 42)
   .option(
     '--holdout-fraction <f>',
-    'validation fraction held out of --data',
+    'fraction of --data held out for the final report (never read by training)',
     fraction,
     DEFAULT_HOLDOUT.fraction,
   )
+  .option('--holdout-seed <n>', 'seed of the held-out split', number, DEFAULT_HOLDOUT.seed)
+  .option(
+    '--validation-fraction <f>',
+    'fraction of the training side kept for validation (what evaluations and model choice use)',
+    fraction,
+    DEFAULT_VALIDATION.fraction,
+  )
+  .option('--validation-seed <n>', 'seed of the validation split', number, DEFAULT_VALIDATION.seed)
   .option('--limit <n>', 'use only the first n rows (tiny runs)', positiveInt)
   .option('--tokenizer <dir>', 'use this T5 tokenizer instead of training a vocabulary')
   .option('--vocab-size <n>', 'size of the trained vocabulary', positiveInt)
@@ -241,7 +260,11 @@ withExtraDataOptions(
         runDir: String(o['runDir']),
         out: String(o['out']),
         seed: Number(o['seed']),
-        holdout: { fraction: Number(o['holdoutFraction']), seed: Number(o['seed']) },
+        holdout: { fraction: Number(o['holdoutFraction']), seed: Number(o['holdoutSeed']) },
+        validation: {
+          fraction: Number(o['validationFraction']),
+          seed: Number(o['validationSeed']),
+        },
         ...extraDataFrom(o),
         ...defined('limit', o['limit']),
         ...defined('tokenizer', o['tokenizer']),

@@ -10,3 +10,5 @@ export const T5_TOKENIZER_DIR = path.join(SHARED_DIR, 'fixtures/t5-tokenizer');
 
 /** The model shipped in the repository, used by the service and `eval` unless told otherwise. */
 export const SHIPPED_MODEL_DIR = path.resolve(__dirname, '../model');
+/** The shipped TF-IDF baseline, scored beside every evaluation on the same rows. */
+export const SHIPPED_BASELINE_DIR = path.resolve(__dirname, '../model-baseline');

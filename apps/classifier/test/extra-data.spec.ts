@@ -153,6 +153,7 @@ describe('extra rows read from kaggle-valid-preprocessed.csv', () => {
         vocabSize: 250,
         model: { dModel: 16, dFf: 32, dKv: 8, numHeads: 2, numLayers: 1 },
         holdout,
+        validation: { fraction: 0.34, seed: 3 },
         maxSteps: 1,
         maxBatchSize: 8,
         evalRows: 6,
@@ -161,14 +162,15 @@ describe('extra rows read from kaggle-valid-preprocessed.csv', () => {
       { resume: false },
       { log: (m) => logs.push(m), progress: () => undefined },
     );
-    expect(result.report.total).toBe(heldOut.length);
+    // Training reports on its validation split (6 of the 18 non-held-out rows), never the held-out side.
+    expect(result.report.total).toBe(6);
     const log = logs.join('\n');
-    expect(log).toMatch(/18 training rows, 6 held out/);
+    expect(log).toMatch(/12 training rows, 6 validation rows .*, 6 held out/);
     expect(log).toMatch(/2 of 4 rows kept \(none 1, low 0, high 1\)/);
-    expect(log).toMatch(/training side: 20 rows in all/);
+    expect(log).toMatch(/training side: 14 rows in all/);
     const manifest = JSON.parse(readFileSync(path.join(dir, 'model', 'classifier.json'), 'utf8'));
     expect(manifest.trainedOn.holdout).toEqual(holdout);
-    expect(manifest.trainedOn.rows).toBe(18);
+    expect(manifest.trainedOn.rows).toBe(12);
     expect(manifest.trainedOn.extra.files[0]).toMatchObject({
       file: 'extra.csv',
       kept: 2,

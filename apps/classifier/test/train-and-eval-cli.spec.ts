@@ -33,6 +33,8 @@ const tiny = (dir: string) => ({
   vocabSize: 250,
   model: { dModel: 16, dFf: 32, dKv: 8, numHeads: 2, numLayers: 1, dropoutRate: 0.1 },
   holdout: { fraction: 0.25, seed: 1 },
+  // 24 rows: 6 held out, then 6 of the other 18 for validation (2 per class), 12 to train on.
+  validation: { fraction: 0.34, seed: 3 },
   maxSteps: 2,
   pretrainSteps: 1,
   maxBatchSize: 8,
@@ -62,6 +64,14 @@ describe('training and the eval CLI', () => {
     const manifest = JSON.parse(readFileSync(path.join(dirA, 'model', 'classifier.json'), 'utf8'));
     expect(manifest.metrics.accuracy).toBeCloseTo(result.report.accuracy, 4);
     expect(manifest.trainedOn.holdout).toEqual({ fraction: 0.25, seed: 1 });
+    expect(manifest.trainedOn.validation).toEqual({ fraction: 0.34, seed: 3 });
+    expect(manifest.trainedOn.rows).toBe(12);
+    expect(manifest.metrics.split).toMatch(/^validation split of train-tiny\.csv/);
+    expect(manifest.metrics.baseline.accuracy).toBeGreaterThanOrEqual(0);
+    expect(result.notes[0]).toMatch(/^95% confidence interval \(Wilson, \d\/6 right\)/);
+    expect(result.notes[1]).toMatch(
+      /^TF-IDF baseline \(trained on the same rows\) on the same 6 rows/,
+    );
     const svg = readFileSync(path.join(dirA, 'model', 'learning-curve.svg'), 'utf8');
     expect(svg).toMatch(/^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     expect(svg).toContain('validation accuracy');
@@ -138,6 +148,80 @@ describe('training and the eval CLI', () => {
       .flatMap((l) => l.split(/\s+/).slice(1).map(Number))
       .reduce((a, b) => a + b, 0);
     expect(total).toBe(3);
+  }, 150_000);
+
+  it('eval scores the validation split or the held-out side with a CI and the baseline on the same rows', async () => {
+    const model = path.join(dirA, 'model');
+    const validation = await cli(
+      'eval',
+      '--data',
+      fixture('train-tiny.csv'),
+      '--model',
+      model,
+      '--split',
+      'validation',
+    );
+    expect(validation.stderr).not.toMatch(/classifier:/);
+    expect(validation.code).toBe(0);
+    expect(validation.stdout).toMatch(
+      /split: the validation split \(fraction 0\.34 of the training side, seed 3; held-out fraction 0\.25, seed 1\): 6 rows/,
+    );
+    // The shipped baseline trained on other rows of another file: one is trained on the model's 12.
+    expect(validation.stdout).toMatch(
+      /training a TF-IDF baseline on this model's 12 training rows instead/,
+    );
+    expect(validation.stdout).toMatch(/\n95% confidence interval \(Wilson, \d\/6 right\): \[/);
+    expect(validation.stdout).toMatch(
+      /\nTF-IDF baseline \(trained on the same 12 rows\) on the same 6 rows: accuracy /,
+    );
+    expect(validation.stdout).toMatch(
+      /\ndifference \(this model − TF-IDF baseline\): [+-]\d\.\d{4}, paired bootstrap 95% CI/,
+    );
+    expect(validation.stdout.trimEnd().split('\n').at(-1)).toMatch(/^accuracy=(0\.\d{4}|1\.0000)$/);
+
+    // A saved baseline trained on the same held-out split never saw the held-out rows: used as is.
+    const saved = tempDir('eval-split-baseline');
+    const trained = await cli(
+      'baseline',
+      '--train',
+      fixture('train-tiny.csv'),
+      '--holdout-fraction',
+      '0.25',
+      '--seed',
+      '1',
+      '--save',
+      saved,
+    );
+    expect(trained.code).toBe(0);
+    const held = await cli(
+      'eval',
+      '--data',
+      fixture('train-tiny.csv'),
+      '--model',
+      model,
+      '--holdout',
+      '--baseline',
+      saved,
+    );
+    expect(held.code).toBe(0);
+    expect(held.stdout).toMatch(
+      /split: the held-out side \(fraction 0\.25, seed 1\): 6 rows — report this once per shipped model/,
+    );
+    expect(held.stdout).toContain(`TF-IDF baseline (${saved}) on the same 6 rows: accuracy `);
+    expect(held.stdout.trimEnd().split('\n').at(-1)).toMatch(/^accuracy=(0\.\d{4}|1\.0000)$/);
+  }, 150_000);
+
+  it('eval refuses a validation figure for a model that records no validation split', async () => {
+    const { code, stderr } = await cli(
+      'eval',
+      '--data',
+      fixture('train-tiny.csv'),
+      '--split',
+      'validation',
+      '--no-baseline',
+    );
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/records no validation split .* Evaluate it with --split holdout/);
   }, 150_000);
 
   it('eval scores HQ/LQ files two-way and says so', async () => {

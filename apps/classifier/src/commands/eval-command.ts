@@ -1,21 +1,39 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Example } from '../data/formats';
+import { DEFAULT_HOLDOUT, holdoutSchema, type Holdout } from '../data/holdout';
 import { readDataset } from '../data/read-dataset';
-import { DEFAULT_HOLDOUT, holdoutSchema, holdoutSide } from '../data/holdout';
+import { selectionSplits, validationSchema, type ValidationSplit } from '../data/selection-split';
+import {
+  comparisonLines,
+  correctness,
+  intervalLine,
+  trainComparisonBaseline,
+} from '../eval/comparison';
 import { formatReport } from '../eval/report';
 import { runEvaluation } from '../eval/run-evaluation';
 import { loadClassifier } from '../model/load-classifier';
+import type { QualityClassifier } from '../model/prediction';
 import { progressBar } from './progress';
+
+/**
+ * Which rows of `--data` to score: all of them, the held-out side (reported once per shipped
+ * model) or the validation split (what models and checkpoints are chosen on).
+ */
+export type EvalSplit = 'all' | 'holdout' | 'validation';
+export const EVAL_SPLITS: readonly EvalSplit[] = ['all', 'holdout', 'validation'];
 
 export interface EvalOptions {
   data: string;
   model: string;
-  holdout: boolean;
+  split: EvalSplit;
   limit?: number;
   batchSize?: number;
   /** Override a T5 model's input window (first headTokens + last tailTokens). */
   headTokens?: number;
   tailTokens?: number;
+  /** A model scored on the same rows beside this one (the TF-IDF baseline), or false for none. */
+  baseline: string | false;
 }
 
 /** The window a T5 model directory's manifest sets; an error for anything else. */
@@ -32,7 +50,64 @@ async function t5Window(dir: string): Promise<{ headTokens: number; tailTokens: 
   return { headTokens: Number(manifest.headTokens), tailTokens: Number(manifest.tailTokens) };
 }
 
-/** `classifier eval`: prints per-class metrics, the confusion matrix and `accuracy=…` last. */
+interface Splits {
+  holdout: Holdout;
+  validation?: ValidationSplit;
+  file?: string;
+}
+
+/** The splits a model directory says it was trained with (`trainedOn`), defaults where silent. */
+function recordedSplits(model: QualityClassifier): Splits {
+  const trainedOn = (model.description['trainedOn'] ?? {}) as Record<string, unknown>;
+  const holdout = holdoutSchema.safeParse(trainedOn['holdout']);
+  const validation = validationSchema.safeParse(trainedOn['validation']);
+  return {
+    holdout: holdout.success ? holdout.data : DEFAULT_HOLDOUT,
+    ...(validation.success ? { validation: validation.data } : {}),
+    ...(typeof trainedOn['file'] === 'string' ? { file: path.basename(trainedOn['file']) } : {}),
+  };
+}
+
+const sameSplit = (a: Holdout | undefined, b: Holdout | undefined) =>
+  a !== undefined && b !== undefined && a.fraction === b.fraction && a.seed === b.seed;
+
+/**
+ * The comparison model for the scored rows. A saved baseline is used only when its own manifest
+ * shows it never trained on them; otherwise (e.g. the validation split, which the shipped
+ * baseline trained on) a TF-IDF baseline is trained here on the model's training rows.
+ */
+async function comparisonModel(
+  options: EvalOptions,
+  splits: Splits,
+  trainRows: readonly Example[] | undefined,
+  log: (line: string) => void,
+): Promise<{ model: QualityClassifier; name: string } | undefined> {
+  if (options.baseline === false) return undefined;
+  if (path.resolve(options.baseline) === path.resolve(options.model)) return undefined;
+  const saved = await loadClassifier(options.baseline);
+  if (options.split === 'all' || trainRows === undefined) {
+    const own = recordedSplits(saved);
+    if (own.file === path.basename(options.data))
+      log(
+        `note: ${options.baseline} was trained on rows of ${own.file}; on the whole file both models are scored partly on rows they learnt`,
+      );
+    return { model: saved, name: `comparison model ${options.baseline} (${saved.kind})` };
+  }
+  const own = recordedSplits(saved);
+  const unseen =
+    own.file === path.basename(options.data) &&
+    sameSplit(own.holdout, splits.holdout) &&
+    (options.split === 'holdout' || sameSplit(own.validation, splits.validation));
+  if (unseen) return { model: saved, name: `TF-IDF baseline (${options.baseline})` };
+  saved.dispose();
+  log(
+    `baseline: ${options.baseline} may have trained on these rows; training a TF-IDF baseline on this model's ${trainRows.length} training rows instead`,
+  );
+  const model = trainComparisonBaseline(trainRows, options.data, { holdout: splits.holdout });
+  return { model, name: `TF-IDF baseline (trained on the same ${trainRows.length} rows)` };
+}
+
+/** `classifier eval`: per-class metrics, the confusion matrix, CI and baseline, `accuracy=…` last. */
 export async function evalCommand(options: EvalOptions): Promise<void> {
   const overridden = options.headTokens !== undefined || options.tailTokens !== undefined;
   const manifestWindow = overridden ? await t5Window(options.model) : undefined;
@@ -50,15 +125,25 @@ export async function evalCommand(options: EvalOptions): Promise<void> {
         : ''),
     `data: ${options.data} (format ${dataset.format}, encoding ${dataset.encoding}, ${dataset.examples.length} rows)`,
   ];
-  if (options.holdout) {
-    // Use the split the model itself held out when it says which; else the default one.
-    const recorded = holdoutSchema.safeParse(
-      (model.description['trainedOn'] as Record<string, unknown> | undefined)?.['holdout'],
-    );
-    const holdout = recorded.success ? recorded.data : DEFAULT_HOLDOUT;
-    examples = holdoutSide(examples, holdout, 'validation');
+  const splits = recordedSplits(model);
+  let trainRows: Example[] | undefined;
+  if (options.split === 'holdout') {
+    const s = selectionSplits(examples, splits.holdout, splits.validation ?? DEFAULT_HOLDOUT);
+    trainRows = [...s.train, ...s.validation];
+    examples = s.heldOut;
     header.push(
-      `split: the held-out validation side (fraction ${holdout.fraction}, seed ${holdout.seed}): ${examples.length} rows`,
+      `split: the held-out side (fraction ${splits.holdout.fraction}, seed ${splits.holdout.seed}): ${examples.length} rows — report this once per shipped model, never choose on it`,
+    );
+  } else if (options.split === 'validation') {
+    if (!splits.validation)
+      throw new Error(
+        `${options.model} records no validation split (trainedOn.validation): it was trained before selection moved off the held-out rows, so every row outside the held-out side may have been trained on. Evaluate it with --split holdout, or train a model with this version of \`classifier train\``,
+      );
+    const s = selectionSplits(examples, splits.holdout, splits.validation);
+    trainRows = s.train;
+    examples = s.validation;
+    header.push(
+      `split: the validation split (fraction ${splits.validation.fraction} of the training side, seed ${splits.validation.seed}; held-out fraction ${splits.holdout.fraction}, seed ${splits.holdout.seed}): ${examples.length} rows`,
     );
   }
   if (options.limit !== undefined) {
@@ -66,15 +151,25 @@ export async function evalCommand(options: EvalOptions): Promise<void> {
     header.push(`limited to the first ${examples.length} rows`);
   }
   const bar = progressBar('eval', examples.length);
-  const { report, seconds } = await runEvaluation(model, examples, {
+  const { report, predictions, seconds } = await runEvaluation(model, examples, {
     ...(options.batchSize ? { batchSize: options.batchSize } : {}),
     onProgress: (done) => bar.update(done),
   });
   bar.stop();
+  model.dispose();
   header.push(
     `time: ${seconds.toFixed(1)} s (${(examples.length / seconds).toFixed(1)} examples/s)`,
     '',
   );
-  model.dispose();
-  process.stdout.write(formatReport(report, header) + '\n');
+  const right = correctness(examples, predictions, report.kind);
+  const notes = [intervalLine(right)];
+  const comparison = await comparisonModel(options, splits, trainRows, (line) => notes.push(line));
+  if (comparison) {
+    const { predictions: theirs } = await runEvaluation(comparison.model, examples);
+    notes.push(
+      ...comparisonLines(comparison.name, right, correctness(examples, theirs, report.kind)),
+    );
+    comparison.model.dispose();
+  }
+  process.stdout.write(formatReport(report, header, notes) + '\n');
 }

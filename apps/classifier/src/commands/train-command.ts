@@ -23,6 +23,14 @@ export async function trainCommand(options: TrainOptionsInput, resume: boolean):
   );
   bar?.stop();
   process.stdout.write(
-    `\n${formatReport(result.report, [`model: ${result.out}`, `held-out validation rows (training examples/s: ${result.examplesPerSecond.toFixed(2)})`, ''])}\n`,
+    `\n${formatReport(
+      result.report,
+      [
+        `model: ${result.out}`,
+        `validation split (training examples/s: ${result.examplesPerSecond.toFixed(2)}); the held-out side was not read: score it once with \`eval --split holdout\``,
+        '',
+      ],
+      result.notes,
+    )}\n`,
   );
 }

@@ -10,10 +10,14 @@ function metricsLine(name: string, m: ClassMetrics): string {
 
 /**
  * The eval CLI's output: per-class precision/recall, the confusion matrix (rows true, columns
- * predicted, none/low/high as in the design) and `accuracy=0.xxxx` as the last line, which
- * scripts and docs grep for.
+ * predicted, none/low/high as in the design), `notes` (confidence interval, baseline on the same
+ * rows) and `accuracy=0.xxxx` as the last line, which scripts and docs grep for.
  */
-export function formatReport(report: EvaluationReport, header: readonly string[] = []): string {
+export function formatReport(
+  report: EvaluationReport,
+  header: readonly string[] = [],
+  notes: readonly string[] = [],
+): string {
   const lines: string[] = [...header];
   const width = 8;
   const tableHeader = `${'class'.padEnd(8)}${pad('precision', 10)}${pad('recall', 10)}${pad('f1', 10)}${pad('support', 9)}`;
@@ -37,6 +41,8 @@ export function formatReport(report: EvaluationReport, header: readonly string[]
       `${String(rowNames[i]).padEnd(10)}${row.map((n) => pad(String(n), width)).join('')}`,
     );
   });
+  // Confidence interval and baseline comparison go just above the line scripts grep for.
+  if (notes.length > 0) lines.push('', ...notes);
   lines.push(`accuracy=${pct(report.accuracy)}`);
   return lines.join('\n');
 }

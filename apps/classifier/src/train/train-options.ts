@@ -1,14 +1,17 @@
 import { z } from 'zod';
 import { extraDataSchema } from '../data/extra-data';
 import { holdoutSchema, DEFAULT_HOLDOUT } from '../data/holdout';
+import { DEFAULT_VALIDATION, validationSchema } from '../data/selection-split';
 
 const int = (min: number) => z.number().int().min(min);
 
 /** Everything a training run depends on; stored in the run directory so `--resume` can check it. */
 export const trainOptionsSchema = z.object({
-  /** Labelled CSV (any supported format); the held-out side is never trained on. */
+  /** Labelled CSV (any supported format); neither the held-out side nor the validation split is trained on. */
   data: z.string().min(1),
   holdout: holdoutSchema.default(DEFAULT_HOLDOUT),
+  /** The split of the training side that evaluations during training (and model choice) use. */
+  validation: validationSchema.default(DEFAULT_VALIDATION),
   /** More labelled rows added to the training side only (the held-out split of `data` is unchanged). */
   extra: extraDataSchema.optional(),
   /** Use only the first n rows (tiny runs in tests). */

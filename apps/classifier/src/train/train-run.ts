@@ -16,8 +16,15 @@ import {
   type T5Model,
 } from '@conveyor/t5';
 import { trainingSideWithExtra, type ExtraFileReport } from '../data/extra-data';
-import { holdoutSide } from '../data/holdout';
 import { readDataset } from '../data/read-dataset';
+import { selectionSplits } from '../data/selection-split';
+import {
+  comparisonLines,
+  correctness,
+  intervalLine,
+  trainComparisonBaseline,
+} from '../eval/comparison';
+import { wilsonInterval, type Interval } from '../eval/confidence';
 import { evaluateClasses, type ClassReport } from '../eval/metrics';
 import { LABELS, type Label } from '../labels';
 import { predictionFrom } from '../model/prediction';
@@ -51,7 +58,10 @@ export interface TrainEvents {
 
 export interface TrainResult {
   readonly out: string;
+  /** On the validation split (training never reads the held-out side). */
   readonly report: ClassReport;
+  /** The confidence interval and the baseline on the same rows, for printing beside `report`. */
+  readonly notes: readonly string[];
   readonly steps: number;
   readonly examplesPerSecond: number;
   readonly stoppedEarly: boolean;
@@ -71,6 +81,12 @@ function optionsHash(o: TrainOptions): string {
   } = o;
   return createHash('sha256').update(JSON.stringify(defining)).digest('hex').slice(0, 16);
 }
+
+const countTrue = (xs: readonly boolean[]) => xs.filter(Boolean).length;
+const roundInterval = (i: Interval) => ({
+  low: Number(i.low.toFixed(4)),
+  high: Number(i.high.toFixed(4)),
+});
 
 const SENTINELS = 32;
 /** Pre-training inputs are cut to this many tokens: span corruption needs context, not whole posts. */
@@ -119,24 +135,39 @@ export async function runTraining(
     options.data,
     options.limit !== undefined ? { limit: options.limit } : {},
   );
-  const mainTrainSide = holdoutSide(dataset.examples, options.holdout, 'train');
-  const validationSide = holdoutSide(dataset.examples, options.holdout, 'validation');
+  // Three disjoint parts: training rows, the validation split every choice during and after
+  // training is made on, and the held-out side, which training never reads (only `eval --split
+  // holdout` does, once per shipped model).
+  const splits = selectionSplits(dataset.examples, options.holdout, options.validation);
+  const mainTrainSide = splits.train;
+  const validationSide = splits.validation;
   events.log(
-    `data: ${dataset.file} (${dataset.format}); ${mainTrainSide.length} training rows, ${validationSide.length} held out`,
+    `data: ${dataset.file} (${dataset.format}); ${mainTrainSide.length} training rows, ${validationSide.length} validation rows ` +
+      `(fraction ${options.validation.fraction} of the training side, seed ${options.validation.seed}), ` +
+      `${splits.heldOut.length} held out (fraction ${options.holdout.fraction}, seed ${options.holdout.seed}; not read by training)`,
   );
-  // Extra rows join the training side only, after the split, minus any copy of a held-out row.
+  // Extra rows join the training side only, after the split, minus any copy of a validation or
+  // held-out row.
   let extraReports: ExtraFileReport[] = [];
   let trainSide = mainTrainSide;
   if (options.extra) {
     const extra = await trainingSideWithExtra(
       options.extra,
-      { train: mainTrainSide, validation: validationSide },
+      { train: mainTrainSide, validation: [...validationSide, ...splits.heldOut] },
       (line) => events.log(line),
     );
     extraReports = extra.reports;
     trainSide = extra.train;
     events.log(`training side: ${trainSide.length} rows in all`);
   }
+  // The TF-IDF baseline on the same training rows, scored on the same validation rows as the T5,
+  // so every figure training prints has its baseline beside it.
+  const baseline = trainComparisonBaseline(trainSide, options.data, {
+    holdout: options.holdout,
+    validation: options.validation,
+  });
+  const baselinePredictions = await baseline.predict(validationSide.map((e) => e.text));
+  const baselineRight = correctness(validationSide, baselinePredictions, 'class');
 
   const tokenizerDir = path.join(options.runDir, 'tokenizer');
   let tokenizer: T5Tokenizer;
@@ -197,6 +228,7 @@ export async function runTraining(
       file: path.basename(options.data),
       rows: mainTrainSide.length,
       holdout: options.holdout,
+      validation: options.validation,
       ...(options.extra
         ? {
             extra: {
@@ -242,7 +274,9 @@ export async function runTraining(
       `${options.pretrainSteps} pre-training + ${finetuneSteps} fine-tuning steps (${batchesPerEpoch} batches per epoch)`,
   );
 
-  const evaluate = (rows: readonly TokenizedExample[]): { loss: number; report: ClassReport } => {
+  const evaluate = (
+    rows: readonly TokenizedExample[],
+  ): { loss: number; report: ClassReport; right: boolean[] } => {
     let lossSum = 0;
     let count = 0;
     for (let i = 0; i < rows.length; i += 32) {
@@ -264,6 +298,7 @@ export async function runTraining(
         rows.map((e) => e.label),
         predicted,
       ),
+      right: rows.map((e, i) => e.label === predicted[i]),
     };
   };
 
@@ -353,11 +388,14 @@ export async function runTraining(
                 validationAccuracy: report.accuracy,
               };
             })();
+      const baselineOnSubset =
+        baselineRight.slice(0, evalSubset.length).filter(Boolean).length /
+        Math.max(1, evalSubset.length);
       await checkpoint(point);
       events.log(
         `step ${state.step}/${totalSteps} ${phase}: train loss ${point.trainLoss.toFixed(4)}` +
           (point.validationAccuracy !== undefined
-            ? `, validation loss ${point.validationLoss?.toFixed(4)}, accuracy ${point.validationAccuracy.toFixed(4)} (${evalSubset.length} rows)`
+            ? `, validation loss ${point.validationLoss?.toFixed(4)}, accuracy ${point.validationAccuracy.toFixed(4)} (${evalSubset.length} rows; TF-IDF baseline ${baselineOnSubset.toFixed(4)})`
             : ''),
       );
       lossSinceEval = 0;
@@ -400,9 +438,15 @@ export async function runTraining(
       },
     },
     metrics: {
-      split: `validation side of ${path.basename(options.data)} (fraction ${options.holdout.fraction}, seed ${options.holdout.seed})`,
+      split: `validation split of ${path.basename(options.data)} (fraction ${options.validation.fraction} of the training side, seed ${options.validation.seed}; held out: fraction ${options.holdout.fraction}, seed ${options.holdout.seed})`,
       rows: final.report.total,
       accuracy: Number(final.report.accuracy.toFixed(4)),
+      interval95: roundInterval(wilsonInterval(countTrue(final.right), final.right.length)),
+      baseline: {
+        model: 'TF-IDF + logistic regression trained on the same training rows',
+        accuracy: Number((countTrue(baselineRight) / Math.max(1, baselineRight.length)).toFixed(4)),
+        interval95: roundInterval(wilsonInterval(countTrue(baselineRight), baselineRight.length)),
+      },
       validationLoss: Number(final.loss.toFixed(4)),
       perClass: Object.fromEntries(
         LABELS.map((l: Label) => [
@@ -425,11 +469,15 @@ export async function runTraining(
   copyFileSync(path.join(options.runDir, 'history.json'), path.join(options.out, 'history.json'));
   optimizer.dispose();
   events.log(
-    `saved ${options.out}: validation accuracy ${final.report.accuracy.toFixed(4)} on ${final.report.total} held-out rows`,
+    `saved ${options.out}: validation accuracy ${final.report.accuracy.toFixed(4)} on ${final.report.total} validation rows`,
   );
   return {
     out: options.out,
     report: final.report,
+    notes: [
+      intervalLine(final.right),
+      ...comparisonLines('TF-IDF baseline (trained on the same rows)', final.right, baselineRight),
+    ],
     steps: state.step,
     examplesPerSecond,
     stoppedEarly,
