@@ -105,6 +105,66 @@ describe.each<StorageKind>(['sqlite', 'postgres'])('checkers API on %s', (kind) 
         .expect(400);
     });
 
+    it('refuses bodies that are not JSON with 415, so cross-site "simple" POSTs cannot create games or play moves', async () => {
+      const games = async () =>
+        ((await api().get('/debug/vars').expect(200)).body as { games: { stored: number } }).games
+          .stored;
+      const before = await games();
+      for (const type of [
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data',
+      ]) {
+        const res = await api()
+          .post('/api/games')
+          .set('content-type', type)
+          .send('{"side":"white","difficulty":"easy"}')
+          .expect(415);
+        expect(res.body.error).toMatchObject({
+          code: 'unsupported-media-type',
+          message: expect.stringContaining('send content-type: application/json'),
+        });
+      }
+      const game = await newGame();
+      const move = game.legalMoves[0]?.notation ?? '';
+      await api()
+        .post(`/api/games/${game.id}/moves`)
+        .set('content-type', 'text/plain')
+        .send(JSON.stringify({ move }))
+        .expect(415);
+      const after = await api().get(`/api/games/${game.id}`).expect(200);
+      expect(after.body.moves).toEqual([]);
+      expect(await games()).toBe(before + 1);
+    });
+
+    it('says "expected a JSON object" for null, a string or an array', async () => {
+      for (const body of ['null', '"hello"', '[1,2]', '42']) {
+        const res = await api()
+          .post('/api/games')
+          .set('content-type', 'application/json')
+          .send(body)
+          .expect(400);
+        expect(res.body.error).toMatchObject({
+          code: 'not-an-object',
+          message: expect.stringContaining('expected a JSON object'),
+        });
+      }
+    });
+
+    it('answers an empty body sent as JSON with a body error (400), and takes a POST without any body as {}', async () => {
+      const game = await newGame();
+      const empty = await api()
+        .post(`/api/games/${game.id}/engine-move`)
+        .set('content-type', 'application/json')
+        .expect(400);
+      expect(empty.body.error).toMatchObject({
+        code: 'empty-body',
+        message: expect.stringContaining('send a JSON object'),
+      });
+      // No body and no content type: an action without arguments (not a game over → 409).
+      await api().post(`/api/games/${game.id}/draw-claim`).expect(409);
+    });
+
     it('answers malformed JSON with 400', async () => {
       const res = await api()
         .post('/api/games')

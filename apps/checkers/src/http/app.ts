@@ -5,6 +5,7 @@ import type { Logger, Observability } from '@conveyor/observability';
 import { DIFFICULTIES } from '../difficulty';
 import type { GameService } from '../game-service';
 import { BadRequestError, errorHandler } from './errors';
+import { jsonObjectBody } from './json-body';
 import { emptyBody, gameIdParam, newGameBody, playMoveBody } from './request-schemas';
 
 /** Largest JSON body accepted: a move request is well under 200 bytes. */
@@ -25,7 +26,7 @@ export function createApp({ games, obs, logger, webDir }: AppDependencies): Expr
   obs.mount(app);
 
   const api = express.Router();
-  api.use(express.json({ limit: BODY_LIMIT_BYTES, strict: true, type: () => true }));
+  api.use(jsonObjectBody(BODY_LIMIT_BYTES));
 
   api.get('/difficulties', (_req, res) => {
     res.json(DIFFICULTIES);
