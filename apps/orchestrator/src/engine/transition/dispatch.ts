@@ -1,0 +1,178 @@
+import type { StepError, StepRequest } from '@conveyor/contracts';
+import { stepIdempotencyKey } from '@conveyor/contracts';
+import type { StepDefinition, WorkflowDefinition } from '../../definitions/model';
+import { chainAfter } from '../chain';
+import { childRunFinished, createRun } from './runs';
+import { runInput, type LockedRun, type TaskRow, type TransitionState } from './state';
+
+// Sending work out: a task's attempt recorded as running and its request queued for after the
+// commit (or a sub-workflow run started in the same transaction).
+
+/**
+ * Marks tasks running for their current attempt and queues their requests (after commit);
+ * `continued`: a worker already sent the (one) task's request, only the record is written.
+ */
+export async function dispatch(
+  tx: TransitionState,
+  run: LockedRun,
+  tasks: TaskRow[],
+  alreadyWritten = false,
+  continued = false,
+): Promise<void> {
+  const byAttempt = new Map<number, TaskRow[]>();
+  for (const t of tasks) byAttempt.set(t.attempt, [...(byAttempt.get(t.attempt) ?? []), t]);
+  const timeout = tasks[0]?.timeout_ms ?? 0;
+  const uniformTimeout = tasks.every((t) => t.timeout_ms === timeout);
+  for (const [attempt, group] of alreadyWritten ? [] : byAttempt) {
+    const ids = group.map((t) => t.id);
+    if (uniformTimeout) {
+      await tx.trx
+        .updateTable('tasks')
+        .set({
+          status: 'running',
+          attempt,
+          dispatched_at: tx.now,
+          deadline_at: tx.now + timeout,
+          retry_at: null,
+          published: 0,
+        })
+        .where('id', 'in', ids)
+        .execute();
+    } else {
+      for (const t of group) {
+        await tx.trx
+          .updateTable('tasks')
+          .set({
+            status: 'running',
+            attempt,
+            dispatched_at: tx.now,
+            deadline_at: tx.now + t.timeout_ms,
+            retry_at: null,
+            published: 0,
+          })
+          .where('id', '=', t.id)
+          .execute();
+      }
+    }
+  }
+  await tx.trx
+    .insertInto('attempts')
+    .values(
+      tasks.map((t) => ({
+        task_id: t.id,
+        attempt: t.attempt,
+        run_id: run.row.id,
+        status: 'running' as const,
+        dispatched_at: tx.now,
+      })),
+    )
+    .execute();
+  for (const t of tasks) {
+    if (!continued) {
+      const chain =
+        t.item_index === -1 && tx.deps.chainLinks > 0
+          ? chainAfter(run.def, t.step, tx.deps.chainLinks, () => ({
+              json: run.row.input,
+              value: runInput(run),
+            }))
+          : undefined;
+      const request = buildRequest(
+        run.def,
+        { ...t, deadline_at: tx.now + t.timeout_ms },
+        tx.deps,
+        tx.inputs.has(t) ? { value: tx.inputs.get(t) } : undefined,
+        chain,
+      );
+      tx.effects.push({ kind: 'dispatch', request });
+    }
+    tx.stepEvent(run, {
+      event: 'step.dispatched',
+      step: t.step,
+      taskId: t.id,
+      attempt: t.attempt,
+      itemIndex: t.item_index,
+      queue: t.queue ?? '',
+    });
+  }
+}
+
+/** Sends the next attempt of a task whose retry is due. */
+export async function retryTask(tx: TransitionState, run: LockedRun, task: TaskRow) {
+  if (run.row.status !== 'running' || task.status !== 'waiting_retry') return;
+  await dispatch(tx, run, [{ ...task, attempt: task.attempt + 1 }]);
+}
+
+/** Starts the sub-workflow run of a `workflow:` step (or fan-out item) in this transaction. */
+export async function startChildRun(
+  tx: TransitionState,
+  run: LockedRun,
+  step: StepDefinition,
+  task: TaskRow,
+  input: unknown,
+): Promise<void> {
+  if (step.action.kind !== 'workflow') return;
+  // A sub-workflow runs the latest version registered when it starts.
+  const def = tx.deps.registry.latestVersion(step.action.workflow);
+  if (!def) throw new Error(`sub-workflow ${step.action.workflow} is not registered`);
+  const { run: child } = await createRun(tx, {
+    def,
+    input,
+    parentRunId: run.row.id,
+    parentTaskId: task.id,
+  });
+  await tx.trx
+    .updateTable('tasks')
+    .set({ child_run_id: child.id, dispatched_at: tx.now })
+    .where('id', '=', task.id)
+    .execute();
+  // The child may have finished synchronously (every step skipped): propagate now.
+  if (child.status !== 'running') {
+    const fresh = await tx.trx
+      .selectFrom('tasks')
+      .selectAll()
+      .where('id', '=', task.id)
+      .executeTakeFirstOrThrow();
+    const error = child.error ? (JSON.parse(child.error) as StepError) : undefined;
+    await childRunFinished(
+      tx,
+      run.row.id,
+      fresh.id,
+      child,
+      child.output ? (JSON.parse(child.output) as unknown) : null,
+      error,
+    );
+  }
+}
+
+/** The StepRequest of a task's current attempt (also used to republish unconfirmed ones). */
+export function buildRequest(
+  def: Pick<WorkflowDefinition, 'name' | 'version'>,
+  task: TaskRow,
+  names: { replyTo: string; progressTo: string },
+  /** The task's input when the caller holds it (else parsed from `task.input`). */
+  input?: { readonly value: unknown },
+  chain?: StepRequest['chain'],
+): StepRequest {
+  return {
+    type: 'workflow.step.request',
+    version: 1,
+    taskId: task.id,
+    attempt: task.attempt,
+    runId: task.run_id,
+    workflow: { name: def.name, version: def.version },
+    step: task.step,
+    queue: task.queue ?? '',
+    ...(task.item_index >= 0 ? { itemIndex: task.item_index } : {}),
+    idempotencyKey: stepIdempotencyKey(
+      task.run_id,
+      task.step,
+      task.item_index >= 0 ? task.item_index : undefined,
+    ),
+    input: input ? input.value : (JSON.parse(task.input ?? 'null') as unknown),
+    deadline: new Date(task.deadline_at ?? Date.now() + task.timeout_ms).toISOString(),
+    timeoutMs: task.timeout_ms,
+    replyTo: names.replyTo,
+    progressTo: names.progressTo,
+    ...(chain ? { chain } : {}),
+  };
+}

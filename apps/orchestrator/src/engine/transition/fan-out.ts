@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import type { StepError } from '@conveyor/contracts';
+import type { StepDefinition } from '../../definitions/model';
+import { dispatch, startChildRun } from './dispatch';
+import { cancelTasks } from './runs';
+import type { LockedRun, TaskRow, TransitionState } from './state';
+import { insertTask, stepFinished } from './steps';
+
+// Fan-out and fan-in: a `forEach` step is a parent task with counters and one task per item;
+// items are released `concurrency` at a time, each finished item costs O(1), and the step
+// succeeds with every item's output in item order, or fails by its join policy.
+
+const ITEM_INSERT_CHUNK = 400;
+
+export async function startFanOut(
+  tx: TransitionState,
+  run: LockedRun,
+  step: StepDefinition,
+  inputs: unknown[],
+): Promise<void> {
+  const parent = await insertTask(tx, run, step, {
+    kind: 'fanout',
+    status: 'running',
+    input: null,
+  });
+  await tx.trx
+    .updateTable('tasks')
+    .set({ fan_total: inputs.length, fan_released: 0, fan_succeeded: 0, fan_failed: 0 })
+    .where('id', '=', parent.id)
+    .execute();
+  const kind = step.action.kind;
+  for (let start = 0; start < inputs.length; start += ITEM_INSERT_CHUNK) {
+    const rows = inputs.slice(start, start + ITEM_INSERT_CHUNK).map((input, offset) => ({
+      id: randomUUID(),
+      run_id: run.row.id,
+      step: step.name,
+      item_index: start + offset,
+      parent_id: parent.id,
+      kind,
+      status: 'pending' as const,
+      attempt: 1,
+      max_attempts: step.retry.maxAttempts,
+      queue: step.action.kind === 'queue' ? step.action.queue : null,
+      timeout_ms: step.timeoutMs,
+      input: JSON.stringify(input ?? null),
+      created_at: tx.now,
+      published: 0,
+    }));
+    await tx.trx.insertInto('tasks').values(rows).execute();
+  }
+  if (inputs.length === 0) {
+    await joinFanOut(tx, run, step, parent.id);
+    return;
+  }
+  await release(
+    tx,
+    run,
+    step,
+    parent.id,
+    Math.min(step.forEach?.concurrency ?? inputs.length, inputs.length),
+  );
+}
+
+/** Sends up to `count` more pending items of a fan-out, in item order. */
+async function release(
+  tx: TransitionState,
+  run: LockedRun,
+  step: StepDefinition,
+  parentId: string,
+  count: number,
+): Promise<void> {
+  if (count <= 0) return;
+  const items = await tx.trx
+    .selectFrom('tasks')
+    .selectAll()
+    .where('parent_id', '=', parentId)
+    .where('status', '=', 'pending')
+    .orderBy('item_index')
+    .limit(count)
+    .execute();
+  if (items.length === 0) return;
+  await tx.trx
+    .updateTable('tasks')
+    .set((eb) => ({ fan_released: eb('fan_released', '+', items.length) }))
+    .where('id', '=', parentId)
+    .execute();
+  if (step.action.kind === 'queue') {
+    await dispatch(tx, run, items);
+  } else {
+    for (const item of items) {
+      await tx.trx
+        .updateTable('tasks')
+        .set({ status: 'running', dispatched_at: tx.now })
+        .where('id', '=', item.id)
+        .execute();
+      await startChildRun(tx, run, step, item, JSON.parse(item.input ?? 'null') as unknown);
+    }
+  }
+}
+
+/** O(1) in the fan-out size: counters on the step row, one more item released. */
+export async function itemFinished(
+  tx: TransitionState,
+  run: LockedRun,
+  task: TaskRow,
+  status: 'succeeded' | 'failed',
+  error: StepError | undefined,
+): Promise<void> {
+  const step = run.def.stepsByName.get(task.step);
+  const fan = step?.forEach;
+  if (!task.parent_id || !step || !fan)
+    throw new Error(`task ${task.id} is not an item of a fan-out step of ${run.def.name}`);
+  const parent = await tx.trx
+    .updateTable('tasks')
+    .set((eb) =>
+      status === 'succeeded'
+        ? { fan_succeeded: eb('fan_succeeded', '+', 1) }
+        : { fan_failed: eb('fan_failed', '+', 1) },
+    )
+    .where('id', '=', task.parent_id)
+    .returning(['id', 'status', 'fan_total', 'fan_released', 'fan_succeeded', 'fan_failed'])
+    .executeTakeFirstOrThrow();
+  if (parent.status !== 'running') return;
+  const total = parent.fan_total ?? 0;
+  const failed = parent.fan_failed ?? 0;
+  const done = (parent.fan_succeeded ?? 0) + failed;
+  const tooManyFailures =
+    fan.join.kind === 'all-succeeded'
+      ? failed > 0
+      : fan.join.kind === 'tolerate'
+        ? failed > fan.join.maxFailures
+        : false;
+  if (tooManyFailures) {
+    const policy =
+      fan.join.kind === 'tolerate'
+        ? `at most ${fan.join.maxFailures} failed item(s) tolerated`
+        : 'every item must succeed';
+    const stepError: StepError = {
+      message: `fan-out ${step.name}: item ${task.item_index} failed (${policy}): ${error?.message ?? 'unknown error'}`,
+      code: error?.code ?? 'FAN_OUT_FAILED',
+      retryable: false,
+      details: { failedItems: failed, totalItems: total },
+    };
+    await failFanOut(tx, run, step, parent.id, stepError);
+    return;
+  }
+  if (done >= total) {
+    await joinFanOut(tx, run, step, parent.id);
+    return;
+  }
+  const inFlight = (parent.fan_released ?? 0) - done;
+  await release(
+    tx,
+    run,
+    step,
+    parent.id,
+    Math.min(fan.concurrency - inFlight, total - (parent.fan_released ?? 0)),
+  );
+}
+
+/** Fan-in: the step's output is the list of item outputs in item order (null for failed items). */
+async function joinFanOut(
+  tx: TransitionState,
+  run: LockedRun,
+  step: StepDefinition,
+  parentId: string,
+): Promise<void> {
+  const items = await tx.trx
+    .selectFrom('tasks')
+    .select(['status', 'output'])
+    .where('parent_id', '=', parentId)
+    .orderBy('item_index')
+    .execute();
+  const output = items.map((i) =>
+    i.status === 'succeeded' && i.output !== null ? (JSON.parse(i.output) as unknown) : null,
+  );
+  await tx.trx
+    .updateTable('tasks')
+    .set({ status: 'succeeded', output: JSON.stringify(output), finished_at: tx.now })
+    .where('id', '=', parentId)
+    .execute();
+  tx.stepEvent(run, { event: 'step.succeeded', step: step.name, taskId: parentId, attempt: 1 });
+  await stepFinished(tx, run, step.name, 'succeeded', undefined, { output });
+}
+
+async function failFanOut(
+  tx: TransitionState,
+  run: LockedRun,
+  step: StepDefinition,
+  parentId: string,
+  error: StepError,
+): Promise<void> {
+  await cancelTasks(
+    tx,
+    'parent_id',
+    parentId,
+    `cancelled: fan-out ${step.name} of the parent run failed`,
+  );
+  await tx.trx
+    .updateTable('tasks')
+    .set({ status: 'failed', error: JSON.stringify(error), finished_at: tx.now })
+    .where('id', '=', parentId)
+    .execute();
+  tx.stepEvent(run, {
+    event: 'step.failed',
+    step: step.name,
+    taskId: parentId,
+    attempt: 1,
+    error,
+  });
+  await stepFinished(tx, run, step.name, 'failed', error);
+}

@@ -1,0 +1,106 @@
+import type { RunEvent } from '@conveyor/contracts';
+import type { Selectable, Transaction } from 'kysely';
+import type { DefinitionRegistry } from '../../definitions/registry';
+import type { WorkflowDefinition } from '../../definitions/model';
+import type { Dialect } from '../../store/database';
+import type { Database, RunsTable, TasksTable, TaskStatus } from '../../store/tables';
+import type { Effect } from '../effects';
+import type { EngineMetrics } from '../metrics';
+
+export interface TransitionDeps {
+  readonly dialect: Dialect;
+  readonly registry: DefinitionRegistry;
+  readonly metrics: EngineMetrics;
+  readonly replyTo: string;
+  readonly progressTo: string;
+  /** Most chain links a step request carries (0: none, the orchestrator dispatches every step). */
+  readonly chainLinks: number;
+}
+
+export type RunRow = Selectable<RunsTable>;
+export type TaskRow = Selectable<TasksTable>;
+
+/** A run locked by the current transaction, with the definition version it started on. */
+export interface LockedRun {
+  row: RunRow;
+  readonly def: WorkflowDefinition;
+  /** `row.input` parsed, once per transaction (see runInput). */
+  parsedInput?: { readonly value: unknown };
+}
+
+/** The output of a step that just finished in this transaction, as the worker sent it. */
+export interface KnownOutput {
+  readonly output: unknown;
+  /** The task id under which the worker already started the next step of the chain. */
+  readonly continuedAs?: string | undefined;
+}
+
+export type Ignored = { readonly applied: false; readonly reason: string };
+export type Applied = { readonly applied: true };
+
+/** Task statuses that still need something to happen (cancelling a run cancels these). */
+export const ACTIVE: TaskStatus[] = ['pending', 'running', 'waiting_retry'];
+
+export function runInput(run: LockedRun): unknown {
+  run.parsedInput ??= { value: JSON.parse(run.row.input) as unknown };
+  return run.parsedInput.value;
+}
+
+/**
+ * What every part of a transition shares: the transaction, its clock, the effects to perform
+ * after commit, and the run lock. The modules beside this one (runs, steps, dispatch, fan-out,
+ * results) are functions of it; `Transition` (transition.ts) is their public face.
+ */
+export class TransitionState {
+  readonly now = Date.now();
+  /** Inputs of tasks inserted by this transaction, so their requests need not parse them back. */
+  readonly inputs = new WeakMap<TaskRow, unknown>();
+
+  constructor(
+    readonly trx: Transaction<Database>,
+    /** Filled during the transaction, performed by the caller after commit. */
+    readonly effects: Effect[],
+    readonly deps: TransitionDeps,
+  ) {}
+
+  async lockRun(runId: string): Promise<LockedRun | undefined> {
+    let query = this.trx.selectFrom('runs').selectAll().where('id', '=', runId);
+    // SQLite transactions are already serialised (one writer); PostgreSQL needs the row lock.
+    if (this.deps.dialect === 'postgres') query = query.forUpdate();
+    const row = await query.executeTakeFirst();
+    if (!row) return undefined;
+    const def = await this.deps.registry.get(row.workflow, row.version, this.trx);
+    if (!def) {
+      throw new Error(
+        `run ${runId} uses workflow ${row.workflow} version ${row.version}, which is not registered in this database`,
+      );
+    }
+    return { row, def };
+  }
+
+  event(run: LockedRun, event: Record<string, unknown> & { event: string }): void {
+    this.effects.push({
+      kind: 'event',
+      event: {
+        type: 'workflow.run.event',
+        version: 1,
+        runId: run.row.id,
+        workflow: { name: run.def.name, version: run.def.version },
+        at: new Date(this.now).toISOString(),
+        ...event,
+      } as RunEvent,
+    });
+  }
+
+  /** A step event; `itemIndex` only for fan-out items (≥ 0). */
+  stepEvent(
+    run: LockedRun,
+    event: Record<string, unknown> & { event: string; itemIndex?: number },
+  ): void {
+    const { itemIndex, ...rest } = event;
+    this.event(run, {
+      ...rest,
+      ...(itemIndex !== undefined && itemIndex >= 0 ? { itemIndex } : {}),
+    });
+  }
+}

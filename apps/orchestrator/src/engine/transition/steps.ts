@@ -1,0 +1,303 @@
+import { randomUUID } from 'node:crypto';
+import type { StepError } from '@conveyor/contracts';
+import type { ExpressionContext } from '../../definitions/expressions';
+import { ON_FAILURE_STEP, type StepDefinition } from '../../definitions/model';
+import type { TaskStatus } from '../../store/tables';
+import { nextInChain } from '../chain';
+import { dispatch, startChildRun } from './dispatch';
+import { startFanOut } from './fan-out';
+import { finishTask } from './results';
+import { completeRun, failRun } from './runs';
+import {
+  runInput,
+  type KnownOutput,
+  type LockedRun,
+  type TaskRow,
+  type TransitionState,
+} from './state';
+
+// A step of a run: started when its needs are met (skipped by `when`, fanned out by `forEach`,
+// sent to a queue or run as a sub-workflow), and finished, which starts its dependents or
+// completes the run.
+
+/** The values a step's expressions see: the run input and the outputs of the steps they name. */
+export async function expressionContext(
+  tx: TransitionState,
+  run: LockedRun,
+  step: StepDefinition | undefined,
+  known?: Record<string, unknown>,
+): Promise<ExpressionContext> {
+  const refs = new Set<string>();
+  for (const e of [step?.input, step?.when, step?.forEach?.items])
+    for (const r of e?.stepRefs ?? []) refs.add(r);
+  if (!step) for (const s of run.def.steps) refs.add(s.name);
+  // Outputs this transaction already holds in memory are not read back and parsed again.
+  const steps: Record<string, unknown> = {};
+  const missing: string[] = [];
+  for (const r of refs) {
+    if (known && r in known) steps[r] = known[r];
+    else missing.push(r);
+  }
+  Object.assign(steps, await stepOutputs(tx, run.row.id, missing));
+  return {
+    input: runInput(run),
+    steps,
+    run: { id: run.row.id, workflow: run.def.name, version: run.def.version },
+  };
+}
+
+/** Outputs of finished steps (skipped steps read as null). Only the named ones are loaded. */
+async function stepOutputs(
+  tx: TransitionState,
+  runId: string,
+  names: string[],
+): Promise<Record<string, unknown>> {
+  if (names.length === 0) return {};
+  const rows = await tx.trx
+    .selectFrom('tasks')
+    .select(['step', 'output'])
+    .where('run_id', '=', runId)
+    .where('item_index', '=', -1)
+    .where('step', 'in', names)
+    .execute();
+  const out: Record<string, unknown> = {};
+  for (const row of rows)
+    out[row.step] = row.output === null ? null : (JSON.parse(row.output) as unknown);
+  return out;
+}
+
+export async function startStep(
+  tx: TransitionState,
+  run: LockedRun,
+  step: StepDefinition,
+  known?: Record<string, unknown>,
+  /** Set when a worker already published this step's request, under this task id. */
+  continuedAs?: string,
+): Promise<void> {
+  if (run.row.status !== 'running') return;
+  const context = await expressionContext(tx, run, step, known);
+  let phase = 'when';
+  try {
+    if (step.when && !truthy(await step.when.evaluate(context))) {
+      await insertTask(tx, run, step, { kind: 'skip', status: 'skipped', input: null });
+      tx.event(run, { event: 'step.skipped', step: step.name });
+      await stepFinished(tx, run, step.name, 'skipped', undefined);
+      return;
+    }
+    if (step.forEach) {
+      phase = 'forEach';
+      const value = await step.forEach.items.evaluate(context);
+      // JSONata collapses one-element sequences to the element and "nothing" to undefined.
+      const items = value === null ? [] : Array.isArray(value) ? (value as unknown[]) : [value];
+      phase = 'input';
+      const inputs: unknown[] = [];
+      for (const [index, item] of items.entries()) {
+        inputs.push(step.input ? await step.input.evaluate({ ...context, item, index }) : item);
+      }
+      await startFanOut(tx, run, step, inputs);
+      return;
+    }
+    phase = 'input';
+    const input = step.input ? await step.input.evaluate(context) : context.input;
+    if (step.action.kind === 'queue') {
+      const task = await insertTask(tx, run, step, {
+        kind: 'queue',
+        status: 'running',
+        input,
+        queue: step.action.queue,
+        dispatch: true,
+        ...(continuedAs !== undefined ? { id: continuedAs, published: true } : {}),
+      });
+      await dispatch(tx, run, [task], true, continuedAs !== undefined);
+      if (continuedAs !== undefined)
+        tx.deps.metrics.continuedSteps.inc({ queue: step.action.queue });
+    } else {
+      const task = await insertTask(tx, run, step, {
+        kind: 'workflow',
+        status: 'running',
+        input,
+      });
+      await startChildRun(tx, run, step, task, input);
+    }
+  } catch (error) {
+    const stepError: StepError = {
+      message: `evaluating \`${phase}\` of step ${step.name} failed: ${(error as Error).message ?? String(error)}`,
+      code: 'EXPRESSION_ERROR',
+      retryable: false,
+    };
+    const existing = await tx.trx
+      .selectFrom('tasks')
+      .selectAll()
+      .where('run_id', '=', run.row.id)
+      .where('step', '=', step.name)
+      .where('item_index', '=', -1)
+      .executeTakeFirst();
+    if (existing) await finishTask(tx, existing, 'failed', undefined, stepError);
+    else
+      await insertTask(tx, run, step, {
+        kind: 'skip',
+        status: 'failed',
+        input: null,
+        error: stepError,
+      });
+    tx.stepEvent(run, {
+      event: 'step.failed',
+      step: step.name,
+      taskId: existing?.id ?? '-',
+      attempt: 1,
+      error: stepError,
+    });
+    await stepFinished(tx, run, step.name, 'failed', stepError);
+  }
+}
+
+export async function insertTask(
+  tx: TransitionState,
+  run: LockedRun,
+  step: StepDefinition,
+  values: {
+    kind: TaskRow['kind'];
+    status: TaskStatus;
+    input: unknown;
+    queue?: string;
+    error?: StepError;
+    dispatch?: boolean;
+    /** A continued step keeps the id its worker gave it; its request is already confirmed. */
+    id?: string;
+    published?: boolean;
+  },
+): Promise<TaskRow> {
+  const row: TaskRow = {
+    id: values.id ?? randomUUID(),
+    run_id: run.row.id,
+    step: step.name,
+    item_index: -1,
+    parent_id: null,
+    kind: values.kind,
+    status: values.status,
+    attempt: 1,
+    max_attempts: step.retry.maxAttempts,
+    queue: values.queue ?? null,
+    timeout_ms: step.timeoutMs,
+    input: JSON.stringify(values.input ?? null),
+    output: null,
+    error: values.error ? JSON.stringify(values.error) : null,
+    created_at: tx.now,
+    // Dispatched in the same transaction: written once, with the attempt's timing.
+    dispatched_at: values.dispatch ? tx.now : null,
+    finished_at: values.status === 'running' ? null : tx.now,
+    deadline_at: values.dispatch ? tx.now + step.timeoutMs : null,
+    retry_at: null,
+    published: values.published ? 1 : 0,
+    child_run_id: null,
+    progress: null,
+    progress_message: null,
+    fan_total: null,
+    fan_released: null,
+    fan_succeeded: null,
+    fan_failed: null,
+  };
+  await tx.trx.insertInto('tasks').values(row).execute();
+  tx.inputs.set(row, values.input ?? null);
+  return row;
+}
+
+/** A step (not an item) reached a final state: start dependents whose needs are all met. */
+export async function stepFinished(
+  tx: TransitionState,
+  run: LockedRun,
+  stepName: string,
+  status: 'succeeded' | 'failed' | 'skipped',
+  error: StepError | undefined,
+  known?: KnownOutput,
+): Promise<void> {
+  if (run.row.status !== 'running') return;
+  if (stepName === ON_FAILURE_STEP) {
+    const cause = run.row.error ? (JSON.parse(run.row.error) as StepError) : error;
+    await completeRun(tx, run, run.row.final_status ?? 'failed', undefined, cause);
+    return;
+  }
+  if (status === 'failed') {
+    const e = error ?? { message: 'unknown error', retryable: false };
+    await failRun(tx, run, 'failed', {
+      message: `step ${stepName} failed: ${e.message}`,
+      ...(e.code ? { code: e.code } : {}),
+      retryable: false,
+      details: { step: stepName, ...(e.details !== undefined ? { cause: e.details } : {}) },
+    });
+    return;
+  }
+  // The statuses of the run's steps are read only when a decision needs them: a dependent
+  // whose only need is this step is ready now and cannot exist yet (its need finished in this
+  // transaction, under the run lock; the unique index guards it too), e.g. every link of a chain.
+  let statusOf: Map<string, TaskStatus> | undefined;
+  const statuses = async () => {
+    if (!statusOf) {
+      const rows = await tx.trx
+        .selectFrom('tasks')
+        .select(['step', 'status'])
+        .where('run_id', '=', run.row.id)
+        .where('item_index', '=', -1)
+        .execute();
+      statusOf = new Map(rows.map((r) => [r.step, r.status]));
+    }
+    return statusOf;
+  };
+  const outputs: Record<string, unknown> | undefined =
+    known && status === 'succeeded' ? { [stepName]: known.output } : undefined;
+  let started = false;
+  for (const name of run.def.dependents.get(stepName) ?? []) {
+    if (run.row.status !== 'running') break;
+    const dependent = run.def.stepsByName.get(name);
+    if (!dependent) continue;
+    if (dependent.needs.length > 1 || statusOf) {
+      const current = await statuses();
+      if (current.has(name)) continue;
+      const ready = dependent.needs.every(
+        (n) => current.get(n) === 'succeeded' || current.get(n) === 'skipped',
+      );
+      if (!ready) continue;
+    }
+    statusOf?.set(name, 'running');
+    started = true;
+    const continuedAs =
+      known?.continuedAs !== undefined && nextInChain(run.def, stepName)?.step === dependent
+        ? known.continuedAs
+        : undefined;
+    await startStep(tx, run, dependent, outputs, continuedAs);
+  }
+  // A dependent started above is running (a skipped one that was the last completed the run
+  // itself): the run cannot be done yet.
+  if (run.row.status !== 'running' || started) return;
+  const current = await statuses();
+  const done = run.def.steps.every(
+    (s) => current.get(s.name) === 'succeeded' || current.get(s.name) === 'skipped',
+  );
+  if (!done) return;
+  const context = await expressionContext(tx, run, undefined);
+  let output: unknown = context.steps;
+  if (run.def.output) {
+    try {
+      output = await run.def.output.evaluate(context);
+    } catch (e) {
+      await failRun(tx, run, 'failed', {
+        message: `evaluating the workflow \`output\` failed: ${(e as Error).message}`,
+        code: 'EXPRESSION_ERROR',
+        retryable: false,
+      });
+      return;
+    }
+  }
+  await completeRun(tx, run, 'succeeded', output, undefined);
+}
+
+export function queueOf(step: StepDefinition): string {
+  return step.action.kind === 'queue' ? step.action.queue : '';
+}
+
+/** `when` follows JSONata's boolean casting: empty strings, 0, null, empty arrays are false. */
+function truthy(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(truthy);
+  if (value && typeof value === 'object') return Object.keys(value).length > 0;
+  return Boolean(value);
+}

@@ -1,0 +1,81 @@
+import type { StepError, StepResult } from '@conveyor/contracts';
+import type { WorkflowDefinition } from '../../definitions/model';
+import { retryTask } from './dispatch';
+import { applyResult, heartbeat, timeoutAttempt } from './results';
+import { cancelRun, createRun, failRun } from './runs';
+import {
+  TransitionState,
+  type Applied,
+  type Ignored,
+  type LockedRun,
+  type RunRow,
+  type TaskRow,
+} from './state';
+
+/**
+ * One state transition = one database transaction. Every change is conditional on the state it
+ * expects (task running, same attempt, run running) while the run row is locked, which is what
+ * makes duplicate or late messages harmless and lets several replicas share one database.
+ *
+ * These are the operations the engine starts a transition with; each is one entry into the
+ * modules beside this file, which call each other as a transition ripples through a run:
+ *
+ * | module       | holds                                                                    |
+ * | ------------ | ------------------------------------------------------------------------ |
+ * | `state.ts`   | the transaction, its clock, the effects for after commit, the run lock    |
+ * | `runs.ts`    | run lifecycle: create, complete, fail (on-failure step), cancel           |
+ * | `steps.ts`   | starting a step (`when`, `forEach`, queue or sub-workflow), its dependents |
+ * | `dispatch.ts`| an attempt recorded and its request queued; sub-workflow runs; retries    |
+ * | `fan-out.ts` | items released by concurrency, counted, joined or failed by join policy   |
+ * | `results.ts` | results, heartbeats, timeouts, retries with backoff, finishing tasks      |
+ *
+ * The transaction boundary stays in the engine (`Engine.transaction`): nothing here commits,
+ * and nothing here talks to the broker (see effects.ts).
+ */
+export class Transition extends TransitionState {
+  /** Inserts a run and starts its root steps; with an existing idempotency key, returns that run. */
+  createRun(params: {
+    def: WorkflowDefinition;
+    input: unknown;
+    idempotencyKey?: string | undefined;
+    callbackUrl?: string | undefined;
+  }): Promise<{ run: RunRow; created: boolean }> {
+    return createRun(this, params);
+  }
+
+  /** Ends a run unsuccessfully; runs the on-failure step first when the workflow has one. */
+  failRun(
+    run: LockedRun,
+    status: 'failed' | 'timed_out' | 'cancelled',
+    error: StepError,
+  ): Promise<void> {
+    return failRun(this, run, status, error);
+  }
+
+  cancelRun(run: LockedRun, reason: string): Promise<void> {
+    return cancelRun(this, run, reason);
+  }
+
+  applyResult(run: LockedRun, result: StepResult): Promise<Applied | Ignored> {
+    return applyResult(this, run, result);
+  }
+
+  timeoutAttempt(run: LockedRun, task: TaskRow): Promise<void> {
+    return timeoutAttempt(this, run, task);
+  }
+
+  /** Sends the next attempt of a task whose retry is due. */
+  retryTask(run: LockedRun, task: TaskRow): Promise<void> {
+    return retryTask(this, run, task);
+  }
+
+  /** A heartbeat: pushes the deadline of the current attempt (no run lock: touches one row). */
+  heartbeat(
+    taskId: string,
+    attempt: number,
+    progress: number | undefined,
+    message: string | undefined,
+  ): Promise<boolean> {
+    return heartbeat(this, taskId, attempt, progress, message);
+  }
+}
