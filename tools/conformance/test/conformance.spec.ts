@@ -1,0 +1,85 @@
+import { resolve } from 'node:path';
+import { REFERENCE_WORKERS } from '../src/reference-workers';
+import { formatResult, runConformance, type CheckResult, type Report } from '../src/session';
+
+// The kit against the real orchestrator and RabbitMQ: both SDKs' reference workers must pass
+// every check, the document-processing example's Python worker every check it can take, and a
+// worker that breaks the protocol must fail exactly the checks it breaks. One session (one
+// orchestrator), the four workers side by side.
+const ROOT = resolve(__dirname, '..', '..', '..');
+const AMQP_URL = process.env['TEST_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+const CARELESS = {
+  name: 'careless',
+  profile: 'contract',
+  command: `TSX_TSCONFIG_PATH=tools/conformance/tsconfig.json exec node --import tsx tools/conformance/test/careless-worker.ts`,
+  only: [
+    'success',
+    'fatal',
+    'heartbeat',
+    'poison-invalid-request',
+    'reconnect-after-connection-close',
+  ],
+} as const;
+
+let report: Report;
+
+beforeAll(async () => {
+  report = await runConformance({
+    root: ROOT,
+    amqpUrl: AMQP_URL,
+    targets: [
+      REFERENCE_WORKERS.typescript,
+      REFERENCE_WORKERS.python,
+      REFERENCE_WORKERS.example,
+      CARELESS,
+    ],
+  });
+}, 200_000);
+
+const of = (target: string) => report.results.filter((r) => r.target === target);
+const show = (results: readonly CheckResult[]) => results.map(formatResult).join('\n');
+const named = (results: readonly CheckResult[], status: string) =>
+  results.filter((r) => r.outcome.status === status).map((r) => r.check);
+
+it.each([REFERENCE_WORKERS.typescript.name, REFERENCE_WORKERS.python.name])(
+  'the %s reference worker passes every check',
+  (target) => {
+    const results = of(target);
+    // The formatted failures (reasons, worker output) are the diff when this fails.
+    expect(show(results.filter((r) => r.outcome.status === 'failed'))).toBe('');
+    expect(named(results, 'skipped')).toEqual([]);
+    expect(results).toHaveLength(13);
+  },
+);
+
+it("the example's Python worker passes every check its single queue can take", () => {
+  const results = of(REFERENCE_WORKERS.example.name);
+  expect(show(results.filter((r) => r.outcome.status === 'failed'))).toBe('');
+  expect(named(results, 'passed')).toEqual([
+    'success',
+    'fatal',
+    'chain',
+    'poison-invalid-request',
+    'poison-crash-loop',
+    'reconnect-after-connection-close',
+  ]);
+});
+
+it('a worker that breaks the protocol fails the checks it breaks, and says why', () => {
+  const results = of(CARELESS.name);
+  const reasons = Object.fromEntries(
+    results.map((r) => [r.check, r.outcome.status === 'failed' ? r.outcome.reason : '']),
+  );
+  expect(reasons).toEqual({
+    success: '',
+    fatal: expect.stringContaining('expected the run to be failed'),
+    heartbeat: expect.stringContaining('got failed error STEP_TIMEOUT'),
+    'poison-invalid-request': expect.stringContaining('acked and dropped?'),
+    'reconnect-after-connection-close': expect.stringContaining(
+      'the worker exited when its connection was closed',
+    ),
+  });
+  expect(named(results, 'passed')).toEqual(['success']);
+  expect(report.failed).toBe(4);
+});
