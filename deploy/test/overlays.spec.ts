@@ -54,7 +54,7 @@ describe.each(overlays)('overlay %s', (overlay) => {
     expect(namespaces.size).toBe(1);
   });
 
-  it('annotates every app Service for svc-proxy, with the port the apps listen on', () => {
+  it("annotates every app Service for svc-proxy with the pods' admin port", () => {
     for (const name of [
       'orchestrator',
       'classifier-api',
@@ -65,7 +65,7 @@ describe.each(overlays)('overlay %s', (overlay) => {
     ]) {
       expect(
         byName(objects, 'Service', name).metadata.annotations?.[ENDPOINT_PORT_ANNOTATION],
-      ).toBe('8080');
+      ).toBe('admin');
     }
   });
 
@@ -177,7 +177,7 @@ describe('the validators catch broken manifests', () => {
     [
       'a missing annotation',
       (o) => delete byName(o, 'Service', 'checkers-engine').metadata.annotations,
-      /Service\/checkers-engine: needs annotation k8s-svc-proxy.local\/endpoint-port: "8080"/,
+      /Service\/checkers-engine: needs annotation k8s-svc-proxy.local\/endpoint-port: admin/,
     ],
     [
       'a Secret key nobody defines',

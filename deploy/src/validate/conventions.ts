@@ -1,5 +1,6 @@
 import { isRecord, type KubeObject } from '../kustomize/resource';
 import { parseImage } from '../kustomize/transformers';
+import { adminContainerProblems, ingressAdminProblems, serviceAdminProblems } from './admin-port';
 import { containerPort } from './references';
 import {
   allContainers,
@@ -9,9 +10,9 @@ import {
   type Workload,
 } from './workloads';
 
-/** Every Conveyor service listens here in Kubernetes (PORT), and svc-proxy is told so. */
+/** Every Conveyor service listens here in Kubernetes (PORT); its debug pages are on ADMIN_PORT. */
 export const APP_PORT = 8080;
-export const ENDPOINT_PORT_ANNOTATION = 'k8s-svc-proxy.local/endpoint-port';
+export { ADMIN_PORT, ADMIN_PORT_NAME, ENDPOINT_PORT_ANNOTATION } from './admin-port';
 
 /** The Conveyor image a container runs ("conveyor/<app>" or "conveyor/<app>-gpu"), if any. */
 export function conveyorApp(image: string | undefined): string | undefined {
@@ -111,20 +112,14 @@ export function conventionProblems(
     if (matching.length === 0)
       problems.push(`${where(w)}: no Service selects it, so svc-proxy cannot list its debug pages`);
     for (const svc of matching) {
-      if (svc.metadata.annotations?.[ENDPOINT_PORT_ANNOTATION] !== String(APP_PORT)) {
-        problems.push(
-          `Service/${svc.metadata.name}: needs annotation ${ENDPOINT_PORT_ANNOTATION}: "${APP_PORT}"`,
-        );
-      }
-      for (const port of (
-        svc['spec'] as { ports?: { port: number; targetPort?: number | string }[] }
-      ).ports ?? []) {
-        const resolved = appContainers.map((c) => containerPort(c, port.targetPort ?? port.port));
-        if (!resolved.includes(APP_PORT))
-          problems.push(
-            `Service/${svc.metadata.name}: targetPort ${JSON.stringify(port.targetPort)} does not reach port ${APP_PORT}`,
-          );
-      }
+      problems.push(...serviceAdminProblems(svc, appContainers, (c) => containerEnv(c, objects)));
+      const ports =
+        (svc['spec'] as { ports?: { port: number; targetPort?: number | string }[] }).ports ?? [];
+      const reachesApp = ports.some((port) =>
+        appContainers.some((c) => containerPort(c, port.targetPort ?? port.port) === APP_PORT),
+      );
+      if (!reachesApp)
+        problems.push(`Service/${svc.metadata.name}: no port reaches the app port ${APP_PORT}`);
     }
     if (
       !objects.some(
@@ -152,6 +147,7 @@ export function conventionProblems(
     }
   }
   problems.push(...svcProxyRbacProblems(objects));
+  problems.push(...ingressAdminProblems(objects, workloads));
   return problems;
 }
 
@@ -182,6 +178,7 @@ function appContainerProblems(
     else if (containerPort(c, probe.httpGet.port) !== APP_PORT)
       problems.push(`${at}: ${name} must target port ${APP_PORT}`);
   }
+  problems.push(...adminContainerProblems(w, c, env));
   if (!(c.volumeMounts ?? []).some((m) => m.mountPath === '/tmp' && !m.readOnly)) {
     problems.push(`${at}: mount a writable emptyDir at /tmp (the root filesystem is read-only)`);
   }

@@ -11,6 +11,8 @@ export {
   containerEnv,
   conveyorApp,
   APP_PORT,
+  ADMIN_PORT,
+  ADMIN_PORT_NAME,
   ENDPOINT_PORT_ANNOTATION,
 } from './conventions';
 export { referenceProblems, type ExternalObjects } from './references';

@@ -38,6 +38,7 @@ export interface PodSpec {
 export interface Workload {
   readonly object: KubeObject;
   readonly podLabels: Record<string, string>;
+  readonly podAnnotations: Record<string, string>;
   readonly podSpec: PodSpec;
 }
 
@@ -58,7 +59,11 @@ export function workloadsOf(objects: readonly KubeObject[]): Workload[] {
     if (!isRecord(template)) continue;
     const podSpec = (object.kind === 'Pod' ? object['spec'] : template['spec']) as PodSpec;
     const podLabels = (get(template, 'metadata', 'labels') ?? {}) as Record<string, string>;
-    result.push({ object, podLabels, podSpec });
+    const podAnnotations = (get(template, 'metadata', 'annotations') ?? {}) as Record<
+      string,
+      string
+    >;
+    result.push({ object, podLabels, podAnnotations, podSpec });
   }
   return result;
 }

@@ -48,7 +48,9 @@ describe('fake Kubernetes API server', () => {
       .makeApiClient(CoreV1Api)
       .listNamespacedService({ namespace: 'conveyor-dev' });
     const orchestrator = services.items.find((s) => s.metadata?.name === 'orchestrator');
-    expect(orchestrator?.metadata?.annotations?.['k8s-svc-proxy.local/endpoint-port']).toBe('8080');
+    expect(orchestrator?.metadata?.annotations?.['k8s-svc-proxy.local/endpoint-port']).toBe(
+      'admin',
+    );
     const slices = await kc
       .makeApiClient(DiscoveryV1Api)
       .listNamespacedEndpointSlice({ namespace: 'conveyor-dev' });
