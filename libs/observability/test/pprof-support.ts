@@ -10,6 +10,8 @@ export interface DecodedProfile {
   readonly sampleTypes: string[];
   /** Sum of the last (default) sample type over every sample whose stack holds the function. */
   readonly valueByFunction: Map<string, number>;
+  /** The same for the first sample type. */
+  readonly firstValueByFunction: Map<string, number>;
 }
 
 export function decodePprof(gzipped: Buffer): DecodedProfile {
@@ -23,17 +25,24 @@ export function decodePprof(gzipped: Buffer): DecodedProfile {
     ]),
   );
   const valueByFunction = new Map<string, number>();
+  const firstValueByFunction = new Map<string, number>();
   const last = profile.sampleType.length - 1;
   for (const sample of profile.sample) {
     const names = new Set(
       sample.locationId.flatMap((id) => locationFunctions.get(String(id)) ?? []),
     );
-    for (const name of names)
+    for (const name of names) {
       valueByFunction.set(name, (valueByFunction.get(name) ?? 0) + Number(sample.value[last] ?? 0));
+      firstValueByFunction.set(
+        name,
+        (firstValueByFunction.get(name) ?? 0) + Number(sample.value[0] ?? 0),
+      );
+    }
   }
   return {
     sampleTypes: profile.sampleType.map((t) => `${str(t.type)}/${str(t.unit)}`),
     valueByFunction,
+    firstValueByFunction,
   };
 }
 

@@ -47,8 +47,11 @@ describe('/debug/pprof', () => {
     expect(res.headers.get('content-disposition')).toBe('attachment; filename="profile"');
     expect(res.body.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b])); // gzip magic
     const profile = decodePprof(res.body);
-    expect(profile.sampleTypes).toEqual(['cpu/nanoseconds']);
+    expect(profile.sampleTypes).toEqual(['samples/count', 'cpu/nanoseconds']);
     expect(profile.valueByFunction.get('spinForPprofTest')).toBeGreaterThan(0);
+    expect(profile.firstValueByFunction.get('spinForPprofTest')).toBeGreaterThan(0);
+    // Samples that caught the event loop waiting are not CPU samples.
+    expect(profile.firstValueByFunction.get('(idle)') ?? 0).toBe(0);
     expect(await metricLine(svc.url, 'conveyor_pprof_requests_total{')).toContain(
       'profile="profile",outcome="completed"',
     );

@@ -106,26 +106,45 @@ export async function captureTime(
 }
 
 /**
- * The time profiler reports [sample count, wall ns, cpu ns] per stack. A Go CPU profile is CPU
- * time only: wall time and idle samples counted as samples would make idle stacks look hot, so
- * only the cpu column is kept, and stacks that used no CPU are dropped.
+ * The time profiler reports [sample count, wall ns, cpu ns] per stack. A Go CPU profile is
+ * [samples/count, cpu/nanoseconds]: `samples` keeps V8's samples that caught the thread busy
+ * (idle ones would make the event loop's wait look hot); `cpu` is the thread CPU time measured
+ * between two samples, charged to the stack of the second, so work that starts and finishes
+ * between samples (< 10 ms) shows under "(idle)" there; `-sample_index=samples` attributes by
+ * busy samples instead. The wall column is dropped (the wall profile has it).
  */
 export function cpuOnly(profile: Profile): Profile {
   const strings = profile.stringTable;
-  const cpuIndex = profile.sampleType.findIndex(
-    (t) =>
-      strings.strings[Number(t.type)] === 'cpu' &&
-      strings.strings[Number(t.unit)] === 'nanoseconds',
+  const column = (type: string, unit: string) =>
+    profile.sampleType.findIndex(
+      (t) => strings.strings[Number(t.type)] === type && strings.strings[Number(t.unit)] === unit,
+    );
+  const cpuIndex = column('cpu', 'nanoseconds');
+  const countIndex = column('sample', 'count');
+  if (cpuIndex < 0 || countIndex < 0)
+    throw new Error('time profile lacks sample counts or cpu time (collectCpuTime is off)');
+  const idleFunctions = new Set(
+    profile.function.filter((f) => strings.strings[Number(f.name)] === '(idle)').map((f) => f.id),
   );
-  if (cpuIndex < 0) throw new Error('time profile has no cpu sample type (collectCpuTime is off)');
+  const idleLocations = new Set(
+    profile.location
+      .filter((l) => l.line.some((line) => idleFunctions.has(line.functionId)))
+      .map((l) => l.id),
+  );
+  const samplesType = new ValueType({
+    type: strings.dedup('samples'),
+    unit: strings.dedup('count'),
+  });
   const cpuType = new ValueType({ type: strings.dedup('cpu'), unit: strings.dedup('nanoseconds') });
-  profile.sampleType = [cpuType];
+  profile.sampleType = [samplesType, cpuType];
   profile.sample = profile.sample
     .map((s) => {
-      s.value = [s.value[cpuIndex] ?? 0];
+      const leaf = s.locationId[0];
+      const busy = leaf === undefined || !idleLocations.has(leaf);
+      s.value = [busy ? (s.value[countIndex] ?? 0) : 0, s.value[cpuIndex] ?? 0];
       return s;
     })
-    .filter((s) => Number(s.value[0]) > 0);
+    .filter((s) => s.value.some((v) => Number(v) > 0));
   profile.periodType = cpuType;
   profile.period = SAMPLE_INTERVAL_MICROS * 1000;
   profile.defaultSampleType = 0;
