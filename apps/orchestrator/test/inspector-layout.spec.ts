@@ -81,8 +81,9 @@ describe('run inspector: layout, wording and large values in headless Chromium',
     const q = unique('insp-layout');
     sys = await startSystem({
       workflows: {
-        'bundle.yaml': `
-name: bundle
+        // Named like the example, so the empty state offers the README's own curl.
+        'document-processing.yaml': `
+name: document-processing
 version: 1
 steps:
   ocr: { forEach: input.pages, concurrency: 2, queue: ${q}-ocr, input: '{ "page": item }' }
@@ -137,7 +138,13 @@ steps:
     await page.waitForSelector('#empty:not([hidden])');
     const hint = await page.textContent('#empty');
     expect(hint).toContain('No runs yet');
-    expect(hint).toMatch(new RegExp(`curl -s -X POST ${url}/api/workflows/\\w+/runs`));
+    expect(hint).toContain(
+      [
+        `curl -s -X POST ${url}/api/workflows/document-processing/runs \\`,
+        "  -H 'content-type: application/json' \\",
+        '  -d "{\\"input\\": $(cat examples/document-processing/sample/bundle.json), \\"waitMs\\": 60000}"',
+      ].join('\n'),
+    );
     expect(hint).toContain("-H 'content-type: application/json'");
     await page.screenshot({ path: join(SHOTS, 'inspector-empty.png') });
     const icon = await request(url).get('/inspector/favicon.svg');
@@ -153,8 +160,9 @@ steps:
       pages: Array.from({ length: 3 }, (_, i) => `page ${i}`),
       blob: 'x'.repeat(300_000),
     };
-    const ok = (await api.post('/api/workflows/bundle/runs').send({ input: big, waitMs: 20_000 }))
-      .body.run;
+    const ok = (
+      await api.post('/api/workflows/document-processing/runs').send({ input: big, waitMs: 20_000 })
+    ).body.run;
     expect(ok.status).toBe('succeeded');
     const failed = (
       await api.post('/api/workflows/broken/runs').send({ input: {}, waitMs: 20_000 })
