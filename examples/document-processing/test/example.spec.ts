@@ -191,4 +191,20 @@ describe('document-processing example: TypeScript and Python workers on RabbitMQ
       expect.objectContaining({ error: expect.objectContaining({ code: 'PAGE_UNREADABLE' }) }),
     ]);
   });
+
+  it.each([
+    ['an absolute path', '/etc/os-release'],
+    ['a path climbing out', '../../../../../etc/hostname'],
+  ])(
+    'refuses %s to a host file: the run fails and shows nothing of the file',
+    async (_what, uri) => {
+      const { body } = await startRun({ bundleId: `escape-${Date.now()}`, pages: [{ uri }] });
+      expect(body.run.status).toBe('failed');
+      expect(body.run.error.message).toContain(`cannot read page 1: uri ${JSON.stringify(uri)}`);
+      expect(body.run.error.message).toContain('relative to the pages root (PAGES_ROOT)');
+      expect(JSON.stringify(body.run)).not.toMatch(
+        /PRETTY_NAME|\/work\/|examples\/document-processing\/sample/,
+      );
+    },
+  );
 });
