@@ -73,8 +73,13 @@ export interface SvcProxyConfig {
   /** Upper bound for one proxied request; must leave room for /debug/pprof/profile?seconds=30. */
   readonly proxyTimeoutMs: number;
   readonly informerBackoff: { readonly initialMs: number; readonly maxMs: number };
-  /** Largest HTML body rewritten in memory; bigger HTML pages are streamed through unrewritten. */
+  /**
+   * Largest HTML body rewritten in one piece (with a Content-Length); bigger HTML pages are
+   * rewritten as they stream, so no page holds the event loop for long.
+   */
   readonly maxRewriteBytes: number;
+  /** server.maxConnections: connections beyond it are closed by Node as soon as they open. */
+  readonly maxConnections: number;
   /**
    * Opt-out of the sandbox CSP on proxied responses. All pods share the proxy's origin, so script
    * from one pod could otherwise act with the operator's session against every other pod.
@@ -227,7 +232,8 @@ const envSchema = z.object({
   PROXY_TIMEOUT_SECONDS: int('PROXY_TIMEOUT_SECONDS', 35, 3600, 300),
   INFORMER_BACKOFF_INITIAL_MS: int('INFORMER_BACKOFF_INITIAL_MS', 10, 60_000, 1000),
   INFORMER_BACKOFF_MAX_MS: int('INFORMER_BACKOFF_MAX_MS', 10, 600_000, 30_000),
-  MAX_REWRITE_BYTES: int('MAX_REWRITE_BYTES', 1024, 256 * 1024 * 1024, 16 * 1024 * 1024),
+  MAX_REWRITE_BYTES: int('MAX_REWRITE_BYTES', 1024, 16 * 1024 * 1024, 256 * 1024),
+  MAX_CONNECTIONS: int('MAX_CONNECTIONS', 1, 1_000_000, 2048),
 });
 
 /**
@@ -375,6 +381,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): SvcProxyConfig {
       maxMs: env2.INFORMER_BACKOFF_MAX_MS,
     },
     maxRewriteBytes: env2.MAX_REWRITE_BYTES,
+    maxConnections: env2.MAX_CONNECTIONS,
     insecurePodScripts: env2.INSECURE_POD_SCRIPTS,
     metricsBearerToken: env2.METRICS_BEARER_TOKEN || undefined,
   };

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { createApp } from './app';
 import { SessionCodec } from './auth/session';
 import { ConfigError, parseConfig, type SvcProxyConfig } from './config';
+import { limitConnections } from './connection-limit';
 import { Directory } from './discovery/directory';
 import { loadKubeConfig } from './discovery/kubeconfig';
 import type { TargetSource } from './discovery/source';
@@ -89,6 +90,7 @@ export async function start(config: SvcProxyConfig, options: StartOptions = {}):
   const app = createApp({ config, codec, directory, podProxy, obs, logger });
   const server = await obs.listen(app, config.port, config.host);
   server.on('upgrade', (req, socket, head) => podProxy.upgrade(req, socket, head));
+  limitConnections(server, config.maxConnections, logger, obs.registry);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {

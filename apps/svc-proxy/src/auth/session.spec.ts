@@ -36,6 +36,27 @@ describe('sealed cookie sessions', () => {
     expect(line).toMatch(/; SameSite=Lax/);
   });
 
+  it('remembers a verified seal until the expiry inside it, and not beyond', async () => {
+    const codec = new SessionCodec(config);
+    const { req, res } = exchange();
+    const session = await codec.open(req, res);
+    session.user = user;
+    await session.save();
+    const cookie = (setCookies(res)[0] ?? '').split(';', 1)[0] ?? '';
+    const first = await codec.read(cookie);
+    expect(first.user?.email).toBe('a@example.com');
+    // The same frozen object again: no unsealing, no copy.
+    expect(await codec.read(cookie)).toBe(first);
+    expect(Object.isFrozen(first.user)).toBe(true);
+    const expiry = Number(cookie.split('*')[5]);
+    const now = jest.spyOn(Date, 'now').mockReturnValue(expiry + 120_000);
+    try {
+      expect(await codec.read(cookie)).toEqual({});
+    } finally {
+      now.mockRestore();
+    }
+  });
+
   it('drops Secure only when insecureCookie is set', async () => {
     const codec = new SessionCodec({ ...config, insecureCookie: true });
     const { req, res } = exchange();
@@ -58,7 +79,7 @@ describe('sealed cookie sessions', () => {
     expect(again.user).toEqual(user);
   });
 
-  it("hands out copies: changing one request's session never leaks into the verification cache", async () => {
+  it("hands out frozen data: one request's session cannot change the verification cache", async () => {
     const codec = new SessionCodec(config);
     const a = exchange();
     const s = await codec.open(a.req, a.res);
@@ -66,7 +87,7 @@ describe('sealed cookie sessions', () => {
     await s.save();
     const cookie = setCookies(a.res)[0]?.split(';')[0] ?? '';
     const one = await codec.open(exchange(cookie).req, exchange().res);
-    (one.user as { email: string }).email = 'mallory@evil.com';
+    expect(() => ((one.user as { email: string }).email = 'mallory@evil.com')).toThrow(TypeError);
     const two = await codec.open(exchange(cookie).req, exchange().res);
     expect(two.user?.email).toBe('a@example.com');
   });

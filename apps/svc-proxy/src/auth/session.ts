@@ -38,20 +38,39 @@ export interface Session extends SessionData {
 }
 
 const UNSEAL_CACHE_SIZE = 10_000;
-const UNSEAL_CACHE_MS = 60_000;
+/** Upper bound when a seal carries no expiry of its own (iron-session always sets one). */
+const UNSEAL_CACHE_FALLBACK_MS = 60_000;
+
+/** The expiry iron writes into a seal (`Fe26.2*…*<expiration ms>*…`), if any. */
+function sealExpiry(sealed: string): number | undefined {
+  const expiration = sealed.split('~', 1)[0]?.split('*')[5];
+  return expiration && /^\d+$/.test(expiration) ? Number(expiration) : undefined;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
 
 /**
  * Cookie sessions sealed with iron (AES-256-CBC + HMAC-SHA256, expiry inside the seal) through
  * iron-session's sealData/unsealData, so the proxy keeps no session store and any replica can
  * read any cookie. iron-session's getIronSession() is not used: it unseals on every request, and
  * unsealing (two PBKDF2 derivations through WebCrypto) dominated the proxy's per-request cost.
- * Here verified seals are remembered for a minute, keyed by the exact cookie value, so a cached
- * entry is only ever returned for a byte-identical cookie that already passed verification.
+ * Here verified seals are remembered until the expiry inside the seal, keyed by the exact
+ * cookie value (a bounded LRU), so a cached entry is only ever returned for a byte-identical
+ * cookie that already passed verification with one of this process's secrets. Secrets are
+ * configuration: rotating them restarts the process, which starts with an empty cache. Cached
+ * data is frozen and shared, never copied per request.
  */
 export class SessionCodec {
   private readonly cookieOptions: SerializeOptions;
   private readonly password: Record<string, string>;
   private readonly verified = new Map<string, { data: SessionData; until: number }>();
+  private static readonly EMPTY: SessionData = Object.freeze({});
 
   constructor(readonly config: SessionConfig) {
     this.password = { ...config.secrets };
@@ -69,10 +88,18 @@ export class SessionCodec {
   /** The session data in a Cookie header; {} when absent, forged, tampered with or expired. */
   async read(cookieHeader: string | undefined): Promise<SessionData> {
     const value = cookieHeader ? parseCookies(cookieHeader)[this.config.cookieName] : undefined;
-    if (!value) return {};
+    if (!value) return SessionCodec.EMPTY;
     const now = Date.now();
     const hit = this.verified.get(value);
-    if (hit && hit.until > now) return structuredClone(hit.data);
+    if (hit) {
+      if (hit.until > now) {
+        // Most recently used last: the oldest entry is the first one evicted.
+        this.verified.delete(value);
+        this.verified.set(value, hit);
+        return hit.data;
+      }
+      this.verified.delete(value);
+    }
     let data: SessionData;
     try {
       data = await unsealData<SessionData>(value, {
@@ -82,13 +109,14 @@ export class SessionCodec {
     } catch {
       return {}; // malformed beyond what unsealData itself maps to {}
     }
-    if (data.user !== undefined || data.login !== undefined) {
-      if (this.verified.size >= UNSEAL_CACHE_SIZE) {
-        const oldest = this.verified.keys().next().value;
-        if (oldest !== undefined) this.verified.delete(oldest);
-      }
-      this.verified.set(value, { data: structuredClone(data), until: now + UNSEAL_CACHE_MS });
+    if (data.user === undefined && data.login === undefined) return data;
+    const until = sealExpiry(value) ?? now + UNSEAL_CACHE_FALLBACK_MS;
+    if (this.verified.size >= UNSEAL_CACHE_SIZE) {
+      const oldest = this.verified.keys().next().value;
+      if (oldest !== undefined) this.verified.delete(oldest);
     }
+    deepFreeze(data);
+    this.verified.set(value, { data, until });
     return data;
   }
 

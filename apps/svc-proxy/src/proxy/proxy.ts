@@ -19,7 +19,7 @@ import { crossSiteProfilePage } from '../web/pages';
 import { audit, type AuditRecord } from './audit';
 import { upstreamHeaders } from './headers';
 import { downstreamHeaders, type ResponsePolicy } from './response-headers';
-import { htmlRewriter, rewriteHtml } from './rewrite';
+import { htmlRewriter, rewriteHtml, yieldingSlices } from './rewrite';
 import { parseProxyPath } from './route';
 import { rejectUpgrade, tunnel } from './websocket';
 
@@ -52,6 +52,9 @@ const errorMessage = (error: unknown): string =>
  * plain link or `<img>`; those requests carry `Sec-Fetch-Site: cross-site` or `same-site`.
  */
 const EXPENSIVE = /^\/debug\/pprof\/(?:profile|trace)$/;
+
+/** Characters of a streamed HTML page tokenized in one go before other work gets a turn. */
+const REWRITE_SLICE_CHARS = 16 * 1024;
 
 function plainError(res: ServerResponse, status: number, message: string): void {
   if (res.headersSent) {
@@ -271,10 +274,11 @@ export function createPodProxy(deps: {
         logger.error({ err: errorMessage(error), path: exchange.path }, 'HTML rewrite failed');
         res.destroy();
       });
-      rewriter.pipe(res);
-      rewriter.write(chunks.join(''));
+      const slices = yieldingSlices(REWRITE_SLICE_CHARS);
+      slices.pipe(rewriter).pipe(res);
+      slices.write(chunks.join(''));
       chunks.length = 0;
-      proxyRes.pipe(rewriter);
+      proxyRes.pipe(slices);
     };
     proxyRes.on('data', onData);
     proxyRes.on('end', onEnd);
@@ -290,6 +294,10 @@ export function createPodProxy(deps: {
     // would otherwise take the process down.
     try {
       proxyRes.on('error', () => res.destroy());
+      // The operator left before the answer was complete: stop reading (and rewriting) it.
+      res.once('close', () => {
+        if (!res.writableFinished) proxyRes.destroy();
+      });
       const status = proxyRes.statusCode ?? 502;
       const filtered = downstreamHeaders(proxyRes.headers, exchange.policy);
       if (filtered.kind === 'off-origin-redirect') {

@@ -1,3 +1,4 @@
+import { Transform } from 'node:stream';
 import { RewritingStream } from 'parse5-html-rewriting-stream';
 
 /** What a pod-relative URL is rewritten against. */
@@ -117,6 +118,34 @@ export function htmlRewriter(ctx: RewriteContext): RewritingStream {
     else rewriter.emitRaw(rawHtml);
   });
   return rewriter;
+}
+
+/**
+ * Cuts a string stream into slices of at most `size` characters and lets the event loop run
+ * between them: the tokenizer handles each write synchronously, so this bounds how long one
+ * piece of a large page can hold up every other request. Never splits a surrogate pair.
+ */
+export function yieldingSlices(size: number): Transform {
+  return new Transform({
+    decodeStrings: false,
+    encoding: 'utf8',
+    transform(chunk: string, _encoding, done) {
+      let offset = 0;
+      const next = () => {
+        if (offset >= chunk.length) {
+          done();
+          return;
+        }
+        let end = Math.min(offset + size, chunk.length);
+        const last = chunk.charCodeAt(end - 1);
+        if (end < chunk.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
+        this.push(chunk.slice(offset, end));
+        offset = end;
+        setImmediate(next);
+      };
+      next();
+    },
+  });
 }
 
 /**

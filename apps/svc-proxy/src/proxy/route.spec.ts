@@ -42,6 +42,11 @@ describe('proxy path parsing', () => {
     '/proxy/shop/cart/cart-0/debug%00/vars',
     '/proxy/shop/cart/cart-0/debug vars',
     '/proxy/shop/cart/cart-0/debug/%252e%252e/', // %25 then 2e: decodes once to %2e
+    '/proxy/shop/cart/cart-0/%25%32%65%25%32%65/db', // escaped hex digits: %2e after one decoding
+    '/proxy/shop/cart/cart-0/debug%25%32%66vars', // → %2f
+    '/proxy/shop/cart/cart-0/debug%25%35%43vars', // → %5c
+    '/proxy/shop/cart/cart-0/x%25%30%30', // → %00
+    '/proxy/shop/cart/cart-0/%2525%2532%2565', // → %25%32%65 → %2e
   ])('refuses traversal %s', (url) => {
     const route = parseProxyPath(url);
     expect(route.kind).toBe('invalid');
@@ -57,6 +62,10 @@ describe('proxy path parsing', () => {
     'http://127.0.0.4:8080/debug/vars',
   ])('refuses malformed names %s', (url) => {
     expect(parseProxyPath(url)).toMatchObject({ kind: 'invalid' });
+  });
+
+  it('still accepts ordinary escapes', () => {
+    expect(parseProxyPath('/proxy/a/b/c/x%20y%41%zz')).toMatchObject({ kind: 'route' });
   });
 
   it('builds paths for the landing page', () => {

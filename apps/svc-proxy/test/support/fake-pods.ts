@@ -188,6 +188,7 @@ export class FakePod {
         case '/big-html': {
           // A large page (?mib=) with absolute links everywhere, held open before its tail until
           // releaseBigPage(), so a test can look at what the client got while the page is in flight.
+          this.bigPageSent = false;
           res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
           const line = '<a href="/debug/vars">v</a><a href="heap">h</a>\n';
           const block = line.repeat(Math.ceil(65536 / line.length));
