@@ -66,6 +66,22 @@ describe('game end and draw claims', () => {
     expect(game.legalMoves).toEqual([]);
   });
 
+  it('says a side lost all its pieces rather than that it has no legal move', () => {
+    expect(describeGame(gameFrom('W:W:BK1,5')).boardStatus).toEqual({
+      state: 'finished',
+      winner: 'black',
+      reason: 'no-moves',
+      description: 'White has no pieces left: Black wins.',
+    });
+    expect(describeGame(gameFrom('B:W1,2:B')).boardStatus).toMatchObject({
+      description: 'Black has no pieces left: White wins.',
+    });
+    // Pieces on the board but all blocked: that is "no legal move".
+    expect(describeGame(gameFrom('W:W1:B5,10')).boardStatus).toMatchObject({
+      description: 'White has no legal move: Black wins.',
+    });
+  });
+
   it('allows a claim with equal kings only, not with men on the board', () => {
     expect(describeGame(gameFrom('W:WK1:BK32')).drawClaim).toEqual({
       available: true,

@@ -118,11 +118,15 @@ function boardStatusOf(game: Game): BoardStatus {
     case 'win': {
       // Resignation is recorded by the app (GameRecord.termination), never in the replayed game.
       const loser = status.winner === 'white' ? 'black' : 'white';
+      // Both are "no legal move" by the rules; a player whose last piece was taken reads it so.
+      const hasPieces = boardOf(currentPosition(game)).some((p) => p.color === loser);
       return {
         state: 'finished',
         winner: status.winner,
         reason: 'no-moves',
-        description: `${title(loser)} has no legal move: ${title(status.winner)} wins.`,
+        description: hasPieces
+          ? `${title(loser)} has no legal move: ${title(status.winner)} wins.`
+          : `${title(loser)} has no pieces left: ${title(status.winner)} wins.`,
       };
     }
     case 'draw':

@@ -2,12 +2,19 @@ import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { formatMovePath, newGame, playMove, search, type Game } from '@conveyor/draughts';
+import type { MoveRecord } from '../src/game-record';
 import type { GameView } from '../src/game-view';
+import { openDatabase } from '../src/persistence/database';
+import { GameStore } from '../src/persistence/game-store';
+import { describeGame } from '../src/rules';
 import type { RunningCheckers } from '../src/main';
-import { createTestStorage, startTestServer, type TestStorage } from './harness';
+import { createTestStorage, startTestServer, testConfig, type TestStorage } from './harness';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const OUTPUT_DIR = join(__dirname, '..', 'test-output');
+/** Screenshots kept in the repository, looked at when the page changes. */
+const IMAGES_DIR = join(__dirname, '..', '..', '..', 'docs', 'images');
 
 /**
  * A person's game in headless Chromium: new game against the easy engine, every human move made
@@ -113,7 +120,7 @@ describe('playing in the browser', () => {
     await page.waitForSelector('body[data-state="finished"]');
     const status = (await page.textContent('#status')) ?? '';
     expect(status).toMatch(/^(1-0|0-1|1\/2-1\/2) — /);
-    expect(status).toMatch(/no legal move|occurred three times|without a capture/);
+    expect(status).toMatch(/no legal move|no pieces left|occurred three times|without a capture/);
     const gameId = new URL(page.url()).hash.slice(1);
     const stored = (await (await fetch(`${server.url}/api/games/${gameId}`)).json()) as {
       moves: unknown[];
@@ -195,6 +202,132 @@ describe('playing in the browser', () => {
     expect(pageErrors).toEqual([]);
   });
 });
+
+describe('what the page shows about the engine and a resumed game', () => {
+  let storage: TestStorage;
+  let server: RunningCheckers;
+  let browser: Browser;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    storage = createTestStorage('sqlite');
+    server = await startTestServer(storage.env);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    mkdirSync(IMAGES_DIR, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await storage?.dispose();
+  });
+
+  const open = async (path = '') => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 820 } });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text());
+    });
+    await page.goto(`${server.url}/${path}`);
+    return page;
+  };
+
+  it("shows the engine's time for each of its moves, and the resumed game's side and difficulty", async () => {
+    const page = await open();
+    await page.waitForSelector('body[data-state="no-game"]');
+    await page.selectOption('#side', 'black');
+    await page.selectOption('#difficulty', 'hard');
+    await page.click('#new-game-button');
+    // The engine (White, hard) moves first.
+    await page.waitForSelector('body[data-state="human-turn"]', { timeout: 60_000 });
+    const gameId = new URL(page.url()).hash.slice(1);
+    const view = (await (await fetch(`${server.url}/api/games/${gameId}`)).json()) as GameView;
+    const engineMove = view.moves[0];
+    const ms = `${Math.round(engineMove?.stats?.elapsedMs ?? NaN)} ms`;
+    // Visible on the page, not only in a tooltip: beside the move and under the status.
+    expect(await page.textContent('#move-list li span .engine-time')).toBe(ms);
+    expect(await page.isVisible('#move-list li span .engine-time')).toBe(true);
+    expect(await page.textContent('#engine-info')).toContain(
+      `Engine's last move ${engineMove?.notation}: ${ms}`,
+    );
+    expect(await page.isVisible('#engine-info')).toBe(true);
+    await page.screenshot({ path: join(IMAGES_DIR, 'checkers-engine-time.png') });
+
+    // Opened from its URL in a fresh page, the menus show this game's settings, not the defaults.
+    const resumed = await open(`#${gameId}`);
+    await resumed.waitForSelector('body[data-state="human-turn"]');
+    expect(await resumed.inputValue('#difficulty')).toBe('hard');
+    expect(await resumed.inputValue('#side')).toBe('black');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('says White has no pieces left when the engine took them all', async () => {
+    // The engine (Black) takes every white piece against a careless human; stored directly.
+    const moves = lineLosingEveryWhitePiece();
+    const db = await openDatabase(testConfig(storage.env).database);
+    let id: string;
+    try {
+      const store = new GameStore(db);
+      const created = await store.create({ humanSide: 'white', difficulty: 'medium' });
+      await store.update(created, {
+        moves: moves.map((notation, i): MoveRecord =>
+          i % 2 === 0
+            ? { by: 'human', notation }
+            : {
+                by: 'engine',
+                notation,
+                stats: { score: 0, depth: 4, nodes: 1_000, elapsedMs: 12 },
+              },
+        ),
+        termination: null,
+      });
+      id = created.id;
+    } finally {
+      await db.destroy();
+    }
+    const page = await open(`#${id}`);
+    await page.waitForSelector('body[data-state="finished"]');
+    expect(await page.textContent('#status')).toBe('0-1 — White has no pieces left: Black wins.');
+    expect(
+      await page.$$eval('#board .piece', (els) => els.every((e) => e.classList.contains('black'))),
+    ).toBe(true);
+    await page.screenshot({ path: join(IMAGES_DIR, 'checkers-no-pieces-left.png') });
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+/**
+ * A game from the start in which White (a careless human: a seeded random move) loses every
+ * piece to Black (a 4-ply search). Deterministic: no time limits.
+ */
+function lineLosingEveryWhitePiece(): string[] {
+  for (let seed = 1; seed <= 40; seed++) {
+    let game: Game = newGame();
+    const moves: string[] = [];
+    while (game.status.kind === 'ongoing' && moves.length < 300) {
+      const white = moves.length % 2 === 0;
+      const { move } = search(
+        game,
+        white
+          ? { depth: 1, randomize: true, randomMargin: 100, seed: seed * 31 + moves.length }
+          : { depth: 4 },
+      );
+      if (!move) break;
+      const next = playMove(game, move);
+      if (!next.ok) throw new Error(next.error.message);
+      game = next.value;
+      moves.push(formatMovePath(move));
+    }
+    const status = describeGame(game).boardStatus;
+    if (status.state === 'finished' && status.winner === 'black' && moves.length % 2 === 0) {
+      const white = describeGame(game).board.filter((p) => p.color === 'white');
+      if (white.length === 0) return moves;
+    }
+  }
+  throw new Error('no seeded game lost every white piece');
+}
 
 /** Drags the piece on `from` to its lowest-numbered legal destination. */
 async function dragFirstMove(page: Page, from: number): Promise<void> {

@@ -32,6 +32,7 @@ const els = {
   resign: $<HTMLButtonElement>('resign'),
   pdn: $<HTMLAnchorElement>('download-pdn'),
   moveList: $<HTMLOListElement>('move-list'),
+  engineInfo: $('engine-info'),
   info: $('game-info'),
 };
 
@@ -69,6 +70,7 @@ function showGame(view: GameView): void {
     els.status.textContent = `${cap(view.status.turn)} to move (${whose})${mustCapture ? ' — capture is compulsory' : ''}`;
   }
   els.info.textContent = `You play ${view.humanSide} at ${view.difficulty} difficulty.`;
+  showEngineInfo(view.moves);
   els.pdn.href = api.pdnUrl(view.id);
   els.pdn.download = `checkers-${view.id}.pdn`;
   renderMoveList(view.moves);
@@ -90,13 +92,31 @@ function renderMoveList(moves: readonly PlayedMoveView[]): void {
       items.push(current);
     }
     const span = cell(move.notation);
-    span.title = move.stats
-      ? `engine: depth ${move.stats.depth}, ${move.stats.nodes} nodes, ${Math.round(move.stats.elapsedMs)} ms`
-      : 'your move';
+    if (move.stats) {
+      // The engine's thinking time beside each of its moves; depth and nodes on hover.
+      const time = document.createElement('small');
+      time.className = 'engine-time';
+      time.textContent = formatMs(move.stats.elapsedMs);
+      span.append(' ', time);
+      span.title = `engine: depth ${move.stats.depth}, ${move.stats.nodes.toLocaleString('en')} nodes, ${formatMs(move.stats.elapsedMs)}`;
+    } else {
+      span.title = 'your move';
+    }
     current.appendChild(span);
   }
   els.moveList.replaceChildren(...items);
   els.moveList.scrollTop = els.moveList.scrollHeight;
+}
+
+const formatMs = (ms: number) => `${Math.round(ms)} ms`;
+
+/** The engine's last move and how long it thought, always in view beside the board. */
+function showEngineInfo(moves: readonly PlayedMoveView[]): void {
+  const last = [...moves].reverse().find((m) => m.stats);
+  els.engineInfo.hidden = !last?.stats;
+  if (!last?.stats) return;
+  const { depth, nodes, elapsedMs } = last.stats;
+  els.engineInfo.textContent = `Engine's last move ${last.notation}: ${formatMs(elapsedMs)} (depth ${depth}, ${nodes.toLocaleString('en')} nodes)`;
 }
 
 function cell(text: string): HTMLSpanElement {
@@ -216,6 +236,9 @@ async function resume(): Promise<void> {
   try {
     const view = await api.getGame(id);
     board.setFlipped(view.humanSide === 'black');
+    // The menus show the resumed game's settings, so "New game" starts a game like it.
+    els.side.value = view.humanSide;
+    els.difficulty.value = view.difficulty;
     showGame(view);
     await engineReplyIfDue();
   } catch {
