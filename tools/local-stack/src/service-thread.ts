@@ -87,7 +87,10 @@ async function startService(
       let told = false;
       await checkers.ensureBundles(spec.env['BUNDLE_DIR'] ?? '', {
         onBuild: () => {
-          if (!told) note('building the checkers bundles (the first start only)…');
+          if (!told)
+            note(
+              'building the checkers bundles (on a first start, or after their sources changed)…',
+            );
           told = true;
         },
       });
