@@ -5,6 +5,7 @@ import type { StepProgress, StepRequest, StepResult } from '@conveyor/contracts'
 import { stepIdempotencyKey } from '@conveyor/contracts';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { batchPrefetch, MicroBatcher, type BatchStepHandlerDefinition } from './batch';
 import { FatalStepError, toStepError } from './errors';
 import {
   assertStepQueue,
@@ -64,8 +65,7 @@ export function defineStepHandler<I = unknown, O = unknown>(
 export interface StepWorkerOptions {
   bus: Bus;
   // Handlers of different input/output types live side by side; each checks its own types.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  handlers: readonly StepHandlerDefinition<any, any>[];
+  handlers: readonly AnyStepHandler[];
   /** Shown in results and the run inspector. Default `<hostname>/<pid>`. */
   workerId?: string;
   logger?: Logger;
@@ -85,6 +85,15 @@ export interface StepWorkerOptions {
    * orchestrator, as a worker that ignores `chain` does.
    */
   continueChains?: boolean;
+}
+
+/** A single-item or a batch handler definition, of any input/output types. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyStepHandler = StepHandlerDefinition<any, any> | BatchStepHandlerDefinition<any, any>;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function isBatchHandler(handler: AnyStepHandler): handler is BatchStepHandlerDefinition<any, any> {
+  return 'kind' in handler && handler.kind === 'batch';
 }
 
 export interface StepWorker {
@@ -119,23 +128,37 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
   for (const handler of options.handlers) {
     const queue = stepQueue(handler.queue, queueType);
     await assertStepQueue(bus, queue);
+    // A batch handler's items go through the batcher; everything else about an item (input and
+    // output checks, heartbeats, chain, result, ack after confirm) is the single-item path.
+    let execute: Execute;
+    let prefetch: number;
+    if (isBatchHandler(handler)) {
+      const batcher = new MicroBatcher(handler, shutdown.signal);
+      execute = (context) => batcher.submit(context);
+      prefetch = batchPrefetch(handler);
+    } else {
+      const single = handler;
+      execute = (context) => single.handle(context);
+      prefetch = handler.concurrency ?? 8;
+    }
     const subscription = await bus.consume(
       queue,
       async (delivery: Delivery<StepRequest>) => {
         inFlight++;
         try {
-          await runAttempt(handler, delivery);
+          await runAttempt(handler, execute, delivery);
         } finally {
           inFlight--;
         }
       },
-      { prefetch: handler.concurrency ?? 8 },
+      { prefetch },
     );
     subscriptions.push(subscription);
   }
 
   async function runAttempt(
-    handler: StepHandlerDefinition<unknown, unknown>,
+    handler: Pick<AnyStepHandler, 'queue' | 'input' | 'output' | 'heartbeatIntervalMs'>,
+    execute: Execute,
     delivery: Delivery<StepRequest>,
   ) {
     const request = delivery.message;
@@ -202,7 +225,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
         }
         input = parsed.data;
       }
-      let output = await handler.handle({
+      let output = await execute({
         input,
         request,
         runId: request.runId,
@@ -319,6 +342,9 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
     },
   };
 }
+
+/** Runs one item: the handler itself, or a place in the next batch. */
+type Execute = (context: StepContext<unknown>) => Promise<unknown>;
 
 /** The request's key, computed as the orchestrator does for requests that predate the field. */
 function idempotencyKeyOf(request: StepRequest): string {
