@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { baselineCommand } from './commands/baseline-command';
 import { EVAL_SPLITS, evalCommand, type EvalSplit } from './commands/eval-command';
 import { trainCommand } from './commands/train-command';
+import { CheckpointStore } from './train/checkpoint-store';
 import { parseLabelList, type ExtraDataInput } from './data/extra-data';
 import { DEFAULT_HOLDOUT } from './data/holdout';
 import { DEFAULT_VALIDATION } from './data/selection-split';
@@ -206,7 +207,10 @@ withExtraDataOptions(
     'var/classifier/train-run',
   )
   .option('--out <dir>', 'where the finished model is written', 'var/classifier/model')
-  .option('--resume', 'continue the run in --run-dir from its last checkpoint', false)
+  .option(
+    '--resume [dir]',
+    "continue a run from its newest checkpoint: --resume DIR takes the run's own options from DIR (only session options — --max-steps, --epochs, --time-budget, --eval-*, --checkpoint-*, --threads, --out — may be given); bare --resume continues --run-dir with the options given",
+  )
   .option('--seed <n>', 'seed for initialisation, batching and dropout', number, 42)
   .option(
     '--holdout-fraction <f>',
@@ -251,48 +255,110 @@ withExtraDataOptions(
     'stop fine-tuning after this many minutes and save the model',
     number,
   )
-  .action(async (o: Record<string, string | string[] | number | boolean | undefined>) => {
-    const defined = <T>(key: string, value: T | undefined) =>
-      value === undefined ? {} : { [key]: value };
-    await trainCommand(
-      {
-        data: String(o['data']),
-        runDir: String(o['runDir']),
-        out: String(o['out']),
-        seed: Number(o['seed']),
-        holdout: { fraction: Number(o['holdoutFraction']), seed: Number(o['holdoutSeed']) },
-        validation: {
-          fraction: Number(o['validationFraction']),
-          seed: Number(o['validationSeed']),
-        },
-        ...extraDataFrom(o),
-        ...defined('limit', o['limit']),
-        ...defined('tokenizer', o['tokenizer']),
-        ...defined('vocabSize', o['vocabSize']),
-        ...defined('init', o['init']),
-        model: {
-          ...defined('dModel', o['dModel']),
-          ...defined('dFf', o['dFf']),
-          ...defined('numHeads', o['heads']),
-          ...defined('numLayers', o['layers']),
-          ...defined('dropoutRate', o['dropout']),
-        },
-        ...defined('headTokens', o['headTokens']),
-        ...defined('tailTokens', o['tailTokens']),
-        ...defined('warmupSteps', o['warmupSteps']),
-        ...defined('pretrainSteps', o['pretrainSteps']),
+  .option('--checkpoint-every <n>', 'also checkpoint every n steps', positiveInt)
+  .option(
+    '--checkpoint-minutes <m>',
+    'also checkpoint when this many minutes passed since the last one (default 10)',
+    number,
+  )
+  .option(
+    '--stop-at-step <n>',
+    "checkpoint and stop when the run reaches step n (a session's share of a longer run)",
+    positiveInt,
+  )
+  .addOption(
+    new Option(
+      '--threads <n>',
+      'training threads: 2 = data-parallel on two worker threads (gradients of half a batch each, averaged)',
+    )
+      .choices(['1', '2'])
+      .argParser(Number),
+  )
+  .action(
+    async (
+      o: Record<string, string | string[] | number | boolean | undefined>,
+      command: Command,
+    ) => {
+      const defined = <T>(key: string, value: T | undefined) =>
+        value === undefined ? {} : { [key]: value };
+      const session = {
+        ...defined('out', command.getOptionValueSource('out') === 'cli' ? o['out'] : undefined),
         ...defined('epochs', o['epochs']),
         ...defined('maxSteps', o['maxSteps']),
-        ...defined('learningRate', o['lr']),
-        ...defined('maxBatchSize', o['batchSize']),
-        ...defined('maxTokensPerBatch', o['maxTokens']),
         ...defined('evalEvery', o['evalEvery']),
         ...defined('evalRows', o['evalRows']),
         ...defined('timeBudgetMinutes', o['timeBudget']),
-      },
-      Boolean(o['resume']),
-    );
-  });
+        ...defined('checkpointEvery', o['checkpointEvery']),
+        ...defined('checkpointMinutes', o['checkpointMinutes']),
+        ...defined('threads', o['threads']),
+      };
+      const stopAtStep = o['stopAtStep'] as number | undefined;
+      if (typeof o['resume'] === 'string') {
+        // The run's own options come from its checkpoint; anything defining the run is refused.
+        const allowed = new Set([
+          'out',
+          'epochs',
+          'maxSteps',
+          'evalEvery',
+          'evalRows',
+          'timeBudget',
+          'checkpointEvery',
+          'checkpointMinutes',
+          'threads',
+          'stopAtStep',
+          'resume',
+        ]);
+        const extra = command.options
+          .map((opt) => opt.attributeName())
+          .filter((key) => command.getOptionValueSource(key) === 'cli' && !allowed.has(key));
+        if (extra.length > 0)
+          throw new Error(
+            `--resume DIR continues the run with its own options; ${extra.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} cannot change (start a new --run-dir, or use bare --resume with --run-dir and every option)`,
+          );
+        const runDir = o['resume'];
+        const saved = new CheckpointStore(runDir).latest().state.options;
+        await trainCommand(
+          { ...saved, runDir, ...session },
+          { resume: true, ...defined('stopAtStep', stopAtStep) },
+        );
+        return;
+      }
+      await trainCommand(
+        {
+          data: String(o['data']),
+          runDir: String(o['runDir']),
+          out: String(o['out']),
+          seed: Number(o['seed']),
+          holdout: { fraction: Number(o['holdoutFraction']), seed: Number(o['holdoutSeed']) },
+          validation: {
+            fraction: Number(o['validationFraction']),
+            seed: Number(o['validationSeed']),
+          },
+          ...extraDataFrom(o),
+          ...defined('limit', o['limit']),
+          ...defined('tokenizer', o['tokenizer']),
+          ...defined('vocabSize', o['vocabSize']),
+          ...defined('init', o['init']),
+          model: {
+            ...defined('dModel', o['dModel']),
+            ...defined('dFf', o['dFf']),
+            ...defined('numHeads', o['heads']),
+            ...defined('numLayers', o['layers']),
+            ...defined('dropoutRate', o['dropout']),
+          },
+          ...defined('headTokens', o['headTokens']),
+          ...defined('tailTokens', o['tailTokens']),
+          ...defined('warmupSteps', o['warmupSteps']),
+          ...defined('pretrainSteps', o['pretrainSteps']),
+          ...defined('learningRate', o['lr']),
+          ...defined('maxBatchSize', o['batchSize']),
+          ...defined('maxTokensPerBatch', o['maxTokens']),
+          ...session,
+        },
+        { resume: o['resume'] === true, ...defined('stopAtStep', stopAtStep) },
+      );
+    },
+  );
 
 program
   .command('predict')

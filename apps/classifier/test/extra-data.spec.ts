@@ -163,7 +163,7 @@ describe('extra rows read from kaggle-valid-preprocessed.csv', () => {
       { log: (m) => logs.push(m), progress: () => undefined },
     );
     // Training reports on its validation split (6 of the 18 non-held-out rows), never the held-out side.
-    expect(result.report.total).toBe(6);
+    expect(result.status === 'finished' && result.report.total).toBe(6);
     const log = logs.join('\n');
     expect(log).toMatch(/12 training rows, 6 validation rows .*, 6 held out/);
     expect(log).toMatch(/2 of 4 rows kept \(none 1, low 0, high 1\)/);

@@ -2,12 +2,17 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { runTraining, type TrainEvents } from '../src/train/train-run';
+import { runTraining, type TrainEvents, type TrainResult } from '../src/train/train-run';
 import { WORKSPACE_ROOT } from '../src/paths';
 import { fixture, tempDir } from './helpers';
 
 const run = promisify(execFile);
 const quiet: TrainEvents = { log: () => undefined, progress: () => undefined };
+
+function finished(result: TrainResult): Extract<TrainResult, { status: 'finished' }> {
+  if (result.status !== 'finished') throw new Error(`training stopped at step ${result.steps}`);
+  return result;
+}
 
 /** The CLI as a user runs it, in a child process. */
 async function cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
@@ -48,7 +53,7 @@ describe('training and the eval CLI', () => {
   const dirB = tempDir('train-b');
 
   it('trains, checkpoints and writes a loadable model with its metrics and learning curve', async () => {
-    const result = await runTraining(tiny(dirA), { resume: false }, quiet);
+    const result = finished(await runTraining(tiny(dirA), { resume: false }, quiet));
     expect(result.steps).toBe(3);
     expect(result.report.total).toBe(6);
     for (const file of [

@@ -21,8 +21,8 @@ export type { NamedTensor, SafetensorsFile, SafetensorsDtype } from './safetenso
 export { collateSeq2Seq, disposeBatch, padSequences, shiftRight } from './batch';
 export type { Seq2SeqExample, T5Batch, CollateOptions } from './batch';
 export { maskedCrossEntropy, tokenLogProbs } from './loss';
-export { AdamW, clipByGlobalNorm } from './optimizer';
-export type { AdamWOptions, Optimizer } from './optimizer';
+export { AdamW, clipByGlobalNorm, serializeAdamWState, deserializeAdamWState } from './optimizer';
+export type { AdamWOptions, AdamWState, Optimizer } from './optimizer';
 export { Adafactor } from './adafactor';
 export type { AdafactorOptions } from './adafactor';
 export { makeSchedule } from './schedule';

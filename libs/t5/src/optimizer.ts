@@ -1,6 +1,7 @@
 // AdamW (decoupled weight decay, Loshchilov & Hutter) and global-norm gradient clipping.
 // tfjs ships Adam but not decoupled decay, which fine-tuning T5 needs, so the update is written out.
 import * as tf from '@tensorflow/tfjs-core';
+import { readSafetensors, writeSafetensors, type NamedTensor } from './safetensors';
 
 /** What T5Trainer needs from an optimiser. */
 export interface Optimizer {
@@ -21,6 +22,15 @@ export interface AdamWOptions {
   weightDecay?: number;
   /** Parameters whose name matches are not decayed; default: layer norms (as HF Trainer does). */
   noDecay?: (name: string) => boolean;
+}
+
+/** AdamW's complete state: see AdamW.getState. */
+export interface AdamWState {
+  readonly step: number;
+  readonly moments: ReadonlyMap<
+    string,
+    { readonly shape: number[]; readonly m: Float32Array; readonly v: Float32Array }
+  >;
 }
 
 export class AdamW implements Optimizer {
@@ -77,6 +87,43 @@ export class AdamW implements Optimizer {
     }
   }
 
+  /**
+   * Everything the next update depends on besides the parameters: the step count (bias
+   * correction) and both moment estimates per parameter, as float32 copies. With the weights
+   * and this, a resumed run continues bit-identically.
+   */
+  async getState(): Promise<AdamWState> {
+    const moments = new Map<string, { shape: number[]; m: Float32Array; v: Float32Array }>();
+    for (const [name, { m, v }] of this.moments) {
+      moments.set(name, {
+        shape: [...m.shape],
+        m: (await m.data()) as Float32Array,
+        v: (await v.data()) as Float32Array,
+      });
+    }
+    return { step: this.t, moments };
+  }
+
+  /** Replaces the state (e.g. from a checkpoint); shapes are checked against `params` when given. */
+  setState(state: AdamWState, params?: Map<string, tf.Variable>): void {
+    for (const [name, { shape }] of state.moments) {
+      const p = params?.get(name);
+      if (params && !p) throw new Error(`optimizer state for unknown parameter "${name}"`);
+      if (p && p.shape.join(',') !== shape.join(','))
+        throw new Error(
+          `optimizer state for "${name}" has shape [${shape.join(', ')}], the parameter [${p.shape.join(', ')}]`,
+        );
+    }
+    this.dispose();
+    for (const [name, { shape, m, v }] of state.moments) {
+      this.moments.set(name, {
+        m: tf.variable(tf.tensor(m, shape, 'float32'), false),
+        v: tf.variable(tf.tensor(v, shape, 'float32'), false),
+      });
+    }
+    this.t = state.step;
+  }
+
   dispose(): void {
     for (const { m, v } of this.moments.values()) {
       m.dispose();
@@ -101,4 +148,31 @@ export function clipByGlobalNorm(
   const clipped = new Map<string, tf.Tensor>();
   for (const [name, g] of grads) clipped.set(name, tf.mul(g, scale));
   return { grads: clipped, norm };
+}
+
+/** AdamW state as safetensors bytes: tensors `m.<param>` and `v.<param>`, the step in metadata. */
+export function serializeAdamWState(state: AdamWState): Uint8Array {
+  const tensors: NamedTensor[] = [];
+  for (const [name, { shape, m, v }] of state.moments) {
+    tensors.push({ name: `m.${name}`, shape, data: m }, { name: `v.${name}`, shape, data: v });
+  }
+  return writeSafetensors(tensors, { format: 'adamw', step: String(state.step) });
+}
+
+export function deserializeAdamWState(bytes: Uint8Array, source: string): AdamWState {
+  const file = readSafetensors(bytes, source);
+  const step = Number(file.metadata['step']);
+  if (file.metadata['format'] !== 'adamw' || !Number.isInteger(step) || step < 0)
+    throw new Error(
+      `${source} is not an AdamW state file (metadata ${JSON.stringify(file.metadata)})`,
+    );
+  const moments = new Map<string, { shape: number[]; m: Float32Array; v: Float32Array }>();
+  for (const [key, t] of file.tensors) {
+    if (!key.startsWith('m.')) continue;
+    const name = key.slice(2);
+    const v = file.tensors.get(`v.${name}`);
+    if (!v) throw new Error(`${source}: "${key}" has no matching "v.${name}"`);
+    moments.set(name, { shape: t.shape, m: t.data, v: v.data });
+  }
+  return { step, moments };
 }

@@ -56,6 +56,31 @@ export const trainOptionsSchema = z.object({
   evalRows: int(1).default(300),
   /** Stop fine-tuning once this much wall-clock time has passed (the model is still finished and saved). */
   timeBudgetMinutes: z.number().positive().optional(),
+  /** Also checkpoint (without evaluating) every n steps; default: at evaluations only. */
+  checkpointEvery: int(1).optional(),
+  /** Also checkpoint when this much wall-clock time has passed since the last checkpoint. */
+  checkpointMinutes: z.number().positive().default(10),
+  /** Training threads: 2 = data-parallel on two worker threads, each with its own backend. */
+  threads: z.union([z.literal(1), z.literal(2)]).default(1),
 });
+
+/**
+ * Options that may change when a run is resumed: how long it runs, how often it evaluates and
+ * checkpoints, where the model goes and how many threads compute it. Everything else defines the
+ * run and must stay the same (checked by hash). `epochs`/`maxSteps` change the learning-rate
+ * schedule's length, so a run resumed with other values is no longer step-for-step the run it was.
+ */
+export const SESSION_OPTIONS = [
+  'timeBudgetMinutes',
+  'maxSteps',
+  'epochs',
+  'evalEvery',
+  'evalRows',
+  'out',
+  'runDir',
+  'checkpointEvery',
+  'checkpointMinutes',
+  'threads',
+] as const;
 export type TrainOptions = z.infer<typeof trainOptionsSchema>;
 export type TrainOptionsInput = z.input<typeof trainOptionsSchema>;
