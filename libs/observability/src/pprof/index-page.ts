@@ -5,9 +5,10 @@ const PROFILES: readonly { href: string; name: string; about: string }[] = [
     href: 'profile?seconds=30',
     name: 'profile',
     about:
-      `CPU profile: CPU time of the JavaScript (main) thread by stack, sampled at ${1_000_000 / SAMPLE_INTERVAL_MICROS} Hz, ` +
-      'plus the CPU of every other thread of the process as one "Non JS threads activity" entry. ' +
-      '?seconds= 1 to 120, default 30. Worker threads\u2019 JavaScript is not sampled.',
+      `CPU profile: CPU time of the service's JavaScript thread by stack, sampled at ${1_000_000 / SAMPLE_INTERVAL_MICROS} Hz ` +
+      '(samples that caught it busy, and the CPU time measured between samples); on the main thread, the CPU of ' +
+      'the other threads too, as one "Non JS threads activity" entry. JavaScript in worker threads is not sampled. ' +
+      '?seconds= 1 to 120, default 30.',
   },
   {
     href: 'heap',
