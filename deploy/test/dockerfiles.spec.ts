@@ -46,7 +46,11 @@ describe.each(APPS)('apps/%s/Dockerfile', (app) => {
     expect(runs(deps as Stage, /npm ci --omit=dev/)).toBe(true);
     expect(
       (deps as Stage).instructions.some(
-        (i) => i.keyword === 'COPY' && i.args.includes(`/src/dist/apps/${app}/package-lock.json`),
+        // The build stage works in /src, or in /app like the runtime stage (checkers: bundles that
+        // require native packages by absolute path).
+        (i) =>
+          i.keyword === 'COPY' &&
+          new RegExp(`/(src|app)/dist/apps/${app}/package-lock\\.json`).test(i.args),
       ),
     ).toBe(true);
   });

@@ -54,10 +54,23 @@ async function defaults(overlay: string): Promise<void> {
     log(`  ok      ${await checkDefaults(images.get(app) as string, expectations[app], 120_000)}`);
 }
 
-async function run(overlay: string, podSubnet: number): Promise<void> {
-  await defaults(overlay);
-  log(`==> deploy/overlays/${overlay} run from the images, kubelet-style`);
-  await runManifests({ overlay, podSubnet, readyDeadlineMs: 240_000, log });
+interface RunFlags {
+  overlay: string;
+  podSubnet: string;
+  keep?: boolean;
+  skipDefaults?: boolean;
+}
+
+async function run(o: RunFlags): Promise<void> {
+  if (!o.skipDefaults) await defaults(o.overlay);
+  log(`==> deploy/overlays/${o.overlay} run from the images, kubelet-style`);
+  await runManifests({
+    overlay: o.overlay,
+    podSubnet: Number(o.podSubnet),
+    readyDeadlineMs: 240_000,
+    keepOnFailure: o.keep ?? false,
+    log,
+  });
 }
 
 const program = new Command('images').description(
@@ -65,6 +78,8 @@ const program = new Command('images').description(
 );
 program.option('--overlay <name>', 'overlay whose Deployments are run', 'dev');
 program.option('--pod-subnet <n>', 'pods get 127.0.<n>.1, .2, …', '77');
+program.option('--keep', 'leave the containers of a failed run for inspection');
+program.option('--skip-defaults', 'run only the manifests, not each image with no settings');
 
 program
   .command('build')
@@ -76,16 +91,15 @@ program
   .command('run')
   .description('images with no settings, then the overlay from the images with end-to-end checks')
   .action(async () => {
-    const o = program.opts<{ overlay: string; podSubnet: string }>();
-    await run(o.overlay, Number(o.podSubnet));
+    await run(program.opts<RunFlags>());
   });
 program
   .command('check')
   .description('build, then run (what CI does)')
   .action(async () => {
-    const o = program.opts<{ overlay: string; podSubnet: string }>();
+    const o = program.opts<RunFlags>();
     await build(o.overlay);
-    await run(o.overlay, Number(o.podSubnet));
+    await run(o);
   });
 program
   .command('clean')

@@ -47,8 +47,9 @@ export async function classifyQuestionsRun(orchestrator: string): Promise<string
       },
     ],
   });
-  const output = run.output as { results?: { id: string; label: string }[] };
-  const label = output.results?.[0]?.label;
+  // The workflow declares no `output`, so the run's output is its steps' outputs by name.
+  const output = run.output as { classify?: { results?: { id: string; label: string }[] } };
+  const label = output.classify?.results?.[0]?.label;
   if (!['none', 'low', 'high'].includes(label ?? ''))
     throw new Error(
       `classify-questions: unexpected output ${JSON.stringify(run.output).slice(0, 300)}`,
@@ -73,7 +74,7 @@ export async function documentProcessingRun(orchestrator: string, runId: string)
       `document-processing: unexpected output ${JSON.stringify(run.output).slice(0, 600)}`,
     );
   // The example's heuristic stand-in is not running: every rating came from the classifier image.
-  if (documents.some((d) => d.model === 'stand-in' || d.model === undefined))
+  if (documents.some((d) => d.model === 'heuristic-stand-in' || d.model === undefined))
     throw new Error(
       `document-processing: a document was not rated by the classifier: ${JSON.stringify(documents)}`,
     );

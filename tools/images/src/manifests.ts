@@ -146,6 +146,8 @@ export interface PodPlan {
   readonly mounts: readonly Mount[];
   /** The pod mounts a service-account token (svc-proxy's Kubernetes access). */
   readonly serviceAccount?: string;
+  /** Until it succeeds, the kubelet runs neither readiness nor liveness probes. */
+  readonly startupProbe?: HttpProbe;
   readonly readinessProbe?: HttpProbe;
   readonly livenessProbe?: HttpProbe;
 }
@@ -386,6 +388,9 @@ export function podPlans(
         ...(quantity(limits?.cpu) ? { cpuLimit: quantity(limits?.cpu) } : {}),
         mounts: mountsOf(spec, c, objects, secrets, where),
         ...(automount ? { serviceAccount: spec.serviceAccountName ?? 'default' } : {}),
+        ...(c.startupProbe
+          ? { startupProbe: httpProbe(c, c.startupProbe, `${where} startupProbe`) }
+          : {}),
         ...(c.readinessProbe
           ? { readinessProbe: httpProbe(c, c.readinessProbe, `${where} readinessProbe`) }
           : {}),

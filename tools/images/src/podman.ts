@@ -22,7 +22,7 @@ let cachedUlimits: string[] | undefined;
  */
 export function ulimitArgs(): string[] {
   if (cachedUlimits) return cachedUlimits;
-  const [nofile = '1024', nproc = '4096'] = execFileSync('sh', ['-c', 'ulimit -Hn; ulimit -Hu'], {
+  const [nofile = '1024', nproc = '4096'] = execFileSync('bash', ['-c', 'ulimit -Hn; ulimit -Hu'], {
     encoding: 'utf8',
   })
     .trim()

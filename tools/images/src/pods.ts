@@ -4,7 +4,7 @@ import type { FakeKubeApi } from './kube-api';
 import { expandReferences, memoryBytes, cpus, type HttpProbe, type PodPlan } from './manifests';
 import { containerLogs, containerState, podman, RUN_LABEL, ulimitArgs } from './podman';
 
-export type ProbeKind = 'readiness' | 'liveness';
+export type ProbeKind = 'startup' | 'readiness' | 'liveness';
 
 export interface ProbeRecord {
   readonly kind: ProbeKind;
@@ -143,7 +143,7 @@ export async function startPod(plan: PodPlan, options: StartOptions): Promise<Po
   };
   const timers: NodeJS.Timeout[] = [];
   let stopped = false;
-  const schedule = (kind: ProbeKind, probe: HttpProbe) => {
+  const schedule = (kind: ProbeKind, probe: HttpProbe, onStarted?: () => void) => {
     let successes = 0;
     let failures = 0;
     const tick = async () => {
@@ -161,13 +161,17 @@ export async function startPod(plan: PodPlan, options: StartOptions): Promise<Po
       if (pod.probes.length > 50) pod.probes.shift();
       successes = result.ok ? successes + 1 : 0;
       failures = result.ok ? 0 : failures + 1;
+      if (kind === 'startup' && result.ok) {
+        onStarted?.();
+        return;
+      }
       if (kind === 'readiness') {
         const before = pod.ready;
         if (successes >= probe.successThreshold) pod.ready = true;
         if (failures >= probe.failureThreshold) pod.ready = false;
         if (pod.ready !== before) options.onChange(pod);
       } else if (failures >= probe.failureThreshold) {
-        pod.failure = `liveness probe GET ${probe.path} on port ${probe.port} failed ${failures} times in a row (${result.detail}): a kubelet would restart the container`;
+        pod.failure = `${kind} probe GET ${probe.path} on port ${probe.port} failed ${failures} times in a row, every ${probe.periodSeconds} s (${result.detail}): a kubelet would restart the container`;
         pod.ready = false;
         options.onChange(pod);
         return;
@@ -176,9 +180,13 @@ export async function startPod(plan: PodPlan, options: StartOptions): Promise<Po
     };
     timers.push(setTimeout(() => void tick(), probe.initialDelaySeconds * 1000));
   };
-  if (plan.readinessProbe) schedule('readiness', plan.readinessProbe);
-  else pod.ready = true; // no readiness probe: ready once running, as in Kubernetes
-  if (plan.livenessProbe) schedule('liveness', plan.livenessProbe);
+  const afterStartup = () => {
+    if (plan.readinessProbe) schedule('readiness', plan.readinessProbe);
+    else pod.ready = true; // no readiness probe: ready once started, as in Kubernetes
+    if (plan.livenessProbe) schedule('liveness', plan.livenessProbe);
+  };
+  if (plan.startupProbe) schedule('startup', plan.startupProbe, afterStartup);
+  else afterStartup();
   pod.stopProbes = () => {
     stopped = true;
     for (const t of timers) clearTimeout(t);

@@ -22,6 +22,8 @@ export interface RunOptions {
   /** Pods get 127.0.<podSubnet>.1, .2, … (one loopback address each, like pod IPs). */
   readonly podSubnet: number;
   readonly readyDeadlineMs: number;
+  /** Leave the containers of a failed run for inspection (`podman logs`, `podman inspect`). */
+  readonly keepOnFailure?: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -53,6 +55,7 @@ export async function runManifests(options: RunOptions): Promise<RunReport> {
   let workers: HostWorker[] = [];
   const pods: Pod[] = [];
   const workDir = mkdtempSync(path.join(tmpdir(), 'conveyor-images-'));
+  let failed = true;
   try {
     infra = await createRunInfra(runId);
     const secrets = await checkSecrets(secretValues(objects), infra);
@@ -106,20 +109,15 @@ export async function runManifests(options: RunOptions): Promise<RunReport> {
         onChange: () => kubeApi?.podsChanged(),
       });
       pods.push(pod);
+      // One pod after the other, each ready before the next starts: all six starting at once on
+      // two cores (two model loads, engine threads) take longer than liveness allows a container
+      // that declares no startupProbe. A kubelet would start them together; see docs/deploy.md.
+      const seconds = await waitReady(pod, options.readyDeadlineMs);
+      const r = plan.readinessProbe;
       say(
-        `  started ${plan.deployment.padEnd(18)} ${plan.image} at ${ip} (user ${plan.user ?? 'image'}, ${plan.readOnlyRootFilesystem ? 'read-only root' : 'writable root'}; overrides ${Object.keys(envOverrides).join(', ')})`,
+        `  ready   ${plan.deployment.padEnd(18)} ${plan.image} at ${ip} after ${seconds.toFixed(1)} s (user ${plan.user ?? 'image'}, ${plan.readOnlyRootFilesystem ? 'read-only root' : 'writable root'}; readiness GET ${r?.path}:${r?.port} every ${r?.periodSeconds} s; env overrides ${Object.keys(envOverrides).join(', ')})`,
       );
     }
-    const started = Date.now();
-    await Promise.all(
-      pods.map(async (pod) => {
-        const seconds = await waitReady(pod, options.readyDeadlineMs);
-        const r = pod.plan.readinessProbe;
-        say(
-          `  ready   ${pod.plan.deployment.padEnd(18)} after ${((Date.now() - started) / 1000).toFixed(1)} s (readiness GET ${r?.path}:${r?.port} every ${r?.periodSeconds} s, timeout ${r?.timeoutSeconds} s; waited ${seconds.toFixed(1)} s)`,
-        );
-      }),
-    );
 
     const amqpUrl = secrets.get('conveyor-rabbitmq')?.['url']?.replace(/@rabbitmq:/, '@127.0.0.1:');
     if (!amqpUrl)
@@ -181,14 +179,20 @@ export async function runManifests(options: RunOptions): Promise<RunReport> {
     say(
       `  all ${pods.length} pods alive and ready after the checks; liveness and readiness probes passing`,
     );
+    failed = false;
     return { lines };
   } finally {
     for (const pod of pods) pod.stopProbes();
     await stopHostWorkers(workers);
-    const removed = await removeLabelledContainers(runId).catch((e: Error) => {
-      log(`cleanup: ${e.message}`);
-      return [];
-    });
+    const keep = failed && options.keepOnFailure;
+    if (keep)
+      log(`kept the containers of run ${runId}: \`tools/images/src/cli.ts clean\` removes them`);
+    const removed = keep
+      ? []
+      : await removeLabelledContainers(runId).catch((e: Error) => {
+          log(`cleanup: ${e.message}`);
+          return [];
+        });
     await kubeApi?.close();
     await idp?.stop();
     if (infra) {
@@ -200,6 +204,6 @@ export async function runManifests(options: RunOptions): Promise<RunReport> {
         `cleanup: removed ${removed.length} containers, vhost ${infra.vhost} with its ${queues.length} queues (${queues.join(', ')}), ${infra.databases.size} databases`,
       );
     }
-    rmSync(workDir, { recursive: true, force: true });
+    if (!keep) rmSync(workDir, { recursive: true, force: true });
   }
 }
