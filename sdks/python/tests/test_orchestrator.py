@@ -19,11 +19,11 @@ from typing import Any, Dict, Iterator, List, Optional
 import pytest
 
 from conftest import AMQP_URL, PREFIX, Running, wait_for
-from conveyor_worker import FatalStepError, RetryableStepError, StepContext, Worker
+from conveyor_worker import FatalStepError, ItemOutcome, RetryableStepError, StepContext, Worker
 from conveyor_worker.protocol import JSON
 
 REPO = Path(__file__).resolve().parents[3]
-Q = {role: f"{PREFIX}orch-{role}" for role in ("echo", "flaky", "fatal", "rerun")}
+Q = {role: f"{PREFIX}orch-{role}" for role in ("echo", "flaky", "fatal", "rerun", "batch", "batchkill")}
 
 WORKFLOWS = {
     "py-chain.yaml": f"""
@@ -53,6 +53,31 @@ steps:
   b: {{ queue: {Q['rerun']}, needs: [a], input: 'steps.a' }}
   c: {{ queue: {Q['rerun']}, needs: [b], input: 'steps.b' }}
 output: 'steps.c'
+""",
+    "py-batch.yaml": f"""
+name: py-batch
+version: 1
+steps:
+  model:
+    queue: {Q['batch']}
+    input: 'input'
+    retry: {{ maxAttempts: 3, backoff: {{ initial: 10ms, max: 20ms }} }}
+output: 'steps.model'
+""",
+    "py-batch-chain.yaml": f"""
+name: py-batch-chain
+version: 1
+steps:
+  a: {{ queue: {Q['batch']}, input: 'input' }}
+  b: {{ queue: {Q['batch']}, needs: [a], input: 'steps.a' }}
+output: 'steps.b'
+""",
+    "py-batch-kill.yaml": f"""
+name: py-batch-kill
+version: 1
+steps:
+  model: {{ queue: {Q['batchkill']}, input: 'input' }}
+output: 'steps.model'
 """,
     "py-fatal.yaml": f"""
 name: py-fatal
@@ -269,3 +294,110 @@ def test_a_chain_re_run_after_a_kill_keeps_each_steps_key(orchestrator: Orchestr
         # … where b and c, started by the two runs of the step before, had new task ids.
         if step != "a":
             assert runs[0]["taskId"] != runs[1]["taskId"]
+
+
+def finished(orchestrator: Orchestrator, run_id: str) -> Dict[str, Any]:
+    def probe() -> Optional[Dict[str, Any]]:
+        run: Dict[str, Any] = orchestrator.call("GET", f"/api/runs/{run_id}")
+        return run if run["status"] not in ("running", "pending") else None
+
+    return wait_for(f"run {run_id} to finish", probe, 60)
+
+
+def test_batches_hold_steps_of_different_runs_and_each_fails_alone(orchestrator: Orchestrator) -> None:
+    modes = ["ok", "retry", "fatal", "ok"]
+    single = [orchestrator.call("POST", "/api/workflows/py-batch/runs", {"input": {"mode": m, "n": n}})["run"]["id"] for n, m in enumerate(modes)]
+    chains = [orchestrator.call("POST", "/api/workflows/py-batch-chain/runs", {"input": {"mode": "ok", "n": n}})["run"]["id"] for n in range(2)]
+    batches: List[List[str]] = []
+    batcher = Worker(AMQP_URL, connection_name=f"{PREFIX}batch-worker")
+
+    # Started after the runs, so that their first steps wait in the queue together.
+    @batcher.batch_handler(Q["batch"], max_batch_size=16, max_wait_ms=500)
+    def model(items: List[StepContext]) -> List[ItemOutcome]:
+        batches.append([i.run_id for i in items])
+        out: List[ItemOutcome] = []
+        for item in items:
+            mode = item.input["mode"]
+            if mode == "fatal":
+                out.append(FatalStepError("unreadable", code="UNREADABLE"))
+            elif mode == "retry" and item.attempt == 1:
+                out.append(RetryableStepError("warming up", code="WARMING_UP"))
+            else:
+                out.append({**item.input, item.step: True})
+        return out
+
+    running = Running(batcher)
+    try:
+        runs = [finished(orchestrator, run_id) for run_id in single]
+        chained = [finished(orchestrator, run_id) for run_id in chains]
+    finally:
+        running.stop()
+    assert set(batches[0]) == set(single + chains)
+    for n, (mode, run) in enumerate(zip(modes, runs)):
+        if mode == "fatal":
+            assert run["status"] == "failed" and run["error"]["code"] == "UNREADABLE"
+            assert len(run["steps"][0]["attempts"]) == 1
+        else:
+            assert run["status"] == "succeeded" and run["output"] == {"mode": mode, "n": n, "model": True}
+            assert len(run["steps"][0]["attempts"]) == (2 if mode == "retry" else 1)
+    for n, run in enumerate(chained):
+        assert run["status"] == "succeeded" and run["output"] == {"mode": "ok", "n": n, "a": True, "b": True}
+    # Each chain's b was started by the batch worker itself, item by item (§7).
+    assert orchestrator.counter("conveyor_workflow_steps_continued_total", f'queue="{Q["batch"]}"') == 2
+
+
+# A batch worker killed (os._exit, as kill -9) after its batch function returned, while
+# publishing the first result: no item of the batch was acked, so every one is redelivered.
+BATCH_KILL_WORKER = """
+import json, os
+import conveyor_worker.worker as module
+from conveyor_worker import Worker
+
+worker = Worker()
+publish = module.publish
+
+
+def dying_publish(channel, queue, body, *args, **kwargs):
+    if os.environ.get("DIE") and body.get("type") == "workflow.step.result":
+        os._exit(9)
+    publish(channel, queue, body, *args, **kwargs)
+
+
+module.publish = dying_publish
+
+
+@worker.batch_handler(os.environ["QUEUE"], max_batch_size=16, max_wait_ms=1000)
+def model(items):
+    with open(os.environ["RAN_LOG"], "a") as log:
+        log.write(json.dumps([i.run_id for i in items]) + "\\n")
+    return [{**i.input, "done": True} for i in items]
+"""
+
+
+def test_a_batch_killed_before_its_results_are_confirmed_is_redelivered_whole(orchestrator: Orchestrator, tmp_path: Path) -> None:
+    script, ran_log = tmp_path / "batch_kill_worker.py", tmp_path / "ran.jsonl"
+    script.write_text(BATCH_KILL_WORKER)
+    env = {
+        **os.environ,
+        "AMQP_URL": AMQP_URL,
+        "QUEUE": Q["batchkill"],
+        "CONNECTION_NAME": f"{PREFIX}batchkill",
+        "RAN_LOG": str(ran_log),
+        "PYTHONPATH": str(REPO / "sdks/python/src"),
+    }
+    run_ids = [orchestrator.call("POST", "/api/workflows/py-batch-kill/runs", {"input": {"n": n}})["run"]["id"] for n in range(3)]
+    command = [sys.executable, "-m", "conveyor_worker", str(script)]
+    first = subprocess.Popen(command, env={**env, "DIE": "1"})
+    assert first.wait(60) == 9, "the first worker should have died publishing its first result"
+    second = subprocess.Popen(command, env=env)
+    try:
+        runs = [finished(orchestrator, run_id) for run_id in run_ids]
+    finally:
+        second.terminate()
+        second.wait(30)
+    for n, run in enumerate(runs):
+        assert run["status"] == "succeeded" and run["output"] == {"n": n, "done": True}
+    calls = [json.loads(line) for line in ran_log.read_text().splitlines()]
+    # The dead worker's call held all three; none was acked, so each ran again in the second.
+    assert sorted(calls[0]) == sorted(run_ids)
+    assert sorted(r for call in calls[1:] for r in call) == sorted(run_ids)

@@ -1,5 +1,6 @@
 """Conveyor step workers in Python: see sdks/python/README.md and docs/worker-protocol.md."""
 
+from .batching import ItemOutcome
 from .context import StepContext
 from .errors import FatalStepError, RetryableStepError, StepFailure
 from .protocol import step_idempotency_key
@@ -10,6 +11,7 @@ from .worker import Worker
 __all__ = [
     "FatalStepError",
     "InvalidMessage",
+    "ItemOutcome",
     "QueueTypeMismatch",
     "RetryableStepError",
     "StepContext",

@@ -6,6 +6,7 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from .batching import Batching
 from .context import StepContext
 from .protocol import JSON, Message
 from .validation import Checker
@@ -15,16 +16,21 @@ HandlerFunction = Callable[[StepContext], JSON]
 
 @dataclass
 class Handler:
-    """One queue's handler and how it runs."""
+    """One queue's handler and how it runs: ``fn`` per request, or ``batch`` (§9)."""
 
     queue: str
-    fn: HandlerFunction
+    fn: Optional[HandlerFunction]
     concurrency: int
     heartbeat_interval: Optional[float]
     processes: Optional[int]
     input_check: Optional[Checker]
     output_check: Optional[Checker]
     executor: Optional[Executor] = None
+    batch: Optional[Batching] = None
+
+    @property
+    def prefetch(self) -> int:
+        return self.batch.prefetch if self.batch else self.concurrency
 
 
 @dataclass

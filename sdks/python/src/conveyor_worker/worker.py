@@ -27,8 +27,9 @@ import pika
 
 from .amqp import RECONNECTABLE, REFUSED, count_redelivery, publish
 from .attempts import Attempt, Call, Handler, HandlerFunction, Outcome
+from .batching import BatchFunction, Batching, ItemOutcome, run_batch
 from .child import init_child, run_in_child
-from .context import make_context
+from .context import StepContext, make_context
 from .errors import FatalStepError, to_step_error
 from .protocol import (
     JSON,
@@ -48,6 +49,7 @@ from .validation import InvalidMessage, parse_request, schema_checker
 log = logging.getLogger("conveyor_worker")
 
 F = TypeVar("F", bound=HandlerFunction)
+B = TypeVar("B", bound=BatchFunction)
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672"
 
@@ -141,6 +143,52 @@ class Worker:
         def register(fn: F) -> F:
             self._handlers[queue] = Handler(
                 queue, fn, concurrency, heartbeat_interval, processes, input_check, output_check
+            )
+            return fn
+
+        return register
+
+    def batch_handler(
+        self,
+        queue: str,
+        *,
+        max_batch_size: int,
+        max_wait_ms: float,
+        concurrency: int = 1,
+        prefetch: Optional[int] = None,
+        heartbeat_interval: Optional[float] = None,
+        input_schema: Optional[Mapping[str, Any]] = None,
+        output_schema: Optional[Mapping[str, Any]] = None,
+    ) -> Callable[[B], B]:
+        """Decorator: ``fn(items)`` handles the requests of ``queue`` in batches (protocol §9).
+
+        ``items`` is a list of :class:`StepContext` (requests of any runs); ``fn`` returns a list
+        with one outcome per item, in order: the item's output, or an exception instance that
+        fails that item only (``FatalStepError``, ``RetryableStepError``; any other is retryable
+        ``UNHANDLED``). Raising fails every item of the call. A batch starts when it holds
+        ``max_batch_size`` items or its oldest has waited ``max_wait_ms``, while fewer than
+        ``concurrency`` batches run (threads). ``prefetch`` defaults to
+        ``max_batch_size * (concurrency + 1)``. Heartbeats, schemas, results, chains and acks are
+        per item, as for :meth:`handler`.
+        """
+        if queue in self._handlers:
+            raise ValueError(f'two handlers for queue "{queue}": keep one per queue')
+        for what, value, least in (("max_batch_size", max_batch_size, 1), ("concurrency", concurrency, 1), ("prefetch", prefetch or 1, 1)):
+            if not isinstance(value, int) or value < least:
+                raise ValueError(f"{what} of the {queue} batch handler must be an integer >= {least}, got {value!r}")
+        if max_wait_ms < 0:
+            raise ValueError(f"max_wait_ms of the {queue} batch handler must be >= 0, got {max_wait_ms}")
+        if heartbeat_interval is not None and heartbeat_interval <= 0:
+            raise ValueError(f"heartbeat_interval of {queue} must be > 0 seconds")
+        input_check = schema_checker(input_schema, f"input_schema of {queue}") if input_schema else None
+        output_check = schema_checker(output_schema, f"output_schema of {queue}") if output_schema else None
+
+        def register(fn: B) -> B:
+            batching = Batching(
+                fn, max_batch_size, max_wait_ms / 1000, concurrency, prefetch or max_batch_size * (concurrency + 1)
+            )
+            self._handlers[queue] = Handler(
+                queue, None, concurrency, heartbeat_interval, None, input_check, output_check, batch=batching
             )
             return fn
 
@@ -253,7 +301,7 @@ class Worker:
                 channel.confirm_delivery()
                 declare_step_queue(connection, channel, handler.queue, self.queue_type)
                 # Per consumer, not per channel: quorum queues refuse global QoS (§3.1).
-                channel.basic_qos(prefetch_count=handler.concurrency, global_qos=False)
+                channel.basic_qos(prefetch_count=handler.prefetch, global_qos=False)
                 channel.add_on_cancel_callback(lambda _frame: self._on_cancelled())
                 tag = channel.basic_consume(
                     handler.queue,
@@ -288,6 +336,7 @@ class Worker:
                     channel.basic_cancel(tag)
                 cancelled = True
             self._run_calls()
+            self._start_due_batches()
             self._finish_outcomes()
             self._send_due_heartbeats()
             if cancelled and self.in_flight() == 0 and not self._outcomes:
@@ -297,8 +346,12 @@ class Worker:
     def _tick(self) -> float:
         now = time.monotonic()
         with self._lock:
-            due = [a.next_heartbeat for a in self._attempts.values() if a.next_heartbeat is not None]
-        return max(0.0, min([1.0, *(d - now for d in due)]))
+            due = [a.next_heartbeat - now for a in self._attempts.values() if a.next_heartbeat is not None]
+        for handler in self._handlers.values():
+            batch_due = handler.batch.due_in(now) if handler.batch else None
+            if batch_due is not None:
+                due.append(batch_due)
+        return max(0.0, min([1.0, *due]))
 
     def _wake(self) -> None:
         """Makes the connection thread look at its queues now (from any thread)."""
@@ -356,16 +409,20 @@ class Worker:
             )
             self._outcomes.append(Outcome(attempt, error=invalid))
             return
+        if handler.batch is not None:
+            handler.batch.waiting.append((attempt.id, step_input, time.monotonic()))
+            self._start_due_batches()
+            return
         future: "Future[JSON]"
-        assert handler.executor is not None
+        assert handler.executor is not None and handler.fn is not None
         if handler.processes:
             future = handler.executor.submit(run_in_child, handler.fn, request, step_input, attempt.key, attempt.id)
         else:
             future = handler.executor.submit(self._run_in_thread, attempt, step_input)
         future.add_done_callback(functools.partial(self._done, attempt))
 
-    def _run_in_thread(self, attempt: Attempt, step_input: JSON) -> JSON:
-        context = make_context(
+    def _context(self, attempt: Attempt, step_input: JSON) -> StepContext:
+        return make_context(
             attempt.request,
             step_input,
             attempt.key,
@@ -373,7 +430,44 @@ class Worker:
             lambda progress, message: self._heartbeat_from_thread(attempt, progress, message),
             self._stopping.is_set,
         )
-        return attempt.handler.fn(context)
+
+    def _run_in_thread(self, attempt: Attempt, step_input: JSON) -> JSON:
+        assert attempt.handler.fn is not None
+        return attempt.handler.fn(self._context(attempt, step_input))
+
+    # ----------------------------------------------------------------------------------------
+    # Batches (§9): items wait in their handler's Batching; each still finishes on its own.
+
+    def _start_due_batches(self) -> None:
+        now = time.monotonic()
+        for handler in self._handlers.values():
+            batching = handler.batch
+            if batching is None:
+                continue
+            while True:
+                taken = batching.take(now)
+                if taken is None:
+                    break
+                with self._lock:
+                    attempts = [self._attempts[attempt_id] for attempt_id, _, _ in taken]
+                contexts = [self._context(a, step_input) for a, (_, step_input, _) in zip(attempts, taken)]
+                assert handler.executor is not None
+                future = handler.executor.submit(run_batch, batching.fn, handler.queue, contexts)
+                future.add_done_callback(functools.partial(self._batch_done, handler, attempts))
+
+    def _batch_done(self, handler: Handler, attempts: List[Attempt], future: "Future[List[ItemOutcome]]") -> None:
+        error = future.exception()
+        outcomes: List[ItemOutcome] = [error] * len(attempts) if error else future.result()
+        for attempt, outcome in zip(attempts, outcomes):
+            self._outcomes.append(
+                Outcome(attempt, error=outcome) if isinstance(outcome, BaseException) else Outcome(attempt, output=outcome)
+            )
+        # Only the connection thread takes batches; it looks again once woken.
+        self._call(functools.partial(self._release_batch_slot, handler))
+
+    def _release_batch_slot(self, handler: Handler) -> None:
+        assert handler.batch is not None
+        handler.batch.running -= 1
 
     def _done(self, attempt: Attempt, future: "Future[JSON]") -> None:
         error = future.exception()
