@@ -145,6 +145,48 @@ export class Broker {
     });
   }
 
+  async deleteQueue(queue: string): Promise<void> {
+    await this.channel.deleteQueue(queue);
+  }
+
+  /**
+   * Acts as a worker for one request of `queue`: waits (polling) until one is there, answers it
+   * with a success whose output is its input (mandatory, confirmed), acks it and returns it;
+   * undefined if none came within `timeoutMs`.
+   */
+  async answerOne(queue: string, timeoutMs: number): Promise<Record<string, unknown> | undefined> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const message = await this.withScratchChannel(async (ch) => {
+        const got = await ch.get(queue, { noAck: true });
+        return got || undefined;
+      }, undefined);
+      if (message) {
+        const request = JSON.parse(message.content.toString('utf8')) as Record<string, unknown>;
+        const result = {
+          type: 'workflow.step.result',
+          version: 1,
+          taskId: request['taskId'],
+          attempt: request['attempt'],
+          runId: request['runId'],
+          step: request['step'],
+          status: 'succeeded',
+          output: request['input'] ?? null,
+          workerId: 'conformance-kit',
+        };
+        this.channel.publish('', String(request['replyTo']), Buffer.from(JSON.stringify(result)), {
+          persistent: true,
+          contentType: 'application/json',
+          mandatory: true,
+        });
+        await this.channel.waitForConfirms();
+        return request;
+      }
+      await sleep(100);
+    }
+    return undefined;
+  }
+
   /**
    * Deletes every queue and exchange whose name starts with `prefix`: the session's step queues,
    * their .dlq/.retry/.dlx, the orchestrator's results and progress queues and events exchange.

@@ -8,6 +8,7 @@ export interface StepSpec {
   readonly queue: string;
   readonly needs?: readonly string[];
   readonly input?: string;
+  readonly forEach?: string;
   /** Milliseconds. */
   readonly timeout?: number;
   readonly retry?: {

@@ -8,7 +8,7 @@
 export const CONTRACT_ENV = {
   /** Broker URL. */
   amqpUrl: 'AMQP_URL',
-  /** Queue names start with this, then `.echo`, `.flaky`, `.fatal`, `.slow`. */
+  /** Queue names start with this, then `.echo`, `.flaky`, `.fatal`, `.slow`, `.crash`, `.key`. */
   prefix: 'CONFORMANCE_PREFIX',
   /** The same queues as a comma-separated list, for workers that prefer to be told. */
   queues: 'CONFORMANCE_QUEUES',
@@ -17,7 +17,7 @@ export const CONTRACT_ENV = {
 } as const;
 
 /**
- * The four queues of the contract. Each has one behaviour, driven by the step input:
+ * The six queues of the contract. Each has one behaviour, driven by the step input:
  *
  * - `echo`: succeeds with output = input, unchanged.
  * - `flaky`: input `{ "failUntilAttempt": n }`. While the request's `attempt` < n it fails with a
@@ -26,10 +26,14 @@ export const CONTRACT_ENV = {
  * - `slow`: input `{ "ms": n, "heartbeatMs"?: h }`. Works (sleeps) for n ms, then succeeds with
  *   `{ "sleptMs": n }`. With `heartbeatMs`, it heartbeats at once (progress 0) and then every h ms
  *   with `progress` = elapsed / n; without it, it sends none.
+ * - `crash`: the handler raises an exception it did not decide on (a bug: a missing key, a type
+ *   error), never the SDK's retryable/fatal failure types. Protocol §4 says how that is reported.
+ * - `key`: succeeds with `{ "idempotencyKey": k }`, k being the key the handler was given (the
+ *   request's `idempotencyKey`, or `<runId>:<step>[:<itemIndex>]` computed when it is absent).
  *
  * Every queue takes at least 4 requests at once (prefetch/concurrency ≥ 4).
  */
-export const ROLES = ['echo', 'flaky', 'fatal', 'slow'] as const;
+export const ROLES = ['echo', 'flaky', 'fatal', 'slow', 'crash', 'key'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const FLAKY_CODE = 'FLAKY';
@@ -42,5 +46,7 @@ export function contractQueues(prefix: string): Record<Role, string> {
     flaky: `${prefix}.flaky`,
     fatal: `${prefix}.fatal`,
     slow: `${prefix}.slow`,
+    crash: `${prefix}.crash`,
+    key: `${prefix}.key`,
   };
 }

@@ -31,6 +31,10 @@ export interface Subject {
     readonly code: string;
     verify(output: unknown, attempt: number): string | undefined;
   };
+  /** A step whose handler raises an exception it did not decide on; absent when none. */
+  readonly crash?: StepPlan;
+  /** A step whose output is `{ idempotencyKey }`, the key its handler was given; absent when none. */
+  readonly keyQueue?: string;
   /** A step that works `ms` (heartbeating every `heartbeatMs` if given); absent when none. */
   readonly slow?: (
     ms: number,
@@ -93,6 +97,8 @@ function contractSubject(prefix: string): Subject {
       code: FLAKY_CODE,
       verify: (output, attempt) => expectEqual({ attempt })(output),
     }),
+    crash: { queue: q.crash, input: { why: 'the handler raises an unexpected exception' } },
+    keyQueue: q.key,
     slow: (ms, heartbeatMs) => ({
       queue: q.slow,
       input: heartbeatMs === undefined ? { ms } : { ms, heartbeatMs },

@@ -2,8 +2,10 @@ import type { TargetSpec } from './session';
 
 /**
  * The workers this repository ships, as the kit starts them (from the repository root): the
- * reference conformance workers of both SDKs, and the document-processing example's Python
- * worker, which predates the contract and is tested on the checks it can take.
+ * reference conformance workers of both SDKs; the document-processing example's Python worker
+ * (on the Python SDK), which predates the contract and is tested on the checks its one queue can
+ * take; and the example's earlier hand-written pika worker, kept as the one implementation
+ * written from docs/worker-protocol.md alone, without an SDK.
  */
 export const REFERENCE_WORKERS = {
   typescript: {
@@ -22,6 +24,11 @@ export const REFERENCE_WORKERS = {
     name: 'python-example',
     profile: 'extract-fields',
     command: 'exec /usr/bin/python3 examples/document-processing/python/worker.py',
+  },
+  'hand-written': {
+    name: 'python-hand-written',
+    profile: 'extract-fields',
+    command: 'exec /usr/bin/python3 tools/conformance/workers/hand-written/worker.py',
   },
 } as const satisfies Record<string, TargetSpec>;
 

@@ -1,10 +1,12 @@
 /**
  * A worker that breaks the protocol on purpose, so that the kit's test shows its checks fail:
  * it echoes on every queue (no fatal errors), heartbeats once instead of periodically, acks and
- * drops what it cannot parse (§3.2 says reject), and exits when its connection closes instead of
- * reconnecting.
+ * drops what it cannot parse (§3.2 says reject), continues chains without `mandatory` (§7), and
+ * exits when its connection closes instead of reconnecting.
  */
+import { randomUUID } from 'node:crypto';
 import { connect } from 'amqplib';
+import { ROLES } from '../src/contract';
 
 const prefix = process.env['CONFORMANCE_PREFIX'];
 if (!prefix) throw new Error('CONFORMANCE_PREFIX is required');
@@ -19,7 +21,7 @@ async function main(prefix: string): Promise<void> {
       persistent: true,
       contentType: 'application/json',
     });
-  for (const role of ['echo', 'flaky', 'fatal', 'slow']) {
+  for (const role of ROLES) {
     await channel.consume(`${prefix}.${role}`, (message) => {
       if (!message) return;
       let request: Record<string, unknown>;
@@ -40,7 +42,29 @@ async function main(prefix: string): Promise<void> {
           status: 'succeeded',
           output: request['input'] ?? null,
         };
-        send(String(request['replyTo']), result);
+        const [link, ...rest] = (request['chain'] ?? []) as {
+          step: string;
+          queue: string;
+          timeoutMs: number;
+          input: { from: string; value?: unknown };
+        }[];
+        if (link) {
+          // Continued without mandatory: to a missing queue it is confirmed and dropped.
+          const taskId = randomUUID();
+          send(link.queue, {
+            ...request,
+            taskId,
+            attempt: 1,
+            step: link.step,
+            queue: link.queue,
+            timeoutMs: link.timeoutMs,
+            deadline: new Date(Date.now() + link.timeoutMs).toISOString(),
+            input: link.input.from === 'output' ? result.output : link.input.value,
+            idempotencyKey: `${String(request['runId'])}:${link.step}`,
+            chain: rest.length > 0 ? rest : undefined,
+          });
+          send(String(request['replyTo']), { ...result, continuedAs: taskId });
+        } else send(String(request['replyTo']), result);
         channel.ack(message);
       };
       const input = request['input'] as { ms?: number } | null;

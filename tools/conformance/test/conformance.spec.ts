@@ -3,20 +3,22 @@ import { REFERENCE_WORKERS } from '../src/reference-workers';
 import { formatResult, runConformance, type CheckResult, type Report } from '../src/session';
 
 // The kit against the real orchestrator and RabbitMQ: both SDKs' reference workers must pass
-// every check, the document-processing example's Python worker every check it can take, and a
-// worker that breaks the protocol must fail exactly the checks it breaks. One session (one
-// orchestrator), the four workers side by side.
+// every check, the document-processing example's Python worker and its hand-written predecessor
+// every check their one queue can take, and a worker that breaks the protocol must fail exactly
+// the checks it breaks. One session (one orchestrator), the five workers side by side.
 const ROOT = resolve(__dirname, '..', '..', '..');
 const AMQP_URL = process.env['TEST_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
 
 const CARELESS = {
   name: 'careless',
   profile: 'contract',
-  command: `TSX_TSCONFIG_PATH=tools/conformance/tsconfig.json exec node --import tsx tools/conformance/test/careless-worker.ts`,
+  command:
+    'TSX_TSCONFIG_PATH=tools/conformance/tsconfig.json exec node --import tsx tools/conformance/test/careless-worker.ts',
   only: [
     'success',
     'fatal',
     'heartbeat',
+    'chain-to-missing-queue',
     'poison-invalid-request',
     'reconnect-after-connection-close',
   ],
@@ -32,6 +34,7 @@ beforeAll(async () => {
       REFERENCE_WORKERS.typescript,
       REFERENCE_WORKERS.python,
       REFERENCE_WORKERS.example,
+      REFERENCE_WORKERS['hand-written'],
       CARELESS,
     ],
   });
@@ -49,22 +52,26 @@ it.each([REFERENCE_WORKERS.typescript.name, REFERENCE_WORKERS.python.name])(
     // The formatted failures (reasons, worker output) are the diff when this fails.
     expect(show(results.filter((r) => r.outcome.status === 'failed'))).toBe('');
     expect(named(results, 'skipped')).toEqual([]);
-    expect(results).toHaveLength(13);
+    expect(results).toHaveLength(16);
   },
 );
 
-it("the example's Python worker passes every check its single queue can take", () => {
-  const results = of(REFERENCE_WORKERS.example.name);
-  expect(show(results.filter((r) => r.outcome.status === 'failed'))).toBe('');
-  expect(named(results, 'passed')).toEqual([
-    'success',
-    'fatal',
-    'chain',
-    'poison-invalid-request',
-    'poison-crash-loop',
-    'reconnect-after-connection-close',
-  ]);
-});
+it.each([REFERENCE_WORKERS.example.name, REFERENCE_WORKERS['hand-written'].name])(
+  'the %s extract-fields worker passes every check its single queue can take',
+  (target) => {
+    const results = of(target);
+    expect(show(results.filter((r) => r.outcome.status === 'failed'))).toBe('');
+    expect(named(results, 'passed')).toEqual([
+      'success',
+      'fatal',
+      'chain',
+      'chain-to-missing-queue',
+      'poison-invalid-request',
+      'poison-crash-loop',
+      'reconnect-after-connection-close',
+    ]);
+  },
+);
 
 it('a worker that breaks the protocol fails the checks it breaks, and says why', () => {
   const results = of(CARELESS.name);
@@ -75,11 +82,14 @@ it('a worker that breaks the protocol fails the checks it breaks, and says why',
     success: '',
     fatal: expect.stringContaining('expected the run to be failed'),
     heartbeat: expect.stringContaining('got failed error STEP_TIMEOUT'),
+    'chain-to-missing-queue': expect.stringContaining(
+      'Publish chained requests with mandatory=true',
+    ),
     'poison-invalid-request': expect.stringContaining('acked and dropped?'),
     'reconnect-after-connection-close': expect.stringContaining(
       'the worker exited when its connection was closed',
     ),
   });
   expect(named(results, 'passed')).toEqual(['success']);
-  expect(report.failed).toBe(4);
+  expect(report.failed).toBe(5);
 });

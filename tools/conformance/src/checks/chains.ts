@@ -83,3 +83,54 @@ export const chainFailure: Check = {
     );
   },
 };
+
+// Generous: the orchestrator's own publish to the missing queue is returned too, and its bus then
+// re-declares every queue it knows (all of the session's) before resending, which takes seconds
+// on a busy machine.
+const MISSING_TIMEOUT_MS = 20_000;
+
+/**
+ * A chain link to a queue that does not exist: the worker's publish is returned (it must publish
+ * `mandatory`), so its result goes without `continuedAs` and the orchestrator dispatches the step
+ * itself (declaring the queue again). Published without `mandatory`, the request would be
+ * confirmed and dropped, and the step would wait for its timeout. The kit plays the next step's
+ * worker.
+ */
+export const chainToMissingQueue: Check = {
+  name: 'chain-to-missing-queue',
+  sections: '§3.4, §7',
+  workflows: (s) => ({
+    main: {
+      steps: {
+        a: { queue: s.succeed.queue, input: 'input' },
+        b: {
+          queue: `${s.succeed.queue}-gone`,
+          needs: ['a'],
+          input: s.succeed.chainInput === 'output' ? 'steps.a' : 'input',
+          timeout: MISSING_TIMEOUT_MS,
+          retry: { maxAttempts: 1 },
+        },
+      },
+      output: 'steps.b',
+    },
+  }),
+  async run({ api, broker, subject, workflow }) {
+    const gone = `${subject.succeed.queue}-gone`;
+    // The orchestrator declared it at start-up; nobody consumes it.
+    await broker.deleteQueue(gone);
+    const id = await api.start(workflow('main'), subject.succeed.input);
+    const request = await broker.answerOne(gone, MISSING_TIMEOUT_MS + 3000);
+    const run = await api.finished(id);
+    expect(
+      request !== undefined,
+      `no request for step b ever reached ${gone}: the worker's publish to the missing queue was dropped and the step timed out (${describeRun(run)}). Publish chained requests with mandatory=true, and treat a returned message as a failed publish (no continuedAs)`,
+    );
+    expectStatus(run, 'succeeded', 'the next step reaches its queue one way or another');
+    const a = stepOf(run, 'a');
+    const expected = subject.succeed.chainInput === 'output' ? a.output : subject.succeed.input;
+    expect(
+      sameJson(stepOf(run, 'b').output, expected),
+      `step b got the wrong input: ${JSON.stringify(stepOf(run, 'b').output)}`,
+    );
+  },
+};

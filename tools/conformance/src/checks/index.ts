@@ -1,8 +1,9 @@
 import type { Check } from '../check';
-import { chain, chainFailure } from './chains';
+import { chain, chainFailure, chainToMissingQueue } from './chains';
 import { heartbeat, timeout } from './deadlines';
 import { gracefulShutdown, reconnect, redelivery } from './lifecycle';
-import { fatal, retryable, retryableExhausted, success } from './outcomes';
+import { idempotencyKey } from './idempotency';
+import { fatal, retryable, retryableExhausted, success, unexpectedException } from './outcomes';
 import { poisonCrashLoop, poisonInvalid } from './poison';
 
 /** Every check, in the order they run: the ones that stop or cut off the worker come last. */
@@ -11,10 +12,13 @@ export const CHECKS: readonly Check[] = [
   retryable,
   retryableExhausted,
   fatal,
+  unexpectedException,
   heartbeat,
   timeout,
   chain,
   chainFailure,
+  chainToMissingQueue,
+  idempotencyKey,
   poisonInvalid,
   redelivery,
   poisonCrashLoop,

@@ -109,3 +109,32 @@ export const fatal: Check = {
     return `"${a.error.message}"`;
   },
 };
+
+const NO_CRASH = 'the worker has no step that raises an unexpected exception (no crash queue)';
+
+/**
+ * An exception the handler did not decide on is a failed result, retryable, code UNHANDLED, and
+ * the request is acked: no crash, no nack, no requeue (which would retry outside the policy).
+ */
+export const unexpectedException: Check = {
+  name: 'unexpected-exception',
+  sections: '§4',
+  skip: (s) => (s.crash ? undefined : NO_CRASH),
+  workflows: (s): Workflows =>
+    s.crash
+      ? { main: { steps: { a: { queue: s.crash.queue, input: 'input', retry: fastRetry(2) } } } }
+      : {},
+  async run({ api, subject, workflow, worker }) {
+    if (!subject.crash) throw new Error(NO_CRASH);
+    const run = await api.complete(workflow('main'), subject.crash.input);
+    expectStatus(run, 'failed', 'both allowed attempts raise');
+    const a = stepOf(run, 'a');
+    expect(
+      a.attempts.length === 2 &&
+        a.attempts.every((x) => x.error?.retryable === true && x.error.code === 'UNHANDLED'),
+      `expected 2 attempts, each failed retryable with code UNHANDLED (the orchestrator's retry, not a redelivery); got ${a.attempts.map((x) => JSON.stringify(x.error)).join(', ')}`,
+    );
+    expect(worker.process.alive(), 'the worker exited on an exception in a handler');
+    return `"${a.error?.message ?? ''}"`;
+  },
+};

@@ -31,6 +31,16 @@ def fatal(ctx: StepContext) -> object:
     raise FatalStepError("this step always fails (conformance contract)", code="CONFORMANCE_FATAL")
 
 
+@worker.handler(f"{PREFIX}.crash")
+def crash(ctx: StepContext) -> object:
+    return ctx.input["missing"]  # a bug the handler did not decide on: KeyError → UNHANDLED
+
+
+@worker.handler(f"{PREFIX}.key")
+def key(ctx: StepContext) -> object:
+    return {"idempotencyKey": ctx.idempotency_key}
+
+
 @worker.handler(f"{PREFIX}.slow")
 def slow(ctx: StepContext) -> object:
     ms, every = ctx.input["ms"], ctx.input.get("heartbeatMs")

@@ -41,6 +41,17 @@ const handlers = [
     },
   }),
   defineStepHandler({
+    queue: `${prefix}.crash`,
+    async handle({ input }) {
+      // A bug the handler did not decide on: the SDK reports it retryable, code UNHANDLED.
+      return (input as { missing: { field: unknown } }).missing.field;
+    },
+  }),
+  defineStepHandler({
+    queue: `${prefix}.key`,
+    handle: async ({ idempotencyKey }) => ({ idempotencyKey }),
+  }),
+  defineStepHandler({
     queue: `${prefix}.slow`,
     input: z.object({
       ms: z.number().int().min(0),
