@@ -113,7 +113,7 @@ export const gracefulShutdown: Check = {
  */
 export const reconnect: Check = {
   name: 'reconnect-after-connection-close',
-  sections: '§3.4, §3.5 (reconnection)',
+  sections: '§3.7',
   workflows: (s) => ({
     ...slowOnce(s),
     after: { steps: { a: { queue: s.succeed.queue, input: 'input' } }, output: 'steps.a' },
