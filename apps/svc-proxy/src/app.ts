@@ -1,7 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Observability } from '@conveyor/observability';
 import type { Logger } from 'pino';
-import { requireUser, userOf } from './auth/gate';
+import { requireUser, stillAllowed, userOf } from './auth/gate';
 import { metricsBearerGate } from './auth/metrics-bearer';
 import { authRouter } from './auth/routes';
 import { sessionMiddleware, type SessionCodec } from './auth/session';
@@ -52,6 +52,21 @@ export function createApp(deps: AppDeps): Express {
       .send(
         'svc-proxy: not a forward proxy; request a path such as /proxy/<namespace>/<service>/<pod>/\n',
       );
+  });
+  // The hot path: a /proxy/ request of a signed-in, still-allowed operator goes straight to the
+  // pod proxy, without the sign-in routes, the landing pages and the observability endpoints
+  // in between (each a route match). Everything else, including /proxy/ requests without a
+  // valid session, takes the full chain below, which redirects to sign-in or refuses.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (!req.url.startsWith(PROXY_PREFIX)) {
+      next();
+      return;
+    }
+    codec.read(req.headers.cookie).then((data) => {
+      const user = codec.currentUser(data);
+      if (user && stillAllowed(user, config.access)) podProxy.handle(req, res, user);
+      else next();
+    }, next);
   });
   if (config.metricsBearerToken)
     app.get('/metrics', metricsBearerGate(config.metricsBearerToken, obs.registry, logger));

@@ -9,9 +9,9 @@
  * (child, started through its real main.ts) and autocannon (this process). All on 127.0.0.x.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, get as httpGet } from 'node:http';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
@@ -36,6 +36,19 @@ interface Sample {
   p99: number;
   rps: number;
   errors: number;
+  /** CPU time the proxy process spent per request (ms), when measured. */
+  cpuPerRequest: number;
+}
+
+/** User + system CPU of a process in ms, from /proc (Linux); clock ticks are 10 ms. */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 const median = (xs: number[]): number => {
@@ -109,17 +122,22 @@ async function load(
   connections: number,
   seconds: number,
   headers: Record<string, string> = {},
+  cpuOf?: number,
 ): Promise<Sample> {
+  const cpuBefore = cpuMs(cpuOf);
   const result = await autocannon({ url, connections, duration: seconds, headers });
+  const cpu = cpuMs(cpuOf) - cpuBefore;
   return {
     p50: result.latency.p50,
     p99: result.latency.p99,
     rps: result.requests.average,
     errors: result.errors + result.non2xx,
+    cpuPerRequest: cpu / Math.max(1, result.requests.total),
   };
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = loadavg()[0] ?? 0;
   const kube = new FakeKubeApi();
   await kube.start();
   const pod = spawn(
@@ -245,7 +263,7 @@ async function main(): Promise<void> {
     const pt: Sample[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       dt.push(await load(d.url, CONNECTIONS, SECONDS));
-      pt.push(await load(p.url, CONNECTIONS, SECONDS, p.headers));
+      pt.push(await load(p.url, CONNECTIONS, SECONDS, p.headers, proxy.pid));
     }
     const m = (xs: Sample[], k: keyof Sample) => median(xs.map((x) => x[k]));
     const errors = [...dt, ...pt].reduce((n, x) => n + x.errors, 0);
@@ -255,7 +273,7 @@ async function main(): Promise<void> {
     );
     rows.load.push(
       `| ${scenario.name} | ${Math.round(m(dt, 'rps'))} | ${Math.round(m(pt, 'rps'))} | ${(m(pt, 'rps') / m(dt, 'rps')).toFixed(3)} | ` +
-        `${m(dt, 'p50')} / ${m(dt, 'p99')} | ${m(pt, 'p50')} / ${m(pt, 'p99')} | ${errors} |`,
+        `${m(dt, 'p50')} / ${m(dt, 'p99')} | ${m(pt, 'p50')} / ${m(pt, 'p99')} | ${m(pt, 'cpuPerRequest').toFixed(3)} | ${errors} |`,
     );
     process.stderr.write(`${rows.load[rows.load.length - 1]}\n`);
   }
@@ -275,7 +293,8 @@ with BENCH_ROUNDS=${ROUNDS}, BENCH_REQUESTS=${REQUESTS}, BENCH_SECONDS=${SECONDS
 svc-proxy runs as its own process through its real \`main.ts\` (LOG_LEVEL=info, output to /dev/null),
 the pod in another; a fake API server feeds the informers. Traffic is on 127.0.0.x only.
 
-Machine: ${cpus().length} × ${cpu}, Node ${process.version}. Shared and noisy: compare the columns of one
+Machine: ${cpus().length} × ${cpu}, Node ${process.version}; 1-minute load average ${loadAtStart.toFixed(1)} at
+the start and ${(loadavg()[0] ?? 0).toFixed(1)} at the end of the run. Shared and noisy: compare the columns of one
 row (direct and proxied are measured alternately in each round, medians over ${ROUNDS} rounds), not
 separate runs. Load generator, proxy and pod share the 2 cores.
 
@@ -293,8 +312,8 @@ ${rows.latency.join('\n')}
 autocannon, ${CONNECTIONS} connections, ${SECONDS} s per round; requests/s medians over rounds. autocannon's
 latencies have 1 ms resolution.
 
-| path | direct req/s | proxied req/s | proxied / direct | direct p50 / p99 ms | proxied p50 / p99 ms | non-2xx + errors |
-|---|---|---|---|---|---|---|
+| path | direct req/s | proxied req/s | proxied / direct | direct p50 / p99 ms | proxied p50 / p99 ms | proxy CPU ms / request | non-2xx + errors |
+|---|---|---|---|---|---|---|---|
 ${rows.load.join('\n')}
 
 Reading: ${summary.join('; ')}. The fake pod answers far faster than real Go debug handlers

@@ -17,14 +17,26 @@ export function userOf(req: Request): SessionUser {
   return user;
 }
 
+/**
+ * Decisions per policy and session user. Both are immutable for the life of the process (the
+ * policy is configuration, cached session data is frozen), so a decision never goes stale.
+ */
+const decisions = new WeakMap<AccessPolicy, WeakMap<SessionUser, boolean>>();
+
 /** Whether a still-signed-in user would still be let in (the allow-list may have shrunk). */
 export function stillAllowed(user: SessionUser, policy: AccessPolicy): boolean {
-  return (
-    decideAccess(
-      { subject: user.subject, email: user.email, emailVerified: true, name: user.name },
-      policy,
-    ).kind === 'allowed'
-  );
+  let known = decisions.get(policy);
+  if (!known) decisions.set(policy, (known = new WeakMap()));
+  let allowed = known.get(user);
+  if (allowed === undefined) {
+    allowed =
+      decideAccess(
+        { subject: user.subject, email: user.email, emailVerified: true, name: user.name },
+        policy,
+      ).kind === 'allowed';
+    known.set(user, allowed);
+  }
+  return allowed;
 }
 
 export function signInLocation(originalUrl: string): string {

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { Request, Response } from 'express';
 import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import { stillAllowed } from '../auth/gate';
 import type { SessionCodec, SessionUser } from '../auth/session';
 import type { SvcProxyConfig } from '../config';
@@ -128,10 +128,19 @@ export function createPodProxy(deps: {
     labelNames: ['outcome'] as const,
     registers: [deps.registry],
   });
+  // Proxied requests bypass the generic http_request_duration_seconds (see app.ts).
+  const durations = new Histogram({
+    name: 'svc_proxy_request_duration_seconds',
+    help: 'Duration of requests under /proxy/ (WebSockets: of the connection), by outcome',
+    labelNames: ['outcome'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [deps.registry],
+  });
   const publicOrigin = config.publicUrl.origin;
 
   const record = (entry: AuditRecord) => {
     requests.inc({ outcome: entry.outcome });
+    durations.observe({ outcome: entry.outcome }, entry.durationMs / 1000);
     audit(logger, entry);
   };
 
