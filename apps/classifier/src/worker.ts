@@ -8,7 +8,7 @@ import {
   type Observability,
 } from '@conveyor/observability';
 import {
-  defineStepHandler,
+  defineBatchStepHandler,
   RetryableStepError,
   startStepWorker,
   type StepWorker,
@@ -32,10 +32,11 @@ export interface RunningWorker {
 
 /**
  * The `classify` workflow step: consumes step requests from the queue CLASSIFY_QUEUE (default
- * `classify`), classifies the items with the same batched model as the HTTP API (concurrent
- * requests share model calls), and replies with a classifier.classify.response. Requests that
- * fail the StepRequest schema are dead-lettered by the bus; inputs that fail ClassifyRequest get a
- * fatal INVALID_INPUT result; a model that is still loading gives a retryable failure.
+ * `classify`), hands the items of up to WORKER_CONCURRENCY step requests of any runs to the same
+ * batched model as the HTTP API in one submission (a batch step handler), and replies to each
+ * with its classifier.classify.response. Requests that fail the StepRequest schema are
+ * dead-lettered by the bus; inputs that fail ClassifyRequest get a fatal INVALID_INPUT result
+ * (that step only); a model that is still loading gives a retryable failure.
  */
 export async function startWorker(
   config: ClassifierConfig,
@@ -58,21 +59,22 @@ export async function startWorker(
       registry: obs.registry,
     }));
 
-  const handler = defineStepHandler<ClassifyRequest, ClassifyResponse>({
+  // Step requests of different runs reach the model together (protocol §9): up to
+  // WORKER_CONCURRENCY of them, waiting at most BATCH_WAIT_MS, in one model submission. Two
+  // batches in flight keep the model's own batcher fed while the previous results go out.
+  const handler = defineBatchStepHandler<ClassifyRequest, ClassifyResponse>({
     queue: config.CLASSIFY_QUEUE,
     input: ClassifyRequest,
     output: ClassifyResponse,
-    concurrency: config.WORKER_CONCURRENCY,
-    async handle({ input }) {
+    maxBatchSize: config.WORKER_CONCURRENCY,
+    maxWaitMs: config.BATCH_WAIT_MS,
+    concurrency: 2,
+    async handleBatch(steps) {
+      let results: Awaited<ReturnType<ClassificationService['classify']>>;
       try {
-        const results = await service.classify(input.items);
-        return {
-          type: 'classifier.classify.response',
-          version: 1,
-          model: service.modelInfo(),
-          results,
-        };
+        results = await service.classify(steps.flatMap((step) => step.input.items));
       } catch (error) {
+        // The whole submission failed: every step of the batch gets this error as its result.
         if (error instanceof ModelUnavailableError || error instanceof OverloadedError) {
           throw new RetryableStepError(error.message, {
             code: error instanceof OverloadedError ? 'OVERLOADED' : 'MODEL_UNAVAILABLE',
@@ -80,6 +82,15 @@ export async function startWorker(
         }
         throw error;
       }
+      const model = service.modelInfo();
+      let offset = 0;
+      return steps.map((step) => {
+        const mine = results.slice(offset, (offset += step.input.items.length));
+        return {
+          status: 'succeeded' as const,
+          output: { type: 'classifier.classify.response', version: 1, model, results: mine },
+        };
+      });
     },
   });
   const worker = await startStepWorker({ bus, handlers: [handler], logger });

@@ -193,6 +193,28 @@ describe('classify step worker on RabbitMQ', () => {
     expect(model.calls.length).toBeLessThan(6);
   });
 
+  it('answers each step of a batch with its own items, in order', async () => {
+    const sizes = { 't-split-a': 2, 't-split-b': 3, 't-split-c': 1 };
+    await Promise.all(
+      Object.entries(sizes).map(([taskId, n]) =>
+        client.publish(
+          stepQueue(QUEUE),
+          stepRequest(taskId, {
+            type: 'classifier.classify.request',
+            version: 1,
+            items: Array.from({ length: n }, (_, i) => ({ id: `${taskId}/${i}`, ...HQ_QUESTION })),
+          }),
+        ),
+      ),
+    );
+    for (const [taskId, n] of Object.entries(sizes)) {
+      const result = await resultOf(taskId);
+      if (result.status !== 'succeeded') throw new Error(`${taskId} ${result.status}`);
+      const ids = ClassifyResponse.parse(result.output).results.map((r) => r.id);
+      expect(ids).toEqual(Array.from({ length: n }, (_, i) => `${taskId}/${i}`));
+    }
+  });
+
   it('reports readiness of model and broker', async () => {
     const res = await fetch(`${running.url}/readyz`);
     expect(res.status).toBe(200);
