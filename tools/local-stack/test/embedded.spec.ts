@@ -1,4 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -32,6 +34,16 @@ async function stackEnv(dataDir: string): Promise<Record<string, string>> {
   for (const name of PORT_VARIABLES) env[name] = String(await freePort());
   if (process.env['MODEL_DIR']) env['MODEL_DIR'] = process.env['MODEL_DIR'];
   return env;
+}
+
+/** When each checkers bundle was last built (its metafile is written last). */
+function bundleStamps(dataDir: string): string {
+  const dir = join(dataDir, 'checkers', 'bundles');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.meta.json'))
+    .sort()
+    .map((f) => `${f}@${statSync(join(dir, f)).mtimeMs}`)
+    .join(',');
 }
 
 const BANNER = /Conveyor local stack is running \(embedded in-process bus, SQLite under (\S+)\)/;
@@ -167,20 +179,49 @@ describe('local stack on embedded defaults', () => {
     await signalNpmAlone(stack, env, 'SIGTERM');
   });
 
-  it('stops every service when SIGINT is sent to npm start alone during start-up, once the stack is up; fresh bundles are not rebuilt', async () => {
-    // The same DATA_DIR: its checkers bundles are up to date.
+  it('stops every service when SIGINT is sent to npm start alone during start-up, once the stack is up; says it builds the bundles only when it does', async () => {
+    // The same DATA_DIR: its checkers bundles are up to date, unless someone edited their
+    // sources meanwhile (a shared work tree): the message must appear exactly when they are built.
+    const before = bundleStamps(dataDir);
     const early = new StackProcess(env, { via: 'npm' });
     try {
       await early.waitFor(/starting the Conveyor local stack/, 60_000);
       await signalNpmAlone(early, env, 'SIGINT');
       const output = early.output;
       expect(output).toContain('Conveyor local stack is running');
-      expect(output).not.toContain('building the checkers bundles');
+      const rebuilt = bundleStamps(dataDir) !== before;
+      expect({ told: output.includes('building the checkers bundles'), rebuilt }).toEqual({
+        told: rebuilt,
+        rebuilt,
+      });
     } finally {
       if (early.child.exitCode === null) {
         for (const pid of childPids(early.child.pid ?? 0)) process.kill(pid, 'SIGKILL');
         await early.signal('SIGKILL', 10_000).catch(() => undefined);
       }
+    }
+  });
+
+  it('gives the fix for a port in use once, naming the launcher variable, and stops the rest', async () => {
+    const busy = await stackEnv(dataDir);
+    const blocker = createServer();
+    blocker.listen(Number(busy['CHECKERS_PORT']), '127.0.0.1');
+    await once(blocker, 'listening');
+    try {
+      const failing = new StackProcess(busy);
+      expect(await failing.exited(180_000)).toBe(1);
+      const output = failing.output;
+      expect(output).toContain('checkers failed to start');
+      expect(output).toContain('set CHECKERS_PORT to a free port');
+      expect(output).not.toContain('set PORT');
+      expect(output.match(/CHECKERS_PORT/g)).toHaveLength(1);
+      for (const name of PORT_VARIABLES.filter((n) => n !== 'CHECKERS_PORT'))
+        expect({ name, closed: await portClosed(Number(busy[name])) }).toEqual({
+          name,
+          closed: true,
+        });
+    } finally {
+      blocker.close();
     }
   });
 });

@@ -58,6 +58,23 @@ export class StackProcess {
     }
   }
 
+  /** Resolves with the exit code once the process exits by itself (SIGKILL after timeoutMs). */
+  async exited(timeoutMs: number): Promise<number | null> {
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    const exit = new Promise<number | null>((resolve) =>
+      this.child.once('exit', (code) => resolve(code)),
+    );
+    const timer = new Promise<'timeout'>((resolve) =>
+      setTimeout(() => resolve('timeout'), timeoutMs).unref(),
+    );
+    const result = await Promise.race([exit, timer]);
+    if (result === 'timeout') {
+      this.child.kill('SIGKILL');
+      throw new Error(`the stack did not exit within ${timeoutMs} ms:\n${this.out.slice(-4000)}`);
+    }
+    return result;
+  }
+
   /** Sends a signal and resolves with the exit code (null if killed by a signal). */
   async signal(signal: NodeJS.Signals, timeoutMs: number): Promise<number | null> {
     if (this.child.exitCode !== null) return this.child.exitCode;
