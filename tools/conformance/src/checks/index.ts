@@ -1,7 +1,7 @@
 import type { Check } from '../check';
 import { chain, chainFailure, chainToMissingQueue } from './chains';
 import { heartbeat, timeout } from './deadlines';
-import { gracefulShutdown, reconnect, redelivery } from './lifecycle';
+import { gracefulShutdown, queueDeleted, reconnect, redelivery } from './lifecycle';
 import { idempotencyKey } from './idempotency';
 import { fatal, retryable, retryableExhausted, success, unexpectedException } from './outcomes';
 import { poisonCrashLoop, poisonInvalid } from './poison';
@@ -23,5 +23,6 @@ export const CHECKS: readonly Check[] = [
   redelivery,
   poisonCrashLoop,
   gracefulShutdown,
+  queueDeleted,
   reconnect,
 ];

@@ -1,5 +1,12 @@
 import { closeConnections, consumerConnections } from '../broker';
-import { expect, expectStatus, type Check, type CheckContext, type WorkflowSpec } from '../check';
+import {
+  CheckFailure,
+  expect,
+  expectStatus,
+  type Check,
+  type CheckContext,
+  type WorkflowSpec,
+} from '../check';
 import { describeRun, stepOf } from '../orchestrator-api';
 import type { Subject } from '../profiles';
 import { NO_SLOW } from './deadlines';
@@ -151,5 +158,32 @@ export const reconnect: Check = {
     const problem = subject.succeed.verify(run.output);
     expect(problem === undefined, `wrong output after reconnecting: ${problem}`);
     return `${before.size} connection(s) closed; consuming again`;
+  },
+};
+
+/**
+ * Its queue deleted under it, the broker cancels the worker's consumer (`basic.cancel`): the
+ * worker declares the queue again and consumes again, without anyone else re-creating it.
+ */
+export const queueDeleted: Check = {
+  name: 'consumer-cancelled-by-broker',
+  sections: '§3.7',
+  workflows: (s) => ({
+    after: { steps: { a: { queue: s.succeed.queue, input: 'input' } }, output: 'steps.a' },
+  }),
+  async run({ broker, worker, subject, api, workflow }) {
+    const { queue } = subject.succeed;
+    await broker.deleteQueue(queue);
+    try {
+      await broker.waitForConsumers([queue], true, 30_000, () => worker.process.alive());
+    } catch (error) {
+      throw new CheckFailure(
+        `after ${queue} was deleted (the broker cancels its consumer), the worker should declare it again and consume it: ${(error as Error).message}`,
+      );
+    }
+    const run = await api.complete(workflow('after'), subject.succeed.input);
+    expectStatus(run, 'succeeded', 'a run on the re-created queue');
+    const problem = subject.succeed.verify(run.output);
+    expect(problem === undefined, `wrong output: ${problem}`);
   },
 };
