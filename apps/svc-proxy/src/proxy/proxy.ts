@@ -1,5 +1,6 @@
 import {
   Agent,
+  request,
   type IncomingHttpHeaders,
   type IncomingMessage,
   type OutgoingHttpHeaders,
@@ -7,7 +8,6 @@ import {
 } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Request, Response } from 'express';
-import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { stillAllowed } from '../auth/gate';
@@ -102,23 +102,14 @@ export function createPodProxy(deps: {
   registry: Registry;
 }): PodProxy {
   const { config, directory, codec, logger } = deps;
-  // Without an agent http-proxy sends `Connection: close` and opens a TCP connection per request;
-  // keep-alive to pods roughly halves the proxy's cost per request.
+  // Keep-alive connections to pods: a TCP connection per request would roughly double the
+  // proxy's cost per request.
   const agent = new Agent({
     keepAlive: true,
     maxSockets: 64,
     maxFreeSockets: 16,
     timeout: config.proxyTimeoutMs,
     scheduling: 'lifo',
-  });
-  const proxy = httpProxy.createProxyServer({
-    agent,
-    xfwd: false,
-    changeOrigin: false,
-    selfHandleResponse: true,
-    // Only the upstream side is timed: http-proxy's `timeout` would time out the client's socket
-    // at the same moment and cut it off before the 504 could be sent.
-    proxyTimeout: config.proxyTimeoutMs,
   });
   const exchanges = new WeakMap<IncomingMessage, Exchange>();
   const sockets = new Set<Duplex>();
@@ -293,14 +284,14 @@ export function createPodProxy(deps: {
     proxyRes.on('end', onEnd);
   }
 
-  proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
-    const exchange = exchanges.get(req);
-    if (!exchange) {
-      res.destroy();
-      return;
-    }
-    // Runs in http-proxy's response callback, outside any request handler: anything thrown here
-    // would otherwise take the process down.
+  function onUpstreamResponse(
+    proxyRes: IncomingMessage,
+    req: IncomingMessage,
+    res: ServerResponse,
+    exchange: Exchange,
+  ): void {
+    // Runs in the upstream request's callback, outside any request handler: anything thrown
+    // here would otherwise take the process down.
     try {
       proxyRes.on('error', () => res.destroy());
       // The operator left before the answer was complete: stop reading (and rewriting) it.
@@ -334,24 +325,58 @@ export function createPodProxy(deps: {
       proxyRes.resume();
       internalFailure(res, error, { path: exchange.path, exchange });
     }
-  });
+  }
 
-  proxy.on('error', (error: NodeJS.ErrnoException, req: IncomingMessage, resOrSocket) => {
-    const exchange = exchanges.get(req);
-    const elapsed = exchange ? Date.now() - exchange.started : 0;
-    const timedOut = elapsed >= config.proxyTimeoutMs - 50;
+  function onUpstreamError(
+    error: NodeJS.ErrnoException,
+    res: ServerResponse,
+    exchange: Exchange,
+    timedOut: boolean,
+  ): void {
     const status = timedOut ? 504 : 502;
-    const where = exchange
-      ? `${exchange.target.namespace}/${exchange.target.service}/${exchange.target.pod} (${hostFor(exchange.target)})`
-      : 'the pod';
+    const where = `${exchange.target.namespace}/${exchange.target.service}/${exchange.target.pod} (${hostFor(exchange.target)})`;
+    const reason = timedOut ? 'timeout' : (error.code ?? error.message);
     const message = timedOut
       ? `svc-proxy: ${where} did not answer within ${config.proxyTimeoutMs / 1000}s (PROXY_TIMEOUT_SECONDS)`
-      : `svc-proxy: cannot reach ${where}: ${error.code ?? error.message}`;
-    if (exchange)
-      exchange.failure = { outcome: 'upstream-error', reason: error.code ?? error.message };
-    if ('writeHead' in resOrSocket) plainError(resOrSocket as ServerResponse, status, message);
-    else (resOrSocket as Duplex).destroy();
-  });
+      : `svc-proxy: cannot reach ${where}: ${reason}`;
+    exchange.failure ??= { outcome: 'upstream-error', reason };
+    plainError(res, status, message);
+  }
+
+  /**
+   * Sends the prepared request to the pod on a kept-alive connection and relays the answer.
+   * Only the upstream side is timed (PROXY_TIMEOUT_SECONDS): the client's socket stays open so
+   * the 504 can still be sent.
+   */
+  function forward(req: IncomingMessage, res: ServerResponse, exchange: Exchange): void {
+    let timedOut = false;
+    const upstream = request({
+      host: exchange.target.ip,
+      port: exchange.target.port,
+      method: req.method,
+      path: req.url,
+      headers: req.headers,
+      agent,
+    });
+    upstream.setTimeout(config.proxyTimeoutMs, () => {
+      timedOut = true;
+      upstream.destroy(new Error('timeout'));
+    });
+    upstream.on('response', (proxyRes: IncomingMessage) =>
+      onUpstreamResponse(proxyRes, req, res, exchange),
+    );
+    upstream.on('error', (error: NodeJS.ErrnoException) => {
+      if (res.writableEnded) return;
+      if (res.headersSent) res.destroy();
+      else onUpstreamError(error, res, exchange, timedOut);
+    });
+    // The operator left (a tab closed during a 30-second profile): stop asking the pod.
+    res.once('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    req.on('error', () => upstream.destroy());
+    req.pipe(upstream);
+  }
 
   function handle(req: Request, res: Response, user: SessionUser): void {
     const path = req.originalUrl;
@@ -420,9 +445,7 @@ export function createPodProxy(deps: {
       });
     });
     try {
-      proxy.web(req, res, {
-        target: { protocol: 'http:', host: resolved.target.ip, port: resolved.target.port },
-      });
+      forward(req, res, exchange);
     } catch (error) {
       internalFailure(res, error, { path, exchange });
     }
@@ -586,7 +609,6 @@ export function createPodProxy(deps: {
 
     close() {
       for (const socket of sockets) socket.destroy();
-      proxy.close();
       agent.destroy();
     },
   };
