@@ -136,6 +136,7 @@ export function createApiRouter(deps: ApiDeps): express.Router {
         input: body.input ?? null,
         idempotencyKey: body.idempotencyKey,
         callbackUrl: body.callbackUrl,
+        priority: body.priority,
       });
       if (result.kind === 'unknown-workflow') throw new HttpError(404, result.message);
       if (result.kind === 'invalid-input') throw new HttpError(400, result.message, result.issues);

@@ -69,6 +69,7 @@ function taskView(task: Selectable<TasksTable>, attempts: Map<string, unknown[]>
     retryAt: iso(task.retry_at),
     progress: task.progress,
     progressMessage: task.progress_message,
+    ...(task.status === 'queued' ? { queuedReason: task.queued_reason } : {}),
     childRunId: task.child_run_id,
     input: json(task.input),
     output: json(task.output),
@@ -144,6 +145,7 @@ export async function runDetail(db: Kysely<Database>, runId: string, itemLimit =
     output: json(run.output),
     deadline: iso(run.deadline_at),
     callbackUrl: run.callback_url,
+    priority: run.priority,
     steps: views,
   };
 }

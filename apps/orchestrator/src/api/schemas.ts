@@ -28,6 +28,15 @@ export const StartRunBody = z
       .url()
       .optional()
       .describe('POSTed the run.completed event when the run finishes'),
+    priority: z
+      .number()
+      .int()
+      .min(-1000)
+      .max(1000)
+      .optional()
+      .describe(
+        "Among steps waiting for a queue's limits (queues.yaml), those of higher-priority runs go first (default 0; sub-workflow runs inherit it)",
+      ),
     waitMs: z
       .number()
       .int()
@@ -60,7 +69,7 @@ export const ItemsQuery = z
     offset: z.coerce.number().int().min(0).default(0),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
     status: z
-      .enum(['pending', 'running', 'waiting_retry', 'succeeded', 'failed', 'cancelled'])
+      .enum(['pending', 'queued', 'running', 'waiting_retry', 'succeeded', 'failed', 'cancelled'])
       .optional(),
   })
   .strict();

@@ -88,12 +88,36 @@ export const WorkflowDoc = z
   .strict();
 export type WorkflowDoc = z.infer<typeof WorkflowDoc>;
 
-/** queues.yaml: the worker queues that exist, so a typo in a step's `queue` fails at load time. */
+/**
+ * queues.yaml: the worker queues that exist, so a typo in a step's `queue` fails at load time,
+ * and the limits that protect the model service behind a queue (see QueueLimits).
+ */
 export const QueueCatalogDoc = z
   .object({
     queues: z.record(
       z.string().regex(QUEUE_NAME),
-      z.object({ description: z.string().optional() }).strict().nullable(),
+      z
+        .object({
+          description: z.string().optional(),
+          maxInFlight: z
+            .number()
+            .int('maxInFlight is a whole number of steps')
+            .min(1, 'maxInFlight must be at least 1 (leave it out for no limit)')
+            .max(1_000_000)
+            .optional(),
+          ratePerSecond: z
+            .number()
+            .positive('ratePerSecond must be above 0 (leave it out for no limit)')
+            .max(1_000_000)
+            .optional(),
+          burst: z.number().int().min(1).max(1_000_000).optional(),
+        })
+        .strict()
+        .refine((q) => q.burst === undefined || q.ratePerSecond !== undefined, {
+          message: 'burst only applies with ratePerSecond',
+          path: ['burst'],
+        })
+        .nullable(),
     ),
   })
   .strict();

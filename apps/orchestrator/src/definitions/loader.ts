@@ -10,6 +10,7 @@ import { compileExpression, ExpressionSyntaxError, type Expression } from './exp
 import {
   ON_FAILURE_STEP,
   type JoinPolicy,
+  type QueueLimits,
   type RetryPolicy,
   type StepDefinition,
   type WorkflowDefinition,
@@ -47,6 +48,8 @@ export interface LoadResult {
   readonly definitions: readonly WorkflowDefinition[];
   /** Queue names from queues.yaml, or undefined when there is no catalog (any queue accepted). */
   readonly queues: ReadonlySet<string> | undefined;
+  /** Queues with a limit in queues.yaml (the others have none). */
+  readonly queueLimits: ReadonlyMap<string, QueueLimits>;
   readonly problems: readonly DefinitionProblem[];
 }
 
@@ -81,6 +84,7 @@ export function loadWorkflowSources(
 ): LoadResult {
   const problems: DefinitionProblem[] = [];
   let queues: Set<string> | undefined;
+  const queueLimits = new Map<string, QueueLimits>();
   const catalog = files.find(
     (f) => f.file.endsWith(`/${QUEUE_CATALOG_FILE}`) || f.file === QUEUE_CATALOG_FILE,
   );
@@ -88,8 +92,23 @@ export function loadWorkflowSources(
     const parsed = parseYaml(catalog, problems);
     if (parsed) {
       const result = QueueCatalogDoc.safeParse(parsed.doc.toJS());
-      if (result.success) queues = new Set(Object.keys(result.data.queues));
-      else reportZod(parsed, result.error, problems);
+      if (result.success) {
+        queues = new Set(Object.keys(result.data.queues));
+        for (const [name, entry] of Object.entries(result.data.queues)) {
+          if (entry?.maxInFlight === undefined && entry?.ratePerSecond === undefined) continue;
+          queueLimits.set(name, {
+            maxInFlight: entry.maxInFlight,
+            ratePerSecond: entry.ratePerSecond,
+            // A tenth of a second's worth by default: enough that the time an admission takes
+            // does not lower the rate, too little to be felt as a burst by the model service.
+            burst:
+              entry.burst ??
+              (entry.ratePerSecond === undefined
+                ? 1
+                : Math.max(1, Math.ceil(entry.ratePerSecond / 10))),
+          });
+        }
+      } else reportZod(parsed, result.error, problems);
     }
   }
 
@@ -162,7 +181,7 @@ export function loadWorkflowSources(
         ),
       );
   }
-  return { definitions: compiled.map((c) => c.def), queues, problems };
+  return { definitions: compiled.map((c) => c.def), queues, queueLimits, problems };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -66,3 +66,18 @@ export interface InputIssue {
   readonly path: string;
   readonly message: string;
 }
+
+/**
+ * Limits of one worker queue (queues.yaml), enforced by the orchestrator at dispatch time in the
+ * database, so they hold across every run and every replica. A step over a limit waits as
+ * `queued` (with the reason) and is dispatched, highest run priority first, when a step of its
+ * queue finishes or the rate allows.
+ */
+export interface QueueLimits {
+  /** Steps of this queue dispatched and not yet answered, at most. */
+  readonly maxInFlight: number | undefined;
+  /** Steps started per second, on average (a token bucket). */
+  readonly ratePerSecond: number | undefined;
+  /** Steps that may start at once after an idle spell (the bucket's size); default a tenth of a second's worth. */
+  readonly burst: number;
+}

@@ -6,7 +6,7 @@ import {
   type DefinitionProblem,
   type SourceFile,
 } from './loader';
-import type { WorkflowDefinition } from './model';
+import type { QueueLimits, WorkflowDefinition } from './model';
 
 /**
  * All versions of all workflows, cached in memory. Every version that was ever loaded is also
@@ -16,6 +16,7 @@ import type { WorkflowDefinition } from './model';
 export class DefinitionRegistry {
   private readonly byKey = new Map<string, WorkflowDefinition>();
   private readonly latest = new Map<string, WorkflowDefinition>();
+  private limits: ReadonlyMap<string, QueueLimits> = new Map();
 
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -58,7 +59,18 @@ export class DefinitionRegistry {
     }
     if (problems.length > 0) throw new DefinitionError(problems);
     for (const def of result.definitions) this.add(def);
+    this.limits = result.queueLimits;
     return [...result.definitions];
+  }
+
+  /** The limits of a queue from the catalog of the last load, if it has any. */
+  queueLimits(queue: string): QueueLimits | undefined {
+    return this.limits.get(queue);
+  }
+
+  /** Every queue with a limit. */
+  limitedQueues(): string[] {
+    return [...this.limits.keys()];
   }
 
   private add(def: WorkflowDefinition): void {

@@ -68,6 +68,8 @@ export function chainAfter(
   stepName: string,
   maxLinks: number,
   runInput: () => { readonly json: string; readonly value: unknown },
+  /** False for a queue the orchestrator must admit itself (queue limits): the chain stops there. */
+  mayChainTo: (queue: string) => boolean = () => true,
 ): ChainLink[] | undefined {
   const links: ChainLink[] = [];
   let embedded = 0;
@@ -76,6 +78,7 @@ export function chainAfter(
     next && links.length < Math.min(maxLinks, MAX_CHAIN_LINKS);
     next = nextInChain(def, next.step.name)
   ) {
+    if (!mayChainTo(next.step.action.queue)) break;
     let input: ChainInput;
     if (next.input === 'output') input = { from: 'output' };
     else {

@@ -398,6 +398,8 @@ export class Engine {
     input: unknown;
     idempotencyKey?: string | undefined;
     callbackUrl?: string | undefined;
+    /** Order among steps waiting for a limited queue (higher first; default 0). */
+    priority?: number | undefined;
   }): Promise<StartRunResult> {
     const { registry } = this.options;
     let def: WorkflowDefinition | undefined;
@@ -434,6 +436,7 @@ export class Engine {
         input: params.input,
         idempotencyKey: key,
         callbackUrl: params.callbackUrl,
+        ...(params.priority !== undefined ? { priority: params.priority } : {}),
       }),
     );
     return { kind: created ? 'started' : 'existing', run };
@@ -739,7 +742,11 @@ export class Engine {
     const timer = setTimeout(
       () => {
         this.wakeTimer = undefined;
-        if (this.sweeping) return;
+        if (this.sweeping) {
+          // The pass under way may have looked before this became due: look again after it.
+          void this.sweeping.then(() => this.wakeAt(Date.now()));
+          return;
+        }
         this.sweeping = this.retryDue()
           .catch((error: unknown) =>
             this.options.logger.error({ err: error }, 'retry sweep failed'),
@@ -763,6 +770,50 @@ export class Engine {
   }
 
   private async retryDue(): Promise<void> {
+    await this.retryWaiting();
+    await this.admitQueued();
+  }
+
+  /**
+   * Steps held back by their queue's limits (queues.yaml), highest run priority first, then
+   * oldest. A queue's pass stops at the first step its limits still refuse: the ones behind it
+   * would be refused too.
+   */
+  private async admitQueued(): Promise<void> {
+    for (const queue of this.options.registry.limitedQueues()) {
+      const waiting = await this.db
+        .selectFrom('tasks')
+        .select(['id', 'run_id'])
+        // A literal, to match the partial index tasks_queued.
+        .where('status', '=', sql.lit('queued'))
+        .where('queue', '=', queue)
+        .where('retry_at', '<=', Date.now())
+        .orderBy('priority', 'desc')
+        .orderBy('created_at')
+        .limit(100)
+        .execute();
+      for (const { id, run_id } of waiting) {
+        const admitted = await this.transact(
+          'admit',
+          async (t) => {
+            const run = await t.lockRun(run_id);
+            const task = await t.trx
+              .selectFrom('tasks')
+              .selectAll()
+              .where('id', '=', id)
+              .executeTakeFirst();
+            // Gone or cancelled meanwhile: look at the next one.
+            if (!run || !task || task.status !== 'queued') return true;
+            return t.admitQueued(run, task);
+          },
+          run_id,
+        );
+        if (!admitted) break;
+      }
+    }
+  }
+
+  private async retryWaiting(): Promise<void> {
     const due = await this.db
       .selectFrom('tasks')
       .select(['id', 'run_id'])

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql, SqliteDialect, type Transaction } from 'kysely';
 import { Pool, types } from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from './tables';
@@ -285,5 +285,47 @@ async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {
       .addColumn('attempts', 'integer', (c) => c.notNull())
       .addColumn('received_at', ms, (c) => c.notNull())
       .execute();
+    // Queue limits (queues.yaml): run priorities, steps waiting for their queue, and one row per
+    // limited queue — the lock that serialises admissions across replicas and the rate bucket.
+    await addColumnIfMissing(trx, dialect, 'runs', 'priority', 'integer NOT NULL DEFAULT 0');
+    await addColumnIfMissing(trx, dialect, 'tasks', 'priority', 'integer NOT NULL DEFAULT 0');
+    await addColumnIfMissing(trx, dialect, 'tasks', 'queued_reason', 'text');
+    await trx.schema
+      .createIndex('tasks_queued')
+      .ifNotExists()
+      .on('tasks')
+      .columns(['queue', 'priority', 'created_at'])
+      .where(sql<boolean>`status = 'queued'`)
+      .execute();
+    await trx.schema
+      .createTable('queue_buckets')
+      .ifNotExists()
+      .addColumn('queue', 'text', (c) => c.primaryKey())
+      .addColumn('tokens', 'real', (c) => c.notNull())
+      .addColumn('refilled_at', ms, (c) => c.notNull())
+      .execute();
   });
+}
+
+/** Adds a column to a table created by an earlier version (CREATE … IF NOT EXISTS left it out). */
+async function addColumnIfMissing(
+  trx: Transaction<Database>,
+  dialect: Dialect,
+  table: 'runs' | 'tasks',
+  column: string,
+  definition: string,
+): Promise<void> {
+  if (dialect === 'postgres') {
+    await sql`ALTER TABLE ${sql.table(table)} ADD COLUMN IF NOT EXISTS ${sql.raw(column)} ${sql.raw(definition)}`.execute(
+      trx,
+    );
+    return;
+  }
+  const { rows } = await sql<{
+    name: string;
+  }>`SELECT name FROM pragma_table_info(${table})`.execute(trx);
+  if (!rows.some((r) => r.name === column))
+    await sql`ALTER TABLE ${sql.table(table)} ADD COLUMN ${sql.raw(column)} ${sql.raw(definition)}`.execute(
+      trx,
+    );
 }

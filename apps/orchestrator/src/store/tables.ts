@@ -10,6 +10,7 @@ export interface Database {
   tasks: TasksTable;
   attempts: AttemptsTable;
   dead_letters: DeadLettersTable;
+  queue_buckets: QueueBucketsTable;
 }
 
 export interface DefinitionsTable {
@@ -44,14 +45,24 @@ export interface RunsTable {
   /** Outbox flag for the completion event and callback (0 until delivered or given up). */
   completion_published: number;
   completion_attempts: number;
+  /** Dispatch order among steps waiting for a limited queue: higher first (default 0). */
+  priority: number;
 }
 
 /**
  * Task = one step of a run (item_index -1) or one item of a fan-out (item_index ≥ 0, parent_id =
  * the step's task). A fan-out's step row keeps counters so that an item's completion is O(1).
  */
+/** `queued`: due to be dispatched, held back by its queue's limits (queued_reason says which). */
 export type TaskStatus =
-  'pending' | 'running' | 'waiting_retry' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+  | 'pending'
+  | 'queued'
+  | 'running'
+  | 'waiting_retry'
+  | 'succeeded'
+  | 'failed'
+  | 'skipped'
+  | 'cancelled';
 export type TaskKind = 'queue' | 'workflow' | 'fanout' | 'skip';
 
 export interface TasksTable {
@@ -83,6 +94,10 @@ export interface TasksTable {
   fan_released: number | null;
   fan_succeeded: number | null;
   fan_failed: number | null;
+  /** The run's priority, copied so that waiting steps are ordered by an index. */
+  priority: number;
+  /** Why a `queued` task waits (its queue's in-flight cap, rate or higher-priority steps). */
+  queued_reason: string | null;
 }
 
 export interface AttemptsTable {
@@ -103,4 +118,11 @@ export interface DeadLettersTable {
   body: string;
   attempts: number;
   received_at: number;
+}
+
+/** One row per limited queue: locked to admit a step, and the token bucket of its rate limit. */
+export interface QueueBucketsTable {
+  queue: string;
+  tokens: number;
+  refilled_at: number;
 }

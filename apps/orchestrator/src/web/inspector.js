@@ -340,9 +340,10 @@ function renderStep(step, g, run) {
   const output =
     step.status === 'succeeded' || step.output != null
       ? jsonBlock(step.output, `step-${step.step}-output`, `${file}-output.json`)
-      : `<p class="muted">${step.status === 'running' || step.status === 'pending' || step.status === 'waiting_retry' ? 'Not finished yet.' : 'None.'}</p>`;
+      : `<p class="muted">${['running', 'pending', 'queued', 'waiting_retry'].includes(step.status) ? 'Not finished yet.' : 'None.'}</p>`;
   box.innerHTML = `<div class="panel" id="step-panel"><h3>Step ${esc(step.step)} · ${badge(step.status)}</h3>
 <p class="muted">${describeStep(step, g)}${step.progressMessage ? ` · ${esc(step.progressMessage)}` : ''}</p>
+${step.queuedReason ? `<p class="queued-reason">Queued: ${esc(step.queuedReason)}</p>` : ''}
 ${step.error ? longText(step.error.message, 'error') : ''}
 ${attempts ? `<h4>Attempts</h4><table><thead><tr><th>#</th><th>Status</th><th>Sent</th><th>Duration</th><th class="wide-only">Worker</th><th class="wide-only">Error</th></tr></thead><tbody>${attempts}</tbody></table>` : ''}
 ${items}

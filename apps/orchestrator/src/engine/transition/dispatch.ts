@@ -2,6 +2,7 @@ import type { StepError, StepRequest } from '@conveyor/contracts';
 import { stepIdempotencyKey } from '@conveyor/contracts';
 import type { StepDefinition, WorkflowDefinition } from '../../definitions/model';
 import { chainAfter } from '../chain';
+import { admitAll, limitsOf } from './admission';
 import { childRunFinished, createRun } from './runs';
 import { runInput, type LockedRun, type TaskRow, type TransitionState } from './state';
 
@@ -15,10 +16,14 @@ import { runInput, type LockedRun, type TaskRow, type TransitionState } from './
 export async function dispatch(
   tx: TransitionState,
   run: LockedRun,
-  tasks: TaskRow[],
+  candidates: TaskRow[],
   alreadyWritten = false,
   continued = false,
-): Promise<void> {
+): Promise<number> {
+  // A worker that continued a chain already sent its request: it is recorded, never held back
+  // (chains stop before limited queues, see chainAfter's `mayChainTo`).
+  const tasks = continued ? candidates : await admitted(tx, run, candidates);
+  if (tasks.length === 0) return 0;
   const byAttempt = new Map<number, TaskRow[]>();
   for (const t of tasks) byAttempt.set(t.attempt, [...(byAttempt.get(t.attempt) ?? []), t]);
   const timeout = tasks[0]?.timeout_ms ?? 0;
@@ -35,6 +40,7 @@ export async function dispatch(
           deadline_at: tx.now + timeout,
           retry_at: null,
           published: 0,
+          queued_reason: null,
         })
         .where('id', 'in', ids)
         .execute();
@@ -49,6 +55,7 @@ export async function dispatch(
             deadline_at: tx.now + t.timeout_ms,
             retry_at: null,
             published: 0,
+            queued_reason: null,
           })
           .where('id', '=', t.id)
           .execute();
@@ -71,10 +78,13 @@ export async function dispatch(
     if (!continued) {
       const chain =
         t.item_index === -1 && tx.deps.chainLinks > 0
-          ? chainAfter(run.def, t.step, tx.deps.chainLinks, () => ({
-              json: run.row.input,
-              value: runInput(run),
-            }))
+          ? chainAfter(
+              run.def,
+              t.step,
+              tx.deps.chainLinks,
+              () => ({ json: run.row.input, value: runInput(run) }),
+              (queue) => limitsOf(tx, queue) === undefined,
+            )
           : undefined;
       const request = buildRequest(
         run.def,
@@ -94,12 +104,53 @@ export async function dispatch(
       queue: t.queue ?? '',
     });
   }
+  return tasks.length;
+}
+
+/** The tasks their queues' limits let go now; the others are marked `queued` with the reason. */
+async function admitted(tx: TransitionState, run: LockedRun, tasks: TaskRow[]): Promise<TaskRow[]> {
+  if (!tasks.some((t) => limitsOf(tx, t.queue))) return tasks;
+  const verdicts = await admitAll(tx, tasks);
+  const go: TaskRow[] = [];
+  for (const [i, task] of tasks.entries()) {
+    const verdict = verdicts[i];
+    if (!verdict || verdict.admitted) {
+      go.push(task);
+      continue;
+    }
+    await tx.trx
+      .updateTable('tasks')
+      .set({
+        status: 'queued',
+        queued_reason: verdict.reason,
+        attempt: task.attempt,
+        dispatched_at: null,
+        deadline_at: null,
+        // Due at once when waiting for a slot: the sweeper tries the first of each queue.
+        retry_at: verdict.retryAt ?? tx.now,
+        published: 0,
+      })
+      .where('id', '=', task.id)
+      .execute();
+    if (verdict.retryAt !== undefined) tx.effects.push({ kind: 'wake', at: verdict.retryAt });
+  }
+  return go;
 }
 
 /** Sends the next attempt of a task whose retry is due. */
 export async function retryTask(tx: TransitionState, run: LockedRun, task: TaskRow) {
   if (run.row.status !== 'running' || task.status !== 'waiting_retry') return;
   await dispatch(tx, run, [{ ...task, attempt: task.attempt + 1 }]);
+}
+
+/** Sends a task that waited for its queue, if the queue's limits let it go now. */
+export async function admitQueued(
+  tx: TransitionState,
+  run: LockedRun,
+  task: TaskRow,
+): Promise<boolean> {
+  if (run.row.status !== 'running' || task.status !== 'queued') return false;
+  return (await dispatch(tx, run, [task])) > 0;
 }
 
 /** Starts the sub-workflow run of a `workflow:` step (or fan-out item) in this transaction. */
@@ -119,6 +170,7 @@ export async function startChildRun(
     input,
     parentRunId: run.row.id,
     parentTaskId: task.id,
+    priority: run.row.priority,
   });
   await tx.trx
     .updateTable('tasks')

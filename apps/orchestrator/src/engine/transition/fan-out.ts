@@ -45,6 +45,7 @@ export async function startFanOut(
       input: JSON.stringify(input ?? null),
       created_at: tx.now,
       published: 0,
+      priority: run.row.priority,
     }));
     await tx.trx.insertInto('tasks').values(rows).execute();
   }

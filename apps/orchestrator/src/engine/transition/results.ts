@@ -1,6 +1,7 @@
 import type { StepError, StepResult } from '@conveyor/contracts';
 import { formatDuration } from '../../definitions/duration';
 import { backoffDelay } from '../backoff';
+import { limitsOf } from './admission';
 import { itemFinished } from './fan-out';
 import type { Applied, Ignored, KnownOutput, LockedRun, TaskRow, TransitionState } from './state';
 import { stepFinished } from './steps';
@@ -228,6 +229,8 @@ async function finishAttempt(
     .where('task_id', '=', task.id)
     .where('attempt', '=', task.attempt)
     .execute();
+  // Its slot is free: a step waiting for the queue may go (the engine's next pass admits it).
+  if (limitsOf(tx, task.queue)) tx.effects.push({ kind: 'wake', at: tx.now });
 }
 
 export async function finishTask(

@@ -20,6 +20,8 @@ export async function createRun(
     callbackUrl?: string | undefined;
     parentRunId?: string;
     parentTaskId?: string;
+    /** Dispatch order of its steps on limited queues (higher first); sub-runs inherit it. */
+    priority?: number;
   },
 ): Promise<{ run: RunRow; created: boolean }> {
   const { def } = params;
@@ -41,6 +43,7 @@ export async function createRun(
     final_status: null,
     completion_published: 0,
     completion_attempts: 0,
+    priority: params.priority ?? 0,
   };
   const inserted = await tx.trx
     .insertInto('runs')
@@ -208,6 +211,8 @@ export async function cancelTasks(
     .where(scope, '=', id)
     .where('status', 'in', ACTIVE)
     .execute();
+  // Slots of limited queues held by the cancelled attempts are free now.
+  if (tx.deps.registry.limitedQueues().length > 0) tx.effects.push({ kind: 'wake', at: tx.now });
   for (const { child_run_id } of children) {
     const child = child_run_id ? await tx.lockRun(child_run_id) : undefined;
     if (child) await cancelRun(tx, child, childReason);

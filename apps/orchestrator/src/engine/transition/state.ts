@@ -39,7 +39,7 @@ export type Ignored = { readonly applied: false; readonly reason: string };
 export type Applied = { readonly applied: true };
 
 /** Task statuses that still need something to happen (cancelling a run cancels these). */
-export const ACTIVE: TaskStatus[] = ['pending', 'running', 'waiting_retry'];
+export const ACTIVE: TaskStatus[] = ['pending', 'queued', 'running', 'waiting_retry'];
 
 export function runInput(run: LockedRun): unknown {
   run.parsedInput ??= { value: JSON.parse(run.row.input) as unknown };

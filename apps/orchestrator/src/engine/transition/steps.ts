@@ -196,6 +196,8 @@ export async function insertTask(
     fan_released: null,
     fan_succeeded: null,
     fan_failed: null,
+    priority: run.row.priority,
+    queued_reason: null,
   };
   await tx.trx.insertInto('tasks').values(row).execute();
   tx.inputs.set(row, values.input ?? null);

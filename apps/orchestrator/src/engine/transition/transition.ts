@@ -1,6 +1,6 @@
 import type { StepError, StepResult } from '@conveyor/contracts';
 import type { WorkflowDefinition } from '../../definitions/model';
-import { retryTask } from './dispatch';
+import { admitQueued, retryTask } from './dispatch';
 import { applyResult, heartbeat, timeoutAttempt } from './results';
 import { cancelRun, createRun, failRun } from './runs';
 import {
@@ -28,6 +28,7 @@ import {
  * | `dispatch.ts`| an attempt recorded and its request queued; sub-workflow runs; retries    |
  * | `fan-out.ts` | items released by concurrency, counted, joined or failed by join policy   |
  * | `results.ts` | results, heartbeats, timeouts, retries with backoff, finishing tasks      |
+ * | `admission.ts` | queue limits: in-flight cap, rate, priority order (queues.yaml)        |
  *
  * The transaction boundary stays in the engine (`Engine.transaction`): nothing here commits,
  * and nothing here talks to the broker (see effects.ts).
@@ -39,6 +40,7 @@ export class Transition extends TransitionState {
     input: unknown;
     idempotencyKey?: string | undefined;
     callbackUrl?: string | undefined;
+    priority?: number;
   }): Promise<{ run: RunRow; created: boolean }> {
     return createRun(this, params);
   }
@@ -67,6 +69,11 @@ export class Transition extends TransitionState {
   /** Sends the next attempt of a task whose retry is due. */
   retryTask(run: LockedRun, task: TaskRow): Promise<void> {
     return retryTask(this, run, task);
+  }
+
+  /** Sends a step that waited for its queue's limits, if they let it go now. */
+  admitQueued(run: LockedRun, task: TaskRow): Promise<boolean> {
+    return admitQueued(this, run, task);
   }
 
   /** A heartbeat: pushes the deadline of the current attempt (no run lock: touches one row). */
