@@ -374,6 +374,13 @@ export function createPodProxy(deps: {
     res.once('close', () => {
       if (!res.writableFinished) upstream.destroy();
     });
+    const hasBody =
+      req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    if (!hasBody) {
+      // Nearly every debug-page request: nothing to stream, so no pipe to set up.
+      upstream.end();
+      return;
+    }
     req.on('error', () => upstream.destroy());
     req.pipe(upstream);
   }
