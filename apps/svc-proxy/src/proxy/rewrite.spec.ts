@@ -1,4 +1,4 @@
-import { rewriteHtml, rewriteUrl } from './rewrite';
+import { htmlRewriter, mayNeedRewrite, rewriteHtml, rewriteUrl, yieldingSlices } from './rewrite';
 
 const ctx = { prefix: '/proxy/shop/cart/cart-0', upstreamHost: '10.0.0.1:8080' };
 
@@ -40,5 +40,39 @@ describe('rewriting pod URLs onto the proxy', () => {
     const page =
       "<html><body><table><tr><td><a href='allocs?debug=1'>allocs</a></td></tr></table></body></html>";
     expect(await rewriteHtml(page, ctx)).toBe(page);
+  });
+
+  it.each([
+    ['<a href="/x">', true],
+    ["<a href=' /x'>", true],
+    ['<a href=http://10.0.0.1:8080/>', true],
+    ['<a href="&#47;x">', true],
+    ['<meta http-equiv=refresh content="0;/x">', true],
+    ["<a href='allocs?debug=1'>allocs</a><p>/debug/pprof/</p>", false],
+  ])('decides whether %j may need rewriting: %s', (page, expected) => {
+    expect(mayNeedRewrite(page)).toBe(expected);
+  });
+
+  it('rewrites a character-reference URL the quick check cannot read', async () => {
+    expect(await rewriteHtml('<a href="&#47;x">x</a>', ctx)).toBe(
+      '<a href="/proxy/shop/cart/cart-0/x">x</a>',
+    );
+  });
+
+  it('streams: tags and surrogate pairs cut across slices come out whole', async () => {
+    const page = `<p>\u{1F600}</p>${'<a href="/debug/vars">v</a>'.repeat(50)}`;
+    const slices = yieldingSlices(7);
+    const rewriter = htmlRewriter(ctx);
+    let out = '';
+    rewriter.on('data', (c: string) => (out += c));
+    const done = new Promise((resolve) => rewriter.on('end', resolve));
+    slices.pipe(rewriter);
+    // An odd split inside the emoji's surrogate pair, then the rest.
+    slices.write(page.slice(0, 4));
+    slices.end(page.slice(4));
+    await done;
+    expect(out).toBe(
+      `<p>\u{1F600}</p>${'<a href="/proxy/shop/cart/cart-0/debug/vars">v</a>'.repeat(50)}`,
+    );
   });
 });
