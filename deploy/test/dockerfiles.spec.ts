@@ -46,8 +46,8 @@ describe.each(APPS)('apps/%s/Dockerfile', (app) => {
     expect(runs(deps as Stage, /npm ci --omit=dev/)).toBe(true);
     expect(
       (deps as Stage).instructions.some(
-        // The build stage works in /src, or in /app like the runtime stage (checkers: bundles that
-        // require native packages by absolute path).
+        // The build stage works in /app like the runtime stage (paths a bundle keeps from build
+        // time, such as the checkers engine thread's native packages, hold at run time), or /src.
         (i) =>
           i.keyword === 'COPY' &&
           new RegExp(`/(src|app)/dist/apps/${app}/package-lock\\.json`).test(i.args),

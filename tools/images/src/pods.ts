@@ -95,7 +95,9 @@ function materialise(plan: PodPlan, options: StartOptions): string[] {
  * runs its readiness and liveness probes on the manifest's schedule until `stopProbes()`.
  */
 export async function startPod(plan: PodPlan, options: StartOptions): Promise<Pod> {
-  const containerName = `conveyor-check-${options.runId}-${plan.deployment}`;
+  const containerName = `conveyor-check-${options.runId}-${plan.deployment}${
+    plan.container === plan.deployment ? '' : `-${plan.container}`
+  }`;
   const env: Record<string, string> = { ...plan.env, ...options.envOverrides };
   if (options.kubeApi) {
     // Set by every kubelet, whatever enableServiceLinks says.
