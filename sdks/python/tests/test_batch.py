@@ -109,5 +109,7 @@ def test_batch_settings_are_checked() -> None:
     worker = new_worker()
     with pytest.raises(ValueError, match="max_batch_size of the q batch handler must be an integer >= 1, got 0"):
         worker.batch_handler("q", max_batch_size=0, max_wait_ms=5)
+    with pytest.raises(ValueError, match="prefetch of the q batch handler must be an integer >= 1, got 0"):
+        worker.batch_handler("q", max_batch_size=4, max_wait_ms=5, prefetch=0)
     with pytest.raises(ValueError, match="max_wait_ms of the q batch handler must be >= 0"):
         worker.batch_handler("q", max_batch_size=4, max_wait_ms=-1)

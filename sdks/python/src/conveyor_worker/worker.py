@@ -173,7 +173,7 @@ class Worker:
         """
         if queue in self._handlers:
             raise ValueError(f'two handlers for queue "{queue}": keep one per queue')
-        for what, value, least in (("max_batch_size", max_batch_size, 1), ("concurrency", concurrency, 1), ("prefetch", prefetch or 1, 1)):
+        for what, value, least in (("max_batch_size", max_batch_size, 1), ("concurrency", concurrency, 1), ("prefetch", 1 if prefetch is None else prefetch, 1)):
             if not isinstance(value, int) or value < least:
                 raise ValueError(f"{what} of the {queue} batch handler must be an integer >= {least}, got {value!r}")
         if max_wait_ms < 0:
@@ -185,7 +185,7 @@ class Worker:
 
         def register(fn: B) -> B:
             batching = Batching(
-                fn, max_batch_size, max_wait_ms / 1000, concurrency, prefetch or max_batch_size * (concurrency + 1)
+                fn, max_batch_size, max_wait_ms / 1000, concurrency, max_batch_size * (concurrency + 1) if prefetch is None else prefetch
             )
             self._handlers[queue] = Handler(
                 queue, None, concurrency, heartbeat_interval, None, input_check, output_check, batch=batching
