@@ -61,17 +61,20 @@ export interface BatchStepHandlerDefinition<I, O> {
 export function defineBatchStepHandler<I = unknown, O = unknown>(
   definition: Omit<BatchStepHandlerDefinition<I, O>, 'kind'>,
 ): BatchStepHandlerDefinition<I, O> {
-  for (const [name, value, min] of [
-    ['maxBatchSize', definition.maxBatchSize, 1],
-    ['maxWaitMs', definition.maxWaitMs, 0],
-    ['concurrency', definition.concurrency ?? 1, 1],
-    ['prefetch', definition.prefetch ?? 1, 1],
+  for (const [name, value] of [
+    ['maxBatchSize', definition.maxBatchSize],
+    ['concurrency', definition.concurrency ?? 1],
+    ['prefetch', definition.prefetch ?? 1],
   ] as const) {
-    if (!Number.isInteger(value) || value < min)
+    if (!Number.isInteger(value) || value < 1)
       throw new Error(
-        `${name} of the ${definition.queue} batch handler must be an integer ≥ ${min}, got ${value}`,
+        `${name} of the ${definition.queue} batch handler must be an integer ≥ 1, got ${value}`,
       );
   }
+  if (!Number.isFinite(definition.maxWaitMs) || definition.maxWaitMs < 0)
+    throw new Error(
+      `maxWaitMs of the ${definition.queue} batch handler must be a number ≥ 0, got ${definition.maxWaitMs}`,
+    );
   return { ...definition, kind: 'batch' };
 }
 

@@ -274,6 +274,22 @@ describe('batch handlers (embedded bus)', () => {
         handleBatch: async () => [],
       }),
     ).toThrow(/maxBatchSize of the q batch handler must be an integer ≥ 1, got 0/);
+    expect(() =>
+      defineBatchStepHandler({
+        queue: 'q',
+        maxBatchSize: 4,
+        maxWaitMs: -1,
+        handleBatch: async () => [],
+      }),
+    ).toThrow(/maxWaitMs of the q batch handler must be a number ≥ 0, got -1/);
+    expect(
+      defineBatchStepHandler({
+        queue: 'q',
+        maxBatchSize: 4,
+        maxWaitMs: 2.5,
+        handleBatch: async () => [],
+      }).maxWaitMs,
+    ).toBe(2.5);
   });
 });
 
