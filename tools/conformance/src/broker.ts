@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { connect, type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import type { QueueType } from './contract';
 
 const exec = promisify(execFile);
 
@@ -135,13 +136,23 @@ export class Broker {
   }
 
   /**
-   * Declares a results queue the kit owns, with the arguments of protocol §1 (classic), which a
+   * Declares a results queue the kit owns, with the arguments of protocol §1 for `type`, which a
    * worker declaring `replyTo` itself uses too: different ones would be PRECONDITION_FAILED.
    */
-  async declareResultsQueue(queue: string): Promise<void> {
+  async declareResultsQueue(queue: string, type: QueueType): Promise<void> {
+    const dlx = { 'x-dead-letter-exchange': `${queue}.dlx` };
     await this.channel.assertQueue(queue, {
       durable: true,
-      arguments: { 'x-queue-type': 'classic', 'x-dead-letter-exchange': `${queue}.dlx` },
+      arguments:
+        type === 'classic'
+          ? { 'x-queue-type': 'classic', ...dlx }
+          : {
+              'x-queue-type': 'quorum',
+              'x-delivery-limit': 10,
+              ...dlx,
+              'x-dead-letter-strategy': 'at-least-once',
+              'x-overflow': 'reject-publish',
+            },
     });
   }
 

@@ -54,6 +54,11 @@ export interface Check {
   readonly name: string;
   /** The protocol sections it exercises, e.g. "§4". */
   readonly sections: string;
+  /**
+   * Runs while no other target of the session runs an exclusive check: for checks whose effect
+   * on the broker the shared orchestrator could undo on another target's behalf.
+   */
+  readonly exclusive?: boolean;
   /** Why it cannot run against this subject (e.g. the worker has no slow step), if so. */
   skip?(subject: Subject): string | undefined;
   /** Its workflows, by local name: written before the orchestrator starts. */

@@ -12,9 +12,12 @@ export const CONTRACT_ENV = {
   prefix: 'CONFORMANCE_PREFIX',
   /** The same queues as a comma-separated list, for workers that prefer to be told. */
   queues: 'CONFORMANCE_QUEUES',
-  /** Always `classic` (the protocol's default): the kit's §3.5 checks rely on it. */
+  /** `classic` (the protocol's default) unless the kit runs with `--queue-type quorum`. */
   queueType: 'STEP_QUEUE_TYPE',
 } as const;
+
+/** RabbitMQ type of every step, result and progress queue of a session (protocol §1). */
+export type QueueType = 'classic' | 'quorum';
 
 /**
  * The six queues of the contract. Each has one behaviour, driven by the step input:

@@ -18,11 +18,11 @@ const ROOT = resolve(__dirname, '..', '..', '..');
 const REFERENCES = Object.keys(REFERENCE_WORKERS) as ReferenceWorker[];
 
 const USAGE = `usage: conformance --worker '<command>' [--name <name>] [--profile ${PROFILES.join('|')}]
-                   [--only <check,check,…>] [--amqp-url <url>]
-       conformance --reference ${REFERENCES.join('|')} [--only …] [--amqp-url <url>]
+                   [--only <check,check,…>] [--amqp-url <url>] [--queue-type classic|quorum]
+       conformance --reference ${REFERENCES.join('|')} [--only …] [--amqp-url <url>] [--queue-type …]
 
 Starts the orchestrator (from this repository) on RabbitMQ, then the worker with
-CONFORMANCE_PREFIX, CONFORMANCE_QUEUES, AMQP_URL and STEP_QUEUE_TYPE=classic in its environment,
+CONFORMANCE_PREFIX, CONFORMANCE_QUEUES, AMQP_URL and STEP_QUEUE_TYPE in its environment,
 and runs the checks against it. The command runs with sh -c from the repository root.
 See tools/conformance/README.md for the worker contract.
 
@@ -44,6 +44,7 @@ async function main(): Promise<void> {
         profile: { type: 'string' },
         only: { type: 'string' },
         'amqp-url': { type: 'string' },
+        'queue-type': { type: 'string', default: 'classic' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -72,7 +73,12 @@ async function main(): Promise<void> {
   const unknown = (only ?? []).filter((name) => !CHECKS.some((c) => c.name === name));
   if (unknown.length > 0) usage(`--only names unknown check(s): ${unknown.join(', ')}`);
 
+  const queueType = values['queue-type'];
+  if (queueType !== 'classic' && queueType !== 'quorum')
+    usage(`--queue-type must be classic or quorum, got "${queueType}"`);
+
   const report = await runConformance({
+    queueType,
     root: ROOT,
     amqpUrl: values['amqp-url'] ?? process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672',
     targets: [

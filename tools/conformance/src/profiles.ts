@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { CONTRACT_ENV, FATAL_CODE, FLAKY_CODE, contractQueues } from './contract';
+import { CONTRACT_ENV, FATAL_CODE, FLAKY_CODE, contractQueues, type QueueType } from './contract';
 
 /** One step the kit can ask for: which queue, with which input. */
 export interface StepPlan {
@@ -10,6 +10,8 @@ export interface StepPlan {
 /** What the kit knows about a worker under test: its queues and what its steps do. */
 export interface Subject {
   readonly profile: ProfileName;
+  /** The session's queue type (the worker gets it as STEP_QUEUE_TYPE). */
+  readonly queueType: QueueType;
   /** Every queue it consumes; it is ready once each has a consumer. */
   readonly queues: readonly string[];
   /** Environment for its command. */
@@ -75,10 +77,11 @@ export const ECHO_INPUT = {
 };
 
 /** A worker implementing the conformance worker contract (contract.ts). */
-function contractSubject(prefix: string): Subject {
+function contractSubject(prefix: string, queueType: QueueType): Subject {
   const q = contractQueues(prefix);
   return {
     profile: 'contract',
+    queueType,
     queues: Object.values(q),
     env: {
       [CONTRACT_ENV.prefix]: prefix,
@@ -118,10 +121,11 @@ const EXTRACT_INPUT = {
  * fails fatally with EMPTY_DOCUMENT on blank text. It has no retryable or slow step, so the checks
  * needing those are skipped.
  */
-function extractFieldsSubject(prefix: string): Subject {
+function extractFieldsSubject(prefix: string, queueType: QueueType): Subject {
   const queue = `${prefix}.extract`;
   return {
     profile: 'extract-fields',
+    queueType,
     queues: [queue],
     env: { QUEUE: queue },
     succeed: {
@@ -141,6 +145,8 @@ function extractFieldsSubject(prefix: string): Subject {
   };
 }
 
-export function subjectFor(profile: ProfileName, prefix: string): Subject {
-  return profile === 'contract' ? contractSubject(prefix) : extractFieldsSubject(prefix);
+export function subjectFor(profile: ProfileName, prefix: string, queueType: QueueType): Subject {
+  return profile === 'contract'
+    ? contractSubject(prefix, queueType)
+    : extractFieldsSubject(prefix, queueType);
 }

@@ -6,7 +6,7 @@ import { ORCHESTRATOR_READY, spawnOrchestrator, type LoggedProcess } from '@conv
 import { Broker } from './broker';
 import type { Check, CheckContext, WorkerUnderTest } from './check';
 import { CHECKS } from './checks';
-import { CONTRACT_ENV } from './contract';
+import { CONTRACT_ENV, type QueueType } from './contract';
 import { OrchestratorApi } from './orchestrator-api';
 import { subjectFor, type ProfileName, type Subject } from './profiles';
 import { WorkerProcess } from './worker-process';
@@ -26,6 +26,8 @@ export interface SessionOptions {
   /** The repository root (the orchestrator runs from its sources there). */
   readonly root: string;
   readonly amqpUrl: string;
+  /** STEP_QUEUE_TYPE of the orchestrator and every worker. Default classic. */
+  readonly queueType?: QueueType;
   readonly targets: readonly TargetSpec[];
   /** Progress lines (each check's outcome as it happens). */
   readonly log?: (line: string) => void;
@@ -84,7 +86,7 @@ export async function runConformance(options: SessionOptions): Promise<Report> {
       spec,
       slug,
       prefix,
-      subject: subjectFor(spec.profile, prefix),
+      subject: subjectFor(spec.profile, prefix, options.queueType ?? 'classic'),
       checks: CHECKS.filter((c) => !spec.only || spec.only.includes(c.name)),
     };
   });
@@ -127,7 +129,7 @@ export async function runConformance(options: SessionOptions): Promise<Report> {
       workflowsDir,
       prefix: `${sessionPrefix}.`,
       // At info: ORCHESTRATOR_READY is an info line.
-      env: { STEP_QUEUE_TYPE: 'classic' },
+      env: { STEP_QUEUE_TYPE: options.queueType ?? 'classic' },
     });
     orchestrator = started.process;
     const kit = await Broker.open(options.amqpUrl, `${sessionPrefix}-kit`);
@@ -136,6 +138,7 @@ export async function runConformance(options: SessionOptions): Promise<Report> {
     const api = new OrchestratorApi(started.base);
     // Targets are independent (own queues, workflows and metric labels) and mostly wait on
     // timers, so they run side by side; with several, each line names its target.
+    const exclusive = new Mutex();
     const perTarget = await Promise.all(
       targets.map((target) =>
         runTarget(target, {
@@ -144,6 +147,7 @@ export async function runConformance(options: SessionOptions): Promise<Report> {
           api,
           broker: kit,
           sessionPrefix,
+          exclusive,
         }),
       ),
     );
@@ -174,13 +178,14 @@ async function runTarget(
     api: OrchestratorApi;
     broker: Broker;
     sessionPrefix: string;
+    exclusive: Mutex;
   },
 ): Promise<CheckResult[]> {
   const { broker, api, log } = session;
   const { subject, spec } = target;
   const workerProcess = new WorkerProcess(spec.command, session.root, {
     [CONTRACT_ENV.amqpUrl]: session.amqpUrl,
-    [CONTRACT_ENV.queueType]: 'classic',
+    [CONTRACT_ENV.queueType]: subject.queueType,
     ...subject.env,
   });
   const worker: WorkerUnderTest = {
@@ -194,7 +199,9 @@ async function runTarget(
       await broker.waitForConsumers(subject.queues, false, 30_000);
     },
   };
-  log(`\nworker "${spec.name}" (profile ${spec.profile}): ${spec.command}`);
+  log(
+    `\nworker "${spec.name}" (profile ${spec.profile}, ${subject.queueType} queues): ${spec.command}`,
+  );
   const results: CheckResult[] = [];
   const record = (check: Check, ms: number, outcome: Outcome) => {
     results.push({ target: spec.name, check: check.name, sections: check.sections, ms, outcome });
@@ -233,7 +240,9 @@ async function runTarget(
       try {
         // A check that stopped the worker and failed leaves it to the next one to restart.
         if (!workerProcess.alive()) await worker.start();
-        const note = await check.run(context);
+        const note = check.exclusive
+          ? await session.exclusive.run(() => check.run(context))
+          : await check.run(context);
         record(check, Date.now() - startedAt, { status: 'passed', ...(note ? { note } : {}) });
       } catch (error) {
         record(check, Date.now() - startedAt, {
@@ -247,6 +256,17 @@ async function runTarget(
     await workerProcess.stop();
   }
   return results;
+}
+
+/** One at a time, in call order. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
 }
 
 export function formatResult(result: CheckResult): string {

@@ -99,6 +99,9 @@ const MISSING_TIMEOUT_MS = 20_000;
 export const chainToMissingQueue: Check = {
   name: 'chain-to-missing-queue',
   sections: '§3.4, §7',
+  // A publish returned to the orchestrator makes its bus re-declare every queue it knows, which
+  // would re-create another target's missing queue in the middle of this check.
+  exclusive: true,
   workflows: (s) => ({
     main: {
       steps: {

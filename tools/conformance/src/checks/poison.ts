@@ -65,7 +65,7 @@ export const poisonInvalid: Check = {
   async run(context) {
     const queue = context.subject.succeed.queue;
     const replyTo = `${context.prefix}.kit-results`;
-    await context.broker.declareResultsQueue(replyTo);
+    await context.broker.declareResultsQueue(replyTo, context.subject.queueType);
     const valid = request(context, 'unused', replyTo);
     const { runId: _runId, replyTo: _replyTo, ...missingFields } = valid;
     const markers = {
@@ -128,12 +128,16 @@ export const poisonInvalid: Check = {
 export const poisonCrashLoop: Check = {
   name: 'poison-crash-loop',
   sections: '§3.5',
+  skip: (s) =>
+    s.queueType === 'classic'
+      ? undefined
+      : 'on quorum queues the broker counts redeliveries (x-delivery-limit) and the worker must not',
   workflows: (s) => afterWorkflow(s.succeed.queue),
   async run(context) {
     const { broker, worker } = context;
     const queue = context.subject.succeed.queue;
     const replyTo = `${context.prefix}.kit-results`;
-    await broker.declareResultsQueue(replyTo);
+    await broker.declareResultsQueue(replyTo, context.subject.queueType);
     await broker.take(replyTo);
     await worker.kill();
     const poison = `crash-loop-${randomUUID()}`;
