@@ -43,6 +43,31 @@ steps:
 output: 'steps.work'
 `;
 
+/** One orchestrator on SQLite and the real broker, with `queues.yaml` limiting `queue`. */
+async function startLimited(name: string, queue: string, limits: string): Promise<Orchestrator> {
+  const wf = workflowDir({
+    'queues.yaml': `queues:\n  ${queue}: ${limits}\n`,
+    'limited.yaml': oneStep(queue),
+  });
+  const sqlite = sqliteStore();
+  cleanups.push(
+    () => wf.cleanup(),
+    () => sqlite.cleanup(),
+  );
+  return start(
+    testConfig({
+      store: sqlite.store,
+      workflowsDir: wf.dir,
+      amqpUrl: AMQP_URL,
+      resultsQueue: q(`${name}-results`),
+      progressQueue: q(`${name}-progress`),
+      eventsExchange: q(`${name}-events`),
+      connectionName: q(`${name}-orch`),
+    }),
+    { logger: quietLogger(), bus: await bus(`${name}-orch`) },
+  );
+}
+
 /** Starts `count` runs of `limited` at once; returns their ids. */
 async function startRuns(
   orchestrator: Orchestrator,
@@ -173,27 +198,7 @@ describe('queues.yaml limits', () => {
 
   it('holds a rate of 20 steps per second over 10 s, never above it', async () => {
     const rated = q('rated');
-    const wf = workflowDir({
-      'queues.yaml': `queues:\n  ${rated}: { ratePerSecond: 20 }\n`,
-      'limited.yaml': oneStep(rated),
-    });
-    const sqlite = sqliteStore();
-    cleanups.push(
-      () => wf.cleanup(),
-      () => sqlite.cleanup(),
-    );
-    const orchestrator = await start(
-      testConfig({
-        store: sqlite.store,
-        workflowsDir: wf.dir,
-        amqpUrl: AMQP_URL,
-        resultsQueue: q('rate-results'),
-        progressQueue: q('rate-progress'),
-        eventsExchange: q('rate-events'),
-        connectionName: q('rate-orch'),
-      }),
-      { logger: quietLogger(), bus: await bus('rate-orch') },
-    );
+    const orchestrator = await startLimited('rate', rated, '{ ratePerSecond: 20 }');
     const startedAt: number[] = [];
     const worker = await startStepWorker({
       bus: await bus('rate-worker'),
@@ -226,27 +231,7 @@ describe('queues.yaml limits', () => {
 
   it('a high-priority run overtakes 200 queued low-priority runs', async () => {
     const single = q('single');
-    const wf = workflowDir({
-      'queues.yaml': `queues:\n  ${single}: { maxInFlight: 1 }\n`,
-      'limited.yaml': oneStep(single),
-    });
-    const sqlite = sqliteStore();
-    cleanups.push(
-      () => wf.cleanup(),
-      () => sqlite.cleanup(),
-    );
-    const orchestrator = await start(
-      testConfig({
-        store: sqlite.store,
-        workflowsDir: wf.dir,
-        amqpUrl: AMQP_URL,
-        resultsQueue: q('prio-results'),
-        progressQueue: q('prio-progress'),
-        eventsExchange: q('prio-events'),
-        connectionName: q('prio-orch'),
-      }),
-      { logger: quietLogger(), bus: await bus('prio-orch') },
-    );
+    const orchestrator = await startLimited('prio', single, '{ maxInFlight: 1 }');
     const order: string[] = [];
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));
