@@ -129,6 +129,29 @@ describe('nothing a signed-in operator sends can crash the proxy', () => {
       expect(next.status).toBe(200);
     });
 
+    it("also around relaying the pod's answer, which runs outside any request handler", async () => {
+      // Throws once, in the proxy's own writeHead of a proxied answer (it carries Vary: Cookie).
+      const original = http.ServerResponse.prototype.writeHead;
+      const spy = jest.spyOn(http.ServerResponse.prototype, 'writeHead');
+      spy.mockImplementation(function (this: http.ServerResponse, ...args: unknown[]) {
+        const headers = args.find((a) => typeof a === 'object' && a !== null && 'vary' in a);
+        if (headers) {
+          spy.mockRestore();
+          throw new Error('injected failure on the answer');
+        }
+        return (original as (...a: unknown[]) => http.ServerResponse).apply(this, args);
+      } as typeof original);
+      const failed = await alice.request(`${h.url}/proxy/shop/cart/cart-1/debug/vars`);
+      expect(failed.status).toBe(502);
+      await h.waitFor(
+        () =>
+          h.auditLines().some((l) => l['reason'] === 'internal: injected failure on the answer'),
+        'proxy-error audit line',
+      );
+      expect((await alice.request(`${h.url}/proxy/shop/cart/cart-1/debug/vars`)).status).toBe(200);
+      await healthy();
+    });
+
     it('refuses the upgrade with 502, and serves the next WebSocket', async () => {
       injectThrow();
       const failed = await openWebSocket(wsUrl('cart-1'), { cookie: alice.cookieHeader() ?? '' });

@@ -239,31 +239,43 @@ export function createPodProxy(deps: {
     // Small pages are rewritten in one piece (with a Content-Length); once a page outgrows
     // MAX_REWRITE_BYTES it is rewritten as it streams, chunk by chunk, so a huge page neither
     // sits in memory nor holds the event loop while it is parsed.
+    // These run in stream callbacks, outside any request handler: a throw must end this
+    // request only, not the process.
+    const guarded =
+      <A extends unknown[]>(fn: (...args: A) => void) =>
+      (...args: A): void => {
+        try {
+          fn(...args);
+        } catch (error) {
+          proxyRes.destroy();
+          internalFailure(res, error, { path: exchange.path, exchange });
+        }
+      };
     proxyRes.setEncoding('utf8');
     const chunks: string[] = [];
     let size = 0;
-    const onData = (chunk: string) => {
+    const onData = guarded((chunk: string) => {
       chunks.push(chunk);
       size += chunk.length;
       if (size > config.maxRewriteBytes) stream();
-    };
-    const onEnd = () => {
+    });
+    const onEnd = guarded(() => {
       const body = chunks.join('');
       rewriteHtml(body, exchange.policy).then(
-        (rewritten) => {
+        guarded((rewritten: string) => {
           delete headers['content-length'];
           res.writeHead(status, {
             ...headers,
             'content-length': String(Buffer.byteLength(rewritten)),
           });
           res.end(rewritten);
-        },
+        }),
         (error: unknown) => {
           logger.error({ err: errorMessage(error), path: exchange.path }, 'HTML rewrite failed');
           plainError(res, 502, 'svc-proxy could not rewrite the HTML page returned by the pod');
         },
       );
-    };
+    });
     const stream = () => {
       proxyRes.off('data', onData);
       proxyRes.off('end', onEnd);
@@ -519,8 +531,11 @@ export function createPodProxy(deps: {
       handshakeTimeoutMs: config.proxyTimeoutMs,
       filter: (headers) => downstreamHeaders(headers, exchange.policy),
       onOutcome: (outcome) => {
-        if (outcome.kind === 'failed') {
-          exchange.failure = { outcome: 'upstream-error', reason: outcome.reason };
+        if (outcome.kind === 'failed' || outcome.kind === 'internal') {
+          exchange.failure = {
+            outcome: outcome.kind === 'internal' ? 'proxy-error' : 'upstream-error',
+            reason: outcome.reason,
+          };
           return;
         }
         status = outcome.status;

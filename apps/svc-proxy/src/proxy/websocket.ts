@@ -8,7 +8,9 @@ export type TunnelOutcome =
   | { readonly kind: 'open'; readonly status: 101 }
   | { readonly kind: 'answered'; readonly status: number }
   | { readonly kind: 'refused'; readonly status: number; readonly reason: string }
-  | { readonly kind: 'failed'; readonly reason: string };
+  | { readonly kind: 'failed'; readonly reason: string }
+  /** svc-proxy itself failed while handling the pod's answer. */
+  | { readonly kind: 'internal'; readonly reason: string };
 
 export interface TunnelOptions {
   readonly host: string;
@@ -90,45 +92,67 @@ export function tunnel(client: Duplex, head: Buffer, options: TunnelOptions): ()
     rejectUpgrade(client, 502, 'Bad Gateway', `svc-proxy: ${reason}`);
   };
 
-  upstream.on('upgrade', (res: IncomingMessage, podSocket: Socket, podHead: Buffer) => {
-    upstream.setTimeout(0);
-    const filtered = options.filter(res.headers);
-    if (filtered.kind !== 'ok') {
-      podSocket.destroy();
-      refuseOffOrigin(filtered.location);
-      return;
-    }
-    const headers = { ...filtered.headers, connection: 'Upgrade', upgrade: 'websocket' };
-    podSocket.on('error', () => client.destroy());
-    podSocket.on('close', () => client.destroy());
-    client.on('close', () => podSocket.destroy());
-    podSocket.setNoDelay(true);
-    podSocket.setTimeout(0);
-    client.write(responseHead(101, 'Switching Protocols', headers));
-    if (podHead.length > 0) client.write(podHead);
-    if (head.length > 0) podSocket.write(head);
-    podSocket.pipe(client);
-    client.pipe(podSocket);
-    settle({ kind: 'open', status: 101 });
-  });
+  /** These run in socket callbacks, outside any request handler: a throw ends this tunnel only. */
+  const guarded =
+    <A extends unknown[]>(fn: (...args: A) => void) =>
+    (...args: A): void => {
+      try {
+        fn(...args);
+      } catch (error) {
+        upstream.destroy();
+        const reason = `internal: ${error instanceof Error ? error.message : String(error)}`;
+        if (!settled) {
+          settle({ kind: 'internal', reason });
+          rejectUpgrade(client, 502, 'Bad Gateway', 'svc-proxy failed to proxy this WebSocket');
+        } else client.destroy();
+      }
+    };
 
-  upstream.on('response', (res: IncomingMessage) => {
-    upstream.setTimeout(0);
-    const status = res.statusCode ?? 502;
-    const filtered = options.filter(res.headers);
-    if (filtered.kind !== 'ok') {
-      res.resume();
-      refuseOffOrigin(filtered.location);
-      return;
-    }
-    settle({ kind: 'answered', status });
-    // The pod declined the upgrade: relay its (filtered) answer, then close the connection.
-    client.write(
-      responseHead(status, res.statusMessage ?? '', { ...filtered.headers, connection: 'close' }),
-    );
-    res.on('error', () => client.destroy());
-    res.pipe(client);
-  });
+  upstream.on(
+    'upgrade',
+    guarded((res: IncomingMessage, podSocket: Socket, podHead: Buffer) => {
+      upstream.setTimeout(0);
+      const filtered = options.filter(res.headers);
+      if (filtered.kind !== 'ok') {
+        podSocket.destroy();
+        refuseOffOrigin(filtered.location);
+        return;
+      }
+      const headers = { ...filtered.headers, connection: 'Upgrade', upgrade: 'websocket' };
+      podSocket.on('error', () => client.destroy());
+      podSocket.on('close', () => client.destroy());
+      client.on('close', () => podSocket.destroy());
+      podSocket.setNoDelay(true);
+      podSocket.setTimeout(0);
+      client.write(responseHead(101, 'Switching Protocols', headers));
+      if (podHead.length > 0) client.write(podHead);
+      if (head.length > 0) podSocket.write(head);
+      podSocket.pipe(client);
+      client.pipe(podSocket);
+      settle({ kind: 'open', status: 101 });
+    }),
+  );
+
+  upstream.on(
+    'response',
+    guarded((res: IncomingMessage) => {
+      upstream.setTimeout(0);
+      const status = res.statusCode ?? 502;
+      const filtered = options.filter(res.headers);
+      if (filtered.kind !== 'ok') {
+        res.resume();
+        refuseOffOrigin(filtered.location);
+        return;
+      }
+      settle({ kind: 'answered', status });
+      // The pod declined the upgrade: relay its (filtered) answer, then close the connection.
+      client.write(
+        responseHead(status, res.statusMessage ?? '', { ...filtered.headers, connection: 'close' }),
+      );
+      res.on('error', () => client.destroy());
+      res.pipe(client);
+    }),
+  );
   upstream.end();
   return () => upstream.destroy();
 }
