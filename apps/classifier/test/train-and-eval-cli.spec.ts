@@ -271,6 +271,8 @@ describe('training and the eval CLI', () => {
       '0',
       '--warmup-steps',
       '1',
+      '--label-smoothing',
+      '0.1',
       '--max-steps',
       '1',
       '--eval-rows',
@@ -284,6 +286,7 @@ describe('training and the eval CLI', () => {
     expect([manifest.headTokens, manifest.tailTokens]).toEqual([24, 8]);
     expect(manifest.training.options.model.dropoutRate).toBe(0);
     expect(manifest.training.options.warmupSteps).toBe(1);
+    expect(manifest.training.options.labelSmoothing).toBe(0.1);
   }, 150_000);
 
   it('eval can read a T5 model with another input window and says so', async () => {

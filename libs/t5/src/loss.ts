@@ -11,15 +11,28 @@ export function tokenLogProbs(logits: tf.Tensor3D, labels: tf.Tensor2D): tf.Tens
   });
 }
 
-/** Mean token cross-entropy over positions where labelMask is 1 (HF's ignore_index=-100 semantics). */
+/**
+ * Mean token cross-entropy over positions where labelMask is 1 (HF's ignore_index=-100
+ * semantics). With `labelSmoothing` ε the target is (1 − ε) on the label and ε spread uniformly
+ * over the whole vocabulary (label included), as torch's CrossEntropyLoss(label_smoothing=ε):
+ * loss = (1 − ε)·(−log p_label) + ε·mean_v(−log p_v). ε = 0 is the plain loss, op for op.
+ */
 export function maskedCrossEntropy(
   logits: tf.Tensor3D,
   labels: tf.Tensor2D,
   labelMask: tf.Tensor2D,
+  labelSmoothing = 0,
 ): tf.Scalar {
+  if (!(labelSmoothing >= 0 && labelSmoothing < 1))
+    throw new Error(`labelSmoothing must be in [0, 1), got ${labelSmoothing}`);
   return tf.tidy(() => {
     const mask = tf.cast(labelMask, 'float32');
-    const nll = tf.neg(tokenLogProbs(logits, labels));
-    return tf.div(tf.sum(tf.mul(nll, mask)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
+    let perToken: tf.Tensor = tf.neg(tokenLogProbs(logits, labels));
+    if (labelSmoothing > 0) {
+      // −mean_v log p_v = logSumExp(logits) − mean(logits)
+      const uniform = tf.sub(tf.logSumExp(logits, -1), tf.mean(logits, -1));
+      perToken = tf.add(tf.mul(perToken, 1 - labelSmoothing), tf.mul(uniform, labelSmoothing));
+    }
+    return tf.div(tf.sum(tf.mul(perToken, mask)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
   });
 }

@@ -68,6 +68,18 @@ describe('training', () => {
       const at = (b: number, t: number, v: number) => must(must(must(lp[b])[t])[v]);
       const manual = -((at(0, 0, 1) + at(0, 1, 2) + at(1, 0, 3)) / 3);
       expect(loss).toBeCloseTo(manual, 5);
+      // Label smoothing 0.1: 0.9 × nll + 0.1 × mean over the vocabulary of −log p, per token.
+      const vocab = must(must(lp[0])[0]).length;
+      const uniform = (b: number, t: number) =>
+        -must(must(lp[b])[t]).reduce((a, x) => a + x, 0) / vocab;
+      const smoothedManual =
+        (0.9 * (-at(0, 0, 1) - at(0, 1, 2) - at(1, 0, 3)) +
+          0.1 * (uniform(0, 0) + uniform(0, 1) + uniform(1, 0))) /
+        3;
+      const smoothed = maskedCrossEntropy(logits, labels, mask, 0.1).dataSync()[0] as number;
+      expect(smoothed).toBeCloseTo(smoothedManual, 5);
+      expect(smoothed).not.toBeCloseTo(loss, 3);
+      expect(() => maskedCrossEntropy(logits, labels, mask, 1)).toThrow(/labelSmoothing/);
     });
   });
 

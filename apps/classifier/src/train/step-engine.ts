@@ -31,7 +31,7 @@ export interface StepEngine {
 export function singleThreadEngine(
   model: T5Model,
   optimizer: AdamW,
-  options: { maxGradNorm: number; padTokenId: number },
+  options: { maxGradNorm: number; padTokenId: number; labelSmoothing?: number },
 ): StepEngine {
   return {
     threads: 1,
@@ -45,6 +45,7 @@ export function singleThreadEngine(
           learningRate: input.learningRate,
           maxGradNorm: options.maxGradNorm,
           nextDropoutSeed: input.nextDropoutSeed,
+          labelSmoothing: options.labelSmoothing ?? 0,
         });
         return { loss };
       } finally {

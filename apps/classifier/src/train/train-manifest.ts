@@ -73,6 +73,7 @@ export function publicOptions(options: TrainOptions): Record<string, unknown> {
   return {
     ...options,
     data: path.basename(options.data),
+    ...(options.wordVectors ? { wordVectors: path.basename(options.wordVectors) } : {}),
     ...(options.extra
       ? {
           extra: { ...options.extra, files: options.extra.files.map((f) => path.basename(f)) },

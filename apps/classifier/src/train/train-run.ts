@@ -37,6 +37,7 @@ import {
   type TrainOptionsInput,
 } from './train-options';
 import { batchLoss } from './train-step';
+import { initEmbeddingsFromWordVectors, readWordVectors } from './word-vectors';
 
 export interface TrainEvents {
   log(message: string): void;
@@ -155,6 +156,19 @@ export async function runTraining(
           },
           { seed: options.seed },
         );
+  if (options.wordVectors && !resumeFrom) {
+    if (options.init)
+      throw new Error(
+        '--word-vectors initialises a fresh model; it cannot be combined with --init',
+      );
+    const started = performance.now();
+    const vectors = readWordVectors(options.wordVectors);
+    const filled = initEmbeddingsFromWordVectors(model, tokenizer, vectors, options.seed);
+    events.log(
+      `word vectors: ${vectors.size} ${vectors.dimensions}-d vectors from ${options.wordVectors} (${((performance.now() - started) / 1000).toFixed(1)} s); ` +
+        `${filled.wholeWords} whole-word and ${filled.subWords} sub-word pieces initialised through a fixed random projection, ${filled.random} random`,
+    );
+  }
   const optimizer = new AdamW({ weightDecay: options.weightDecay });
   resumeFrom?.restore(optimizer, model);
   const classifier = new T5QualityClassifier(model, tokenizer, baseManifest(options, hash, data));
@@ -221,10 +235,12 @@ export async function runTraining(
           maxGradNorm: options.maxGradNorm,
           weightDecay: options.weightDecay,
           padTokenId: tokenizer.padTokenId,
+          labelSmoothing: options.labelSmoothing,
         })
       : singleThreadEngine(model, optimizer, {
           maxGradNorm: options.maxGradNorm,
           padTokenId: tokenizer.padTokenId,
+          labelSmoothing: options.labelSmoothing,
         });
 
   let lastCheckpoint = performance.now();

@@ -16,6 +16,7 @@ export function computeGradients(
   model: T5Model,
   batch: T5Batch,
   nextDropoutSeed: () => number,
+  labelSmoothing = 0,
 ): { loss: number; tokens: number; grads: Map<string, tf.Tensor> } {
   const nameOf = new Map<string, string>();
   for (const [name, v] of model.params) nameOf.set(v.name, name);
@@ -26,6 +27,7 @@ export function computeGradients(
           model.forward(batch, { training: true, nextDropoutSeed }),
           batch.labels,
           batch.labelMask,
+          labelSmoothing,
         ),
       ),
     model.variables(),
@@ -62,9 +64,19 @@ export function trainStep(
   model: T5Model,
   optimizer: AdamW,
   batch: T5Batch,
-  options: { learningRate: number; maxGradNorm: number; nextDropoutSeed: () => number },
+  options: {
+    learningRate: number;
+    maxGradNorm: number;
+    nextDropoutSeed: () => number;
+    labelSmoothing?: number;
+  },
 ): { loss: number; gradNorm: number } {
-  const { loss, grads } = computeGradients(model, batch, options.nextDropoutSeed);
+  const { loss, grads } = computeGradients(
+    model,
+    batch,
+    options.nextDropoutSeed,
+    options.labelSmoothing,
+  );
   try {
     return { loss, ...applyGradients(model, optimizer, grads, options) };
   } finally {

@@ -21,7 +21,7 @@ if (!port)
 
 let model: T5Model | undefined;
 let optimizer: AdamW | undefined;
-let settings = { maxGradNorm: 1, padTokenId: 0 };
+let settings = { maxGradNorm: 1, padTokenId: 0, labelSmoothing: 0 };
 
 function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port?.postMessage(message, transfer);
@@ -43,7 +43,11 @@ async function handle(message: ToWorker): Promise<void> {
       model = new T5Model(config, params);
       optimizer = new AdamW({ weightDecay: message.weightDecay });
       optimizer.setState(state, params);
-      settings = { maxGradNorm: message.maxGradNorm, padTokenId: message.padTokenId };
+      settings = {
+        maxGradNorm: message.maxGradNorm,
+        padTokenId: message.padTokenId,
+        labelSmoothing: message.labelSmoothing,
+      };
       send({ kind: 'ready', backend: backend.name });
       return;
     }
@@ -54,7 +58,12 @@ async function handle(message: ToWorker): Promise<void> {
         decoderStartTokenId: model.config.decoderStartTokenId,
       });
       const rng = createRng(message.dropoutSeed);
-      const { loss, tokens, grads } = computeGradients(model, batch, () => rng.seed());
+      const { loss, tokens, grads } = computeGradients(
+        model,
+        batch,
+        () => rng.seed(),
+        settings.labelSmoothing,
+      );
       disposeBatch(batch);
       const arrays = t5ParameterSpecs(model.config).map((spec) => {
         const g = grads.get(spec.name);

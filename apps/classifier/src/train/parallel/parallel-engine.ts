@@ -83,7 +83,12 @@ function startThread(): ReplicaThread {
 export async function parallelEngine(
   model: T5Model,
   optimizer: AdamW,
-  options: { maxGradNorm: number; weightDecay: number; padTokenId: number },
+  options: {
+    maxGradNorm: number;
+    weightDecay: number;
+    padTokenId: number;
+    labelSmoothing?: number;
+  },
 ): Promise<StepEngine & { replicasAgree(): Promise<boolean> }> {
   const threads = [startThread(), startThread()];
   try {
@@ -101,6 +106,7 @@ export async function parallelEngine(
             weightDecay: options.weightDecay,
             maxGradNorm: options.maxGradNorm,
             padTokenId: options.padTokenId,
+            labelSmoothing: options.labelSmoothing ?? 0,
           },
           'ready',
         ),

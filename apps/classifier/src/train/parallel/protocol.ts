@@ -14,6 +14,7 @@ export type ToWorker =
       weightDecay: number;
       maxGradNorm: number;
       padTokenId: number;
+      labelSmoothing: number;
     }
   | { kind: 'gradients'; rows: Seq2SeqExample[]; dropoutSeed: number }
   | { kind: 'apply'; grads: Float32Array[]; learningRate: number }
