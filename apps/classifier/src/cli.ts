@@ -276,9 +276,11 @@ withExtraDataOptions(
     new Option(
       '--threads <n>',
       'training threads: 2 = data-parallel on two worker threads (gradients of half a batch each, averaged)',
-    )
-      .choices(['1', '2'])
-      .argParser(Number),
+    ).argParser((value: string) => {
+      if (value !== '1' && value !== '2')
+        throw new InvalidArgumentError(`expected 1 or 2, got "${value}"`);
+      return Number(value);
+    }),
   )
   .action(
     async (

@@ -106,6 +106,18 @@ describe('exact checkpoint and resume', () => {
     expect(refused.stderr).toMatch(
       /--resume DIR continues the run with its own options; --lr cannot change/,
     );
+    const nothing = await cli(
+      'train',
+      '--resume',
+      path.join(dir, 'nothing-here'),
+      '--threads',
+      '3',
+    );
+    expect(nothing.code).not.toBe(0);
+    expect(nothing.stderr).toMatch(/--threads.*expected 1 or 2, got "3"/);
+    const missing = await cli('train', '--resume', path.join(dir, 'nothing-here'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/nothing-here holds no training run to resume/);
     const resumed = await cli('train', '--resume', path.join(dir, 'run'));
     expect(resumed.stderr).not.toMatch(/classifier:/);
     expect(resumed.code).toBe(0);

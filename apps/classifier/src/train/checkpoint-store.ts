@@ -104,6 +104,10 @@ export class CheckpointStore {
     restore: (o: AdamW, m: T5Model) => void;
   } {
     const pointerFile = path.join(this.runDir, LATEST);
+    if (!this.exists())
+      throw new Error(
+        `${this.runDir} holds no training run to resume (no ${LATEST}); check the directory, or start a run there without --resume`,
+      );
     if (!existsSync(pointerFile)) {
       throw new Error(
         `${this.runDir} holds a run from an older version of \`classifier train\` (state.json without checkpoints/), which did not save the optimiser state and cannot be resumed exactly; start a new --run-dir (use --init ${path.join(this.runDir, 'checkpoint')} --tokenizer ${path.join(this.runDir, 'tokenizer')} to continue from its weights)`,
