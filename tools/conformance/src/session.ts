@@ -148,6 +148,7 @@ export async function runConformance(options: SessionOptions): Promise<Report> {
           broker: kit,
           sessionPrefix,
           exclusive,
+          orchestrator: started.process,
         }),
       ),
     );
@@ -179,6 +180,7 @@ async function runTarget(
     broker: Broker;
     sessionPrefix: string;
     exclusive: Mutex;
+    orchestrator: LoggedProcess;
   },
 ): Promise<CheckResult[]> {
   const { broker, api, log } = session;
@@ -245,9 +247,13 @@ async function runTarget(
           : await check.run(context);
         record(check, Date.now() - startedAt, { status: 'passed', ...(note ? { note } : {}) });
       } catch (error) {
+        const orchestrator = session.orchestrator;
+        const gone = orchestrator.process.exitCode !== null || orchestrator.process.signalCode;
         record(check, Date.now() - startedAt, {
           status: 'failed',
-          reason: (error as Error).message,
+          reason: gone
+            ? `${(error as Error).message} — the orchestrator exited; its last output:\n${orchestrator.output().slice(-2000)}`
+            : (error as Error).message,
           workerOutput: workerProcess.tail(1500),
         });
       }

@@ -102,7 +102,7 @@ export const gracefulShutdown: Check = {
     const exited = await worker.process.waitForExit(30_000);
     expect(exited, 'the worker did not exit within 30 s of SIGTERM');
     // Before any restart: only the worker that got SIGTERM can have finished it.
-    const run = await context.api.finished(id, 5000).catch(() => undefined);
+    const run = await context.api.finished(id, 15_000).catch(() => undefined);
     expect(
       run?.status === 'succeeded',
       `the attempt running at SIGTERM was abandoned (run ${run ? describeRun(run) : 'still running'}): finish running attempts, send their results and ack before exiting`,

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # The document-processing example's Python worker as it was before it moved to the Python SDK
 # (examples/document-processing/python/worker.py at commit a17ad08): written from
-# docs/worker-protocol.md and the JSON Schemas alone, with pika. Kept unchanged as the conformance
-# kit's one implementation without an SDK (tools/conformance/README.md); not maintained as an example.
+# docs/worker-protocol.md and the JSON Schemas alone, with pika. Its code is kept as it was: the
+# conformance kit's one implementation without an SDK (tools/conformance/README.md), not an example.
 """Conveyor step worker in Python (pika), written from docs/worker-protocol.md alone.
 
 Serves the `extract-fields` queue of the document-processing example: finds dates, amounts and
