@@ -67,7 +67,7 @@ export async function checkDefaults(
               `${image} with no settings exited ${state.exitCode} (expected ${expect.exitCode}) without naming ${missing.join(', ')}:\n${logs}`,
             );
           const first = logs.split('\n').find((l) => l.trim() !== '') ?? '';
-          return `${image}: refuses to start without its OAuth settings (exit ${state.exitCode}): ${first.slice(0, 200)}`;
+          return `${image}: refuses to start with no settings (exit ${state.exitCode}), naming ${expect.mentions.join(', ')}: "${first.trim().slice(0, 120)}"`;
         }
       } else {
         if (!state.running)
