@@ -9,7 +9,8 @@ import type { SvcProxyConfig } from './config';
 import type { TargetSource } from './discovery/source';
 import type { PodProxy } from './proxy/proxy';
 import { PROXY_PREFIX } from './proxy/route';
-import { errorPage, landingPage, targetRows } from './web/pages';
+import { isExpensiveProfile, startedElsewhere } from './web/fetch-site';
+import { crossSiteProfilePage, errorPage, landingPage, targetRows } from './web/pages';
 
 export interface AppDeps {
   readonly config: SvcProxyConfig;
@@ -73,6 +74,22 @@ export function createApp(deps: AppDeps): Express {
   app.use(sessionMiddleware(codec, logger));
   app.use(authRouter(config, codec, logger));
   app.use(requireUser(codec, config.access, logger));
+  // The proxy's own CPU and wall-clock profiles, like the pods' (see proxy.ts): only from this
+  // origin or typed in, never started by another site's link.
+  app.get(
+    /^\/debug\/pprof\/(?:profile|trace|wall)$/,
+    (req: Request, res: Response, next: NextFunction) => {
+      if (!startedElsewhere(req.headers) || !isExpensiveProfile(req.path)) {
+        next();
+        return;
+      }
+      logger.warn(
+        { path: req.path, fetchSite: req.headers['sec-fetch-site'], email: userOf(req).email },
+        'profile started from another site; confirmation page shown',
+      );
+      crossSiteProfilePage(res, req.originalUrl);
+    },
+  );
   obs.mount(app);
 
   app.get('/', (req: Request, res: Response) => {

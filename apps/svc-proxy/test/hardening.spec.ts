@@ -151,6 +151,16 @@ describe('svc-proxy hardening', () => {
       expect(res.status).toBe(200);
     });
 
+    it("applies to svc-proxy's own CPU and wall-clock profiles too", async () => {
+      for (const path of ['/debug/pprof/profile?seconds=1', '/debug/pprof/wall?seconds=1']) {
+        const res = await alice.request(`${h.url}${path}`, {
+          headers: { 'sec-fetch-site': 'cross-site' },
+        });
+        expect([path, res.status]).toEqual([path, 403]);
+        expect(await res.text()).toContain('Start this profile?');
+      }
+    });
+
     it('other pprof pages are not gated', async () => {
       const res = await alice.request(`${h.url}${CART0}/debug/pprof/heap?debug=1`, {
         headers: { 'sec-fetch-site': 'cross-site' },

@@ -15,6 +15,7 @@ import type { SessionCodec, SessionUser } from '../auth/session';
 import type { SvcProxyConfig } from '../config';
 import type { TargetSource } from '../discovery/source';
 import type { Target } from '../discovery/targets';
+import { isExpensiveProfile, startedElsewhere } from '../web/fetch-site';
 import { crossSiteProfilePage } from '../web/pages';
 import { audit, type AuditRecord } from './audit';
 import { upstreamHeaders } from './headers';
@@ -45,13 +46,6 @@ function isHtml(contentType: string | undefined): boolean {
 
 const errorMessage = (error: unknown): string =>
   error instanceof Error ? error.message : String(error);
-
-/**
- * Pod endpoints that make the pod work for seconds (a CPU profile, an execution trace). A
- * cross-site page could otherwise make every signed-in operator's browser start one with a
- * plain link or `<img>`; those requests carry `Sec-Fetch-Site: cross-site` or `same-site`.
- */
-const EXPENSIVE = /^\/debug\/pprof\/(?:profile|trace)$/;
 
 /** Characters of a streamed HTML page tokenized in one go before other work gets a turn. */
 const REWRITE_SLICE_CHARS = 16 * 1024;
@@ -423,14 +417,8 @@ export function createPodProxy(deps: {
       plainError(res, resolved.status, `svc-proxy: ${resolved.reason}`);
       return;
     }
-    const fetchSite = req.headers['sec-fetch-site'];
-    if (
-      fetchSite !== undefined &&
-      fetchSite !== 'same-origin' &&
-      fetchSite !== 'none' &&
-      EXPENSIVE.test(resolved.upstreamPath.split('?', 1)[0] ?? '')
-    ) {
-      const reason = `Sec-Fetch-Site: ${fetchSite} for an expensive endpoint; confirmation page shown`;
+    if (startedElsewhere(req.headers) && isExpensiveProfile(resolved.upstreamPath)) {
+      const reason = `Sec-Fetch-Site: ${String(req.headers['sec-fetch-site'])} for an expensive endpoint; confirmation page shown`;
       record({
         email: user.email,
         sid: user.sid,

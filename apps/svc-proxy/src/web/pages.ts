@@ -129,9 +129,10 @@ export function crossSiteProfilePage(res: Response, path: string): void {
     () =>
       html`<h1>Start this profile?</h1>
         <p>
-          <code>${path}</code> makes the pod record a CPU profile or execution trace, which costs it
-          CPU time for as long as it runs. The link was followed from another site or from a pod's
-          own page, so svc-proxy did not forward it on its own.
+          <code>${path}</code> makes the process behind it (a pod, or svc-proxy itself) record a CPU
+          profile or execution trace, which costs it CPU time for as long as it runs. The link was
+          followed from another site or from a pod's own page, so svc-proxy did not start it on its
+          own.
         </p>
         <p><a href="${path}">Start it</a> · <a href="/">Landing page</a></p>`,
   );
