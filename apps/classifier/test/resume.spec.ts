@@ -126,3 +126,70 @@ describe('exact checkpoint and resume', () => {
     expect(Buffer.compare(weights(dir), weights(straight))).toBe(0);
   }, 150_000);
 });
+
+describe('train on SIGTERM', () => {
+  it('checkpoints after the current step and exits cleanly, resumable', async () => {
+    const { spawn } = await import('node:child_process');
+    const dir = tempDir('resume-sigterm');
+    // node itself (not npx → tsx → node), so the signal reaches the training process once.
+    const child = spawn(
+      process.execPath,
+      [
+        '--require',
+        'tsx/cjs',
+        'apps/classifier/src/cli.ts',
+        'train',
+        '--data',
+        fixture('train-tiny.csv'),
+        '--run-dir',
+        path.join(dir, 'run'),
+        '--out',
+        path.join(dir, 'model'),
+        '--vocab-size',
+        '250',
+        '--d-model',
+        '16',
+        '--d-ff',
+        '32',
+        '--heads',
+        '2',
+        '--layers',
+        '1',
+        '--batch-size',
+        '2',
+        '--epochs',
+        '200',
+        '--eval-every',
+        '100000',
+      ],
+      {
+        cwd: WORKSPACE_ROOT,
+        env: { ...process.env, TSX_TSCONFIG_PATH: 'apps/classifier/tsconfig.json' },
+      },
+    );
+    let stdout = '';
+    // Training has started once the model line is logged; the signal handler is in place by then.
+    const started = new Promise<void>((resolve) =>
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (/\] model: d=16/.test(stdout)) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    );
+    await started;
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stdout).toMatch(/SIGTERM: checkpointing after the current step/);
+    expect(stdout).toMatch(
+      /stopped at step \d+\/\d+ \(interrupted\); checkpoint .*step-\d{8}; continue with --resume/,
+    );
+    const latest = JSON.parse(readFileSync(path.join(dir, 'run', 'latest.json'), 'utf8'));
+    expect(latest.step).toBeGreaterThanOrEqual(0);
+    expect(existsSync(path.join(dir, 'run', latest.checkpoint, 'optimizer.safetensors'))).toBe(
+      true,
+    );
+    expect(existsSync(path.join(dir, 'model'))).toBe(false);
+  }, 150_000);
+});
