@@ -1,6 +1,12 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { connectionTokens, HOP_BY_HOP } from './headers';
-import { refreshTarget, rewriteRefresh, rewriteUrl, type RewriteContext } from './rewrite';
+import {
+  refreshTarget,
+  rewriteRefresh,
+  rewriteUrl,
+  staysOnOrigin,
+  type RewriteContext,
+} from './rewrite';
 
 /**
  * Applied to every proxied response (unless INSECURE_POD_SCRIPTS): the page becomes an opaque
@@ -25,7 +31,7 @@ const ORIGIN_WIDE = new Set([
 ]);
 
 export interface ResponsePolicy extends RewriteContext {
-  /** PUBLIC_URL's origin: every Location and Refresh must stay on it. */
+  /** PUBLIC_URL's origin: every Location and Refresh (header or `<meta>`) must stay on it. */
   readonly publicOrigin: string;
   readonly sessionCookieName: string;
   /** Add the sandbox CSP and nosniff (false only with INSECURE_POD_SCRIPTS). */
@@ -37,14 +43,8 @@ export type ResponseHeaders =
   /** The pod redirected off the proxy's origin: the answer is refused, not relayed. */
   | { readonly kind: 'off-origin-redirect'; readonly location: string };
 
-/** Whether a URL the browser would resolve against the pod's prefix stays on our origin. */
-function staysOnOrigin(url: string, policy: ResponsePolicy): boolean {
-  try {
-    return new URL(url, `${policy.publicOrigin}${policy.prefix}/`).origin === policy.publicOrigin;
-  } catch {
-    return false;
-  }
-}
+const staysOn = (url: string, policy: ResponsePolicy): boolean =>
+  staysOnOrigin(url, policy.publicOrigin, policy.prefix);
 
 /**
  * A pod's Set-Cookie line, made harmless for the shared origin, or undefined to drop it:
@@ -118,7 +118,7 @@ export function downstreamHeaders(
     switch (name) {
       case 'location': {
         const location = rewriteUrl(String(value), policy);
-        if (!staysOnOrigin(location, policy)) return { kind: 'off-origin-redirect', location };
+        if (!staysOn(location, policy)) return { kind: 'off-origin-redirect', location };
         out[name] = location;
         break;
       }
@@ -126,7 +126,7 @@ export function downstreamHeaders(
         const refresh = rewriteRefresh(String(value), policy);
         const target = refreshTarget(refresh);
         // A plain reload stays; a refresh elsewhere or one we cannot parse is dropped.
-        if (target === undefined || (target !== null && staysOnOrigin(target.url, policy)))
+        if (target === undefined || (target !== null && staysOn(target.url, policy)))
           out[name] = refresh;
         break;
       }

@@ -75,4 +75,23 @@ describe('rewriting pod URLs onto the proxy', () => {
       `<p>\u{1F600}</p>${'<a href="/proxy/shop/cart/cart-0/debug/vars">v</a>'.repeat(50)}`,
     );
   });
+
+  it('empties a <meta> refresh that leaves the origin, keeps one that stays', async () => {
+    const strict = { ...ctx, publicOrigin: 'https://debug.example.com' };
+    expect(
+      await rewriteHtml(
+        '<meta http-equiv="refresh" content="0; url=https://evil.example/">',
+        strict,
+      ),
+    ).toBe('<meta http-equiv="refresh" content="">');
+    expect(await rewriteHtml('<meta http-equiv=Refresh content="0;//evil.example/">', strict)).toBe(
+      '<meta http-equiv="Refresh" content="">',
+    );
+    expect(await rewriteHtml('<meta http-equiv="refresh" content="5; url=/x">', strict)).toBe(
+      '<meta http-equiv="refresh" content="5; url=/proxy/shop/cart/cart-0/x">',
+    );
+    expect(await rewriteHtml('<meta http-equiv="refresh" content="30">', strict)).toBe(
+      '<meta http-equiv="refresh" content="30">',
+    );
+  });
 });

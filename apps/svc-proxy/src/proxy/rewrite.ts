@@ -7,6 +7,17 @@ export interface RewriteContext {
   readonly prefix: string;
   /** `ip:port` of the pod ([ip]:port for IPv6) as it may appear in absolute URLs it emits. */
   readonly upstreamHost: string;
+  /** PUBLIC_URL's origin: when set, a `<meta>` refresh must stay on it (else it is emptied). */
+  readonly publicOrigin?: string;
+}
+
+/** Whether a URL, resolved as the browser would against the pod's prefix, stays on `origin`. */
+export function staysOnOrigin(url: string, origin: string, prefix: string): boolean {
+  try {
+    return new URL(url, `${origin}${prefix}/`).origin === origin;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -95,7 +106,15 @@ function rewriteTag(tag: StartTag, ctx: RewriteContext): boolean {
       attr.name === 'content' &&
       tag.attrs.some((a) => a.name === 'http-equiv' && a.value.toLowerCase() === 'refresh')
     ) {
-      const next = rewriteRefresh(attr.value, ctx);
+      let next = rewriteRefresh(attr.value, ctx);
+      const target = refreshTarget(next);
+      // A refresh off the origin would make the proxy an open redirect, like a Location.
+      if (
+        ctx.publicOrigin !== undefined &&
+        (target === null ||
+          (target !== undefined && !staysOnOrigin(target.url, ctx.publicOrigin, ctx.prefix)))
+      )
+        next = '';
       if (next !== attr.value) {
         attr.value = next;
         changed = true;
