@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { CHECKS } from './checks';
 import { PROFILES, type ProfileName } from './profiles';
 import { REFERENCE_WORKERS, type ReferenceWorker } from './reference-workers';
-import { formatSummary, runConformance } from './session';
+import { formatSummary, interruptSessions, runConformance } from './session';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 
@@ -76,6 +76,18 @@ async function main(): Promise<void> {
   const queueType = values['queue-type'];
   if (queueType !== 'classic' && queueType !== 'quorum')
     usage(`--queue-type must be classic or quorum, got "${queueType}"`);
+
+  let interrupted = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.on(signal, () => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      // The worker runs in its own process group: Ctrl-C does not reach it.
+      console.error(
+        `\nconformance: ${signal}: stopping the worker and the orchestrator, deleting the queues…`,
+      );
+      void interruptSessions().finally(() => process.exit(130));
+    });
 
   const report = await runConformance({
     queueType,

@@ -61,6 +61,20 @@ interface Target {
   readonly checks: readonly Check[];
 }
 
+/** What interrupted sessions must still undo: kill the workers and orchestrator, delete queues. */
+const interruptHandlers = new Set<() => Promise<void>>();
+
+/** For a SIGINT/SIGTERM handler: cleans up every running session (workers run detached). */
+export async function interruptSessions(): Promise<void> {
+  await Promise.all(
+    [...interruptHandlers].map((cleanup) =>
+      cleanup().catch((error: unknown) =>
+        console.error(`conformance: cleaning up after the interruption failed: ${String(error)}`),
+      ),
+    ),
+  );
+}
+
 const workflowName = (sessionPrefix: string, slug: string, check: string, local: string) =>
   `${sessionPrefix}-${slug}-${check}-${local}`;
 
@@ -95,7 +109,19 @@ export async function runConformance(options: SessionOptions): Promise<Report> {
   const dataDir = mkdtempSync(join(tmpdir(), 'conformance-db-'));
   let orchestrator: LoggedProcess | undefined;
   let broker: Broker | undefined;
+  const workers = new Set<WorkerProcess>();
   const results: CheckResult[] = [];
+  const interrupted = new AbortController();
+  const onInterrupt = async () => {
+    // First, so that no check starts and no worker is restarted meanwhile.
+    interrupted.abort();
+    for (const worker of workers) await worker.kill();
+    await orchestrator?.kill('SIGTERM');
+    await broker?.deleteEverythingUnder(sessionPrefix);
+    rmSync(workflowsDir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  interruptHandlers.add(onInterrupt);
   try {
     for (const target of targets) {
       // Never run: it makes the orchestrator declare every queue of the target at start-up, as
@@ -149,11 +175,14 @@ export async function runConformance(options: SessionOptions): Promise<Report> {
           sessionPrefix,
           exclusive,
           orchestrator: started.process,
+          workers,
+          interrupted: interrupted.signal,
         }),
       ),
     );
     results.push(...perTarget.flat());
   } finally {
+    interruptHandlers.delete(onInterrupt);
     await orchestrator?.kill('SIGTERM');
     if (broker) {
       await broker.deleteEverythingUnder(sessionPrefix).catch((error: unknown) => {
@@ -181,6 +210,9 @@ async function runTarget(
     sessionPrefix: string;
     exclusive: Mutex;
     orchestrator: LoggedProcess;
+    /** Every worker process started, for an interrupted session to kill. */
+    workers: Set<WorkerProcess>;
+    interrupted: AbortSignal;
   },
 ): Promise<CheckResult[]> {
   const { broker, api, log } = session;
@@ -190,9 +222,11 @@ async function runTarget(
     [CONTRACT_ENV.queueType]: subject.queueType,
     ...subject.env,
   });
+  session.workers.add(workerProcess);
   const worker: WorkerUnderTest = {
     process: workerProcess,
     async start() {
+      if (session.interrupted.aborted) throw new Error('interrupted');
       workerProcess.start();
       await broker.waitForConsumers(subject.queues, true, 60_000, () => workerProcess.alive());
     },
@@ -217,6 +251,7 @@ async function runTarget(
   }
   try {
     for (const check of target.checks) {
+      if (session.interrupted.aborted) break;
       const skip = check.skip?.(subject);
       if (skip) {
         record(check, 0, { status: 'skipped', reason: skip });
