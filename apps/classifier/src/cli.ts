@@ -267,6 +267,12 @@ withExtraDataOptions(
     'also checkpoint when this many minutes passed since the last one (default 10)',
     number,
   )
+  .addOption(
+    new Option(
+      '--select <which>',
+      'finished model: the last step, or the best validation accuracy at any evaluation',
+    ).choices(['last', 'best']),
+  )
   .option(
     '--stop-at-step <n>',
     "checkpoint and stop when the run reaches step n (a session's share of a longer run)",
@@ -299,6 +305,7 @@ withExtraDataOptions(
         ...defined('checkpointEvery', o['checkpointEvery']),
         ...defined('checkpointMinutes', o['checkpointMinutes']),
         ...defined('threads', o['threads']),
+        ...defined('select', o['select']),
       };
       const stopAtStep = o['stopAtStep'] as number | undefined;
       if (typeof o['resume'] === 'string') {
@@ -313,6 +320,7 @@ withExtraDataOptions(
           'checkpointEvery',
           'checkpointMinutes',
           'threads',
+          'select',
           'stopAtStep',
           'resume',
         ]);

@@ -193,3 +193,36 @@ describe('train on SIGTERM', () => {
     expect(existsSync(path.join(dir, 'model'))).toBe(false);
   }, 150_000);
 });
+
+describe('--select best', () => {
+  it('finishes with the weights of the best validation evaluation, kept in run-dir/best', async () => {
+    const dir = tempDir('select-best');
+    const result = await runTraining(
+      { ...tiny(dir), pretrainSteps: 0, evalEvery: 1, maxSteps: 4, select: 'best' as const },
+      { resume: false },
+      quiet,
+    );
+    expect(result.status).toBe('finished');
+    const history = JSON.parse(readFileSync(path.join(dir, 'run', 'history.json'), 'utf8')) as {
+      step: number;
+      validationAccuracy: number;
+    }[];
+    const top = Math.max(...history.map((p) => p.validationAccuracy));
+    const bestStep = history.find((p) => p.validationAccuracy === top)?.step;
+    const best = JSON.parse(readFileSync(path.join(dir, 'run', 'best', 'best.json'), 'utf8'));
+    expect(best).toEqual({ step: bestStep, accuracy: top, rows: 6 });
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'model', 'classifier.json'), 'utf8'));
+    expect(manifest.training.selected).toEqual({
+      select: 'best',
+      step: bestStep,
+      accuracy: top,
+      rows: 6,
+    });
+    expect(
+      Buffer.compare(
+        weights(dir),
+        readFileSync(path.join(dir, 'run', 'best', 'model.safetensors')),
+      ),
+    ).toBe(0);
+  }, 150_000);
+});

@@ -127,3 +127,32 @@ export class CheckpointStore {
     };
   }
 }
+
+/** The best weights seen on the validation rows at an evaluation, kept beside the checkpoints. */
+export interface BestRecord {
+  step: number;
+  accuracy: number;
+  rows: number;
+}
+
+const BEST = 'best';
+
+/** Replaces run-dir/best/ with these weights (written aside, then swapped in by renames). */
+export async function saveBest(runDir: string, model: T5Model, record: BestRecord): Promise<void> {
+  const final = path.join(runDir, BEST);
+  const temp = path.join(runDir, `.${BEST}.tmp-${process.pid}`);
+  const old = path.join(runDir, `.${BEST}.old-${process.pid}`);
+  rmSync(temp, { recursive: true, force: true });
+  await saveT5(model, temp);
+  writeFileSync(path.join(temp, 'best.json'), JSON.stringify(record) + '\n');
+  if (existsSync(final)) renameSync(final, old);
+  renameSync(temp, final);
+  rmSync(old, { recursive: true, force: true });
+}
+
+export function readBest(runDir: string): { record: BestRecord; dir: string } | undefined {
+  const dir = path.join(runDir, BEST);
+  const file = path.join(dir, 'best.json');
+  if (!existsSync(file)) return undefined;
+  return { record: JSON.parse(readFileSync(file, 'utf8')) as BestRecord, dir };
+}

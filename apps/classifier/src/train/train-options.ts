@@ -69,6 +69,11 @@ export const trainOptionsSchema = z.object({
   checkpointMinutes: z.number().positive().default(10),
   /** Training threads: 2 = data-parallel on two worker threads, each with its own backend. */
   threads: z.union([z.literal(1), z.literal(2)]).default(1),
+  /**
+   * The finished model: the weights after the last step, or the best on the validation rows at
+   * any evaluation (`evalRows` of them; run-dir/best/ keeps those weights either way).
+   */
+  select: z.enum(['last', 'best']).default('last'),
 });
 
 /**
@@ -88,6 +93,7 @@ export const SESSION_OPTIONS = [
   'checkpointEvery',
   'checkpointMinutes',
   'threads',
+  'select',
 ] as const;
 export type TrainOptions = z.infer<typeof trainOptionsSchema>;
 export type TrainOptionsInput = z.input<typeof trainOptionsSchema>;

@@ -19,6 +19,8 @@ import { ensureBackend, T5QualityClassifier } from '../model/t5-classifier';
 import type { T5Manifest } from '../model/t5-manifest';
 import {
   CheckpointStore,
+  readBest,
+  saveBest,
   writeFileAtomic,
   type RunState,
   type SavedState,
@@ -353,6 +355,14 @@ export async function runTraining(
           await engine.sync();
           const { loss: validationLoss, report } = evaluate(evalSubset);
           point = { ...point, validationLoss, validationAccuracy: report.accuracy };
+          // Earliest best wins ties: later equal scores add no evidence for more training.
+          const best = readBest(options.runDir);
+          if (!best || report.accuracy > best.record.accuracy)
+            await saveBest(options.runDir, model, {
+              step: state.step,
+              accuracy: report.accuracy,
+              rows: evalSubset.length,
+            });
         }
         state.history.push(point);
         await checkpoint();
@@ -383,6 +393,15 @@ export async function runTraining(
     await engine.dispose();
   }
 
+  const best = readBest(options.runDir);
+  if (options.select === 'best' && best && best.record.step !== state.step) {
+    const chosen = loadT5(best.dir);
+    for (const [name, v] of model.params) v.assign(chosen.param(name));
+    chosen.dispose();
+    events.log(
+      `selected the weights of step ${best.record.step} (validation accuracy ${best.record.accuracy.toFixed(4)} on ${best.record.rows} rows at that evaluation) over the last step ${state.step}`,
+    );
+  }
   const final = evaluate(validation);
   const examplesPerSecond = state.examplesSeen / Math.max(1e-9, state.trainSeconds);
   const manifest: T5Manifest = {
@@ -392,6 +411,10 @@ export async function runTraining(
       pretrainSteps: Math.min(state.step, options.pretrainSteps),
       epochsCompleted: state.epoch + state.batchInEpoch / Math.max(1, batchesPerEpoch),
       stoppedEarly,
+      selected:
+        options.select === 'best' && best
+          ? { select: 'best', ...best.record }
+          : { select: 'last', step: state.step },
       backend,
       trainSeconds: Math.round(state.trainSeconds),
       examplesPerSecond: Number(examplesPerSecond.toFixed(2)),
