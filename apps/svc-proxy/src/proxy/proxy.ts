@@ -171,7 +171,7 @@ export function createPodProxy(deps: {
       started: Date.now(),
       path,
     };
-    // http-proxy sends req.headers as they are; Node accepts these OutgoingHttpHeaders there.
+    // Node accepts the incoming headers object as OutgoingHttpHeaders as it is.
     req.headers = upstreamHeaders(req.headers, {
       identity: { user: user.subject || user.email, email: user.email },
       sessionCookieName: config.session.cookieName,
