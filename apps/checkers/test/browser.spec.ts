@@ -13,8 +13,14 @@ import { createTestStorage, startTestServer, testConfig, type TestStorage } from
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const OUTPUT_DIR = join(__dirname, '..', 'test-output');
-/** Screenshots kept in the repository, looked at when the page changes. */
-const IMAGES_DIR = join(__dirname, '..', '..', '..', 'docs', 'images');
+/**
+ * Screenshots kept in the repository, looked at when the page changes: written there only with
+ * UPDATE_SCREENSHOTS=1 (a normal run, CI's included, leaves the work tree as it was).
+ */
+const IMAGES_DIR =
+  process.env['UPDATE_SCREENSHOTS'] === '1'
+    ? join(__dirname, '..', '..', '..', 'docs', 'images')
+    : OUTPUT_DIR;
 
 /**
  * A person's game in headless Chromium: new game against the easy engine, every human move made
