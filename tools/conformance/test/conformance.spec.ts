@@ -5,7 +5,8 @@ import { formatResult, runConformance, type CheckResult, type Report } from '../
 // The kit against the real orchestrator and RabbitMQ: both SDKs' reference workers must pass
 // every check, the document-processing example's Python worker every check its one queue can
 // take (its hand-written predecessor all but one, a known gap), and a worker that breaks the
-// protocol must fail exactly the checks it breaks. One session (one orchestrator), the five workers side by side.
+// protocol must fail exactly the checks it breaks. One session (one orchestrator), the five
+// workers side by side.
 const ROOT = resolve(__dirname, '..', '..', '..');
 const AMQP_URL = process.env['TEST_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -32,7 +33,8 @@ let report: Report;
 let quorum: Report;
 
 beforeAll(async () => {
-  [report, quorum] = await Promise.all([
+  // allSettled: a session that fails still finishes its cleanup before the test ends.
+  const [classic, onQuorum] = await Promise.allSettled([
     runConformance({
       root: ROOT,
       amqpUrl: AMQP_URL,
@@ -54,6 +56,10 @@ beforeAll(async () => {
       })),
     }),
   ]);
+  if (classic.status === 'rejected') throw classic.reason;
+  if (onQuorum.status === 'rejected') throw onQuorum.reason;
+  report = classic.value;
+  quorum = onQuorum.value;
 }, 200_000);
 
 const of = (target: string) => report.results.filter((r) => r.target === target);
