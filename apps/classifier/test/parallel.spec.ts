@@ -62,6 +62,22 @@ describe('data-parallel training on two worker threads', () => {
     expect(manifest.training.options.threads).toBe(2);
   }, 240_000);
 
+  it('resumes a 1-thread checkpoint on 2 threads (weights and AdamW state handed over)', async () => {
+    const straight = tempDir('parallel-straight');
+    const split = tempDir('parallel-split');
+    await runTraining(tiny(straight, 1), { resume: false }, quiet);
+    const first = await runTraining(tiny(split, 1), { resume: false, stopAtStep: 2 }, quiet);
+    expect(first).toMatchObject({ status: 'stopped', steps: 2 });
+    const rest = await runTraining(tiny(split, 2), { resume: true }, quiet);
+    expect(rest).toMatchObject({ status: 'finished', steps: 3 });
+    expect(
+      maxDifference(
+        path.join(straight, 'model', 'model.safetensors'),
+        path.join(split, 'model', 'model.safetensors'),
+      ),
+    ).toBeLessThan(TOLERANCE);
+  }, 240_000);
+
   it('keeps both replicas bit-identical, equal to one thread, and hands the main thread weights and AdamW state', async () => {
     await ensureBackend();
     const config = {
