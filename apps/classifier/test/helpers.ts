@@ -30,6 +30,7 @@ export async function trainFixtureBaseline(): Promise<BaselineClassifier> {
 /** Wraps a model to record the batch sizes it is called with (to observe dynamic batching). */
 export class CountingClassifier implements QualityClassifier {
   readonly calls: number[] = [];
+  private held: Promise<void> | undefined;
   constructor(
     private readonly inner: QualityClassifier,
     private readonly delayMs = 0,
@@ -43,8 +44,17 @@ export class CountingClassifier implements QualityClassifier {
   get maxBatchSize() {
     return this.inner.maxBatchSize;
   }
+  /** The next model call waits until the returned function is called (a busy model, on demand). */
+  holdNextCall(): () => void {
+    let release: () => void = () => undefined;
+    this.held = new Promise<void>((r) => (release = r));
+    return release;
+  }
   async predict(texts: readonly string[]): Promise<Prediction[]> {
     this.calls.push(texts.length);
+    const held = this.held;
+    this.held = undefined;
+    if (held) await held;
     // A model call takes time; without it every request would finish before the next arrives.
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     return this.inner.predict(texts);
