@@ -215,6 +215,11 @@ describe('the validators catch broken manifests', () => {
       /readinessProbe must be an HTTP GET of \/readyz/,
     ],
     [
+      'no startup probe (liveness would restart a slow starter)',
+      (o) => delete container(o, 'classifier-worker').startupProbe,
+      /startupProbe must be an HTTP GET of \/healthz/,
+    ],
+    [
       'a probe on an undeclared port',
       (o) => (container(o, 'svc-proxy').livenessProbe.httpGet.port = 'metrics'),
       /probes port "metrics", which it does not declare/,

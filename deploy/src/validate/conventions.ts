@@ -168,9 +168,12 @@ function appContainerProblems(
     );
   if (containerPort(c, 'http') !== APP_PORT)
     problems.push(`${at}: must declare containerPort ${APP_PORT} named "http"`);
+  // The startup probe holds liveness back while a model loads (a kubelet would otherwise restart
+  // a slow starter on a busy node: the images check saw it with six pods starting at once).
   const probes = [
     ['readinessProbe', c.readinessProbe, '/readyz'],
     ['livenessProbe', c.livenessProbe, '/healthz'],
+    ['startupProbe', c.startupProbe, '/healthz'],
   ] as const;
   for (const [name, probe, path] of probes) {
     if (probe?.httpGet?.path !== path)
