@@ -229,7 +229,7 @@ def test_a_fatal_error_fails_the_run_at_once(orchestrator: Orchestrator) -> None
 # when about to publish the result of step a; a second process takes over.
 RERUN_WORKER = """
 import json, os
-import conveyor_worker.worker as module
+import conveyor_worker.finishing as module
 from conveyor_worker import Worker
 
 worker = Worker()
@@ -350,7 +350,7 @@ def test_batches_hold_steps_of_different_runs_and_each_fails_alone(orchestrator:
 # publishing the first result: no item of the batch was acked, so every one is redelivered.
 BATCH_KILL_WORKER = """
 import json, os
-import conveyor_worker.worker as module
+import conveyor_worker.finishing as module
 from conveyor_worker import Worker
 
 worker = Worker()
