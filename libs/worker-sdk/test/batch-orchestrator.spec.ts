@@ -99,7 +99,10 @@ afterAll(async () => {
     for (const q of [name, `${name}.dlq`, `${name}.retry`]) await ch.deleteQueue(q);
     await ch.deleteExchange(`${name}.dlx`);
   }
+  // The run-events topic has its own dead-letter exchange and queue (bus topology).
   await ch.deleteExchange(`${PREFIX}events`);
+  await ch.deleteQueue(`${PREFIX}events.dlq`);
+  await ch.deleteExchange(`${PREFIX}events.dlx`);
   await conn.close();
 });
 

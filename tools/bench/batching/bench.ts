@@ -344,7 +344,10 @@ async function main(): Promise<void> {
       for (const q of [name, `${name}.dlq`, `${name}.retry`]) await ch.deleteQueue(q);
       await ch.deleteExchange(`${name}.dlx`);
     }
+    // The run-events topic has its own dead-letter exchange and queue (bus topology).
     await ch.deleteExchange(`${prefix}events`);
+    await ch.deleteQueue(`${prefix}events.dlq`);
+    await ch.deleteExchange(`${prefix}events.dlx`);
     await conn.close();
   }
 
