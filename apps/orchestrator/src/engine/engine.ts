@@ -15,7 +15,7 @@ import type { DefinitionRegistry } from '../definitions/registry';
 import type { WorkflowDefinition } from '../definitions/model';
 import { boundStepResult, logField } from '../limits';
 import type { Store } from '../store/database';
-import type { Applied, Ignored, RunRow } from './transition';
+import type { Applied, Ignored, LockedRun, RunRow, TaskRow } from './transition';
 import { buildRequest, Transition } from './transition';
 import type { Effect } from './effects';
 import { KeyedMutex } from './keyed-mutex';
@@ -793,20 +793,11 @@ export class Engine {
         .limit(100)
         .execute();
       for (const { id, run_id } of waiting) {
-        const admitted = await this.transact(
-          'admit',
-          async (t) => {
-            const run = await t.lockRun(run_id);
-            const task = await t.trx
-              .selectFrom('tasks')
-              .selectAll()
-              .where('id', '=', id)
-              .executeTakeFirst();
-            // Gone or cancelled meanwhile: look at the next one.
-            if (!run || !task || task.status !== 'queued') return true;
-            return t.admitQueued(run, task);
-          },
-          run_id,
+        const admitted = await this.transactOnTask('admit', run_id, id, (t, run, task) =>
+          // Gone or cancelled meanwhile: look at the next one.
+          !run || !task || task.status !== 'queued'
+            ? Promise.resolve(true)
+            : t.admitQueued(run, task),
         );
         if (!admitted) break;
       }
@@ -822,21 +813,33 @@ export class Engine {
       .limit(500)
       .execute();
     for (const { id, run_id } of due) {
-      await this.transact(
-        'retry',
-        async (t) => {
-          const run = await t.lockRun(run_id);
-          const task = await t.trx
-            .selectFrom('tasks')
-            .selectAll()
-            .where('id', '=', id)
-            .executeTakeFirst();
-          if (run && task && task.retry_at !== null && task.retry_at <= t.now)
-            await t.retryTask(run, task);
-        },
-        run_id,
-      );
+      await this.transactOnTask('retry', run_id, id, async (t, run, task) => {
+        if (run && task && task.retry_at !== null && task.retry_at <= t.now)
+          await t.retryTask(run, task);
+      });
     }
+  }
+
+  /** One transaction on a task the sweeper found, with its run locked and the task read again. */
+  private transactOnTask<T>(
+    kind: string,
+    runId: string,
+    taskId: string,
+    fn: (t: Transition, run: LockedRun | undefined, task: TaskRow | undefined) => Promise<T>,
+  ): Promise<T> {
+    return this.transact(
+      kind,
+      async (t) => {
+        const run = await t.lockRun(runId);
+        const task = await t.trx
+          .selectFrom('tasks')
+          .selectAll()
+          .where('id', '=', taskId)
+          .executeTakeFirst();
+        return fn(t, run, task);
+      },
+      runId,
+    );
   }
 
   private async timeouts(): Promise<void> {
@@ -848,27 +851,17 @@ export class Engine {
       .limit(500)
       .execute();
     for (const { id, run_id, attempt } of expired) {
-      await this.transact(
-        'timeout',
-        async (t) => {
-          const run = await t.lockRun(run_id);
-          const task = await t.trx
-            .selectFrom('tasks')
-            .selectAll()
-            .where('id', '=', id)
-            .executeTakeFirst();
-          if (!run || run.row.status !== 'running' || !task) return;
-          if (
-            task.status === 'running' &&
-            task.attempt === attempt &&
-            task.deadline_at !== null &&
-            task.deadline_at <= t.now
-          ) {
-            await t.timeoutAttempt(run, task);
-          }
-        },
-        run_id,
-      );
+      await this.transactOnTask('timeout', run_id, id, async (t, run, task) => {
+        if (!run || run.row.status !== 'running' || !task) return;
+        if (
+          task.status === 'running' &&
+          task.attempt === attempt &&
+          task.deadline_at !== null &&
+          task.deadline_at <= t.now
+        ) {
+          await t.timeoutAttempt(run, task);
+        }
+      });
     }
   }
 
