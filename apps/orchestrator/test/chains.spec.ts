@@ -9,29 +9,15 @@ import {
 } from '@conveyor/worker-sdk';
 import request from 'supertest';
 import { readCounter } from '@conveyor/test-support';
-import { AMQP_URL, startSystem, unique, waitFor } from './harness';
-import { deleteTopology, runPrefix } from './rabbitmq';
+import { waitFor } from './harness';
+import { onBroker } from './rabbitmq';
 
 jest.setTimeout(60_000);
 
-/** Every queue and exchange of this file starts with it: deleted in afterAll. */
-const prefix = runPrefix('chains');
-const name = (what: string) => unique(`${prefix}-${what}`);
+/** Every queue and exchange of this file is named under one prefix, deleted in afterAll. */
+const { name, startOnBroker, cleanup } = onBroker('chains');
 
-/** startSystem on RabbitMQ with this file's names for the orchestrator's queues too. */
-const startOnBroker = (options: Omit<Parameters<typeof startSystem>[0], 'amqpUrl'>) =>
-  startSystem({
-    ...options,
-    amqpUrl: AMQP_URL,
-    config: {
-      resultsQueue: name('results'),
-      progressQueue: name('progress'),
-      eventsExchange: name('events'),
-      ...options.config,
-    },
-  });
-
-afterAll(() => deleteTopology(prefix));
+afterAll(cleanup);
 
 const continued = (url: string, queue: string) =>
   readCounter(url, 'conveyor_workflow_steps_continued_total', `queue="${queue}"`);

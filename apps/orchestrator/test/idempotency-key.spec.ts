@@ -7,8 +7,8 @@ import {
   type StepContext,
 } from '@conveyor/worker-sdk';
 import request from 'supertest';
-import { AMQP_URL, quietLogger, startSystem, unique, waitFor } from './harness';
-import { deleteTopology, runPrefix } from './rabbitmq';
+import { quietLogger, waitFor } from './harness';
+import { onBroker } from './rabbitmq';
 
 jest.setTimeout(60_000);
 
@@ -16,22 +16,9 @@ jest.setTimeout(60_000);
 // across the orchestrator's retries and across the continuations a re-run of a chain publishes
 // under new task ids — the case where deduplicating side effects on taskId runs them twice.
 
-const prefix = runPrefix('idem-key');
-const name = (what: string) => unique(`${prefix}-${what}`);
+const { name, startOnBroker, cleanup } = onBroker('idem-key');
 
-const startOnBroker = (options: Omit<Parameters<typeof startSystem>[0], 'amqpUrl'>) =>
-  startSystem({
-    ...options,
-    amqpUrl: AMQP_URL,
-    config: {
-      resultsQueue: name('results'),
-      progressQueue: name('progress'),
-      eventsExchange: name('events'),
-      ...options.config,
-    },
-  });
-
-afterAll(() => deleteTopology(prefix));
+afterAll(cleanup);
 
 interface Seen {
   step: string;

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { connect } from 'amqplib';
-import { AMQP_URL } from './harness';
+import { AMQP_URL, startSystem, unique } from './harness';
 
 const exec = promisify(execFile);
 
@@ -69,4 +69,26 @@ export async function publishRaw(prefix: string, queue: string, body: Buffer): P
   } finally {
     await conn.close();
   }
+}
+
+/**
+ * A test file's systems on the real broker: `name` gives queue names under the file's prefix,
+ * `startOnBroker` is startSystem on RabbitMQ with the orchestrator's own queues named that way
+ * too, and `cleanup` (for afterAll) deletes everything under the prefix.
+ */
+export function onBroker(file: string) {
+  const prefix = runPrefix(file);
+  const name = (what: string) => unique(`${prefix}-${what}`);
+  const startOnBroker = (options: Omit<Parameters<typeof startSystem>[0], 'amqpUrl'>) =>
+    startSystem({
+      ...options,
+      amqpUrl: AMQP_URL,
+      config: {
+        resultsQueue: name('results'),
+        progressQueue: name('progress'),
+        eventsExchange: name('events'),
+        ...options.config,
+      },
+    });
+  return { name, startOnBroker, cleanup: () => deleteTopology(prefix) };
 }
