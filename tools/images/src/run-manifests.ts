@@ -9,7 +9,7 @@ import {
   signInAndReadDebugVars,
 } from './e2e';
 import { deadWorker, startExampleWorkers, stopHostWorkers, type HostWorker } from './host-workers';
-import { startMockIdentityProvider, type MockIdentityProvider } from './identity-provider';
+import { startDevIdentityProvider, type DevIdentityProvider } from '@conveyor/local-stack';
 import { startFakeKubeApi, type FakeKubeApi } from './kube-api';
 import { checkSecrets, createRunInfra, type RunInfra } from './infra';
 import { hostAliases, withExampleWorkflows } from './stand-ins';
@@ -51,7 +51,7 @@ export async function runManifests(options: RunOptions): Promise<RunReport> {
 
   let infra: RunInfra | undefined;
   let kubeApi: FakeKubeApi | undefined;
-  let idp: MockIdentityProvider | undefined;
+  let idp: DevIdentityProvider | undefined;
   let workers: HostWorker[] = [];
   const pods: Pod[] = [];
   const workDir = mkdtempSync(path.join(tmpdir(), 'conveyor-images-'));
@@ -70,7 +70,14 @@ export async function runManifests(options: RunOptions): Promise<RunReport> {
     const proxy = plans.find((p) => p.env['PUBLIC_URL'] && p.env['GOOGLE_CLIENT_ID'] !== undefined);
     const allowed = (proxy?.env['ALLOWED_EMAILS'] ?? '').split(',').filter(Boolean)[0];
     const domain = (proxy?.env['ALLOWED_DOMAINS'] ?? '').split(',').filter(Boolean)[0];
-    idp = await startMockIdentityProvider(allowed ?? `operator@${domain ?? 'example.com'}`);
+    // svc-proxy's real sign-in flow (state, PKCE, code exchange, userinfo, allow-list) against
+    // the local stack's loopback provider, through svc-proxy's OAUTH_*_URL overrides.
+    idp = await startDevIdentityProvider({
+      host: '127.0.0.1',
+      port: 0,
+      email: allowed ?? `operator@${domain ?? 'example.com'}`,
+      subject: 'images-check-operator',
+    });
     kubeApi = await startFakeKubeApi(objects, () =>
       pods.map((p) => ({
         name: p.plan.pod,

@@ -17,8 +17,11 @@ export interface DevIdentityProvider {
  */
 export async function startDevIdentityProvider(options: {
   host: string;
+  /** 0 = any free port. */
   port: number;
   email: string;
+  /** The provider's `sub` for the signed-in user (what svc-proxy's audit lines name). */
+  subject?: string;
 }): Promise<DevIdentityProvider> {
   if (!['127.0.0.1', '::1', 'localhost'].includes(options.host)) {
     throw new Error(
@@ -46,7 +49,7 @@ export async function startDevIdentityProvider(options: {
         return;
       }
       response.body = {
-        sub: 'local-developer',
+        sub: options.subject ?? 'local-developer',
         email: options.email,
         email_verified: true,
         name: 'Local developer',
