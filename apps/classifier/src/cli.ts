@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { baselineCommand } from './commands/baseline-command';
+import { ensembleCommand } from './commands/ensemble-command';
 import { EVAL_SPLITS, evalCommand, type EvalSplit } from './commands/eval-command';
+import { COMBINE_RULES, type CombineRule } from './model/ensemble-manifest';
 import { trainCommand } from './commands/train-command';
 import { CheckpointStore } from './train/checkpoint-store';
 import { winkEmbeddingsFile } from './train/word-vectors';
@@ -165,25 +167,61 @@ withExtraDataOptions(
     DEFAULT_HOLDOUT.fraction,
   )
   .option('--seed <n>', 'split and training seed', number, DEFAULT_HOLDOUT.seed)
+  .option(
+    '--exclude-validation',
+    'also keep out the validation split `train` carves (same defaults), and score it instead of the held-out side: a baseline for choices made on validation (e.g. `ensemble`)',
+    false,
+  )
+  .option(
+    '--validation-fraction <f>',
+    'with --exclude-validation: fraction of the training side in the validation split',
+    fraction,
+    DEFAULT_VALIDATION.fraction,
+  )
+  .option(
+    '--validation-seed <n>',
+    'with --exclude-validation: seed of the validation split',
+    number,
+    DEFAULT_VALIDATION.seed,
+  )
+  .option('--limit <n>', 'use only the first n rows of --train (as train --limit)', positiveInt)
   .option('--save <dir>', 'write the trained baseline model here')
   .option('--epochs <n>', 'passes over the training rows', positiveInt)
   .option('--l2 <x>', 'L2 regularisation', number)
   .action(
-    async (opts: {
-      train: string;
-      eval: string[];
-      holdoutFraction: number;
-      seed: number;
-      save?: string;
-      epochs?: number;
-      l2?: number;
-      extraData?: string[];
-    }) => {
+    async (
+      opts: {
+        train: string;
+        eval: string[];
+        holdoutFraction: number;
+        seed: number;
+        excludeValidation: boolean;
+        validationFraction: number;
+        validationSeed: number;
+        limit?: number;
+        save?: string;
+        epochs?: number;
+        l2?: number;
+        extraData?: string[];
+      },
+      command: Command,
+    ) => {
+      const validationGiven = ['validationFraction', 'validationSeed'].some(
+        (key) => command.getOptionValueSource(key) === 'cli',
+      );
+      if (validationGiven && !opts.excludeValidation)
+        throw new Error('--validation-fraction and --validation-seed need --exclude-validation');
       await baselineCommand({
         train: opts.train,
         ...extraDataFrom(opts as unknown as Record<string, unknown>),
         evalFiles: opts.eval,
         holdout: { fraction: opts.holdoutFraction, seed: opts.seed },
+        ...(opts.excludeValidation
+          ? {
+              excludeValidation: { fraction: opts.validationFraction, seed: opts.validationSeed },
+            }
+          : {}),
+        ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
         ...(opts.save ? { save: opts.save } : {}),
         model: {
           seed: opts.seed,
@@ -378,6 +416,43 @@ withExtraDataOptions(
         },
         { resume: o['resume'] === true, ...defined('stopAtStep', stopAtStep) },
       );
+    },
+  );
+
+program
+  .command('ensemble')
+  .description(
+    "combine a T5's class probabilities with a TF-IDF baseline's; the baseline's weight is fitted on the validation split only",
+  )
+  .requiredOption(
+    '--t5 <dir>',
+    'T5 model directory trained with a validation split kept out (classifier train)',
+  )
+  .requiredOption(
+    '--baseline <dir>',
+    'TF-IDF baseline trained on the same rows (classifier baseline --exclude-validation --save DIR)',
+  )
+  .requiredOption('--out <dir>', 'ensemble directory to write (both members are copied into it)')
+  .option('--data <file>', 'the labelled CSV both members were trained on', DEFAULT_TRAIN)
+  .addOption(
+    new Option(
+      '--combine <rule>',
+      'log-linear: weighted sum of log-probabilities, renormalised; linear: weighted mean of probabilities',
+    )
+      .choices(COMBINE_RULES)
+      .default('log-linear'),
+  )
+  .option('--grid-step <x>', 'step of the baseline-weight grid over [0, 1]', number, 0.05)
+  .action(
+    async (opts: {
+      t5: string;
+      baseline: string;
+      out: string;
+      data: string;
+      combine: CombineRule;
+      gridStep: number;
+    }) => {
+      await ensembleCommand(opts);
     },
   );
 

@@ -3,6 +3,7 @@ import { trainingSideWithExtra, type ExtraDataInput } from '../data/extra-data';
 import type { Example } from '../data/formats';
 import { DEFAULT_HOLDOUT, holdoutSide, type Holdout } from '../data/holdout';
 import { readDataset } from '../data/read-dataset';
+import { selectionSplits, type ValidationSplit } from '../data/selection-split';
 import { formatReport } from '../eval/report';
 import { runEvaluation } from '../eval/run-evaluation';
 import type { Label } from '../labels';
@@ -13,8 +14,17 @@ export interface BaselineCommandOptions {
   holdout: Holdout;
   /** More labelled rows for the training side only, as `train --extra-data` takes them. */
   extra?: ExtraDataInput;
+  /**
+   * Keep this validation split (of the training side, as `train` carves it) out of training too,
+   * and score it instead of the held-out side: a baseline for choices made on validation, e.g.
+   * an ensemble's weight. Recorded as `trainedOn.validation`, as a T5 records it.
+   */
+  excludeValidation?: ValidationSplit;
+  /** Use only the first n rows of `train` (as `train --limit`; recorded as `trainedOn.limit`). */
+  limit?: number;
   save?: string;
   model: Partial<BaselineOptions>;
+  log?: (line: string) => void;
 }
 
 export function classLabels(examples: readonly Example[], file: string): Label[] {
@@ -34,16 +44,41 @@ export function classLabels(examples: readonly Example[], file: string): Label[]
  * are compared on identical rows.
  */
 export async function baselineCommand(options: BaselineCommandOptions): Promise<void> {
-  const dataset = await readDataset(options.train);
-  const mainTrain = holdoutSide(dataset.examples, options.holdout, 'train');
-  const validation = holdoutSide(dataset.examples, options.holdout, 'validation');
+  const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
+  const dataset = await readDataset(
+    options.train,
+    options.limit !== undefined ? { limit: options.limit } : {},
+  );
+  const exclude = options.excludeValidation;
+  let mainTrain: Example[];
+  // Rows never trained on: the held-out side, and with --exclude-validation the validation split.
+  let unseen: Example[];
+  let scored: { name: string; examples: Example[] };
+  if (exclude) {
+    const s = selectionSplits(dataset.examples, options.holdout, exclude);
+    mainTrain = s.train;
+    unseen = [...s.validation, ...s.heldOut];
+    // What this baseline is for is choosing on validation; the held-out side stays unread here
+    // (score it once per shipped model with `eval --split holdout`).
+    scored = {
+      name: `${options.train} validation split (fraction ${exclude.fraction} of the training side, seed ${exclude.seed}; held out: fraction ${options.holdout.fraction}, seed ${options.holdout.seed}, not scored)`,
+      examples: s.validation,
+    };
+  } else {
+    mainTrain = holdoutSide(dataset.examples, options.holdout, 'train');
+    unseen = holdoutSide(dataset.examples, options.holdout, 'validation');
+    scored = {
+      name: `${options.train} held-out validation side (fraction ${options.holdout.fraction}, seed ${options.holdout.seed})`,
+      examples: unseen,
+    };
+  }
   let train = mainTrain;
   let extraInfo: Record<string, unknown> = {};
   if (options.extra) {
     const extra = await trainingSideWithExtra(
       options.extra,
-      { train: mainTrain, validation },
-      (line) => process.stdout.write(line + '\n'),
+      { train: mainTrain, validation: unseen },
+      log,
     );
     train = extra.train;
     extraInfo = {
@@ -60,30 +95,30 @@ export async function baselineCommand(options: BaselineCommandOptions): Promise<
     train.map((e) => e.text),
     classLabels(train, options.train),
     options.model,
-    { file: options.train, rows: mainTrain.length, holdout: options.holdout, ...extraInfo },
+    {
+      file: options.train,
+      rows: mainTrain.length,
+      holdout: options.holdout,
+      ...(exclude ? { validation: exclude } : {}),
+      ...(options.limit !== undefined ? { limit: options.limit } : {}),
+      ...extraInfo,
+    },
   );
   const trainSeconds = (performance.now() - started) / 1000;
-  process.stdout.write(
+  log(
     `baseline: TF-IDF (${JSON.stringify(model.description['features'])} features) + logistic regression, ` +
-      `trained on ${train.length} rows in ${trainSeconds.toFixed(1)} s; loss per epoch ${losses.map((l) => l.toFixed(3)).join(' ')}\n`,
+      `trained on ${train.length} rows in ${trainSeconds.toFixed(1)} s; loss per epoch ${losses.map((l) => l.toFixed(3)).join(' ')}`,
   );
   if (options.save) {
     await model.save(options.save);
-    process.stdout.write(`saved to ${options.save}\n`);
+    log(`saved to ${options.save}`);
   }
-  const evaluations: { name: string; examples: Example[] }[] = [
-    {
-      name: `${options.train} held-out validation side (fraction ${options.holdout.fraction}, seed ${options.holdout.seed})`,
-      examples: validation,
-    },
-  ];
+  const evaluations = [scored];
   for (const file of options.evalFiles)
     evaluations.push({ name: file, examples: [...(await readDataset(file)).examples] });
   for (const { name, examples } of evaluations) {
     const { report } = await runEvaluation(model, examples);
-    process.stdout.write(
-      `\n${formatReport(report, [`data: ${name} (${examples.length} rows)`])}\n`,
-    );
+    log(`\n${formatReport(report, [`data: ${name} (${examples.length} rows)`])}`);
   }
 }
 

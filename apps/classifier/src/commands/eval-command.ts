@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Example } from '../data/formats';
-import { DEFAULT_HOLDOUT, holdoutSchema, type Holdout } from '../data/holdout';
+import { DEFAULT_HOLDOUT } from '../data/holdout';
 import { readDataset } from '../data/read-dataset';
-import { selectionSplits, validationSchema, type ValidationSplit } from '../data/selection-split';
+import { selectionSplits } from '../data/selection-split';
 import {
   comparisonLines,
   correctness,
@@ -15,6 +15,7 @@ import { runEvaluation } from '../eval/run-evaluation';
 import { loadClassifier } from '../model/load-classifier';
 import type { QualityClassifier } from '../model/prediction';
 import { progressBar } from './progress';
+import { recordedSplits, requireValidationSplit, sameSplit, type Splits } from './recorded-splits';
 
 /**
  * Which rows of `--data` to score: all of them, the held-out side (reported once per shipped
@@ -49,27 +50,6 @@ async function t5Window(dir: string): Promise<{ headTokens: number; tailTokens: 
     );
   return { headTokens: Number(manifest.headTokens), tailTokens: Number(manifest.tailTokens) };
 }
-
-interface Splits {
-  holdout: Holdout;
-  validation?: ValidationSplit;
-  file?: string;
-}
-
-/** The splits a model directory says it was trained with (`trainedOn`), defaults where silent. */
-function recordedSplits(model: QualityClassifier): Splits {
-  const trainedOn = (model.description['trainedOn'] ?? {}) as Record<string, unknown>;
-  const holdout = holdoutSchema.safeParse(trainedOn['holdout']);
-  const validation = validationSchema.safeParse(trainedOn['validation']);
-  return {
-    holdout: holdout.success ? holdout.data : DEFAULT_HOLDOUT,
-    ...(validation.success ? { validation: validation.data } : {}),
-    ...(typeof trainedOn['file'] === 'string' ? { file: path.basename(trainedOn['file']) } : {}),
-  };
-}
-
-const sameSplit = (a: Holdout | undefined, b: Holdout | undefined) =>
-  a !== undefined && b !== undefined && a.fraction === b.fraction && a.seed === b.seed;
 
 /**
  * The comparison model for the scored rows. A saved baseline is used only when its own manifest
@@ -135,16 +115,21 @@ export async function evalCommand(options: EvalOptions): Promise<void> {
       `split: the held-out side (fraction ${splits.holdout.fraction}, seed ${splits.holdout.seed}): ${examples.length} rows — report this once per shipped model, never choose on it`,
     );
   } else if (options.split === 'validation') {
-    if (!splits.validation)
-      throw new Error(
-        `${options.model} records no validation split (trainedOn.validation): it was trained before selection moved off the held-out rows, so every row outside the held-out side may have been trained on. Evaluate it with --split holdout, or train a model with this version of \`classifier train\``,
-      );
-    const s = selectionSplits(examples, splits.holdout, splits.validation);
+    const validation = requireValidationSplit(
+      options.model,
+      splits,
+      'Evaluate it with --split holdout, or train a model with this version of `classifier train`',
+    );
+    const s = selectionSplits(examples, splits.holdout, validation);
     trainRows = s.train;
     examples = s.validation;
     header.push(
-      `split: the validation split (fraction ${splits.validation.fraction} of the training side, seed ${splits.validation.seed}; held-out fraction ${splits.holdout.fraction}, seed ${splits.holdout.seed}): ${examples.length} rows`,
+      `split: the validation split (fraction ${validation.fraction} of the training side, seed ${validation.seed}; held-out fraction ${splits.holdout.fraction}, seed ${splits.holdout.seed}): ${examples.length} rows`,
     );
+    if (model.kind === 'ensemble')
+      header.push(
+        "note: an ensemble's weights were chosen on these rows, so this figure is optimistic; report the held-out side",
+      );
   }
   if (options.limit !== undefined) {
     examples = examples.slice(0, options.limit);

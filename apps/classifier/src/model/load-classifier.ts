@@ -1,12 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BaselineClassifier } from '../baseline/baseline-model';
+import { EnsembleClassifier } from './ensemble-classifier';
 import type { QualityClassifier } from './prediction';
 import { T5QualityClassifier } from './t5-classifier';
 
 /**
  * A model directory holds `classifier.json` (what kind of model, how it was trained, its measured
- * accuracy) next to the weights, so one loader serves both the T5 model and the baseline.
+ * accuracy) next to the weights, so one loader serves the T5 model, the baseline and an ensemble
+ * of them (whose members are model directories loaded by this same function).
  */
 export interface LoadOptions {
   /**
@@ -27,7 +29,7 @@ export async function loadClassifier(
   } catch (error) {
     throw new Error(
       `cannot load a classifier from ${dir}: ${(error as Error).message}. ` +
-        'Point MODEL_DIR / --model at a directory written by `classifier train` or `classifier baseline --save`.',
+        'Point MODEL_DIR / --model at a directory written by `classifier train`, `classifier baseline --save` or `classifier ensemble`.',
     );
   }
   const kind = (manifest as { kind?: unknown }).kind;
@@ -41,7 +43,15 @@ export async function loadClassifier(
         dir,
         options.window ? { ...(manifest as object), ...options.window } : manifest,
       );
+    case 'ensemble':
+      if (options.window)
+        throw new Error(
+          `${dir} holds an ensemble; set a T5 member's window in that member's classifier.json`,
+        );
+      return EnsembleClassifier.load(dir, manifest, (member) => loadClassifier(member));
     default:
-      throw new Error(`${manifestPath}: unknown model kind ${JSON.stringify(kind)}; expected "t5" or "tfidf-logreg"`);
+      throw new Error(
+        `${manifestPath}: unknown model kind ${JSON.stringify(kind)}; expected "t5", "tfidf-logreg" or "ensemble"`,
+      );
   }
 }

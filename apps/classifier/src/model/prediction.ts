@@ -22,10 +22,10 @@ export function predictionFrom(probabilities: readonly number[]): Prediction {
 
 /**
  * What serving, the worker and evaluation need from a model: a batch of normalised texts in,
- * one prediction per text out. The T5 model and the TF-IDF baseline both implement it.
+ * one prediction per text out. The T5 model, the TF-IDF baseline and an ensemble of them implement it.
  */
 export interface QualityClassifier {
-  readonly kind: 't5' | 'tfidf-logreg';
+  readonly kind: 't5' | 'tfidf-logreg' | 'ensemble';
   /** Shown in /debug/vars and eval output: what model this is and how it was trained. */
   readonly description: Readonly<Record<string, unknown>>;
   /** The largest batch the model should be given at once. */
