@@ -1,436 +1,41 @@
 /**
  * Orchestrator benchmark: (a) per-step orchestration overhead of a 10-step chain of no-op workers
  * at ~200 steps/s, (b) 1,000/10,000-way fan-out time and orchestrator memory, (c) sustained runs/s
- * of a 3-step workflow, (d) the same chain and a chord-style fan-out on Celery, side by side.
+ * of a 3-step workflow, (d) the same chain and a chord-style fan-out on Celery, side by side,
+ * (e) a bare broker hop, (f) chains of 10 ms steps, and with PostgreSQL (g) one orchestrator
+ * replica against two sharing the database and the queues. The report opens with the targets of
+ * issue 20 against this run's figures.
  *
- * The orchestrator runs as its own process (so its memory is measurable) on real RabbitMQ and
- * SQLite (or PostgreSQL with --database-url); the no-op workers run in this process.
+ * The orchestrator runs as its own process (so its memory and CPU are measurable) on real
+ * RabbitMQ and SQLite (or PostgreSQL with --database-url); the no-op workers run in this process.
  *
  *   npx nx run orchestrator:bench            # full run, writes docs/benchmarks/orchestrator.md
  *   npx nx run orchestrator:bench -- --quick # tiny sizes (what the test runs)
+ *   npx nx run orchestrator:bench -- --database-url postgres://127.0.0.1:5432/test
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { createBus, QUEUE_TYPES, type Bus, type QueueType } from '@conveyor/bus';
-import type { RunEvent } from '@conveyor/contracts';
-import { freePort, spawnLogged } from '@conveyor/test-support';
-import { defineStepHandler, runEventsTopic, startStepWorker } from '@conveyor/worker-sdk';
+import { QUEUE_TYPES, type QueueType } from '@conveyor/bus';
+import { spawnLogged } from '@conveyor/test-support';
 import { Command } from 'commander';
 import { connect } from 'amqplib';
-import { Pool } from 'pg';
 import pino from 'pino';
-import { CeleryPeer, type ChainSamples } from './celery-peer';
-
-const ROOT = join(__dirname, '..', '..', '..');
+import { CeleryPeer } from './celery-peer';
+import { cleanupBroker, fmt, loadAverage, now, percentile, ROOT } from './harness';
+import { replicaRatios, replicaReport, runReplicas, type ReplicaResult } from './replicas';
+import { targetsTable, type TargetInputs } from './targets';
+import {
+  CHAIN_BLOCK,
+  DEFAULT_CHAIN_LINKS,
+  runConveyor,
+  type ConveyorResult,
+  type Options,
+  type Sizes,
+  type Variant,
+} from './conveyor';
 const DEFAULT_QUEUE_TYPES = 'classic,quorum';
-/** What the orchestrator uses unless CHAIN_LINKS says otherwise (engine.ts). */
-const DEFAULT_CHAIN_LINKS = 16;
-/** Sequential chains per block when Conveyor and Celery take turns (see CeleryPeer). */
-const CHAIN_BLOCK = 10;
-const now = () => performance.timeOrigin + performance.now();
-
-interface Options {
-  quick: boolean;
-  out?: string;
-  databaseUrl?: string;
-  amqpUrl: string;
-  celery: boolean;
-  queueTypes: string;
-  /** Also measure the first queue type with chains off (CHAIN_LINKS=0), side by side. */
-  dispatchBaseline: boolean;
-}
-
-/** One orchestrator configuration: step queue type, and how many chain links requests carry. */
-interface Variant {
-  readonly queueType: QueueType;
-  readonly chainLinks: number;
-}
-
-/** What one orchestrator (one queue type) measured. */
-interface ConveyorResult {
-  variant: Variant;
-  seqGaps: number[];
-  seqRuns: number[];
-  /** From the start request to the first step starting (HTTP, first transaction, one hop). */
-  seqFirst: number[];
-  /** From the last step ending to its run.completed event arriving. */
-  seqLast: number[];
-  /** Orchestrator process CPU (user + system) per step during the sequential chains. */
-  orchestratorCpuPerStepMs: number;
-  /** (f) Whole runs and link overheads of chains whose steps take workMs. */
-  workRuns: number[];
-  workGaps: number[];
-  /** Celery's chains, measured in blocks taking turns with (a1) and (f) of this variant. */
-  celery: { chains: ChainSamples; work: ChainSamples } | undefined;
-  rateGaps: number[];
-  rateRuns: number[];
-  achieved: number;
-  /** Mean time of the orchestrator's result transaction during the sequential chains (ms). */
-  resultTxMs: number;
-  completedRuns: number;
-  runsPerSecond: number;
-  fanRows: { n: number; ms: number; baseline: number; peak: number }[];
-  chordMs: number;
-}
-
-interface Stamp {
-  s: number;
-  e: number;
-}
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.round((p / 100) * (sorted.length - 1)))] ?? NaN;
-}
-
-const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
-
-function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
-}
-
-/** CPU time (user + system) a process has used, in ms (from /proc, clock ticks of 10 ms). */
-function append(to: ChainSamples, more: ChainSamples): void {
-  to.gaps.push(...more.gaps);
-  to.runs.push(...more.runs);
-}
-
-function cpuMs(pid: number): number {
-  // Fields after the command name, which is in parentheses and may contain spaces.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-function workflows(prefix: string, chainLength: number): Record<string, string> {
-  const chainOf = (name: string, queue: string) => {
-    const steps = Array.from({ length: chainLength }, (_, i) =>
-      i === 0
-        ? `  s1: { queue: ${queue}, input: '[]' }`
-        : `  s${i + 1}: { queue: ${queue}, needs: [s${i}], input: 'steps.s${i}' }`,
-    );
-    return `name: ${name}\nversion: 1\nsteps:\n${steps.join('\n')}\noutput: 'steps.s${chainLength}'\n`;
-  };
-  return {
-    'chain.yaml': chainOf('chain', `${prefix}-stamp`),
-    'work.yaml': chainOf('work', `${prefix}-work`),
-    'three.yaml': `name: three\nversion: 1\nsteps:\n  a: { queue: ${prefix}-noop, input: 'input' }\n  b: { queue: ${prefix}-noop, needs: [a], input: 'steps.a' }\n  c: { queue: ${prefix}-noop, needs: [b], input: 'steps.b' }\noutput: 'steps.c'\n`,
-    'fan.yaml': `name: fan\nversion: 1\nsteps:\n  items:\n    forEach: '[1..input.n]'\n    concurrency: 200\n    queue: ${prefix}-noop\n    input: 'item'\n    timeout: 5m\n  count: { queue: ${prefix}-noop, needs: [items], input: '$count(steps.items)' }\noutput: 'steps.count'\n`,
-  };
-}
-
-class Harness {
-  private readonly completed = new Map<string, RunEvent & { event: 'run.completed' }>();
-  private readonly waiters = new Map<string, (e: RunEvent & { event: 'run.completed' }) => void>();
-  constructor(
-    readonly base: string,
-    readonly orchestrator: ChildProcess,
-  ) {}
-
-  onEvent(event: RunEvent): void {
-    if (event.event !== 'run.completed') return;
-    const waiter = this.waiters.get(event.runId);
-    if (waiter) {
-      this.waiters.delete(event.runId);
-      waiter(event);
-    } else this.completed.set(event.runId, event);
-  }
-
-  async start(workflow: string, input: unknown): Promise<string> {
-    const response = await fetch(`${this.base}/api/workflows/${workflow}/runs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ input }),
-    });
-    const body = (await response.json()) as { run?: { id: string }; error?: { message: string } };
-    if (!body.run)
-      throw new Error(`start ${workflow} failed: ${response.status} ${body.error?.message}`);
-    return body.run.id;
-  }
-
-  done(runId: string): Promise<RunEvent & { event: 'run.completed' }> {
-    const early = this.completed.get(runId);
-    if (early) {
-      this.completed.delete(runId);
-      return Promise.resolve(early);
-    }
-    return new Promise((resolve) => this.waiters.set(runId, resolve));
-  }
-
-  async run(workflow: string, input: unknown) {
-    const t0 = now();
-    const id = await this.start(workflow, input);
-    const event = await this.done(id);
-    if (event.status !== 'succeeded')
-      throw new Error(`run ${id} ${event.status}: ${event.error?.message}`);
-    return { ms: now() - t0, t0, t1: now(), output: event.output };
-  }
-}
-
-type Sizes = {
-  chainLength: number;
-  seqChains: number;
-  /** (f): sequential chains whose steps each wait workMs. */
-  workRuns: number;
-  workMs: number;
-  rateSeconds: number;
-  rateRunsPerSecond: number;
-  throughputSeconds: number;
-  throughputConcurrency: number;
-  fanouts: number[];
-  chord: number;
-};
-
-/** Sum and count of the orchestrator's `result` transition histogram (from /metrics). */
-async function resultTransitions(base: string): Promise<{ sum: number; count: number }> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const read = (suffix: string) =>
-    Number(
-      new RegExp(
-        `^conveyor_workflow_transition_seconds_${suffix}\\{[^}]*kind="result"[^}]*\\} (\\S+)$`,
-        'm',
-      ).exec(text)?.[1] ?? 0,
-    );
-  return { sum: read('sum'), count: read('count') };
-}
-
-/**
- * One orchestrator process on `queueType` step queues, the no-op workers in this process, and
- * every Conveyor measurement. Each queue type gets its own names (prefix), so the two never
- * meet a queue declared with the other type.
- */
-async function runConveyor(
-  opts: Options,
-  q: Sizes,
-  variant: Variant,
-  logger: pino.Logger,
-  celeryPeer: CeleryPeer | undefined,
-): Promise<ConveyorResult> {
-  const { queueType } = variant;
-  const prefix = `orch-bench-${process.pid}-${Date.now().toString(36)}-${queueType}-${variant.chainLinks}`;
-  const workDir = mkdtempSync(join(tmpdir(), 'orch-bench-'));
-  const wfDir = join(workDir, 'workflows');
-  execFileSync('mkdir', ['-p', wfDir]);
-  for (const [name, text] of Object.entries(workflows(prefix, q.chainLength)))
-    writeFileSync(join(wfDir, name), text);
-
-  const port = await freePort();
-  const orchestrator = spawn(
-    process.execPath,
-    [
-      ...(process.env.ORCH_CPU_PROF
-        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ORCH_CPU_PROF}`]
-        : []),
-      '--import',
-      'tsx',
-      join(ROOT, 'apps/orchestrator/src/main.ts'),
-    ],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        TSX_TSCONFIG_PATH: join(ROOT, 'apps/orchestrator/tsconfig.json'),
-        PORT: String(port),
-        AMQP_URL: opts.amqpUrl,
-        DATA_DIR: join(workDir, 'data'),
-        ...(opts.databaseUrl
-          ? { DATABASE_URL: opts.databaseUrl, DATABASE_SCHEMA: prefix.replace(/-/g, '_') }
-          : {}),
-        WORKFLOWS_DIR: wfDir,
-        RESULTS_QUEUE: `${prefix}-results`,
-        PROGRESS_QUEUE: `${prefix}-progress`,
-        EVENTS_EXCHANGE: `${prefix}-events`,
-        STEP_QUEUE_TYPE: queueType,
-        CHAIN_LINKS: String(variant.chainLinks),
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    },
-  );
-  const base = `http://127.0.0.1:${port}`;
-  const harness = new Harness(base, orchestrator);
-  let bus: Bus | undefined;
-  try {
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (i > 300 || orchestrator.exitCode !== null)
-        throw new Error('the orchestrator did not become ready');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    bus = await createBus({ url: opts.amqpUrl, logger, connectionName: `${prefix}-workers` });
-    await bus.subscribe(
-      runEventsTopic(`${prefix}-events`),
-      async (d) => harness.onEvent(d.message),
-      { pattern: 'run.completed.#', prefetch: 1000 },
-    );
-    const worker = await startStepWorker({
-      bus,
-      logger,
-      skipExpired: false,
-      queueType,
-      handlers: [
-        defineStepHandler<Stamp[], Stamp[]>({
-          queue: `${prefix}-stamp`,
-          concurrency: 64,
-          handle: async ({ input }) => {
-            const s = now();
-            return [...input, { s, e: now() }];
-          },
-        }),
-        defineStepHandler<Stamp[], Stamp[]>({
-          queue: `${prefix}-work`,
-          concurrency: 64,
-          handle: async ({ input }) => {
-            const s = now();
-            await new Promise((r) => setTimeout(r, q.workMs));
-            return [...input, { s, e: now() }];
-          },
-        }),
-        defineStepHandler({
-          queue: `${prefix}-noop`,
-          concurrency: 256,
-          handle: async ({ input }) => input,
-        }),
-      ],
-    });
-
-    // Warm-up (JIT, connections, SQLite page cache).
-    await Promise.all(Array.from({ length: 10 }, () => harness.run('chain', null)));
-
-    // (a1) sequential chains: per-hop overhead with nothing else running (comparable with Celery).
-    const seqGaps: number[] = [];
-    const seqRuns: number[] = [];
-    const seqFirst: number[] = [];
-    const seqLast: number[] = [];
-    const celeryChains: ChainSamples = { gaps: [], runs: [] };
-    const tx0 = await resultTransitions(base);
-    let orchestratorCpu = 0;
-    for (let done = 0; done < q.seqChains; done += CHAIN_BLOCK) {
-      const block = Math.min(CHAIN_BLOCK, q.seqChains - done);
-      const cpu0 = cpuMs(orchestrator.pid ?? 0);
-      for (let i = 0; i < block; i++) {
-        const { ms, output, t0, t1 } = await harness.run('chain', null);
-        const stamps = output as Stamp[];
-        seqRuns.push(ms);
-        seqFirst.push((stamps[0]?.s ?? NaN) - t0);
-        seqLast.push(t1 - (stamps[stamps.length - 1]?.e ?? NaN));
-        for (let k = 1; k < stamps.length; k++)
-          seqGaps.push((stamps[k]?.s ?? NaN) - (stamps[k - 1]?.e ?? NaN));
-      }
-      orchestratorCpu += cpuMs(orchestrator.pid ?? 0) - cpu0;
-      if (celeryPeer) append(celeryChains, await celeryPeer.chains(block));
-    }
-    const orchestratorCpuPerStepMs = orchestratorCpu / (q.seqChains * q.chainLength);
-    const tx1 = await resultTransitions(base);
-    const resultTxMs = ((tx1.sum - tx0.sum) / Math.max(1, tx1.count - tx0.count)) * 1000;
-
-    // (a2) chains started at a fixed rate: 20 runs/s × 10 steps = 200 steps/s.
-    const rateGaps: number[] = [];
-    const rateRuns: number[] = [];
-    const pending: Promise<void>[] = [];
-    const interval = 1000 / q.rateRunsPerSecond;
-    const total = q.rateSeconds * q.rateRunsPerSecond;
-    const t0 = now();
-    for (let i = 0; i < total; i++) {
-      const wait = t0 + i * interval - now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      pending.push(
-        harness.run('chain', null).then(({ ms, output }) => {
-          rateRuns.push(ms);
-          const stamps = output as Stamp[];
-          for (let k = 1; k < stamps.length; k++)
-            rateGaps.push((stamps[k]?.s ?? NaN) - (stamps[k - 1]?.e ?? NaN));
-        }),
-      );
-    }
-    await Promise.all(pending);
-    const achieved = (total * q.chainLength) / ((now() - t0) / 1000);
-
-    // (f) chains of steps that take workMs each: whole runs, one at a time.
-    const workRuns: number[] = [];
-    const workGaps: number[] = [];
-    const celeryWork: ChainSamples = { gaps: [], runs: [] };
-    for (let done = 0; done < q.workRuns; done += CHAIN_BLOCK) {
-      const block = Math.min(CHAIN_BLOCK, q.workRuns - done);
-      for (let i = 0; i < block; i++) {
-        const { ms, output } = await harness.run('work', null);
-        workRuns.push(ms);
-        const stamps = output as Stamp[];
-        for (let k = 1; k < stamps.length; k++)
-          workGaps.push((stamps[k]?.s ?? NaN) - (stamps[k - 1]?.e ?? NaN));
-      }
-      if (celeryPeer) append(celeryWork, await celeryPeer.work(block, q.workMs));
-    }
-
-    // (c) sustained runs/s of a 3-step workflow, closed loop.
-    let completedRuns = 0;
-    const tEnd = now() + q.throughputSeconds * 1000;
-    const tStart = now();
-    await Promise.all(
-      Array.from({ length: q.throughputConcurrency }, async () => {
-        while (now() < tEnd) {
-          await harness.run('three', { x: 1 });
-          completedRuns++;
-        }
-      }),
-    );
-    const runsPerSecond = completedRuns / ((now() - tStart) / 1000);
-
-    // (b) fan-out: time to completion and orchestrator memory (RSS sampled every 50 ms).
-    const fanRows: ConveyorResult['fanRows'] = [];
-    for (const n of q.fanouts) {
-      const pid = orchestrator.pid ?? 0;
-      const baseline = rssMiB(pid);
-      let peak = baseline;
-      const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 50);
-      const { ms, output } = await harness.run('fan', { n });
-      clearInterval(sampler);
-      peak = Math.max(peak, rssMiB(pid));
-      if (output !== n) throw new Error(`fan-out of ${n} counted ${JSON.stringify(output)}`);
-      fanRows.push({ n, ms, baseline, peak });
-    }
-    const chordMs =
-      fanRows.find((r) => r.n === q.chord)?.ms ?? (await harness.run('fan', { n: q.chord })).ms;
-
-    await worker.close();
-    return {
-      variant,
-      seqGaps,
-      seqRuns,
-      seqFirst,
-      seqLast,
-      orchestratorCpuPerStepMs,
-      workRuns,
-      workGaps,
-      celery: celeryPeer ? { chains: celeryChains, work: celeryWork } : undefined,
-      rateGaps,
-      rateRuns,
-      achieved,
-      resultTxMs,
-      completedRuns,
-      runsPerSecond,
-      fanRows,
-      chordMs,
-    };
-  } finally {
-    orchestrator.kill('SIGTERM');
-    await new Promise((r) =>
-      orchestrator.exitCode !== null ? r(undefined) : orchestrator.once('exit', r),
-    );
-    await bus?.close();
-    await cleanupBroker(opts.amqpUrl, prefix);
-    if (opts.databaseUrl) await dropSchema(opts.databaseUrl, prefix.replace(/-/g, '_'));
-    rmSync(workDir, { recursive: true, force: true });
-  }
-}
 
 async function main(opts: Options): Promise<void> {
   const logger = pino({ level: 'warn' });
@@ -450,6 +55,7 @@ async function main(opts: Options): Promise<void> {
         throughputConcurrency: 16,
         fanouts: [100, 1000],
         chord: 100,
+        replicas: { rounds: 1, seconds: 2, concurrency: 16, fanout: 1000, fanoutRounds: 1 },
       }
     : {
         chainLength: 10,
@@ -462,6 +68,7 @@ async function main(opts: Options): Promise<void> {
         throughputConcurrency: 64,
         fanouts: [1000, 10000],
         chord: 1000,
+        replicas: { rounds: 3, seconds: 10, concurrency: 64, fanout: 10000, fanoutRounds: 2 },
       };
   const variants: Variant[] = (queueTypes as QueueType[]).flatMap((queueType, i) => [
     { queueType, chainLinks: DEFAULT_CHAIN_LINKS },
@@ -487,10 +94,24 @@ async function main(opts: Options): Promise<void> {
     if (peer) await cleanupBroker(opts.amqpUrl, celeryPrefix);
   }
 
+  // (g) one replica against two on the same PostgreSQL, the first variant's configuration.
+  const first = variants[0] as Variant;
+  const replicas =
+    opts.databaseUrl && opts.replicas
+      ? await runReplicas(
+          q.replicas,
+          opts.databaseUrl,
+          opts.amqpUrl,
+          first.queueType,
+          first.chainLinks,
+          logger,
+        )
+      : undefined;
+
   // (e) the floor: one bare broker hop between two processes.
   const hop = await measureBrokerHop(opts.amqpUrl, q.seqChains * (q.chainLength - 1));
 
-  const label = (r: ConveyorResult) =>
+  const label = (r: { variant: Variant }) =>
     `${r.variant.queueType} queues, ${r.variant.chainLinks > 0 ? 'chains' : 'no chains'}`;
   /** Broker hops between a worker finishing a step and the next starting: chains save one. */
   const hopsPerLink = (r: ConveyorResult) => (r.variant.chainLinks > 0 ? 1 : 2);
@@ -543,6 +164,7 @@ async function main(opts: Options): Promise<void> {
         `| ${label(r)} | ${r.completedRuns} | ${fmt(r.runsPerSecond, 1)} | ${fmt(r.runsPerSecond * 3, 0)} |`,
     ),
     '',
+    ...(replicas ? replicaReport(replicas, label({ variant: first })) : []),
   );
   const withCelery = runs.filter(
     (r): r is ConveyorResult & { celery: NonNullable<ConveyorResult['celery']> } =>
@@ -625,13 +247,23 @@ async function main(opts: Options): Promise<void> {
       return '?';
     }
   })();
-  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  const command = `npx nx run orchestrator:bench${opts.quick ? ' -- --quick' : ''}${opts.databaseUrl ? ' --database-url …' : ''}${opts.queueTypes !== DEFAULT_QUEUE_TYPES ? ` --queue-types ${opts.queueTypes}` : ''}${opts.dispatchBaseline ? '' : ' --no-dispatch-baseline'}`;
+  const load = loadAverage();
+  const args = [
+    ...(opts.quick ? ['--quick'] : []),
+    // The URL as given, without a password if it has one.
+    ...(opts.databaseUrl ? [`--database-url ${opts.databaseUrl.replace(/:[^:@/]*@/, ':…@')}`] : []),
+    ...(opts.queueTypes !== DEFAULT_QUEUE_TYPES ? [`--queue-types ${opts.queueTypes}`] : []),
+    ...(opts.dispatchBaseline ? [] : ['--no-dispatch-baseline']),
+    ...(opts.databaseUrl && !opts.replicas ? ['--no-replicas'] : []),
+    ...(opts.celery ? [] : ['--no-celery']),
+  ];
+  const command = `npx nx run orchestrator:bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
   const report = [
     `## Results${opts.quick ? ' (quick configuration: tiny sizes, not representative)' : ''}`,
     '',
     `Command: \`${command}\` — ${new Date().toISOString()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, RabbitMQ ${rabbit} (orchestrators in this order: ${runs.map(label).join('; ')}; publisher confirms, persistent messages, manual acks throughout), ${opts.databaseUrl ? 'PostgreSQL' : 'SQLite (WAL)'}; orchestrator, workers, broker, database and Celery share the machine; load average at the end ${load}.`,
     '',
+    ...targetsTable(targetInputs(opts, runs[0] as ConveyorResult, label, replicas)),
     ...results,
   ].join('\n');
   if (opts.out) {
@@ -649,6 +281,38 @@ async function main(opts: Options): Promise<void> {
     writeFileSync(opts.out, `${head}${marker}\n\n${report}\n`);
   }
   console.log(report);
+}
+
+/** The first variant's figures (the default configuration unless --queue-types says otherwise). */
+function targetInputs(
+  opts: Options,
+  r: ConveyorResult,
+  label: (r: ConveyorResult) => string,
+  replicas: ReplicaResult | undefined,
+): TargetInputs {
+  const largest = r.fanRows.reduce<ConveyorResult['fanRows'][number] | undefined>(
+    (a, b) => (a && a.n >= b.n ? a : b),
+    undefined,
+  );
+  return {
+    label: label(r),
+    postgres: opts.databaseUrl !== undefined,
+    cpuPerStepMs: r.orchestratorCpuPerStepMs,
+    stepsPerSecond: r.runsPerSecond * 3,
+    fanout: largest && { n: largest.n, itemsPerSecond: largest.n / (largest.ms / 1000) },
+    celery: r.celery && {
+      p50: percentile(r.celery.chains.gaps, 50) / percentile(r.seqGaps, 50),
+      p99: percentile(r.celery.chains.gaps, 99) / percentile(r.seqGaps, 99),
+      run: percentile(r.celery.chains.runs, 50) / percentile(r.seqRuns, 50),
+    },
+    replicas: replicas
+      ? replicaRatios(replicas)
+      : {
+          skipped: !opts.databaseUrl
+            ? 'PostgreSQL only (run with `--database-url`)'
+            : 'not measured (`--no-replicas`)',
+        },
+  };
 }
 
 /** Round trips through hop-echo.ts before measuring (JIT, connections). */
@@ -694,42 +358,6 @@ async function measureBrokerHop(url: string, samples: number): Promise<number[]>
   }
 }
 
-async function dropSchema(url: string, schema: string): Promise<void> {
-  const pool = new Pool({ connectionString: url, max: 1 });
-  try {
-    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  } finally {
-    await pool.end();
-  }
-}
-
-/** Deletes this run's queues and exchanges (by prefix; Celery's included). */
-async function cleanupBroker(url: string, prefix: string): Promise<void> {
-  try {
-    const queues = execFileSync(
-      'rabbitmqctl',
-      ['list_queues', '-q', '--no-table-headers', 'name'],
-      { encoding: 'utf8' },
-    )
-      .split('\n')
-      .map((s) => s.trim());
-    const exchanges = execFileSync(
-      'rabbitmqctl',
-      ['list_exchanges', '-q', '--no-table-headers', 'name'],
-      { encoding: 'utf8' },
-    )
-      .split('\n')
-      .map((s) => s.trim());
-    const conn = await connect(url, { clientProperties: { connection_name: `${prefix}-cleanup` } });
-    const ch = await conn.createChannel();
-    for (const name of queues.filter((n) => n.startsWith(prefix))) await ch.deleteQueue(name);
-    for (const name of exchanges.filter((n) => n.startsWith(prefix))) await ch.deleteExchange(name);
-    await conn.close();
-  } catch (error) {
-    console.error(`broker cleanup failed: ${(error as Error).message}`);
-  }
-}
-
 if (require.main === module) {
   const program = new Command()
     .option('--quick', 'tiny sizes (seconds, for tests)', false)
@@ -744,6 +372,10 @@ if (require.main === module) {
     .option(
       '--no-dispatch-baseline',
       'skip the run of the first queue type with chains off (CHAIN_LINKS=0)',
+    )
+    .option(
+      '--no-replicas',
+      'with --database-url, skip (g): one orchestrator replica against two on the same database',
     )
     .option(
       '--queue-types <list>',
