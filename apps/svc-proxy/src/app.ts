@@ -1,10 +1,11 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Observability } from '@conveyor/observability';
 import type { Logger } from 'pino';
 import { requireUser, stillAllowed, userOf } from './auth/gate';
 import { metricsBearerGate } from './auth/metrics-bearer';
 import { authRouter } from './auth/routes';
-import { sessionMiddleware, type SessionCodec } from './auth/session';
+import { sessionMiddleware, type SessionCodec, type SessionData } from './auth/session';
 import type { SvcProxyConfig } from './config';
 import type { TargetSource } from './discovery/source';
 import type { PodProxy } from './proxy/proxy';
@@ -53,21 +54,6 @@ export function createApp(deps: AppDeps): Express {
       .send(
         'svc-proxy: not a forward proxy; request a path such as /proxy/<namespace>/<service>/<pod>/\n',
       );
-  });
-  // The hot path: a /proxy/ request of a signed-in, still-allowed operator goes straight to the
-  // pod proxy, without the sign-in routes, the landing pages and the observability endpoints
-  // in between (each a route match). Everything else, including /proxy/ requests without a
-  // valid session, takes the full chain below, which redirects to sign-in or refuses.
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    if (!req.url.startsWith(PROXY_PREFIX)) {
-      next();
-      return;
-    }
-    codec.read(req.headers.cookie).then((data) => {
-      const user = codec.currentUser(data);
-      if (user && stillAllowed(user, config.access)) podProxy.handle(req, res, user);
-      else next();
-    }, next);
   });
   if (config.metricsBearerToken)
     app.get('/metrics', metricsBearerGate(config.metricsBearerToken, obs.registry, logger));
@@ -131,7 +117,10 @@ export function createApp(deps: AppDeps): Express {
     res.on('close', cleanup);
   });
 
+  // Reached only if the front door (below) let a /proxy/ request through and requireUser then
+  // found a user after all; Express strips the mount path from req.url, handle() wants it whole.
   app.use(PROXY_PREFIX, (req: Request, res: Response) => {
+    req.url = req.originalUrl;
     podProxy.handle(req, res, userOf(req));
   });
 
@@ -159,4 +148,61 @@ export function createApp(deps: AppDeps): Express {
   });
 
   return app;
+}
+
+/**
+ * The hot path, in front of Express: a /proxy/ request of a signed-in, still-allowed operator
+ * goes straight from the server's 'request' event to the pod proxy. Express's per-request work
+ * (its request/response prototypes, the router, the middleware chain) cost more than the
+ * proxying itself. Everything else, including /proxy/ requests without a valid session (sign-in
+ * redirect, 401, the allow-list's 403) and every other path, goes to the Express app unchanged.
+ */
+export function proxyFrontDoor(
+  deps: Pick<AppDeps, 'config' | 'codec' | 'podProxy'>,
+  app: Express,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const { config, codec, podProxy } = deps;
+  const dispatch = (req: IncomingMessage, res: ServerResponse, data: SessionData): void => {
+    const user = codec.currentUser(data);
+    if (user && stillAllowed(user, config.access)) podProxy.handle(req, res, user);
+    else app(req, res);
+  };
+  return (req, res) => {
+    if (req.url === undefined || !req.url.startsWith(PROXY_PREFIX)) {
+      app(req, res);
+      return;
+    }
+    const cookie = req.headers.cookie;
+    let cached: SessionData | undefined;
+    try {
+      cached = codec.readCached(cookie);
+    } catch {
+      app(req, res); // whatever the cookie is, the sign-in path handles (and logs) it
+      return;
+    }
+    if (cached !== undefined) {
+      dispatch(req, res, cached);
+      return;
+    }
+    codec.read(cookie).then(
+      (data) => dispatch(req, res, data),
+      () => app(req, res),
+    );
+  };
+}
+
+/**
+ * Puts `front` in the place of `app` among the server's 'request' listeners (listeners added
+ * before it, such as observability's in-flight tracking for graceful shutdown, keep running
+ * first). Throws if `app` is not a listener: the front door must never be silently missing.
+ */
+export function serveThrough(
+  server: Server,
+  app: Express,
+  front: (req: IncomingMessage, res: ServerResponse) => void,
+): void {
+  if (!server.listeners('request').includes(app))
+    throw new Error("svc-proxy: the app is not the server's request listener");
+  server.removeListener('request', app);
+  server.on('request', front);
 }

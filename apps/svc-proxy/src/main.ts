@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createLogger, createObservability, type Observability } from '@conveyor/observability';
 import type { Logger } from 'pino';
-import { createApp } from './app';
+import { createApp, proxyFrontDoor, serveThrough } from './app';
 import { SessionCodec } from './auth/session';
 import { ConfigError, parseConfig, type SvcProxyConfig } from './config';
 import { limitConnections } from './connection-limit';
@@ -89,6 +89,7 @@ export async function start(config: SvcProxyConfig, options: StartOptions = {}):
 
   const app = createApp({ config, codec, directory, podProxy, obs, logger });
   const server = await obs.listen(app, config.port, config.host);
+  serveThrough(server, app, proxyFrontDoor({ config, codec, podProxy }, app));
   server.on('upgrade', (req, socket, head) => podProxy.upgrade(req, socket, head));
   limitConnections(server, config.maxConnections, logger, obs.registry);
   const address = server.address() as AddressInfo;

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { Agent } from 'undici';
 import { Browser } from './support/browser';
 import { Harness } from './support/harness';
 import { headComplete, rawExchange } from './support/raw';
@@ -96,8 +97,25 @@ describe('nothing a signed-in operator sends can crash the proxy', () => {
   });
 
   describe('an error boundary around every proxied request and upgrade', () => {
-    /** Makes the proxy's next upstream request throw synchronously, as Node does on bad input. */
+    /**
+     * Makes the proxy's next upstream HTTP request throw synchronously, as a client library does
+     * on input it refuses (HTTP requests go through undici's Agent).
+     */
     function injectThrow(): void {
+      const original = Agent.prototype.dispatch;
+      const spy = jest.spyOn(Agent.prototype, 'dispatch');
+      spy.mockImplementation(function (this: Agent, ...args: Parameters<Agent['dispatch']>) {
+        const headers = args[0].headers as Record<string, unknown> | undefined;
+        if (headers && 'x-forwarded-email' in headers) {
+          spy.mockRestore();
+          throw new Error('injected failure in the proxy path');
+        }
+        return original.apply(this, args);
+      });
+    }
+
+    /** The same for the WebSocket tunnel's handshake request (node:http). */
+    function injectThrowInTunnel(): void {
       const original = http.request.bind(http);
       const spy = jest.spyOn(http, 'request');
       spy.mockImplementation(((...args: Parameters<typeof http.request>) => {
@@ -153,7 +171,7 @@ describe('nothing a signed-in operator sends can crash the proxy', () => {
     });
 
     it('refuses the upgrade with 502, and serves the next WebSocket', async () => {
-      injectThrow();
+      injectThrowInTunnel();
       const failed = await openWebSocket(wsUrl('cart-1'), { cookie: alice.cookieHeader() ?? '' });
       expect(failed.status).toBe(502);
       const { ws } = await openWebSocket(wsUrl('cart-1'), { cookie: alice.cookieHeader() ?? '' });

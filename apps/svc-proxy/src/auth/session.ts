@@ -85,21 +85,34 @@ export class SessionCodec {
     };
   }
 
+  /**
+   * The session data of a Cookie header when it needs no unsealing: {} without our cookie, the
+   * cached data of a seal verified before and not yet expired; undefined when the seal must be
+   * verified first (read() does that). Lets the hot path skip a promise per request.
+   */
+  readCached(cookieHeader: string | undefined): SessionData | undefined {
+    const value = cookieHeader ? parseCookies(cookieHeader)[this.config.cookieName] : undefined;
+    if (!value) return SessionCodec.EMPTY;
+    return this.cached(value, Date.now());
+  }
+
+  private cached(value: string, now: number): SessionData | undefined {
+    const hit = this.verified.get(value);
+    if (!hit) return undefined;
+    this.verified.delete(value);
+    if (hit.until <= now) return undefined;
+    // Most recently used last: the oldest entry is the first one evicted.
+    this.verified.set(value, hit);
+    return hit.data;
+  }
+
   /** The session data in a Cookie header; {} when absent, forged, tampered with or expired. */
   async read(cookieHeader: string | undefined): Promise<SessionData> {
     const value = cookieHeader ? parseCookies(cookieHeader)[this.config.cookieName] : undefined;
     if (!value) return SessionCodec.EMPTY;
     const now = Date.now();
-    const hit = this.verified.get(value);
-    if (hit) {
-      if (hit.until > now) {
-        // Most recently used last: the oldest entry is the first one evicted.
-        this.verified.delete(value);
-        this.verified.set(value, hit);
-        return hit.data;
-      }
-      this.verified.delete(value);
-    }
+    const hit = this.cached(value, now);
+    if (hit) return hit;
     let data: SessionData;
     try {
       data = await unsealData<SessionData>(value, {

@@ -52,10 +52,16 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'upgrade',
 ]);
 
+const NOTHING: ReadonlySet<string> = new Set();
+const CLOSE: ReadonlySet<string> = new Set(['close']);
+
 /** The header names a `Connection` header lists: hop-by-hop too, so they are dropped as well. */
-export function connectionTokens(value: string | string[] | undefined): Set<string> {
+export function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
+  // Nearly every request and answer, without a Set each: `keep-alive` names a header that is
+  // hop-by-hop anyway, `close` a name no header should have.
+  if (value === undefined || value === 'keep-alive') return NOTHING;
+  if (value === 'close') return CLOSE;
   const out = new Set<string>();
-  if (value === undefined) return out;
   for (const part of Array.isArray(value) ? value : [value])
     for (const token of part.split(',')) {
       const name = token.trim().toLowerCase();
@@ -119,13 +125,8 @@ export function upstreamHeaders(
     if (FORWARDED.has(name) || (ctx.websocket === true && FORWARDED_WEBSOCKET.has(name)))
       out[name] = value;
   }
-  // Node has already removed the chunked framing; re-chunk a body that came without a length.
-  if (
-    !ctx.websocket &&
-    incoming['transfer-encoding'] !== undefined &&
-    incoming['content-length'] === undefined
-  )
-    out['transfer-encoding'] = 'chunked';
+  // A body that came chunked (Node has removed the framing) is re-chunked by the upstream
+  // client itself, which sends any stream body without a Content-Length that way.
   if (!named.has('cookie')) {
     const cookie = withoutCookie(incoming.cookie, ctx.sessionCookieName);
     if (cookie !== undefined) out['cookie'] = cookie;

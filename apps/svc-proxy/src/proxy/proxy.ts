@@ -1,15 +1,8 @@
-import {
-  Agent,
-  request,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  type ServerResponse,
-} from 'node:http';
-import type { Duplex } from 'node:stream';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { PassThrough, type Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { Agent } from 'undici';
 import { stillAllowed } from '../auth/gate';
 import type { SessionCodec, SessionUser } from '../auth/session';
 import type { SvcProxyConfig } from '../config';
@@ -17,55 +10,37 @@ import type { TargetSource } from '../discovery/source';
 import type { Target } from '../discovery/targets';
 import { isExpensiveProfile, startedElsewhere } from '../web/fetch-site';
 import { crossSiteProfilePage } from '../web/pages';
-import { audit, type AuditRecord } from './audit';
+import { auditLogger, type AuditRecord } from './audit';
 import { upstreamHeaders } from './headers';
+import { plainError, Relay, type Exchange, type RelayDeps } from './relay';
 import { downstreamHeaders, type ResponsePolicy } from './response-headers';
-import { htmlRewriter, rewriteHtml, yieldingSlices } from './rewrite';
 import { parseProxyPath } from './route';
 import { rejectUpgrade, tunnel } from './websocket';
 
 export { POD_SANDBOX_CSP } from './response-headers';
 
-/** Everything known about one proxied request, kept from dispatch until it completes. */
-interface Exchange {
-  readonly user: SessionUser;
-  readonly target: Target;
-  readonly policy: ResponsePolicy;
-  readonly started: number;
-  readonly path: string;
-  /** Set when the request failed, so the audit line says why and whose fault it was. */
-  failure?: { readonly outcome: 'upstream-error' | 'proxy-error'; readonly reason: string };
-}
-
 const hostFor = (t: Target): string =>
   t.ip.includes(':') ? `[${t.ip}]:${t.port}` : `${t.ip}:${t.port}`;
-
-function isHtml(contentType: string | undefined): boolean {
-  return !!contentType && /^\s*text\/html\b/i.test(contentType);
-}
 
 const errorMessage = (error: unknown): string =>
   error instanceof Error ? error.message : String(error);
 
-/** Characters of a streamed HTML page tokenized in one go before other work gets a turn. */
-const REWRITE_SLICE_CHARS = 16 * 1024;
-
-function plainError(res: ServerResponse, status: number, message: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-  });
-  res.end(`${message}\n`);
-}
+type Outcome = AuditRecord['outcome'];
+const OUTCOMES: readonly Outcome[] = [
+  'proxied',
+  'refused',
+  'upstream-error',
+  'proxy-error',
+  'client-aborted',
+  'websocket',
+];
 
 export interface PodProxy {
-  /** For requests already authenticated by requireUser. */
-  handle(req: Request, res: Response, user: SessionUser): void;
+  /**
+   * For requests of a signed-in, still-allowed operator: `req.url` is the path as requested
+   * (`/proxy/<ns>/<svc>/<pod>/…`), `req` and `res` are Node's own (Express is not involved).
+   */
+  handle(req: IncomingMessage, res: ServerResponse, user: SessionUser): void;
   /** For HTTP upgrades, which bypass Express: authenticates from the cookie itself. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   close(): void;
@@ -96,16 +71,18 @@ export function createPodProxy(deps: {
   registry: Registry;
 }): PodProxy {
   const { config, directory, codec, logger } = deps;
-  // Keep-alive connections to pods: a TCP connection per request would roughly double the
-  // proxy's cost per request.
+  // undici rather than node:http for the pod side: its dispatcher costs a fraction of a
+  // ClientRequest + IncomingMessage per request. Kept-alive connections (a TCP connection per
+  // request would roughly double the cost), at most 64 per pod, one request at a time on each
+  // (no pipelining: a slow profile must not hold up the requests queued behind it). Only the
+  // upstream side is timed (PROXY_TIMEOUT_SECONDS, until the answer starts and between body
+  // chunks): the client's socket stays open so the 504 can still be sent.
   const agent = new Agent({
-    keepAlive: true,
-    maxSockets: 64,
-    maxFreeSockets: 16,
-    timeout: config.proxyTimeoutMs,
-    scheduling: 'lifo',
+    connections: 64,
+    pipelining: 1,
+    headersTimeout: config.proxyTimeoutMs,
+    bodyTimeout: config.proxyTimeoutMs,
   });
-  const exchanges = new WeakMap<IncomingMessage, Exchange>();
   const sockets = new Set<Duplex>();
   const requests = new Counter({
     name: 'svc_proxy_requests_total',
@@ -121,12 +98,23 @@ export function createPodProxy(deps: {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers: [deps.registry],
   });
+  // Label children bound once: no label hashing per request.
+  const metricsOf = new Map(
+    OUTCOMES.map((outcome) => [
+      outcome,
+      { count: requests.labels(outcome), duration: durations.labels(outcome) },
+    ]),
+  );
+  const audit = auditLogger(logger);
   const publicOrigin = config.publicUrl.origin;
+  const sessionCookieName = config.session.cookieName;
+  const sandbox = !config.insecurePodScripts;
 
   const record = (entry: AuditRecord) => {
-    requests.inc({ outcome: entry.outcome });
-    durations.observe({ outcome: entry.outcome }, entry.durationMs / 1000);
-    audit(logger, entry);
+    const metrics = metricsOf.get(entry.outcome);
+    metrics?.count.inc();
+    metrics?.duration.observe(entry.durationMs / 1000);
+    audit.info(entry, 'proxy request');
   };
 
   /** Resolves a raw URL to a known pod, or says why not (status + reason). */
@@ -149,52 +137,59 @@ export function createPodProxy(deps: {
     return { kind: 'ok', target, prefix: route.prefix, upstreamPath: route.upstreamPath };
   }
 
-  function prepare(
-    req: IncomingMessage,
+  function exchangeFor(
     path: string,
+    method: string,
     user: SessionUser,
     resolved: Extract<Resolved, { kind: 'ok' }>,
-    websocket: boolean,
   ): Exchange {
-    const { target, prefix, upstreamPath } = resolved;
-    const upstreamHost = hostFor(target);
-    const exchange: Exchange = {
-      user,
-      target,
-      policy: {
-        prefix,
-        upstreamHost,
-        publicOrigin,
-        sessionCookieName: config.session.cookieName,
-        sandbox: !config.insecurePodScripts,
-      },
-      started: Date.now(),
-      path,
+    const policy: ResponsePolicy = {
+      prefix: resolved.prefix,
+      upstreamHost: hostFor(resolved.target),
+      publicOrigin,
+      sessionCookieName,
+      sandbox,
     };
-    // Node accepts the incoming headers object as OutgoingHttpHeaders as it is.
-    req.headers = upstreamHeaders(req.headers, {
-      identity: { user: user.subject || user.email, email: user.email },
-      sessionCookieName: config.session.cookieName,
-      upstreamHost,
-      clientAddress: req.socket.remoteAddress,
-      publicUrl: config.publicUrl,
-      prefix,
-      websocket,
-    }) as IncomingHttpHeaders;
-    req.url = upstreamPath;
-    exchanges.set(req, exchange);
-    return exchange;
+    return { user, target: resolved.target, policy, started: Date.now(), path, method };
   }
 
-  const base = (e: Exchange, method: string) => ({
+  /** The headers the pod receives: the allow-list, then our identity and forwarding headers. */
+  function headersFor(
+    req: IncomingMessage,
+    exchange: Exchange,
+    websocket: boolean,
+  ): OutgoingHttpHeaders {
+    const { user, policy } = exchange;
+    return upstreamHeaders(req.headers, {
+      identity: { user: user.subject || user.email, email: user.email },
+      sessionCookieName,
+      upstreamHost: policy.upstreamHost,
+      clientAddress: req.socket.remoteAddress,
+      publicUrl: config.publicUrl,
+      prefix: policy.prefix,
+      websocket,
+    });
+  }
+
+  /** The audit line of an exchange that got as far as the pod. */
+  const finished = (
+    e: Exchange,
+    status: number,
+    outcome: Outcome,
+    durationMs: number,
+  ): AuditRecord => ({
     email: e.user.email,
     sid: e.user.sid,
-    method,
+    method: e.method,
     path: e.path,
     namespace: e.target.namespace,
     service: e.target.service,
     pod: e.target.pod,
-    upstream: hostFor(e.target),
+    upstream: e.policy.upstreamHost,
+    status,
+    outcome: e.failure ? e.failure.outcome : outcome,
+    durationMs,
+    ...(e.failure ? { reason: e.failure.reason } : {}),
   });
 
   /** Ends a request the proxy itself failed on: 502, logged with its stack, audited on close. */
@@ -223,176 +218,65 @@ export function createPodProxy(deps: {
     plainError(res, 502, 'svc-proxy failed to proxy this request; the details are in its logs');
   }
 
-  function relayHtml(
-    proxyRes: IncomingMessage,
-    res: ServerResponse,
-    status: number,
-    headers: OutgoingHttpHeaders,
-    exchange: Exchange,
-  ): void {
-    // Small pages are rewritten in one piece (with a Content-Length); once a page outgrows
-    // MAX_REWRITE_BYTES it is rewritten as it streams, chunk by chunk, so a huge page neither
-    // sits in memory nor holds the event loop while it is parsed.
-    // These run in stream callbacks, outside any request handler: a throw must end this
-    // request only, not the process.
-    const guarded =
-      <A extends unknown[]>(fn: (...args: A) => void) =>
-      (...args: A): void => {
-        try {
-          fn(...args);
-        } catch (error) {
-          proxyRes.destroy();
-          internalFailure(res, error, { path: exchange.path, exchange });
-        }
-      };
-    proxyRes.setEncoding('utf8');
-    const chunks: string[] = [];
-    let size = 0;
-    const onData = guarded((chunk: string) => {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size > config.maxRewriteBytes) stream();
-    });
-    const onEnd = guarded(() => {
-      const body = chunks.join('');
-      rewriteHtml(body, exchange.policy).then(
-        guarded((rewritten: string) => {
-          delete headers['content-length'];
-          res.writeHead(status, {
-            ...headers,
-            'content-length': String(Buffer.byteLength(rewritten)),
-          });
-          res.end(rewritten);
-        }),
-        (error: unknown) => {
-          logger.error({ err: errorMessage(error), path: exchange.path }, 'HTML rewrite failed');
-          plainError(res, 502, 'svc-proxy could not rewrite the HTML page returned by the pod');
-        },
-      );
-    });
-    const stream = () => {
-      proxyRes.off('data', onData);
-      proxyRes.off('end', onEnd);
-      delete headers['content-length'];
-      res.writeHead(status, headers);
-      const rewriter = htmlRewriter(exchange.policy);
-      rewriter.on('error', (error: unknown) => {
-        logger.error({ err: errorMessage(error), path: exchange.path }, 'HTML rewrite failed');
-        res.destroy();
-      });
-      const slices = yieldingSlices(REWRITE_SLICE_CHARS);
-      slices.pipe(rewriter).pipe(res);
-      slices.write(chunks.join(''));
-      chunks.length = 0;
-      proxyRes.pipe(slices);
-    };
-    proxyRes.on('data', onData);
-    proxyRes.on('end', onEnd);
-  }
+  const relayDeps: RelayDeps = {
+    logger,
+    maxRewriteBytes: config.maxRewriteBytes,
+    proxyTimeoutMs: config.proxyTimeoutMs,
+    internalFailure: (res, error, exchange) =>
+      internalFailure(res, error, { path: exchange.path, exchange }),
+  };
 
-  function onUpstreamResponse(
-    proxyRes: IncomingMessage,
+  /**
+   * Sends the request to the pod on a kept-alive connection; the Relay streams (or rewrites)
+   * the answer back. One 'close' listener per request audits it however it ended, and stops
+   * the upstream request when the operator left first (a tab closed during a 30-second profile).
+   */
+  function forward(
     req: IncomingMessage,
     res: ServerResponse,
     exchange: Exchange,
+    upstreamPath: string,
   ): void {
-    // Runs in the upstream request's callback, outside any request handler: anything thrown
-    // here would otherwise take the process down.
-    try {
-      proxyRes.on('error', () => res.destroy());
-      // The operator left before the answer was complete: stop reading (and rewriting) it.
-      res.once('close', () => {
-        if (!res.writableFinished) proxyRes.destroy();
-      });
-      const status = proxyRes.statusCode ?? 502;
-      const filtered = downstreamHeaders(proxyRes.headers, exchange.policy);
-      if (filtered.kind === 'off-origin-redirect') {
-        proxyRes.resume();
-        exchange.failure = {
-          outcome: 'upstream-error',
-          reason: `redirect off this origin refused: ${filtered.location.slice(0, 200)}`,
-        };
-        plainError(
-          res,
-          502,
-          `svc-proxy: the pod redirected to ${filtered.location.slice(0, 200)}, which is not on this proxy; the redirect was not followed`,
-        );
-        return;
-      }
-      const headers = filtered.headers;
-      const encoded = (proxyRes.headers['content-encoding'] ?? 'identity') !== 'identity';
-      if (!isHtml(proxyRes.headers['content-type']) || encoded || req.method === 'HEAD') {
-        res.writeHead(status, filtered.headers);
-        proxyRes.pipe(res);
-        return;
-      }
-      relayHtml(proxyRes, res, status, headers, exchange);
-    } catch (error) {
-      proxyRes.resume();
-      internalFailure(res, error, { path: exchange.path, exchange });
-    }
-  }
-
-  function onUpstreamError(
-    error: NodeJS.ErrnoException,
-    res: ServerResponse,
-    exchange: Exchange,
-    timedOut: boolean,
-  ): void {
-    const status = timedOut ? 504 : 502;
-    const where = `${exchange.target.namespace}/${exchange.target.service}/${exchange.target.pod} (${hostFor(exchange.target)})`;
-    const reason = timedOut ? 'timeout' : (error.code ?? error.message);
-    const message = timedOut
-      ? `svc-proxy: ${where} did not answer within ${config.proxyTimeoutMs / 1000}s (PROXY_TIMEOUT_SECONDS)`
-      : `svc-proxy: cannot reach ${where}: ${reason}`;
-    exchange.failure ??= { outcome: 'upstream-error', reason };
-    plainError(res, status, message);
-  }
-
-  /**
-   * Sends the prepared request to the pod on a kept-alive connection and relays the answer.
-   * Only the upstream side is timed (PROXY_TIMEOUT_SECONDS): the client's socket stays open so
-   * the 504 can still be sent.
-   */
-  function forward(req: IncomingMessage, res: ServerResponse, exchange: Exchange): void {
-    let timedOut = false;
-    const upstream = request({
-      host: exchange.target.ip,
-      port: exchange.target.port,
-      method: req.method,
-      path: req.url,
-      headers: req.headers,
-      agent,
-    });
-    upstream.setTimeout(config.proxyTimeoutMs, () => {
-      timedOut = true;
-      upstream.destroy(new Error('timeout'));
-    });
-    upstream.on('response', (proxyRes: IncomingMessage) =>
-      onUpstreamResponse(proxyRes, req, res, exchange),
-    );
-    upstream.on('error', (error: NodeJS.ErrnoException) => {
-      if (res.writableEnded) return;
-      if (res.headersSent) res.destroy();
-      else onUpstreamError(error, res, exchange, timedOut);
-    });
-    // The operator left (a tab closed during a 30-second profile): stop asking the pod.
+    const relay = new Relay(relayDeps, res, exchange);
     res.once('close', () => {
-      if (!res.writableFinished) upstream.destroy();
+      const completed = res.writableFinished;
+      if (!completed) relay.cancel();
+      record(
+        finished(
+          exchange,
+          res.statusCode,
+          completed ? 'proxied' : 'client-aborted',
+          Date.now() - exchange.started,
+        ),
+      );
     });
-    const hasBody =
-      req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    if (!hasBody) {
-      // Nearly every debug-page request: nothing to stream, so no pipe to set up.
-      upstream.end();
-      return;
+    const headers = headersFor(req, exchange, false);
+    let body: PassThrough | null = null;
+    if (
+      req.headers['content-length'] !== undefined ||
+      req.headers['transfer-encoding'] !== undefined
+    ) {
+      // Through a PassThrough: undici destroys a failed request's body stream, and destroying
+      // `req` itself would close the client's socket before the 502 is written.
+      body = new PassThrough();
+      req.on('error', () => body?.destroy());
+      req.pipe(body);
     }
-    req.on('error', () => upstream.destroy());
-    req.pipe(upstream);
+    agent.dispatch(
+      {
+        origin: `http://${exchange.policy.upstreamHost}`,
+        path: upstreamPath,
+        method: exchange.method,
+        headers: headers as Record<string, string | string[]>,
+        body,
+      },
+      relay,
+    );
   }
 
-  function handle(req: Request, res: Response, user: SessionUser): void {
-    const path = req.originalUrl;
+  function handle(req: IncomingMessage, res: ServerResponse, user: SessionUser): void {
+    const path = req.url ?? '';
+    const method = req.method ?? 'GET';
     const resolved = resolve(path);
     if (resolved.kind === 'redirect') {
       res.writeHead(301, { location: resolved.location });
@@ -404,7 +288,7 @@ export function createPodProxy(deps: {
       record({
         email: user.email,
         sid: user.sid,
-        method: req.method,
+        method,
         path,
         ...(resolved.namespace
           ? { namespace: resolved.namespace, service: resolved.service, pod: resolved.pod }
@@ -422,7 +306,7 @@ export function createPodProxy(deps: {
       record({
         email: user.email,
         sid: user.sid,
-        method: req.method,
+        method,
         path,
         namespace: resolved.target.namespace,
         service: resolved.target.service,
@@ -435,24 +319,9 @@ export function createPodProxy(deps: {
       crossSiteProfilePage(res, path);
       return;
     }
-    const exchange = prepare(req, path, user, resolved, false);
-    // One audit line per request however it ends, including an operator closing the tab
-    // during a 30-second profile (no upstream response ever arrives then).
-    res.once('close', () => {
-      record({
-        ...base(exchange, req.method),
-        status: res.statusCode,
-        outcome: exchange.failure
-          ? exchange.failure.outcome
-          : res.writableFinished
-            ? 'proxied'
-            : 'client-aborted',
-        durationMs: Date.now() - exchange.started,
-        ...(exchange.failure ? { reason: exchange.failure.reason } : {}),
-      });
-    });
+    const exchange = exchangeFor(path, method, user, resolved);
     try {
-      forward(req, res, exchange);
+      forward(req, res, exchange, resolved.upstreamPath);
     } catch (error) {
       internalFailure(res, error, { path, exchange });
     }
@@ -494,30 +363,23 @@ export function createPodProxy(deps: {
       );
       return;
     }
-    const exchange = prepare(req, url, user, resolved, true);
+    const exchange = exchangeFor(url, 'GET', user, resolved);
+    const headers = headersFor(req, exchange, true);
     let status = 502;
     sockets.add(socket);
     socket.once('close', () => {
       sockets.delete(socket);
-      record({
-        ...base(exchange, 'GET'),
-        status,
-        outcome: exchange.failure
-          ? exchange.failure.outcome
-          : status === 101
-            ? 'websocket'
-            : 'proxied',
-        durationMs: Date.now() - started,
-        ...(exchange.failure ? { reason: exchange.failure.reason } : {}),
-      });
+      record(
+        finished(exchange, status, status === 101 ? 'websocket' : 'proxied', Date.now() - started),
+      );
     });
     tunnel(socket, head, {
       host: resolved.target.ip,
       port: resolved.target.port,
       path: resolved.upstreamPath,
-      headers: req.headers,
+      headers,
       handshakeTimeoutMs: config.proxyTimeoutMs,
-      filter: (headers) => downstreamHeaders(headers, exchange.policy),
+      filter: (answer) => downstreamHeaders(answer, exchange.policy),
       onOutcome: (outcome) => {
         if (outcome.kind === 'failed' || outcome.kind === 'internal') {
           exchange.failure = {
@@ -560,16 +422,12 @@ export function createPodProxy(deps: {
   return {
     handle(req, res, user) {
       // The error boundary of every proxied request: whatever throws ends this request with a
-      // 502 and an audit line; the process keeps serving everyone else.
+      // 502 and an audit line; the process keeps serving everyone else. (Once the exchange
+      // exists, handle() catches for itself so the audit line carries the pod.)
       try {
         handle(req, res, user);
       } catch (error) {
-        internalFailure(res, error, {
-          path: req.originalUrl,
-          user,
-          method: req.method,
-          ...(exchanges.has(req) ? { exchange: exchanges.get(req) } : {}),
-        });
+        internalFailure(res, error, { path: req.url ?? '', user, method: req.method ?? 'GET' });
       }
     },
 
@@ -619,7 +477,7 @@ export function createPodProxy(deps: {
 
     close() {
       for (const socket of sockets) socket.destroy();
-      agent.destroy();
+      void agent.destroy();
     },
   };
 }

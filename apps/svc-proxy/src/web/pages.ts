@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { Target } from '../discovery/targets';
 import { proxyPathFor } from '../proxy/route';
 import { html, raw, sendPage, type RawHtml } from './html';
@@ -36,7 +36,7 @@ events.addEventListener('rows', (e) => { rows.innerHTML = JSON.parse(e.data).htm
 events.onerror = () => { status.textContent = 'reconnecting…'; };
 `;
 
-export function landingPage(res: Response, email: string, targets: readonly Target[]): void {
+export function landingPage(res: ServerResponse, email: string, targets: readonly Target[]): void {
   sendPage(
     res,
     200,
@@ -74,7 +74,7 @@ export function landingPage(res: Response, email: string, targets: readonly Targ
 }
 
 export function errorPage(
-  res: Response,
+  res: ServerResponse,
   status: number,
   title: string,
   message: string,
@@ -92,7 +92,7 @@ export function errorPage(
   );
 }
 
-export function signOutPage(res: Response, email: string | undefined): void {
+export function signOutPage(res: ServerResponse, email: string | undefined): void {
   sendPage(res, 200, 'Sign out', () =>
     email
       ? html`<h1>Sign out</h1>
@@ -105,7 +105,7 @@ export function signOutPage(res: Response, email: string | undefined): void {
   );
 }
 
-export function signedOutPage(res: Response): void {
+export function signedOutPage(res: ServerResponse): void {
   sendPage(
     res,
     200,
@@ -121,7 +121,7 @@ export function signedOutPage(res: Response): void {
  * (or from a sandboxed pod page, whose opaque origin browsers report as cross-site): the link
  * here is same-origin, so following it is an operator's deliberate click.
  */
-export function crossSiteProfilePage(res: Response, path: string): void {
+export function crossSiteProfilePage(res: ServerResponse, path: string): void {
   sendPage(
     res,
     403,
