@@ -3,7 +3,10 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import request from 'supertest';
 import { BaselineClassifier } from '../src/baseline/baseline-model';
+import { configFrom } from '../src/config';
+import { start } from '../src/main';
 import { ensembleCommand } from '../src/commands/ensemble-command';
 import { readDataset } from '../src/data/read-dataset';
 import { selectionSplits } from '../src/data/selection-split';
@@ -125,11 +128,6 @@ describe('ensemble of a T5 and a TF-IDF baseline', () => {
     // The same 12 rows as the T5, which records its own count.
     const t5 = JSON.parse(readFileSync(path.join(t5Dir, 'classifier.json'), 'utf8'));
     expect(t5.trainedOn.rows).toBe(12);
-    const contradiction = await cli('baseline', '--train', DATA, '--validation-seed', '3');
-    expect(contradiction.code).toBe(1);
-    expect(contradiction.stderr).toMatch(
-      /--validation-fraction and --validation-seed need --exclude-validation/,
-    );
   }, 60_000);
 
   it('combines probabilities linearly or log-linearly and fits the weight with ties to the smaller baseline weight', () => {
@@ -327,6 +325,38 @@ describe('ensemble of a T5 and a TF-IDF baseline', () => {
       ).rejects.toThrow(/holds an ensemble; set a T5 member's window/);
     } finally {
       for (const m of [ensemble, t5, baseline]) m?.dispose();
+    }
+  });
+
+  it('serves over HTTP from MODEL_DIR like any model directory', async () => {
+    const app = await start(
+      configFrom({ PORT: 0, LOG_LEVEL: 'silent', MODEL_DIR: ensembleDir, BATCH_WAIT_MS: 5 }),
+      { handleSignals: false },
+    );
+    try {
+      await app.service.ready;
+      const version = JSON.parse(
+        readFileSync(path.join(ensembleDir, 'classifier.json'), 'utf8'),
+      ).version;
+      const res = await request(app.server)
+        .post('/v1/classify')
+        .send({
+          items: [
+            {
+              id: 'q',
+              title: 'Pandas merge',
+              body: '<p>How?</p><pre><code>df.merge()</code></pre>',
+            },
+            { title: 'best language?', body: '' },
+          ],
+        })
+        .expect(200);
+      expect(res.body.model).toEqual({ kind: 'ensemble', version });
+      expect(res.body.results).toHaveLength(2);
+      for (const r of res.body.results as { probabilities: Record<string, number> }[])
+        expect(Object.values(r.probabilities).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    } finally {
+      await app.stop();
     }
   });
 
