@@ -52,7 +52,7 @@ async function readManifest(dir: string, what: string): Promise<Record<string, u
   }
 }
 
-const describe = (s: { fraction: number; seed: number }) =>
+const splitText = (s: { fraction: number; seed: number }) =>
   `fraction ${s.fraction}, seed ${s.seed}`;
 
 interface Plan {
@@ -61,6 +61,7 @@ interface Plan {
   rows: number;
   limit?: number;
   t5Version: string;
+  note?: string;
 }
 
 /**
@@ -91,11 +92,11 @@ async function plan(options: EnsembleCommandOptions): Promise<Plan> {
   );
   if (!sameSplit(t5Splits.holdout, baselineSplits.holdout))
     throw new Error(
-      `the members hold out different rows: the T5 ${describe(t5Splits.holdout)}, the baseline ${describe(baselineSplits.holdout)} (baseline --holdout-fraction/--seed)`,
+      `the members hold out different rows: the T5 ${splitText(t5Splits.holdout)}, the baseline ${splitText(baselineSplits.holdout)} (baseline --holdout-fraction/--seed)`,
     );
   if (!sameSplit(t5Validation, baselineValidation))
     throw new Error(
-      `the members keep out different validation splits: the T5 ${describe(t5Validation)}, the baseline ${describe(baselineValidation)} (baseline --validation-fraction/--validation-seed)`,
+      `the members keep out different validation splits: the T5 ${splitText(t5Validation)}, the baseline ${splitText(baselineValidation)} (baseline --validation-fraction/--validation-seed)`,
     );
   const file = path.basename(options.data);
   for (const [what, splits] of [
@@ -119,7 +120,21 @@ async function plan(options: EnsembleCommandOptions): Promise<Plan> {
     throw new Error(
       `the T5 trained on ${String(t5Rows)} rows of ${file}, the baseline on ${String(baselineOn['rows'])}: they must share their training rows`,
     );
+  const extraFiles = (trainedOn: unknown) =>
+    (
+      ((trainedOn as { extra?: { files?: { file?: unknown }[] } }).extra?.files ?? []) as {
+        file?: unknown;
+      }[]
+    )
+      .map((f) => path.basename(String(f.file)))
+      .join(', ') || 'none';
+  const extra = { t5: extraFiles(t5['trainedOn']), baseline: extraFiles(baselineOn) };
   return {
+    ...(extra.t5 !== extra.baseline
+      ? {
+          note: `note: the members trained on different extra data (T5: ${extra.t5}; baseline: ${extra.baseline}); the validation rows are unseen by both all the same`,
+        }
+      : {}),
     splits: { holdout: t5Splits.holdout, validation: t5Validation },
     file,
     rows: Number(t5Rows),
@@ -128,17 +143,16 @@ async function plan(options: EnsembleCommandOptions): Promise<Plan> {
   };
 }
 
-/** A content hash of a directory's files (names and bytes): the members' identity in the version. */
-async function hashDir(dir: string, hash = createHash('sha256'), prefix = ''): Promise<string> {
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
-    a.name < b.name ? -1 : 1,
-  );
-  for (const entry of entries) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) await hashDir(full, hash, `${prefix}${entry.name}/`);
-    else hash.update(`${prefix}${entry.name}\u0000`).update(await readFile(full));
-  }
-  return prefix === '' ? hash.digest('hex') : '';
+/** A content hash of a directory's files (paths and bytes): the members' identity in the version. */
+async function hashDir(dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  const files = (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
+  for (const file of files)
+    hash.update(`${file}\u0000`).update(await readFile(path.join(dir, file)));
+  return hash.digest('hex');
 }
 
 /** Where a member came from, as a path inside the repository when it is one (never a home dir). */
@@ -160,12 +174,13 @@ export async function ensembleCommand(options: EnsembleCommandOptions): Promise<
   if (existsSync(options.out) && (await readdir(options.out)).length > 0)
     throw new Error(`${options.out} exists and is not empty; choose another --out or remove it`);
   const p = await plan(options);
+  if (p.note) log(p.note);
   const dataset = await readDataset(options.data, p.limit !== undefined ? { limit: p.limit } : {});
   const rows = selectionSplits(dataset.examples, p.splits.holdout, p.splits.validation).validation;
   if (rows.length === 0) throw new Error(`the validation split of ${options.data} has no rows`);
   const truth = trainingLabels(rows, options.data);
   log(
-    `fitting the baseline's weight on the validation split of ${p.file}: ${rows.length} rows (${describe(p.splits.validation)} of the training side; held out ${describe(p.splits.holdout)}, not read)`,
+    `fitting the baseline's weight on the validation split of ${p.file}: ${rows.length} rows (${splitText(p.splits.validation)} of the training side; held out ${splitText(p.splits.holdout)}, not read)`,
   );
 
   const scores: Record<'t5' | 'baseline', number[][]> = { t5: [], baseline: [] };
