@@ -30,6 +30,8 @@ const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? '2000');
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? '16');
 const SECRET = 'b'.repeat(48);
 const POD_IP = '127.0.0.2';
+/** Where the generated part of docs/benchmarks/svc-proxy.md ends and the kept history begins. */
+const HISTORY_MARKER = '<!-- history: kept by run.ts -->';
 
 interface Sample {
   p50: number;
@@ -210,9 +212,26 @@ async function main(): Promise<void> {
       },
     },
   );
+  // The floor beside it: the least a Node proxy does per request (bare-proxy.ts: node:http server,
+  // keep-alive node:http agent, both bodies piped; no sign-in, header policy or audit line).
+  const barePort = await freePort();
+  const bare = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(__dirname, 'bare-proxy.ts'),
+      POD_IP,
+      String(podPort),
+      String(barePort),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await firstLine(bare);
   const stopAll = () => {
     proxy.kill('SIGTERM');
     pod.kill('SIGTERM');
+    bare.kill('SIGTERM');
   };
   const proxyExited = new Promise((resolve) => proxy.once('exit', resolve));
   process.on('exit', stopAll);
@@ -228,6 +247,7 @@ async function main(): Promise<void> {
   )}`;
   const direct = `http://${POD_IP}:${podPort}`;
   const proxied = `${proxyUrl}/proxy/bench/app/bench-0`;
+  const floor = `http://127.0.0.1:${barePort}`;
   const check = await fetch(`${proxied}/debug/vars`, { headers: { cookie } });
   if (check.status !== 200) throw new Error(`proxy answered ${check.status}`);
 
@@ -235,7 +255,11 @@ async function main(): Promise<void> {
     { name: '/debug/vars (JSON, streamed)', path: '/debug/vars' },
     { name: '/debug/pprof/ (HTML, rewritten)', path: '/debug/pprof/' },
   ];
-  const rows: { latency: string[]; load: string[] } = { latency: [], load: [] };
+  const rows: { latency: string[]; load: string[]; floor: string[] } = {
+    latency: [],
+    load: [],
+    floor: [],
+  };
   const summary: string[] = [];
   const ms = (x: number) => x.toFixed(3);
   for (const scenario of scenarios) {
@@ -257,16 +281,26 @@ async function main(): Promise<void> {
     );
     process.stderr.write(`${rows.latency[rows.latency.length - 1]}\n`);
 
+    const b = { url: `${floor}${scenario.path}` };
     await load(d.url, CONNECTIONS, 1);
     await load(p.url, CONNECTIONS, 1, p.headers);
+    await load(b.url, CONNECTIONS, 1);
     const dt: Sample[] = [];
     const pt: Sample[] = [];
+    const bt: Sample[] = [];
+    // The same connections and duration for all three, alternating within each round.
     for (let round = 0; round < ROUNDS; round++) {
       dt.push(await load(d.url, CONNECTIONS, SECONDS));
       pt.push(await load(p.url, CONNECTIONS, SECONDS, p.headers, proxy.pid));
+      bt.push(await load(b.url, CONNECTIONS, SECONDS, {}, bare.pid));
     }
     const m = (xs: Sample[], k: keyof Sample) => median(xs.map((x) => x[k]));
     const errors = [...dt, ...pt].reduce((n, x) => n + x.errors, 0);
+    rows.floor.push(
+      `| ${scenario.name} | ${Math.round(m(dt, 'rps'))} | ${Math.round(m(bt, 'rps'))} | ${(m(bt, 'rps') / m(dt, 'rps')).toFixed(3)} | ` +
+        `${m(bt, 'p50')} / ${m(bt, 'p99')} | ${m(bt, 'cpuPerRequest').toFixed(3)} | ${Math.round(m(pt, 'rps'))} | ${(m(pt, 'rps') / m(bt, 'rps')).toFixed(2)} |`,
+    );
+    process.stderr.write(`${rows.floor[rows.floor.length - 1]}\n`);
     summary.push(
       `${scenario.path} adds ${ms(lm(pl, 'p50') - lm(dl, 'p50'))} ms at p50 and tops out at ` +
         `${Math.round(m(pt, 'rps'))} req/s through the proxy against ${Math.round(m(dt, 'rps'))} direct`,
@@ -285,18 +319,20 @@ async function main(): Promise<void> {
   const report = `# svc-proxy benchmark
 
 What svc-proxy adds on top of requesting the same (fake, Node-based, very fast) Go-style pod
-directly: session check, route lookup in the informer cache, header rewriting, one audit log
-line, and for \`text/html\` buffering plus link rewriting with parse5.
+directly: session check (cached seal), route lookup in the informer cache, the request-header
+allow-list and the response-header policy, one audit log line, and for \`text/html\` buffering
+plus link rewriting with parse5.
 
 Command: \`npx nx run svc-proxy:bench\` (= \`tsx --tsconfig apps/svc-proxy/tsconfig.json tools/bench/svc-proxy/run.ts\`)
 with BENCH_ROUNDS=${ROUNDS}, BENCH_REQUESTS=${REQUESTS}, BENCH_SECONDS=${SECONDS}, BENCH_CONNECTIONS=${CONNECTIONS}.
 svc-proxy runs as its own process through its real \`main.ts\` (LOG_LEVEL=info, output to /dev/null),
-the pod in another; a fake API server feeds the informers. Traffic is on 127.0.0.x only.
+the pod in another, the floor (\`bare-proxy.ts\`) in a third; a fake API server feeds the informers.
+Traffic is on 127.0.0.x only.
 
 Machine: ${cpus().length} × ${cpu}, Node ${process.version}; 1-minute load average ${loadAtStart.toFixed(1)} at
 the start and ${(loadavg()[0] ?? 0).toFixed(1)} at the end of the run. Shared and noisy: compare the columns of one
-row (direct and proxied are measured alternately in each round, medians over ${ROUNDS} rounds), not
-separate runs. Load generator, proxy and pod share the 2 cores.
+row (direct, proxied and the floor are measured alternately in each round, medians over ${ROUNDS} rounds),
+not separate runs. Load generator, proxy and pod share the 2 cores.
 
 ## Added latency, one request at a time
 
@@ -316,13 +352,31 @@ latencies have 1 ms resolution.
 |---|---|---|---|---|---|---|---|
 ${rows.load.join('\n')}
 
+The floor in the same rounds: \`tools/bench/svc-proxy/bare-proxy.ts\`, a Node proxy that does nothing
+but relay (node:http server and keep-alive agent, both bodies piped), against the same pod with
+the same connections and duration.
+
+| path | direct req/s | bare proxy req/s | bare / direct | bare p50 / p99 ms | bare CPU ms / request | svc-proxy req/s | svc-proxy / bare |
+|---|---|---|---|---|---|---|---|
+${rows.floor.join('\n')}
+
 Reading: ${summary.join('; ')}. The fake pod answers far faster than real Go debug handlers
 (a heap profile or \`/debug/pprof/\` index costs milliseconds), so the ratios overstate the share the
 proxy takes in practice. Profile the proxy with \`BENCH_CPU_PROF=<dir>\`.
 
 Generated ${new Date().toISOString()}.
 `;
-  writeFileSync(path.join(ROOT, 'docs/benchmarks/svc-proxy.md'), report);
+  // Everything from the history marker on is kept: earlier runs and what changed between them.
+  const docPath = path.join(ROOT, 'docs/benchmarks/svc-proxy.md');
+  let history = '';
+  try {
+    const previous = readFileSync(docPath, 'utf8');
+    const at = previous.indexOf(HISTORY_MARKER);
+    if (at !== -1) history = `\n${previous.slice(at)}`;
+  } catch {
+    // no earlier report
+  }
+  writeFileSync(docPath, report + history);
   process.stdout.write(report);
   process.exit(0);
 }

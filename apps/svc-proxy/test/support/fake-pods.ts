@@ -211,6 +211,11 @@ export class FakePod {
           pump();
           return;
         }
+        case '/echo-body':
+          // The request body straight back, streamed (with backpressure) both ways.
+          res.writeHead(200, { 'content-type': 'application/octet-stream' });
+          req.pipe(res);
+          return;
         case '/echo':
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers }));
