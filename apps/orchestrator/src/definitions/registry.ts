@@ -92,6 +92,11 @@ export class DefinitionRegistry {
     return [...this.latest.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** A specific version if it is in memory (no promise: the hot path's common case). */
+  cached(name: string, version: number): WorkflowDefinition | undefined {
+    return this.byKey.get(`${name}@${version}`);
+  }
+
   /**
    * A specific version: from the cache, else from the database (a version no longer on disk).
    * Inside a transaction pass its executor: SQLite has one connection, which the transaction holds.

@@ -15,7 +15,7 @@ import type { DefinitionRegistry } from '../definitions/registry';
 import type { WorkflowDefinition } from '../definitions/model';
 import { boundStepResult, logField } from '../limits';
 import type { Store } from '../store/database';
-import type { Applied, Ignored, LockedRun, RunRow, TaskRow } from './transition';
+import type { Applied, Ignored, LockedRun, RunRow, TaskRow, TransitionDeps } from './transition';
 import { buildRequest, Transition } from './transition';
 import type { Effect } from './effects';
 import { KeyedMutex } from './keyed-mutex';
@@ -61,6 +61,16 @@ export const DEFAULT_CHAIN_LINKS = 16;
 const EARLY_RESULT_WAIT_MS = 30_000;
 /** Recheck interval for a held result: another replica may record the step. */
 const EARLY_RESULT_POLL_MS = 50;
+/** Results delivered and not yet acked at once (AMQP prefetch of the results queue). */
+const RESULTS_PREFETCH = 256;
+/**
+ * Most early results held at once. A held result keeps its prefetch slot, and the result it
+ * waits for is behind it in the queue: were every slot held, nothing could arrive to release
+ * them (seen as 64 runs stalled for 30 s in the benchmark's 64-run closed loop, prefetch 64).
+ * Beyond this many, an early result goes to the back of the queue instead (a confirmed copy,
+ * then the original is acked), so half the slots always keep results flowing.
+ */
+const MAX_HELD_EARLY = RESULTS_PREFETCH / 2;
 
 /**
  * How long step events of one routing key are skipped after the broker returned one unrouted
@@ -151,6 +161,8 @@ export class Engine {
   private readonly unheardUntil = new Map<string, number>();
   /** Held early results, woken when a transaction of their run commits here (see onResult). */
   private readonly commitWaiters = new Map<string, Set<() => void>>();
+  /** Early results held unacked now (see MAX_HELD_EARLY). */
+  private heldEarly = 0;
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -176,10 +188,8 @@ export class Engine {
     this.subscriptions.push(
       await bus.consume(
         results,
-        (d) => this.onResult(boundStepResult(d.message)).then(() => undefined),
-        {
-          prefetch: 64,
-        },
+        (d) => this.onResult(boundStepResult(d.message), d.messageId).then(() => undefined),
+        { prefetch: RESULTS_PREFETCH },
       ),
       await bus.consume(progress, (d) => this.onProgress(d.message), { prefetch: 64 }),
       // Transient: every replica sees every completion, so waiters on any replica are served.
@@ -239,7 +249,10 @@ export class Engine {
         try {
           return await this.db.transaction().execute(async (trx) => {
             effects.length = 0;
-            return fn(new Transition(trx, effects, this.transitionDeps()));
+            const t = new Transition(trx, effects, this.transitionDeps());
+            const value = await fn(t);
+            await t.settle();
+            return value;
           });
         } catch (error) {
           const code = (error as { code?: string }).code;
@@ -260,15 +273,20 @@ export class Engine {
     return value;
   }
 
-  private transitionDeps() {
-    return {
+  private deps: TransitionDeps | undefined;
+
+  /** The same for every transaction: built once. */
+  private transitionDeps(): TransitionDeps {
+    this.deps ??= {
       dialect: this.options.store.dialect,
+      statements: this.options.store.statements,
       registry: this.options.registry,
       metrics: this.options.metrics,
       replyTo: this.options.resultsQueue,
       progressTo: this.options.progressQueue,
       chainLinks: this.options.chainLinks ?? DEFAULT_CHAIN_LINKS,
     };
+    return this.deps;
   }
 
   private async perform(effects: readonly Effect[]): Promise<void> {
@@ -379,13 +397,25 @@ export class Engine {
     const ids = [...this.pendingPublished];
     this.pendingPublished.clear();
     for (let i = 0; i < ids.length; i += 500) {
-      await this.db
-        .updateTable('tasks')
-        .set({ published: 1 })
-        .where('id', 'in', ids.slice(i, i + 500))
-        .where('status', '=', 'running')
-        .where('published', '=', 0)
-        .execute();
+      const update = () =>
+        this.db
+          .updateTable('tasks')
+          .set({ published: 1 })
+          .where('id', 'in', ids.slice(i, i + 500))
+          .where('status', '=', 'running')
+          .where('published', '=', 0)
+          .execute();
+      // On PostgreSQL this many-row UPDATE can deadlock with a transaction that holds some of
+      // the same rows (a fan-out's release); it only sets a flag, so it is simply run again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await update();
+          break;
+        } catch (error) {
+          const code = (error as { code?: string }).code;
+          if (!code || !RETRYABLE_SQLSTATE.has(code) || attempt >= 5) throw error;
+        }
+      }
     }
   }
 
@@ -451,15 +481,34 @@ export class Engine {
    * a time, so one commit per item capped a fan-out at ~100 items/s. A lone result (a chain
    * link) still gets its own transaction at once.
    */
-  async onResult(result: StepResult): Promise<'applied' | string> {
+  async onResult(result: StepResult, messageId?: string): Promise<'applied' | string> {
     const giveUpAt = Date.now() + EARLY_RESULT_WAIT_MS;
     let outcome = await this.queueResult(result);
+    if (!outcome.applied && outcome.reason === 'early' && this.heldEarly >= MAX_HELD_EARLY) {
+      // Durable before the original is acked: the copy is confirmed by the broker first.
+      await this.options.bus.publish(
+        stepResultsQueue(this.options.resultsQueue, this.queueType),
+        result,
+        {
+          messageId: messageId ?? `${result.taskId}:${result.attempt}`,
+          correlationId: result.runId,
+        },
+      );
+      this.options.metrics.ignoredResults.inc({ reason: 'early-requeued' });
+      return 'early-requeued';
+    }
     // Overtook the result that records its step (chain.ts): held, unacked, until that is applied.
-    while (!outcome.applied && outcome.reason === 'early' && Date.now() < giveUpAt) {
-      // Listening before retrying, so a commit between the retry and the wait is not missed.
-      const committed = this.nextCommit(result.runId, EARLY_RESULT_POLL_MS);
-      outcome = await this.queueResult(result);
-      if (!outcome.applied && outcome.reason === 'early') await committed;
+    const held = !outcome.applied && outcome.reason === 'early';
+    if (held) this.heldEarly++;
+    try {
+      while (!outcome.applied && outcome.reason === 'early' && Date.now() < giveUpAt) {
+        // Listening before retrying, so a commit between the retry and the wait is not missed.
+        const committed = this.nextCommit(result.runId, EARLY_RESULT_POLL_MS);
+        outcome = await this.queueResult(result);
+        if (!outcome.applied && outcome.reason === 'early') await committed;
+      }
+    } finally {
+      if (held) this.heldEarly--;
     }
     if (!outcome.applied && outcome.reason === 'early') {
       this.options.logger.warn(

@@ -4,6 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, SqliteDialect, type Transaction } from 'kysely';
 import { Pool, types } from 'pg';
 import type { Logger } from 'pino';
+import { postgresStatements, sqliteStatements, type Statements } from './statements';
 import type { Database } from './tables';
 import type { CheckpointStats } from './wal-checkpointer';
 import { startWalCheckpointer } from './wal-checkpointer';
@@ -13,6 +14,8 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface Store {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
+  /** The hot path's plain SQL (statements.ts), on the same connections as `db`. */
+  readonly statements: Statements;
   /** A short description for logs and /debug/vars (no password). */
   readonly describe: string;
   /** SQLite file databases: what the WAL checkpoint thread has done (see wal-checkpointer.ts). */
@@ -43,16 +46,23 @@ export async function openStore(
     sqlite.pragma('busy_timeout = 5000');
     // 32 MiB of page cache (default 2 MiB): the hot pages of a busy database stay in memory.
     sqlite.pragma('cache_size = -32768');
-    const db = new Kysely<Database>({
-      dialect: new SqliteDialect({ database: cachingStatements(sqlite) }),
-    });
+    const cached = cachingStatements(sqlite);
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
     await migrate(db, 'sqlite');
+    const statements = sqliteStatements(cached);
     if (config.file === ':memory:')
-      return { db, dialect: 'sqlite', describe: 'sqlite::memory:', close: () => db.destroy() };
+      return {
+        db,
+        dialect: 'sqlite',
+        statements,
+        describe: 'sqlite::memory:',
+        close: () => db.destroy(),
+      };
     const checkpointer = startWalCheckpointer(sqlite, config.file, options);
     return {
       db,
       dialect: 'sqlite',
+      statements,
       describe: `sqlite:${config.file}`,
       walCheckpoints: () => checkpointer.stats(),
       close: async () => {
@@ -87,6 +97,7 @@ export async function openStore(
   return {
     db,
     dialect: 'postgres',
+    statements: postgresStatements(),
     describe: `${url.toString()}${schema ? ` schema=${schema}` : ''}`,
     close: () => db.destroy(),
   };
@@ -110,7 +121,9 @@ function cachingStatements(sqlite: BetterSqlite3.Database, max = 500) {
       }
       return statement;
     },
-  } as unknown as BetterSqlite3.Database;
+  } as unknown as BetterSqlite3.Database & {
+    prepare(query: string): BetterSqlite3.Statement;
+  };
 }
 
 async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {

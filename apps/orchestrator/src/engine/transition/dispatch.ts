@@ -1,10 +1,14 @@
 import type { StepError, StepRequest } from '@conveyor/contracts';
 import { stepIdempotencyKey } from '@conveyor/contracts';
 import type { StepDefinition, WorkflowDefinition } from '../../definitions/model';
+import { placeholders } from '../../store/statements';
 import { chainAfter } from '../chain';
 import { admitAll, limitsOf } from './admission';
 import { childRunFinished, createRun } from './runs';
 import { runInput, type LockedRun, type TaskRow, type TransitionState } from './state';
+
+/** Rows per statement when many tasks are dispatched at once (a fan-out's release). */
+const CHUNK = 200;
 
 // Sending work out: a task's attempt recorded as running and its request queued for after the
 // commit (or a sub-workflow run started in the same transaction).
@@ -29,51 +33,34 @@ export async function dispatch(
   const timeout = tasks[0]?.timeout_ms ?? 0;
   const uniformTimeout = tasks.every((t) => t.timeout_ms === timeout);
   for (const [attempt, group] of alreadyWritten ? [] : byAttempt) {
-    const ids = group.map((t) => t.id);
+    const running = `UPDATE tasks SET status = 'running', attempt = ?, dispatched_at = ?, deadline_at = ?,
+      retry_at = NULL, published = 0, queued_reason = NULL WHERE id`;
     if (uniformTimeout) {
-      await tx.trx
-        .updateTable('tasks')
-        .set({
-          status: 'running',
+      for (let i = 0; i < group.length; i += CHUNK) {
+        const ids = group.slice(i, i + CHUNK).map((t) => t.id);
+        await tx.run(`${running} IN (${placeholders(ids.length)})`, [
           attempt,
-          dispatched_at: tx.now,
-          deadline_at: tx.now + timeout,
-          retry_at: null,
-          published: 0,
-          queued_reason: null,
-        })
-        .where('id', 'in', ids)
-        .execute();
-    } else {
-      for (const t of group) {
-        await tx.trx
-          .updateTable('tasks')
-          .set({
-            status: 'running',
-            attempt,
-            dispatched_at: tx.now,
-            deadline_at: tx.now + t.timeout_ms,
-            retry_at: null,
-            published: 0,
-            queued_reason: null,
-          })
-          .where('id', '=', t.id)
-          .execute();
+          tx.now,
+          tx.now + timeout,
+          ...ids,
+        ]);
       }
+    } else {
+      for (const t of group)
+        await tx.run(`${running} = ?`, [attempt, tx.now, tx.now + t.timeout_ms, t.id]);
     }
   }
-  await tx.trx
-    .insertInto('attempts')
-    .values(
-      tasks.map((t) => ({
-        task_id: t.id,
-        attempt: t.attempt,
-        run_id: run.row.id,
-        status: 'running' as const,
-        dispatched_at: tx.now,
-      })),
-    )
-    .execute();
+  for (let i = 0; i < tasks.length; i += CHUNK) {
+    const chunk = tasks.slice(i, i + CHUNK);
+    const params: unknown[] = [];
+    for (const t of chunk) params.push(t.id, t.attempt, run.row.id, tx.now);
+    await tx.run(
+      `INSERT INTO attempts (task_id, attempt, run_id, status, dispatched_at) VALUES ${chunk
+        .map(() => "(?, ?, ?, 'running', ?)")
+        .join(', ')}`,
+      params,
+    );
+  }
   for (const t of tasks) {
     if (!continued) {
       const chain =

@@ -19,26 +19,9 @@ export async function applyResult(
     // The common case in one statement: the task moves from running (this attempt) to
     // succeeded, or nothing changes and the result is a duplicate, late or unknown.
     const output = result.output ?? null;
-    const task = await tx.trx
-      .updateTable('tasks')
-      .set({
-        status: 'succeeded',
-        output: JSON.stringify(output),
-        error: null,
-        finished_at: tx.now,
-        deadline_at: null,
-        retry_at: null,
-      })
-      .where('id', '=', result.taskId)
-      .where('run_id', '=', result.runId)
-      .where('kind', '=', 'queue')
-      .where('attempt', '=', result.attempt)
-      .where('status', '=', 'running')
-      .returningAll()
-      .executeTakeFirst();
+    const task = await succeedTask(tx, result, JSON.stringify(output));
     if (!task) return ignored(tx, run, result);
     observeDuration(tx, task, 'succeeded');
-    await finishAttempt(tx, task, 'succeeded', undefined, result.workerId);
     tx.stepEvent(run, {
       event: 'step.succeeded',
       step: task.step,
@@ -63,6 +46,38 @@ export async function applyResult(
   observeDuration(tx, task, 'failed');
   await failAttempt(tx, run, task, result.error, 'failed', result.workerId);
   return { applied: true };
+}
+
+const SUCCEED_TASK = `UPDATE tasks SET status = 'succeeded', output = ?, error = NULL, finished_at = ?,
+  deadline_at = NULL, retry_at = NULL
+  WHERE id = ? AND run_id = ? AND kind = 'queue' AND attempt = ? AND status = 'running'`;
+
+/**
+ * The task of a successful result moves from running (this attempt) to succeeded, and its
+ * attempt with it; undefined when nothing changed (a duplicate, late or unknown result). One
+ * statement on PostgreSQL (one round trip), two synchronous ones on SQLite.
+ */
+async function succeedTask(
+  tx: TransitionState,
+  result: StepResult,
+  output: string,
+): Promise<TaskRow | undefined> {
+  const params = [output, tx.now, result.taskId, result.runId, result.attempt];
+  let task: TaskRow | undefined;
+  if (tx.deps.dialect === 'postgres') {
+    [task] = await tx.all<TaskRow>(
+      `WITH t AS (${SUCCEED_TASK} RETURNING *),
+        a AS (UPDATE attempts SET status = 'succeeded', finished_at = ?, error = NULL, worker_id = ?
+          FROM t WHERE attempts.task_id = t.id AND attempts.attempt = t.attempt)
+        SELECT * FROM t`,
+      [...params, tx.now, result.workerId ?? null],
+    );
+    if (task && limitsOf(tx, task.queue)) tx.effects.push({ kind: 'wake', at: tx.now });
+    return task;
+  }
+  [task] = await tx.all<TaskRow>(`${SUCCEED_TASK} RETURNING *`, params);
+  if (task) await finishAttempt(tx, task, 'succeeded', undefined, result.workerId);
+  return task;
 }
 
 /** Why a success changed nothing (read only then: duplicates and late results are rare). */
@@ -189,26 +204,13 @@ export async function heartbeat(
   progress: number | undefined,
   message: string | undefined,
 ): Promise<boolean> {
-  const task = await tx.trx
-    .selectFrom('tasks')
-    .select(['timeout_ms'])
-    .where('id', '=', taskId)
-    .where('attempt', '=', attempt)
-    .where('status', '=', 'running')
-    .executeTakeFirst();
-  if (!task) return false;
-  await tx.trx
-    .updateTable('tasks')
-    .set({
-      deadline_at: tx.now + task.timeout_ms,
-      progress: progress ?? null,
-      progress_message: message ?? null,
-    })
-    .where('id', '=', taskId)
-    .where('attempt', '=', attempt)
-    .where('status', '=', 'running')
-    .execute();
-  return true;
+  // One statement: the deadline moves from now by the task's own timeout.
+  const rows = await tx.all<{ id: string }>(
+    `UPDATE tasks SET deadline_at = CAST(? AS bigint) + timeout_ms, progress = ?, progress_message = ?
+      WHERE id = ? AND attempt = ? AND status = 'running' RETURNING id`,
+    [tx.now, progress ?? null, message ?? null, taskId, attempt],
+  );
+  return rows.length > 0;
 }
 
 async function finishAttempt(
@@ -218,17 +220,10 @@ async function finishAttempt(
   error: StepError | undefined,
   workerId: string | undefined,
 ): Promise<void> {
-  await tx.trx
-    .updateTable('attempts')
-    .set({
-      status,
-      finished_at: tx.now,
-      error: error ? JSON.stringify(error) : null,
-      worker_id: workerId ?? null,
-    })
-    .where('task_id', '=', task.id)
-    .where('attempt', '=', task.attempt)
-    .execute();
+  await tx.run(
+    'UPDATE attempts SET status = ?, finished_at = ?, error = ?, worker_id = ? WHERE task_id = ? AND attempt = ?',
+    [status, tx.now, error ? JSON.stringify(error) : null, workerId ?? null, task.id, task.attempt],
+  );
   // Its slot is free: a step waiting for the queue may go (the engine's next pass admits it).
   if (limitsOf(tx, task.queue)) tx.effects.push({ kind: 'wake', at: tx.now });
 }
@@ -240,18 +235,17 @@ export async function finishTask(
   output: unknown,
   error: StepError | undefined,
 ): Promise<void> {
-  await tx.trx
-    .updateTable('tasks')
-    .set({
+  await tx.run(
+    `UPDATE tasks SET status = ?, output = ?, error = ?, finished_at = ?, deadline_at = NULL,
+      retry_at = NULL WHERE id = ?`,
+    [
       status,
-      output: status === 'succeeded' ? JSON.stringify(output ?? null) : null,
-      error: error ? JSON.stringify(error) : null,
-      finished_at: tx.now,
-      deadline_at: null,
-      retry_at: null,
-    })
-    .where('id', '=', task.id)
-    .execute();
+      status === 'succeeded' ? JSON.stringify(output ?? null) : null,
+      error ? JSON.stringify(error) : null,
+      tx.now,
+      task.id,
+    ],
+  );
 }
 
 /** A task reached a final state: an item counts towards its fan-out, a step moves the run on. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { StepError } from '@conveyor/contracts';
 import type { WorkflowDefinition } from '../../definitions/model';
+import { placeholders } from '../../store/statements';
 import type { RunStatusValue } from '../../store/tables';
 import { dispatch } from './dispatch';
 import { afterTaskFinished, finishTask } from './results';
@@ -9,6 +10,31 @@ import { expressionContext, insertTask, queueOf, startStep } from './steps';
 
 // A run's life: created with its root steps started, completed (which may finish the task of a
 // parent run), failed through its on-failure step, or cancelled with everything it started.
+
+/** Every column of a run row, in the order of INSERT_RUN's values. */
+const RUN_COLUMNS = [
+  'id',
+  'workflow',
+  'version',
+  'status',
+  'input',
+  'output',
+  'error',
+  'idempotency_key',
+  'parent_run_id',
+  'parent_task_id',
+  'created_at',
+  'finished_at',
+  'deadline_at',
+  'callback_url',
+  'final_status',
+  'completion_published',
+  'completion_attempts',
+  'priority',
+] as const satisfies readonly (keyof RunRow)[];
+
+const INSERT_RUN = `INSERT INTO runs (${RUN_COLUMNS.join(', ')}) VALUES (${placeholders(RUN_COLUMNS.length)})
+  ON CONFLICT (workflow, idempotency_key) DO NOTHING RETURNING id`;
 
 /** Inserts a run and starts its root steps; with an existing idempotency key, returns that run. */
 export async function createRun(
@@ -45,12 +71,10 @@ export async function createRun(
     completion_attempts: 0,
     priority: params.priority ?? 0,
   };
-  const inserted = await tx.trx
-    .insertInto('runs')
-    .values(row)
-    .onConflict((oc) => oc.columns(['workflow', 'idempotency_key']).doNothing())
-    .returning('id')
-    .executeTakeFirst();
+  const [inserted] = await tx.all<{ id: string }>(
+    INSERT_RUN,
+    RUN_COLUMNS.map((c) => row[c]),
+  );
   if (!inserted) {
     const existing = await tx.trx
       .selectFrom('runs')
@@ -89,12 +113,11 @@ export async function completeRun(
     final_status: null,
     completion_published: 0,
   };
-  await tx.trx
-    .updateTable('runs')
-    .set(patch)
-    .where('id', '=', run.row.id)
-    .where('status', '=', 'running')
-    .execute();
+  await tx.run(
+    `UPDATE runs SET status = ?, output = ?, error = ?, finished_at = ?, final_status = NULL,
+      completion_published = 0 WHERE id = ? AND status = 'running'`,
+    [patch.status, patch.output, patch.error, patch.finished_at, run.row.id],
+  );
   run.row = { ...run.row, ...patch };
   tx.deps.metrics.runsCompleted.inc({ workflow: run.def.name, status });
   tx.effects.push({ kind: 'run-completed', runId: run.row.id });

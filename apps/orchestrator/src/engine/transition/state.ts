@@ -1,14 +1,17 @@
 import type { RunEvent } from '@conveyor/contracts';
 import type { Selectable, Transaction } from 'kysely';
 import type { DefinitionRegistry } from '../../definitions/registry';
-import type { WorkflowDefinition } from '../../definitions/model';
+import type { StepDefinition, WorkflowDefinition } from '../../definitions/model';
 import type { Dialect } from '../../store/database';
+import type { Statements } from '../../store/statements';
 import type { Database, RunsTable, TasksTable, TaskStatus } from '../../store/tables';
 import type { Effect } from '../effects';
 import type { EngineMetrics } from '../metrics';
 
 export interface TransitionDeps {
   readonly dialect: Dialect;
+  /** Plain SQL for the statements every step runs (store/statements.ts). */
+  readonly statements: Statements;
   readonly registry: DefinitionRegistry;
   readonly metrics: EngineMetrics;
   readonly replyTo: string;
@@ -55,6 +58,11 @@ export class TransitionState {
   readonly now = Date.now();
   /** Inputs of tasks inserted by this transaction, so their requests need not parse them back. */
   readonly inputs = new WeakMap<TaskRow, unknown>();
+  /** Fan-out items to release before commit, by fan-out task id (fan-out.ts, settleFanOuts). */
+  readonly releases = new Map<
+    string,
+    { readonly run: LockedRun; readonly step: StepDefinition; readonly count: number }
+  >();
 
   constructor(
     readonly trx: Transaction<Database>,
@@ -63,13 +71,28 @@ export class TransitionState {
     readonly deps: TransitionDeps,
   ) {}
 
+  /** Rows of a SELECT or RETURNING statement, in plain SQL with `?` (store/statements.ts). */
+  all<R>(text: string, params: readonly unknown[]): Promise<R[]> {
+    return this.deps.statements.all<R>(this.trx, text, params);
+  }
+
+  /** A statement without rows, in plain SQL with `?` (store/statements.ts). */
+  run(text: string, params: readonly unknown[]): Promise<void> {
+    return this.deps.statements.run(this.trx, text, params);
+  }
+
   async lockRun(runId: string): Promise<LockedRun | undefined> {
-    let query = this.trx.selectFrom('runs').selectAll().where('id', '=', runId);
     // SQLite transactions are already serialised (one writer); PostgreSQL needs the row lock.
-    if (this.deps.dialect === 'postgres') query = query.forUpdate();
-    const row = await query.executeTakeFirst();
+    const [row] = await this.all<RunRow>(
+      this.deps.dialect === 'postgres'
+        ? 'SELECT * FROM runs WHERE id = ? FOR UPDATE'
+        : 'SELECT * FROM runs WHERE id = ?',
+      [runId],
+    );
     if (!row) return undefined;
-    const def = await this.deps.registry.get(row.workflow, row.version, this.trx);
+    const def =
+      this.deps.registry.cached(row.workflow, row.version) ??
+      (await this.deps.registry.get(row.workflow, row.version, this.trx));
     if (!def) {
       throw new Error(
         `run ${runId} uses workflow ${row.workflow} version ${row.version}, which is not registered in this database`,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { StepError } from '@conveyor/contracts';
 import type { ExpressionContext } from '../../definitions/expressions';
 import { ON_FAILURE_STEP, type StepDefinition } from '../../definitions/model';
+import { placeholders } from '../../store/statements';
 import type { TaskStatus } from '../../store/tables';
 import { nextInChain } from '../chain';
 import { dispatch, startChildRun } from './dispatch';
@@ -53,13 +54,10 @@ async function stepOutputs(
   names: string[],
 ): Promise<Record<string, unknown>> {
   if (names.length === 0) return {};
-  const rows = await tx.trx
-    .selectFrom('tasks')
-    .select(['step', 'output'])
-    .where('run_id', '=', runId)
-    .where('item_index', '=', -1)
-    .where('step', 'in', names)
-    .execute();
+  const rows = await tx.all<{ step: string; output: string | null }>(
+    `SELECT step, output FROM tasks WHERE run_id = ? AND item_index = -1 AND step IN (${placeholders(names.length)})`,
+    [runId, ...names],
+  );
   const out: Record<string, unknown> = {};
   for (const row of rows)
     out[row.step] = row.output === null ? null : (JSON.parse(row.output) as unknown);
@@ -151,6 +149,41 @@ export async function startStep(
   }
 }
 
+/** Every column of a task row, in the order of INSERT_TASK's values. */
+const TASK_COLUMNS = [
+  'id',
+  'run_id',
+  'step',
+  'item_index',
+  'parent_id',
+  'kind',
+  'status',
+  'attempt',
+  'max_attempts',
+  'queue',
+  'timeout_ms',
+  'input',
+  'output',
+  'error',
+  'created_at',
+  'dispatched_at',
+  'finished_at',
+  'deadline_at',
+  'retry_at',
+  'published',
+  'child_run_id',
+  'progress',
+  'progress_message',
+  'fan_total',
+  'fan_released',
+  'fan_succeeded',
+  'fan_failed',
+  'priority',
+  'queued_reason',
+] as const satisfies readonly (keyof TaskRow)[];
+
+const INSERT_TASK = `INSERT INTO tasks (${TASK_COLUMNS.join(', ')}) VALUES (${placeholders(TASK_COLUMNS.length)})`;
+
 export async function insertTask(
   tx: TransitionState,
   run: LockedRun,
@@ -199,7 +232,10 @@ export async function insertTask(
     priority: run.row.priority,
     queued_reason: null,
   };
-  await tx.trx.insertInto('tasks').values(row).execute();
+  await tx.run(
+    INSERT_TASK,
+    TASK_COLUMNS.map((c) => row[c]),
+  );
   tx.inputs.set(row, values.input ?? null);
   return row;
 }
@@ -235,12 +271,10 @@ export async function stepFinished(
   let statusOf: Map<string, TaskStatus> | undefined;
   const statuses = async () => {
     if (!statusOf) {
-      const rows = await tx.trx
-        .selectFrom('tasks')
-        .select(['step', 'status'])
-        .where('run_id', '=', run.row.id)
-        .where('item_index', '=', -1)
-        .execute();
+      const rows = await tx.all<{ step: string; status: TaskStatus }>(
+        'SELECT step, status FROM tasks WHERE run_id = ? AND item_index = -1',
+        [run.row.id],
+      );
       statusOf = new Map(rows.map((r) => [r.step, r.status]));
     }
     return statusOf;

@@ -2,6 +2,7 @@ import type { StepError, StepResult } from '@conveyor/contracts';
 import type { WorkflowDefinition } from '../../definitions/model';
 import { admitQueued, retryTask } from './dispatch';
 import { applyResult, heartbeat, timeoutAttempt } from './results';
+import { settleFanOuts } from './fan-out';
 import { cancelRun, createRun, failRun } from './runs';
 import {
   TransitionState,
@@ -74,6 +75,11 @@ export class Transition extends TransitionState {
   /** Sends a step that waited for its queue's limits, if they let it go now. */
   admitQueued(run: LockedRun, task: TaskRow): Promise<boolean> {
     return admitQueued(this, run, task);
+  }
+
+  /** What the transaction's changes left to do before it commits (fan-out releases). */
+  settle(): Promise<void> {
+    return settleFanOuts(this);
   }
 
   /** A heartbeat: pushes the deadline of the current attempt (no run lock: touches one row). */
