@@ -84,6 +84,7 @@ export function scopePodCookie(
 }
 
 function privateCacheControl(value: string | undefined): string {
+  if (value === undefined) return 'private'; // most debug pages say nothing about caching
   const kept = (value ?? '')
     .split(',')
     .map((d) => d.trim())
