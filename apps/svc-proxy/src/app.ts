@@ -158,14 +158,30 @@ export function createApp(deps: AppDeps): Express {
  * redirect, 401, the allow-list's 403) and every other path, goes to the Express app unchanged.
  */
 export function proxyFrontDoor(
-  deps: Pick<AppDeps, 'config' | 'codec' | 'podProxy'>,
+  deps: Pick<AppDeps, 'config' | 'codec' | 'podProxy' | 'logger'>,
   app: Express,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const { config, codec, podProxy } = deps;
+  const { config, codec, podProxy, logger } = deps;
   const dispatch = (req: IncomingMessage, res: ServerResponse, data: SessionData): void => {
     const user = codec.currentUser(data);
     if (user && stillAllowed(user, config.access)) podProxy.handle(req, res, user);
     else app(req, res);
+  };
+  // This runs outside Express's error handling: a throw here must end this request only.
+  const failed = (req: IncomingMessage, res: ServerResponse, error: unknown): void => {
+    logger.error(
+      {
+        err: (error as Error)?.message,
+        stack: (error as Error)?.stack,
+        path: req.url?.slice(0, 300),
+      },
+      'request failed before reaching the pod proxy',
+    );
+    if (res.headersSent) res.destroy();
+    else
+      res
+        .writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
+        .end('svc-proxy: internal error\n');
   };
   return (req, res) => {
     if (req.url === undefined || !req.url.startsWith(PROXY_PREFIX)) {
@@ -173,21 +189,20 @@ export function proxyFrontDoor(
       return;
     }
     const cookie = req.headers.cookie;
-    let cached: SessionData | undefined;
     try {
-      cached = codec.readCached(cookie);
-    } catch {
-      app(req, res); // whatever the cookie is, the sign-in path handles (and logs) it
+      const cached = codec.readCached(cookie);
+      if (cached !== undefined) {
+        dispatch(req, res, cached);
+        return;
+      }
+    } catch (error) {
+      failed(req, res, error);
       return;
     }
-    if (cached !== undefined) {
-      dispatch(req, res, cached);
-      return;
-    }
-    codec.read(cookie).then(
-      (data) => dispatch(req, res, data),
-      () => app(req, res),
-    );
+    codec
+      .read(cookie)
+      .then((data) => dispatch(req, res, data))
+      .catch((error: unknown) => failed(req, res, error));
   };
 }
 

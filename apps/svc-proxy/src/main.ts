@@ -89,7 +89,7 @@ export async function start(config: SvcProxyConfig, options: StartOptions = {}):
 
   const app = createApp({ config, codec, directory, podProxy, obs, logger });
   const server = await obs.listen(app, config.port, config.host);
-  serveThrough(server, app, proxyFrontDoor({ config, codec, podProxy }, app));
+  serveThrough(server, app, proxyFrontDoor({ config, codec, podProxy, logger }, app));
   server.on('upgrade', (req, socket, head) => podProxy.upgrade(req, socket, head));
   limitConnections(server, config.maxConnections, logger, obs.registry);
   const address = server.address() as AddressInfo;

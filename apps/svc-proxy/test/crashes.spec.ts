@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { Agent } from 'undici';
+import { SessionCodec } from '../src/auth/session';
 import { Browser } from './support/browser';
 import { Harness } from './support/harness';
 import { headComplete, rawExchange } from './support/raw';
@@ -167,6 +168,21 @@ describe('nothing a signed-in operator sends can crash the proxy', () => {
         'proxy-error audit line',
       );
       expect((await alice.request(`${h.url}/proxy/shop/cart/cart-1/debug/vars`)).status).toBe(200);
+      await healthy();
+    });
+
+    it('also in the front door that hands signed-in /proxy/ requests to the pod proxy', async () => {
+      // The front door runs from the server's request event, outside Express's error handling.
+      const spy = jest.spyOn(SessionCodec.prototype, 'readCached').mockImplementationOnce(() => {
+        throw new Error('injected failure in the front door');
+      });
+      const failed = await alice.request(`${h.url}/proxy/shop/cart/cart-0/debug/vars`);
+      expect(failed.status).toBe(500);
+      expect(spy).toHaveBeenCalled();
+      expect(h.logs.some((l) => l.msg === 'request failed before reaching the pod proxy')).toBe(
+        true,
+      );
+      expect((await alice.request(`${h.url}/proxy/shop/cart/cart-0/debug/vars`)).status).toBe(200);
       await healthy();
     });
 
