@@ -40,7 +40,14 @@ interface Sample {
   errors: number;
   /** CPU time the proxy process spent per request (ms), when measured. */
   cpuPerRequest: number;
+  /** CPU the pod spent per request (ms). */
+  podCpuPerRequest: number;
+  /** CPU this process (autocannon; the fake API server is idle) spent per request (ms). */
+  generatorCpuPerRequest: number;
 }
+
+/** The pod's pid, once started: its CPU is read around every load round. */
+let podPid: number | undefined;
 
 /** User + system CPU of a process in ms, from /proc (Linux); clock ticks are 10 ms. */
 function cpuMs(pid: number | undefined): number {
@@ -127,14 +134,20 @@ async function load(
   cpuOf?: number,
 ): Promise<Sample> {
   const cpuBefore = cpuMs(cpuOf);
+  const podBefore = cpuMs(podPid);
+  const generatorBefore = process.cpuUsage();
   const result = await autocannon({ url, connections, duration: seconds, headers });
+  const generator = process.cpuUsage(generatorBefore);
   const cpu = cpuMs(cpuOf) - cpuBefore;
+  const requests = Math.max(1, result.requests.total);
   return {
     p50: result.latency.p50,
     p99: result.latency.p99,
     rps: result.requests.average,
     errors: result.errors + result.non2xx,
-    cpuPerRequest: cpu / Math.max(1, result.requests.total),
+    cpuPerRequest: cpu / requests,
+    podCpuPerRequest: (cpuMs(podPid) - podBefore) / requests,
+    generatorCpuPerRequest: (generator.user + generator.system) / 1000 / requests,
   };
 }
 
@@ -144,10 +157,16 @@ async function main(): Promise<void> {
   await kube.start();
   const pod = spawn(
     process.execPath,
-    [require.resolve('tsx/cli'), path.join(__dirname, 'pod.ts'), POD_IP, '0'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    // tsx as a loader in the pod process itself (its CLI would fork): its CPU is then readable.
+    ['--import', 'tsx', path.join(__dirname, 'pod.ts'), POD_IP, '0'],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, TSX_TSCONFIG_PATH: path.join(ROOT, 'apps/svc-proxy/tsconfig.json') },
+    },
   );
   const { port: podPort } = JSON.parse(await firstLine(pod)) as { port: number };
+  podPid = pod.pid;
   kube.apply(
     'services',
     service('bench', 'app', {
@@ -255,10 +274,11 @@ async function main(): Promise<void> {
     { name: '/debug/vars (JSON, streamed)', path: '/debug/vars' },
     { name: '/debug/pprof/ (HTML, rewritten)', path: '/debug/pprof/' },
   ];
-  const rows: { latency: string[]; load: string[]; floor: string[] } = {
+  const rows: { latency: string[]; load: string[]; floor: string[]; costs: string[] } = {
     latency: [],
     load: [],
     floor: [],
+    costs: [],
   };
   const summary: string[] = [];
   const ms = (x: number) => x.toFixed(3);
@@ -301,6 +321,13 @@ async function main(): Promise<void> {
         `${m(bt, 'p50')} / ${m(bt, 'p99')} | ${m(bt, 'cpuPerRequest').toFixed(3)} | ${Math.round(m(pt, 'rps'))} | ${(m(pt, 'rps') / m(bt, 'rps')).toFixed(2)} |`,
     );
     process.stderr.write(`${rows.floor[rows.floor.length - 1]}\n`);
+    const cost = (xs: Sample[], k: 'podCpuPerRequest' | 'generatorCpuPerRequest') =>
+      m(xs, k).toFixed(3);
+    rows.costs.push(
+      `| ${scenario.name} | ${cost(dt, 'podCpuPerRequest')} / ${cost(pt, 'podCpuPerRequest')} / ${cost(bt, 'podCpuPerRequest')} | ` +
+        `${cost(dt, 'generatorCpuPerRequest')} / ${cost(pt, 'generatorCpuPerRequest')} / ${cost(bt, 'generatorCpuPerRequest')} | ` +
+        `${m(pt, 'cpuPerRequest').toFixed(3)} / ${m(bt, 'cpuPerRequest').toFixed(3)} |`,
+    );
     summary.push(
       `${scenario.path} adds ${ms(lm(pl, 'p50') - lm(dl, 'p50'))} ms at p50 and tops out at ` +
         `${Math.round(m(pt, 'rps'))} req/s through the proxy against ${Math.round(m(dt, 'rps'))} direct`,
@@ -359,6 +386,14 @@ the same connections and duration.
 | path | direct req/s | bare proxy req/s | bare / direct | bare p50 / p99 ms | bare CPU ms / request | svc-proxy req/s | svc-proxy / bare |
 |---|---|---|---|---|---|---|---|
 ${rows.floor.join('\n')}
+
+What each process spends per request in the same rounds, direct / through svc-proxy / through the
+floor (CPU ms from \`/proc/<pid>/stat\` in 10 ms ticks and \`process.cpuUsage\`, medians over rounds):
+every process of the chain shares the same 2 cores, so this is where a proxied request's CPU goes.
+
+| path | pod | load generator (autocannon) | svc-proxy / floor proxy |
+|---|---|---|---|
+${rows.costs.join('\n')}
 
 Reading: ${summary.join('; ')}. The fake pod answers far faster than real Go debug handlers
 (a heap profile or \`/debug/pprof/\` index costs milliseconds), so the ratios overstate the share the
