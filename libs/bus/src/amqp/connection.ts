@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { Socket } from 'node:net';
 import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
 import type { BusMetrics } from '../metrics';
@@ -20,6 +21,31 @@ export function redactUrl(url: string): string {
 }
 
 /**
+ * amqplib writes every frame to the socket on its own — a publish is three frames, an ack or a
+ * confirm one — so each is a write system call: ~12 % of a busy orchestrator's CPU (issue 20).
+ * Corked until the end of the current tick, the frames written in one tick leave in one
+ * writev. Nothing waits longer than the tick that wrote it (Node's documented cork pattern).
+ */
+function coalesceWrites(model: ChannelModel): void {
+  const socket = (model as unknown as { connection?: { stream?: unknown } }).connection?.stream;
+  if (!(socket instanceof Socket)) return;
+  const write = socket.write;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  socket.write = function (this: Socket, ...args: Parameters<Socket['write']>): boolean {
+    if (!corked && !socket.destroyed) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
+    return write.apply(this, args);
+  } as Socket['write'];
+}
+
+/**
  * One broker connection that reconnects itself. amqplib's recovering connection does the
  * backoff-with-jitter reconnects; what it cannot know — which channels, topology and consumers
  * to rebuild — is left to the ChannelKeepers listening to 'connect'.
@@ -38,6 +64,7 @@ export class ManagedConnection extends EventEmitter {
   ) {
     super();
     recovering.on('connect', (model) => {
+      coalesceWrites(model);
       this.model = model;
       if (this.connectedOnce) {
         metrics.reconnected(name);

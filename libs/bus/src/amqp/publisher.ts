@@ -230,6 +230,8 @@ export class ConfirmPublisher {
   }
 
   private checkIdle(): void {
+    // Called on every confirm: scanning every message in flight only matters to a waiter.
+    if (this.idleWaiters.length === 0) return;
     const live =
       this.outbox.some((o) => !o.settled) || [...this.unconfirmed].some((o) => !o.settled);
     if (!live) for (const resolve of this.idleWaiters.splice(0)) resolve();

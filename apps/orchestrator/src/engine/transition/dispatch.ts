@@ -7,15 +7,17 @@ import { admitAll, limitsOf } from './admission';
 import { childRunFinished, createRun } from './runs';
 import { runInput, type LockedRun, type TaskRow, type TransitionState } from './state';
 
-/** Rows per statement when many tasks are dispatched at once (a fan-out's release). */
-const CHUNK = 200;
-
 // Sending work out: a task's attempt recorded as running and its request queued for after the
 // commit (or a sub-workflow run started in the same transaction).
 
+/** Rows per statement when many tasks are dispatched at once (a fan-out's release). */
+const CHUNK = 200;
+
 /**
  * Marks tasks running for their current attempt and queues their requests (after commit);
- * `continued`: a worker already sent the (one) task's request, only the record is written.
+ * `alreadyWritten`: insertTask wrote the (one) task running (and its attempt, see
+ * TransitionState.attemptWritten); `continued`: a worker already sent the task's request, only
+ * the record is written.
  */
 export async function dispatch(
   tx: TransitionState,
@@ -50,8 +52,10 @@ export async function dispatch(
         await tx.run(`${running} = ?`, [attempt, tx.now, tx.now + t.timeout_ms, t.id]);
     }
   }
-  for (let i = 0; i < tasks.length; i += CHUNK) {
-    const chunk = tasks.slice(i, i + CHUNK);
+  // insertTask wrote the attempt of a task inserted running, unless its queue could hold it.
+  const withoutAttempt = tasks.filter((t) => !tx.attemptWritten.has(t));
+  for (let i = 0; i < withoutAttempt.length; i += CHUNK) {
+    const chunk = withoutAttempt.slice(i, i + CHUNK);
     const params: unknown[] = [];
     for (const t of chunk) params.push(t.id, t.attempt, run.row.id, tx.now);
     await tx.run(

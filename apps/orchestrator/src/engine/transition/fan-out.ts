@@ -3,7 +3,7 @@ import type { StepError } from '@conveyor/contracts';
 import type { StepDefinition } from '../../definitions/model';
 import { dispatch, startChildRun } from './dispatch';
 import { cancelTasks } from './runs';
-import type { LockedRun, TaskRow, TransitionState } from './state';
+import type { FanOutCounts, LockedRun, TaskRow, TransitionState } from './state';
 import { insertTask, stepFinished } from './steps';
 
 // Fan-out and fan-in: a `forEach` step is a parent task with counters and one task per item;
@@ -94,8 +94,13 @@ async function release(
   }
 }
 
-/** O(1) in the fan-out size: counters on the step row, one more item released. */
-export async function itemFinished(
+/**
+ * An item finished: counted in memory, and the fan-out's counters, join, failure and releases
+ * are settled once per transaction (settleFanOuts), so a batch of a fan-out's results costs one
+ * UPDATE of the counters and one SELECT, UPDATE and INSERT for the items it frees, not one
+ * each (on PostgreSQL each is a round trip). O(1) in the fan-out size.
+ */
+export function itemFinished(
   tx: TransitionState,
   run: LockedRun,
   task: TaskRow,
@@ -103,39 +108,65 @@ export async function itemFinished(
   error: StepError | undefined,
 ): Promise<void> {
   const step = run.def.stepsByName.get(task.step);
-  const fan = step?.forEach;
-  if (!task.parent_id || !step || !fan)
+  if (!task.parent_id || !step?.forEach)
     throw new Error(`task ${task.id} is not an item of a fan-out step of ${run.def.name}`);
-  const counter = status === 'succeeded' ? 'fan_succeeded' : 'fan_failed';
+  let counts = tx.fanOuts.get(task.parent_id);
+  if (!counts) tx.fanOuts.set(task.parent_id, (counts = { run, step, succeeded: 0, failures: [] }));
+  if (status === 'succeeded') counts.succeeded++;
+  else counts.failures.push({ itemIndex: task.item_index, error });
+  return Promise.resolve();
+}
+
+/**
+ * Settles the fan-outs whose items finished in this transaction: counters, then fail (join
+ * policy), join (every item done) or release the items the finished ones freed. Called by the
+ * engine before every commit; a released sub-workflow item may finish at once and count
+ * again, hence the loop.
+ */
+export async function settleFanOuts(tx: TransitionState): Promise<void> {
+  for (let next = tx.fanOuts.entries().next(); !next.done; next = tx.fanOuts.entries().next()) {
+    const [parentId, counts] = next.value;
+    tx.fanOuts.delete(parentId);
+    await settleFanOut(tx, parentId, counts);
+  }
+}
+
+async function settleFanOut(
+  tx: TransitionState,
+  parentId: string,
+  { run, step, succeeded, failures }: FanOutCounts,
+): Promise<void> {
+  const fan = step.forEach;
+  if (!fan) return;
   const [parent] = await tx.all<
     Pick<TaskRow, 'id' | 'status' | 'fan_total' | 'fan_released' | 'fan_succeeded' | 'fan_failed'>
   >(
-    `UPDATE tasks SET ${counter} = ${counter} + 1 WHERE id = ?
+    `UPDATE tasks SET fan_succeeded = fan_succeeded + ?, fan_failed = fan_failed + ? WHERE id = ?
       RETURNING id, status, fan_total, fan_released, fan_succeeded, fan_failed`,
-    [task.parent_id],
+    [succeeded, failures.length, parentId],
   );
-  if (!parent) throw new Error(`fan-out task ${task.parent_id} of item ${task.id} is missing`);
-  if (parent.status !== 'running') return;
+  if (!parent) throw new Error(`fan-out task ${parentId} of step ${step.name} is missing`);
+  if (parent.status !== 'running' || run.row.status !== 'running') return;
   const total = parent.fan_total ?? 0;
   const failed = parent.fan_failed ?? 0;
   const done = (parent.fan_succeeded ?? 0) + failed;
-  const tooManyFailures =
+  const tolerated =
     fan.join.kind === 'all-succeeded'
-      ? failed > 0
+      ? 0
       : fan.join.kind === 'tolerate'
-        ? failed > fan.join.maxFailures
-        : false;
-  // Joined or failed below: nothing more to release (a release decided earlier in this
-  // transaction, for the same fan-out, is dropped).
-  tx.releases.delete(parent.id);
-  if (tooManyFailures) {
+        ? fan.join.maxFailures
+        : Infinity;
+  if (failed > tolerated) {
+    // The failure that went over the limit (the ones before it in this transaction were within).
+    const before = failed - failures.length;
+    const crossing = failures[Math.max(0, tolerated - before)] ?? failures[failures.length - 1];
     const policy =
       fan.join.kind === 'tolerate'
         ? `at most ${fan.join.maxFailures} failed item(s) tolerated`
         : 'every item must succeed';
     const stepError: StepError = {
-      message: `fan-out ${step.name}: item ${task.item_index} failed (${policy}): ${error?.message ?? 'unknown error'}`,
-      code: error?.code ?? 'FAN_OUT_FAILED',
+      message: `fan-out ${step.name}: item ${crossing?.itemIndex ?? '?'} failed (${policy}): ${crossing?.error?.message ?? 'unknown error'}`,
+      code: crossing?.error?.code ?? 'FAN_OUT_FAILED',
       retryable: false,
       details: { failedItems: failed, totalItems: total },
     };
@@ -146,26 +177,14 @@ export async function itemFinished(
     await joinFanOut(tx, run, step, parent.id);
     return;
   }
-  // Released at the end of the transaction (settleFanOuts): `fan_released` does not move until
-  // then, so the count from the latest item is what all of this transaction's items free.
   const released = parent.fan_released ?? 0;
-  const count = Math.min(fan.concurrency - (released - done), total - released);
-  if (count > 0) tx.releases.set(parent.id, { run, step, count });
-  else tx.releases.delete(parent.id);
-}
-
-/**
- * Sends the items that the items finished in this transaction freed, once per fan-out: a batch
- * of a fan-out's results costs one SELECT, UPDATE and INSERT for every item it releases
- * together, not one each (on PostgreSQL each is a round trip). Called by the engine before
- * every commit; a released sub-workflow item may finish at once and free more, hence the loop.
- */
-export async function settleFanOuts(tx: TransitionState): Promise<void> {
-  for (let next = tx.releases.entries().next(); !next.done; next = tx.releases.entries().next()) {
-    const [parentId, { run, step, count }] = next.value;
-    tx.releases.delete(parentId);
-    if (run.row.status === 'running') await release(tx, run, step, parentId, count);
-  }
+  await release(
+    tx,
+    run,
+    step,
+    parent.id,
+    Math.min(fan.concurrency - (released - done), total - released),
+  );
 }
 
 /** Fan-in: the step's output is the list of item outputs in item order (null for failed items). */

@@ -1,4 +1,4 @@
-import type { RunEvent } from '@conveyor/contracts';
+import type { RunEvent, StepError } from '@conveyor/contracts';
 import type { Selectable, Transaction } from 'kysely';
 import type { DefinitionRegistry } from '../../definitions/registry';
 import type { StepDefinition, WorkflowDefinition } from '../../definitions/model';
@@ -22,6 +22,14 @@ export interface TransitionDeps {
 
 export type RunRow = Selectable<RunsTable>;
 export type TaskRow = Selectable<TasksTable>;
+
+/** What a transaction's finished items did to one fan-out, settled before commit. */
+export interface FanOutCounts {
+  readonly run: LockedRun;
+  readonly step: StepDefinition;
+  succeeded: number;
+  readonly failures: { readonly itemIndex: number; readonly error: StepError | undefined }[];
+}
 
 /** A run locked by the current transaction, with the definition version it started on. */
 export interface LockedRun {
@@ -58,11 +66,10 @@ export class TransitionState {
   readonly now = Date.now();
   /** Inputs of tasks inserted by this transaction, so their requests need not parse them back. */
   readonly inputs = new WeakMap<TaskRow, unknown>();
-  /** Fan-out items to release before commit, by fan-out task id (fan-out.ts, settleFanOuts). */
-  readonly releases = new Map<
-    string,
-    { readonly run: LockedRun; readonly step: StepDefinition; readonly count: number }
-  >();
+  /** Tasks inserted by this transaction with their first attempt (steps.ts, insertTask). */
+  readonly attemptWritten = new WeakSet<TaskRow>();
+  /** Fan-out items finished in this transaction, by fan-out task id (fan-out.ts, settleFanOuts). */
+  readonly fanOuts = new Map<string, FanOutCounts>();
 
   constructor(
     readonly trx: Transaction<Database>,

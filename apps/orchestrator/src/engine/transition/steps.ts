@@ -6,6 +6,7 @@ import { placeholders } from '../../store/statements';
 import type { TaskStatus } from '../../store/tables';
 import { nextInChain } from '../chain';
 import { dispatch, startChildRun } from './dispatch';
+import { limitsOf } from './admission';
 import { startFanOut } from './fan-out';
 import { finishTask } from './results';
 import { completeRun, failRun } from './runs';
@@ -184,6 +185,13 @@ const TASK_COLUMNS = [
 
 const INSERT_TASK = `INSERT INTO tasks (${TASK_COLUMNS.join(', ')}) VALUES (${placeholders(TASK_COLUMNS.length)})`;
 
+const INSERT_ATTEMPT = `INSERT INTO attempts (task_id, attempt, run_id, status, dispatched_at)
+  VALUES (?, ?, ?, 'running', ?)`;
+
+/**
+ * Inserts a task; with `dispatch`, running (the caller then calls dispatch() with
+ * `alreadyWritten`), and with its first attempt when nothing can hold it back.
+ */
 export async function insertTask(
   tx: TransitionState,
   run: LockedRun,
@@ -232,10 +240,21 @@ export async function insertTask(
     priority: run.row.priority,
     queued_reason: null,
   };
-  await tx.run(
-    INSERT_TASK,
-    TASK_COLUMNS.map((c) => row[c]),
-  );
+  const params = TASK_COLUMNS.map((c) => row[c]);
+  // Dispatched at once to a queue without limits (which could hold it back as `queued`): its
+  // first attempt is written with it, in one statement on PostgreSQL (one round trip), and
+  // dispatch() skips it.
+  if (!values.dispatch || limitsOf(tx, row.queue)) await tx.run(INSERT_TASK, params);
+  else {
+    const attempt = [row.id, row.attempt, row.run_id, tx.now];
+    if (tx.deps.dialect === 'postgres')
+      await tx.run(`WITH t AS (${INSERT_TASK}) ${INSERT_ATTEMPT}`, [...params, ...attempt]);
+    else {
+      await tx.run(INSERT_TASK, params);
+      await tx.run(INSERT_ATTEMPT, attempt);
+    }
+    tx.attemptWritten.add(row);
+  }
   tx.inputs.set(row, values.input ?? null);
   return row;
 }
