@@ -157,6 +157,9 @@ export class Engine {
   private readonly runMutex = new KeyedMutex();
   /** Results waiting for their run's turn, by run id (see onResult). */
   private readonly resultBatches = new Map<string, PendingResult[]>();
+  /** SQLite: results waiting for the next group commit, and whether one is under way. */
+  private readonly groupWaiting: PendingResult[] = [];
+  private groupBusy = false;
   /** Step-event routing keys nobody was bound to, and until when they are skipped (ms). */
   private readonly unheardUntil = new Map<string, number>();
   /** Held early results, woken when a transaction of their run commits here (see onResult). */
@@ -241,6 +244,8 @@ export class Engine {
     kind: string,
     fn: (t: Transition) => Promise<T>,
     runId?: string,
+    /** Called once committed, before the effects are performed. */
+    onCommitted?: () => void,
   ): Promise<T> {
     const started = performance.now();
     const effects: Effect[] = [];
@@ -265,6 +270,7 @@ export class Engine {
       }
     };
     const value = runId === undefined ? await commit() : await this.runMutex.run(runId, commit);
+    onCommitted?.();
     // Results wake held results themselves, and only when they changed something: two held
     // results of one run must not wake each other in a loop.
     if (runId !== undefined && kind !== 'result') this.wakeCommitWaiters(runId);
@@ -478,8 +484,9 @@ export class Engine {
    * Results of one run that arrive while the run is busy wait together and are applied in one
    * transaction when its turn comes: a fan-out's items then share a commit. On PostgreSQL every
    * commit waits for a WAL flush (fsync), and the run's row lock lets only one commit through at
-   * a time, so one commit per item capped a fan-out at ~100 items/s. A lone result (a chain
-   * link) still gets its own transaction at once.
+   * a time, so one commit per item capped a fan-out at ~100 items/s. On SQLite the results of
+   * every run wait together (queueForGroupCommit). A lone result (a chain link on an idle
+   * orchestrator) still gets its own transaction at once.
    */
   async onResult(result: StepResult, messageId?: string): Promise<'applied' | string> {
     const giveUpAt = Date.now() + EARLY_RESULT_WAIT_MS;
@@ -528,6 +535,7 @@ export class Engine {
   }
 
   private queueResult(result: StepResult): Promise<Applied | Ignored> {
+    if (this.options.store.dialect === 'sqlite') return this.queueForGroupCommit(result);
     return new Promise<Applied | Ignored>((resolve, reject) => {
       const waiting = this.resultBatches.get(result.runId);
       if (waiting) waiting.push({ result, resolve, reject });
@@ -536,6 +544,79 @@ export class Engine {
         this.applyResultBatch(result.runId);
       }
     });
+  }
+
+  /**
+   * SQLite: results of every run share a transaction (group commit). SQLite has one writer, so
+   * one result transaction runs at a time and whatever arrives meanwhile makes the next one: a
+   * commit costs more CPU than the statements of a step, and under load it is then paid once per
+   * batch rather than once per step. (PostgreSQL keeps one transaction per run, many at once:
+   * there each statement is a round trip, and a transaction holding many runs would run theirs
+   * one after another where separate transactions run them in parallel.)
+   */
+  private queueForGroupCommit(result: StepResult): Promise<Applied | Ignored> {
+    return new Promise<Applied | Ignored>((resolve, reject) => {
+      this.groupWaiting.push({ result, resolve, reject });
+      if (this.groupBusy) return;
+      this.groupBusy = true;
+      // After every delivery of the same socket read has queued its result: they share it.
+      queueMicrotask(() => this.commitGroup());
+    });
+  }
+
+  private commitGroup(): void {
+    const taken = this.groupWaiting.splice(0, RESULT_BATCH_MAX);
+    if (taken.length === 0) {
+      this.groupBusy = false;
+      return;
+    }
+    const batch = new Map<string, PendingResult[]>();
+    for (const p of taken) {
+      const group = batch.get(p.result.runId);
+      if (group) group.push(p);
+      else batch.set(p.result.runId, [p]);
+    }
+    let freed = false;
+    // The next batch starts once this one has committed, not after its effects' confirms.
+    const next = () => {
+      if (freed) return;
+      freed = true;
+      this.commitGroup();
+    };
+    void this.applyGroup(batch, next).finally(next);
+  }
+
+  private async applyGroup(
+    batch: Map<string, PendingResult[]>,
+    onCommitted: () => void,
+  ): Promise<void> {
+    let outcomes: Map<string, (Applied | Ignored)[]>;
+    try {
+      outcomes = await this.transact(
+        'result',
+        async (t) => {
+          const byRun = new Map<string, (Applied | Ignored)[]>();
+          for (const [runId, pending] of batch)
+            byRun.set(runId, await applyEach(t, runId, pending));
+          return byRun;
+        },
+        undefined,
+        onCommitted,
+      );
+    } catch (error) {
+      onCommitted();
+      const failed = [...batch].flatMap(([runId, pending]) => pending.map((p) => ({ runId, p })));
+      if (failed.length === 1) failed[0]?.p.reject(error);
+      // One bad result must not take the others down with it: each goes alone (and only the
+      // culprit's delivery is retried or dead-lettered by the bus).
+      else for (const { runId, p } of failed) this.applyAlone(runId, p);
+      return;
+    }
+    for (const [runId, pending] of batch) {
+      const results = outcomes.get(runId) ?? [];
+      pending.forEach((p, i) => p.resolve(results[i] as Applied | Ignored));
+      if (results.some((o) => o.applied)) this.wakeCommitWaiters(runId);
+    }
   }
 
   /** Resolves after the next transaction of the run commits in this process, or after `ms`. */
