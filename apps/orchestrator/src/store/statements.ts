@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, type Transaction } from 'kysely';
 import type { Database } from './tables';
@@ -11,7 +12,8 @@ import type { Database } from './tables';
  * SQLite: better-sqlite3 prepared statements, run synchronously on the one connection, which
  * the kysely transaction around them holds (its BEGIN … COMMIT; nothing else can run there
  * meanwhile: kysely's SQLite driver lets one query or transaction at a time through).
- * PostgreSQL: the same text with `$n` placeholders, through the transaction's connection.
+ * PostgreSQL: the same text with `$n` placeholders as named prepared statements, through the
+ * transaction's connection.
  */
 export interface Statements {
   /** Rows of a SELECT or of a statement with RETURNING. */
@@ -46,25 +48,32 @@ export function sqliteStatements(handle: SqliteHandle): Statements {
 }
 
 export function postgresStatements(): Statements {
-  const numbered = new Map<string, string>();
-  const toPostgres = (text: string): string => {
-    let out = numbered.get(text);
-    if (out === undefined) {
+  const prepared = new Map<string, { readonly name: string; readonly text: string }>();
+  /**
+   * A named prepared statement: PostgreSQL parses and plans it once per connection instead of on
+   * every execution (node-postgres prepares a query that has a `name`). Kysely hands its `sql`
+   * to `client.query` untouched, so the query config goes through in its place.
+   */
+  const statement = (text: string): string => {
+    let query = prepared.get(text);
+    if (query === undefined) {
       let n = 0;
-      out = text.replace(/\?/g, () => `$${++n}`);
+      const numbered = text.replace(/\?/g, () => `$${++n}`);
+      const name = `cv_${createHash('sha1').update(numbered).digest('hex').slice(0, 20)}`;
+      query = { name, text: numbered };
       // Bounded: the texts are the engine's own, plus one per IN-list or VALUES length.
-      if (numbered.size > 1000) numbered.clear();
-      numbered.set(text, out);
+      if (prepared.size > 1000) prepared.clear();
+      prepared.set(text, query);
     }
-    return out;
+    return query as unknown as string;
   };
   return {
     async all<R>(trx: Transaction<Database>, text: string, params: readonly unknown[]) {
-      const result = await trx.executeQuery<R>(CompiledQuery.raw(toPostgres(text), [...params]));
+      const result = await trx.executeQuery<R>(CompiledQuery.raw(statement(text), [...params]));
       return result.rows as R[];
     },
     async run(trx: Transaction<Database>, text: string, params: readonly unknown[]) {
-      await trx.executeQuery(CompiledQuery.raw(toPostgres(text), [...params]));
+      await trx.executeQuery(CompiledQuery.raw(statement(text), [...params]));
     },
   };
 }
