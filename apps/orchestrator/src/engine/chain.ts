@@ -17,7 +17,7 @@ import {
  * input). The orchestrator still records every step: the result names the request the worker
  * published (`continuedAs`), and applying the result records that step as dispatched instead
  * of publishing it again. A result may overtake the result of the step before it; the engine
- * holds it until that step is recorded (Engine.onResult).
+ * holds it until that step is recorded (ResultsIntake.onResult, results-intake.ts).
  */
 
 interface NextStep {

@@ -6,7 +6,7 @@ import type { TaskRow, TransitionState } from './state';
 // sees the same state: the database. Admitting a step locks its queue's row, so two replicas
 // cannot both take the last slot, and counts the queue's running tasks rather than keeping a
 // counter that a crash could leave wrong. A step that is not admitted waits as `queued`; steps
-// of higher priority, then older ones, are admitted first (Engine.admitQueued).
+// of higher priority, then older ones, are admitted first (Sweeper.admitQueued, sweeper.ts).
 
 export type Verdict =
   | { readonly admitted: true }

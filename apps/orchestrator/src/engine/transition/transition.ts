@@ -31,8 +31,8 @@ import {
  * | `results.ts` | results, heartbeats, timeouts, retries with backoff, finishing tasks      |
  * | `admission.ts` | queue limits: in-flight cap, rate, priority order (queues.yaml)        |
  *
- * The transaction boundary stays in the engine (`Engine.transaction`): nothing here commits,
- * and nothing here talks to the broker (see effects.ts).
+ * The transaction boundary stays in the engine (`Engine.transact` in engine.ts): nothing here
+ * commits, and nothing here talks to the broker (see effects.ts).
  */
 export class Transition extends TransitionState {
   /** Inserts a run and starts its root steps; with an existing idempotency key, returns that run. */

@@ -1,0 +1,291 @@
+import type { Bus, QueueDefinition } from '@conveyor/bus';
+import type { StepResult } from '@conveyor/contracts';
+import type { Logger } from 'pino';
+import type { Dialect } from '../store/database';
+import type { EngineMetrics } from './metrics';
+import type { Transact } from './transact';
+import type { Applied, Ignored, Transition } from './transition';
+
+/**
+ * How long a result that overtook the result recording its step (a chain) is held, unacked,
+ * before it is dropped as unknown. Its predecessor's result normally follows within a
+ * millisecond; a worker that died between the two publishes has its request redelivered, and
+ * the step is then recorded under the new attempt's continuation, which makes this one stale.
+ */
+const EARLY_RESULT_WAIT_MS = 30_000;
+/** Recheck interval for a held result: another replica may record the step. */
+const EARLY_RESULT_POLL_MS = 50;
+/** Results delivered and not yet acked at once (AMQP prefetch of the results queue). */
+export const RESULTS_PREFETCH = 256;
+/**
+ * Default of EngineOptions.maxHeldEarlyResults, the most early results held at once. A held
+ * result keeps its prefetch slot, and the result it waits for is behind it in the queue: were
+ * every slot held, nothing could arrive to release them (seen as 64 runs stalled for 30 s in the
+ * benchmark's 64-run closed loop, prefetch 64). Beyond this many, an early result goes to the
+ * back of the queue instead (a confirmed copy, then the original is acked), so half the slots
+ * always keep results flowing.
+ */
+export const MAX_HELD_EARLY = RESULTS_PREFETCH / 2;
+
+/** Most results applied in one transaction (bounds its duration and the effects it holds). */
+const RESULT_BATCH_MAX = 256;
+
+interface PendingResult {
+  readonly result: StepResult;
+  readonly resolve: (outcome: Applied | Ignored) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Applies results of one run in order inside transaction `t`, under the run's lock. */
+async function applyEach(
+  t: Transition,
+  runId: string,
+  pending: readonly PendingResult[],
+): Promise<(Applied | Ignored)[]> {
+  const run = await t.lockRun(runId);
+  if (!run) return pending.map(() => ({ applied: false, reason: 'unknown-run' }));
+  const outcomes: (Applied | Ignored)[] = [];
+  for (const { result } of pending) outcomes.push(await t.applyResult(run, result));
+  // A chain's results often arrive together, the next step's first (chain.ts): once the one
+  // that records its step is applied, the early one applies in the same transaction.
+  const isEarly = (o: Applied | Ignored | undefined) =>
+    o?.applied === false && o.reason === 'early';
+  for (let progress = outcomes.some((o) => o.applied); progress;) {
+    progress = false;
+    for (const [i, { result }] of pending.entries()) {
+      if (!isEarly(outcomes[i])) continue;
+      outcomes[i] = await t.applyResult(run, result);
+      progress ||= outcomes[i]?.applied === true;
+    }
+  }
+  return outcomes;
+}
+
+export interface ResultsIntakeDeps {
+  readonly dialect: Dialect;
+  readonly bus: Bus;
+  readonly logger: Logger;
+  readonly metrics: EngineMetrics;
+  /** Where an early result beyond maxHeldEarly goes back to (the queue it came from). */
+  readonly resultsQueue: QueueDefinition<StepResult>;
+  readonly maxHeldEarly: number;
+  /** The engine's transaction boundary (engine.ts). */
+  readonly transact: Transact;
+}
+
+/**
+ * Receives workers' results: holds early ones (chain.ts) until their step is recorded, queues
+ * each run's results so that those arriving together share a transaction (on SQLite the results
+ * of every run share one: group commit), and applies them through the engine's transact.
+ */
+export class ResultsIntake {
+  /** Results waiting for their run's turn, by run id (see onResult). */
+  private readonly resultBatches = new Map<string, PendingResult[]>();
+  /** SQLite: results waiting for the next group commit, and whether one is under way. */
+  private readonly groupWaiting: PendingResult[] = [];
+  private groupBusy = false;
+  /** Held early results, woken when a transaction of their run commits here (see onResult). */
+  private readonly commitWaiters = new Map<string, Set<() => void>>();
+  /** Early results held unacked now (see MAX_HELD_EARLY). */
+  private heldEarly = 0;
+
+  constructor(private readonly deps: ResultsIntakeDeps) {}
+
+  /** See Engine.onResult. */
+  async onResult(result: StepResult, messageId?: string): Promise<'applied' | string> {
+    const giveUpAt = Date.now() + EARLY_RESULT_WAIT_MS;
+    let outcome = await this.queueResult(result);
+    if (
+      !outcome.applied &&
+      outcome.reason === 'early' &&
+      this.heldEarly >= this.deps.maxHeldEarly
+    ) {
+      // Durable before the original is acked: the copy is confirmed by the broker first.
+      await this.deps.bus.publish(this.deps.resultsQueue, result, {
+        messageId: messageId ?? `${result.taskId}:${result.attempt}`,
+        correlationId: result.runId,
+      });
+      this.deps.metrics.ignoredResults.inc({ reason: 'early-requeued' });
+      return 'early-requeued';
+    }
+    // Overtook the result that records its step (chain.ts): held, unacked, until that is applied.
+    const held = !outcome.applied && outcome.reason === 'early';
+    if (held) this.heldEarly++;
+    try {
+      while (!outcome.applied && outcome.reason === 'early' && Date.now() < giveUpAt) {
+        // Listening before retrying, so a commit between the retry and the wait is not missed.
+        const committed = this.nextCommit(result.runId, EARLY_RESULT_POLL_MS);
+        outcome = await this.queueResult(result);
+        if (!outcome.applied && outcome.reason === 'early') await committed;
+      }
+    } finally {
+      if (held) this.heldEarly--;
+    }
+    if (!outcome.applied && outcome.reason === 'early') {
+      this.deps.logger.warn(
+        { runId: result.runId, step: result.step, taskId: result.taskId },
+        `dropped a result whose step was not recorded within ${EARLY_RESULT_WAIT_MS} ms (a chain continued by an attempt whose result was not accepted)`,
+      );
+    }
+    if (!outcome.applied) {
+      this.deps.metrics.ignoredResults.inc({ reason: outcome.reason });
+      this.deps.logger.debug(
+        { taskId: result.taskId, attempt: result.attempt, reason: outcome.reason },
+        'ignored a step result',
+      );
+      return outcome.reason;
+    }
+    return 'applied';
+  }
+
+  /** Wakes the early results of the run held here: a transaction of the run has committed. */
+  wakeCommitWaiters(runId: string): void {
+    const set = this.commitWaiters.get(runId);
+    if (set) for (const wake of [...set]) wake();
+  }
+
+  private queueResult(result: StepResult): Promise<Applied | Ignored> {
+    if (this.deps.dialect === 'sqlite') return this.queueForGroupCommit(result);
+    return new Promise<Applied | Ignored>((resolve, reject) => {
+      const waiting = this.resultBatches.get(result.runId);
+      if (waiting) waiting.push({ result, resolve, reject });
+      else {
+        this.resultBatches.set(result.runId, [{ result, resolve, reject }]);
+        this.applyResultBatch(result.runId);
+      }
+    });
+  }
+
+  /**
+   * SQLite: results of every run share a transaction (group commit). SQLite has one writer, so
+   * one result transaction runs at a time and whatever arrives meanwhile makes the next one: a
+   * commit costs more CPU than the statements of a step, and under load it is then paid once per
+   * batch rather than once per step. (PostgreSQL keeps one transaction per run, many at once:
+   * there each statement is a round trip, and a transaction holding many runs would run theirs
+   * one after another where separate transactions run them in parallel.)
+   */
+  private queueForGroupCommit(result: StepResult): Promise<Applied | Ignored> {
+    return new Promise<Applied | Ignored>((resolve, reject) => {
+      this.groupWaiting.push({ result, resolve, reject });
+      if (this.groupBusy) return;
+      this.groupBusy = true;
+      // After every delivery of the same socket read has queued its result: they share it.
+      queueMicrotask(() => this.commitGroup());
+    });
+  }
+
+  private commitGroup(): void {
+    const taken = this.groupWaiting.splice(0, RESULT_BATCH_MAX);
+    if (taken.length === 0) {
+      this.groupBusy = false;
+      return;
+    }
+    const batch = new Map<string, PendingResult[]>();
+    for (const p of taken) {
+      const group = batch.get(p.result.runId);
+      if (group) group.push(p);
+      else batch.set(p.result.runId, [p]);
+    }
+    let freed = false;
+    // The next batch starts once this one has committed, not after its effects' confirms.
+    const next = () => {
+      if (freed) return;
+      freed = true;
+      this.commitGroup();
+    };
+    void this.applyGroup(batch, next).finally(next);
+  }
+
+  private async applyGroup(
+    batch: Map<string, PendingResult[]>,
+    onCommitted: () => void,
+  ): Promise<void> {
+    let outcomes: Map<string, (Applied | Ignored)[]>;
+    try {
+      outcomes = await this.deps.transact(
+        'result',
+        async (t) => {
+          const byRun = new Map<string, (Applied | Ignored)[]>();
+          for (const [runId, pending] of batch)
+            byRun.set(runId, await applyEach(t, runId, pending));
+          return byRun;
+        },
+        undefined,
+        onCommitted,
+      );
+    } catch (error) {
+      onCommitted();
+      const failed = [...batch].flatMap(([runId, pending]) => pending.map((p) => ({ runId, p })));
+      if (failed.length === 1) failed[0]?.p.reject(error);
+      // One bad result must not take the others down with it: each goes alone (and only the
+      // culprit's delivery is retried or dead-lettered by the bus).
+      else for (const { runId, p } of failed) this.applyAlone(runId, p);
+      return;
+    }
+    for (const [runId, pending] of batch) {
+      const results = outcomes.get(runId) ?? [];
+      pending.forEach((p, i) => p.resolve(results[i] as Applied | Ignored));
+      if (results.some((o) => o.applied)) this.wakeCommitWaiters(runId);
+    }
+  }
+
+  /** Resolves after the next transaction of the run commits in this process, or after `ms`. */
+  private nextCommit(runId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const set = this.commitWaiters.get(runId) ?? new Set();
+      const wake = () => {
+        clearTimeout(timer);
+        set.delete(wake);
+        if (set.size === 0 && this.commitWaiters.get(runId) === set)
+          this.commitWaiters.delete(runId);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      set.add(wake);
+      this.commitWaiters.set(runId, set);
+    });
+  }
+
+  /** Takes the run's turn and applies every result waiting for it then (up to a cap). */
+  private applyResultBatch(runId: string): void {
+    let batch: PendingResult[] | undefined;
+    this.deps
+      .transact(
+        'result',
+        (t) => {
+          // Taken once, when the run's turn comes; a retried transaction re-applies the same batch.
+          if (!batch) {
+            const waiting = this.resultBatches.get(runId) ?? [];
+            batch = waiting.splice(0, RESULT_BATCH_MAX);
+            if (waiting.length === 0) this.resultBatches.delete(runId);
+            // More than one transaction's worth waited: the rest take the next turn.
+            else this.applyResultBatch(runId);
+          }
+          return applyEach(t, runId, batch);
+        },
+        runId,
+      )
+      .then(
+        (outcomes) => {
+          batch?.forEach((p, i) => p.resolve(outcomes[i] as Applied | Ignored));
+          if (outcomes.some((o) => o.applied)) this.wakeCommitWaiters(runId);
+        },
+        (error: unknown) => {
+          const failed = batch ?? [];
+          if (failed.length === 1) failed[0]?.reject(error);
+          // One bad result must not take the others down with it: each goes alone (and only the
+          // culprit's delivery is retried or dead-lettered by the bus).
+          else for (const p of failed) this.applyAlone(runId, p);
+        },
+      );
+  }
+
+  private applyAlone(runId: string, pending: PendingResult): void {
+    this.deps
+      .transact('result', (t) => applyEach(t, runId, [pending]), runId)
+      .then(([outcome]) => {
+        pending.resolve(outcome as Applied | Ignored);
+        if (outcome?.applied) this.wakeCommitWaiters(runId);
+      }, pending.reject);
+  }
+}
