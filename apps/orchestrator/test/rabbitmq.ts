@@ -38,6 +38,14 @@ export async function closeOwnConnections(namePrefix: string): Promise<number> {
   return pids.length;
 }
 
+/** Names of the broker's queues that start with `prefix` (what a test left behind). */
+export async function queuesUnder(prefix: string): Promise<string[]> {
+  return (await rabbitmqctl('list_queues', '-q', '--no-table-headers', 'name'))
+    .split('\n')
+    .map((s) => s.trim())
+    .filter((s) => s.startsWith(prefix));
+}
+
 export async function deleteTopology(prefix: string): Promise<void> {
   const queues = (await rabbitmqctl('list_queues', '-q', '--no-table-headers', 'name'))
     .split('\n')
@@ -74,7 +82,7 @@ export async function publishRaw(prefix: string, queue: string, body: Buffer): P
 /**
  * A test file's systems on the real broker: `name` gives queue names under the file's prefix,
  * `startOnBroker` is startSystem on RabbitMQ with the orchestrator's own queues named that way
- * too, and `cleanup` (for afterAll) deletes everything under the prefix.
+ * too, and `cleanup` (for afterAll) deletes everything under `prefix`.
  */
 export function onBroker(file: string) {
   const prefix = runPrefix(file);
@@ -90,5 +98,5 @@ export function onBroker(file: string) {
         ...options.config,
       },
     });
-  return { name, startOnBroker, cleanup: () => deleteTopology(prefix) };
+  return { prefix, name, startOnBroker, cleanup: () => deleteTopology(prefix) };
 }

@@ -357,9 +357,9 @@ export class Engine {
   /**
    * Every run event seen by this replica (from all replicas), for SSE streams. Resolves once the
    * events are flowing, so a snapshot read afterwards misses nothing. The subscription to every
-   * event exists only while someone listens (and a while after: completions.ts): otherwise each step's
-   * events would travel back through the broker into this process for nobody, on the hot path's
-   * CPU.
+   * event exists only while someone listens (and a while after: completions.ts): otherwise each
+   * step's events would travel back through the broker into this process for nobody, on the hot
+   * path's CPU.
    */
   onEvent(listener: (event: RunEvent) => void): Promise<() => void> {
     return this.completions.onEvent(listener);
