@@ -1,8 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { baselineCommand } from './commands/baseline-command';
-import { ensembleCommand } from './commands/ensemble-command';
+import { ensembleCommand, type EnsembleCommandOptions } from './commands/ensemble-command';
 import { EVAL_SPLITS, evalCommand, type EvalSplit } from './commands/eval-command';
-import { COMBINE_RULES, type CombineRule } from './model/ensemble-manifest';
+import { COMBINE_RULES } from './model/ensemble-manifest';
 import { trainCommand } from './commands/train-command';
 import { CheckpointStore } from './train/checkpoint-store';
 import { winkEmbeddingsFile } from './train/word-vectors';
@@ -443,18 +443,9 @@ program
       .default('log-linear'),
   )
   .option('--grid-step <x>', 'step of the baseline-weight grid over [0, 1]', number, 0.05)
-  .action(
-    async (opts: {
-      t5: string;
-      baseline: string;
-      out: string;
-      data: string;
-      combine: CombineRule;
-      gridStep: number;
-    }) => {
-      await ensembleCommand(opts);
-    },
-  );
+  .action(async (opts: Omit<EnsembleCommandOptions, 'log' | 'loadMember'>) => {
+    await ensembleCommand(opts);
+  });
 
 program
   .command('predict')

@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import request from 'supertest';
 import { BaselineClassifier } from '../src/baseline/baseline-model';
 import { configFrom } from '../src/config';
@@ -15,26 +13,9 @@ import { fitBaselineWeight, weightGrid } from '../src/model/ensemble-fit';
 import { combineProbabilities } from '../src/model/ensemble-manifest';
 import { loadClassifier } from '../src/model/load-classifier';
 import type { Prediction, QualityClassifier } from '../src/model/prediction';
-import { SHIPPED_MODEL_DIR, WORKSPACE_ROOT } from '../src/paths';
+import { SHIPPED_MODEL_DIR } from '../src/paths';
 import { runTraining } from '../src/train/train-run';
-import { fixture, tempDir } from './helpers';
-
-const run = promisify(execFile);
-
-/** The CLI as a user runs it, in a child process. */
-async function cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(
-      'npx',
-      ['tsx', '--tsconfig', 'apps/classifier/tsconfig.json', 'apps/classifier/src/cli.ts', ...args],
-      { cwd: WORKSPACE_ROOT, timeout: 120_000 },
-    );
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+import { cli, fixture, tempDir } from './helpers';
 
 /** A real model that also records every text it is asked about. */
 class RecordingClassifier implements QualityClassifier {

@@ -1,12 +1,32 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { BaselineClassifier } from '../src/baseline/baseline-model';
 import { readDataset } from '../src/data/read-dataset';
 import type { Label } from '../src/labels';
 import type { Prediction, QualityClassifier } from '../src/model/prediction';
+import { WORKSPACE_ROOT } from '../src/paths';
 
 export const fixture = (name: string) => path.join(__dirname, 'fixtures', name);
+/** The CLI as a user runs it, in a child process. */
+export async function cli(
+  ...args: string[]
+): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(
+      'npx',
+      ['tsx', '--tsconfig', 'apps/classifier/tsconfig.json', 'apps/classifier/src/cli.ts', ...args],
+      { cwd: WORKSPACE_ROOT, timeout: 120_000 },
+    );
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const e = error as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
 export const tempDir = (prefix: string) =>
   mkdtempSync(path.join(tmpdir(), `classifier-${prefix}-`));
 

@@ -1,32 +1,13 @@
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { runTraining, type TrainEvents, type TrainResult } from '../src/train/train-run';
-import { WORKSPACE_ROOT } from '../src/paths';
-import { fixture, tempDir } from './helpers';
+import { cli, fixture, tempDir } from './helpers';
 
-const run = promisify(execFile);
 const quiet: TrainEvents = { log: () => undefined, progress: () => undefined };
 
 function finished(result: TrainResult): Extract<TrainResult, { status: 'finished' }> {
   if (result.status !== 'finished') throw new Error(`training stopped at step ${result.steps}`);
   return result;
-}
-
-/** The CLI as a user runs it, in a child process. */
-async function cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(
-      'npx',
-      ['tsx', '--tsconfig', 'apps/classifier/tsconfig.json', 'apps/classifier/src/cli.ts', ...args],
-      { cwd: WORKSPACE_ROOT, timeout: 120_000 },
-    );
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
 }
 
 // A tiny T5 trained in the test: 24 rows, a 1-layer d=16 model, 2 fine-tuning steps. It cannot
