@@ -234,7 +234,11 @@ describe('programmatic shutdown', () => {
     const { obs, url } = svc;
     const order: string[] = [];
     const { app } = svc;
+    // Shutdown starts once the server holds the request, not after a guessed delay.
+    let slowArrived!: () => void;
+    const slowInFlight = new Promise<void>((resolve) => (slowArrived = resolve));
     app.get('/slow', async (_req, res) => {
+      slowArrived();
       await new Promise((r) => setTimeout(r, 400));
       res.json({ done: true });
     });
@@ -262,7 +266,7 @@ describe('programmatic shutdown', () => {
       );
     expect((await get('/healthz')).status).toBe(200); // opens a keep-alive socket
     const slow = get('/slow');
-    await new Promise((r) => setTimeout(r, 100));
+    await slowInFlight;
     const done = obs.shutdown('test');
     expect(obs.lifecycle.phase).toBe('shutting-down');
     await new Promise((r) => setTimeout(r, 20));
@@ -277,7 +281,7 @@ describe('programmatic shutdown', () => {
   });
 
   it('answers 503 on /healthz and /readyz once shutdown has started', async () => {
-    svc = await startService({ shutdownDelayMs: 300 });
+    svc = await startService({ shutdownDelayMs: 1500 }); // room for two probes on a loaded machine
     const agentReq = request.agent(svc.url);
     await agentReq.get('/readyz').expect(200);
     void svc.obs.shutdown('test');
@@ -311,14 +315,16 @@ describe('programmatic shutdown', () => {
   it('cuts requests off at the drain deadline and says so', async () => {
     svc = await startService({ drainTimeoutMs: 150 });
     const { app } = svc;
-    app.get('/forever', () => undefined);
+    let arrived!: () => void;
+    const inFlight = new Promise<void>((resolve) => (arrived = resolve));
+    app.get('/forever', () => arrived());
     const pending = request(svc.url)
       .get('/forever')
       .then(
         () => 'answered',
         (e: Error) => e.message,
       );
-    await new Promise((r) => setTimeout(r, 50));
+    await inFlight;
     expect(await svc.obs.shutdown()).toEqual({ clean: false });
     expect(await pending).toMatch(/socket hang up|ECONNRESET/);
     expect(svc.logs.lines).toContainEqual(

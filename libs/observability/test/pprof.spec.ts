@@ -21,12 +21,16 @@ async function eventually(predicate: () => Promise<boolean>, what: string): Prom
   }
 }
 
+const profilerActive = async (url: string) =>
+  (await metricLine(url, 'conveyor_pprof_active{'))?.endsWith(' 1') === true;
+
+async function profilerStopped(url: string): Promise<void> {
+  await eventually(async () => !(await profilerActive(url)), 'the profile stopped');
+}
+
 /** Spinning before the profiler started would leave the profile without the spin. */
 async function profilerRunning(url: string): Promise<void> {
-  await eventually(
-    async () => (await metricLine(url, 'conveyor_pprof_active{'))?.endsWith(' 1') === true,
-    'the profile started',
-  );
+  await eventually(() => profilerActive(url), 'the profile started');
 }
 
 describe('/debug/pprof', () => {
@@ -38,7 +42,7 @@ describe('/debug/pprof', () => {
 
   it('GET /debug/pprof/profile is a gzipped pprof CPU profile holding the code that ran', async () => {
     svc = await startProfiledService();
-    const pending = fetchBuffer(`${svc.url}/debug/pprof/profile?seconds=2`);
+    const pending = fetchBuffer(`${svc.url}/debug/pprof/profile?seconds=4`);
     await profilerRunning(svc.url);
     await spinInSlices(10, 100);
     const res = await pending;
@@ -71,7 +75,7 @@ describe('/debug/pprof', () => {
 
   it('GET /debug/pprof/wall is a wall-time profile of the busy main thread (Node only)', async () => {
     svc = await startProfiledService();
-    const pending = fetchBuffer(`${svc.url}/debug/pprof/wall?seconds=2`);
+    const pending = fetchBuffer(`${svc.url}/debug/pprof/wall?seconds=4`);
     await profilerRunning(svc.url);
     await spinInSlices(5, 100);
     const res = await pending;
@@ -83,20 +87,23 @@ describe('/debug/pprof', () => {
 
   it('answers 429 to a second profile while one is running, then serves again', async () => {
     svc = await startProfiledService();
-    const first = fetchBuffer(`${svc.url}/debug/pprof/profile?seconds=2`);
-    await eventually(
-      async () => (await metricLine(svc.url, 'conveyor_pprof_active{'))?.endsWith(' 1') === true,
-      'the first profile started',
-    );
+    // A long profile ended by its client, so a slow machine cannot finish it mid-check.
+    const aborter = new AbortController();
+    const first = fetch(`${svc.url}/debug/pprof/profile?seconds=60`, {
+      signal: aborter.signal,
+    }).catch((error: unknown) => error);
+    await profilerRunning(svc.url);
     for (const path of ['profile?seconds=1', 'wall?seconds=1', 'heap']) {
       const busy = await fetch(`${svc.url}/debug/pprof/${path}`);
       expect(busy.status).toBe(429);
       expect(Number(busy.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(await busy.text()).toMatch(
-        /a 2 s CPU profile started \d+ s ago is still running: only one profile runs at a time in a process\. Retry in about \d+ s\./,
+        /a 60 s CPU profile started \d+ s ago is still running: only one profile runs at a time in a process\. Retry in about \d+ s\./,
       );
     }
-    expect((await first).status).toBe(200);
+    aborter.abort();
+    await first;
+    await profilerStopped(svc.url);
     expect((await fetchBuffer(`${svc.url}/debug/pprof/heap`)).status).toBe(200);
     const metrics = await (await fetch(`${svc.url}/metrics`)).text();
     expect(metrics).toMatch(
@@ -111,13 +118,16 @@ describe('/debug/pprof', () => {
     svc = await startProfiledService();
     const other = await startProfiledService();
     try {
-      const first = fetchBuffer(`${svc.url}/debug/pprof/wall?seconds=1`);
-      await eventually(
-        async () => (await metricLine(svc.url, 'conveyor_pprof_active{'))?.endsWith(' 1') === true,
-        'the first profile started',
-      );
+      const aborter = new AbortController();
+      const first = fetch(`${svc.url}/debug/pprof/wall?seconds=60`, {
+        signal: aborter.signal,
+      }).catch((error: unknown) => error);
+      await profilerRunning(svc.url);
       expect((await fetch(`${other.url}/debug/pprof/heap`)).status).toBe(429);
-      expect((await first).status).toBe(200);
+      aborter.abort();
+      await first;
+      await profilerStopped(svc.url);
+      expect((await fetchBuffer(`${other.url}/debug/pprof/heap`)).status).toBe(200);
     } finally {
       await other.obs.shutdown('test over');
     }
@@ -160,10 +170,7 @@ describe('/debug/pprof', () => {
     const pending = fetch(`${svc.url}/debug/pprof/profile?seconds=120`, {
       signal: aborter.signal,
     }).catch((error: unknown) => error);
-    await eventually(
-      async () => (await metricLine(svc.url, 'conveyor_pprof_active{'))?.endsWith(' 1') === true,
-      'the profile started',
-    );
+    await profilerRunning(svc.url);
     aborter.abort();
     await pending;
     await eventually(
@@ -185,10 +192,7 @@ describe('/debug/pprof', () => {
   it('stops a running profile on shutdown instead of holding the drain for its full length', async () => {
     svc = await startProfiledService({ drainTimeoutMs: 30_000 });
     const pending = fetchBuffer(`${svc.url}/debug/pprof/profile?seconds=120`);
-    await eventually(
-      async () => (await metricLine(svc.url, 'conveyor_pprof_active{'))?.endsWith(' 1') === true,
-      'the profile started',
-    );
+    await profilerRunning(svc.url);
     const outcome = await svc.obs.shutdown('test shutdown');
     const res = await pending;
     expect(res.status).toBe(503);
