@@ -45,6 +45,17 @@ function createTargetSource(
   );
 }
 
+/**
+ * Where an operator reads /debug/vars: the admin port when there is one (the public port then
+ * answers 404 for it), by number only: /readyz is public and names no addresses.
+ */
+function whereVarsAre(config: SvcProxyConfig, obs: Observability): string {
+  if (!config.admin) return '/debug/vars';
+  const bound = obs.adminServer?.address();
+  const port = bound && typeof bound === 'object' ? bound.port : config.admin.port;
+  return `/debug/vars on the admin port, ${port}`;
+}
+
 export async function start(config: SvcProxyConfig, options: StartOptions = {}): Promise<SvcProxy> {
   const logger = options.logger ?? createLogger('svc-proxy');
   // Before observability installs signal handlers: a bad static file must not leave them behind.
@@ -70,11 +81,12 @@ export async function start(config: SvcProxyConfig, options: StartOptions = {}):
     config.discovery.kind === 'static' ? 'static-endpoints' : 'kubernetes-informers',
     async () => {
       // /readyz is unauthenticated: it says what is not ready, never why (API server errors
-      // name service accounts and addresses); the details are in /debug/vars behind sign-in.
-      if (!directory.synced)
-        throw new Error('discovery has not completed a list yet (details: /debug/vars)');
+      // name service accounts and addresses); the details are in /debug/vars, which is behind
+      // sign-in on this port, or on the admin listener only when ADMIN_PORT is set.
+      const details = `details: ${whereVarsAre(config, obs)}`;
+      if (!directory.synced) throw new Error(`discovery has not completed a list yet (${details})`);
       if (!directory.healthy)
-        throw new Error('discovery is failing, targets may be stale (details: /debug/vars)');
+        throw new Error(`discovery is failing, targets may be stale (${details})`);
     },
   );
   obs.setVar('informers', () => directory.status());

@@ -141,7 +141,7 @@ describe('nothing a signed-in operator sends can crash the proxy', () => {
       expect(h.auditLines().find((l) => l['outcome'] === 'proxy-error')).toMatchObject({
         status: 502,
         email: 'alice@example.com',
-        pod: 'cart-0',
+        target: { namespace: 'shop', service: 'cart', pod: 'cart-0' },
         reason: 'internal: injected failure in the proxy path',
       });
       const next = await alice.request(`${h.url}/proxy/shop/cart/cart-0/debug/vars`);

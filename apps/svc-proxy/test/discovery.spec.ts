@@ -2,6 +2,7 @@ import { createLogger } from '@conveyor/observability';
 import { Directory } from '../src/discovery/directory';
 import { endpointSlice, FakeKubeApi, service } from './support/fake-kube-api';
 import type { LogLine } from './support/harness';
+import { duplicateKeys } from './support/json-keys';
 
 jest.setTimeout(30_000);
 
@@ -10,6 +11,7 @@ describe('discovery with client-node informers', () => {
   let kube: FakeKubeApi;
   let directory: Directory;
   let logs: LogLine[];
+  let rawLogs: string[];
 
   const waitFor = async (condition: () => boolean, what: string, timeoutMs = 15_000) => {
     const deadline = Date.now() + timeoutMs;
@@ -26,9 +28,15 @@ describe('discovery with client-node informers', () => {
 
   async function startDirectory(namespaces: string[] = [], kubeConfig = kube.kubeConfig()) {
     logs = [];
+    rawLogs = [];
     const logger = createLogger('svc-proxy-test', {
       level: 'debug',
-      destination: { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) },
+      destination: {
+        write: (line: string) => {
+          rawLogs.push(line);
+          logs.push(JSON.parse(line) as LogLine);
+        },
+      },
     });
     directory = new Directory(
       kubeConfig,
@@ -94,8 +102,34 @@ describe('discovery with client-node informers', () => {
       'endpointslices',
       endpointSlice('shop', 'cart', [{ pod: 'cart-0', ip: '10.1.0.1' }]),
     );
-    await new Promise((r) => setTimeout(r, 100));
-    expect(pods()).toEqual([]); // annotation removed: no longer reachable
+    // A marker applied after them: once it is listed, both watches have delivered the events
+    // before it (each watch stream is ordered), so the cart's absence is a result, not a race.
+    // (Sleeping and asserting could only pass: the list was already empty before.)
+    kube.apply('services', service('ops', 'marker', { annotation: '8080' }));
+    kube.apply(
+      'endpointslices',
+      endpointSlice('ops', 'marker', [{ pod: 'marker-0', ip: '10.1.0.7' }]),
+    );
+    await waitFor(() => pods().length > 0, 'the marker');
+    expect(pods()).toEqual(['ops/marker/marker-0@10.1.0.7:8080']); // cart: annotation removed
+  });
+
+  it('logs an annotation it cannot use, naming the service without a second `service` key', async () => {
+    await startDirectory();
+    await waitFor(() => directory.synced && pods().length === 1, 'initial list');
+    kube.apply('services', service('ops', 'agent', { annotation: 'not a port' }));
+    const problem = () => rawLogs.filter((l) => l.includes('annotated service cannot be proxied'));
+    await waitFor(() => problem().length > 0, 'the problem logged');
+    const raw = problem()[0] ?? '';
+    expect(duplicateKeys(raw)).toEqual([]);
+    expect(JSON.parse(raw)).toMatchObject({
+      service: 'svc-proxy-test',
+      target: { namespace: 'ops', service: 'agent' },
+      problem: expect.stringContaining('neither a port number nor a port name'),
+    });
+    expect(directory.currentProblems()).toEqual([
+      { namespace: 'ops', service: 'agent', problem: expect.any(String) },
+    ]);
   });
 
   it('re-watches from its resourceVersion when the server closes a watch', async () => {

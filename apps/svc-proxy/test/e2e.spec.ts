@@ -5,6 +5,7 @@ import { Browser } from './support/browser';
 import { endpointSlice } from './support/fake-kube-api';
 import { POD_SANDBOX_CSP } from '../src/proxy/proxy';
 import { Harness } from './support/harness';
+import { duplicateKeys } from './support/json-keys';
 
 jest.setTimeout(30_000);
 
@@ -331,19 +332,34 @@ describe('svc-proxy end to end', () => {
         () => h.auditLines().some((l) => l['path'] === '/proxy/shop/cart/cart-1/metrics'),
         'audit line',
       );
-      const line = h.auditLines().find((l) => l['path'] === '/proxy/shop/cart/cart-1/metrics');
+      const raw = h.rawLogs.find((l) => l.includes('"path":"/proxy/shop/cart/cart-1/metrics"'));
+      // Parsed by hand first: JSON.parse would keep only the last of two `service` keys.
+      expect(duplicateKeys(raw ?? '')).toEqual([]);
+      const line = JSON.parse(raw ?? '') as Record<string, unknown>;
       expect(line).toMatchObject({
         audit: true,
+        service: 'svc-proxy',
         email: 'alice@example.com',
-        namespace: 'shop',
-        service: 'cart',
-        pod: 'cart-1',
+        target: { namespace: 'shop', service: 'cart', pod: 'cart-1' },
         upstream: `127.0.0.3:${h.pods['cart-1'].port}`,
         method: 'GET',
         status: 200,
         outcome: 'proxied',
       });
       expect(typeof line?.['sid']).toBe('string');
+    });
+
+    it('names the pod asked for in the audit line of a refused request', async () => {
+      const path = '/proxy/shop/cart/cart-9/debug/vars';
+      expect((await browser.request(`${h.url}${path}`)).status).toBe(404);
+      const audited = () => h.auditLines().find((l) => l['path'] === path);
+      await h.waitFor(() => audited() !== undefined, 'audit line');
+      expect(audited()).toMatchObject({
+        service: 'svc-proxy',
+        target: { namespace: 'shop', service: 'cart', pod: 'cart-9' },
+        status: 404,
+        outcome: 'refused',
+      });
     });
 
     it('answers 502 with the pod named when it cannot be reached', async () => {

@@ -14,8 +14,16 @@ describe('timeouts and shutdown', () => {
     );
     expect(res.status).toBe(504);
     expect(await res.text()).toContain('shop/cart/cart-0 (127.0.0.2:');
-    const line = h.auditLines().find((l) => String(l['path']).includes('profile?seconds=5'));
-    expect(line).toMatchObject({ status: 504, outcome: 'upstream-error', pod: 'cart-0' });
+    // The audit line is written when the proxy's side of the response closes, which need not
+    // come before the client has read the body.
+    const audited = () =>
+      h.auditLines().find((l) => String(l['path']).includes('profile?seconds=5'));
+    await h.waitFor(() => audited() !== undefined, 'audit line');
+    expect(audited()).toMatchObject({
+      status: 504,
+      outcome: 'upstream-error',
+      target: { namespace: 'shop', service: 'cart', pod: 'cart-0' },
+    });
   });
 
   it('audits requests the operator abandons before the pod answers', async () => {
@@ -45,7 +53,7 @@ describe('timeouts and shutdown', () => {
         .find((l) => String(l['path']).includes('cart-1/debug/pprof/profile?seconds=3')),
     ).toMatchObject({
       outcome: 'client-aborted',
-      pod: 'cart-1',
+      target: { namespace: 'shop', service: 'cart', pod: 'cart-1' },
       email: 'alice@example.com',
     });
   });

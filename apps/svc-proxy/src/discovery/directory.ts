@@ -174,7 +174,12 @@ export class Directory implements TargetSource {
           (q) => q.namespace === p.namespace && q.service === p.service && q.problem === p.problem,
         ),
     );
-    for (const p of newProblems) this.logger.warn(p, 'annotated service cannot be proxied');
+    // `target`, not the problem's flat `service`: the logger's own `service` key is on every line.
+    for (const p of newProblems)
+      this.logger.warn(
+        { target: { namespace: p.namespace, service: p.service }, problem: p.problem },
+        'annotated service cannot be proxied',
+      );
     this.problems = problems;
     if (JSON.stringify(before) !== JSON.stringify(targets)) {
       this.logger.info({ targets: targets.length }, 'targets changed');

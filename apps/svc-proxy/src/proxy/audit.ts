@@ -1,5 +1,11 @@
 import type { Logger } from 'pino';
 
+export interface AuditTarget {
+  readonly namespace: string;
+  readonly service: string;
+  readonly pod: string;
+}
+
 /** One line per proxied (or refused) request: who, which pod, which path, what happened. */
 export interface AuditRecord {
   readonly email: string;
@@ -7,9 +13,12 @@ export interface AuditRecord {
   readonly method: string;
   /** The path as requested from the proxy (under /proxy/). */
   readonly path: string;
-  readonly namespace?: string;
-  readonly service?: string;
-  readonly pod?: string;
+  /**
+   * The pod asked for, when the path named one. Nested, not flat: every line already carries
+   * the logger's own `service` ("svc-proxy"), and a second `service` key in the same JSON object
+   * is dropped or rejected by log pipelines.
+   */
+  readonly target?: AuditTarget;
   /** ip:port actually connected to; absent when the request was refused before connecting. */
   readonly upstream?: string;
   readonly status: number;

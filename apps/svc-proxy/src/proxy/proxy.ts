@@ -10,7 +10,7 @@ import type { TargetSource } from '../discovery/source';
 import type { Target } from '../discovery/targets';
 import { isExpensiveProfile, startedElsewhere } from '../web/fetch-site';
 import { crossSiteProfilePage } from '../web/pages';
-import { auditLogger, type AuditRecord } from './audit';
+import { auditLogger, type AuditRecord, type AuditTarget } from './audit';
 import { upstreamHeaders } from './headers';
 import { plainError, Relay, type Exchange, type RelayDeps } from './relay';
 import { downstreamHeaders, type ResponsePolicy } from './response-headers';
@@ -21,6 +21,12 @@ export { POD_SANDBOX_CSP } from './response-headers';
 
 const hostFor = (t: Target): string =>
   t.ip.includes(':') ? `[${t.ip}]:${t.port}` : `${t.ip}:${t.port}`;
+
+const auditTarget = (t: Target): AuditTarget => ({
+  namespace: t.namespace,
+  service: t.service,
+  pod: t.pod,
+});
 
 const errorMessage = (error: unknown): string =>
   error instanceof Error ? error.message : String(error);
@@ -58,9 +64,7 @@ type Resolved =
       readonly kind: 'refused';
       readonly status: number;
       readonly reason: string;
-      readonly namespace?: string;
-      readonly service?: string;
-      readonly pod?: string;
+      readonly target?: AuditTarget;
     };
 
 export function createPodProxy(deps: {
@@ -129,9 +133,7 @@ export function createPodProxy(deps: {
         kind: 'refused',
         status: 404,
         reason: `no ready pod ${route.pod} behind annotated service ${route.namespace}/${route.service}`,
-        namespace: route.namespace,
-        service: route.service,
-        pod: route.pod,
+        target: { namespace: route.namespace, service: route.service, pod: route.pod },
       };
     }
     return { kind: 'ok', target, prefix: route.prefix, upstreamPath: route.upstreamPath };
@@ -182,9 +184,7 @@ export function createPodProxy(deps: {
     sid: e.user.sid,
     method: e.method,
     path: e.path,
-    namespace: e.target.namespace,
-    service: e.target.service,
-    pod: e.target.pod,
+    target: auditTarget(e.target),
     upstream: e.policy.upstreamHost,
     status,
     outcome: e.failure ? e.failure.outcome : outcome,
@@ -290,9 +290,7 @@ export function createPodProxy(deps: {
         sid: user.sid,
         method,
         path,
-        ...(resolved.namespace
-          ? { namespace: resolved.namespace, service: resolved.service, pod: resolved.pod }
-          : {}),
+        ...(resolved.target ? { target: resolved.target } : {}),
         status: resolved.status,
         outcome: 'refused',
         durationMs: 0,
@@ -308,9 +306,7 @@ export function createPodProxy(deps: {
         sid: user.sid,
         method,
         path,
-        namespace: resolved.target.namespace,
-        service: resolved.target.service,
-        pod: resolved.target.pod,
+        target: auditTarget(resolved.target),
         status: 403,
         outcome: 'refused',
         durationMs: 0,

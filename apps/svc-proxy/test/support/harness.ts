@@ -4,6 +4,7 @@ import { parseConfig, start, type SvcProxy, type SvcProxyConfig } from '../../sr
 import { Browser, type Hop } from './browser';
 import { endpointSlice, FakeKubeApi, service } from './fake-kube-api';
 import { FakePod } from './fake-pods';
+import { duplicateKeys } from './json-keys';
 import { MockProvider, type MockUser } from './oauth';
 
 export { freePort };
@@ -35,6 +36,8 @@ export class Harness {
     'agent-0': new FakePod('127.0.0.5', 'agent-0'),
   } as const;
   readonly logs: LogLine[] = [];
+  /** The lines as written: `logs` went through JSON.parse, which hides repeated keys. */
+  readonly rawLogs: string[] = [];
   proxy!: SvcProxy;
   config!: SvcProxyConfig;
   agentPort = 0;
@@ -122,7 +125,12 @@ export class Harness {
     this.config = { ...this.config, ...overrides };
     const logger = createLogger('svc-proxy', {
       level: 'debug',
-      destination: { write: (line: string) => void this.logs.push(JSON.parse(line) as LogLine) },
+      destination: {
+        write: (line: string) => {
+          this.rawLogs.push(line);
+          this.logs.push(JSON.parse(line) as LogLine);
+        },
+      },
     });
     this.proxy = await start(this.config, {
       logger,
@@ -191,10 +199,23 @@ export class Harness {
     return Object.values(this.pods).reduce((n, p) => n + p.seen.length, 0);
   }
 
+  /** Every line, of any kind, that carries a key twice (the key paths and the line). */
+  linesWithDuplicateKeys(): { keys: string[]; line: string }[] {
+    return this.rawLogs
+      .map((line) => ({ keys: duplicateKeys(line), line }))
+      .filter((l) => l.keys.length > 0);
+  }
+
+  /** Stops everything, then fails the suite if any log line of its run carried a key twice. */
   async stop(): Promise<void> {
     await this.proxy?.shutdown();
     await Promise.all(Object.values(this.pods).map((p) => p.stop()));
     await this.provider.stop();
     await this.kube.stop();
+    const repeated = this.linesWithDuplicateKeys();
+    if (repeated.length > 0)
+      throw new Error(
+        `${repeated.length} log lines carry a key twice, e.g. ${JSON.stringify(repeated[0])}`,
+      );
   }
 }
