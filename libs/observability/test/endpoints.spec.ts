@@ -187,8 +187,14 @@ describe('observability endpoints over real HTTP', () => {
     const before = (await request(svc.url).get('/debug/vars')).body.memstats.NumGC as number;
     // Allocate enough short-lived garbage to force several scavenges.
     for (let i = 0; i < 50; i++) new Array(100_000).fill(i).map(String);
-    await new Promise((r) => setTimeout(r, 50)); // perf_hooks delivers gc entries asynchronously
-    const after = (await request(svc.url).get('/debug/vars')).body.memstats;
+    // perf_hooks delivers gc entries asynchronously (a guessed 50 ms sleep here raced them):
+    // poll until they are counted; the deadline only stops a broken count from hanging.
+    const deadline = Date.now() + 20_000;
+    let after = (await request(svc.url).get('/debug/vars')).body.memstats;
+    while (after.NumGC <= before && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      after = (await request(svc.url).get('/debug/vars')).body.memstats;
+    }
     expect(after.NumGC).toBeGreaterThan(before);
     expect(after.PauseTotalNs).toBeGreaterThan(0);
   });

@@ -41,7 +41,8 @@ function startFixture(fixture: string, env: Record<string, string> = {}) {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
-  const waitForLog = (msg: string, timeoutMs = 15_000) =>
+  // Generous: starting node with tsx takes seconds on a loaded machine; this only stops a hang.
+  const waitForLog = (msg: string, timeoutMs = 60_000) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const found = lines.find((l) => l['msg'] === msg);
       if (found) return resolve(found);
@@ -72,14 +73,14 @@ function startFixture(fixture: string, env: Record<string, string> = {}) {
 }
 
 describe('signal-driven graceful shutdown (child process)', () => {
-  jest.setTimeout(30_000);
+  jest.setTimeout(120_000);
   const children: ChildProcessWithoutNullStreams[] = [];
   afterAll(() => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   });
 
   it('on SIGTERM finishes the in-flight request, runs the hooks in reverse order and exits 0', async () => {
-    const f = startFixture('slow-server.ts', { SLOW_MS: '1500' });
+    const f = startFixture('slow-server.ts', { SLOW_MS: '300' });
     children.push(f.child);
     const { url } = (await f.waitForLog('slow-server listening')) as { url: string };
     const slow = fetch(`${url}/slow`).then(async (r) => ({
