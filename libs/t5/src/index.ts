@@ -33,7 +33,7 @@ export { greedyGenerate, scoreCandidates, candidateProbabilities } from './infer
 export type { GenerateOptions } from './inference';
 export { T5Tokenizer, TOKENIZER_FILE, TOKENIZER_CONFIG_FILE } from './tokenizer';
 export { PrecompiledNormalizer } from './precompiled-normalizer';
-export type { EncodeOptions } from './tokenizer';
+export type { EncodeOptions, T5TokenizerOptions } from './tokenizer';
 export { trainUnigramTokenizer, normalizeForUnigram } from './unigram-trainer';
 export type { UnigramTrainerOptions } from './unigram-trainer';
 export { spanCorruption, randomSpansNoiseMask } from './span-corruption';

@@ -2,7 +2,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { padSequences, shiftRight } from './batch';
 import { tokenLogProbs } from './loss';
-import type { T5Model } from './model';
+import type { ForwardOptions, T5Model } from './model';
+
+// Inference runs outside any gradient, so the position biases of earlier calls are reused.
+const INFERENCE: ForwardOptions = { reusePositionBias: true };
 
 function encodeBatch(
   model: T5Model,
@@ -13,7 +16,7 @@ function encodeBatch(
   return tf.tidy(() => {
     const inputIds = tf.tensor2d(enc.ids, [inputs.length, enc.length], 'int32');
     const attentionMask = tf.tensor2d(enc.mask, [inputs.length, enc.length], 'float32');
-    return { hidden: model.encode(inputIds, attentionMask), attentionMask };
+    return { hidden: model.encode(inputIds, attentionMask, INFERENCE), attentionMask };
   });
 }
 
@@ -47,7 +50,7 @@ export function greedyGenerate(
       prefix.forEach((p, i) => p.forEach((id, t) => (ids[i * len + t] = id)));
       const next = tf.tidy(() => {
         const dec = tf.tensor2d(ids, [b, len], 'int32');
-        const logits = model.decode(dec, hidden, attentionMask);
+        const logits = model.decode(dec, hidden, attentionMask, INFERENCE);
         const last = tf.reshape(tf.slice(logits, [0, len - 1, 0], [b, 1, -1]), [b, -1]);
         return tf.argMax(last, -1);
       });
@@ -77,7 +80,9 @@ export function greedyGenerate(
 /**
  * log p(candidate | input) for every (input, candidate) pair: the sum over the candidate's tokens
  * of the teacher-forced log-probabilities. Candidates are target id sequences (normally ending in
- * eos); result[i][c] belongs to inputs[i] and candidates[c]. The encoder runs once per input.
+ * eos); result[i][c] belongs to inputs[i] and candidates[c]. The encoder runs once per input, and
+ * one decoder pass scores every candidate of every input (each input's encoder states serve its
+ * candidates' rows, see T5Model.decodeHidden).
  */
 export function scoreCandidates(
   model: T5Model,
@@ -99,23 +104,14 @@ export function scoreCandidates(
       );
       const t = lab.length;
       // Row i*c + j pairs input i with candidate j.
-      const tileInt = (x: Int32Array) => {
-        const rep = new Int32Array(b * c * t);
-        for (let i = 0; i < b; i++) rep.set(x, i * c * t);
-        return rep;
+      const tile = <A extends Int32Array | Float32Array>(x: A, out: A): A => {
+        for (let i = 0; i < b; i++) out.set(x, i * c * t);
+        return out;
       };
-      const decoderIds = tf.tensor2d(tileInt(dec.ids), [b * c, t], 'int32');
-      const labels = tf.tensor2d(tileInt(lab.ids), [b * c, t], 'int32');
-      const maskRep = new Float32Array(b * c * t);
-      for (let i = 0; i < b; i++) maskRep.set(lab.mask, i * c * t);
-      const mask = tf.tensor2d(maskRep, [b * c, t], 'float32');
-      const rowIndex = tf.tensor1d(
-        Int32Array.from({ length: b * c }, (_, r) => Math.floor(r / c)),
-        'int32',
-      );
-      const encHidden = tf.gather(hidden, rowIndex);
-      const encMask = tf.gather(attentionMask, rowIndex);
-      const logits = model.decode(decoderIds, encHidden, encMask);
+      const decoderIds = tf.tensor2d(tile(dec.ids, new Int32Array(b * c * t)), [b * c, t], 'int32');
+      const labels = tf.tensor2d(tile(lab.ids, new Int32Array(b * c * t)), [b * c, t], 'int32');
+      const mask = tf.tensor2d(tile(lab.mask, new Float32Array(b * c * t)), [b * c, t], 'float32');
+      const logits = model.decode(decoderIds, hidden, attentionMask, INFERENCE);
       return tf.sum(tf.mul(tokenLogProbs(logits, labels), mask), -1);
     });
     const flat = scores.dataSync();

@@ -23,7 +23,18 @@ export interface ForwardOptions {
   training?: boolean;
   /** Seed stream for dropout masks; required when training with dropout > 0. */
   nextDropoutSeed?: () => number;
+  /**
+   * Inference only: reuse the position biases of earlier calls with the same lengths instead of
+   * gathering them again (a 512-token input's is 512 × 512 per head). A reused bias is a
+   * constant, so no gradient reaches the bias table: not allowed with `training`, and never to
+   * be set under tf.grad. Kept until the table's value changes (Variable.assign gives it new
+   * data) or the model is disposed.
+   */
+  reusePositionBias?: boolean;
 }
+
+/** Most position biases a model keeps for reuse (a 512-token encoder bias with 8 heads is 8 MB). */
+const POSITION_BIAS_CACHE_SIZE = 8;
 
 export interface Seq2SeqInputs {
   /** int32 [B, S] encoder token ids. */
@@ -40,6 +51,8 @@ export class T5Model {
   readonly config: T5Config;
   readonly params: Map<string, tf.Variable>;
   private readonly ff: FeedForwardKind;
+  /** Reusable position biases by stack and lengths, with the table data they were read from. */
+  private readonly biasCache = new Map<string, { table: tf.DataId; bias: tf.Tensor4D }>();
 
   /** Takes ownership of `params`; every name from t5ParameterSpecs(config) must be present with its shape. */
   constructor(config: T5Config, params: Map<string, tf.Variable>) {
@@ -82,6 +95,11 @@ export class T5Model {
         'training with dropout needs ForwardOptions.nextDropoutSeed (a seeded stream) to be reproducible',
       );
     }
+    if (training && opts.reusePositionBias) {
+      throw new Error(
+        'reusePositionBias is for inference: reused biases are constants that no gradient reaches',
+      );
+    }
     return { training, rate: this.config.dropoutRate, nextSeed: opts.nextDropoutSeed ?? (() => 0) };
   }
 
@@ -95,22 +113,76 @@ export class T5Model {
   }
 
   /** [1, H, Tq, Tk] learned bias from the first block's table, shared by every block of that stack. */
-  positionBias(stack: 'encoder' | 'decoder', queryLength: number, keyLength: number): tf.Tensor4D {
+  positionBias(
+    stack: 'encoder' | 'decoder',
+    queryLength: number,
+    keyLength: number,
+    reuse = false,
+  ): tf.Tensor4D {
     const c = this.config;
     const table = this.param(
       `${stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight`,
     );
-    const buckets = relativePositionBuckets(
-      queryLength,
-      keyLength,
-      stack === 'encoder',
-      c.relativeAttentionNumBuckets,
-      c.relativeAttentionMaxDistance,
-    );
+    const buckets = () =>
+      relativePositionBuckets(
+        queryLength,
+        keyLength,
+        stack === 'encoder',
+        c.relativeAttentionNumBuckets,
+        c.relativeAttentionMaxDistance,
+      );
+    if (reuse) return this.reusedPositionBias(stack, table, buckets, queryLength, keyLength);
     return tf.tidy(() => {
-      const perPair = tf.gather(table, tf.tensor1d(buckets, 'int32')); // [Tq*Tk, H]
+      const perPair = tf.gather(table, tf.tensor1d(buckets(), 'int32')); // [Tq*Tk, H]
       return tf.reshape(tf.transpose(perPair), [1, c.numHeads, queryLength, keyLength]);
     });
+  }
+
+  /**
+   * The same values as the gathered bias, read from the table's few numbers and laid out in
+   * JavaScript (the wasm gather of Tq·Tk rows cost more than the rest of a 512-token encoder
+   * layer), kept for the next call with these lengths.
+   */
+  private reusedPositionBias(
+    stack: string,
+    table: tf.Variable,
+    bucketsOf: () => Int32Array,
+    queryLength: number,
+    keyLength: number,
+  ): tf.Tensor4D {
+    const key = `${stack}:${queryLength}:${keyLength}`;
+    const hit = this.biasCache.get(key);
+    if (hit && hit.table === table.dataId) {
+      // Most recently used last, so eviction drops the oldest.
+      this.biasCache.delete(key);
+      this.biasCache.set(key, hit);
+      return hit.bias;
+    }
+    if (hit) {
+      this.biasCache.delete(key);
+      hit.bias.dispose();
+    }
+    const heads = this.config.numHeads;
+    const values = table.dataSync() as Float32Array; // [buckets, H]
+    const buckets = bucketsOf();
+    const pairs = buckets.length;
+    const out = new Float32Array(heads * pairs);
+    for (let h = 0; h < heads; h++) {
+      const base = h * pairs;
+      for (let i = 0; i < pairs; i++)
+        out[base + i] = values[(buckets[i] as number) * heads + h] as number;
+    }
+    const bias = tf.keep(tf.tensor4d(out, [1, heads, queryLength, keyLength]));
+    this.biasCache.set(key, { table: table.dataId, bias });
+    while (this.biasCache.size > POSITION_BIAS_CACHE_SIZE) {
+      const [oldestKey, oldest] = this.biasCache.entries().next().value as [
+        string,
+        { bias: tf.Tensor4D },
+      ];
+      this.biasCache.delete(oldestKey);
+      oldest.bias.dispose();
+    }
+    return bias;
   }
 
   private feedForward(prefix: string, x: tf.Tensor3D, drop: DropoutContext): tf.Tensor3D {
@@ -140,7 +212,10 @@ export class T5Model {
     const drop = this.dropContext(opts);
     return tf.tidy(() => {
       const s = inputIds.shape[1];
-      const bias = tf.add(this.positionBias('encoder', s, s), paddingBias(attentionMask));
+      const bias = tf.add(
+        this.positionBias('encoder', s, s, opts.reusePositionBias),
+        paddingBias(attentionMask),
+      );
       let x = dropout(this.embed(inputIds), drop);
       for (let i = 0; i < c.numLayers; i++) {
         const p = `encoder.block.${i}.layer`;
@@ -164,7 +239,12 @@ export class T5Model {
     });
   }
 
-  /** Decoder hidden states [B, T, dModel] (after the final norm, before the LM head). */
+  /**
+   * Decoder hidden states [B, T, dModel] (after the final norm, before the LM head). The encoder
+   * side may hold fewer rows than the decoder, B / G: then each encoder row serves G consecutive
+   * decoder rows (several target sequences scored against one input), and cross-attention runs
+   * once per input with those rows' queries side by side instead of on G copies of its states.
+   */
   decodeHidden(
     decoderInputIds: tf.Tensor2D,
     encoderHidden: tf.Tensor3D,
@@ -174,9 +254,19 @@ export class T5Model {
   ): tf.Tensor3D {
     const c = this.config;
     const drop = this.dropContext(opts);
+    const [rows, t] = decoderInputIds.shape;
+    const inputs = encoderHidden.shape[0];
+    if (rows % inputs !== 0 || encoderAttentionMask.shape[0] !== inputs) {
+      throw new Error(
+        `decoder rows (${rows}) must be a multiple of the encoder rows (${inputs}), and the encoder mask must have ${inputs} rows (has ${encoderAttentionMask.shape[0]})`,
+      );
+    }
+    const group = rows / inputs;
     return tf.tidy(() => {
-      const t = decoderInputIds.shape[1];
-      let selfBias: tf.Tensor = tf.add(this.positionBias('decoder', t, t), causalBias(t));
+      let selfBias: tf.Tensor = tf.add(
+        this.positionBias('decoder', t, t, opts.reusePositionBias),
+        causalBias(t),
+      );
       if (decoderAttentionMask) selfBias = tf.add(selfBias, paddingBias(decoderAttentionMask));
       const crossBias = paddingBias(encoderAttentionMask);
       let x = dropout(this.embed(decoderInputIds), drop);
@@ -193,14 +283,18 @@ export class T5Model {
         );
         x = tf.add(x, dropout(a, drop));
         const n1 = rmsNorm(x, this.param(`${p}.1.layer_norm.weight`), c.layerNormEpsilon);
-        const ca = attention(
-          n1,
+        // Cross-attention treats every query position alone, so a group's rows can share one.
+        const queries: tf.Tensor3D =
+          group === 1 ? n1 : tf.reshape(n1, [inputs, group * t, c.dModel]);
+        const shared = attention(
+          queries,
           encoderHidden,
           this.attentionWeights(`${p}.1.EncDecAttention`),
           crossBias,
           c.numHeads,
           drop,
         );
+        const ca: tf.Tensor3D = group === 1 ? shared : tf.reshape(shared, [rows, t, c.dModel]);
         x = tf.add(x, dropout(ca, drop));
         const n2 = rmsNorm(x, this.param(`${p}.2.layer_norm.weight`), c.layerNormEpsilon);
         x = tf.add(x, dropout(this.feedForward(`${p}.2.DenseReluDense`, n2, drop), drop));
@@ -261,5 +355,7 @@ export class T5Model {
   dispose(): void {
     for (const v of this.params.values()) v.dispose();
     this.params.clear();
+    for (const { bias } of this.biasCache.values()) bias.dispose();
+    this.biasCache.clear();
   }
 }

@@ -40,16 +40,20 @@ export function relativePositionBuckets(
   maxDistance: number,
   queryOffset = 0,
 ): Int32Array {
+  // A bucket depends only on key − query, which takes queryLength + keyLength − 1 values: each is
+  // computed once (the logarithm per pair was most of a 512 × 512 bias's cost).
+  const lowest = -(queryLength - 1 + queryOffset);
+  const byDistance = new Int32Array(Math.max(0, queryLength + keyLength - 1));
+  for (let i = 0; i < byDistance.length; i++) {
+    byDistance[i] = relativePositionBucket(lowest + i, bidirectional, numBuckets, maxDistance);
+  }
   const out = new Int32Array(queryLength * keyLength);
   for (let q = 0; q < queryLength; q++) {
-    for (let k = 0; k < keyLength; k++) {
-      out[q * keyLength + k] = relativePositionBucket(
-        k - (q + queryOffset),
-        bidirectional,
-        numBuckets,
-        maxDistance,
-      );
-    }
+    // key − query − lowest = k + (queryLength − 1 − q)
+    out.set(
+      byDistance.subarray(queryLength - 1 - q, queryLength - 1 - q + keyLength),
+      q * keyLength,
+    );
   }
   return out;
 }

@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { collateSeq2Seq, disposeBatch } from '../src/batch';
+import { collateSeq2Seq, disposeBatch, padSequences, shiftRight } from '../src/batch';
 import { createT5 } from '../src/create';
 import { candidateProbabilities, greedyGenerate, scoreCandidates } from '../src/inference';
 import type { T5Model } from '../src/model';
+import { tokenLogProbs } from '../src/loss';
 import { T5Trainer } from '../src/trainer';
-import { TINY, useBackend, must } from './helpers';
+import { TINY, maxAbsDiff, useBackend, must } from './helpers';
 
 beforeAll(() => useBackend('cpu'));
 
@@ -40,6 +41,8 @@ describe('inference', () => {
       [21, 22, 1],
       [23, 1],
     ];
+    // The first call keeps the position biases of these lengths for reuse; later calls add nothing.
+    scoreCandidates(model, inputs, candidates);
     const before = tf.memory().numTensors;
     const scores = scoreCandidates(model, inputs, candidates);
     expect(tf.memory().numTensors).toBe(before);
@@ -58,6 +61,7 @@ describe('inference', () => {
       [5, 6, 7, 1],
       [9, 10, 1],
     ];
+    greedyGenerate(model, inputs, { maxNewTokens: 4 });
     const before = tf.memory().numTensors;
     const out = greedyGenerate(model, inputs, { maxNewTokens: 4 });
     expect(tf.memory().numTensors).toBe(before);
@@ -115,4 +119,102 @@ describe('inference', () => {
     expect(must(probs[1])[1]).toBeGreaterThan(0.9);
     trained.dispose();
   });
+
+  it('scores exactly as one decoder row per (input, candidate) with freshly gathered biases', () => {
+    const m = createT5(
+      { ...TINY, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false },
+      { seed: 4 },
+    );
+    const inputs = [
+      Array.from({ length: 40 }, (_, i) => 2 + (i % 37)),
+      [5, 6, 7, 1],
+      Array.from({ length: 23 }, (_, i) => 3 + ((i * 7) % 36)),
+    ];
+    const candidates = [
+      [20, 1],
+      [21, 22, 1],
+      [23, 1],
+      [24, 1],
+    ];
+    const compare = () => {
+      const expected = referenceScores(m, inputs, candidates);
+      const actual = scoreCandidates(m, inputs, candidates);
+      expect(maxAbsDiff(actual.flat(), expected.flat())).toBeLessThan(1e-5);
+      // Alone, as a served request is scored, each input gets the same scores.
+      inputs.forEach((input, i) => {
+        const alone = must(scoreCandidates(m, [input], candidates)[0]);
+        expect(maxAbsDiff(alone, must(expected[i]))).toBeLessThan(1e-5);
+      });
+    };
+    compare();
+    compare(); // now with the reused biases
+    // New weights in the bias tables (as an optimiser step assigns them) are read, not the old ones.
+    for (const stack of ['encoder', 'decoder']) {
+      const table = m.param(
+        `${stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight`,
+      );
+      table.assign(tf.tidy(() => tf.add(tf.mul(table, -2), 0.5)));
+    }
+    compare();
+    m.dispose();
+  });
+
+  it('refuses to reuse position biases while training', () => {
+    const m = createT5({ ...TINY, dropoutRate: 0.1 }, { seed: 1 });
+    expect(() =>
+      tf.tidy(() =>
+        m.encode(tf.tensor2d([[5, 6, 1]], undefined, 'int32'), tf.ones([1, 3]) as tf.Tensor2D, {
+          training: true,
+          nextDropoutSeed: () => 1,
+          reusePositionBias: true,
+        }),
+      ),
+    ).toThrow(/reusePositionBias is for inference/);
+    m.dispose();
+  });
+
+  it('frees the reused biases with the model', () => {
+    const start = tf.memory().numTensors;
+    const m = createT5(TINY, { seed: 5 });
+    const weights = tf.memory().numTensors - start;
+    for (let n = 2; n < 14; n++)
+      scoreCandidates(m, [Array.from({ length: n }, () => 7)], [[20, 1]]);
+    expect(tf.memory().numTensors - start).toBeGreaterThan(weights);
+    m.dispose();
+    expect(tf.memory().numTensors).toBe(start);
+  });
 });
+
+/**
+ * scoreCandidates as it was before the serving path was optimised: every (input, candidate) pair
+ * its own decoder row over a copy of the input's encoder states, position biases gathered anew.
+ */
+function referenceScores(model: T5Model, inputs: number[][], candidates: number[][]): number[][] {
+  return tf.tidy(() => {
+    const enc = padSequences(inputs, 0);
+    const b = inputs.length;
+    const c = candidates.length;
+    const mask = tf.tensor2d(enc.mask, [b, enc.length]);
+    const hidden = model.encode(tf.tensor2d(enc.ids, [b, enc.length], 'int32'), mask);
+    const lab = padSequences(candidates, 0);
+    const dec = padSequences(
+      candidates.map((x) => shiftRight(x, 0)),
+      0,
+    );
+    const rows = Array.from({ length: b * c }, (_, r) => Math.floor(r / c));
+    const tile = (x: ArrayLike<number>) =>
+      rows.flatMap((_, r) => Array.from(x).slice((r % c) * lab.length, ((r % c) + 1) * lab.length));
+    const logits = model.decode(
+      tf.tensor2d(tile(dec.ids), [b * c, lab.length], 'int32'),
+      tf.gather(hidden, rows),
+      tf.gather(mask, rows),
+    );
+    const perToken = tokenLogProbs(
+      logits,
+      tf.tensor2d(tile(lab.ids), [b * c, lab.length], 'int32'),
+    );
+    const scores = tf.sum(tf.mul(perToken, tf.tensor2d(tile(lab.mask), [b * c, lab.length])), -1);
+    const flat = Array.from(scores.dataSync());
+    return Array.from({ length: b }, (_, i) => flat.slice(i * c, (i + 1) * c));
+  });
+}

@@ -43,4 +43,29 @@ describe('relativePositionBucket', () => {
     const causal = relativePositionBuckets(3, 3, false, 32, 128);
     expect(Array.from(causal)).toEqual([0, 0, 0, 1, 0, 0, 2, 1, 0]);
   });
+
+  it('gives every pair the bucket of its own distance, for any shape and query offset', () => {
+    for (const [q, k, offset] of [
+      [1, 1, 0],
+      [5, 9, 0],
+      [9, 5, 0],
+      [300, 300, 0],
+      [4, 40, 3],
+    ] as const) {
+      for (const bidirectional of [true, false]) {
+        const m = relativePositionBuckets(q, k, bidirectional, 32, 128, offset);
+        expect(m).toHaveLength(q * k);
+        for (let i = 0; i < q; i++) {
+          for (let j = 0; j < k; j++) {
+            const expected = relativePositionBucket(j - (i + offset), bidirectional, 32, 128);
+            if (m[i * k + j] !== expected) {
+              throw new Error(
+                `[${q}×${k}+${offset}] pair (${i}, ${j}): ${m[i * k + j]} ≠ ${expected}`,
+              );
+            }
+          }
+        }
+      }
+    }
+  });
 });

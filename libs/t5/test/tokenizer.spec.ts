@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
 import { T5Tokenizer } from '../src/tokenizer';
-import { T5_TOKENIZER_DIR, must } from './helpers';
+import { SHARED_DIR, T5_TOKENIZER_DIR, must } from './helpers';
 
 // Expected ids come from SentencePiece itself (Debian python3-sentencepiece 0.1.97,
 // `SentencePieceProcessor(model_file='spiece.model').encode(text) + [1]`) on the fixture's
@@ -77,6 +77,30 @@ describe('T5Tokenizer on the real t5-small tokenizer.json', () => {
 
   it.each(SPM_IDS)('encodes %j exactly as SentencePiece', (text, ids) => {
     expect(tok.encode(text)).toEqual(ids);
+  });
+
+  it('gives the same ids with remembered words as without, on real questions', () => {
+    // Lines of the so-quality files as they are (quotes, HTML, code, odd Unicode), then again:
+    // the second pass finds most words remembered; a small cache also exercises eviction.
+    const lines = ['train.csv', 'raw-sample.csv'].flatMap((f) =>
+      fs
+        .readFileSync(path.join(SHARED_DIR, 'datasets/so-quality', f), 'utf8')
+        .split('\n')
+        .filter((_, i) => i % 80 === 0),
+    );
+    const texts = [...SPM_IDS.map(([text]) => text), ...lines, '', ' ', 'a</s>b<extra_id_7>c  d'];
+    const plain = T5Tokenizer.fromPath(T5_TOKENIZER_DIR, { wordCacheSize: 0 });
+    const small = T5Tokenizer.fromPath(T5_TOKENIZER_DIR, { wordCacheSize: 64 });
+    const expected = texts.map((t) => plain.encode(t));
+    for (const pass of [1, 2]) {
+      texts.forEach((t, i) => {
+        const want = expected[i];
+        if (JSON.stringify(tok.encode(t)) !== JSON.stringify(want))
+          throw new Error(`pass ${pass}, text ${i}: ${JSON.stringify(t.slice(0, 80))}`);
+        expect(small.encode(t)).toEqual(want);
+      });
+    }
+    expect(lines.length).toBeGreaterThan(1000);
   });
 
   it('knows the special ids and vocabulary size', () => {

@@ -103,6 +103,6 @@ export class T5QualityClassifier implements QualityClassifier {
   }
 
   dispose(): void {
-    for (const v of this.model.params.values()) v.dispose();
+    this.model.dispose();
   }
 }
