@@ -11,8 +11,32 @@ function recordingRun(delayMs = 0) {
   return { calls, run };
 }
 
+/** A model stand-in whose calls finish only when the test releases them, one at a time. */
+function gatedRun() {
+  const calls: number[][] = [];
+  const gates: (() => void)[] = [];
+  let released = 0;
+  const run = async (inputs: number[]) => {
+    calls.push([...inputs]);
+    await new Promise<void>((resolve) => {
+      gates.push(resolve);
+      if (gates.length <= released) resolve();
+    });
+    return inputs.map((x) => x * 10);
+  };
+  const release = () => {
+    released += 1;
+    gates[released - 1]?.();
+  };
+  return { calls, run, release };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setImmediate(r));
+}
+
 describe('DynamicBatcher', () => {
-  it('groups concurrent submissions into one call within the wait window', async () => {
+  it('groups submissions of the same turn of the event loop into one call', async () => {
     const { calls, run } = recordingRun();
     const batcher = new DynamicBatcher({
       maxBatchSize: 16,
@@ -56,6 +80,58 @@ describe('DynamicBatcher', () => {
     const rest = [batcher.submit([2]), batcher.submit([3])];
     await Promise.all([first, ...rest]);
     expect(calls).toEqual([[1], [2, 3]]);
+  });
+
+  it('sends a lone item on an idle model at once, not after the wait window', async () => {
+    const { calls, run } = recordingRun();
+    const batcher = new DynamicBatcher({
+      maxBatchSize: 8,
+      maxWaitMs: 600_000,
+      maxQueuedItems: 100,
+      run,
+    });
+    // Sequential requests, as one client sends them: none waits for the 10-minute window.
+    for (const x of [1, 2, 3]) await expect(batcher.submit([x])).resolves.toEqual([x * 10]);
+    expect(calls).toEqual([[1], [2], [3]]);
+  });
+
+  it('lets items that arrived while the model was busy go next without the wait window', async () => {
+    const { calls, run, release } = gatedRun();
+    const batcher = new DynamicBatcher({
+      maxBatchSize: 8,
+      maxWaitMs: 600_000,
+      maxQueuedItems: 100,
+      run,
+    });
+    const first = batcher.submit([1]);
+    await until(() => calls.length === 1);
+    const rest = [batcher.submit([2]), batcher.submit([3])];
+    release();
+    await until(() => calls.length === 2);
+    release();
+    await expect(Promise.all([first, ...rest])).resolves.toEqual([[10], [20], [30]]);
+    expect(calls).toEqual([[1], [2, 3]]);
+  });
+
+  it('under concurrent traffic, a lone item on an idle model waits for company', async () => {
+    const { calls, run } = recordingRun();
+    const batcher = new DynamicBatcher({
+      maxBatchSize: 2,
+      maxWaitMs: 600_000,
+      maxQueuedItems: 100,
+      run,
+    });
+    await Promise.all([batcher.submit([1]), batcher.submit([2])]); // one batch of two
+    const third = batcher.submit([3]);
+    // Several turns of the event loop later it is still waiting (an idle model would have run it)...
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(calls).toEqual([[1, 2]]);
+    // ...and goes with the next item, which fills the batch.
+    await expect(Promise.all([third, batcher.submit([4])])).resolves.toEqual([[30], [40]]);
+    expect(calls).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
   });
 
   it('rejects every item of a failed batch and keeps working', async () => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LABELS } from '../src/labels';
 import { loadClassifier } from '../src/model/load-classifier';
@@ -23,17 +23,46 @@ const recorded = JSON.parse(readFileSync(fixture('pinned-predictions.json'), 'ut
   Recorded[]
 >;
 
-// The shipped T5 and the ensemble's T5 member: the inference path under test is the T5's (the
-// ensemble's TF-IDF member and its combination are not part of it).
-const SHIPPED = ['apps/classifier/model', 'apps/classifier/model-ensemble/members/t5'];
-const versionOf = (dir: string): string | undefined => {
-  const manifest = path.join(WORKSPACE_ROOT, dir, 'classifier.json');
-  if (!existsSync(manifest)) return undefined;
-  return String((JSON.parse(readFileSync(manifest, 'utf8')) as { version?: unknown }).version);
+const MODELS_DIR = path.join(WORKSPACE_ROOT, 'apps/classifier');
+
+interface Manifest {
+  kind?: string;
+  version?: unknown;
+  members?: { dir: string }[];
+}
+const manifestOf = (dir: string): Manifest | undefined => {
+  const file = path.join(dir, 'classifier.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Manifest) : undefined;
 };
-// A model retrained later has no recording until record-predictions.ts is run for it; the pin
-// covers every shipped directory whose model was recorded, and at least one must be.
-const pinned = SHIPPED.filter((dir) => recorded[versionOf(dir) ?? ''] !== undefined);
+
+/**
+ * Every T5 the repository ships, alone (apps/classifier/model*) or as an ensemble's member: the
+ * inference path under test is the T5's (an ensemble's other members and its combination are
+ * not part of it).
+ */
+function shippedT5Dirs(): string[] {
+  const dirs: string[] = [];
+  for (const name of readdirSync(MODELS_DIR)
+    .filter((n) => n.startsWith('model'))
+    .sort()) {
+    const dir = path.join(MODELS_DIR, name);
+    const manifest = manifestOf(dir);
+    if (manifest?.kind === 't5') dirs.push(dir);
+    if (manifest?.kind === 'ensemble') {
+      for (const member of manifest.members ?? []) {
+        const memberDir = path.resolve(dir, member.dir);
+        if (manifestOf(memberDir)?.kind === 't5') dirs.push(memberDir);
+      }
+    }
+  }
+  return dirs;
+}
+const versionOf = (dir: string): string => String(manifestOf(dir)?.version);
+// A model trained later has no recording until record-predictions.ts is run for it; the pin
+// covers every shipped T5 that was recorded, and at least one must be.
+const pinned = shippedT5Dirs()
+  .filter((dir) => recorded[versionOf(dir)] !== undefined)
+  .map((dir) => path.relative(WORKSPACE_ROOT, dir));
 
 it('pins at least one shipped model', () => {
   expect(pinned.length).toBeGreaterThan(0);
@@ -59,12 +88,12 @@ describe.each(pinned)('%s answers as recorded', (dir) => {
   beforeAll(async () => {
     model = await loadClassifier(path.join(WORKSPACE_ROOT, dir));
     texts = await pinnedTexts();
-    expected = recorded[versionOf(dir) ?? ''];
+    expected = recorded[versionOf(path.join(WORKSPACE_ROOT, dir))];
   });
   afterAll(() => model?.dispose());
 
   it('was recorded on these texts', () => {
-    expect(String(model.description['version'])).toBe(versionOf(dir));
+    expect(String(model.description['version'])).toBe(versionOf(path.join(WORKSPACE_ROOT, dir)));
     expect(expected?.map((e) => e.source)).toEqual(texts.map((t) => t.source));
   });
 

@@ -3,7 +3,7 @@
 // (apps/classifier/test/predictions.spec.ts). Each entry is keyed by the model's version: a
 // retrained model gets its own entry by running this again.
 // Usage: npx tsx --tsconfig tools/bench/classifier/tsconfig.json tools/bench/classifier/record-predictions.ts \
-//          [--model apps/classifier/model --model apps/classifier/model-ensemble]
+//          --model apps/classifier/model-t5 --model apps/classifier/model-ensemble/members/t5
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -17,10 +17,7 @@ export const GOLDEN_FILE = path.join(
 );
 
 const opts = new Command()
-  .option('--model <dir...>', 'model directories', [
-    'apps/classifier/model',
-    'apps/classifier/model-ensemble/members/t5',
-  ])
+  .requiredOption('--model <dir...>', 'T5 model directories (alone or an ensemble member)')
   .parse()
   .opts<{ model: string[] }>();
 

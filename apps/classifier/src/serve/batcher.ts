@@ -1,9 +1,14 @@
 /**
- * Dynamic batching: items from concurrent requests are collected for at most `maxWaitMs` (or
- * until `maxBatchSize` items are waiting) and handed to the model in one call. A transformer on
- * CPU costs little more per batch than per item at small sizes, so this is what makes throughput
- * scale with concurrency. One batch runs at a time: the model is CPU-bound, and overlapping calls
- * would only interleave on the same cores.
+ * Dynamic batching: items from concurrent requests go to the model together, up to
+ * `maxBatchSize` per call. A transformer on CPU costs little more per batch than per item at
+ * small sizes, so this is what makes throughput scale with concurrency. One batch runs at a time:
+ * the model is CPU-bound, and overlapping calls would only interleave on the same cores.
+ *
+ * When is a batch cut? Items that arrive while the model is busy form the next batch as soon as
+ * it is free: they have already waited. A lone item on an idle model waits for company only if
+ * traffic is concurrent — the previous batch had more than one item, or items arrived while it
+ * ran — and then at most `maxWaitMs`; otherwise it goes to the model at the next turn of the event
+ * loop (requests read in the same turn still join it). A sequential client never pays the wait.
  */
 export interface BatcherOptions<I, O> {
   maxBatchSize: number;
@@ -29,6 +34,10 @@ export class DynamicBatcher<I, O> {
   private readonly queue: Pending<I, O>[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  /** A batch is due at the next turn of the event loop. */
+  private immediate: NodeJS.Immediate | undefined;
+  /** The last batch had company or saw items arrive while it ran: waiting for more may pay. */
+  private concurrent = false;
   private closed = false;
   private batches = 0;
   private items = 0;
@@ -82,18 +91,35 @@ export class DynamicBatcher<I, O> {
   }
 
   private schedule(): void {
-    if (this.running) return; // the running batch's completion schedules the next
-    if (this.queue.length >= this.options.maxBatchSize || this.options.maxWaitMs === 0) {
+    if (this.running || this.immediate) return; // the running batch's completion schedules the next
+    if (this.queue.length >= this.options.maxBatchSize) {
       this.flush();
+    } else if (!this.concurrent || this.options.maxWaitMs === 0) {
+      this.flushSoon();
     } else if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), this.options.maxWaitMs);
     }
+  }
+
+  /**
+   * Cuts the batch at the next turn of the event loop, after the pending I/O: requests whose bytes
+   * arrived meanwhile (e.g. while the model was busy) are parsed and queued first.
+   */
+  private flushSoon(): void {
+    this.immediate ??= setImmediate(() => {
+      this.immediate = undefined;
+      this.flush();
+    });
   }
 
   private flush(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
+    }
+    if (this.immediate) {
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
     }
     if (this.running || this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.options.maxBatchSize);
@@ -122,8 +148,9 @@ export class DynamicBatcher<I, O> {
         this.batches += 1;
         this.items += batch.length;
         this.running = false;
-        // Items that arrived while the model was busy have already waited: run them now.
-        if (this.queue.length > 0) this.flush();
+        this.concurrent = batch.length > 1 || this.queue.length > 0;
+        // Items that arrived while the model was busy have already waited: they go next.
+        if (this.queue.length > 0) this.flushSoon();
       });
   }
 }
