@@ -1,6 +1,7 @@
 import { BaselineClassifier } from '../src/baseline/baseline-model';
 import { SoftmaxRegression, softmax } from '../src/baseline/softmax-regression';
-import { fitTfidf, TfidfVectorizer } from '../src/baseline/tfidf';
+import { logBin, structureTerms } from '../src/baseline/structure';
+import { fitTfidf, termsOf, TfidfVectorizer } from '../src/baseline/tfidf';
 import { loadClassifier } from '../src/model/load-classifier';
 import { tempDir } from './helpers';
 
@@ -34,6 +35,72 @@ describe('TF-IDF', () => {
       expected,
       5,
     );
+  });
+});
+
+describe('character n-grams and structural tokens', () => {
+  it('cuts character n-grams across word boundaries of the padded text', () => {
+    expect(termsOf('ab cd', { ngrams: 2, analyzer: 'char', charMin: 3, charMax: 4 })).toEqual([
+      ' ab',
+      'ab ',
+      'b c',
+      ' cd',
+      'cd ',
+      ' ab ',
+      'ab c',
+      'b cd',
+      ' cd ',
+    ]);
+    // Manifests written before the analyzer existed hold word n-grams.
+    expect(termsOf('ab cd', { ngrams: 2 })).toEqual(['ab', 'cd', 'ab cd']);
+  });
+
+  it('writes length, markup counts and code position as binned tokens', () => {
+    expect([0, 1, 2, 3, 5, 9, 1e6].map(logBin)).toEqual([0, 1, 2, 3, 3, 4, 15]);
+    const text = 'title words pre code x = 1 code pre more text href http example com';
+    const terms = structureTerms(text);
+    expect(terms).toContain(`len:${logBin(16)}`);
+    expect(terms).toContain(`pre:${logBin(2)}`);
+    expect(terms).toContain(`href:${logBin(1)}`);
+    expect(terms).toContain('img:0');
+    expect(terms).toContain(`firstpre:${logBin(2)}`);
+    expect(terms).toContain(`lastpre:${logBin(16 - 9)}`);
+    expect(structureTerms('no markup at all')).toContain('firstpre:none');
+    // One token per feature: a fixed vocabulary, whatever the text.
+    expect(new Set(terms.map((t) => t.split(':')[0])).size).toBe(terms.length);
+    expect(structureTerms('x').length).toBe(terms.length);
+  });
+
+  it('trains, saves and loads a structure or char baseline with its analyzer', async () => {
+    const texts = [
+      'long question pre code a b c code pre href http x com',
+      'help pls',
+      'another long one pre code d e f code pre img src y png',
+      'urgent help',
+    ];
+    const labels = ['high', 'low', 'high', 'low'] as const;
+    for (const options of [
+      { analyzer: 'structure' as const },
+      { analyzer: 'char' as const, charMin: 2, charMax: 3 },
+    ]) {
+      const { model } = BaselineClassifier.train(texts, [...labels], {
+        ...options,
+        minDocumentFrequency: 1,
+        epochs: 30,
+        seed: 2,
+      });
+      const dir = tempDir(`baseline-${options.analyzer}`);
+      await model.save(dir);
+      const loaded = await loadClassifier(dir);
+      expect(loaded.description).toMatchObject(options);
+      // Weights are stored as float32: the same labels, probabilities to float32 rounding.
+      const [after, before] = [await loaded.predict(texts), await model.predict(texts)];
+      expect(after.map((p) => p.label)).toEqual(before.map((p) => p.label));
+      after.forEach((p, i) =>
+        expect(p.probabilities.high).toBeCloseTo(before[i]?.probabilities.high as number, 6),
+      );
+      expect((await loaded.predict(['one more long pre code z code pre']))[0]?.label).toBe('high');
+    }
   });
 });
 

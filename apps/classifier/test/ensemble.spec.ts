@@ -9,13 +9,18 @@ import { ensembleCommand } from '../src/commands/ensemble-command';
 import { readDataset } from '../src/data/read-dataset';
 import { selectionSplits } from '../src/data/selection-split';
 import { LABELS, type Label } from '../src/labels';
-import { fitBaselineWeight, weightGrid } from '../src/model/ensemble-fit';
+import {
+  crossValidateWeights,
+  fitWeights,
+  simplexGrid,
+  weightGrid,
+} from '../src/model/ensemble-fit';
 import { combineProbabilities } from '../src/model/ensemble-manifest';
 import { loadClassifier } from '../src/model/load-classifier';
 import type { Prediction, QualityClassifier } from '../src/model/prediction';
-import { SHIPPED_MODEL_DIR } from '../src/paths';
+import { SHIPPED_T5_DIR } from '../src/paths';
 import { runTraining } from '../src/train/train-run';
-import { cli, fixture, tempDir } from './helpers';
+import { cli, ensembleCli, fixture, tempDir } from './helpers';
 
 /** A real model that also records every text it is asked about. */
 class RecordingClassifier implements QualityClassifier {
@@ -158,10 +163,65 @@ describe('ensemble of a T5 and a TF-IDF baseline', () => {
       [0.5, 0.1, 0.4],
     ];
     const truth: Label[] = ['none', 'low', 'none'];
-    const fit = fitBaselineWeight(t5, baseline, truth, 'linear', 0.25);
+    const fit = fitWeights([t5, baseline], truth, 'linear', 0.25);
+    expect(fit.grid.map((g) => g.weights)).toEqual([
+      [1, 0],
+      [0.75, 0.25],
+      [0.5, 0.5],
+      [0.25, 0.75],
+      [0, 1],
+    ]);
     expect(fit.grid.map((g) => g.right)).toEqual([1, 2, 3, 3, 2]);
-    expect(fit.chosen.baselineWeight).toBe(0.5);
+    expect(fit.chosen.weights).toEqual([0.5, 0.5]);
     expect(fit.correct).toEqual([true, true, true]);
+  });
+
+  it('fits N members on the simplex grid and cross-validates the fit inside the rows', () => {
+    expect(simplexGrid(3, 0.5)).toEqual([
+      [1, 0, 0],
+      [0.5, 0.5, 0],
+      [0.5, 0, 0.5],
+      [0, 1, 0],
+      [0, 0.5, 0.5],
+      [0, 0, 1],
+    ]);
+    expect(simplexGrid(3, 0.05)).toHaveLength(231);
+    for (const point of simplexGrid(4, 0.1))
+      expect(point.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    // Each member is right on its own third of the rows and unsure elsewhere; only a mixture of
+    // all three gets every row, and no single member or pair does.
+    const sure = (c: number) => LABELS.map((_, k) => (k === c ? 0.9 : 0.05));
+    const unsure = (c: number) => LABELS.map((_, k) => (k === c ? 0.34 : 0.33));
+    const truth: Label[] = ['none', 'low', 'high', 'none', 'low', 'high'];
+    const wrongOf = (c: number) => (c + 1) % 3;
+    const member = (m: number) =>
+      truth.map((label, i) =>
+        i % 3 === m ? sure(LABELS.indexOf(label)) : unsure(wrongOf(LABELS.indexOf(label))),
+      );
+    const members = [member(0), member(1), member(2)];
+    const fit = fitWeights(members, truth, 'log-linear', 0.25);
+    expect(fit.grid).toHaveLength(15);
+    expect(fit.chosen.right).toBe(6);
+    expect(fit.chosen.weights.every((w) => w > 0)).toBe(true);
+    for (const pair of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ])
+      expect(
+        fitWeights(
+          pair.map((m) => members[m] as number[][]),
+          truth,
+          'log-linear',
+          0.25,
+        ).chosen.right,
+      ).toBeLessThan(6);
+    const cv = crossValidateWeights(members, truth, 'log-linear', 0.25, { folds: 2, repeats: 3 });
+    expect([cv.folds, cv.repeats, cv.scored]).toEqual([2, 3, 18]);
+    expect(cv.accuracy).toBe(cv.right / 18);
+    expect(() => fitWeights([members[0] as number[][]], truth, 'linear', 0.5)).toThrow(
+      /at least two members/,
+    );
   });
 
   it('fits the weight on the validation rows only and writes a self-contained ensemble directory', async () => {
@@ -200,15 +260,20 @@ describe('ensemble of a T5 and a TF-IDF baseline', () => {
     expect(manifest.fit.textsSha256).toBe(
       createHash('sha256').update(validationTexts.join('\u0000')).digest('hex'),
     );
-    const grid = manifest.fit.grid as { baselineWeight: number; accuracy: number }[];
+    const grid = manifest.fit.grid as {
+      weights: { t5: number; baseline: number };
+      accuracy: number;
+    }[];
     expect(grid).toHaveLength(21);
+    // The grid starts at the T5 alone and moves weight to the baseline; a tie keeps the earlier.
+    expect(grid.map((g) => g.weights.baseline)).toEqual(weightGrid(0.05));
     const best = Math.max(...grid.map((g) => g.accuracy));
     const firstBest = grid.find((g) => g.accuracy === best);
-    expect(manifest.fit.chosen.baselineWeight).toBe(firstBest?.baselineWeight);
+    expect(manifest.fit.chosen).toEqual(firstBest?.weights);
     expect(manifest.members.map((m: { dir: string; weight: number }) => [m.dir, m.weight])).toEqual(
       [
-        ['members/t5', Number((1 - (firstBest?.baselineWeight ?? NaN)).toFixed(6))],
-        ['members/baseline', firstBest?.baselineWeight],
+        ['members/t5', firstBest?.weights.t5],
+        ['members/baseline', firstBest?.weights.baseline],
       ],
     );
     for (const file of [
@@ -218,8 +283,9 @@ describe('ensemble of a T5 and a TF-IDF baseline', () => {
     ])
       expect(existsSync(path.join(ensembleDir, file))).toBe(true);
     expect(result.fit.chosen.accuracy).toBeCloseTo(manifest.fit.accuracy, 4);
+    expect(manifest.fit.crossValidation).toMatchObject({ folds: 5, repeats: 10 });
     expect(
-      lines.filter((l) => /^ {2}baseline \d\.\d\d {2}T5 \d\.\d\d {2}accuracy /.test(l)),
+      lines.filter((l) => /^ {2}t5 \d\.\d\d {2}baseline \d\.\d\d {2}accuracy /.test(l)),
     ).toHaveLength(21);
     expect(lines.filter((l) => l.endsWith('← chosen'))).toHaveLength(1);
     expect(lines.at(-1)).toMatch(/^validation accuracy=(0\.\d{4}|1\.0000)$/);
@@ -257,10 +323,13 @@ describe('ensemble of a T5 and a TF-IDF baseline', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toMatch(
-      /fitting the baseline's weight on the validation split of train-tiny\.csv: 6 rows/,
+      /fitting the weights of 2 members \(t5, baseline\) on the validation split of train-tiny\.csv: 6 rows/,
     );
-    expect(stdout.match(/^ {2}baseline (0\.00|0\.25|0\.50|0\.75|1\.00) {2}T5 /gm)).toHaveLength(5);
-    expect(stdout).toMatch(/members copied into members\/t5 and members\/baseline/);
+    expect(
+      stdout.match(/^ {2}t5 \d\.\d\d {2}baseline (0\.00|0\.25|0\.50|0\.75|1\.00) {2}/gm),
+    ).toHaveLength(5);
+    expect(stdout).toMatch(/members copied into members\/t5, members\/baseline\)/);
+    expect(stdout).toMatch(/^cross-validated inside the validation split \(5 folds × 10 repeats/m);
     expect(stdout.trimEnd().split('\n').at(-1)).toMatch(/^validation accuracy=(0\.\d{4}|1\.0000)$/);
     const manifest = JSON.parse(readFileSync(path.join(out, 'classifier.json'), 'utf8'));
     expect([manifest.combine, manifest.fit.gridStep, manifest.fit.grid.length]).toEqual([
@@ -270,6 +339,128 @@ describe('ensemble of a T5 and a TF-IDF baseline', () => {
     ]);
     expect(manifest.members[0].copiedFrom).toBe(path.basename(t5Dir));
   }, 60_000);
+
+  it('three members on the command line: structure and character members, --member NAME=DIR', async () => {
+    const split = [
+      '--holdout-fraction',
+      '0.25',
+      '--seed',
+      '1',
+      '--validation-fraction',
+      '0.34',
+      '--validation-seed',
+      '3',
+      '--min-df',
+      '1',
+    ];
+    const structure = path.join(root, 'structure');
+    const char = path.join(root, 'char');
+    for (const [analyzer, dir] of [
+      ['structure', structure],
+      ['char', char],
+    ] as const) {
+      const { stderr, code } = await ensembleCli(
+        'baseline',
+        '--train',
+        DATA,
+        '--analyzer',
+        analyzer,
+        ...split,
+        '--save',
+        dir,
+      );
+      expect([stderr, code]).toEqual(['', 0]);
+      const saved = JSON.parse(readFileSync(path.join(dir, 'classifier.json'), 'utf8'));
+      expect(saved.options.analyzer).toBe(analyzer);
+      expect(saved.trainedOn).toMatchObject({ rows: 12, holdout: HOLDOUT, validation: VALIDATION });
+    }
+    const out = path.join(root, 'ensemble-three');
+    const { stdout, stderr, code } = await ensembleCli(
+      'ensemble',
+      '--t5',
+      t5Dir,
+      '--baseline',
+      baselineDir,
+      '--member',
+      `shape=${structure}`,
+      char,
+      '--out',
+      out,
+      '--data',
+      DATA,
+      '--grid-step',
+      '0.25',
+      '--cv-folds',
+      '2',
+      '--cv-repeats',
+      '2',
+    );
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/fitting the weights of 4 members \(t5, baseline, shape, char\)/);
+    // Four members at step 0.25: C(7, 3) = 35 points, all printed.
+    expect(stdout).toMatch(/\(35 points, step 0\.25\)/);
+    expect(stdout).toMatch(/^cross-validated .*\(2 folds × 2 repeats/m);
+    expect(stdout.trimEnd().split('\n').at(-1)).toMatch(/^validation accuracy=(0\.\d{4}|1\.0000)$/);
+    const manifest = JSON.parse(readFileSync(path.join(out, 'classifier.json'), 'utf8'));
+    expect(manifest.members.map((m: { dir: string; kind: string }) => [m.dir, m.kind])).toEqual([
+      ['members/t5', 't5'],
+      ['members/baseline', 'tfidf-logreg'],
+      ['members/shape', 'tfidf-logreg'],
+      ['members/char', 'tfidf-logreg'],
+    ]);
+    const weights = manifest.members.map((m: { weight: number }) => m.weight);
+    expect(weights.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 9);
+    expect(manifest.fit.crossValidation).toMatchObject({ folds: 2, repeats: 2, scored: 12 });
+    // It serves like any model, and answers the weighted combination of all four members.
+    const [ensemble, ...members] = await Promise.all(
+      [out, ...manifest.members.map((m: { dir: string }) => path.join(out, m.dir))].map((d) =>
+        loadClassifier(d),
+      ),
+    );
+    try {
+      const texts = splits.heldOut.map((e) => e.text).slice(0, 3);
+      const mine = await (ensemble as QualityClassifier).predict(texts);
+      const theirs = await Promise.all(members.map((m) => m.predict(texts)));
+      mine.forEach((prediction, i) => {
+        const expected = combineProbabilities(
+          'log-linear',
+          theirs.map((t) => probabilitiesOf(t[i] as Prediction)),
+          weights,
+        );
+        probabilitiesOf(prediction).forEach((p, c) =>
+          expect(p).toBeCloseTo(expected[c] as number, 6),
+        );
+      });
+    } finally {
+      for (const m of [ensemble, ...members]) m?.dispose();
+    }
+    // Two members may not share a name, and one member is not an ensemble.
+    const refused = await ensembleCli(
+      'ensemble',
+      '--member',
+      `x=${structure}`,
+      `x=${char}`,
+      '--out',
+      path.join(root, 'refused-names'),
+      '--data',
+      DATA,
+    );
+    expect([refused.code, refused.stderr]).toEqual([
+      1,
+      expect.stringMatching(/two members are named "x"/),
+    ]);
+    const single = await ensembleCli(
+      'ensemble',
+      '--baseline',
+      baselineDir,
+      '--out',
+      path.join(root, 'one'),
+      '--data',
+      DATA,
+    );
+    expect(single.stderr).toMatch(/needs at least two members/);
+  }, 120_000);
 
   it('loads through loadClassifier and predicts the weighted combination of its members', async () => {
     const ensemble = await loadClassifier(ensembleDir);
@@ -367,7 +558,7 @@ describe('ensemble of a T5 and a TF-IDF baseline', () => {
         log: () => undefined,
       });
     // The shipped T5 predates the validation split: the same refusal as `eval --split validation`.
-    await expect(fitTo(SHIPPED_MODEL_DIR, baselineDir)).rejects.toThrow(
+    await expect(fitTo(SHIPPED_T5_DIR, baselineDir)).rejects.toThrow(
       /records no validation split \(trainedOn\.validation\).* use a T5 trained with this version of `classifier train`/,
     );
     // A baseline trained on the whole training side (no --exclude-validation).
@@ -390,7 +581,7 @@ describe('ensemble of a T5 and a TF-IDF baseline', () => {
       { file: DATA, rows: 12, holdout: HOLDOUT, validation: { fraction: 0.34, seed: 4 } },
     ).model.save(otherSplit);
     await expect(fitTo(t5Dir, otherSplit)).rejects.toThrow(
-      /different validation splits: the T5 fraction 0\.34, seed 3, the baseline fraction 0\.34, seed 4/,
+      /different validation splits: t5 fraction 0\.34, seed 3, baseline fraction 0\.34, seed 4/,
     );
     await expect(fitTo(baselineDir, baselineDir)).rejects.toThrow(
       /holds a tfidf-logreg model, not a T5/,
@@ -508,7 +699,7 @@ describe('ensemble of a T5 and a TF-IDF baseline', () => {
 
       const dir = path.join(root, 'bad', 'unsplit');
       mkdirSync(dir, { recursive: true });
-      cpSync(SHIPPED_MODEL_DIR, path.join(dir, 'a'), { recursive: true });
+      cpSync(SHIPPED_T5_DIR, path.join(dir, 'a'), { recursive: true });
       member('unsplit/b');
       writeFileSync(
         path.join(dir, 'classifier.json'),

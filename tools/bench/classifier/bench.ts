@@ -12,14 +12,14 @@ import { readDataset } from '../../../apps/classifier/src/data/read-dataset';
 import { start } from '../../../apps/classifier/src/main';
 import { loadClassifier } from '../../../apps/classifier/src/model/load-classifier';
 import { T5QualityClassifier } from '../../../apps/classifier/src/model/t5-classifier';
-import { SHIPPED_MODEL_DIR, SO_QUALITY_DIR } from '../../../apps/classifier/src/paths';
+import { SHIPPED_T5_DIR, SO_QUALITY_DIR } from '../../../apps/classifier/src/paths';
 import { planEpoch } from '../../../apps/classifier/src/train/length-batches';
 import { labelTargets, tokenizeExamples } from '../../../apps/classifier/src/train/tokenized-data';
 import { trainStep } from '../../../apps/classifier/src/train/train-step';
 import { median, percentile } from './stats';
 
 const opts = new Command()
-  .option('--model <dir>', 'model directory', SHIPPED_MODEL_DIR)
+  .option('--model <dir>', 'model directory', SHIPPED_T5_DIR)
   .option('--latency-runs <n>', 'sequential single requests', (v) => Number(v), 30)
   .option('--requests <n>', 'requests per throughput round', (v) => Number(v), 96)
   .option('--concurrency <n>', 'requests in flight in throughput rounds', (v) => Number(v), 16)

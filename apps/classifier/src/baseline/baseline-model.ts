@@ -10,6 +10,13 @@ export const baselineOptionsSchema = z.object({
   minDocumentFrequency: z.number().int().min(1).default(2),
   maxFeatures: z.number().int().min(10).default(50_000),
   ngrams: z.union([z.literal(1), z.literal(2)]).default(2),
+  /**
+   * `word` n-grams (up to `ngrams`), `char` n-grams of charMin–charMax characters, or the
+   * `structure` tokens of structure.ts (length, markup and code counts, binned).
+   */
+  analyzer: z.enum(['word', 'char', 'structure']).default('word'),
+  charMin: z.number().int().min(1).default(3),
+  charMax: z.number().int().min(1).default(5),
   epochs: z.number().int().min(1).default(8),
   learningRate: z.number().positive().default(0.5),
   l2: z.number().min(0).default(1e-5),
@@ -109,10 +116,16 @@ export class BaselineClassifier implements QualityClassifier {
       Float64Array.from(params.subarray(0, LABELS.length * features)),
       Float64Array.from(params.subarray(LABELS.length * features)),
     );
+    const { ngrams, analyzer, charMin, charMax } = manifest.options;
     const vectorizer = new TfidfVectorizer({
       terms: manifest.terms,
       idf: manifest.idf,
-      ngrams: manifest.options.ngrams,
+      ngrams,
+      ...(analyzer === 'char'
+        ? { analyzer, charMin, charMax }
+        : analyzer === 'structure'
+          ? { analyzer }
+          : {}),
     });
     return new BaselineClassifier(vectorizer, regression, manifest.options, manifest.trainedOn);
   }
