@@ -39,6 +39,15 @@ export interface PublishOptions {
 export interface ConsumeOptions {
   /** Unacked deliveries in flight for this consumer (AMQP prefetch). Default 16. */
   prefetch?: number;
+  /**
+   * AMQP: how long (ms) an ack may wait to leave with others — in one frame with `multiple` when
+   * every earlier delivery of the channel is acked too, else in one write. Each ack is otherwise a
+   * write system call of its own whenever deliveries arrive one at a time. It is only ever later,
+   * never earlier: a handler's work is done (and, for the orchestrator, committed) before its ack
+   * is queued; an ack lost with its channel means a redelivery, as without batching. Default 0:
+   * acks leave with the tick that produced them. The in-memory transport ignores it.
+   */
+  ackBatchMs?: number;
 }
 
 export interface SubscribeOptions extends ConsumeOptions {

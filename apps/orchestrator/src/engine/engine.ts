@@ -60,6 +60,15 @@ export interface EngineOptions {
   readonly maxHeldEarlyResults?: number;
 }
 
+/**
+ * How long the acks of results, heartbeats and completions wait to leave together (bus
+ * ConsumeOptions.ackBatchMs). A result's ack only releases its message from the broker: it is
+ * sent after the result's transaction committed and holds up no run, so a few milliseconds more
+ * cost nothing but a prefetch slot (~10 of 256 at 2,000 results/s), while one chain step at a
+ * time otherwise paid a write system call per ack (~10 % of the orchestrator's CPU per step).
+ */
+export const ACK_BATCH_MS = 5;
+
 /** Default of EngineOptions.chainLinks: a cancelled run's continued links run out within it. */
 export const DEFAULT_CHAIN_LINKS = 16;
 
@@ -160,15 +169,18 @@ export class Engine {
       await bus.consume(
         results,
         (d) => this.onResult(boundStepResult(d.message), d.messageId).then(() => undefined),
-        { prefetch: RESULTS_PREFETCH },
+        { prefetch: RESULTS_PREFETCH, ackBatchMs: ACK_BATCH_MS },
       ),
-      await bus.consume(progress, (d) => this.onProgress(d.message), { prefetch: 64 }),
+      await bus.consume(progress, (d) => this.onProgress(d.message), {
+        prefetch: 64,
+        ackBatchMs: ACK_BATCH_MS,
+      }),
       // Transient: every replica sees every completion, so waiters on any replica are served.
       // Step events come back to this process only while an SSE client listens (onEvent).
       await bus.subscribe(
         runEventsTopic(this.options.eventsExchange),
         async (d) => this.completions.notifyWaiters(d.message.runId),
-        { pattern: 'run.completed.#', prefetch: 256 },
+        { pattern: 'run.completed.#', prefetch: 256, ackBatchMs: ACK_BATCH_MS },
       ),
     );
     this.sweeper.start();
@@ -212,7 +224,7 @@ export class Engine {
     const commit = async (): Promise<T> => {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await this.db.transaction().execute(async (trx) => {
+          return await this.options.store.transaction(async (trx) => {
             effects.length = 0;
             const t = new Transition(trx, effects, this.transitionDeps());
             const value = await fn(t);
@@ -323,7 +335,7 @@ export class Engine {
   }
 
   async onProgress(progress: StepProgress): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.options.store.transaction(async (trx) => {
       const transition = new Transition(trx, [], this.transitionDeps());
       await transition.heartbeat(
         progress.taskId,

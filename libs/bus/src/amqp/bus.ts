@@ -177,7 +177,7 @@ class AmqpBus implements Bus {
   ): Promise<Subscription> {
     this.assertOpen(`consume from queue ${queue.name}`);
     this.declarations.set(`queue:${queue.name}`, (ch) => this.declareQueue(ch, queue));
-    return this.startConsumer(`queue ${queue.name}`, queue, handler, options?.prefetch, {
+    return this.startConsumer(`queue ${queue.name}`, queue, handler, options, {
       declare: async (ch) => {
         await this.declareQueue(ch, queue);
         return queue.name;
@@ -206,22 +206,16 @@ class AmqpBus implements Bus {
       };
       // Replayed with the publisher's declarations: if the exchange is re-created, so is the binding.
       this.declarations.set(`subscription:${definition.name}:${pattern}`, declare);
-      return this.startConsumer(
-        `subscription ${definition.name}`,
-        definition,
-        handler,
-        options.prefetch,
-        {
-          declare: async (ch) => {
-            await declare(ch);
-            return definition.name;
-          },
-          exchange: topic.exchange,
-          deadLetterExchange: topologyNames.deadLetterExchange(definition.name),
-          hasRetryQueue: true,
-          retryQueue: topologyNames.retryQueue(definition.name),
+      return this.startConsumer(`subscription ${definition.name}`, definition, handler, options, {
+        declare: async (ch) => {
+          await declare(ch);
+          return definition.name;
         },
-      );
+        exchange: topic.exchange,
+        deadLetterExchange: topologyNames.deadLetterExchange(definition.name),
+        hasRetryQueue: true,
+        retryQueue: topologyNames.retryQueue(definition.name),
+      });
     }
     const definition = defineQueue({
       name: `${topic.exchange}.transient`,
@@ -232,7 +226,7 @@ class AmqpBus implements Bus {
       `transient subscription to ${topic.exchange}`,
       definition,
       handler,
-      options?.prefetch,
+      options,
       {
         declare: async (ch) => {
           await declareTopic(ch, topic.exchange);
@@ -363,7 +357,7 @@ class AmqpBus implements Bus {
     label: string,
     policy: QueueDefinition<T>,
     handler: Handler<T>,
-    prefetch: number | undefined,
+    options: ConsumeOptions | undefined,
     target: ConsumerTarget,
   ): Promise<Subscription> {
     const consumer = new AmqpConsumer<T>({
@@ -372,7 +366,8 @@ class AmqpBus implements Bus {
       publisher: this.publisher,
       policy,
       handler,
-      prefetch: validatePrefetch(prefetch),
+      prefetch: validatePrefetch(options?.prefetch),
+      ackBatchMs: options?.ackBatchMs ?? 0,
       target,
       publishTimeoutMs: this.settings.publishTimeoutMs,
       logger: this.settings.logger,

@@ -30,6 +30,8 @@ export interface ConsumerOptions<T> {
   readonly policy: QueueDefinition<T>;
   readonly handler: Handler<T>;
   readonly prefetch: number;
+  /** See ConsumeOptions.ackBatchMs (0: each ack leaves at once). */
+  readonly ackBatchMs: number;
   readonly target: ConsumerTarget;
   readonly publishTimeoutMs: number;
   readonly logger: Logger;
@@ -48,6 +50,11 @@ export class AmqpConsumer<T> {
   private consumerTag: string | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private cancelled = false;
+  /** Delivery tags received on each channel and not yet acked or nacked (for `multiple`). */
+  private readonly unsettled = new WeakMap<Channel, Set<number>>();
+  /** Acks waiting for the next flush (ackBatchMs), by channel. */
+  private readonly pendingAcks = new Map<Channel, ConsumeMessage[]>();
+  private ackTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ConsumerOptions<T>) {
     this.keeper = new ChannelKeeper<Channel>({
@@ -99,6 +106,7 @@ export class AmqpConsumer<T> {
     if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
     // In-flight handlers finish and ack on the still-open channel before it is closed.
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    this.flushAcks();
     await this.keeper.stop();
   }
 
@@ -112,6 +120,9 @@ export class AmqpConsumer<T> {
       channel.close().catch(() => undefined);
       return;
     }
+    let tags = this.unsettled.get(channel);
+    if (!tags) this.unsettled.set(channel, (tags = new Set()));
+    tags.add(msg.fields.deliveryTag);
     const p = this.handle(channel, msg).finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
   }
@@ -222,6 +233,14 @@ export class AmqpConsumer<T> {
   }
 
   private ack(channel: Channel, msg: ConsumeMessage, queue: string, messageId: string): void {
+    if (this.options.ackBatchMs > 0 && !this.cancelled) {
+      const pending = this.pendingAcks.get(channel);
+      if (pending) pending.push(msg);
+      else this.pendingAcks.set(channel, [msg]);
+      this.ackTimer ??= setTimeout(() => this.flushAcks(), this.options.ackBatchMs);
+      return;
+    }
+    this.unsettled.get(channel)?.delete(msg.fields.deliveryTag);
     try {
       channel.ack(msg);
     } catch {
@@ -233,7 +252,41 @@ export class AmqpConsumer<T> {
     }
   }
 
+  /**
+   * Sends the waiting acks: the ones below every delivery still being handled on their channel
+   * as one ack with `multiple` (it acks every earlier tag), the rest one by one (same write).
+   */
+  private flushAcks(): void {
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    for (const [channel, msgs] of this.pendingAcks) {
+      const tags = this.unsettled.get(channel) ?? new Set<number>();
+      for (const m of msgs) tags.delete(m.fields.deliveryTag);
+      let lowestBusy = Infinity;
+      for (const tag of tags) lowestBusy = Math.min(lowestBusy, tag);
+      let upTo: ConsumeMessage | undefined;
+      const singles: ConsumeMessage[] = [];
+      for (const m of msgs) {
+        const tag = m.fields.deliveryTag;
+        if (tag > lowestBusy) singles.push(m);
+        else if (!upTo || tag > upTo.fields.deliveryTag) upTo = m;
+      }
+      try {
+        if (upTo) channel.ack(upTo, true);
+        for (const m of singles) channel.ack(m);
+      } catch {
+        // Channel gone: the broker requeues these deliveries and they are processed again.
+        this.options.logger.debug(
+          { consumer: this.options.label, acks: msgs.length },
+          'acks lost with their channel; the broker will redeliver',
+        );
+      }
+    }
+    this.pendingAcks.clear();
+  }
+
   private nack(channel: Channel, msg: ConsumeMessage): void {
+    this.unsettled.get(channel)?.delete(msg.fields.deliveryTag);
     try {
       channel.nack(msg, false, true);
     } catch {
