@@ -29,7 +29,7 @@ def new_worker() -> Worker:
 
 
 def test_requests_of_different_runs_share_a_call_and_fail_alone(broker: Broker) -> None:
-    kinds = ["ok", "retryable", "fatal", "bug", "bad-input", "not-json", "ok2"]
+    kinds = ["ok", "retryable", "fatal", "bug", "bad-input", "not-json", "ok2", "ok3", "ok4"]
     q = queued(broker, [{"taskId": kind, "runId": f"run-{kind}", "input": {"text": kind}} for kind in kinds])
     worker = new_worker()
     batches: List[List[str]] = []
@@ -37,7 +37,9 @@ def test_requests_of_different_runs_share_a_call_and_fail_alone(broker: Broker) 
     @worker.batch_handler(
         q["requests"],
         max_batch_size=4,
-        max_wait_ms=300,
+        # Never reached: both calls are full. A short wait would split them when a loaded
+        # machine spaces the deliveries out.
+        max_wait_ms=60_000,
         input_schema={"type": "object", "properties": {"text": {"enum": [k for k in kinds if k != "bad-input"]}}},
     )
     def model(items: List[StepContext]) -> List[ItemOutcome]:
@@ -64,13 +66,13 @@ def test_requests_of_different_runs_share_a_call_and_fail_alone(broker: Broker) 
         beats = broker.take(q["progress"], len(kinds) - 1)
     finally:
         running.stop()
-    # Six valid requests, four at most per call: 4 + 2; the invalid input never reached the model.
-    assert [len(b) for b in batches] == [4, 2]
+    # Eight valid requests, four at most per call: 4 + 4; the invalid input never reached the model.
+    assert [len(b) for b in batches] == [4, 4]
     assert sorted(r for b in batches for r in b) == sorted(f"run-{k}" for k in kinds if k != "bad-input")
     for kind, result in results.items():
         assert result["runId"] == f"run-{kind}" and result["workerId"] == "py-batch/1"
     assert results["ok"]["status"] == "succeeded" and results["ok"]["output"]["label"] == "ok"
-    assert results["ok2"]["status"] == "succeeded"
+    assert all(results[k]["status"] == "succeeded" for k in ("ok2", "ok3", "ok4"))
     assert results["retryable"]["error"] == {"message": "GPU busy", "code": "BUSY", "retryable": True}
     assert results["fatal"]["error"] == {"message": "unreadable", "code": "UNREADABLE", "retryable": False}
     assert results["bug"]["error"] == {"message": "KeyError: 'label'", "code": "UNHANDLED", "retryable": True}
@@ -85,7 +87,8 @@ def test_a_call_that_raises_or_miscounts_fails_each_item_with_its_own_result(bro
     worker = new_worker()
     calls: List[int] = []
 
-    @worker.batch_handler(q["requests"], max_batch_size=2, max_wait_ms=1000)
+    # Both calls are full (2 + 2): the wait only matters if deliveries are spaced out.
+    @worker.batch_handler(q["requests"], max_batch_size=2, max_wait_ms=60_000)
     def model(items: List[StepContext]) -> List[ItemOutcome]:
         calls.append(len(items))
         if len(calls) == 1:

@@ -7,18 +7,18 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 
-from conftest import AMQP_URL, PREFIX, Running, wait_for
+from conftest import AMQP_URL, PREFIX, Broker, Running, wait_for
 from conveyor_worker import FatalStepError, ItemOutcome, RetryableStepError, StepContext, Worker
 from conveyor_worker.protocol import JSON
 
@@ -94,13 +94,13 @@ class Orchestrator:
         self.data = Path(tempfile.mkdtemp(prefix="py-sdk-db-"))
         for file, text in WORKFLOWS.items():
             (self.workflows / file).write_text(text)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.base = f"http://127.0.0.1:{port}"
+        # PORT=0: the orchestrator binds a port of its own and logs it. A port found free here
+        # and passed on could be taken by another process's connection during the seconds tsx
+        # takes to start it.
+        self.base = ""
         env = {
             **os.environ,
-            "PORT": str(port),
+            "PORT": "0",
             "AMQP_URL": AMQP_URL,
             "DATA_DIR": str(self.data),
             "WORKFLOWS_DIR": str(self.workflows),
@@ -124,6 +124,8 @@ class Orchestrator:
         for line in self.process.stdout:
             self.output.append(line)
             if "orchestrator listening" in line:
+                port = urllib.parse.urlsplit(json.loads(line)["url"]).port
+                self.base = f"http://127.0.0.1:{port}"
                 self.listening.set()
 
     def wait_ready(self) -> None:
@@ -296,6 +298,14 @@ def test_a_chain_re_run_after_a_kill_keeps_each_steps_key(orchestrator: Orchestr
             assert runs[0]["taskId"] != runs[1]["taskId"]
 
 
+def wait_for_depth(queue: str, count: int) -> None:
+    broker = Broker()
+    try:
+        wait_for(f"{count} requests waiting on {queue}", lambda: broker.depth(queue) >= count or None, 60)
+    finally:
+        broker.close()
+
+
 def finished(orchestrator: Orchestrator, run_id: str) -> Dict[str, Any]:
     def probe() -> Optional[Dict[str, Any]]:
         run: Dict[str, Any] = orchestrator.call("GET", f"/api/runs/{run_id}")
@@ -310,9 +320,12 @@ def test_batches_hold_steps_of_different_runs_and_each_fails_alone(orchestrator:
     chains = [orchestrator.call("POST", "/api/workflows/py-batch-chain/runs", {"input": {"mode": "ok", "n": n}})["run"]["id"] for n in range(2)]
     batches: List[List[str]] = []
     batcher = Worker(AMQP_URL, connection_name=f"{PREFIX}batch-worker")
+    # Started once the runs' six first steps wait in the queue together: the API answers before
+    # the orchestrator has published them all, which a loaded machine can spread over seconds.
+    wait_for_depth(Q["batch"], 6)
 
-    # Started after the runs, so that their first steps wait in the queue together.
-    @batcher.batch_handler(Q["batch"], max_batch_size=16, max_wait_ms=500)
+    # Six at most per call: the first call is full, and taken, as soon as the six have arrived.
+    @batcher.batch_handler(Q["batch"], max_batch_size=6, max_wait_ms=1000)
     def model(items: List[StepContext]) -> List[ItemOutcome]:
         batches.append([i.run_id for i in items])
         out: List[ItemOutcome] = []
@@ -366,7 +379,7 @@ def dying_publish(channel, queue, body, *args, **kwargs):
 module.publish = dying_publish
 
 
-@worker.batch_handler(os.environ["QUEUE"], max_batch_size=16, max_wait_ms=1000)
+@worker.batch_handler(os.environ["QUEUE"], max_batch_size=3, max_wait_ms=1000)
 def model(items):
     with open(os.environ["RAN_LOG"], "a") as log:
         log.write(json.dumps([i.run_id for i in items]) + "\\n")
@@ -386,6 +399,8 @@ def test_a_batch_killed_before_its_results_are_confirmed_is_redelivered_whole(or
         "PYTHONPATH": str(REPO / "sdks/python/src"),
     }
     run_ids = [orchestrator.call("POST", "/api/workflows/py-batch-kill/runs", {"input": {"n": n}})["run"]["id"] for n in range(3)]
+    # All three queued before the worker consumes, so that its one (full) call holds them all.
+    wait_for_depth(Q["batchkill"], 3)
     command = [sys.executable, "-m", "conveyor_worker", str(script)]
     first = subprocess.Popen(command, env={**env, "DIE": "1"})
     assert first.wait(60) == 9, "the first worker should have died publishing its first result"

@@ -273,7 +273,11 @@ def test_graceful_stop_finishes_running_attempts_and_leaves_the_rest(broker: Bro
     @worker.handler(q["requests"], concurrency=1)
     def slow(ctx: StepContext) -> JSON:
         started.set()
-        time.sleep(0.5)
+        # Runs until the stop is requested (a fixed sleep could end first on a loaded machine,
+        # and the worker would take the next request).
+        deadline = time.monotonic() + 30
+        while not ctx.stopping and time.monotonic() < deadline:
+            time.sleep(0.01)
         return ctx.stopping
 
     running = Running(worker)
