@@ -4,8 +4,8 @@ import { padSequences, shiftRight } from './batch';
 import { tokenLogProbs } from './loss';
 import type { ForwardOptions, T5Model } from './model';
 
-// Inference runs outside any gradient, so the position biases of earlier calls are reused.
-const INFERENCE: ForwardOptions = { reusePositionBias: true };
+// Inference runs outside any gradient, so what depends on the weights alone is reused.
+const INFERENCE: ForwardOptions = { inference: true };
 
 function encodeBatch(
   model: T5Model,

@@ -21,15 +21,27 @@ export function rmsNorm(x: tf.Tensor3D, weight: tf.Tensor, epsilon: number): tf.
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(variance, epsilon))), weight);
 }
 
+/**
+ * A linear layer's weight already transposed to [in, out], kept by inference so that the matrix
+ * product runs on the backend's plain path (on wasm: XNNPACK with its packed weights cached)
+ * instead of transposing the weight on every call.
+ */
+export class TransposedWeight {
+  constructor(readonly inOut: tf.Tensor2D) {}
+}
+
+/** A linear layer's weight: PyTorch's [out, in], or the same values as [in, out]. */
+export type LinearWeight = tf.Tensor | TransposedWeight;
+
 /** x [B, T, in] times weight [out, in]^T. */
-export function linear(x: tf.Tensor3D, weight: tf.Tensor): tf.Tensor3D {
+export function linear(x: tf.Tensor3D, weight: LinearWeight): tf.Tensor3D {
   const [b, t, d] = x.shape;
+  const flat = tf.reshape(x, [b * t, d]);
+  if (weight instanceof TransposedWeight) {
+    return tf.reshape(tf.matMul(flat, weight.inOut), [b, t, weight.inOut.shape[1]]);
+  }
   const out = weight.shape[0] as number;
-  return tf.reshape(tf.matMul(tf.reshape(x, [b * t, d]), weight as tf.Tensor2D, false, true), [
-    b,
-    t,
-    out,
-  ]);
+  return tf.reshape(tf.matMul(flat, weight as tf.Tensor2D, false, true), [b, t, out]);
 }
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -61,10 +73,10 @@ export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
 }
 
 export interface AttentionWeights {
-  q: tf.Tensor;
-  k: tf.Tensor;
-  v: tf.Tensor;
-  o: tf.Tensor;
+  q: LinearWeight;
+  k: LinearWeight;
+  v: LinearWeight;
+  o: LinearWeight;
 }
 
 /**

@@ -14,7 +14,9 @@ import {
   linear,
   paddingBias,
   rmsNorm,
+  TransposedWeight,
   type AttentionWeights,
+  type LinearWeight,
   type DropoutContext,
 } from './layers';
 
@@ -24,13 +26,14 @@ export interface ForwardOptions {
   /** Seed stream for dropout masks; required when training with dropout > 0. */
   nextDropoutSeed?: () => number;
   /**
-   * Inference only: reuse the position biases of earlier calls with the same lengths instead of
-   * gathering them again (a 512-token input's is 512 × 512 per head). A reused bias is a
-   * constant, so no gradient reaches the bias table: not allowed with `training`, and never to
-   * be set under tf.grad. Kept until the table's value changes (Variable.assign gives it new
-   * data) or the model is disposed.
+   * Inference only: reuse what depends on the weights alone across calls instead of computing it
+   * again — the position biases of each length (a 512-token input's is 512 × 512 per head) and
+   * the linear layers' weights transposed for the matrix product. Reused tensors are constants,
+   * so no gradient reaches the weights: not allowed with `training`, and never to be set under
+   * tf.grad. Each is kept until its weight's value changes (Variable.assign gives it new data)
+   * or the model is disposed.
    */
-  reusePositionBias?: boolean;
+  inference?: boolean;
 }
 
 /** Most position biases a model keeps for reuse (a 512-token encoder bias with 8 heads is 8 MB). */
@@ -53,6 +56,11 @@ export class T5Model {
   private readonly ff: FeedForwardKind;
   /** Reusable position biases by stack and lengths, with the table data they were read from. */
   private readonly biasCache = new Map<string, { table: tf.DataId; bias: tf.Tensor4D }>();
+  /** Linear weights transposed to [in, out] for inference, with the data they were read from. */
+  private readonly transposedCache = new Map<
+    string,
+    { data: tf.DataId; weight: TransposedWeight }
+  >();
 
   /** Takes ownership of `params`; every name from t5ParameterSpecs(config) must be present with its shape. */
   constructor(config: T5Config, params: Map<string, tf.Variable>) {
@@ -95,20 +103,32 @@ export class T5Model {
         'training with dropout needs ForwardOptions.nextDropoutSeed (a seeded stream) to be reproducible',
       );
     }
-    if (training && opts.reusePositionBias) {
+    if (training && opts.inference) {
       throw new Error(
-        'reusePositionBias is for inference: reused biases are constants that no gradient reaches',
+        'the inference option cannot be used in training: reused tensors are constants that no gradient reaches',
       );
     }
     return { training, rate: this.config.dropoutRate, nextSeed: opts.nextDropoutSeed ?? (() => 0) };
   }
 
-  private attentionWeights(prefix: string): AttentionWeights {
+  /** A linear layer's weight as inference or training needs it (see ForwardOptions.inference). */
+  private linearWeight(name: string, inference: boolean | undefined): LinearWeight {
+    const weight = this.param(name);
+    if (!inference) return weight;
+    const hit = this.transposedCache.get(name);
+    if (hit && hit.data === weight.dataId) return hit.weight;
+    hit?.weight.inOut.dispose();
+    const transposed = new TransposedWeight(tf.keep(tf.transpose(weight as tf.Tensor2D)));
+    this.transposedCache.set(name, { data: weight.dataId, weight: transposed });
+    return transposed;
+  }
+
+  private attentionWeights(prefix: string, inference: boolean | undefined): AttentionWeights {
     return {
-      q: this.param(`${prefix}.q.weight`),
-      k: this.param(`${prefix}.k.weight`),
-      v: this.param(`${prefix}.v.weight`),
-      o: this.param(`${prefix}.o.weight`),
+      q: this.linearWeight(`${prefix}.q.weight`, inference),
+      k: this.linearWeight(`${prefix}.k.weight`, inference),
+      v: this.linearWeight(`${prefix}.v.weight`, inference),
+      o: this.linearWeight(`${prefix}.o.weight`, inference),
     };
   }
 
@@ -185,15 +205,21 @@ export class T5Model {
     return bias;
   }
 
-  private feedForward(prefix: string, x: tf.Tensor3D, drop: DropoutContext): tf.Tensor3D {
+  private feedForward(
+    prefix: string,
+    x: tf.Tensor3D,
+    drop: DropoutContext,
+    inference: boolean | undefined,
+  ): tf.Tensor3D {
+    const w = (name: string) => this.linearWeight(`${prefix}.${name}.weight`, inference);
     let h: tf.Tensor3D;
     if (this.ff.gated) {
-      const gate = activate(linear(x, this.param(`${prefix}.wi_0.weight`)), this.ff.activation);
-      h = tf.mul(gate, linear(x, this.param(`${prefix}.wi_1.weight`)));
+      const gate = activate(linear(x, w('wi_0')), this.ff.activation);
+      h = tf.mul(gate, linear(x, w('wi_1')));
     } else {
-      h = activate(linear(x, this.param(`${prefix}.wi.weight`)), this.ff.activation);
+      h = activate(linear(x, w('wi')), this.ff.activation);
     }
-    return linear(dropout(h, drop), this.param(`${prefix}.wo.weight`));
+    return linear(dropout(h, drop), w('wo'));
   }
 
   private embed(ids: tf.Tensor2D): tf.Tensor3D {
@@ -213,7 +239,7 @@ export class T5Model {
     return tf.tidy(() => {
       const s = inputIds.shape[1];
       const bias = tf.add(
-        this.positionBias('encoder', s, s, opts.reusePositionBias),
+        this.positionBias('encoder', s, s, opts.inference),
         paddingBias(attentionMask),
       );
       let x = dropout(this.embed(inputIds), drop);
@@ -223,14 +249,17 @@ export class T5Model {
         const a = attention(
           n0,
           n0,
-          this.attentionWeights(`${p}.0.SelfAttention`),
+          this.attentionWeights(`${p}.0.SelfAttention`, opts.inference),
           bias,
           c.numHeads,
           drop,
         );
         x = tf.add(x, dropout(a, drop));
         const n1 = rmsNorm(x, this.param(`${p}.1.layer_norm.weight`), c.layerNormEpsilon);
-        x = tf.add(x, dropout(this.feedForward(`${p}.1.DenseReluDense`, n1, drop), drop));
+        x = tf.add(
+          x,
+          dropout(this.feedForward(`${p}.1.DenseReluDense`, n1, drop, opts.inference), drop),
+        );
       }
       return dropout(
         rmsNorm(x, this.param('encoder.final_layer_norm.weight'), c.layerNormEpsilon),
@@ -264,7 +293,7 @@ export class T5Model {
     const group = rows / inputs;
     return tf.tidy(() => {
       let selfBias: tf.Tensor = tf.add(
-        this.positionBias('decoder', t, t, opts.reusePositionBias),
+        this.positionBias('decoder', t, t, opts.inference),
         causalBias(t),
       );
       if (decoderAttentionMask) selfBias = tf.add(selfBias, paddingBias(decoderAttentionMask));
@@ -276,7 +305,7 @@ export class T5Model {
         const a = attention(
           n0,
           n0,
-          this.attentionWeights(`${p}.0.SelfAttention`),
+          this.attentionWeights(`${p}.0.SelfAttention`, opts.inference),
           selfBias,
           c.numHeads,
           drop,
@@ -289,7 +318,7 @@ export class T5Model {
         const shared = attention(
           queries,
           encoderHidden,
-          this.attentionWeights(`${p}.1.EncDecAttention`),
+          this.attentionWeights(`${p}.1.EncDecAttention`, opts.inference),
           crossBias,
           c.numHeads,
           drop,
@@ -297,7 +326,10 @@ export class T5Model {
         const ca: tf.Tensor3D = group === 1 ? shared : tf.reshape(shared, [rows, t, c.dModel]);
         x = tf.add(x, dropout(ca, drop));
         const n2 = rmsNorm(x, this.param(`${p}.2.layer_norm.weight`), c.layerNormEpsilon);
-        x = tf.add(x, dropout(this.feedForward(`${p}.2.DenseReluDense`, n2, drop), drop));
+        x = tf.add(
+          x,
+          dropout(this.feedForward(`${p}.2.DenseReluDense`, n2, drop, opts.inference), drop),
+        );
       }
       return dropout(
         rmsNorm(x, this.param('decoder.final_layer_norm.weight'), c.layerNormEpsilon),
@@ -307,13 +339,16 @@ export class T5Model {
   }
 
   /** Vocabulary logits [B, T, vocabSize] from decoder hidden states. */
-  lmHead(hidden: tf.Tensor3D): tf.Tensor3D {
+  lmHead(hidden: tf.Tensor3D, opts: ForwardOptions = {}): tf.Tensor3D {
     return tf.tidy(() => {
       if (this.config.tieWordEmbeddings) {
         // v1.0 ties the output to the input embedding and rescales, as in Mesh TensorFlow.
-        return linear(tf.mul(hidden, this.config.dModel ** -0.5), this.param('shared.weight'));
+        return linear(
+          tf.mul(hidden, this.config.dModel ** -0.5),
+          this.linearWeight('shared.weight', opts.inference),
+        );
       }
-      return linear(hidden, this.param('lm_head.weight'));
+      return linear(hidden, this.linearWeight('lm_head.weight', opts.inference));
     });
   }
 
@@ -334,6 +369,7 @@ export class T5Model {
           opts,
           decoderAttentionMask,
         ),
+        opts,
       ),
     );
   }
@@ -357,5 +393,7 @@ export class T5Model {
     this.params.clear();
     for (const { bias } of this.biasCache.values()) bias.dispose();
     this.biasCache.clear();
+    for (const { weight } of this.transposedCache.values()) weight.inOut.dispose();
+    this.transposedCache.clear();
   }
 }

@@ -148,32 +148,37 @@ describe('inference', () => {
     };
     compare();
     compare(); // now with the reused biases
-    // New weights in the bias tables (as an optimiser step assigns them) are read, not the old ones.
-    for (const stack of ['encoder', 'decoder']) {
-      const table = m.param(
-        `${stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight`,
-      );
-      table.assign(tf.tidy(() => tf.add(tf.mul(table, -2), 0.5)));
+    // New weights (as an optimiser step assigns them) are read, not the reused values of the old.
+    for (const name of [
+      'encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight',
+      'decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight',
+      'encoder.block.1.layer.0.SelfAttention.q.weight',
+      'decoder.block.0.layer.1.EncDecAttention.v.weight',
+      'decoder.block.1.layer.2.DenseReluDense.wo.weight',
+      'lm_head.weight',
+    ]) {
+      const w = m.param(name);
+      w.assign(tf.tidy(() => tf.add(tf.mul(w, -2), 0.05)));
     }
     compare();
     m.dispose();
   });
 
-  it('refuses to reuse position biases while training', () => {
+  it('refuses the inference option while training', () => {
     const m = createT5({ ...TINY, dropoutRate: 0.1 }, { seed: 1 });
     expect(() =>
       tf.tidy(() =>
         m.encode(tf.tensor2d([[5, 6, 1]], undefined, 'int32'), tf.ones([1, 3]) as tf.Tensor2D, {
           training: true,
           nextDropoutSeed: () => 1,
-          reusePositionBias: true,
+          inference: true,
         }),
       ),
-    ).toThrow(/reusePositionBias is for inference/);
+    ).toThrow(/the inference option cannot be used in training/);
     m.dispose();
   });
 
-  it('frees the reused biases with the model', () => {
+  it('frees the reused biases and transposed weights with the model', () => {
     const start = tf.memory().numTensors;
     const m = createT5(TINY, { seed: 5 });
     const weights = tf.memory().numTensors - start;

@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-wasm';
 // Gradients are registered here once so every trainer on this runtime can call tf.grad.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { registerWasmBatchMatMul } from './wasm-batch-matmul';
+import { registerWasmGather } from './wasm-gather';
 import { registerWasmSegmentSum } from './wasm-kernels';
 
 export type BackendChoiceName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
@@ -71,6 +72,7 @@ async function tryBackend(name: BackendChoiceName): Promise<string> {
   if (name === 'wasm') {
     registerWasmSegmentSum();
     registerWasmBatchMatMul();
+    registerWasmGather();
   }
   if (!(await tf.setBackend(name))) throw new Error(`the ${name} backend did not initialise`);
   return name;

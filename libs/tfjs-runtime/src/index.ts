@@ -3,3 +3,4 @@ export type { BackendChoice, BackendChoiceName, InitBackendOptions } from './bac
 export { BACKEND_ORDER, BACKEND_ENV, initBackend, parseBackendList } from './backend';
 export { registerWasmSegmentSum, unsortedSegmentSumValues } from './wasm-kernels';
 export { registerWasmBatchMatMul, useXnnpackBatchMatMul } from './wasm-batch-matmul';
+export { registerWasmGather } from './wasm-gather';
