@@ -586,6 +586,17 @@ describe('ensemble of a T5 and a TF-IDF baseline', () => {
     await expect(fitTo(baselineDir, baselineDir)).rejects.toThrow(
       /holds a tfidf-logreg model, not a T5/,
     );
+    await expect(
+      ensembleCommand({
+        baseline: baselineDir,
+        members: [`inner=${ensembleDir}`],
+        out: path.join(root, 'refused'),
+        data: DATA,
+        combine: 'log-linear',
+        gridStep: 0.05,
+        log: () => undefined,
+      }),
+    ).rejects.toThrow(/member inner .* is itself an ensemble; give its members instead/);
     expect(existsSync(path.join(root, 'refused'))).toBe(false);
   });
 
