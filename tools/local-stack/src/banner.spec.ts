@@ -40,7 +40,8 @@ describe('start-up banner', () => {
   });
 
   it("passes on the launcher's note about the classifier's model", () => {
-    const note = 'the T5 model is not in this checkout; the classifier serves the TF-IDF baseline';
+    const note =
+      'the default model is not in this checkout; the classifier serves the TF-IDF baseline';
     expect(
       banner(
         { urls, devEmail: 'd@x.io', bus: 'embedded', database: 'sqlite' },

@@ -17,17 +17,17 @@ describe("the classifier's model in local mode", () => {
     expect(chooseClassifierModel(root, 'some/dir')).toEqual({ dir: resolve('some/dir') });
   });
 
-  it("keeps the classifier's default when the T5 model is shipped", () => {
+  it("keeps the classifier's default when the default model is shipped", () => {
     ship('model');
     ship('model-baseline');
     expect(chooseClassifierModel(root, undefined)).toEqual({ dir: undefined });
   });
 
-  it('falls back to the shipped baseline, and says so, when the T5 model is missing', () => {
+  it('falls back to the shipped baseline, and says so, when the default model is missing', () => {
     ship('model-baseline');
     expect(chooseClassifierModel(root, undefined)).toEqual({
       dir: join(root, 'apps/classifier/model-baseline'),
-      note: expect.stringContaining('the T5 model is not in this checkout'),
+      note: expect.stringContaining('the default model is not in this checkout'),
     });
   });
 
