@@ -11,12 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseRecord, replayRecord, type GameRecord } from '@conveyor/draughts-learning';
-import {
-  ORCHESTRATOR_READY,
-  spawnOrchestrator,
-  spawnTs,
-  type LoggedProcess,
-} from '@conveyor/test-support';
+import { spawnTs, startOrchestrator, type LoggedProcess } from '@conveyor/test-support';
 import { connect } from 'amqplib';
 
 jest.setTimeout(180_000);
@@ -48,34 +43,39 @@ beforeAll(async () => {
       `queue: ${PREFIX}$1`,
     ),
   );
-  const started = await spawnOrchestrator({
-    root: ROOT,
-    amqpUrl: AMQP_URL,
-    dataDir: data,
-    workflowsDir: workflows,
-    prefix: PREFIX,
-  });
-  const orchestrator = started.process;
-  base = started.base;
-  processes.push(orchestrator);
   // Two workers, one thread each: the shards spread over both like over two machines.
-  for (let i = 0; i < 2; i++)
-    processes.push(
-      spawnTs(join(ROOT, 'apps/selfplay/src/worker.ts'), {
-        cwd: ROOT,
-        tsconfig: join(ROOT, 'tsconfig.base.json'),
-        env: {
-          AMQP_URL,
-          SELFPLAY_QUEUE_PREFIX: PREFIX,
-          SELFPLAY_THREADS: '1',
-          LOG_LEVEL: 'info',
-        },
-      }),
-    );
-  await Promise.all([
-    orchestrator.waitForLine(ORCHESTRATOR_READY, 60_000),
-    ...processes.slice(1).map((p) => p.waitForLine(/selfplay worker ready/, 60_000)),
+  const workers = [0, 1].map(() =>
+    spawnTs(join(ROOT, 'apps/selfplay/src/worker.ts'), {
+      cwd: ROOT,
+      tsconfig: join(ROOT, 'tsconfig.base.json'),
+      env: {
+        AMQP_URL,
+        SELFPLAY_QUEUE_PREFIX: PREFIX,
+        SELFPLAY_THREADS: '1',
+        LOG_LEVEL: 'info',
+      },
+    }),
+  );
+  processes.push(...workers);
+  // Three tsx processes starting at once on a loaded machine: the waits only stop a hang. The
+  // orchestrator picks its own port (no free-port race during its start) and logs it.
+  // allSettled: a worker that fails to start must not leave the orchestrator's start running
+  // past afterAll's cleanup.
+  const outcomes = await Promise.allSettled([
+    startOrchestrator({
+      root: ROOT,
+      amqpUrl: AMQP_URL,
+      dataDir: data,
+      workflowsDir: workflows,
+      prefix: PREFIX,
+      timeoutMs: 150_000,
+    }).then((started) => {
+      processes.push(started.process);
+      base = started.base;
+    }),
+    ...workers.map((p) => p.waitForLine(/selfplay worker ready/, 150_000)),
   ]);
+  for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
 });
 
 afterAll(async () => {

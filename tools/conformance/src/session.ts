@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ORCHESTRATOR_READY, spawnOrchestrator, type LoggedProcess } from '@conveyor/test-support';
+import { startOrchestrator, type LoggedProcess } from '@conveyor/test-support';
 import { Broker } from './broker';
 import type { Check, CheckContext, WorkerUnderTest } from './check';
 import { CHECKS } from './checks';
@@ -148,19 +148,20 @@ export async function runConformance(options: SessionOptions): Promise<Report> {
       }
     }
     log(`conformance: starting the orchestrator (queues under ${sessionPrefix})`);
-    const started = await spawnOrchestrator({
+    const kit = await Broker.open(options.amqpUrl, `${sessionPrefix}-kit`);
+    broker = kit;
+    // On a port of its own choosing, read from its ready line: a port found free beforehand
+    // can be taken during the seconds tsx needs to start it. A failed start kills it.
+    const started = await startOrchestrator({
       root: options.root,
       amqpUrl: options.amqpUrl,
       dataDir,
       workflowsDir,
       prefix: `${sessionPrefix}.`,
-      // At info: ORCHESTRATOR_READY is an info line.
       env: { STEP_QUEUE_TYPE: options.queueType ?? 'classic' },
+      timeoutMs: 120_000,
     });
     orchestrator = started.process;
-    const kit = await Broker.open(options.amqpUrl, `${sessionPrefix}-kit`);
-    broker = kit;
-    await orchestrator.waitForLine(ORCHESTRATOR_READY, 120_000);
     const api = new OrchestratorApi(started.base);
     // Targets are independent (own queues, workflows and metric labels) and mostly wait on
     // timers, so they run side by side; with several, each line names its target.
