@@ -1,9 +1,10 @@
+import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { parseConfig } from '../src/main';
 import type { Browser } from './support/browser';
 import { endpointSlice, service } from './support/fake-kube-api';
-import { freePort, Harness } from './support/harness';
+import { Harness } from './support/harness';
 
 jest.setTimeout(60_000);
 
@@ -45,8 +46,9 @@ describe('svc-proxy: real /debug/pprof profiles through the proxy after sign-in'
   const podPath = '/proxy/ops/svc-proxy/svc-proxy-0';
 
   beforeAll(async () => {
-    adminPort = await freePort();
-    await h.start({ ADMIN_PORT: String(adminPort) });
+    // ADMIN_PORT=0: the admin listener takes a port of its own, read back once it listens.
+    await h.start({ ADMIN_PORT: '0' });
+    adminPort = (h.proxy.obs.adminServer?.address() as AddressInfo).port;
     h.kube.apply(
       'services',
       service('ops', 'svc-proxy', {
