@@ -1,8 +1,11 @@
 // HTTP latency of one 512-token request for several model directories (any kind: T5, TF-IDF,
 // ensemble), measured side by side: each model gets its own server, and the models take turns in
-// blocks of 10 requests, so a change in machine load hits all of them alike.
+// blocks of 10 requests, so a change in machine load hits all of them alike. Prints p50/p95/p99
+// wall time, the median CPU time per request (this process: server and client, which share it)
+// and the load average before and after, which every figure needs on this shared machine.
 // Usage: npx tsx --tsconfig tools/bench/classifier/tsconfig.json tools/bench/classifier/latency.ts \
 //          --model apps/classifier/model --model apps/classifier/model-ensemble [--runs 60]
+import { loadavg } from 'node:os';
 import { Command } from 'commander';
 import { configFrom } from '../../../apps/classifier/src/config';
 import { start } from '../../../apps/classifier/src/main';
@@ -27,7 +30,7 @@ async function main(): Promise<void> {
       { model, handleSignals: false },
     );
     await server.service.ready;
-    servers.push({ dir, server, latencies: [] as number[] });
+    servers.push({ dir, server, latencies: [] as number[], cpu: [] as number[] });
   }
   const post = async (url: string): Promise<void> => {
     const res = await fetch(`${url}/v1/classify`, {
@@ -39,20 +42,35 @@ async function main(): Promise<void> {
     await res.json();
   };
   for (const s of servers) await post(s.server.url); // warm-up
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  console.log(`${new Date().toISOString()} load average ${load()}`);
   for (let done = 0; done < opts.runs; done += 10) {
     for (const s of servers) {
       for (let i = 0; i < 10 && done + i < opts.runs; i++) {
+        const c0 = process.cpuUsage();
         const t0 = performance.now();
         await post(s.server.url);
         s.latencies.push(performance.now() - t0);
+        const c = process.cpuUsage(c0);
+        s.cpu.push((c.user + c.system) / 1000);
       }
     }
   }
-  console.log('| model | requests | p50 (ms) | p95 (ms) |\n| --- | ---: | ---: | ---: |');
+  console.log(`${new Date().toISOString()} load average ${load()}`);
+  console.log(
+    '| model | requests | p50 (ms) | p95 (ms) | p99 (ms) | CPU per request, median (ms) |\n| --- | ---: | ---: | ---: | ---: | ---: |',
+  );
   for (const s of servers) {
-    console.log(
-      `| \`${s.dir}\` | ${s.latencies.length} | ${median(s.latencies).toFixed(1)} | ${percentile(s.latencies, 95).toFixed(1)} |`,
-    );
+    const cells = [
+      median(s.latencies),
+      percentile(s.latencies, 95),
+      percentile(s.latencies, 99),
+      median(s.cpu),
+    ].map((x) => x.toFixed(1));
+    console.log(`| \`${s.dir}\` | ${s.latencies.length} | ${cells.join(' | ')} |`);
   }
   for (const s of servers) await s.server.stop();
 }
