@@ -42,10 +42,16 @@ async function applyEach(
   runId: string,
   pending: readonly PendingResult[],
 ): Promise<(Applied | Ignored)[]> {
-  const run = await t.lockRun(runId);
+  const first = pending[0]?.result;
+  const fused =
+    t.deps.dialect === 'postgres' && first?.status === 'succeeded' && first.runId === runId
+      ? await t.lockRunAndSucceed(first)
+      : undefined;
+  const run = fused ? fused.run : await t.lockRun(runId);
   if (!run) return pending.map(() => ({ applied: false, reason: 'unknown-run' }));
   const outcomes: (Applied | Ignored)[] = [];
-  for (const { result } of pending) outcomes.push(await t.applyResult(run, result));
+  for (const [i, { result }] of pending.entries())
+    outcomes.push(await t.applyResult(run, result, i === 0 && fused ? fused : undefined));
   // A chain's results often arrive together, the next step's first (chain.ts): once the one
   // that records its step is applied, the early one applies in the same transaction.
   const isEarly = (o: Applied | Ignored | undefined) =>

@@ -3,7 +3,15 @@ import { formatDuration } from '../../definitions/duration';
 import { backoffDelay } from '../backoff';
 import { limitsOf } from './admission';
 import { itemFinished } from './fan-out';
-import type { Applied, Ignored, KnownOutput, LockedRun, TaskRow, TransitionState } from './state';
+import type {
+  Applied,
+  Ignored,
+  KnownOutput,
+  LockedRun,
+  RunRow,
+  TaskRow,
+  TransitionState,
+} from './state';
 import { stepFinished } from './steps';
 
 // What comes back from workers: results (applied only to the attempt they answer), heartbeats,
@@ -13,13 +21,21 @@ export async function applyResult(
   tx: TransitionState,
   run: LockedRun,
   result: StepResult,
+  /** Set when lockRunAndSucceed already ran this success's statement (its task, if it moved). */
+  succeeded?: { readonly task: TaskRow | undefined },
 ): Promise<Applied | Ignored> {
   if (run.row.status !== 'running') return { applied: false, reason: 'run-finished' };
   if (result.status === 'succeeded') {
     // The common case in one statement: the task moves from running (this attempt) to
     // succeeded, or nothing changes and the result is a duplicate, late or unknown.
     const output = result.output ?? null;
-    const task = await succeedTask(tx, result, JSON.stringify(output));
+    // When the fused statement moved nothing, it runs again on its own: the fused one read the
+    // tasks as they were before it waited for the run's lock, so a task that the lock's holder
+    // (another replica) inserted meanwhile — this very step, recorded from its chain — was not
+    // there for it yet.
+    const task = succeeded?.task ?? (await succeedTask(tx, result, JSON.stringify(output)));
+    if (succeeded?.task && limitsOf(tx, succeeded.task.queue))
+      tx.effects.push({ kind: 'wake', at: tx.now });
     if (!task) return ignored(tx, run, result);
     observeDuration(tx, task, 'succeeded');
     tx.stepEvent(run, {
@@ -78,6 +94,41 @@ async function succeedTask(
   [task] = await tx.all<TaskRow>(`${SUCCEED_TASK} RETURNING *`, params);
   if (task) await finishAttempt(tx, task, 'succeeded', undefined, result.workerId);
   return task;
+}
+
+/**
+ * PostgreSQL: a run's first result, when it is a success, locks the run and records the success
+ * in one statement — one round trip instead of two (each costs a write system call on both
+ * sides and a wake-up of the database backend: most of what a step costs there). The task moves
+ * only while the run is running, as applyResult requires; `task` is undefined when nothing moved
+ * (finished run, duplicate, late or unknown result — or a task inserted by whoever held the run's
+ * lock while this statement waited for it, which its snapshot predates: applyResult then runs
+ * the success statement again, alone, and says which).
+ */
+export async function lockRunAndSucceed(
+  tx: TransitionState,
+  result: Extract<StepResult, { status: 'succeeded' }>,
+): Promise<{ run: LockedRun | undefined; task: TaskRow | undefined }> {
+  const output = JSON.stringify(result.output ?? null);
+  const [row] = await tx.all<{ run: RunRow | null; task: TaskRow | null }>(
+    `WITH r AS (SELECT * FROM runs WHERE id = ? FOR UPDATE),
+      t AS (${SUCCEED_TASK} AND EXISTS (SELECT 1 FROM r WHERE r.status = 'running') RETURNING *),
+      a AS (UPDATE attempts SET status = 'succeeded', finished_at = ?, error = NULL, worker_id = ?
+        FROM t WHERE attempts.task_id = t.id AND attempts.attempt = t.attempt)
+      SELECT (SELECT row_to_json(r) FROM r) AS run, (SELECT row_to_json(t) FROM t) AS task`,
+    [
+      result.runId,
+      output,
+      tx.now,
+      result.taskId,
+      result.runId,
+      result.attempt,
+      tx.now,
+      result.workerId ?? null,
+    ],
+  );
+  if (!row?.run) return { run: undefined, task: undefined };
+  return { run: await tx.locked(row.run), task: row.task ?? undefined };
 }
 
 /** Why a success changed nothing (read only then: duplicates and late results are rare). */

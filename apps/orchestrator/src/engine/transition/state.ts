@@ -96,13 +96,17 @@ export class TransitionState {
         : 'SELECT * FROM runs WHERE id = ?',
       [runId],
     );
-    if (!row) return undefined;
+    return row ? this.locked(row) : undefined;
+  }
+
+  /** A run row this transaction has locked, with the definition version it started on. */
+  async locked(row: RunRow): Promise<LockedRun> {
     const def =
       this.deps.registry.cached(row.workflow, row.version) ??
       (await this.deps.registry.get(row.workflow, row.version, this.trx));
     if (!def) {
       throw new Error(
-        `run ${runId} uses workflow ${row.workflow} version ${row.version}, which is not registered in this database`,
+        `run ${row.id} uses workflow ${row.workflow} version ${row.version}, which is not registered in this database`,
       );
     }
     return { row, def };

@@ -1,7 +1,7 @@
 import type { StepError, StepResult } from '@conveyor/contracts';
 import type { WorkflowDefinition } from '../../definitions/model';
 import { admitQueued, retryTask } from './dispatch';
-import { applyResult, heartbeat, timeoutAttempt } from './results';
+import { applyResult, heartbeat, lockRunAndSucceed, timeoutAttempt } from './results';
 import { settleFanOuts } from './fan-out';
 import { cancelRun, createRun, failRun } from './runs';
 import {
@@ -59,8 +59,22 @@ export class Transition extends TransitionState {
     return cancelRun(this, run, reason);
   }
 
-  applyResult(run: LockedRun, result: StepResult): Promise<Applied | Ignored> {
-    return applyResult(this, run, result);
+  applyResult(
+    run: LockedRun,
+    result: StepResult,
+    succeeded?: { readonly task: TaskRow | undefined },
+  ): Promise<Applied | Ignored> {
+    return applyResult(this, run, result, succeeded);
+  }
+
+  /**
+   * PostgreSQL: locks the run and records a success in one statement; its `task` goes to
+   * applyResult as `succeeded` (results.ts).
+   */
+  lockRunAndSucceed(
+    result: Extract<StepResult, { status: 'succeeded' }>,
+  ): Promise<{ run: LockedRun | undefined; task: TaskRow | undefined }> {
+    return lockRunAndSucceed(this, result);
   }
 
   timeoutAttempt(run: LockedRun, task: TaskRow): Promise<void> {
