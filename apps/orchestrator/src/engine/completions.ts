@@ -5,6 +5,9 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/database';
 import type { RunRow } from './transition';
 
+/** How long delivered completions are collected before they are recorded in one UPDATE. */
+const PUBLISHED_FLUSH_MS = 250;
+
 /** How long the subscription to every run event outlives its last SSE listener. */
 const LISTEN_LINGER_MS = 30_000;
 
@@ -25,6 +28,9 @@ export class Completions {
   private stopped = false;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly listeners = new Set<(event: RunEvent) => void>();
+  /** Runs whose completion went out and is not recorded yet (see markPublished). */
+  private readonly publishedPending = new Set<string>();
+  private flushTimer: NodeJS.Timeout | undefined;
   private readonly allEvents: {
     subscription?: Promise<Subscription> | undefined;
     linger?: NodeJS.Timeout;
@@ -35,15 +41,26 @@ export class Completions {
   /** Ends the subscription to every event; resolves once it is cancelled. */
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.flushPublished().catch((error: unknown) =>
+      this.deps.logger.warn({ err: error }, 'recording delivered completions failed'),
+    );
     clearTimeout(this.allEvents.linger);
     const all = this.allEvents.subscription;
     this.allEvents.subscription = undefined;
     await all?.then((s) => s.cancel()).catch(() => undefined);
   }
 
-  async deliverCompletion(runId: string): Promise<void> {
+  /**
+   * Publishes the run's run.completed event (and calls its callback), then records that in the
+   * outbox flag. `committed`: the row as the completing transaction wrote it, which saves reading
+   * it back (a round trip on PostgreSQL, before the event could leave).
+   */
+  async deliverCompletion(runId: string, committed?: RunRow): Promise<void> {
     const { logger, db } = this.deps;
-    const run = await db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+    if (this.publishedPending.has(runId)) return;
+    const run =
+      committed ??
+      (await db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst());
     if (!run || run.status === 'running' || run.completion_published) return;
     this.notifyWaiters(runId);
     const event: RunEvent = {
@@ -90,6 +107,10 @@ export class Completions {
         );
       }
     }
+    if (delivered && run.completion_attempts === 0) {
+      this.markPublished(runId);
+      return;
+    }
     await db
       .updateTable('runs')
       .set({
@@ -98,6 +119,46 @@ export class Completions {
       })
       .where('id', '=', runId)
       .execute();
+  }
+
+  /**
+   * A first delivery that went out is recorded with others, within PUBLISHED_FLUSH_MS: one UPDATE
+   * (one commit) for many runs instead of one per run — per 3-step run, that commit was a third of
+   * a commit per step. The sweeper redelivers what is still unrecorded 2 s after the run finished
+   * (redeliverCompletions), well after the flush; a crash in between means the event is published
+   * again, which at-least-once delivery already allows.
+   */
+  private markPublished(runId: string): void {
+    this.publishedPending.add(runId);
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flushPublished().catch((error: unknown) =>
+        this.deps.logger.warn({ err: error }, 'recording delivered completions failed'),
+      );
+    }, PUBLISHED_FLUSH_MS);
+  }
+
+  /** Records the delivered completions collected so far (also on stop). */
+  async flushPublished(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const ids = [...this.publishedPending];
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      try {
+        await this.deps.db
+          .updateTable('runs')
+          .set((eb) => ({
+            completion_published: 1,
+            completion_attempts: eb('completion_attempts', '+', 1),
+          }))
+          .where('id', 'in', chunk)
+          .execute();
+      } finally {
+        // Unrecorded ones are redelivered by the sweeper (their flag is still 0).
+        for (const id of chunk) this.publishedPending.delete(id);
+      }
+    }
   }
 
   /** See Engine.onEvent. */

@@ -4,6 +4,7 @@ import { runEventRoutingKey, runEventsTopic, stepQueue } from '@conveyor/worker-
 import type { Logger } from 'pino';
 import type { Store } from '../store/database';
 import type { Effect } from './effects';
+import type { RunRow } from './transition/state';
 import type { EngineMetrics } from './metrics';
 import { RETRYABLE_SQLSTATE } from './transact';
 
@@ -29,7 +30,7 @@ export interface EffectsRunnerDeps {
   readonly eventsExchange: string;
   readonly stepEvents: StepEvents;
   /** Publishes a finished run's completion (completions.ts). */
-  readonly deliverCompletion: (runId: string) => Promise<void>;
+  readonly deliverCompletion: (runId: string, committed?: RunRow) => Promise<void>;
   /** Wakes the sweeper at `at` (sweeper.ts). */
   readonly wakeAt: (at: number) => void;
 }
@@ -82,7 +83,7 @@ export class EffectsRunner {
           if (this.wantsEvent(effect.event)) this.publishEvent(effect.event);
           break;
         case 'run-completed':
-          work.push(this.deps.deliverCompletion(effect.runId));
+          work.push(this.deps.deliverCompletion(effect.runId, effect.run));
           break;
         case 'wake':
           this.deps.wakeAt(effect.at);

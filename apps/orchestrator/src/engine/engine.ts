@@ -117,7 +117,7 @@ export class Engine {
       queueType: this.queueType,
       eventsExchange: options.eventsExchange,
       stepEvents: options.stepEvents,
-      deliverCompletion: (runId) => this.completions.deliverCompletion(runId),
+      deliverCompletion: (runId, committed) => this.completions.deliverCompletion(runId, committed),
       wakeAt: (at) => this.sweeper.wakeAt(at),
     });
     this.sweeper = new Sweeper({
@@ -201,6 +201,8 @@ export class Engine {
     this.subscriptions = [];
     await this.sweeper.passUnderWay;
     await this.effects.flushPublished();
+    // Completions of the last results handled while the consumers stopped.
+    await this.completions.flushPublished();
   }
 
   // -------------------------------------------------------------------------------------------

@@ -120,7 +120,7 @@ export async function completeRun(
   );
   run.row = { ...run.row, ...patch };
   tx.deps.metrics.runsCompleted.inc({ workflow: run.def.name, status });
-  tx.effects.push({ kind: 'run-completed', runId: run.row.id });
+  tx.effects.push({ kind: 'run-completed', runId: run.row.id, run: run.row });
   if (run.row.parent_run_id && run.row.parent_task_id) {
     await childRunFinished(
       tx,
