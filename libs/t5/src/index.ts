@@ -47,6 +47,7 @@ export {
   BACKEND_ENV,
   registerWasmSegmentSum,
   registerWasmBatchMatMul,
+  registerWasmGather,
   useXnnpackBatchMatMul,
 } from '@conveyor/tfjs-runtime';
 export type { BackendChoice, BackendChoiceName, InitBackendOptions } from '@conveyor/tfjs-runtime';

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
 import { T5Tokenizer } from '../src/tokenizer';
+import { trainUnigramTokenizer } from '../src/unigram-trainer';
 import { SHARED_DIR, T5_TOKENIZER_DIR, must } from './helpers';
 
 // Expected ids come from SentencePiece itself (Debian python3-sentencepiece 0.1.97,
@@ -79,7 +80,7 @@ describe('T5Tokenizer on the real t5-small tokenizer.json', () => {
     expect(tok.encode(text)).toEqual(ids);
   });
 
-  it('gives the same ids with remembered words as without, on real questions', () => {
+  it("gives the ids of tokenizers.js's own search, with or without remembered words, on real questions", () => {
     // Lines of the so-quality files as they are (quotes, HTML, code, odd Unicode), then again:
     // the second pass finds most words remembered; a small cache also exercises eviction.
     const lines = ['train.csv', 'raw-sample.csv'].flatMap((f) =>
@@ -89,7 +90,12 @@ describe('T5Tokenizer on the real t5-small tokenizer.json', () => {
         .filter((_, i) => i % 80 === 0),
     );
     const texts = [...SPM_IDS.map(([text]) => text), ...lines, '', ' ', 'a</s>b<extra_id_7>c  d'];
-    const plain = T5Tokenizer.fromPath(T5_TOKENIZER_DIR, { wordCacheSize: 0 });
+    // The reference: tokenizers.js's own Unigram search, nothing remembered.
+    const plain = T5Tokenizer.fromPath(T5_TOKENIZER_DIR, {
+      wordCacheSize: 0,
+      unigramSearch: 'tokenizers.js',
+    });
+    const typedOnly = T5Tokenizer.fromPath(T5_TOKENIZER_DIR, { wordCacheSize: 0 });
     const small = T5Tokenizer.fromPath(T5_TOKENIZER_DIR, { wordCacheSize: 64 });
     const expected = texts.map((t) => plain.encode(t));
     for (const pass of [1, 2]) {
@@ -98,9 +104,30 @@ describe('T5Tokenizer on the real t5-small tokenizer.json', () => {
         if (JSON.stringify(tok.encode(t)) !== JSON.stringify(want))
           throw new Error(`pass ${pass}, text ${i}: ${JSON.stringify(t.slice(0, 80))}`);
         expect(small.encode(t)).toEqual(want);
+        if (pass === 1) expect(typedOnly.encode(t)).toEqual(want);
       });
     }
     expect(lines.length).toBeGreaterThan(1000);
+  });
+
+  it("gives the ids of tokenizers.js's own search with a small trained vocabulary (many <unk>, close scores)", () => {
+    const lines = fs
+      .readFileSync(path.join(SHARED_DIR, 'datasets/so-quality/raw-sample.csv'), 'utf8')
+      .split('\n')
+      .filter((_, i) => i % 25 === 0);
+    const trained = trainUnigramTokenizer(lines.slice(0, 200), { vocabSize: 300, extraIds: 4 });
+    const library = T5Tokenizer.fromJSON(trained.json, trained.config, {
+      wordCacheSize: 0,
+      unigramSearch: 'tokenizers.js',
+    });
+    const typed = T5Tokenizer.fromJSON(trained.json, trained.config, { wordCacheSize: 0 });
+    let unknown = 0;
+    for (const line of lines) {
+      const want = library.encode(line);
+      expect(typed.encode(line)).toEqual(want);
+      unknown += want.filter((id) => id === library.unkTokenId).length;
+    }
+    expect(unknown).toBeGreaterThan(0);
   });
 
   it('knows the special ids and vocabulary size', () => {
