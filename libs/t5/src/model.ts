@@ -133,11 +133,16 @@ export class T5Model {
   }
 
   /** [1, H, Tq, Tk] learned bias from the first block's table, shared by every block of that stack. */
-  positionBias(
+  positionBias(stack: 'encoder' | 'decoder', queryLength: number, keyLength: number): tf.Tensor4D {
+    return this.stackPositionBias(stack, queryLength, keyLength, false);
+  }
+
+  /** The bias for a forward pass: a new tensor, or with `reuse` the model's kept one (not the caller's to dispose). */
+  private stackPositionBias(
     stack: 'encoder' | 'decoder',
     queryLength: number,
     keyLength: number,
-    reuse = false,
+    reuse: boolean | undefined,
   ): tf.Tensor4D {
     const c = this.config;
     const table = this.param(
@@ -239,7 +244,7 @@ export class T5Model {
     return tf.tidy(() => {
       const s = inputIds.shape[1];
       const bias = tf.add(
-        this.positionBias('encoder', s, s, opts.inference),
+        this.stackPositionBias('encoder', s, s, opts.inference),
         paddingBias(attentionMask),
       );
       let x = dropout(this.embed(inputIds), drop);
@@ -293,7 +298,7 @@ export class T5Model {
     const group = rows / inputs;
     return tf.tidy(() => {
       let selfBias: tf.Tensor = tf.add(
-        this.positionBias('decoder', t, t, opts.inference),
+        this.stackPositionBias('decoder', t, t, opts.inference),
         causalBias(t),
       );
       if (decoderAttentionMask) selfBias = tf.add(selfBias, paddingBias(decoderAttentionMask));
