@@ -1,10 +1,10 @@
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
 import { sealData } from 'iron-session';
 import { safeRedirectPath } from '../src/auth/redirect';
 import { Browser } from './support/browser';
 import { ALICE, Harness } from './support/harness';
 import { isSafeLocalRedirect, openRedirectPayloads } from './support/payloads';
+import { headComplete, rawExchange } from './support/raw';
 
 jest.setTimeout(120_000);
 
@@ -39,20 +39,6 @@ function rawGet(
     );
     req.on('error', reject);
     req.end();
-  });
-}
-
-/** Writes bytes on a fresh TCP connection and returns whatever comes back. */
-function rawExchange(base: string, bytes: string): Promise<string> {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve) => {
-    const socket = connect(Number(port), hostname, () => socket.write(bytes));
-    let out = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (c: string) => (out += c));
-    socket.on('close', () => resolve(out));
-    socket.on('error', () => resolve(out));
-    setTimeout(() => socket.destroy(), 1500);
   });
 }
 
@@ -346,6 +332,7 @@ describe('attack corpus', () => {
       const connectReply = await rawExchange(
         h.url,
         `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\ncookie: ${alice.cookieHeader()}\r\n\r\n`,
+        headComplete,
       );
       expect(connectReply).not.toMatch(/^HTTP\/1\.1 200/);
       expect(h.pods['db-0'].seen.length).toBe(before);
@@ -358,16 +345,19 @@ describe('attack corpus', () => {
       const clte = await rawExchange(
         h.url,
         `POST /proxy/shop/cart/cart-0/echo HTTP/1.1\r\nHost: x\r\nCookie: ${cookie}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggled}`,
+        headComplete,
       );
       expect(clte).toMatch(/^HTTP\/1\.1 400/);
       const duplicateLength = await rawExchange(
         h.url,
         `POST /proxy/shop/cart/cart-0/echo HTTP/1.1\r\nHost: x\r\nCookie: ${cookie}\r\nContent-Length: 0\r\nContent-Length: 44\r\n\r\n${smuggled}`,
+        headComplete,
       );
       expect(duplicateLength).toMatch(/^HTTP\/1\.1 400/);
       const headerInjection = await rawExchange(
         h.url,
         `GET /proxy/shop/cart/cart-0/echo HTTP/1.1\r\nHost: x\r\nCookie: ${cookie}\r\nX-Forwarded-Email: a\rInjected: b\r\n\r\n`,
+        headComplete,
       );
       expect(headerInjection).toMatch(/^HTTP\/1\.1 400/);
       expect(h.pods['db-0'].seen).toEqual([]);
