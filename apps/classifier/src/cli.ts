@@ -1,97 +1,25 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { baselineCommand } from './commands/baseline-command';
-import { ensembleCommand, type EnsembleCommandOptions } from './commands/ensemble-command';
+import {
+  DEFAULT_TRAIN,
+  extraDataFrom,
+  fraction,
+  nonNegativeInt,
+  number,
+  positiveInt,
+  withExtraDataOptions,
+} from './commands/cli-options';
+import { ensembleCommand } from './commands/ensemble-command';
 import { EVAL_SPLITS, evalCommand, type EvalSplit } from './commands/eval-command';
-import { COMBINE_RULES } from './model/ensemble-manifest';
+import { COMBINE_RULES, type CombineRule } from './model/ensemble-manifest';
 import { trainCommand } from './commands/train-command';
 import { CheckpointStore } from './train/checkpoint-store';
 import { winkEmbeddingsFile } from './train/word-vectors';
-import { parseLabelList, type ExtraDataInput } from './data/extra-data';
 import { DEFAULT_HOLDOUT } from './data/holdout';
 import { DEFAULT_VALIDATION } from './data/selection-split';
 import { questionText } from './data/normalize';
 import { loadClassifier } from './model/load-classifier';
-import { SHIPPED_BASELINE_DIR, SHIPPED_MODEL_DIR, SO_QUALITY_DIR } from './paths';
-import path from 'node:path';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  return n;
-}
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0)
-    throw new InvalidArgumentError(`expected an integer ≥ 0, got "${value}"`);
-  return n;
-}
-function number(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
-  return n;
-}
-function fraction(value: string): number {
-  const n = Number(value);
-  if (!(n > 0 && n < 1))
-    throw new InvalidArgumentError(`expected a fraction in (0, 1), got "${value}"`);
-  return n;
-}
-
-function labelList(value: string) {
-  try {
-    return parseLabelList(value);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-}
-
-const DEFAULT_TRAIN = path.join(SO_QUALITY_DIR, 'train.csv');
-
-/** The same three options on `train` and `baseline`, so both learn from the same rows. */
-function withExtraDataOptions(command: Command): Command {
-  return command
-    .option(
-      '--extra-data <file...>',
-      'more labelled CSVs added to the training side only (held-out rows stay as they are; rows with the text of a held-out row are dropped)',
-    )
-    .option(
-      '--extra-labels <labels>',
-      'take only these classes from --extra-data, comma-separated (e.g. high,none)',
-      labelList,
-    )
-    .option(
-      '--extra-tag <word>',
-      'put this word before every --extra-data text to mark its source (never given at inference)',
-    )
-    .option(
-      '--extra-drop-empty-body',
-      'drop --extra-data rows whose body is empty (kaggle-valid-preprocessed.csv lost LQ_EDIT bodies)',
-      false,
-    );
-}
-
-function extraDataFrom(o: Record<string, unknown>): { extra?: ExtraDataInput } {
-  const files = o['extraData'] as string[] | undefined;
-  if (!files || files.length === 0) {
-    if (
-      o['extraLabels'] !== undefined ||
-      o['extraTag'] !== undefined ||
-      o['extraDropEmptyBody'] === true
-    )
-      throw new Error('--extra-labels, --extra-tag and --extra-drop-empty-body need --extra-data');
-    return {};
-  }
-  const labels = o['extraLabels'] as ExtraDataInput['labels'];
-  return {
-    extra: {
-      files,
-      ...(labels ? { labels } : {}),
-      ...(o['extraTag'] !== undefined ? { tag: String(o['extraTag']) } : {}),
-      dropEmptyBody: Boolean(o['extraDropEmptyBody']),
-    },
-  };
-}
+import { SHIPPED_BASELINE_DIR, SHIPPED_MODEL_DIR } from './paths';
 
 const program = new Command()
   .name('classifier')
@@ -156,10 +84,24 @@ program
 withExtraDataOptions(
   program
     .command('baseline')
-    .description('train and evaluate the TF-IDF + logistic-regression baseline on the same split'),
+    .description(
+      'train and evaluate a TF-IDF + logistic-regression model (the baseline, or an ensemble member with other features) on the same split',
+    ),
 )
   .option('--train <file>', 'training CSV', DEFAULT_TRAIN)
   .option('--eval <file...>', 'more CSV files to evaluate on', [])
+  .addOption(
+    new Option(
+      '--analyzer <kind>',
+      'features: word uni+bigrams; char n-grams (--char-min..--char-max); structure: binned length/markup/code tokens',
+    )
+      .choices(['word', 'char', 'structure'])
+      .default('word'),
+  )
+  .option('--char-min <n>', 'with --analyzer char: shortest n-gram (default 3)', positiveInt)
+  .option('--char-max <n>', 'with --analyzer char: longest n-gram (default 5)', positiveInt)
+  .option('--max-features <n>', 'vocabulary size cap (default 50,000)', positiveInt)
+  .option('--min-df <n>', 'minimum document frequency of a term (default 2)', positiveInt)
   .option(
     '--holdout-fraction <f>',
     'validation fraction held out of --train',
@@ -169,7 +111,7 @@ withExtraDataOptions(
   .option('--seed <n>', 'split and training seed', number, DEFAULT_HOLDOUT.seed)
   .option(
     '--exclude-validation',
-    'also keep out the validation split `train` carves (same defaults), and score it instead of the held-out side: a baseline for choices made on validation (e.g. `ensemble`)',
+    'also keep out the validation split `train` carves (same defaults), and score it instead of the held-out side: a baseline or member for choices made on validation (e.g. `ensemble`)',
     false,
   )
   .option(
@@ -193,6 +135,11 @@ withExtraDataOptions(
       opts: {
         train: string;
         eval: string[];
+        analyzer: 'word' | 'char' | 'structure';
+        charMin?: number;
+        charMax?: number;
+        maxFeatures?: number;
+        minDf?: number;
         holdoutFraction: number;
         seed: number;
         excludeValidation: boolean;
@@ -206,11 +153,16 @@ withExtraDataOptions(
       },
       command: Command,
     ) => {
-      const validationGiven = ['validationFraction', 'validationSeed'].some(
-        (key) => command.getOptionValueSource(key) === 'cli',
-      );
-      if (validationGiven && !opts.excludeValidation)
+      const given = (key: string) => command.getOptionValueSource(key) === 'cli';
+      if (['validationFraction', 'validationSeed'].some(given) && !opts.excludeValidation)
         throw new Error('--validation-fraction and --validation-seed need --exclude-validation');
+      // Silently ignoring n-gram lengths would record a model other than the one asked for.
+      if (['charMin', 'charMax'].some(given) && opts.analyzer !== 'char')
+        throw new Error('--char-min and --char-max need --analyzer char');
+      const charMin = opts.charMin ?? 3;
+      const charMax = opts.charMax ?? 5;
+      if (charMin > charMax)
+        throw new Error(`--char-min ${charMin} is above --char-max ${charMax}`);
       await baselineCommand({
         train: opts.train,
         ...extraDataFrom(opts as unknown as Record<string, unknown>),
@@ -225,6 +177,10 @@ withExtraDataOptions(
         ...(opts.save ? { save: opts.save } : {}),
         model: {
           seed: opts.seed,
+          analyzer: opts.analyzer,
+          ...(opts.analyzer === 'char' ? { charMin, charMax } : {}),
+          ...(opts.maxFeatures !== undefined ? { maxFeatures: opts.maxFeatures } : {}),
+          ...(opts.minDf !== undefined ? { minDocumentFrequency: opts.minDf } : {}),
           ...(opts.epochs ? { epochs: opts.epochs } : {}),
           ...(opts.l2 !== undefined ? { l2: opts.l2 } : {}),
         },
@@ -276,6 +232,7 @@ withExtraDataOptions(
   .option('--d-model <n>', 'model width', positiveInt)
   .option('--d-ff <n>', 'feed-forward width', positiveInt)
   .option('--heads <n>', 'attention heads', positiveInt)
+  .option('--d-kv <n>', 'width of each attention head (default 32)', positiveInt)
   .option('--layers <n>', 'encoder layers (and as many decoder layers)', positiveInt)
   .option('--dropout <x>', 'dropout rate', number)
   .option('--head-tokens <n>', 'input tokens kept from the start of a question', positiveInt)
@@ -401,6 +358,7 @@ withExtraDataOptions(
             ...defined('dModel', o['dModel']),
             ...defined('dFf', o['dFf']),
             ...defined('numHeads', o['heads']),
+            ...defined('dKv', o['dKv']),
             ...defined('numLayers', o['layers']),
             ...defined('dropoutRate', o['dropout']),
           },
@@ -422,18 +380,19 @@ withExtraDataOptions(
 program
   .command('ensemble')
   .description(
-    "combine a T5's class probabilities with a TF-IDF baseline's; the baseline's weight is fitted on the validation split only",
+    "combine two or more members' class probabilities; every weight is fitted on the validation split only",
   )
-  .requiredOption(
-    '--t5 <dir>',
-    'T5 model directory trained with a validation split kept out (classifier train)',
-  )
-  .requiredOption(
+  .option('--t5 <dir>', 'a T5 trained with a validation split kept out (member "t5")')
+  .option(
     '--baseline <dir>',
-    'TF-IDF baseline trained on the same rows (classifier baseline --exclude-validation --save DIR)',
+    'a TF-IDF baseline trained on the same rows (member "baseline"; the TF-IDF comparison): classifier baseline --exclude-validation --save DIR',
   )
-  .requiredOption('--out <dir>', 'ensemble directory to write (both members are copied into it)')
-  .option('--data <file>', 'the labelled CSV both members were trained on', DEFAULT_TRAIN)
+  .option(
+    '--member <spec...>',
+    'more members: NAME=DIR or DIR (named after the directory), e.g. structure=var/classifier/structure-5400',
+  )
+  .requiredOption('--out <dir>', 'ensemble directory to write (the members are copied into it)')
+  .option('--data <file>', 'the labelled CSV the members were trained on', DEFAULT_TRAIN)
   .addOption(
     new Option(
       '--combine <rule>',
@@ -442,10 +401,25 @@ program
       .choices(COMBINE_RULES)
       .default('log-linear'),
   )
-  .option('--grid-step <x>', 'step of the baseline-weight grid over [0, 1]', number, 0.05)
-  .action(async (opts: Omit<EnsembleCommandOptions, 'log' | 'loadMember'>) => {
-    await ensembleCommand(opts);
-  });
+  .option('--grid-step <x>', 'step of the weight grid (weights sum to 1)', number, 0.05)
+  .option('--cv-folds <n>', 'folds of the cross-validation inside validation', positiveInt, 5)
+  .option('--cv-repeats <n>', 'repeats of it, each with its own shuffle', positiveInt, 10)
+  .action(
+    async (opts: {
+      t5?: string;
+      baseline?: string;
+      member?: string[];
+      out: string;
+      data: string;
+      combine: CombineRule;
+      gridStep: number;
+      cvFolds: number;
+      cvRepeats: number;
+    }) => {
+      const { member, ...rest } = opts;
+      await ensembleCommand({ ...rest, ...(member ? { members: member } : {}) });
+    },
+  );
 
 program
   .command('predict')

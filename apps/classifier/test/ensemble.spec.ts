@@ -20,7 +20,7 @@ import { loadClassifier } from '../src/model/load-classifier';
 import type { Prediction, QualityClassifier } from '../src/model/prediction';
 import { SHIPPED_T5_DIR } from '../src/paths';
 import { runTraining } from '../src/train/train-run';
-import { cli, ensembleCli, fixture, tempDir } from './helpers';
+import { cli, fixture, tempDir } from './helpers';
 
 /** A real model that also records every text it is asked about. */
 class RecordingClassifier implements QualityClassifier {
@@ -340,6 +340,7 @@ describe('ensemble of a T5 and a TF-IDF baseline', () => {
     expect(manifest.members[0].copiedFrom).toBe(path.basename(t5Dir));
   }, 60_000);
 
+  // Six child processes one after another: on two loaded cores a tsx start alone takes seconds.
   it('three members on the command line: structure and character members, --member NAME=DIR', async () => {
     const split = [
       '--holdout-fraction',
@@ -355,16 +356,18 @@ describe('ensemble of a T5 and a TF-IDF baseline', () => {
     ];
     const structure = path.join(root, 'structure');
     const char = path.join(root, 'char');
-    for (const [analyzer, dir] of [
-      ['structure', structure],
-      ['char', char],
+    for (const [analyzer, dir, lengths] of [
+      ['structure', structure, []],
+      ['char', char, ['--char-min', '2', '--char-max', '4']],
     ] as const) {
-      const { stderr, code } = await ensembleCli(
+      const { stderr, code } = await cli(
         'baseline',
         '--train',
         DATA,
         '--analyzer',
         analyzer,
+        ...lengths,
+        '--exclude-validation',
         ...split,
         '--save',
         dir,
@@ -372,10 +375,12 @@ describe('ensemble of a T5 and a TF-IDF baseline', () => {
       expect([stderr, code]).toEqual(['', 0]);
       const saved = JSON.parse(readFileSync(path.join(dir, 'classifier.json'), 'utf8'));
       expect(saved.options.analyzer).toBe(analyzer);
+      if (analyzer === 'char')
+        expect([saved.options.charMin, saved.options.charMax]).toEqual([2, 4]);
       expect(saved.trainedOn).toMatchObject({ rows: 12, holdout: HOLDOUT, validation: VALIDATION });
     }
     const out = path.join(root, 'ensemble-three');
-    const { stdout, stderr, code } = await ensembleCli(
+    const { stdout, stderr, code } = await cli(
       'ensemble',
       '--t5',
       t5Dir,
@@ -436,7 +441,7 @@ describe('ensemble of a T5 and a TF-IDF baseline', () => {
       for (const m of [ensemble, ...members]) m?.dispose();
     }
     // Two members may not share a name, and one member is not an ensemble.
-    const refused = await ensembleCli(
+    const refused = await cli(
       'ensemble',
       '--member',
       `x=${structure}`,
@@ -450,7 +455,7 @@ describe('ensemble of a T5 and a TF-IDF baseline', () => {
       1,
       expect.stringMatching(/two members are named "x"/),
     ]);
-    const single = await ensembleCli(
+    const single = await cli(
       'ensemble',
       '--baseline',
       baselineDir,
@@ -460,7 +465,22 @@ describe('ensemble of a T5 and a TF-IDF baseline', () => {
       DATA,
     );
     expect(single.stderr).toMatch(/needs at least two members/);
-  }, 120_000);
+  }, 300_000);
+
+  it('baseline refuses n-gram lengths that would not be used or cannot be', async () => {
+    const [unused, crossed] = await Promise.all([
+      cli('baseline', '--analyzer', 'structure', '--char-min', '2'),
+      cli('baseline', '--analyzer', 'char', '--char-min', '6'),
+    ]);
+    expect([unused.code, unused.stderr]).toEqual([
+      1,
+      expect.stringMatching(/--char-min and --char-max need --analyzer char/),
+    ]);
+    expect([crossed.code, crossed.stderr]).toEqual([
+      1,
+      expect.stringMatching(/--char-min 6 is above --char-max 5/),
+    ]);
+  }, 150_000);
 
   it('loads through loadClassifier and predicts the weighted combination of its members', async () => {
     const ensemble = await loadClassifier(ensembleDir);

@@ -10,14 +10,14 @@ import type { Prediction, QualityClassifier } from '../src/model/prediction';
 import { WORKSPACE_ROOT } from '../src/paths';
 
 export const fixture = (name: string) => path.join(__dirname, 'fixtures', name);
-async function run(
-  entry: string,
-  args: readonly string[],
+/** The CLI as a user runs it, in a child process. */
+export async function cli(
+  ...args: string[]
 ): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
     const { stdout, stderr } = await promisify(execFile)(
       'npx',
-      ['tsx', '--tsconfig', 'apps/classifier/tsconfig.json', entry, ...args],
+      ['tsx', '--tsconfig', 'apps/classifier/tsconfig.json', 'apps/classifier/src/cli.ts', ...args],
       { cwd: WORKSPACE_ROOT, timeout: 120_000 },
     );
     return { stdout, stderr, code: 0 };
@@ -26,12 +26,6 @@ async function run(
     return { stdout: e.stdout, stderr: e.stderr, code: e.code };
   }
 }
-
-/** The CLI as a user runs it, in a child process. */
-export const cli = (...args: string[]) => run('apps/classifier/src/cli.ts', args);
-/** The N-member ensemble tools (src/commands/ensemble-cli.ts), in a child process. */
-export const ensembleCli = (...args: string[]) =>
-  run('apps/classifier/src/commands/ensemble-cli.ts', args);
 
 export const tempDir = (prefix: string) =>
   mkdtempSync(path.join(tmpdir(), `classifier-${prefix}-`));

@@ -228,7 +228,7 @@ describe('training and the eval CLI', () => {
     expect(stdout.trimEnd().split('\n').at(-1)).toMatch(/^accuracy=(0\.\d{4}|1\.0000)$/);
   }, 150_000);
 
-  it('train passes the input window, dropout and warm-up options through to the model', async () => {
+  it('train passes the input window, head width, dropout and warm-up options through to the model', async () => {
     const dir = tempDir('train-cli-window');
     const { code, stderr } = await cli(
       'train',
@@ -246,6 +246,8 @@ describe('training and the eval CLI', () => {
       '32',
       '--heads',
       '2',
+      '--d-kv',
+      '8',
       '--layers',
       '1',
       '--head-tokens',
@@ -270,6 +272,9 @@ describe('training and the eval CLI', () => {
     const manifest = JSON.parse(readFileSync(path.join(dir, 'model', 'classifier.json'), 'utf8'));
     expect([manifest.headTokens, manifest.tailTokens]).toEqual([24, 8]);
     expect(manifest.training.options.model.dropoutRate).toBe(0);
+    expect(manifest.training.options.model.dKv).toBe(8);
+    const config = JSON.parse(readFileSync(path.join(dir, 'model', 'config.json'), 'utf8'));
+    expect([config.d_model, config.num_heads, config.d_kv]).toEqual([16, 2, 8]);
     expect(manifest.training.options.warmupSteps).toBe(1);
     expect(manifest.training.options.labelSmoothing).toBe(0.1);
   }, 150_000);
