@@ -100,11 +100,13 @@ describe('fake Kubernetes API server', () => {
           resolve(slice);
       }),
     );
+    // start() resolves once the list is in and the watch's response headers arrived; the fake
+    // server registers a watcher before it sends those, so the watch is open from here on. A
+    // change announced while it were still opening would not be lost either: a watch from an
+    // older resourceVersion is sent the current slices first.
     await informer.start();
     try {
       (pods[0] as { ready: boolean }).ready = false;
-      // Give the watch a moment to be open, then announce the change as the kubelet check does.
-      await new Promise((r) => setTimeout(r, 300));
       api.podsChanged();
       const slice = await updated;
       expect(slice.endpoints?.[0]?.conditions?.ready).toBe(false);
