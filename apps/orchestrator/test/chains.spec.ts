@@ -153,7 +153,27 @@ output: 'steps.b'
       };
       await sys.bus.publish(results, stale);
       await sys.bus.publish(results, early);
-      await new Promise((r) => setTimeout(r, 200));
+      // A marker behind them: a result of a's wrong attempt, ignored as stale. Results are
+      // taken in queue order and applied in that order (group commit), so once the marker is
+      // counted both results above were looked at, and neither may have finished b nor been
+      // dropped as unknown.
+      await sys.bus.publish(results, {
+        ...base,
+        attempt: 2,
+        taskId: a.taskId,
+        step: 'a',
+        status: 'succeeded',
+        output: 'marker',
+      });
+      await waitFor(
+        'the marker result to be ignored as a stale attempt',
+        async () =>
+          (await readCounter(
+            sys.orchestrator.url,
+            'conveyor_workflow_ignored_results_total',
+            'reason="stale-attempt"',
+          )) === 1,
+      );
       const running = await request(sys.orchestrator.url).get(`/api/runs/${a.runId}`);
       expect(running.body.status).toBe('running');
       expect(await unknownResults(sys.orchestrator.url)).toBe(0);
@@ -218,11 +238,20 @@ output: 'steps.b'
         { pattern: 'step.succeeded.#' },
       );
       try {
-        await new Promise((r) => setTimeout(r, 1200));
         const before = await skipped();
-        const runId = await runChain();
-        await waitFor('the step events of the new run', async () =>
-          heard.filter((h) => h.endsWith(runId)).length === 5 ? true : undefined,
+        // Each routing key is skipped for up to a second after its last unrouted event; when
+        // that ends depends on the machine's pace. Runs go on until one is heard whole (its
+        // events can still arrive after its HTTP response, so earlier runs are looked at again).
+        const runs: string[] = [];
+        const heardOf = (id: string) => heard.filter((h) => h.endsWith(id));
+        const runId = await waitFor(
+          'a run whose five step events are all heard',
+          async () => {
+            const whole = runs.find((id) => heardOf(id).length === 5);
+            if (whole === undefined) runs.push(await runChain());
+            return whole;
+          },
+          40_000,
         );
         expect(heard.filter((h) => h.endsWith(runId)).sort()).toEqual(
           ['a', 'b', 'c', 'd', 'e'].map((step) => `step.succeeded:${step}:${runId}`),
