@@ -2,7 +2,8 @@ import request from 'supertest';
 import { defineStepHandler, FatalStepError, RetryableStepError } from '@conveyor/worker-sdk';
 import { Engine } from '../src/engine/engine';
 import { Transition } from '../src/engine/transition';
-import { startSystem, unique } from './harness';
+import { readCounter } from '@conveyor/test-support';
+import { startSystem, unique, waitFor } from './harness';
 
 jest.setTimeout(30_000);
 
@@ -303,8 +304,21 @@ steps:
         'timed_out',
         'timed_out',
       ]);
-      // The late results arrive after the run failed and must change nothing.
-      await new Promise((r) => setTimeout(r, 500));
+      // The late results arrive after the run failed and must change nothing. Both must have
+      // been seen: ignored (attempt 1's as stale or for a finished run, attempt 2's for a
+      // finished run), so the checks below cannot run before they arrived.
+      await waitFor('both late results to be ignored', async () => {
+        const ignored = await Promise.all(
+          ['stale-attempt', 'run-finished'].map((reason) =>
+            readCounter(
+              sys.orchestrator.url,
+              'conveyor_workflow_ignored_results_total',
+              `reason="${reason}"`,
+            ),
+          ),
+        );
+        return ignored.reduce((sum, n) => sum + n, 0) === 2;
+      });
       const after = await request(sys.orchestrator.url).get(`/api/runs/${res.body.run.id}`);
       expect(after.body.status).toBe('failed');
       expect(after.body.steps[0].attempts.map((a: { status: string }) => a.status)).toEqual([
