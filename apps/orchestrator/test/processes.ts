@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import { spawnTs as spawnTsProcess, type LoggedProcess } from '@conveyor/test-support';
 
-export { freePort } from '@conveyor/test-support';
-
-const ROOT = join(__dirname, '..', '..', '..');
+/** The repository root. */
+export const ROOT = join(__dirname, '..', '..', '..');
 const TSCONFIG = join(ROOT, 'apps', 'orchestrator', 'tsconfig.json');
 
 export type Child = LoggedProcess;
@@ -13,5 +12,4 @@ export function spawnTs(entry: string, env: Record<string, string>): Child {
   return spawnTsProcess(entry, { cwd: ROOT, tsconfig: TSCONFIG, env });
 }
 
-export const ORCHESTRATOR_MAIN = join(ROOT, 'apps', 'orchestrator', 'src', 'main.ts');
 export const SLOW_WORKER = join(__dirname, 'fixtures', 'slow-worker.ts');

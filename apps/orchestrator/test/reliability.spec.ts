@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defineStepHandler, startStepWorker, type StepWorker } from '@conveyor/worker-sdk';
+import { startOrchestrator } from '@conveyor/test-support';
+import {
+  defineStepHandler,
+  startStepWorker,
+  stepResultsQueue,
+  type StepWorker,
+} from '@conveyor/worker-sdk';
 import request from 'supertest';
 import { start, type Orchestrator } from '../src/main';
 import {
@@ -13,7 +19,7 @@ import {
   waitFor,
   workflowDir,
 } from './harness';
-import { freePort, ORCHESTRATOR_MAIN, SLOW_WORKER, spawnTs, type Child } from './processes';
+import { ROOT, SLOW_WORKER, spawnTs, type Child } from './processes';
 import { closeOwnConnections, deleteTopology, publishRaw, runPrefix } from './rabbitmq';
 
 jest.setTimeout(120_000);
@@ -166,47 +172,44 @@ describe('reliability against RabbitMQ and PostgreSQL', () => {
 
   it('a restarted orchestrator resumes a run whose orchestrator was killed; each step is recorded once', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'orch-kill-'));
-    const port = await freePort();
-    const env = {
-      PORT: String(port),
-      AMQP_URL,
-      DATA_DIR: dataDir,
-      WORKFLOWS_DIR: wf.dir,
-      RESULTS_QUEUE: `${prefix}-kill-results`,
-      PROGRESS_QUEUE: `${prefix}-kill-progress`,
-      EVENTS_EXCHANGE: `${prefix}-kill-events`,
-      SWEEP_INTERVAL_MS: '100',
-      LOG_LEVEL: 'info',
+    // PORT=0 and the URL from its ready line: a port chosen beforehand could be taken by another
+    // connection during the seconds tsx needs to start it.
+    const options = {
+      root: ROOT,
+      amqpUrl: AMQP_URL,
+      dataDir,
+      workflowsDir: wf.dir,
+      prefix: `${prefix}-kill-`,
+      env: { SWEEP_INTERVAL_MS: '100' },
+      // tsx compiles the orchestrator on start: tens of seconds on a busy 2-core machine.
+      timeoutMs: 90_000,
     };
-    const url = `http://127.0.0.1:${port}`;
-    const ready = () =>
-      waitFor(
-        'orchestrator ready',
-        async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok,
-        // tsx compiles the orchestrator on start: tens of seconds on a busy 2-core machine.
-        90_000,
-      );
-    const first = spawnTs(ORCHESTRATOR_MAIN, env);
-    children.push(first);
     const worker = await stepWorker('kill-worker', 150);
     try {
-      await ready();
-      const res = await request(url)
+      const first = await startOrchestrator(options);
+      children.push(first.process);
+      const res = await request(first.base)
         .post('/api/workflows/chain/runs')
         .send({ input: { items: [1, 2, 3, 4, 5, 6, 7, 8] } });
       expect(res.status).toBe(201);
       const id = res.body.run.id as string;
-      await waitFor('the fan-out to be under way', async () => {
-        const run = await runStatus(url, id);
+      await waitFor('the fan-out to be under way, with items still running', async () => {
+        const run = await runStatus(first.base, id);
         const fan = run.steps.find((s: { step: string }) => s.step === 'fan');
-        return fan && fan.fanOut.succeeded >= 2;
+        return fan && fan.fanOut.succeeded >= 2 && fan.fanOut.released > fan.fanOut.succeeded;
       });
-      await first.kill('SIGKILL');
-      // Results keep arriving in the durable results queue while no orchestrator runs.
-      await new Promise((r) => setTimeout(r, 700));
-      const second = spawnTs(ORCHESTRATOR_MAIN, env);
-      children.push(second);
-      await ready();
+      await first.process.kill('SIGKILL');
+      // Results keep arriving in the durable results queue while no orchestrator runs: the
+      // restarted one must take them from there.
+      const results = stepResultsQueue(`${prefix}-kill-results`);
+      const probe = await bus('kill-probe');
+      await waitFor(
+        'a result to wait in the queue of the killed orchestrator',
+        async () => (await probe.queueDepth(results)) > 0,
+      );
+      const second = await startOrchestrator(options);
+      children.push(second.process);
+      const url = second.base;
       const run = await finished(url, id);
       expect(run.status).toBe('succeeded');
       expect(run.output).toBe(37);
@@ -224,7 +227,7 @@ describe('reliability against RabbitMQ and PostgreSQL', () => {
         expect(
           task.attempts.map((a: { attempt: number; status: string }) => `${a.attempt}:${a.status}`),
         ).toEqual(['1:succeeded']);
-      await second.kill('SIGTERM');
+      await second.process.kill('SIGTERM');
     } finally {
       await worker.close();
       rmSync(dataDir, { recursive: true, force: true });
