@@ -57,9 +57,12 @@ describe('startStepWorker', () => {
   };
 
   it('validates input, runs the handler, reports output, retryable and fatal errors, and heartbeats', async () => {
+    // The expired request is skipped with a warning: seeing it is what shows it was looked at.
+    const warnings: string[] = [];
+    const watched = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
     const worker = await startStepWorker({
       bus,
-      logger,
+      logger: watched,
       workerId: 'w1',
       handlers: [
         defineStepHandler({
@@ -83,8 +86,12 @@ describe('startStepWorker', () => {
       stepQueue('echo'),
       request({ taskId: 'expired', deadline: new Date(Date.now() - 1000).toISOString() }),
     );
-    await until(() => results.length >= 4);
-    await new Promise((r) => setTimeout(r, 50));
+    // Once skipped (it sends nothing after that warning), no result of it can still come.
+    await until(
+      () =>
+        results.length >= 4 &&
+        warnings.some((w) => w.includes('"taskId":"expired"') && w.includes('deadline has passed')),
+    );
     const byTask = Object.fromEntries(results.map((r) => [r.taskId, r]));
     expect(Object.keys(byTask).sort()).toEqual(['bad-input', 'crash', 'fatal', 'ok']);
     expect(byTask.ok).toMatchObject({
@@ -136,7 +143,15 @@ describe('startStepWorker', () => {
     await started;
     let closed = false;
     const closing = worker.close().then(() => (closed = true));
-    await new Promise((r) => setTimeout(r, 50));
+    // close() first cancels the consumer, then waits for the running handler. A request
+    // published now stays queued; once the queue is seen holding it, the consumer is gone (the
+    // broker answers in order), so a close() that did not wait would have resolved by then.
+    await bus.publish(stepQueue('slow'), request({ taskId: 'slow-2', queue: 'slow' }));
+    const waitUntil = Date.now() + 5000;
+    while ((await bus.queueDepth(stepQueue('slow'))) !== 1) {
+      if (Date.now() > waitUntil) throw new Error('slow-2 was not left in the queue within 5 s');
+      await new Promise((r) => setTimeout(r, 5));
+    }
     expect(closed).toBe(false);
     expect(worker.inFlight()).toBe(1);
     release();
@@ -226,8 +241,12 @@ describe('startStepWorker', () => {
     await bus.publish(stepQueue('fails'), request({ taskId: 'f', queue: 'fails', chain }));
     await bus.publish(stepQueue('echo'), request({ taskId: 'o', chain }));
     await until(() => results.length === 2);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(next).toEqual([]);
+    // A worker publishes a chain's next request before its result, so any continuation would be
+    // in the queue before this marker, and consumed first.
+    const marker = request({ taskId: 'marker', queue: 'after' });
+    await bus.publish(stepQueue('after'), marker);
+    await until(() => next.some((r) => r.taskId === 'marker'));
+    expect(next).toEqual([marker]);
     for (const r of results) expect(r).not.toHaveProperty('continuedAs');
     await failing.close();
     await opted.close();
