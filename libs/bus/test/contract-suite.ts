@@ -319,12 +319,19 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
       await sub.cancel();
       expect(finished).toBe(1);
       await bus.publish(queue, job(2));
-      await sleep(200);
-      expect(started).toBe(1);
+      // A consumer still attached would have been handed job 2 as it arrived, so it would not
+      // be waiting in the queue.
       await waitFor(
         'the second message to wait in the queue',
         async () => (await bus.queueDepth(queue)) === 1,
       );
+      // And it is still there for a new consumer: the cancelled one never received it.
+      const taken: number[] = [];
+      const next = await bus.consume(queue, async (d) => void taken.push(d.message.n));
+      await waitFor('a new consumer to get job 2', () => taken.includes(2));
+      await next.cancel();
+      expect(taken).toEqual([2]);
+      expect(started).toBe(1);
     });
 
     it('routes events by pattern: every transient subscriber gets every matching event', async () => {
