@@ -10,6 +10,7 @@ import {
   consumerCount,
   deleteRunTopology,
   makeAmqpBus,
+  messageCount,
   prefix,
 } from './rabbitmq';
 
@@ -339,7 +340,9 @@ describe('RabbitMQ transport under faults', () => {
       async (d) => void seen.push({ n: d.message.n, attempt: d.attempt }),
     );
     await waitFor('the handler to run', () => seen.length === 1);
-    await sleep(300);
+    // Settled (acked, or dead-lettered) once the queue holds nothing, not even unacked: it
+    // cannot be delivered again after that.
+    await waitFor('the message to be settled', async () => (await messageCount(queue.name)) === 0);
     await sub.cancel();
     expect(seen).toEqual([{ n: 21, attempt: 2 }]);
     expect(await bus.deadLetterDepth(queue)).toBe(0);

@@ -103,6 +103,16 @@ export async function consumerCount(queue: string): Promise<number> {
   throw new Error(`queue ${queue} not found`);
 }
 
+/** Messages in a queue, ready or delivered and not yet acked, as the broker sees them. */
+export async function messageCount(queue: string): Promise<number> {
+  const out = await rabbitmqctl('list_queues', '-q', '--no-table-headers', 'name', 'messages');
+  for (const line of out.split('\n')) {
+    const [name, messages] = line.split('\t');
+    if (name === queue) return Number(messages);
+  }
+  throw new Error(`queue ${queue} not found`);
+}
+
 export async function makeAmqpBus(
   role: string,
   options: Partial<CreateBusOptions> = {},
