@@ -2,12 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBus, type Bus } from '@conveyor/bus';
-import {
-  ORCHESTRATOR_READY,
-  readCounter,
-  spawnOrchestrator,
-  type LoggedProcess,
-} from '@conveyor/test-support';
+import { readCounter, startOrchestrator, type LoggedProcess } from '@conveyor/test-support';
 import { connect } from 'amqplib';
 import pino from 'pino';
 import { z } from 'zod';
@@ -71,18 +66,20 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'sdk-batch-db-'));
   for (const [file, text] of Object.entries(WORKFLOWS))
     writeFileSync(join(workflowsDir, file), text);
-  const started = await spawnOrchestrator({
+  // PORT=0, the URL read from its ready line: a port chosen beforehand could be taken by another
+  // connection during the seconds tsx needs to start it.
+  const started = await startOrchestrator({
     root: ROOT,
     amqpUrl: AMQP_URL,
     dataDir,
     workflowsDir,
     prefix: PREFIX,
+    // Generous: tsx compiling the orchestrator takes tens of seconds on a busy 2-core machine.
+    timeoutMs: 120_000,
   });
   orchestrator = started.process;
   base = started.base;
   bus = await createBus({ url: AMQP_URL, logger, connectionName: `${PREFIX}worker` });
-  // Generous: tsx compiling the orchestrator takes tens of seconds on a busy 2-core machine.
-  await orchestrator.waitForLine(ORCHESTRATOR_READY, 120_000);
 });
 
 afterAll(async () => {
