@@ -4,12 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createBus, type Bus } from '@conveyor/bus';
-import {
-  ORCHESTRATOR_READY,
-  spawnLogged,
-  spawnOrchestrator,
-  type LoggedProcess,
-} from '@conveyor/test-support';
+import { spawnLogged, startOrchestrator, type LoggedProcess } from '@conveyor/test-support';
 import { startStepWorker, type StepWorker } from '@conveyor/worker-sdk';
 import { connect } from 'amqplib';
 import pino from 'pino';
@@ -46,16 +41,6 @@ beforeAll(async () => {
   workflowsDir = mkdtempSync(join(tmpdir(), 'orch-example-wf-'));
   dataDir = mkdtempSync(join(tmpdir(), 'orch-example-db-'));
   prefixedWorkflows(workflowsDir);
-  const started = await spawnOrchestrator({
-    root: ROOT,
-    amqpUrl: AMQP_URL,
-    dataDir,
-    workflowsDir,
-    prefix: PREFIX,
-  });
-  const orchestrator = started.process;
-  base = started.base;
-  processes.push(orchestrator);
   const python = spawnLogged('/usr/bin/python3', [join(EXAMPLE_DIR, 'python/worker.py')], {
     cwd: ROOT,
     env: {
@@ -65,14 +50,25 @@ beforeAll(async () => {
     },
   });
   processes.push(python);
+  // PORT=0, the URL read from its ready line: a port chosen beforehand could be taken by another
+  // connection during the seconds tsx needs to start it. The Python worker starts meanwhile.
+  const started = await startOrchestrator({
+    root: ROOT,
+    amqpUrl: AMQP_URL,
+    dataDir,
+    workflowsDir,
+    prefix: PREFIX,
+    // Generous: tsx compiling the orchestrator takes tens of seconds on a busy 2-core machine.
+    timeoutMs: 90_000,
+  });
+  processes.push(started.process);
+  base = started.base;
   bus = await createBus({ url: AMQP_URL, logger, connectionName: `${PREFIX}workers` });
   worker = await startStepWorker({
     bus,
     logger,
     handlers: exampleHandlers({ logger, queuePrefix: PREFIX, onFailure: (f) => failures.push(f) }),
   });
-  // Generous: tsx compiling the orchestrator takes tens of seconds on a busy 2-core machine.
-  await orchestrator.waitForLine(ORCHESTRATOR_READY, 90_000);
   await python.waitForLine(/^ready: consuming/, 90_000);
 });
 

@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBus, type Bus } from '@conveyor/bus';
 import {
-  ORCHESTRATOR_READY,
-  spawnLogged,
   readCounter,
-  spawnOrchestrator,
+  spawnLogged,
+  startOrchestrator,
   type LoggedProcess,
 } from '@conveyor/test-support';
 import { defineStepHandler, startStepWorker, type StepWorker } from '@conveyor/worker-sdk';
@@ -49,17 +48,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'py-chain-db-'));
   for (const c of CASES)
     writeFileSync(join(workflowsDir, `${c.name}.yaml`), workflow(c.name, c.pyQueue, c.tsQueue));
-  const started = await spawnOrchestrator({
-    root: ROOT,
-    amqpUrl: AMQP_URL,
-    dataDir,
-    workflowsDir,
-    prefix: PREFIX,
-  });
-  const orchestrator = started.process;
-  base = started.base;
-  processes.push(orchestrator);
-  for (const c of CASES) {
+  const pythons = CASES.map((c) => {
     const python = spawnLogged('/usr/bin/python3', [join(EXAMPLE_DIR, 'python/worker.py')], {
       cwd: ROOT,
       env: {
@@ -70,8 +59,22 @@ beforeAll(async () => {
       },
     });
     processes.push(python);
-    await python.waitForLine(/^ready: consuming/, 30_000);
-  }
+    return python;
+  });
+  // PORT=0, the URL read from its ready line: a port chosen beforehand could be taken by another
+  // connection during the seconds tsx needs to start it. The Python workers start meanwhile.
+  const started = await startOrchestrator({
+    root: ROOT,
+    amqpUrl: AMQP_URL,
+    dataDir,
+    workflowsDir,
+    prefix: PREFIX,
+    // Generous: tsx compiling the orchestrator takes tens of seconds on a busy 2-core machine.
+    timeoutMs: 90_000,
+  });
+  processes.push(started.process);
+  base = started.base;
+  for (const python of pythons) await python.waitForLine(/^ready: consuming/, 30_000);
   bus = await createBus({ url: AMQP_URL, logger, connectionName: `${PREFIX}ts` });
   worker = await startStepWorker({
     bus,
@@ -80,8 +83,6 @@ beforeAll(async () => {
       defineStepHandler({ queue: c.tsQueue, handle: async ({ input }) => input }),
     ),
   });
-  // Generous: tsx compiling the orchestrator takes tens of seconds on a busy 2-core machine.
-  await orchestrator.waitForLine(ORCHESTRATOR_READY, 90_000);
 });
 
 afterAll(async () => {
