@@ -1,4 +1,4 @@
-import { DynamicBatcher, OverloadedError } from '../src/serve/batcher';
+import { DynamicBatcher, OverloadedError, type BatcherOptions } from '../src/serve/batcher';
 
 /** A model stand-in that records the batches it was called with (the batcher is model-agnostic). */
 function recordingRun(delayMs = 0) {
@@ -31,6 +31,14 @@ function gatedRun() {
   return { calls, run, release };
 }
 
+/** A batcher over `run` with room for 100 queued items (only one test is about that limit). */
+function batcherOf(
+  run: BatcherOptions<number, number>['run'],
+  options: Pick<BatcherOptions<number, number>, 'maxBatchSize' | 'maxWaitMs'>,
+): DynamicBatcher<number, number> {
+  return new DynamicBatcher({ ...options, maxQueuedItems: 100, run });
+}
+
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((r) => setImmediate(r));
 }
@@ -38,12 +46,7 @@ async function until(condition: () => boolean): Promise<void> {
 describe('DynamicBatcher', () => {
   it('groups submissions of the same turn of the event loop into one call', async () => {
     const { calls, run } = recordingRun();
-    const batcher = new DynamicBatcher({
-      maxBatchSize: 16,
-      maxWaitMs: 30,
-      maxQueuedItems: 100,
-      run,
-    });
+    const batcher = batcherOf(run, { maxBatchSize: 16, maxWaitMs: 30 });
     const results = await Promise.all([
       batcher.submit([1]),
       batcher.submit([2, 3]),
@@ -55,12 +58,7 @@ describe('DynamicBatcher', () => {
 
   it('flushes at once when a full batch is waiting and splits larger ones', async () => {
     const { calls, run } = recordingRun();
-    const batcher = new DynamicBatcher({
-      maxBatchSize: 2,
-      maxWaitMs: 10_000,
-      maxQueuedItems: 100,
-      run,
-    });
+    const batcher = batcherOf(run, { maxBatchSize: 2, maxWaitMs: 10_000 });
     const started = Date.now();
     const out = await batcher.submit([1, 2, 3, 4]);
     expect(out).toEqual([10, 20, 30, 40]);
@@ -74,7 +72,7 @@ describe('DynamicBatcher', () => {
 
   it('runs one batch at a time and collects what arrives meanwhile', async () => {
     const { calls, run } = recordingRun(50);
-    const batcher = new DynamicBatcher({ maxBatchSize: 8, maxWaitMs: 0, maxQueuedItems: 100, run });
+    const batcher = batcherOf(run, { maxBatchSize: 8, maxWaitMs: 0 });
     const first = batcher.submit([1]);
     await new Promise((r) => setTimeout(r, 10));
     const rest = [batcher.submit([2]), batcher.submit([3])];
@@ -84,12 +82,7 @@ describe('DynamicBatcher', () => {
 
   it('sends a lone item on an idle model at once, not after the wait window', async () => {
     const { calls, run } = recordingRun();
-    const batcher = new DynamicBatcher({
-      maxBatchSize: 8,
-      maxWaitMs: 600_000,
-      maxQueuedItems: 100,
-      run,
-    });
+    const batcher = batcherOf(run, { maxBatchSize: 8, maxWaitMs: 600_000 });
     // Sequential requests, as one client sends them: none waits for the 10-minute window.
     for (const x of [1, 2, 3]) await expect(batcher.submit([x])).resolves.toEqual([x * 10]);
     expect(calls).toEqual([[1], [2], [3]]);
@@ -97,12 +90,7 @@ describe('DynamicBatcher', () => {
 
   it('lets items that arrived while the model was busy go next without the wait window', async () => {
     const { calls, run, release } = gatedRun();
-    const batcher = new DynamicBatcher({
-      maxBatchSize: 8,
-      maxWaitMs: 600_000,
-      maxQueuedItems: 100,
-      run,
-    });
+    const batcher = batcherOf(run, { maxBatchSize: 8, maxWaitMs: 600_000 });
     const first = batcher.submit([1]);
     await until(() => calls.length === 1);
     const rest = [batcher.submit([2]), batcher.submit([3])];
@@ -115,12 +103,7 @@ describe('DynamicBatcher', () => {
 
   it('under concurrent traffic, a lone item on an idle model waits for company', async () => {
     const { calls, run } = recordingRun();
-    const batcher = new DynamicBatcher({
-      maxBatchSize: 2,
-      maxWaitMs: 600_000,
-      maxQueuedItems: 100,
-      run,
-    });
+    const batcher = batcherOf(run, { maxBatchSize: 2, maxWaitMs: 600_000 });
     await Promise.all([batcher.submit([1]), batcher.submit([2])]); // one batch of two
     const third = batcher.submit([3]);
     // Several turns of the event loop later it is still waiting (an idle model would have run it)...
@@ -136,15 +119,13 @@ describe('DynamicBatcher', () => {
 
   it('rejects every item of a failed batch and keeps working', async () => {
     let fail = true;
-    const batcher = new DynamicBatcher<number, number>({
-      maxBatchSize: 4,
-      maxWaitMs: 0,
-      maxQueuedItems: 100,
-      run: async (xs) => {
+    const batcher = batcherOf(
+      async (xs) => {
         if (fail) throw new Error('boom');
         return xs;
       },
-    });
+      { maxBatchSize: 4, maxWaitMs: 0 },
+    );
     await expect(batcher.submit([1, 2])).rejects.toThrow('boom');
     fail = false;
     await expect(batcher.submit([3])).resolves.toEqual([3]);
