@@ -4,30 +4,13 @@
  * (b) fan-out, (c) sustained throughput, and (f) steps that take time — with Celery's chains
  * taking turns with (a) and (f) when a CeleryPeer is given.
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createBus, type Bus, type QueueType } from '@conveyor/bus';
-import { freePort } from '@conveyor/test-support';
-import { defineStepHandler, runEventsTopic, startStepWorker } from '@conveyor/worker-sdk';
+import type { QueueType } from '@conveyor/bus';
+import { defineStepHandler } from '@conveyor/worker-sdk';
 import type pino from 'pino';
 import type { CeleryPeer, ChainSamples } from './celery-peer';
-import {
-  cleanupBroker,
-  cpuMs,
-  dropSchema,
-  fanOut,
-  Harness,
-  now,
-  rssMiB,
-  schemaOf,
-  startOrchestrator,
-  stopOrchestrator,
-  sustained,
-  workflows,
-} from './harness';
+import { cpuMs, fanOut, now, rssMiB, sustained, workflows } from './harness';
 import type { ReplicaSizes } from './replicas';
+import { noopStep, startRig } from './rig';
 
 /** What the orchestrator uses unless CHAIN_LINKS says otherwise (engine.ts). */
 export const DEFAULT_CHAIN_LINKS = 16;
@@ -133,65 +116,39 @@ export async function runConveyor(
 ): Promise<ConveyorResult> {
   const { queueType } = variant;
   const prefix = `orch-bench-${process.pid}-${Date.now().toString(36)}-${queueType}-${variant.chainLinks}`;
-  const workDir = mkdtempSync(join(tmpdir(), 'orch-bench-'));
-  const wfDir = join(workDir, 'workflows');
-  execFileSync('mkdir', ['-p', wfDir]);
-  for (const [name, text] of Object.entries(workflows(prefix, q.chainLength)))
-    writeFileSync(join(wfDir, name), text);
-
-  const setup = {
+  const rig = await startRig({
     prefix,
     amqpUrl: opts.amqpUrl,
     databaseUrl: opts.databaseUrl,
-    dataDir: join(workDir, 'data'),
-    workflowsDir: wfDir,
     queueType,
     chainLinks: variant.chainLinks,
-  };
-  let orchestrator: ChildProcess | undefined;
-  let bus: Bus | undefined;
+    workflows: workflows(prefix, q.chainLength),
+    handlers: [
+      defineStepHandler<Stamp[], Stamp[]>({
+        queue: `${prefix}-stamp`,
+        concurrency: 64,
+        handle: async ({ input }) => {
+          const s = now();
+          return [...input, { s, e: now() }];
+        },
+      }),
+      defineStepHandler<Stamp[], Stamp[]>({
+        queue: `${prefix}-work`,
+        concurrency: 64,
+        handle: async ({ input }) => {
+          const s = now();
+          await new Promise((r) => setTimeout(r, q.workMs));
+          return [...input, { s, e: now() }];
+        },
+      }),
+      noopStep(prefix),
+    ],
+    logger,
+  });
   try {
-    const started = await startOrchestrator(setup, await freePort());
-    orchestrator = started.child;
-    const base = started.base;
-    const orchestratorPid = started.child.pid ?? 0;
-    const harness = new Harness([base]);
-    bus = await createBus({ url: opts.amqpUrl, logger, connectionName: `${prefix}-workers` });
-    await bus.subscribe(
-      runEventsTopic(`${prefix}-events`),
-      async (d) => harness.onEvent(d.message),
-      { pattern: 'run.completed.#', prefetch: 1000 },
-    );
-    const worker = await startStepWorker({
-      bus,
-      logger,
-      skipExpired: false,
-      queueType,
-      handlers: [
-        defineStepHandler<Stamp[], Stamp[]>({
-          queue: `${prefix}-stamp`,
-          concurrency: 64,
-          handle: async ({ input }) => {
-            const s = now();
-            return [...input, { s, e: now() }];
-          },
-        }),
-        defineStepHandler<Stamp[], Stamp[]>({
-          queue: `${prefix}-work`,
-          concurrency: 64,
-          handle: async ({ input }) => {
-            const s = now();
-            await new Promise((r) => setTimeout(r, q.workMs));
-            return [...input, { s, e: now() }];
-          },
-        }),
-        defineStepHandler({
-          queue: `${prefix}-noop`,
-          concurrency: 256,
-          handle: async ({ input }) => input,
-        }),
-      ],
-    });
+    const { harness } = rig;
+    const base = rig.bases[0] ?? '';
+    const orchestratorPid = rig.children[0]?.pid ?? 0;
 
     // Warm-up (JIT, connections, SQLite page cache).
     await Promise.all(Array.from({ length: 10 }, () => harness.run('chain', null)));
@@ -281,7 +238,6 @@ export async function runConveyor(
     }
     const chordMs = fanRows.find((r) => r.n === q.chord)?.ms ?? (await fanOut(harness, q.chord));
 
-    await worker.close();
     return {
       variant,
       seqGaps,
@@ -302,10 +258,6 @@ export async function runConveyor(
       chordMs,
     };
   } finally {
-    if (orchestrator) await stopOrchestrator(orchestrator);
-    await bus?.close();
-    await cleanupBroker(opts.amqpUrl, prefix);
-    if (opts.databaseUrl) await dropSchema(opts.databaseUrl, schemaOf(prefix));
-    rmSync(workDir, { recursive: true, force: true });
+    await rig.close();
   }
 }

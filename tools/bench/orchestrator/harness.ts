@@ -89,6 +89,51 @@ export function machineCpu(): { busy: number; nice: number; total: number } {
   };
 }
 
+/** CPU (ms, user + system, from /proc) each party spent during a piece of work. */
+export interface CpuSplit {
+  /** Steps the work carried. */
+  steps: number;
+  wallMs: number;
+  /** One entry per orchestrator process, in the order their pids were given. */
+  orchestrators: number[];
+  /** This process: the no-op workers and the HTTP clients. */
+  bench: number;
+  /** Every process named `postgres` (the server's backends, this bench's and anyone else's). */
+  postgres: number;
+  /** RabbitMQ (`beam.smp`). */
+  rabbitmq: number;
+  /** Whole machine, at normal priority and at nice > 0 (e.g. a model training at nice 19). */
+  machineBusy: number;
+  machineNice: number;
+}
+
+/** Runs `work` (which returns the steps it carried) and reads what every party spent on it. */
+export async function measureCpu(
+  orchestratorPids: readonly number[],
+  work: () => Promise<number>,
+): Promise<CpuSplit> {
+  const orch0 = orchestratorPids.map(cpuMs);
+  const bench0 = process.cpuUsage();
+  const pg0 = cpuByName('postgres');
+  const mq0 = cpuByName('beam.smp');
+  const m0 = machineCpu();
+  const t0 = performance.now();
+  const steps = await work();
+  const wallMs = performance.now() - t0;
+  const m1 = machineCpu();
+  const bench1 = process.cpuUsage(bench0);
+  return {
+    steps,
+    wallMs,
+    orchestrators: orchestratorPids.map((pid, i) => cpuMs(pid) - (orch0[i] ?? 0)),
+    bench: (bench1.user + bench1.system) / 1000,
+    postgres: cpuByNameDelta(pg0, cpuByName('postgres')),
+    rabbitmq: cpuByNameDelta(mq0, cpuByName('beam.smp')),
+    machineBusy: m1.busy - m0.busy,
+    machineNice: m1.nice - m0.nice,
+  };
+}
+
 export function loadAverage(): string {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }

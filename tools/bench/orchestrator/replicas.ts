@@ -10,31 +10,10 @@
  * replicas; completion comes from `run.completed` events, published by whichever replica
  * completed the run.
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createBus, type Bus, type QueueType } from '@conveyor/bus';
-import { freePort } from '@conveyor/test-support';
-import { defineStepHandler, runEventsTopic, startStepWorker } from '@conveyor/worker-sdk';
+import type { QueueType } from '@conveyor/bus';
 import type pino from 'pino';
-import {
-  cleanupBroker,
-  cpuByName,
-  cpuByNameDelta,
-  cpuMs,
-  dropSchema,
-  fanOut,
-  fmt,
-  Harness,
-  machineCpu,
-  median,
-  schemaOf,
-  startOrchestrator,
-  stopOrchestrator,
-  sustained,
-  workflows,
-} from './harness';
+import { fanOut, fmt, measureCpu, median, sustained, workflows, type CpuSplit } from './harness';
+import { noopStep, startRig, type Rig } from './rig';
 
 export interface ReplicaSizes {
   /** Rounds of the closed loop per group (each `seconds` long, `concurrency` clients). */
@@ -45,29 +24,13 @@ export interface ReplicaSizes {
   fanoutRounds: number;
 }
 
-/** CPU (ms) spent by each party during one group's measurements, and the steps they carried. */
-export interface CpuSplit {
-  steps: number;
-  wallMs: number;
-  /** One entry per replica, in start order. */
-  orchestrators: number[];
-  /** This process: the no-op workers and the HTTP clients. */
-  bench: number;
-  /** Every process named `postgres` (the server's backends, this bench's and anyone else's). */
-  postgres: number;
-  /** RabbitMQ (`beam.smp`). */
-  rabbitmq: number;
-  /** Whole machine, at normal priority and at nice > 0 (the model training at nice 19). */
-  machineBusy: number;
-  machineNice: number;
-}
-
 export interface GroupResult {
   replicas: number;
   /** Steps per second of each closed-loop round. */
   stepsPerSecond: number[];
   /** Items per second of each fan-out. */
   itemsPerSecond: number[];
+  /** What each party spent over all of a group's rounds (orchestrators: one per replica). */
   sustainedCpu: CpuSplit;
   fanoutCpu: CpuSplit;
 }
@@ -89,13 +52,8 @@ const emptySplit = (replicas: number): CpuSplit => ({
   machineNice: 0,
 });
 
-interface Group {
+interface Group extends Rig {
   readonly replicas: number;
-  readonly prefix: string;
-  readonly children: ChildProcess[];
-  readonly harness: Harness;
-  readonly bus: Bus;
-  readonly close: () => Promise<void>;
 }
 
 async function startGroup(
@@ -107,65 +65,27 @@ async function startGroup(
   logger: pino.Logger,
 ): Promise<Group> {
   const prefix = `orch-bench-${process.pid}-${Date.now().toString(36)}-r${replicas}`;
-  const workDir = mkdtempSync(join(tmpdir(), 'orch-bench-replicas-'));
-  const wfDir = join(workDir, 'workflows');
-  execFileSync('mkdir', ['-p', wfDir]);
   const all = workflows(prefix, 1);
-  for (const name of ['three.yaml', 'fan.yaml']) writeFileSync(join(wfDir, name), all[name] ?? '');
-  const setup = {
+  const rig = await startRig({
     prefix,
     amqpUrl,
     databaseUrl,
-    dataDir: join(workDir, 'data'),
-    workflowsDir: wfDir,
     queueType,
     chainLinks,
-  };
-  const children: ChildProcess[] = [];
-  let bus: Bus | undefined;
-  let worker: { close(): Promise<void> } | undefined;
-  const close = async () => {
-    await worker?.close();
-    for (const child of children) await stopOrchestrator(child);
-    await bus?.close();
-    await cleanupBroker(amqpUrl, prefix);
-    await dropSchema(databaseUrl, schemaOf(prefix));
-    rmSync(workDir, { recursive: true, force: true });
-  };
+    workflows: { 'three.yaml': all['three.yaml'] ?? '', 'fan.yaml': all['fan.yaml'] ?? '' },
+    replicas,
+    handlers: [noopStep(prefix)],
+    logger,
+  });
   try {
-    const bases: string[] = [];
-    // One after the other: the first creates the schema (the second would wait on its lock).
-    for (let i = 0; i < replicas; i++) {
-      const { child, base } = await startOrchestrator(setup, await freePort());
-      children.push(child);
-      bases.push(base);
-    }
-    const harness = new Harness(bases);
-    bus = await createBus({ url: amqpUrl, logger, connectionName: `${prefix}-workers` });
-    await bus.subscribe(
-      runEventsTopic(`${prefix}-events`),
-      async (d) => harness.onEvent(d.message),
-      { pattern: 'run.completed.#', prefetch: 1000 },
-    );
-    worker = await startStepWorker({
-      bus,
-      logger,
-      skipExpired: false,
-      queueType,
-      handlers: [
-        defineStepHandler({
-          queue: `${prefix}-noop`,
-          concurrency: 256,
-          handle: async ({ input }) => input,
-        }),
-      ],
-    });
     // Warm-up (JIT, pooled connections on every replica).
-    await Promise.all(Array.from({ length: 8 * replicas }, () => harness.run('three', { x: 1 })));
-    await fanOut(harness, 100);
-    return { replicas, prefix, children, harness, bus, close };
+    await Promise.all(
+      Array.from({ length: 8 * replicas }, () => rig.harness.run('three', { x: 1 })),
+    );
+    await fanOut(rig.harness, 100);
+    return { ...rig, replicas };
   } catch (error) {
-    await close();
+    await rig.close();
     throw error;
   }
 }
@@ -176,29 +96,21 @@ async function measured(
   into: CpuSplit,
   work: () => Promise<number>,
 ): Promise<{ steps: number; wallMs: number }> {
-  const pids = group.children.map((c) => c.pid ?? 0);
-  const orch0 = pids.map(cpuMs);
-  const bench0 = process.cpuUsage();
-  const pg0 = cpuByName('postgres');
-  const mq0 = cpuByName('beam.smp');
-  const m0 = machineCpu();
-  const t0 = performance.now();
-  const steps = await work();
-  const wallMs = performance.now() - t0;
-  const m1 = machineCpu();
-  const bench1 = process.cpuUsage(bench0);
-  into.steps += steps;
-  into.wallMs += wallMs;
-  pids.forEach(
-    (pid, i) =>
-      (into.orchestrators[i] = (into.orchestrators[i] ?? 0) + cpuMs(pid) - (orch0[i] ?? 0)),
+  const split = await measureCpu(
+    group.children.map((c) => c.pid ?? 0),
+    work,
   );
-  into.bench += (bench1.user + bench1.system) / 1000;
-  into.postgres += cpuByNameDelta(pg0, cpuByName('postgres'));
-  into.rabbitmq += cpuByNameDelta(mq0, cpuByName('beam.smp'));
-  into.machineBusy += m1.busy - m0.busy;
-  into.machineNice += m1.nice - m0.nice;
-  return { steps, wallMs };
+  into.steps += split.steps;
+  into.wallMs += split.wallMs;
+  split.orchestrators.forEach(
+    (ms, i) => (into.orchestrators[i] = (into.orchestrators[i] ?? 0) + ms),
+  );
+  into.bench += split.bench;
+  into.postgres += split.postgres;
+  into.rabbitmq += split.rabbitmq;
+  into.machineBusy += split.machineBusy;
+  into.machineNice += split.machineNice;
+  return { steps: split.steps, wallMs: split.wallMs };
 }
 
 export async function runReplicas(
