@@ -181,7 +181,19 @@ describe('RabbitMQ transport under faults', () => {
 
   it('re-subscribes when the broker cancels the consumer (queue deleted), and re-creates the queue for publishes', async () => {
     const queue = defineQueue({ name: `${prefix}.fault.deleted`, schema: Job });
-    const bus = await makeAmqpBus('deleted');
+    // The consumer's log: each re-subscription it starts ends with its channel open again.
+    const label = `queue ${queue.name}`;
+    const events: string[] = [];
+    const log = pino(
+      { level: 'debug' },
+      {
+        write: (line: string) => {
+          const entry = JSON.parse(line) as { channel?: string; consumer?: string; msg: string };
+          if (entry.channel === label || entry.consumer === label) events.push(entry.msg);
+        },
+      },
+    );
+    const bus = await makeAmqpBus('deleted', { logger: log });
     buses.push(bus);
     const handled = new Set<number>();
     await bus.consume(queue, async (d) => void handled.add(d.message.n));
@@ -192,12 +204,22 @@ describe('RabbitMQ transport under faults', () => {
     // This publish is returned unroutable (or races the re-declaration); either way it must arrive.
     await bus.publish(queue, job(2));
     await waitFor('the message after the deletion', () => handled.has(2));
+    // Every re-subscription was started by now: the broker's cancel came on the consume
+    // connection before job 2 did, the publisher's re-subscribe before job 2 was resent. Once
+    // the last of them has its channel open again, nothing else can attach a consumer.
+    const settled = () => {
+      const lastOpen = events.lastIndexOf('channel open');
+      const lastTrigger = Math.max(
+        events.lastIndexOf('consumer cancelled by the broker; re-subscribing'),
+        events.lastIndexOf('re-subscribing'),
+      );
+      return lastTrigger >= 0 && lastOpen > lastTrigger;
+    };
+    await waitFor('the last re-subscription to have its channel open', settled);
     await waitFor(
-      'exactly one consumer again',
+      'exactly one consumer, as the broker counts them',
       async () => (await consumerCount(queue.name)) === 1,
     );
-    await sleep(300);
-    expect(await consumerCount(queue.name)).toBe(1);
   });
 
   it('recovers its confirm channel after the broker closes it (publish to a deleted exchange)', async () => {
