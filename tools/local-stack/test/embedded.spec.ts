@@ -31,6 +31,7 @@ async function stackEnv(dataDir: string): Promise<Record<string, string>> {
     DATABASE_URL: '',
     DATABASE_SCHEMA: '',
   };
+  // Free when chosen, not reserved: see local-stack.spec.ts for why the stack cannot take 0.
   for (const name of PORT_VARIABLES) env[name] = String(await freePort());
   if (process.env['MODEL_DIR']) env['MODEL_DIR'] = process.env['MODEL_DIR'];
   return env;

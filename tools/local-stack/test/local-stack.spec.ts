@@ -66,6 +66,10 @@ describe('local stack on RabbitMQ and PostgreSQL', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'local-stack-e2e-'));
+    // Chosen beforehand, so another connection can take one while the stack starts (it then
+    // fails naming the variable). The stack cannot bind port 0 yet: its settings refuse 0,
+    // svc-proxy's endpoints file is written with every service's port before they start, and
+    // the banner has no classifier worker URL.
     const ports = {
       ORCHESTRATOR_PORT: await freePort(),
       CLASSIFIER_PORT: await freePort(),
