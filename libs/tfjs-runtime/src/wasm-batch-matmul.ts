@@ -10,6 +10,7 @@
 // registered on the wasm side for each sub-matrix's address (no copy) and the stock kernel runs
 // its fast batch-1 path on it. Broadcast batch dimensions fall back to the stock kernel.
 import * as tf from '@tensorflow/tfjs-core';
+import { replaceWasmKernel } from './replace-wasm-kernel';
 
 /** The parts of the wasm backend this kernel uses (not in its public typings). */
 interface WasmBackendInternals {
@@ -26,9 +27,7 @@ interface WasmBackendInternals {
   disposeData(dataId: tf.DataId): boolean;
 }
 
-type KernelFunc = NonNullable<ReturnType<typeof tf.getKernel>>['kernelFunc'];
-
-let stockBatchMatMul: KernelFunc | undefined;
+let stockBatchMatMul: tf.KernelFunc | undefined;
 let wasmBatchMatMul: ((...args: unknown[]) => void) | undefined;
 let registered = false;
 let enabled = true;
@@ -70,7 +69,7 @@ function reshaped(x: tf.TensorInfo, shape: number[], backend: unknown): tf.Tenso
   return runWasmKernel('Reshape', { x }, { shape }, backend);
 }
 
-const batchMatMul: KernelFunc = (args) => {
+const batchMatMul: tf.KernelFunc = (args) => {
   const { inputs, attrs } = args;
   const backend = args.backend as unknown as WasmBackendInternals;
   const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
@@ -90,7 +89,7 @@ const batchMatMul: KernelFunc = (args) => {
     b.dtype !== 'float32' ||
     !wasmBatchMatMul
   ) {
-    return (stockBatchMatMul as KernelFunc)(args);
+    return (stockBatchMatMul as tf.KernelFunc)(args);
   }
   const rank = a.shape.length;
   const rowsA = a.shape[rank - 2] as number;
@@ -148,30 +147,25 @@ const batchMatMul: KernelFunc = (args) => {
  */
 export function registerWasmBatchMatMul(): void {
   if (registered) return;
-  const stock = tf.getKernel(tf.BatchMatMul, 'wasm');
-  if (!stock) return;
-  stockBatchMatMul = stock.kernelFunc;
-  const stockSetup = stock.setupFunc;
-  tf.unregisterKernel(tf.BatchMatMul, 'wasm');
-  tf.registerKernel({
-    kernelName: tf.BatchMatMul,
-    backendName: 'wasm',
-    setupFunc: (backend) => {
-      stockSetup?.(backend);
-      const wasm = (backend as unknown as WasmBackendInternals).wasm;
-      wasmBatchMatMul = wasm.cwrap(tf.BatchMatMul, null, [
-        'number',
-        'array',
-        'number',
-        'number',
-        'array',
-        'number',
-        'number',
-        'number',
-        'number',
-      ]);
-    },
-    kernelFunc: batchMatMul,
+  registered = replaceWasmKernel(tf.BatchMatMul, (stock) => {
+    stockBatchMatMul = stock.kernelFunc;
+    return {
+      setupFunc: (backend) => {
+        stock.setupFunc?.(backend);
+        const wasm = (backend as unknown as WasmBackendInternals).wasm;
+        wasmBatchMatMul = wasm.cwrap(tf.BatchMatMul, null, [
+          'number',
+          'array',
+          'number',
+          'number',
+          'array',
+          'number',
+          'number',
+          'number',
+          'number',
+        ]);
+      },
+      kernelFunc: batchMatMul,
+    };
   });
-  registered = true;
 }

@@ -4,6 +4,7 @@
 // position bias. This kernel copies whole rows on the wasm heap instead (a gather is only row
 // copies): float32 and int32 data; other dtypes go to the stock kernel.
 import * as tf from '@tensorflow/tfjs-core';
+import { replaceWasmKernel } from './replace-wasm-kernel';
 
 /** The parts of the wasm backend this kernel uses (not in its public typings). */
 interface WasmHeapBackend {
@@ -12,9 +13,7 @@ interface WasmHeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
-type KernelFunc = NonNullable<ReturnType<typeof tf.getKernel>>['kernelFunc'];
-
-let stockGather: KernelFunc | undefined;
+let stockGather: tf.KernelFunc | undefined;
 let registered = false;
 
 /**
@@ -47,11 +46,11 @@ export function gatherRows(
   }
 }
 
-const gather: KernelFunc = (args) => {
+const gather: tf.KernelFunc = (args) => {
   const { inputs, attrs } = args;
   const { x, indices } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
   if ((x.dtype !== 'float32' && x.dtype !== 'int32') || indices.dtype !== 'int32') {
-    return (stockGather as KernelFunc)(args);
+    return (stockGather as tf.KernelFunc)(args);
   }
   const backend = args.backend as unknown as WasmHeapBackend;
   const { axis, batchDims } = attrs as unknown as { axis: number; batchDims: number };
@@ -91,16 +90,8 @@ const gather: KernelFunc = (args) => {
  */
 export function registerWasmGather(): void {
   if (registered) return;
-  const stock = tf.getKernel(tf.GatherV2, 'wasm');
-  if (!stock) return;
-  stockGather = stock.kernelFunc;
-  const stockSetup = stock.setupFunc;
-  tf.unregisterKernel(tf.GatherV2, 'wasm');
-  tf.registerKernel({
-    kernelName: tf.GatherV2,
-    backendName: 'wasm',
-    ...(stockSetup ? { setupFunc: stockSetup } : {}),
-    kernelFunc: gather,
+  registered = replaceWasmKernel(tf.GatherV2, (stock) => {
+    stockGather = stock.kernelFunc;
+    return { setupFunc: stock.setupFunc, kernelFunc: gather };
   });
-  registered = true;
 }

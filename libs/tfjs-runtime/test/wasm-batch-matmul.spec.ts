@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src';
+import { cpuAndWasm } from './cpu-and-wasm';
 
 /** Deterministic values that differ per element (no symmetric shortcut can pass by accident). */
 function values(shape: number[], salt: number): tf.Tensor {
@@ -90,12 +91,7 @@ describe('BatchMatMul on wasm (XNNPACK for every batch entry and transpose)', ()
   it.each(CASES.map((c) => [c.name, c] as const))(
     '%s: same product and gradients as the cpu backend',
     async (_name, c) => {
-      await initBackend({ candidates: ['cpu'] });
-      const cpu = run(c);
-      await initBackend({ candidates: ['wasm'] });
-      const before = tf.memory().numTensors;
-      const wasm = run(c);
-      expect(tf.memory().numTensors).toBe(before);
+      const { cpu, wasm } = await cpuAndWasm(() => run(c));
       expect(wasm.shape).toEqual(cpu.shape);
       expectClose(wasm.product, cpu.product);
       expectClose(wasm.gradA, cpu.gradA);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src';
+import { cpuAndWasm } from './cpu-and-wasm';
 
 interface Case {
   name: string;
@@ -96,12 +97,7 @@ function run(c: Case): { values: number[]; shape: number[] } {
 
 describe('GatherV2 on wasm (row copies on the heap)', () => {
   it.each(CASES.map((c) => [c.name, c] as const))('%s: same as the cpu backend', async (_n, c) => {
-    await initBackend({ candidates: ['cpu'] });
-    const cpu = run(c);
-    await initBackend({ candidates: ['wasm'] });
-    const before = tf.memory().numTensors;
-    const wasm = run(c);
-    expect(tf.memory().numTensors).toBe(before);
+    const { cpu, wasm } = await cpuAndWasm(() => run(c));
     expect(wasm).toEqual(cpu);
   });
 
@@ -128,10 +124,7 @@ describe('GatherV2 on wasm (row copies on the heap)', () => {
         const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), weights)))(table);
         return Array.from(g.dataSync());
       });
-    await initBackend({ candidates: ['cpu'] });
-    const cpu = grad();
-    await initBackend({ candidates: ['wasm'] });
-    const wasm = grad();
+    const { cpu, wasm } = await cpuAndWasm(grad);
     expect(Math.max(...wasm.map((v, i) => Math.abs(v - (cpu[i] as number))))).toBeLessThan(1e-6);
   });
 });
