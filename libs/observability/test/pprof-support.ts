@@ -54,12 +54,20 @@ export function spinForPprofTest(ms: number): number {
   return x;
 }
 
-/** Runs spinForPprofTest in slices, leaving the event loop room between them. */
-export async function spinInSlices(slices: number, sliceMs: number): Promise<void> {
-  for (let i = 0; i < slices; i++) {
-    spinForPprofTest(sliceMs);
+/**
+ * Runs spinForPprofTest in 100 ms slices until `done` settles, leaving the event loop room
+ * between slices (the profile's own timer and its HTTP answer run in this process). Spinning for
+ * the whole profile, not a fixed count of slices: on a loaded machine the sampler thread may get
+ * a core only now and then, and a short spin could fall between its samples.
+ */
+export async function spinUntil<T>(done: Promise<T>): Promise<T> {
+  let settled = false;
+  const watched = done.finally(() => (settled = true));
+  while (!settled) {
+    spinForPprofTest(100);
     await new Promise((resolve) => setImmediate(resolve));
   }
+  return watched;
 }
 
 export async function startProfiledService(options: Partial<ObservabilityOptions> = {}) {

@@ -1,5 +1,5 @@
 import { MAX_PROFILE_SECONDS, parseSeconds } from '../src';
-import { decodePprof, fetchBuffer, spinInSlices, startProfiledService } from './pprof-support';
+import { decodePprof, fetchBuffer, spinUntil, startProfiledService } from './pprof-support';
 
 // Objects the heap profile must find alive, allocated by a function with a name of its own.
 let retained: number[][] = [];
@@ -44,8 +44,7 @@ describe('/debug/pprof', () => {
     svc = await startProfiledService();
     const pending = fetchBuffer(`${svc.url}/debug/pprof/profile?seconds=4`);
     await profilerRunning(svc.url);
-    await spinInSlices(10, 100);
-    const res = await pending;
+    const res = await spinUntil(pending);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/octet-stream');
     expect(res.headers.get('content-disposition')).toBe('attachment; filename="profile"');
@@ -77,8 +76,7 @@ describe('/debug/pprof', () => {
     svc = await startProfiledService();
     const pending = fetchBuffer(`${svc.url}/debug/pprof/wall?seconds=4`);
     await profilerRunning(svc.url);
-    await spinInSlices(5, 100);
-    const res = await pending;
+    const res = await spinUntil(pending);
     expect(res.status).toBe(200);
     const profile = decodePprof(res.body);
     expect(profile.sampleTypes).toEqual(['sample/count', 'wall/nanoseconds']);
