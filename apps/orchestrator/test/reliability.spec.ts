@@ -184,7 +184,24 @@ describe('reliability against RabbitMQ and PostgreSQL', () => {
       // tsx compiles the orchestrator on start: tens of seconds on a busy 2-core machine.
       timeoutMs: 90_000,
     };
-    const worker = await stepWorker('kill-worker', 150);
+    // Fan-out items from 3 on wait for the gate: some are surely still running when the
+    // orchestrator is killed, and their results go out only after it is gone.
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const worker = await startStepWorker({
+      bus: await bus('kill-worker'),
+      logger: quietLogger(),
+      handlers: [
+        defineStepHandler<{ n: number }, { n: number }>({
+          queue: q('step'),
+          concurrency: 8,
+          handle: async ({ input }) => {
+            if (input.n >= 3) await gate;
+            return { n: input.n };
+          },
+        }),
+      ],
+    });
     try {
       const first = await startOrchestrator(options);
       children.push(first.process);
@@ -193,14 +210,15 @@ describe('reliability against RabbitMQ and PostgreSQL', () => {
         .send({ input: { items: [1, 2, 3, 4, 5, 6, 7, 8] } });
       expect(res.status).toBe(201);
       const id = res.body.run.id as string;
-      await waitFor('the fan-out to be under way, with items still running', async () => {
+      await waitFor('the fan-out to be under way', async () => {
         const run = await runStatus(first.base, id);
         const fan = run.steps.find((s: { step: string }) => s.step === 'fan');
-        return fan && fan.fanOut.succeeded >= 2 && fan.fanOut.released > fan.fanOut.succeeded;
+        return fan && fan.fanOut.succeeded >= 2;
       });
       await first.process.kill('SIGKILL');
-      // Results keep arriving in the durable results queue while no orchestrator runs: the
-      // restarted one must take them from there.
+      // Results arrive in the durable results queue while no orchestrator runs: the restarted
+      // one must take them from there.
+      openGate();
       const results = stepResultsQueue(`${prefix}-kill-results`);
       const probe = await bus('kill-probe');
       await waitFor(
@@ -229,6 +247,7 @@ describe('reliability against RabbitMQ and PostgreSQL', () => {
         ).toEqual(['1:succeeded']);
       await second.process.kill('SIGTERM');
     } finally {
+      openGate();
       await worker.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
