@@ -305,11 +305,12 @@ steps:
         'timed_out',
       ]);
       // The late results arrive after the run failed and must change nothing. Both must have
-      // been seen: ignored (attempt 1's as stale or for a finished run, attempt 2's for a
-      // finished run), so the checks below cannot run before they arrived.
+      // been seen: ignored (attempt 1's as stale, as a duplicate of its timed-out attempt before
+      // attempt 2 began, or for a finished run; attempt 2's for a finished run), so the checks
+      // below cannot run before they arrived.
       await waitFor('both late results to be ignored', async () => {
         const ignored = await Promise.all(
-          ['stale-attempt', 'run-finished'].map((reason) =>
+          ['stale-attempt', 'duplicate', 'run-finished'].map((reason) =>
             readCounter(
               sys.orchestrator.url,
               'conveyor_workflow_ignored_results_total',
