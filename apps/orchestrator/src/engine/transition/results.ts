@@ -34,8 +34,6 @@ export async function applyResult(
     // (another replica) inserted meanwhile — this very step, recorded from its chain — was not
     // there for it yet.
     const task = succeeded?.task ?? (await succeedTask(tx, result, JSON.stringify(output)));
-    if (succeeded?.task && limitsOf(tx, succeeded.task.queue))
-      tx.effects.push({ kind: 'wake', at: tx.now });
     if (!task) return ignored(tx, run, result);
     observeDuration(tx, task, 'succeeded');
     tx.stepEvent(run, {
@@ -128,7 +126,10 @@ export async function lockRunAndSucceed(
     ],
   );
   if (!row?.run) return { run: undefined, task: undefined };
-  return { run: await tx.locked(row.run), task: row.task ?? undefined };
+  const task = row.task ?? undefined;
+  // As in succeedTask: a limited queue's freed slot may admit a held step.
+  if (task && limitsOf(tx, task.queue)) tx.effects.push({ kind: 'wake', at: tx.now });
+  return { run: await tx.locked(row.run), task };
 }
 
 /** Why a success changed nothing (read only then: duplicates and late results are rare). */
