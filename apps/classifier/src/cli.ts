@@ -235,6 +235,10 @@ withExtraDataOptions(
   .option('--d-kv <n>', 'width of each attention head (default 32)', positiveInt)
   .option('--layers <n>', 'encoder layers (and as many decoder layers)', positiveInt)
   .option('--dropout <x>', 'dropout rate', number)
+  .option(
+    '--shape-summary',
+    "start every input with a short summary of the question's shape (length, code blocks, links; see model/t5-input.ts)",
+  )
   .option('--head-tokens <n>', 'input tokens kept from the start of a question', positiveInt)
   .option('--tail-tokens <n>', 'input tokens kept from the end of a question', nonNegativeInt)
   .option(
@@ -362,6 +366,7 @@ withExtraDataOptions(
             ...defined('numLayers', o['layers']),
             ...defined('dropoutRate', o['dropout']),
           },
+          ...defined('shapeSummary', o['shapeSummary']),
           ...defined('headTokens', o['headTokens']),
           ...defined('tailTokens', o['tailTokens']),
           ...defined('warmupSteps', o['warmupSteps']),

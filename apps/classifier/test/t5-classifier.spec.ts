@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createT5, T5Tokenizer } from '@conveyor/t5';
 import { loadClassifier } from '../src/model/load-classifier';
@@ -29,6 +30,7 @@ describe('T5QualityClassifier', () => {
       kind: 't5',
       version: 'test-tiny',
       prefix: T5_PREFIX,
+      shapeSummary: false,
       headTokens: 256,
       tailTokens: 256,
       trainedOn: { file: 'none', rows: 0, holdout: { fraction: 0.1, seed: 42 } },
@@ -48,6 +50,35 @@ describe('T5QualityClassifier', () => {
     expect(kept.slice(0, 256)).toEqual(full.slice(0, 256));
     expect(kept.slice(256)).toEqual(full.slice(-256));
     expect(classifier.tokenizer.decode(kept.slice(0, 4))).toMatch(/^quality: w0/);
+  });
+
+  it('starts the input with the shape summary when the manifest asks for it, and keeps it in the window', async () => {
+    const dir = tempDir('t5-shape');
+    await classifier.save(dir);
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'classifier.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(manifest['shapeSummary']).toBe(false);
+    writeFileSync(
+      path.join(dir, 'classifier.json'),
+      JSON.stringify({ ...manifest, shapeSummary: true }),
+    );
+    const shaped = await loadClassifier(dir);
+    try {
+      if (!(shaped instanceof T5QualityClassifier)) throw new Error('expected a T5 classifier');
+      const words = `title pre code x = 1 code pre ${Array.from({ length: 800 }, (_, i) => `w${i}`).join(' ')}`;
+      const text = shaped.tokenizer.decode(shaped.encode(words).slice(0, 60));
+      expect(text).toMatch(
+        /^quality: len 1\d pre 2 code 2 href 0 .* first 1 last 1\d ; title pre code/,
+      );
+      // Same weights, other input: the summary reaches the model.
+      const [plain] = await classifier.predict(['pandas read html']);
+      const [withShape] = await shaped.predict(['pandas read html']);
+      expect(withShape?.probabilities.high).not.toBeCloseTo(plain?.probabilities.high ?? NaN, 6);
+    } finally {
+      shaped.dispose();
+    }
   });
 
   it('predicts a distribution over none/low/high for every text, whatever the batch mix', async () => {

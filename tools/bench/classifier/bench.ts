@@ -176,6 +176,7 @@ async function main(): Promise<void> {
   const side = holdoutSide(train.examples, DEFAULT_HOLDOUT, 'train').slice(0, 1200);
   const window = {
     prefix: model.manifest.prefix,
+    shapeSummary: model.manifest.shapeSummary,
     headTokens: model.manifest.headTokens,
     tailTokens: model.manifest.tailTokens,
   };

@@ -11,6 +11,7 @@ import { T5Tokenizer } from '@conveyor/t5';
 import { questionText } from '../../../apps/classifier/src/data/normalize';
 import { readDataset } from '../../../apps/classifier/src/data/read-dataset';
 import { loadClassifier } from '../../../apps/classifier/src/model/load-classifier';
+import { t5InputText } from '../../../apps/classifier/src/model/t5-input';
 import { T5QualityClassifier } from '../../../apps/classifier/src/model/t5-classifier';
 import { SO_QUALITY_DIR } from '../../../apps/classifier/src/paths';
 import { median } from './stats';
@@ -50,9 +51,9 @@ async function main(): Promise<void> {
     .sort((a, b) => b.length - a.length)
     .slice(0, opts.runs);
   const fresh = T5Tokenizer.fromPath(opts.model);
-  const prefixed = real.map((t) => model.manifest.prefix + t);
+  const prefixed = real.map((t) => t5InputText(model.manifest, t));
   const firstTime = measure(() => fresh.encode(prefixed.shift() ?? ''), real.length);
-  const prefixedAgain = real.map((t) => model.manifest.prefix + t);
+  const prefixedAgain = real.map((t) => t5InputText(model.manifest, t));
   const again = measure(() => fresh.encode(prefixedAgain.shift() ?? ''), real.length);
   for (let i = 0; i < 5; i++) model.probabilitiesFor([ids]); // warm-up: biases, packed weights
   const rows: [string, { wall: number; cpu: number }][] = [

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { candidateProbabilities, initBackend, loadT5, saveT5, scoreCandidates, T5Tokenizer, type T5Model } from '@conveyor/t5';
 import { LABELS } from '../labels';
 import { predictionFrom, type Prediction, type QualityClassifier } from './prediction';
+import { t5InputText } from './t5-input';
 import { t5ManifestSchema, type T5Manifest } from './t5-manifest';
 import { keepHeadAndTail } from './truncate';
 
@@ -84,7 +85,7 @@ export class T5QualityClassifier implements QualityClassifier {
 
   /** Token ids the encoder sees for a normalised question text. */
   encode(text: string): number[] {
-    return keepHeadAndTail(this.tokenizer.encode(this.manifest.prefix + text), this.manifest.headTokens, this.manifest.tailTokens);
+    return keepHeadAndTail(this.tokenizer.encode(t5InputText(this.manifest, text)), this.manifest.headTokens, this.manifest.tailTokens);
   }
 
   /** Class probabilities (LABELS order) for already-encoded inputs. */

@@ -13,6 +13,8 @@ export const t5ManifestSchema = z.object({
   version: z.string().min(1),
   /** The task prefix: input = `${prefix}${normalised title + body}`. */
   prefix: z.string(),
+  /** Whether the input starts with a summary of the question's shape (t5-input.ts); absent = no. */
+  shapeSummary: z.boolean().default(false),
   headTokens: z.number().int().min(1),
   tailTokens: z.number().int().min(0),
   trainedOn: z

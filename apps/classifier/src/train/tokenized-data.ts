@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { T5Tokenizer } from '@conveyor/t5';
 import type { Example } from '../data/formats';
 import { LABELS, type Label } from '../labels';
+import { t5InputText, type T5InputFormat } from '../model/t5-input';
 import { keepHeadAndTail } from '../model/truncate';
 
 export interface TokenizedExample {
@@ -19,7 +20,7 @@ export interface TokenizedExample {
 export function tokenizeExamples(
   examples: readonly Example[],
   tokenizer: T5Tokenizer,
-  options: { prefix: string; headTokens: number; tailTokens: number; cacheDir?: string },
+  options: T5InputFormat & { headTokens: number; tailTokens: number; cacheDir?: string },
 ): TokenizedExample[] {
   const labels = examples.map((e) => {
     if (e.target.kind !== 'class')
@@ -30,7 +31,14 @@ export function tokenizeExamples(
   });
   const key = createHash('sha256')
     .update(JSON.stringify(tokenizer.json))
-    .update(JSON.stringify([options.prefix, options.headTokens, options.tailTokens]))
+    .update(
+      JSON.stringify([
+        options.prefix,
+        options.shapeSummary,
+        options.headTokens,
+        options.tailTokens,
+      ]),
+    )
     .update(examples.map((e) => e.text).join('\u0000'))
     .digest('hex')
     .slice(0, 16);
@@ -42,7 +50,7 @@ export function tokenizeExamples(
   }
   const ids = examples.map((e) =>
     keepHeadAndTail(
-      tokenizer.encode(options.prefix + e.text),
+      tokenizer.encode(t5InputText(options, e.text)),
       options.headTokens,
       options.tailTokens,
     ),

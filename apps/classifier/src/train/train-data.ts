@@ -88,6 +88,7 @@ export async function prepareTrainingData(
   }
   const window = {
     prefix: T5_PREFIX,
+    shapeSummary: options.shapeSummary,
     headTokens: options.headTokens,
     tailTokens: options.tailTokens,
     cacheDir: options.runDir,

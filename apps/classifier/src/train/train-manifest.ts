@@ -18,6 +18,7 @@ export function baseManifest(options: TrainOptions, hash: string, data: Training
     kind: 't5',
     version: `t5-so-quality-${hash}`,
     prefix: T5_PREFIX,
+    shapeSummary: options.shapeSummary,
     headTokens: options.headTokens,
     tailTokens: options.tailTokens,
     trainedOn: {

@@ -41,6 +41,8 @@ export const trainOptionsSchema = z.object({
       dropoutRate: z.number().min(0).max(0.9).default(0.1),
     })
     .prefault({}),
+  /** Start every input with a summary of the question's shape (model/t5-input.ts). */
+  shapeSummary: z.boolean().default(false),
   headTokens: int(1).default(256),
   tailTokens: int(0).default(256),
   /** Span-corruption pre-training steps on the training texts before fine-tuning (0 = none). */
