@@ -228,7 +228,7 @@ describe('training and the eval CLI', () => {
     expect(stdout.trimEnd().split('\n').at(-1)).toMatch(/^accuracy=(0\.\d{4}|1\.0000)$/);
   }, 150_000);
 
-  it('train passes the input window, head width, dropout and warm-up options through to the model', async () => {
+  it('train passes the input window, shape summary, head width, dropout and warm-up options through to the model', async () => {
     const dir = tempDir('train-cli-window');
     const { code, stderr } = await cli(
       'train',
@@ -260,6 +260,7 @@ describe('training and the eval CLI', () => {
       '1',
       '--label-smoothing',
       '0.1',
+      '--shape-summary',
       '--max-steps',
       '1',
       '--eval-rows',
@@ -271,6 +272,7 @@ describe('training and the eval CLI', () => {
     expect(code).toBe(0);
     const manifest = JSON.parse(readFileSync(path.join(dir, 'model', 'classifier.json'), 'utf8'));
     expect([manifest.headTokens, manifest.tailTokens]).toEqual([24, 8]);
+    expect(manifest.shapeSummary).toBe(true);
     expect(manifest.training.options.model.dropoutRate).toBe(0);
     expect(manifest.training.options.model.dKv).toBe(8);
     const config = JSON.parse(readFileSync(path.join(dir, 'model', 'config.json'), 'utf8'));
