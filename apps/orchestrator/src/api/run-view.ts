@@ -20,6 +20,9 @@ export const SUMMARY_COLUMNS = [
   'error',
 ] as const satisfies readonly (keyof RunsTable)[];
 
+/** Task ids per query of their attempts (an IN list; SQLite allows 32,766 parameters). */
+const ATTEMPTS_CHUNK = 500;
+
 /** Longest error message in a summary: enough to recognise it; the detail has the whole error. */
 const SUMMARY_MESSAGE_LIMIT = 300;
 
@@ -99,42 +102,54 @@ export async function runDetail(db: Kysely<Database>, runId: string, itemLimit =
     .where('item_index', '=', -1)
     .orderBy('created_at')
     .execute();
-  const attempts = await db
-    .selectFrom('attempts')
-    .selectAll()
-    .where('run_id', '=', runId)
-    .orderBy('attempt')
-    .limit(5000)
-    .execute();
-  const byTask = new Map<string, unknown[]>();
-  for (const a of attempts) {
-    const list = byTask.get(a.task_id) ?? [];
-    list.push({
-      attempt: a.attempt,
-      status: a.status,
-      dispatchedAt: iso(a.dispatched_at),
-      finishedAt: iso(a.finished_at),
-      durationMs: a.finished_at === null ? null : a.finished_at - a.dispatched_at,
-      workerId: a.worker_id,
-      error: json(a.error),
-    });
-    byTask.set(a.task_id, list);
-  }
-  const views = [];
+  const items = new Map<string, Selectable<TasksTable>[]>();
   for (const step of steps) {
-    const view = taskView(step, byTask);
-    if (step.kind === 'fanout') {
-      const items = await db
+    if (step.kind !== 'fanout') continue;
+    items.set(
+      step.id,
+      await db
         .selectFrom('tasks')
         .selectAll()
         .where('parent_id', '=', step.id)
         .orderBy('item_index')
         .limit(itemLimit)
-        .execute();
+        .execute(),
+    );
+  }
+  // The attempts of the tasks shown, by their primary key (task_id, attempt): the attempts table
+  // has no index on run_id (a page fewer for every step to write).
+  const shown = [...steps, ...[...items.values()].flat()].map((t) => t.id);
+  const byTask = new Map<string, unknown[]>();
+  for (let i = 0; i < shown.length; i += ATTEMPTS_CHUNK) {
+    const attempts = await db
+      .selectFrom('attempts')
+      .selectAll()
+      .where('task_id', 'in', shown.slice(i, i + ATTEMPTS_CHUNK))
+      .orderBy('attempt')
+      .execute();
+    for (const a of attempts) {
+      const list = byTask.get(a.task_id) ?? [];
+      list.push({
+        attempt: a.attempt,
+        status: a.status,
+        dispatchedAt: iso(a.dispatched_at),
+        finishedAt: iso(a.finished_at),
+        durationMs: a.finished_at === null ? null : a.finished_at - a.dispatched_at,
+        workerId: a.worker_id,
+        error: json(a.error),
+      });
+      byTask.set(a.task_id, list);
+    }
+  }
+  const views = [];
+  for (const step of steps) {
+    const view = taskView(step, byTask);
+    const stepItems = items.get(step.id);
+    if (stepItems) {
       views.push({
         ...view,
-        items: items.map((i) => taskView(i, byTask)),
-        itemsTruncated: (step.fan_total ?? 0) > items.length,
+        items: stepItems.map((i) => taskView(i, byTask)),
+        itemsTruncated: (step.fan_total ?? 0) > stepItems.length,
       });
     } else views.push(view);
   }

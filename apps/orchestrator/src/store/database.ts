@@ -327,12 +327,11 @@ async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {
       .addColumn('worker_id', 'text')
       .addPrimaryKeyConstraint('attempts_pk', ['task_id', 'attempt'])
       .execute();
-    await trx.schema
-      .createIndex('attempts_run')
-      .ifNotExists()
-      .on('attempts')
-      .columns(['run_id'])
-      .execute();
+    // Attempts are found by their task (the primary key), never by run: the run view reads them
+    // by task id. The index on run_id that earlier versions created was one more B-tree page for
+    // every step to write (SQLite, one chain link per commit: 9.2 → 7.9 WAL pages per commit
+    // with time-ordered ids, tools/bench/orchestrator/sqlite-pages.ts).
+    await trx.schema.dropIndex('attempts_run').ifExists().execute();
     await trx.schema
       .createTable('dead_letters')
       .ifNotExists()

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { uuidv7 } from '../../store/ids';
 import type { StepError } from '@conveyor/contracts';
 import type { StepDefinition } from '../../definitions/model';
 import { dispatch, startChildRun } from './dispatch';
@@ -31,7 +31,7 @@ export async function startFanOut(
   const kind = step.action.kind;
   for (let start = 0; start < inputs.length; start += ITEM_INSERT_CHUNK) {
     const rows = inputs.slice(start, start + ITEM_INSERT_CHUNK).map((input, offset) => ({
-      id: randomUUID(),
+      id: uuidv7(),
       run_id: run.row.id,
       step: step.name,
       item_index: start + offset,

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { uuidv7 } from '../../store/ids';
 import type { StepError } from '@conveyor/contracts';
 import type { WorkflowDefinition } from '../../definitions/model';
 import { placeholders } from '../../store/statements';
@@ -52,7 +52,7 @@ export async function createRun(
 ): Promise<{ run: RunRow; created: boolean }> {
   const { def } = params;
   const row: RunRow = {
-    id: randomUUID(),
+    id: uuidv7(),
     workflow: def.name,
     version: def.version,
     status: 'running',

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { uuidv7 } from '../../store/ids';
 import type { StepError } from '@conveyor/contracts';
 import type { ExpressionContext } from '../../definitions/expressions';
 import { ON_FAILURE_STEP, type StepDefinition } from '../../definitions/model';
@@ -209,7 +209,7 @@ export async function insertTask(
   },
 ): Promise<TaskRow> {
   const row: TaskRow = {
-    id: values.id ?? randomUUID(),
+    id: values.id ?? uuidv7(),
     run_id: run.row.id,
     step: step.name,
     item_index: -1,
