@@ -49,11 +49,7 @@ export async function applyResult(
     });
     return { applied: true };
   }
-  const task = await tx.trx
-    .selectFrom('tasks')
-    .selectAll()
-    .where('id', '=', result.taskId)
-    .executeTakeFirst();
+  const [task] = await tx.all<TaskRow>(SELECT_TASK, [result.taskId]);
   if (!task) return early(tx, run, result);
   const why = whyIgnored(task, result);
   if (why) return why;
@@ -61,6 +57,13 @@ export async function applyResult(
   await failAttempt(tx, run, task, result.error, 'failed', result.workerId);
   return { applied: true };
 }
+
+/**
+ * Plain SQL (store/statements.ts) also off the success path: a chain's early results (a result
+ * that overtook the one recording its step, several per hundred steps one chain at a time) each
+ * take this path and `early`'s, where kysely built and compiled both queries every time.
+ */
+const SELECT_TASK = 'SELECT * FROM tasks WHERE id = ?';
 
 const SUCCEED_TASK = `UPDATE tasks SET status = 'succeeded', output = ?, error = NULL, finished_at = ?,
   deadline_at = NULL, retry_at = NULL
@@ -134,11 +137,7 @@ export async function lockRunAndSucceed(
 
 /** Why a success changed nothing (read only then: duplicates and late results are rare). */
 async function ignored(tx: TransitionState, run: LockedRun, result: StepResult): Promise<Ignored> {
-  const task = await tx.trx
-    .selectFrom('tasks')
-    .selectAll()
-    .where('id', '=', result.taskId)
-    .executeTakeFirst();
+  const [task] = await tx.all<TaskRow>(SELECT_TASK, [result.taskId]);
   if (!task) return early(tx, run, result);
   return whyIgnored(task, result) ?? { applied: false, reason: 'duplicate' };
 }
@@ -152,13 +151,10 @@ async function ignored(tx: TransitionState, run: LockedRun, result: StepResult):
 async function early(tx: TransitionState, run: LockedRun, result: StepResult): Promise<Ignored> {
   if (result.runId !== run.row.id || !run.def.stepsByName.has(result.step))
     return { applied: false, reason: 'unknown-task' };
-  const sibling = await tx.trx
-    .selectFrom('tasks')
-    .select('id')
-    .where('run_id', '=', run.row.id)
-    .where('step', '=', result.step)
-    .where('item_index', '=', -1)
-    .executeTakeFirst();
+  const [sibling] = await tx.all<{ id: string }>(
+    'SELECT id FROM tasks WHERE run_id = ? AND step = ? AND item_index = -1',
+    [run.row.id, result.step],
+  );
   return { applied: false, reason: sibling ? 'unknown-task' : 'early' };
 }
 

@@ -112,6 +112,14 @@ export class TransitionState {
     return { row, def };
   }
 
+  private nowText: string | undefined;
+
+  /** `now` as an ISO 8601 string, made once per transaction (every event of a step carries it). */
+  nowIso(): string {
+    this.nowText ??= new Date(this.now).toISOString();
+    return this.nowText;
+  }
+
   event(run: LockedRun, event: Record<string, unknown> & { event: string }): void {
     this.effects.push({
       kind: 'event',
@@ -120,7 +128,7 @@ export class TransitionState {
         version: 1,
         runId: run.row.id,
         workflow: { name: run.def.name, version: run.def.version },
-        at: new Date(this.now).toISOString(),
+        at: this.nowIso(),
         ...event,
       } as RunEvent,
     });
