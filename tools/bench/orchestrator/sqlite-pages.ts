@@ -8,10 +8,10 @@
  * its indexes are larger than a fresh benchmark database's (the orchestrator never deletes runs).
  *
  *   npx tsx --tsconfig apps/orchestrator/tsconfig.json tools/bench/orchestrator/sqlite-pages.ts \
- *     [--runs 3000] [--prefill 0] [--group 1] [--chain-ids v4|v7]
+ *     [--runs 3000] [--prefill 0] [--group 1] [--chain-ids v4|v7] [--checkpoint-every 0]
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -23,6 +23,7 @@ const STEPS = 10;
 const WAL_FRAME = 4096 + 24;
 
 interface Options {
+  checkpointEvery: number;
   runs: number;
   prefill: number;
   group: number;
@@ -95,7 +96,30 @@ async function measure(ids: 'v4' | 'v7', opts: Options) {
     return work;
   };
 
-  const drive = (runs: number, group: number) => {
+  // The orchestrator's checkpoint thread (wal-checkpointer.ts): a PASSIVE checkpoint on a second
+  // connection every 250 ms, here every `checkpointEvery` commits. It copies each page once however
+  // many commits wrote it since the last checkpoint: pages rewritten at an index's right edge cost
+  // it once, pages at random places once each.
+  const checkpointer = new BetterSqlite3(file);
+  let copied = 0;
+  let framesLogged = 0;
+  let countingUs = 0;
+  const checkpoint = () => {
+    // Pages the checkpoint writes: the distinct page numbers among the log's frames (read from
+    // the frame headers; the CPU time of reading them is left out of the figures).
+    const t0 = process.cpuUsage();
+    const wal = readFileSync(`${file}-wal`);
+    const pages = new Set<number>();
+    for (let at = 32; at + WAL_FRAME <= wal.length; at += WAL_FRAME)
+      pages.add(wal.readUInt32BE(at));
+    copied += pages.size;
+    framesLogged += Math.floor((wal.length - 32) / WAL_FRAME);
+    const t = process.cpuUsage(t0);
+    countingUs += t.user + t.system;
+    // Copies them into the database, then restarts the log: the next one holds only new frames.
+    checkpointer.pragma('wal_checkpoint(TRUNCATE)');
+  };
+  const drive = (runs: number, group: number, measured = false) => {
     // `group` runs in flight, one link of each per transaction (the closed loop's group commit).
     let commits = 0;
     for (let r = 0; r < runs; r += group) {
@@ -105,6 +129,8 @@ async function measure(ids: 'v4' | 'v7', opts: Options) {
         for (const w of works) w[k]?.();
         commit.run();
         commits++;
+        if (measured && opts.checkpointEvery > 0 && commits % opts.checkpointEvery === 0)
+          checkpoint();
       }
     }
     return commits;
@@ -114,35 +140,41 @@ async function measure(ids: 'v4' | 'v7', opts: Options) {
   db.pragma('wal_checkpoint(TRUNCATE)');
   const walBefore = statSync(`${file}-wal`).size;
   const cpu0 = process.cpuUsage();
-  const commits = drive(opts.runs, opts.group);
+  const commits = drive(opts.runs, opts.group, true);
   const cpu = process.cpuUsage(cpu0);
-  const walBytes = statSync(`${file}-wal`).size - walBefore;
+  // With checkpoints the log was truncated along the way: count what the checkpoints took too.
+  const walBytes =
+    opts.checkpointEvery > 0
+      ? (framesLogged + Math.max(0, statSync(`${file}-wal`).size - 32) / WAL_FRAME) * WAL_FRAME
+      : statSync(`${file}-wal`).size - walBefore;
+  checkpointer.close();
   const dbPages = (db.pragma('page_count', { simple: true }) as number) ?? 0;
   db.close();
   rmSync(dir, { recursive: true, force: true });
   const links = opts.runs * STEPS;
   return {
     ids,
-    cpuUsPerLink: (cpu.user + cpu.system) / links,
+    cpuUsPerLink: (cpu.user + cpu.system - countingUs) / links,
     sysUsPerLink: cpu.system / links,
     pagesPerCommit: walBytes / WAL_FRAME / commits,
     pagesPerLink: walBytes / WAL_FRAME / links,
     dbMiB: (dbPages * 4096) / 2 ** 20,
+    copiedPerLink: copied / links,
   };
 }
 
 async function main(opts: Options) {
   console.log(
-    `runs ${opts.runs} × ${STEPS} links, prefill ${opts.prefill} runs, ${opts.group} run(s) per commit, chained task ids ${opts.chainIds}`,
+    `runs ${opts.runs} × ${STEPS} links, prefill ${opts.prefill} runs, ${opts.group} run(s) per commit, chained task ids ${opts.chainIds}, checkpoint every ${opts.checkpointEvery || '–'} commits`,
   );
   console.log(
-    '| ids | CPU µs / link | of which system | WAL pages / commit | WAL pages / link | database MiB |',
+    '| ids | CPU µs / link | of which system | WAL pages / commit | WAL pages / link | pages checkpointed / link | database MiB |',
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const ids of ['v4', 'v7', 'v4', 'v7', 'v4', 'v7'] as const) {
     const r = await measure(ids, opts);
     console.log(
-      `| ${r.ids} | ${r.cpuUsPerLink.toFixed(1)} | ${r.sysUsPerLink.toFixed(1)} | ${r.pagesPerCommit.toFixed(2)} | ${r.pagesPerLink.toFixed(2)} | ${r.dbMiB.toFixed(1)} |`,
+      `| ${r.ids} | ${r.cpuUsPerLink.toFixed(1)} | ${r.sysUsPerLink.toFixed(1)} | ${r.pagesPerCommit.toFixed(2)} | ${r.pagesPerLink.toFixed(2)} | ${opts.checkpointEvery > 0 ? r.copiedPerLink.toFixed(2) : '–'} | ${r.dbMiB.toFixed(1)} |`,
     );
   }
 }
@@ -151,6 +183,12 @@ const program = new Command()
   .option('--runs <n>', 'measured runs of 10 links', (v) => Number(v), 3000)
   .option('--prefill <n>', 'runs written first, unmeasured', (v) => Number(v), 0)
   .option('--group <n>', 'runs whose links share each transaction', (v) => Number(v), 1)
+  .option(
+    '--checkpoint-every <n>',
+    'PASSIVE checkpoint every n commits, as the checkpoint thread every 250 ms (0: none)',
+    (v) => Number(v),
+    0,
+  )
   .option('--chain-ids <v>', 'ids of chained tasks (a worker picks them: v4 today)', 'v4')
   .parse();
 main(program.opts<Options>()).catch((error: unknown) => {

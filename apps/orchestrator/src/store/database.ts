@@ -121,9 +121,15 @@ export async function openStore(
  * A transaction on SQLite's one connection, begun and committed with prepared statements held
  * here. Kysely's `transaction()` builds, compiles and prepares its BEGIN and COMMIT (and a new
  * Kysely instance) for every transaction: ~5 % of the orchestrator's CPU on a chain of no-op steps.
- * `connection()` still takes kysely's connection lock, so no other query through `db` (the API,
- * the sweeper, confirms being recorded) runs inside this transaction; the queries the engine runs
- * through the handed-over instance stay on this connection.
+ * The executor's `provideConnection` still takes kysely's connection lock, so no other query
+ * through `db` (the API, the sweeper, confirms being recorded) runs inside this transaction.
+ *
+ * The queries the engine runs through the handed-over instance go to the same connection: that
+ * instance is made once, by `db.connection()`, and kept. SQLite's driver has one connection, the
+ * same object for every acquire, so the instance stays bound to it; it bypasses the lock, which
+ * is why it is used only while provideConnection holds it. (`db.connection()` for every
+ * transaction made a ConnectionBuilder, an executor and a frozen Kysely each time: ~2 % of the
+ * orchestrator's CPU per step of a chain.)
  */
 function sqliteTransaction(
   db: Kysely<Database>,
@@ -132,13 +138,24 @@ function sqliteTransaction(
   const begin = sqlite.prepare('BEGIN');
   const commit = sqlite.prepare('COMMIT');
   const rollback = sqlite.prepare('ROLLBACK');
-  return (fn) =>
-    db.connection().execute(async (conn) => {
+  const executor = db.getExecutor();
+  let bound: { readonly connection: unknown; readonly db: Kysely<Database> } | undefined;
+  return async (fn) => {
+    bound ??= await db.connection().execute(async (conn) => ({
+      connection: await conn.getExecutor().provideConnection(async (c) => c),
+      db: conn,
+    }));
+    const held = bound;
+    return executor.provideConnection(async (connection) => {
+      if (connection !== held.connection)
+        throw new Error(
+          'SQLite driver handed out a second connection: the bound instance is stale',
+        );
       begin.run();
       try {
-        // The instance is bound to the connection holding the transaction: for the engine's
-        // queries it is what a kysely Transaction would be (nested transactions are never opened).
-        const value = await fn(conn as Transaction<Database>);
+        // For the engine's queries it is what a kysely Transaction would be (nested
+        // transactions are never opened).
+        const value = await fn(held.db as Transaction<Database>);
         commit.run();
         return value;
       } catch (error) {
@@ -147,6 +164,7 @@ function sqliteTransaction(
         throw error;
       }
     });
+  };
 }
 
 /**
