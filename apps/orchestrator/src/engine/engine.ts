@@ -223,27 +223,12 @@ export class Engine {
   ): Promise<T> {
     const started = performance.now();
     const effects: Effect[] = [];
-    const commit = async (): Promise<T> => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.options.store.transaction(async (trx) => {
-            effects.length = 0;
-            const t = new Transition(trx, effects, this.transitionDeps());
-            const value = await fn(t);
-            await t.settle();
-            return value;
-          });
-        } catch (error) {
-          const code = (error as { code?: string }).code;
-          if (code && RETRYABLE_SQLSTATE.has(code) && attempt < 5) {
-            this.options.logger.debug({ code, attempt, kind }, 'transaction conflict, retrying');
-            continue;
-          }
-          throw error;
-        }
-      }
-    };
-    const value = runId === undefined ? await commit() : await this.runMutex.run(runId, commit);
+    // Arrows passed straight on, not named closures: the build keeps names (esbuild keepNames),
+    // and a named closure costs a defineProperty every time it is made (see results-intake.ts).
+    const value =
+      runId === undefined
+        ? await this.commitTransition(kind, fn, effects)
+        : await this.runMutex.run(runId, () => this.commitTransition(kind, fn, effects));
     onCommitted?.();
     // Results wake held results themselves, and only when they changed something: two held
     // results of one run must not wake each other in a loop.
@@ -251,6 +236,32 @@ export class Engine {
     this.options.metrics.transition.observe({ kind }, (performance.now() - started) / 1000);
     await this.effects.perform(effects);
     return value;
+  }
+
+  /** transact's transaction: `fn` and its effects, retried on PostgreSQL conflicts. */
+  private async commitTransition<T>(
+    kind: string,
+    fn: (t: Transition) => Promise<T>,
+    effects: Effect[],
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.options.store.transaction(async (trx) => {
+          effects.length = 0;
+          const t = new Transition(trx, effects, this.transitionDeps());
+          const value = await fn(t);
+          await t.settle();
+          return value;
+        });
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code && RETRYABLE_SQLSTATE.has(code) && attempt < 5) {
+          this.options.logger.debug({ code, attempt, kind }, 'transaction conflict, retrying');
+          continue;
+        }
+        throw error;
+      }
+    }
   }
 
   private deps: TransitionDeps | undefined;
