@@ -50,6 +50,10 @@ export class EffectsRunner {
 
   async perform(effects: readonly Effect[]): Promise<void> {
     const { bus, logger } = this.deps;
+    if (this.skippedBeforehand > 0) {
+      this.deps.metrics.stepEventsSkipped.inc(this.skippedBeforehand);
+      this.skippedBeforehand = 0;
+    }
     const work: Promise<unknown>[] = [];
     // Step requests go on the wire first: they are the next step's critical path, while events
     // (best effort) and completions are not. Their relative order does not matter to anyone.
@@ -105,6 +109,27 @@ export class EffectsRunner {
       mode === 'all' ||
       (mode === 'steps' && !('itemIndex' in event && event.itemIndex !== undefined))
     );
+  }
+
+  /** Step events skipped by stepEventWanted, added to the metric with the next perform(). */
+  private skippedBeforehand = 0;
+
+  /**
+   * Whether a step event would be published now (TransitionDeps.stepEventWanted): a transaction
+   * asks before it builds one, so the two step events of every step are not made, queued and
+   * dropped here while nobody listens (the common case). Same rules as perform: the mode, and a
+   * routing key the broker returned unrouted within UNHEARD_RECHECK_MS; past that the next one
+   * goes out again to find out.
+   */
+  stepEventWanted(event: string, workflow: string, itemIndex: number | undefined): boolean {
+    const mode = this.deps.stepEvents;
+    if (mode === 'none' || (mode === 'steps' && itemIndex !== undefined && itemIndex >= 0))
+      return false;
+    // The routing key runEventRoutingKey (worker-sdk) gives the event once built.
+    const until = this.unheardUntil.get(`${event}.${workflow}`);
+    if (until === undefined || until <= Date.now()) return true;
+    this.skippedBeforehand++;
+    return false;
   }
 
   private publishEvent(event: RunEvent): void {

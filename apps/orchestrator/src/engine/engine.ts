@@ -276,6 +276,8 @@ export class Engine {
       replyTo: this.options.resultsQueue,
       progressTo: this.options.progressQueue,
       chainLinks: this.options.chainLinks ?? DEFAULT_CHAIN_LINKS,
+      stepEventWanted: (event, workflow, itemIndex) =>
+        this.effects.stepEventWanted(event, workflow, itemIndex),
     };
     return this.deps;
   }

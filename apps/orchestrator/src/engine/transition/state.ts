@@ -18,6 +18,15 @@ export interface TransitionDeps {
   readonly progressTo: string;
   /** Most chain links a step request carries (0: none, the orchestrator dispatches every step). */
   readonly chainLinks: number;
+  /**
+   * Whether a step event would be published (effects-runner.ts); false: stepEvent does not build
+   * it. Absent: every step event is built and the effects runner decides.
+   */
+  readonly stepEventWanted?: (
+    event: string,
+    workflow: string,
+    itemIndex: number | undefined,
+  ) => boolean;
 }
 
 export type RunRow = Selectable<RunsTable>;
@@ -139,6 +148,7 @@ export class TransitionState {
     run: LockedRun,
     event: Record<string, unknown> & { event: string; itemIndex?: number },
   ): void {
+    if (this.deps.stepEventWanted?.(event.event, run.def.name, event.itemIndex) === false) return;
     const { itemIndex, ...rest } = event;
     this.event(run, {
       ...rest,
