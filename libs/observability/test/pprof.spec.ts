@@ -74,14 +74,31 @@ describe('/debug/pprof', () => {
 
   it('GET /debug/pprof/wall is a wall-time profile of the busy main thread (Node only)', async () => {
     svc = await startProfiledService();
-    const pending = fetchBuffer(`${svc.url}/debug/pprof/wall?seconds=4`);
-    await profilerRunning(svc.url);
-    const res = await spinUntil(pending);
-    expect(res.status).toBe(200);
-    const profile = decodePprof(res.body);
-    expect(profile.sampleTypes).toEqual(['sample/count', 'wall/nanoseconds']);
-    expect(profile.valueByFunction.get('spinForPprofTest')).toBeGreaterThan(0);
-  });
+    // V8's sampler now and then returns a profile without the thread's stacks (@datadog/pprof
+    // documents an event processor stuck in a loop; seen here once in a loaded CI run). One
+    // such profile is that bug; the same miss three times running is ours.
+    const misses: string[] = [];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const pending = fetchBuffer(`${svc.url}/debug/pprof/wall?seconds=4`);
+      await profilerRunning(svc.url);
+      const res = await spinUntil(pending);
+      expect(res.status).toBe(200);
+      const profile = decodePprof(res.body);
+      expect(profile.sampleTypes).toEqual(['sample/count', 'wall/nanoseconds']);
+      if ((profile.valueByFunction.get('spinForPprofTest') ?? 0) > 0) {
+        if (misses.length > 0)
+          console.warn(`wall profile missed the spin before: ${misses.join('; ')}`);
+        return;
+      }
+      misses.push(
+        `attempt ${attempt}: ${[...profile.valueByFunction.keys()].slice(0, 8).join(', ') || 'no samples'}`,
+      );
+      await profilerStopped(svc.url);
+    }
+    throw new Error(
+      `three wall profiles of a spinning main thread missed it: ${misses.join('; ')}`,
+    );
+  }, 60_000);
 
   it('answers 429 to a second profile while one is running, then serves again', async () => {
     svc = await startProfiledService();
