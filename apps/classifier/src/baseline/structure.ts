@@ -31,22 +31,48 @@ export function logBin(count: number): number {
 /** Tenths of a ratio, 0–10. */
 const tenths = (part: number, whole: number) => Math.floor((10 * part) / Math.max(1, whole));
 
-export function structureTerms(text: string): string[] {
+/**
+ * The counts both shape views are written from: these structural tokens and the T5's shape
+ * summary (model/t5-input.ts).
+ */
+export interface TextShape {
+  readonly words: readonly string[];
+  readonly counts: ReadonlyMap<string, number>;
+  /** Parentheses anywhere in the text, standing alone or not. */
+  readonly parens: number;
+  /** Words that are all digits. */
+  readonly digits: number;
+  /** Index of the first `pre` word (-1: none); where code starts, after how much prose. */
+  readonly firstPre: number;
+  /** Words from the last `pre` to the end (-1: none); how far from the end the last block is. */
+  readonly fromLastPre: number;
+}
+
+export function textShape(text: string): TextShape {
   const words = text.split(' ').filter((w) => w.length > 0);
   const counts = new Map<string, number>();
   for (const w of words) counts.set(w, (counts.get(w) ?? 0) + 1);
+  const last = words.lastIndexOf('pre');
+  return {
+    words,
+    counts,
+    parens: (text.match(/[()]/g) ?? []).length,
+    digits: words.filter((w) => /^[0-9]+$/.test(w)).length,
+    firstPre: words.indexOf('pre'),
+    fromLastPre: last < 0 ? -1 : words.length - last,
+  };
+}
+
+export function structureTerms(text: string): string[] {
+  const { words, counts, parens, digits, firstPre, fromLastPre } = textShape(text);
   const terms = [`len:${logBin(words.length)}`, `chars:${logBin(text.length)}`];
   for (const word of COUNTED) terms.push(`${word}:${logBin(counts.get(word) ?? 0)}`);
-  terms.push(`paren:${logBin((text.match(/[()]/g) ?? []).length)}`);
-  const digits = words.filter((w) => /^[0-9]+$/.test(w)).length;
+  terms.push(`paren:${logBin(parens)}`);
   terms.push(`digits:${logBin(digits)}`, `digitshare:${tenths(digits, words.length)}`);
   terms.push(`shortshare:${tenths(words.filter((w) => w.length <= 2).length, words.length)}`);
   terms.push(`distinctshare:${tenths(counts.size, words.length)}`);
   terms.push(`longest:${logBin(words.reduce((m, w) => Math.max(m, w.length), 0))}`);
-  // Where code starts (after how much prose) and how far from the end the last block is.
-  const first = words.indexOf('pre');
-  const last = words.lastIndexOf('pre');
-  terms.push(`firstpre:${first < 0 ? 'none' : logBin(first)}`);
-  terms.push(`lastpre:${last < 0 ? 'none' : logBin(words.length - last)}`);
+  terms.push(`firstpre:${firstPre < 0 ? 'none' : logBin(firstPre)}`);
+  terms.push(`lastpre:${fromLastPre < 0 ? 'none' : logBin(fromLastPre)}`);
   return terms;
 }

@@ -1,4 +1,4 @@
-import { logBin } from '../baseline/structure';
+import { logBin, textShape } from '../baseline/structure';
 
 /**
  * The text a T5 encoder is fed for a normalised question: the task prefix, optionally a compact
@@ -29,17 +29,12 @@ const SUMMARY_WORDS = ['pre', 'code', 'href', 'img', 'blockquote', 'strong', 'li
  * markup, parentheses and digits, and where the first and last code block sit (`-` for none).
  */
 export function shapeSummary(text: string): string {
-  const words = text.split(' ').filter((w) => w.length > 0);
-  const counts = new Map<string, number>();
-  for (const w of words) counts.set(w, (counts.get(w) ?? 0) + 1);
+  const { words, counts, parens, digits, firstPre, fromLastPre } = textShape(text);
   const parts = [`len ${logBin(words.length)}`];
   for (const word of SUMMARY_WORDS) parts.push(`${word} ${logBin(counts.get(word) ?? 0)}`);
-  parts.push(`paren ${logBin((text.match(/[()]/g) ?? []).length)}`);
-  parts.push(`digits ${logBin(words.filter((w) => /^[0-9]+$/.test(w)).length)}`);
-  const first = words.indexOf('pre');
-  const last = words.lastIndexOf('pre');
-  parts.push(`first ${first < 0 ? '-' : logBin(first)}`);
-  parts.push(`last ${last < 0 ? '-' : logBin(words.length - last)}`);
+  parts.push(`paren ${logBin(parens)}`, `digits ${logBin(digits)}`);
+  parts.push(`first ${firstPre < 0 ? '-' : logBin(firstPre)}`);
+  parts.push(`last ${fromLastPre < 0 ? '-' : logBin(fromLastPre)}`);
   return `${parts.join(' ')} ;`;
 }
 
