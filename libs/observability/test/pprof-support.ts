@@ -12,6 +12,8 @@ export interface DecodedProfile {
   readonly valueByFunction: Map<string, number>;
   /** The same for the first sample type. */
   readonly firstValueByFunction: Map<string, number>;
+  /** Sum of the last sample type over every sample. */
+  readonly total: number;
 }
 
 export function decodePprof(gzipped: Buffer): DecodedProfile {
@@ -27,7 +29,9 @@ export function decodePprof(gzipped: Buffer): DecodedProfile {
   const valueByFunction = new Map<string, number>();
   const firstValueByFunction = new Map<string, number>();
   const last = profile.sampleType.length - 1;
+  let total = 0;
   for (const sample of profile.sample) {
+    total += Number(sample.value[last] ?? 0);
     const names = new Set(
       sample.locationId.flatMap((id) => locationFunctions.get(String(id)) ?? []),
     );
@@ -43,7 +47,29 @@ export function decodePprof(gzipped: Buffer): DecodedProfile {
     sampleTypes: profile.sampleType.map((t) => `${str(t.type)}/${str(t.unit)}`),
     valueByFunction,
     firstValueByFunction,
+    total,
   };
+}
+
+/**
+ * The share of a profile's value spent spinning. It is counted under spinUntil, not under
+ * spinForPprofTest alone: once TurboFan has inlined the slice into its hot caller (after an
+ * earlier test spun for seconds), a profiler started later sees the caller only — three wall
+ * profiles in a row named spinUntil and not spinForPprofTest.
+ */
+export function spinShare(profile: DecodedProfile): number {
+  return profile.total > 0 ? (profile.valueByFunction.get('spinUntil') ?? 0) / profile.total : 0;
+}
+
+/** What a profile spent its time on, for a failure message. */
+export function topFunctions(profile: DecodedProfile, count = 8): string {
+  const entries = [...profile.valueByFunction.entries()].sort((a, b) => b[1] - a[1]);
+  return (
+    entries
+      .slice(0, count)
+      .map(([name, value]) => `${name} ${((100 * value) / (profile.total || 1)).toFixed(0)} %`)
+      .join(', ') || 'no samples'
+  );
 }
 
 /** Burns CPU for `ms` of wall time; its name is what the CPU and wall profiles must show. */
