@@ -2,6 +2,7 @@ export * from './contract';
 export * from './json-schema';
 export * from './registry';
 export * from './workflow';
+export * from './ids';
 export * from './classifier';
 export * from './checkers';
 export * from './selfplay';

@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Bus, Delivery, QueueType, Subscription } from '@conveyor/bus';
 import type { StepProgress, StepRequest, StepResult } from '@conveyor/contracts';
-import { stepIdempotencyKey } from '@conveyor/contracts';
+import { stepIdempotencyKey, uuidv7 } from '@conveyor/contracts';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { batchPrefetch, MicroBatcher, type BatchStepHandlerDefinition } from './batch';
@@ -291,7 +290,10 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
    * orchestrator dispatches the step. Published before the result, so a crash in between leaves
    * this request unacknowledged and redelivered, never a next step the orchestrator believes sent.
    * The task id is new for every continuation: should this attempt run twice, the orchestrator
-   * keeps the next step its accepted result names and drops the other's result as stale.
+   * keeps the next step its accepted result names and drops the other's result as stale. It is
+   * a time-ordered UUID (v7, as the orchestrator's own ids; protocol §7.2 recommends it): the
+   * orchestrator's store then adds the link's task and attempt at the right edge of their
+   * indexes instead of on a random page, fewer pages written per commit.
    */
   async function continueChain(
     request: StepRequest,
@@ -303,7 +305,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
     const next: StepRequest = {
       type: 'workflow.step.request',
       version: 1,
-      taskId: randomUUID(),
+      taskId: uuidv7(),
       attempt: 1,
       runId: request.runId,
       workflow: request.workflow,

@@ -209,6 +209,11 @@ describe('startStepWorker', () => {
     expect(resultOf.x1).toMatchObject({ status: 'succeeded', continuedAs: byStep.c?.taskId });
     // A fresh id per continuation: a re-run of the same attempt must not reuse it.
     expect(byStep.b?.taskId).not.toMatch(/^(a1|x1)$/);
+    // Time-ordered (UUID v7, protocol §7.2's recommendation), as the orchestrator's own ids.
+    const v7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    expect(byStep.b?.taskId).toMatch(v7);
+    expect(byStep.c?.taskId).toMatch(v7);
+    expect(byStep.b?.taskId).not.toBe(byStep.c?.taskId);
     expect(resultsWhenBArrived).not.toContain('a1');
     await worker.close();
   });

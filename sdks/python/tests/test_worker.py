@@ -6,6 +6,7 @@ import json
 import os
 import threading
 import time
+import uuid
 from typing import Any, Dict, List, Optional
 
 import jsonschema
@@ -233,6 +234,7 @@ def test_chains_start_the_next_step(broker: Broker) -> None:
     valid(following, REQUEST_SCHEMA)
     continued = next(r for r in results.values() if r["taskId"] != "to-nowhere")
     assert continued["continuedAs"] == following["taskId"]
+    assert uuid.UUID(following["taskId"]).version == 7  # time-ordered, as §7.2 recommends
     assert following["_properties"].message_id == f"{following['taskId']}:1"
     assert {k: following[k] for k in ("attempt", "runId", "step", "queue", "idempotencyKey", "input", "timeoutMs", "replyTo", "progressTo")} == {
         "attempt": 1, "runId": "r7", "step": "b", "queue": nxt, "idempotencyKey": "r7:b", "input": {"n": 2},

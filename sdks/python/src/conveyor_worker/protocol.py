@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Mapping, Optional
+
+from .ids import uuid7
 
 #: Any JSON value (what ``json.loads`` returns). Inputs and outputs are the worker's to shape.
 JSON = Any
@@ -110,7 +111,9 @@ def progress_message(
 def chained_request(request: Message, output: JSON) -> Message:
     """The request of ``chain[0]`` (§7.2): a new taskId, attempt 1, the rest of the chain.
 
-    Links are plain steps, never fan-out items, so the key is the run's and the step's.
+    Links are plain steps, never fan-out items, so the key is the run's and the step's. The new
+    taskId is time-ordered (UUID v7, ``ids.py``), as §7.2 recommends: the orchestrator's store
+    adds the link's task at the right edge of its indexes, fewer pages written per commit.
     """
     chain: List[Message] = request["chain"]
     link, rest = chain[0], chain[1:]
@@ -118,7 +121,7 @@ def chained_request(request: Message, output: JSON) -> Message:
     following: Message = {
         "type": "workflow.step.request",
         "version": 1,
-        "taskId": str(uuid.uuid4()),
+        "taskId": uuid7(),
         "attempt": 1,
         "runId": request["runId"],
         "workflow": request["workflow"],
