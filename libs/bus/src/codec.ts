@@ -2,8 +2,18 @@ import { parseWithSchema } from '@conveyor/contracts';
 import type { z } from 'zod';
 import { InvalidMessageError } from './errors';
 
-/** Validates an outgoing message (a failure is the caller's bug) and encodes it as JSON. */
-export function encodeMessage<T>(schema: z.ZodType<T>, message: T, destination: string): Buffer {
+/**
+ * Validates an outgoing message (a failure is the caller's bug) and encodes it as JSON. With
+ * `validate` false (PublishOptions.validate: typed code, or a message validated on arrival) only
+ * encodes it; consumers validate every message they receive either way.
+ */
+export function encodeMessage<T>(
+  schema: z.ZodType<T>,
+  message: T,
+  destination: string,
+  validate = true,
+): Buffer {
+  if (!validate) return Buffer.from(JSON.stringify(message), 'utf8');
   const parsed = parseWithSchema(schema, message);
   if (!parsed.ok) {
     throw new InvalidMessageError(

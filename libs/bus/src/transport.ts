@@ -34,6 +34,15 @@ export interface PublishOptions {
    * of costly, optional events stop sending them while nobody listens.
    */
   onUnroutable?: () => void;
+  /**
+   * false: send without checking the message against its schema. Only for messages built by
+   * typed code (the compiler checked their shape) or passed on after they were validated on
+   * arrival, where the check costs CPU on every publish and finds nothing; never for anything
+   * built from untyped input (parsed JSON, user data, environment). A wrong message then fails on
+   * the consumer's side: every consumer validates what it receives and dead-letters an invalid
+   * message with the reason, whatever the producer did. Default true.
+   */
+  validate?: boolean;
 }
 
 export interface ConsumeOptions {

@@ -84,6 +84,29 @@ export function runBusContractSuite(label: string, makeFixture: () => Promise<Bu
       expect(await bus.queueDepth(queue)).toBe(0);
     });
 
+    it('skips the publish-side check with validate: false, and the consumer still dead-letters an invalid message', async () => {
+      const queue = defineQueue({
+        queueType: fx.queueType,
+        name: fx.name('unvalidated-publish'),
+        schema: Job,
+      });
+      const handled: number[] = [];
+      const sub = await bus.consume(queue, async (d) => void handled.push(d.message.n));
+      // What a bug in typed code could send: the bus no longer stops it on the way out…
+      const bad = { ...job(1), n: 'seven' } as unknown as Job;
+      await bus.publish(queue, bad, { validate: false });
+      await bus.publish(queue, job(2), { validate: false });
+      // …and the boundary on the way in does: the invalid one never reaches the handler.
+      const dead: Awaited<ReturnType<Bus['drainDeadLetters']>> = [];
+      await waitFor('the invalid message dead-lettered, the valid one handled', async () => {
+        dead.push(...(await bus.drainDeadLetters(queue)));
+        return dead.length === 1 && handled.length === 1;
+      });
+      await sub.cancel();
+      expect(handled).toEqual([2]);
+      expect(dead[0]?.reason).toMatch(/^invalid message: n: /);
+    });
+
     it('counts ready messages with queueDepth before anyone consumes', async () => {
       const queue = defineQueue({ queueType: fx.queueType, name: fx.name('depth'), schema: Job });
       await bus.assertQueue(queue);

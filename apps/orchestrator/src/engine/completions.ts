@@ -79,6 +79,7 @@ export class Completions {
     try {
       await this.deps.bus.publishEvent(runEventsTopic(this.deps.eventsExchange), event, {
         routingKey: runEventRoutingKey(event),
+        validate: false, // built by typed code from the committed run row
       });
     } catch (error) {
       delivered = false;

@@ -70,6 +70,8 @@ export class EffectsRunner {
               .publish(stepQueue(request.queue, this.deps.queueType), request, {
                 messageId: `${request.taskId}:${request.attempt}`,
                 correlationId: request.runId,
+                // Built by the engine's typed code (the input was validated where it came in).
+                validate: false,
               })
               .then(
                 () => this.markPublished(request.taskId),
@@ -147,6 +149,7 @@ export class EffectsRunner {
     this.deps.bus
       .publishEvent(runEventsTopic(this.deps.eventsExchange), event, {
         routingKey,
+        validate: false, // built by the engine's typed code
         ...(stepEvent
           ? {
               onUnroutable: () =>

@@ -127,6 +127,7 @@ export class ResultsIntake {
       await this.deps.bus.publish(this.deps.resultsQueue, result, {
         messageId: messageId ?? `${result.taskId}:${result.attempt}`,
         correlationId: result.runId,
+        validate: false, // validated when it arrived; passed on unchanged
       });
       this.deps.metrics.ignoredResults.inc({ reason: 'early-requeued' });
       return 'early-requeued';
