@@ -324,6 +324,10 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<StepW
       await bus.publish(stepQueue(link.queue, queueType), next, {
         messageId: `${next.taskId}:1`,
         correlationId: request.runId,
+        // Every field is copied from the request, validated on arrival, or made here by typed
+        // code (the new id, attempt, deadline); `input` is any JSON in the schema too. The step's
+        // worker validates it on arrival all the same.
+        validate: false,
       });
       return next.taskId;
     } catch (error) {

@@ -214,6 +214,8 @@ describe('startStepWorker', () => {
     expect(byStep.b?.taskId).toMatch(v7);
     expect(byStep.c?.taskId).toMatch(v7);
     expect(byStep.b?.taskId).not.toBe(byStep.c?.taskId);
+    // Published without the bus's outgoing check (typed code), both passed the consumer's.
+    expect(await bus.deadLetterDepth(stepQueue('after'))).toBe(0);
     expect(resultsWhenBArrived).not.toContain('a1');
     await worker.close();
   });
