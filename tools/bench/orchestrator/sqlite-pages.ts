@@ -189,7 +189,11 @@ const program = new Command()
     (v) => Number(v),
     0,
   )
-  .option('--chain-ids <v>', 'ids of chained tasks (a worker picks them: v4 today)', 'v4')
+  .option(
+    '--chain-ids <v>',
+    'ids of chained tasks (a worker picks them: v7 in both SDKs since d2d06f8, v4 before)',
+    'v4',
+  )
   .parse();
 main(program.opts<Options>()).catch((error: unknown) => {
   console.error(error);
