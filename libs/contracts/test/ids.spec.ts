@@ -1,4 +1,4 @@
-import { StepRequest, uuidv7, uuidv7Millis } from '../src';
+import { StepRequest, StepResult, uuidv7, uuidv7Millis } from '../src';
 
 const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -24,7 +24,7 @@ describe('uuidv7: time-ordered message ids', () => {
     expect(tails.size).toBe(1_000);
   });
 
-  it('is accepted as a step request task id', () => {
+  it('is accepted as the run and task ids of a step request and its result', () => {
     const runId = uuidv7();
     const taskId = uuidv7();
     const parsed = StepRequest.safeParse({
@@ -44,5 +44,16 @@ describe('uuidv7: time-ordered message ids', () => {
       idempotencyKey: `${runId}:s`,
     });
     expect(parsed.success).toBe(true);
+    const result = StepResult.safeParse({
+      type: 'workflow.step.result',
+      version: 1,
+      taskId,
+      attempt: 1,
+      runId,
+      step: 's',
+      status: 'succeeded',
+      output: null,
+    });
+    expect(result.success).toBe(true);
   });
 });

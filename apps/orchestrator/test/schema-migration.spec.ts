@@ -1,69 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StepRequest, StepResult } from '@conveyor/contracts';
 import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import { Pool } from 'pg';
 import { runDetail } from '../src/api/run-view';
 import { openStore } from '../src/store/database';
-import { uuidv7 } from '../src/store/ids';
 import { postgresStore } from './harness';
-
-const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-describe('run and task ids: UUID version 7', () => {
-  it('are UUIDs of version 7, variant 10, carrying the time they were made', () => {
-    const before = Date.now();
-    const id = uuidv7();
-    expect(id).toMatch(V7);
-    const ms = parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
-    expect(ms).toBeGreaterThanOrEqual(before);
-    // Ahead of the clock only after 2,048 ids in one millisecond (the counter's overflow).
-    expect(ms).toBeLessThanOrEqual(Date.now() + 5);
-  });
-
-  it('sort in the order they were made, also many within one millisecond, and never repeat', () => {
-    const ids = Array.from({ length: 20_000 }, () => uuidv7());
-    const outOfOrder = ids.filter((id, i) => i > 0 && !(id > (ids[i - 1] ?? '')));
-    expect(outOfOrder).toEqual([]);
-    expect(new Set(ids).size).toBe(ids.length);
-    expect(ids.filter((id) => !V7.test(id))).toEqual([]);
-  });
-
-  it('are accepted by the step request and result contracts', () => {
-    const runId = uuidv7();
-    const taskId = uuidv7();
-    const request = StepRequest.parse({
-      type: 'workflow.step.request',
-      version: 1,
-      taskId,
-      attempt: 1,
-      runId,
-      workflow: { name: 'w', version: 1 },
-      step: 's',
-      queue: 'q',
-      input: null,
-      replyTo: 'results',
-      progressTo: 'progress',
-      deadline: new Date(Date.now() + 1000).toISOString(),
-      timeoutMs: 1000,
-      idempotencyKey: `${runId}:s`,
-    });
-    expect(request.taskId).toBe(taskId);
-    const result = StepResult.parse({
-      type: 'workflow.step.result',
-      version: 1,
-      taskId,
-      attempt: 1,
-      runId,
-      step: 's',
-      status: 'succeeded',
-      output: null,
-    });
-    expect(result.runId).toBe(runId);
-  });
-});
 
 describe('schema migration: attempts lose their run index', () => {
   let dir: string;
