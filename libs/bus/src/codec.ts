@@ -1,24 +1,26 @@
 import { parseWithSchema } from '@conveyor/contracts';
 import type { z } from 'zod';
 import { InvalidMessageError } from './errors';
+import type { PublishOptions } from './transport';
 
 /**
  * Validates an outgoing message (a failure is the caller's bug) and encodes it as JSON. With
- * `validate` false (PublishOptions.validate: typed code, or a message validated on arrival) only
- * encodes it; consumers validate every message they receive either way.
+ * `options.validate` false (typed code, or a message validated on arrival) it only encodes it;
+ * consumers validate every message they receive either way.
  */
 export function encodeMessage<T>(
   schema: z.ZodType<T>,
   message: T,
   destination: string,
-  validate = true,
+  options?: Pick<PublishOptions, 'validate'>,
 ): Buffer {
-  if (!validate) return Buffer.from(JSON.stringify(message), 'utf8');
-  const parsed = parseWithSchema(schema, message);
-  if (!parsed.ok) {
-    throw new InvalidMessageError(
-      `refusing to publish an invalid message to ${destination}: ${parsed.message}`,
-    );
+  if (options?.validate !== false) {
+    const parsed = parseWithSchema(schema, message);
+    if (!parsed.ok) {
+      throw new InvalidMessageError(
+        `refusing to publish an invalid message to ${destination}: ${parsed.message}`,
+      );
+    }
   }
   // The caller's value, not the parsed one: transforms and defaults run once, on the consumer.
   return Buffer.from(JSON.stringify(message), 'utf8');

@@ -128,12 +128,7 @@ class AmqpBus implements Bus {
 
   async publish<T>(queue: QueueDefinition<T>, message: T, options?: PublishOptions): Promise<void> {
     this.assertOpen(`publish to queue ${queue.name}`);
-    const content = encodeMessage(
-      queue.schema,
-      message,
-      `queue ${queue.name}`,
-      options?.validate !== false,
-    );
+    const content = encodeMessage(queue.schema, message, `queue ${queue.name}`, options);
     const deadline = Date.now() + this.settings.publishTimeoutMs;
     await this.declareOnce(`queue:${queue.name}`, (ch) => this.declareQueue(ch, queue), deadline);
     await this.publisher.publish(
@@ -151,12 +146,7 @@ class AmqpBus implements Bus {
     options?: PublishOptions,
   ): Promise<void> {
     this.assertOpen(`publish to topic ${topic.exchange}`);
-    const content = encodeMessage(
-      topic.schema,
-      message,
-      `topic ${topic.exchange}`,
-      options?.validate !== false,
-    );
+    const content = encodeMessage(topic.schema, message, `topic ${topic.exchange}`, options);
     const routingKey = eventRoutingKey(message, options?.routingKey, topic.exchange);
     const deadline = Date.now() + this.settings.publishTimeoutMs;
     await this.declareOnce(

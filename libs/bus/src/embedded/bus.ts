@@ -45,12 +45,7 @@ export class EmbeddedBus implements Bus {
 
   async publish<T>(queue: QueueDefinition<T>, message: T, options?: PublishOptions): Promise<void> {
     this.assertOpen(`publish to queue ${queue.name}`);
-    const body = encodeMessage(
-      queue.schema,
-      message,
-      `queue ${queue.name}`,
-      options?.validate !== false,
-    );
+    const body = encodeMessage(queue.schema, message, `queue ${queue.name}`, options);
     await this.declare(queue);
     await this.broker.enqueue(queue.name, {
       body,
@@ -68,12 +63,7 @@ export class EmbeddedBus implements Bus {
     options?: PublishOptions,
   ): Promise<void> {
     this.assertOpen(`publish to topic ${topic.exchange}`);
-    const body = encodeMessage(
-      topic.schema,
-      message,
-      `topic ${topic.exchange}`,
-      options?.validate !== false,
-    );
+    const body = encodeMessage(topic.schema, message, `topic ${topic.exchange}`, options);
     const routingKey = eventRoutingKey(message, options?.routingKey, topic.exchange);
     const delivered = await this.broker.publish(topic.exchange, {
       body,
