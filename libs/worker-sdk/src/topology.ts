@@ -152,5 +152,10 @@ export function runEventsTopic(exchange: string = RUN_EVENTS_EXCHANGE): TopicDef
 
 /** Routing key of a run event: `<event>.<workflow name>`, e.g. `run.completed.document-processing`. */
 export function runEventRoutingKey(event: RunEvent): string {
-  return `${event.event}.${event.workflow.name}`;
+  return runEventKey(event.event, event.workflow.name);
+}
+
+/** The same key from its parts, for code that decides before the event is built. */
+export function runEventKey(event: string, workflow: string): string {
+  return `${event}.${workflow}`;
 }

@@ -1,6 +1,6 @@
 import type { Bus, QueueType } from '@conveyor/bus';
 import type { RunEvent } from '@conveyor/contracts';
-import { runEventRoutingKey, runEventsTopic, stepQueue } from '@conveyor/worker-sdk';
+import { runEventKey, runEventRoutingKey, runEventsTopic, stepQueue } from '@conveyor/worker-sdk';
 import type { Logger } from 'pino';
 import type { Store } from '../store/database';
 import type { Effect } from './effects';
@@ -106,11 +106,19 @@ export class EffectsRunner {
 
   private wantsEvent(event: RunEvent): boolean {
     if (event.event === 'run.started' || event.event === 'run.completed') return true;
+    return this.modeWants('itemIndex' in event ? event.itemIndex : undefined);
+  }
+
+  /** STEP_EVENTS: 'all', 'steps' (not those of fan-out items, itemIndex ≥ 0) or 'none'. */
+  private modeWants(itemIndex: number | undefined): boolean {
     const mode = this.deps.stepEvents;
-    return (
-      mode === 'all' ||
-      (mode === 'steps' && !('itemIndex' in event && event.itemIndex !== undefined))
-    );
+    return mode === 'all' || (mode === 'steps' && (itemIndex === undefined || itemIndex < 0));
+  }
+
+  /** The broker returned a step event with this key unrouted within UNHEARD_RECHECK_MS. */
+  private unheard(routingKey: string): boolean {
+    const until = this.unheardUntil.get(routingKey);
+    return until !== undefined && until > Date.now();
   }
 
   /** Step events skipped by stepEventWanted, added to the metric with the next perform(). */
@@ -119,17 +127,13 @@ export class EffectsRunner {
   /**
    * Whether a step event would be published now (TransitionDeps.stepEventWanted): a transaction
    * asks before it builds one, so the two step events of every step are not made, queued and
-   * dropped here while nobody listens (the common case). Same rules as perform: the mode, and a
-   * routing key the broker returned unrouted within UNHEARD_RECHECK_MS; past that the next one
-   * goes out again to find out.
+   * dropped here while nobody listens (the common case). The rules of perform and publishEvent:
+   * the mode, and a routing key the broker returned unrouted within UNHEARD_RECHECK_MS; past
+   * that the next one goes out again to find out.
    */
   stepEventWanted(event: string, workflow: string, itemIndex: number | undefined): boolean {
-    const mode = this.deps.stepEvents;
-    if (mode === 'none' || (mode === 'steps' && itemIndex !== undefined && itemIndex >= 0))
-      return false;
-    // The routing key runEventRoutingKey (worker-sdk) gives the event once built.
-    const until = this.unheardUntil.get(`${event}.${workflow}`);
-    if (until === undefined || until <= Date.now()) return true;
+    if (!this.modeWants(itemIndex)) return false;
+    if (!this.unheard(runEventKey(event, workflow))) return true;
     this.skippedBeforehand++;
     return false;
   }
@@ -138,8 +142,7 @@ export class EffectsRunner {
     const routingKey = runEventRoutingKey(event);
     const stepEvent = event.event !== 'run.started' && event.event !== 'run.completed';
     if (stepEvent) {
-      const until = this.unheardUntil.get(routingKey);
-      if (until !== undefined && until > Date.now()) {
+      if (this.unheard(routingKey)) {
         this.deps.metrics.stepEventsSkipped.inc();
         return;
       }
