@@ -26,12 +26,15 @@ _counter = 0
 def uuid7() -> str:
     """A new UUID v7 as a string; strictly increasing within this process."""
     global _last_ms, _counter
-    rand = int.from_bytes(os.urandom(8), "big")
+    # Nine bytes: the counter's start comes from its own byte, so the tail's 62 bits say nothing
+    # about it (as in the TypeScript generator).
+    random_bytes = os.urandom(9)
+    rand = int.from_bytes(random_bytes[:8], "big")
     with _lock:
         now = time.time_ns() // 1_000_000
         if now > _last_ms:
             _last_ms = now
-            _counter = (rand >> 56) * 8  # 0 … 2,040
+            _counter = random_bytes[8] * 8  # 0 … 2,040
         else:
             _counter += 1
             if _counter > 0xFFF:
