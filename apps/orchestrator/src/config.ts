@@ -15,6 +15,7 @@ import {
   STEP_RESULTS_QUEUE,
 } from '@conveyor/worker-sdk';
 import { DEFAULT_CHAIN_LINKS } from './engine/engine';
+import { DEFAULT_CHAINED_RECORD_WAIT_MS } from './engine/results-intake';
 import {
   BODY_LIMIT_VARIABLE,
   DEFAULT_HTTP_LIMITS,
@@ -91,6 +92,7 @@ const EnvSchema = z.object({
     })
     .default(DEFAULT_STEP_QUEUE_TYPE),
   CHAIN_LINKS: intFrom('CHAIN_LINKS', DEFAULT_CHAIN_LINKS, 0, MAX_CHAIN_LINKS),
+  CHAIN_RECORD_WAIT_MS: intFrom('CHAIN_RECORD_WAIT_MS', DEFAULT_CHAINED_RECORD_WAIT_MS, 0, 1000),
   HTTP_BODY_LIMIT_BYTES: intFrom(
     BODY_LIMIT_VARIABLE,
     DEFAULT_HTTP_LIMITS.bodyBytes,
@@ -125,6 +127,8 @@ export interface OrchestratorConfig {
   readonly stepQueueType: QueueType;
   /** Most following steps a request lists for its worker to start itself (0: chains off). */
   readonly chainLinks: number;
+  /** How long a chain link's record may wait to share a later result's transaction (0: never). */
+  readonly chainedRecordWaitMs: number;
   /** AMQP connection name, so operators (and tests) can find this replica's connections. */
   readonly connectionName: string;
   /** Request body and run input limits (default DEFAULT_HTTP_LIMITS). */
@@ -179,6 +183,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Orchestrato
     stepEvents: e.STEP_EVENTS,
     stepQueueType: e.STEP_QUEUE_TYPE,
     chainLinks: e.CHAIN_LINKS,
+    chainedRecordWaitMs: e.CHAIN_RECORD_WAIT_MS,
     connectionName: `orchestrator/${process.pid}`,
     httpLimits: { bodyBytes: e.HTTP_BODY_LIMIT_BYTES, runInputBytes: e.RUN_INPUT_LIMIT_BYTES },
   };

@@ -80,6 +80,7 @@ export async function start(
     stepEvents: config.stepEvents,
     stepQueueType: config.stepQueueType,
     chainLinks: config.chainLinks,
+    chainedRecordWaitMs: config.chainedRecordWaitMs,
   });
   try {
     await engine.start();

@@ -34,6 +34,12 @@ describe('configFromEnv', () => {
     expect(configFromEnv({ STEP_QUEUE_TYPE: 'classic' }).stepQueueType).toBe('classic');
   });
 
+  it('reads how long a chain link may wait to be recorded (10 ms unless set)', () => {
+    expect(configFromEnv({}).chainedRecordWaitMs).toBe(10);
+    expect(configFromEnv({ CHAIN_RECORD_WAIT_MS: '0' }).chainedRecordWaitMs).toBe(0);
+    expect(() => configFromEnv({ CHAIN_RECORD_WAIT_MS: '5000' })).toThrow(/CHAIN_RECORD_WAIT_MS/);
+  });
+
   it('names every bad variable in one error', () => {
     let error: unknown;
     try {

@@ -8,6 +8,7 @@ import { Pool } from 'pg';
 import { start, type Orchestrator } from '../src/main';
 import type { OrchestratorConfig } from '../src/config';
 import type { StoreConfig } from '../src/store/database';
+import { DEFAULT_CHAINED_RECORD_WAIT_MS } from '../src/engine/results-intake';
 
 export const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -91,6 +92,7 @@ export function testConfig(
     stepEvents: 'all',
     stepQueueType: 'classic',
     chainLinks: 16,
+    chainedRecordWaitMs: DEFAULT_CHAINED_RECORD_WAIT_MS,
     connectionName: unique('orchestrator-test'),
     ...overrides,
   };

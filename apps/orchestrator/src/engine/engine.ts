@@ -58,6 +58,12 @@ export interface EngineOptions {
    * MAX_HELD_EARLY (half the prefetch); see results-intake.ts.
    */
   readonly maxHeldEarlyResults?: number;
+  /**
+   * How long the record of a chain link that changes nothing else may wait to share a later
+   * result's transaction (results-intake.ts, chainedOnly); 0: never. Default
+   * DEFAULT_CHAINED_RECORD_WAIT_MS.
+   */
+  readonly chainedRecordWaitMs?: number;
 }
 
 /**
@@ -143,6 +149,9 @@ export class Engine {
       resultsQueue: results,
       maxHeldEarly: options.maxHeldEarlyResults ?? MAX_HELD_EARLY,
       transact,
+      ...(options.chainedRecordWaitMs !== undefined
+        ? { chainedRecordWaitMs: options.chainedRecordWaitMs }
+        : {}),
     });
   }
 
@@ -332,6 +341,8 @@ export class Engine {
         ...(params.priority !== undefined ? { priority: params.priority } : {}),
       }),
     );
+    // Its chain links' results may then wait for company from the first (results-intake.ts).
+    if (created) this.intake.noteRun(run.id, def);
     return { kind: created ? 'started' : 'existing', run };
   }
 

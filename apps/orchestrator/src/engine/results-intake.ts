@@ -1,7 +1,9 @@
 import type { Bus, QueueDefinition } from '@conveyor/bus';
 import type { StepResult } from '@conveyor/contracts';
 import type { Logger } from 'pino';
+import type { WorkflowDefinition } from '../definitions/model';
 import type { Dialect } from '../store/database';
+import { nextInChain } from './chain';
 import type { EngineMetrics } from './metrics';
 import type { Transact } from './transact';
 import type { Applied, Ignored, Transition } from './transition';
@@ -30,10 +32,43 @@ export const MAX_HELD_EARLY = RESULTS_PREFETCH / 2;
 /** Most results applied in one transaction (bounds its duration and the effects it holds). */
 const RESULT_BATCH_MAX = 256;
 
+/**
+ * Default of ResultsIntakeDeps.chainedRecordWaitMs (env CHAIN_RECORD_WAIT_MS). A chained step's
+ * result changes nothing anyone waits for — its successor is already running — so it may wait
+ * this long for company: one chain at a time, a 10-step run's links then share two or three
+ * transactions instead of ten, and its last result (which completes the run) takes the rest along
+ * at once. Its cost: the API, the inspector and step events show such a step as running up to
+ * this much longer.
+ */
+export const DEFAULT_CHAINED_RECORD_WAIT_MS = 10;
+
+/** Runs whose definition is remembered for chainedOnly (oldest forgotten first). */
+const KNOWN_RUNS_MAX = 16_384;
+
 interface PendingResult {
   readonly result: StepResult;
   readonly resolve: (outcome: Applied | Ignored) => void;
   readonly reject: (error: unknown) => void;
+}
+
+/** PostgreSQL: one run's results waiting for its turn, and the timer that defers it. */
+interface RunBatch {
+  readonly pending: PendingResult[];
+  /** Set while every waiting result may wait (chainedOnly); cleared when the turn is asked for. */
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * Whether applying `result` can only record what already happened: the success of a chain link
+ * whose worker has started the next step itself (`continuedAs`), when that next step is the
+ * step's only dependent. Applying it dispatches nothing, completes nothing and wakes no one, so
+ * it may wait for the transaction of a result that does (see DEFAULT_CHAINED_RECORD_WAIT_MS).
+ */
+export function chainedOnly(def: WorkflowDefinition, result: StepResult): boolean {
+  if (result.status !== 'succeeded' || result.continuedAs === undefined) return false;
+  const next = nextInChain(def, result.step);
+  const dependents = def.dependents.get(result.step);
+  return next !== undefined && dependents?.length === 1 && dependents[0] === next.step.name;
 }
 
 /** Applies results of one run in order inside transaction `t`, under the run's lock. */
@@ -41,6 +76,7 @@ async function applyEach(
   t: Transition,
   runId: string,
   pending: readonly PendingResult[],
+  onLocked: (runId: string, def: WorkflowDefinition) => void,
 ): Promise<(Applied | Ignored)[]> {
   const first = pending[0]?.result;
   const fused =
@@ -49,6 +85,7 @@ async function applyEach(
       : undefined;
   const run = fused ? fused.run : await t.lockRun(runId);
   if (!run) return pending.map(() => ({ applied: false, reason: 'unknown-run' }));
+  onLocked(runId, run.def);
   const outcomes: (Applied | Ignored)[] = [];
   for (const [i, { result }] of pending.entries())
     outcomes.push(await t.applyResult(run, result, i === 0 && fused ? fused : undefined));
@@ -94,6 +131,12 @@ export interface ResultsIntakeDeps {
   readonly maxHeldEarly: number;
   /** The engine's transaction boundary (engine.ts). */
   readonly transact: Transact;
+  /**
+   * How long a result that only records a chain link (chainedOnly) may wait to share the
+   * transaction of later results; 0: every result is applied at once. Default
+   * DEFAULT_CHAINED_RECORD_WAIT_MS.
+   */
+  readonly chainedRecordWaitMs?: number;
 }
 
 /**
@@ -102,17 +145,49 @@ export interface ResultsIntakeDeps {
  * of every run share one: group commit), and applies them through the engine's transact.
  */
 export class ResultsIntake {
-  /** Results waiting for their run's turn, by run id (see onResult). */
-  private readonly resultBatches = new Map<string, PendingResult[]>();
+  /** PostgreSQL: results waiting for their run's turn, by run id (see onResult). */
+  private readonly resultBatches = new Map<string, RunBatch>();
   /** SQLite: results waiting for the next group commit, and whether one is under way. */
   private readonly groupWaiting: PendingResult[] = [];
   private groupBusy = false;
+  /** SQLite: when the first of groupWaiting arrived, and how many of them may not wait. */
+  private groupSince = 0;
+  private groupUrgent = 0;
+  /** SQLite: set while the next group commit waits for company (chainedOnly). */
+  private groupTimer: NodeJS.Timeout | undefined;
+  /** The definition of runs seen here, for chainedOnly; insertion order = age. */
+  private readonly knownRuns = new Map<string, WorkflowDefinition>();
+  private readonly waitMs: number;
+  /** Bound once: passed to applyEach on every transaction. */
+  private readonly onLocked = (runId: string, def: WorkflowDefinition) => this.noteRun(runId, def);
   /** Held early results, woken when a transaction of their run commits here (see onResult). */
   private readonly commitWaiters = new Map<string, Set<() => void>>();
   /** Early results held unacked now (see MAX_HELD_EARLY). */
   private heldEarly = 0;
 
-  constructor(private readonly deps: ResultsIntakeDeps) {}
+  constructor(private readonly deps: ResultsIntakeDeps) {
+    this.waitMs = deps.chainedRecordWaitMs ?? DEFAULT_CHAINED_RECORD_WAIT_MS;
+  }
+
+  /** Remembers the definition of a run (started here, or a result of it applied here). */
+  noteRun(runId: string, def: WorkflowDefinition): void {
+    if (this.waitMs <= 0 || this.knownRuns.has(runId)) return;
+    this.knownRuns.set(runId, def);
+    if (this.knownRuns.size > KNOWN_RUNS_MAX) {
+      const oldest = this.knownRuns.keys().next();
+      if (!oldest.done) this.knownRuns.delete(oldest.value);
+    }
+  }
+
+  /** Whether `result` may wait (chainedOnly); false for a run whose definition is not known here. */
+  private mayWait(result: StepResult): boolean {
+    if (this.waitMs <= 0 || result.status !== 'succeeded' || result.continuedAs === undefined)
+      return false;
+    // A later result of the run is held until this one is recorded (onResult): no waiting.
+    if (this.commitWaiters.has(result.runId)) return false;
+    const def = this.knownRuns.get(result.runId);
+    return def !== undefined && chainedOnly(def, result);
+  }
 
   /** See Engine.onResult. */
   async onResult(result: StepResult, messageId?: string): Promise<'applied' | string> {
@@ -169,14 +244,28 @@ export class ResultsIntake {
   }
 
   private queueResult(result: StepResult): Promise<Applied | Ignored> {
-    if (this.deps.dialect === 'sqlite') return this.queueForGroupCommit(result);
+    const mayWait = this.mayWait(result);
+    if (this.deps.dialect === 'sqlite') return this.queueForGroupCommit(result, mayWait);
     return new Promise<Applied | Ignored>((resolve, reject) => {
-      const waiting = this.resultBatches.get(result.runId);
-      if (waiting) waiting.push({ result, resolve, reject });
-      else {
-        this.resultBatches.set(result.runId, [{ result, resolve, reject }]);
-        this.applyResultBatch(result.runId);
+      const { runId } = result;
+      const waiting = this.resultBatches.get(runId);
+      if (waiting) {
+        waiting.pending.push({ result, resolve, reject });
+        if (!mayWait && waiting.timer) {
+          clearTimeout(waiting.timer);
+          waiting.timer = undefined;
+          this.applyResultBatch(runId);
+        }
+        return;
       }
+      const batch: RunBatch = { pending: [{ result, resolve, reject }], timer: undefined };
+      this.resultBatches.set(runId, batch);
+      if (!mayWait) this.applyResultBatch(runId);
+      else
+        batch.timer = setTimeout(() => {
+          batch.timer = undefined;
+          this.applyResultBatch(runId);
+        }, this.waitMs);
     });
   }
 
@@ -188,9 +277,19 @@ export class ResultsIntake {
    * there each statement is a round trip, and a transaction holding many runs would run theirs
    * one after another where separate transactions run them in parallel.)
    */
-  private queueForGroupCommit(result: StepResult): Promise<Applied | Ignored> {
+  private queueForGroupCommit(result: StepResult, mayWait: boolean): Promise<Applied | Ignored> {
     return new Promise<Applied | Ignored>((resolve, reject) => {
+      if (this.groupWaiting.length === 0) this.groupSince = performance.now();
       this.groupWaiting.push({ result, resolve, reject });
+      if (!mayWait) {
+        this.groupUrgent++;
+        if (this.groupTimer) {
+          clearTimeout(this.groupTimer);
+          this.groupTimer = undefined;
+          queueMicrotask(() => this.commitGroup());
+          return;
+        }
+      }
       if (this.groupBusy) return;
       this.groupBusy = true;
       // After every delivery of the same socket read has queued its result: they share it.
@@ -199,11 +298,26 @@ export class ResultsIntake {
   }
 
   private commitGroup(): void {
-    const taken = this.groupWaiting.splice(0, RESULT_BATCH_MAX);
-    if (taken.length === 0) {
+    const waiting = this.groupWaiting.length;
+    if (waiting === 0) {
       this.groupBusy = false;
       return;
     }
+    // Only chain links' records wait: they wait for company, up to waitMs after the first came.
+    if (this.groupUrgent === 0 && waiting < RESULT_BATCH_MAX) {
+      const wait = this.groupSince + this.waitMs - performance.now();
+      if (wait > 0) {
+        this.groupTimer = setTimeout(() => {
+          this.groupTimer = undefined;
+          this.commitGroup();
+        }, wait);
+        return;
+      }
+    }
+    const taken = this.groupWaiting.splice(0, RESULT_BATCH_MAX);
+    this.groupSince = performance.now();
+    this.groupUrgent = 0;
+    for (const p of this.groupWaiting) if (!this.mayWait(p.result)) this.groupUrgent++;
     const batch = new Map<string, PendingResult[]>();
     for (const p of taken) {
       const group = batch.get(p.result.runId);
@@ -226,7 +340,7 @@ export class ResultsIntake {
         async (t) => {
           const byRun = new Map<string, (Applied | Ignored)[]>();
           for (const [runId, pending] of batch)
-            byRun.set(runId, await applyEach(t, runId, pending));
+            byRun.set(runId, await applyEach(t, runId, pending, this.onLocked));
           return byRun;
         },
         undefined,
@@ -274,13 +388,13 @@ export class ResultsIntake {
         (t) => {
           // Taken once, when the run's turn comes; a retried transaction re-applies the same batch.
           if (!batch) {
-            const waiting = this.resultBatches.get(runId) ?? [];
+            const waiting = this.resultBatches.get(runId)?.pending ?? [];
             batch = waiting.splice(0, RESULT_BATCH_MAX);
             if (waiting.length === 0) this.resultBatches.delete(runId);
             // More than one transaction's worth waited: the rest take the next turn.
             else this.applyResultBatch(runId);
           }
-          return applyEach(t, runId, batch);
+          return applyEach(t, runId, batch, this.onLocked);
         },
         runId,
       )
@@ -301,7 +415,7 @@ export class ResultsIntake {
 
   private applyAlone(runId: string, pending: PendingResult): void {
     this.deps
-      .transact('result', (t) => applyEach(t, runId, [pending]), runId)
+      .transact('result', (t) => applyEach(t, runId, [pending], this.onLocked), runId)
       .then(([outcome]) => {
         pending.resolve(outcome as Applied | Ignored);
         if (outcome?.applied) this.wakeCommitWaiters(runId);
