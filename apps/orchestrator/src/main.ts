@@ -109,6 +109,8 @@ export async function start(
   obs.setVar('store', store.describe);
   const { walCheckpoints } = store;
   if (walCheckpoints) obs.setVar('walCheckpoints', walCheckpoints);
+  const { tableStatistics } = store;
+  if (tableStatistics) obs.setVar('tablesAnalysedOnGrowth', () => tableStatistics.analysed());
   obs.setVar('workflows', () => registry.list().map((d) => `${d.name}@${d.version}`));
   obs.setVar('queues', {
     results: config.resultsQueue,
