@@ -16,6 +16,27 @@ jest.setTimeout(60_000);
 const { name, startOnBroker, cleanup } = onBroker('chained-records');
 afterAll(cleanup);
 
+/** a → b → c: b and c are chain links (each the only dependent of the step before). */
+const lineWorkflow = (q: string) => `
+name: line
+version: 1
+steps:
+  a: { queue: ${q} }
+  b: { queue: ${q}, needs: [a], input: 'steps.a' }
+  c: { queue: ${q}, needs: [b], input: 'steps.b' }
+output: 'steps.c'
+`;
+
+/** a → b and a → c: b is a's chain link, c a second dependent the orchestrator dispatches. */
+const forkWorkflow = (q: string) => `
+name: fork
+version: 1
+steps:
+  a: { queue: ${q} }
+  b: { queue: ${q}, needs: [a], input: 'steps.a' }
+  c: { queue: ${q}, needs: [a], input: 'steps.a' }
+`;
+
 function definition(yaml: string) {
   const loaded = loadWorkflowSources([{ file: 'w.yaml', text: yaml }]);
   expect(loaded.problems).toEqual([]);
@@ -38,22 +59,8 @@ const succeeded = (step: string, continuedAs?: string): StepResult => ({
 
 describe('chainedOnly: which results only record a chain link', () => {
   const next = '0190a0a0-0000-7000-8000-000000000003';
-  const line = definition(`
-name: line
-version: 1
-steps:
-  a: { queue: q }
-  b: { queue: q, needs: [a], input: 'steps.a' }
-  c: { queue: q, needs: [b], input: 'steps.b' }
-`);
-  const fork = definition(`
-name: fork
-version: 1
-steps:
-  a: { queue: q }
-  b: { queue: q, needs: [a], input: 'steps.a' }
-  c: { queue: q, needs: [a], input: 'steps.a' }
-`);
+  const line = definition(lineWorkflow('q'));
+  const fork = definition(forkWorkflow('q'));
 
   it('a continued link whose successor is its only dependent', () => {
     expect(chainedOnly(line, succeeded('a', next))).toBe(true);
@@ -107,17 +114,9 @@ describe.each([
   { db: 'SQLite', store: ownSqlite },
   { db: 'PostgreSQL', store: postgresStore },
 ])('records of chain links (RabbitMQ, $db)', ({ store }) => {
-  const line = (q: string) => `
-name: line
-version: 1
-steps:
-  a: { queue: ${q} }
-  b: { queue: ${q}, needs: [a], input: 'steps.a' }
-  c: { queue: ${q}, needs: [b], input: 'steps.b' }
-output: 'steps.c'
-`;
-
-  async function withLine(
+  /** Starts a run of `workflow` ('line' or 'fork') whose step b waits until released. */
+  async function withRun(
+    workflow: 'line' | 'fork',
     waitMs: number,
     body: (sys: {
       url: string;
@@ -126,12 +125,14 @@ output: 'steps.c'
       releaseB(): void;
     }) => Promise<void>,
   ): Promise<void> {
-    const q = name('line');
+    const q = name(workflow);
     const started = gate();
     const release = gate();
     const db = store();
     const sys = await startOnBroker({
-      workflows: { 'line.yaml': line(q) },
+      workflows: {
+        [`${workflow}.yaml`]: (workflow === 'line' ? lineWorkflow : forkWorkflow)(q),
+      },
       handlers: [
         defineStepHandler({
           queue: q,
@@ -151,7 +152,7 @@ output: 'steps.c'
     try {
       const url = sys.orchestrator.url;
       const res = await request(url)
-        .post('/api/workflows/line/runs')
+        .post(`/api/workflows/${workflow}/runs`)
         .send({ input: { n: 1 } });
       expect(res.status).toBe(201);
       await body({
@@ -168,7 +169,7 @@ output: 'steps.c'
   }
 
   it('a link whose successor runs is recorded within the wait, not at once', async () => {
-    await withLine(1_500, async ({ url, runId, bStarted }) => {
+    await withRun('line', 1_500, async ({ url, runId, bStarted }) => {
       await bStarted;
       const startedAt = Date.now();
       // b runs (its worker started it), yet a's success waits for company…
@@ -182,7 +183,7 @@ output: 'steps.c'
 
   it('the result that completes the run takes the waiting records along at once', async () => {
     // Far longer than the test may take: only the last result can have recorded a and b.
-    await withLine(600_000, async ({ url, runId, bStarted, releaseB }) => {
+    await withRun('line', 600_000, async ({ url, runId, bStarted, releaseB }) => {
       await bStarted;
       expect(await stepStatus(url, runId, 'a')).not.toBe('succeeded');
       releaseB();
@@ -202,46 +203,12 @@ output: 'steps.c'
   });
 
   it('a link with another dependent is not held: that dependent starts at once', async () => {
-    const q = name('fork');
-    const release = gate();
-    const db = store();
-    const sys = await startOnBroker({
-      workflows: {
-        'fork.yaml': `
-name: fork
-version: 1
-steps:
-  a: { queue: ${q} }
-  b: { queue: ${q}, needs: [a], input: 'steps.a' }
-  c: { queue: ${q}, needs: [a], input: 'steps.a' }
-`,
-      },
-      handlers: [
-        defineStepHandler({
-          queue: q,
-          concurrency: 4,
-          handle: async ({ step }) => {
-            if (step === 'b') await release.opened;
-            return step;
-          },
-        }),
-      ],
-      ...(db.store ? { store: db.store } : {}),
-      config: { chainedRecordWaitMs: 600_000 },
-    });
-    try {
-      const url = sys.orchestrator.url;
-      const res = await request(url).post('/api/workflows/fork/runs').send({ input: {} });
-      const runId = res.body.run.id as string;
+    await withRun('fork', 600_000, async ({ url, runId, releaseB }) => {
       // c depends on a's record; with a held for the wait, c would not run while b is held.
       await waitFor('c done', async () => (await stepStatus(url, runId, 'c')) === 'succeeded');
-      release.open();
+      releaseB();
       const run = await waitFor('the run to finish', () => runFinished(url, runId));
       expect(run.status).toBe('succeeded');
-    } finally {
-      release.open();
-      await sys.close();
-      await db.cleanup();
-    }
+    });
   });
 });
