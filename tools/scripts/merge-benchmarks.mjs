@@ -2,7 +2,9 @@
 // Builds docs/benchmarks.md from the per-area reports in docs/benchmarks/*.md, which each area's
 // `nx run <project>:bench` target (re)writes with the command that produced its numbers. One file
 // keeps every figure and its command in one place; the per-area files stay the source of truth.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// With --check it writes nothing and fails when docs/benchmarks.md is not what it would write
+// (the workspace tests run that, so a report edited without regenerating the merge is caught).
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = 'docs/benchmarks';
@@ -46,5 +48,18 @@ const out = [
   '',
   ...sections.flatMap((s) => [`<a id="${s.name}"></a>`, '', s.body, '']),
 ].join('\n');
-writeFileSync('docs/benchmarks.md', out);
-console.log(`wrote docs/benchmarks.md from ${files.length} reports`);
+if (process.argv.includes('--check')) {
+  const current = existsSync('docs/benchmarks.md')
+    ? readFileSync('docs/benchmarks.md', 'utf8')
+    : '';
+  if (current !== out) {
+    console.error(
+      'docs/benchmarks.md is not the merge of docs/benchmarks/*.md: run `node tools/scripts/merge-benchmarks.mjs` and commit it',
+    );
+    process.exit(1);
+  }
+  console.log(`docs/benchmarks.md is the merge of its ${files.length} reports`);
+} else {
+  writeFileSync('docs/benchmarks.md', out);
+  console.log(`wrote docs/benchmarks.md from ${files.length} reports`);
+}
