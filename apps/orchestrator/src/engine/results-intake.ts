@@ -51,6 +51,14 @@ interface PendingResult {
   readonly reject: (error: unknown) => void;
 }
 
+/** SQLite: a result waiting for the next group commit. */
+interface GroupedResult extends PendingResult {
+  /** chainedOnly when it arrived: it may wait for company (see commitGroup). */
+  readonly mayWait: boolean;
+  /** When it arrived (performance.now()). */
+  readonly at: number;
+}
+
 /** PostgreSQL: one run's results waiting for its turn, and the timer that defers it. */
 interface RunBatch {
   readonly pending: PendingResult[];
@@ -148,11 +156,8 @@ export class ResultsIntake {
   /** PostgreSQL: results waiting for their run's turn, by run id (see onResult). */
   private readonly resultBatches = new Map<string, RunBatch>();
   /** SQLite: results waiting for the next group commit, and whether one is under way. */
-  private readonly groupWaiting: PendingResult[] = [];
+  private readonly groupWaiting: GroupedResult[] = [];
   private groupBusy = false;
-  /** SQLite: when the first of groupWaiting arrived, and how many of them may not wait. */
-  private groupSince = 0;
-  private groupUrgent = 0;
   /** SQLite: set while the next group commit waits for company (chainedOnly). */
   private groupTimer: NodeJS.Timeout | undefined;
   /** The definition of runs seen here, for chainedOnly; insertion order = age. */
@@ -181,8 +186,7 @@ export class ResultsIntake {
 
   /** Whether `result` may wait (chainedOnly); false for a run whose definition is not known here. */
   private mayWait(result: StepResult): boolean {
-    if (this.waitMs <= 0 || result.status !== 'succeeded' || result.continuedAs === undefined)
-      return false;
+    if (this.waitMs <= 0) return false;
     // A later result of the run is held until this one is recorded (onResult): no waiting.
     if (this.commitWaiters.has(result.runId)) return false;
     const def = this.knownRuns.get(result.runId);
@@ -279,16 +283,12 @@ export class ResultsIntake {
    */
   private queueForGroupCommit(result: StepResult, mayWait: boolean): Promise<Applied | Ignored> {
     return new Promise<Applied | Ignored>((resolve, reject) => {
-      if (this.groupWaiting.length === 0) this.groupSince = performance.now();
-      this.groupWaiting.push({ result, resolve, reject });
-      if (!mayWait) {
-        this.groupUrgent++;
-        if (this.groupTimer) {
-          clearTimeout(this.groupTimer);
-          this.groupTimer = undefined;
-          queueMicrotask(() => this.commitGroup());
-          return;
-        }
+      this.groupWaiting.push({ result, resolve, reject, mayWait, at: performance.now() });
+      if (!mayWait && this.groupTimer) {
+        clearTimeout(this.groupTimer);
+        this.groupTimer = undefined;
+        queueMicrotask(() => this.commitGroup());
+        return;
       }
       if (this.groupBusy) return;
       this.groupBusy = true;
@@ -298,14 +298,14 @@ export class ResultsIntake {
   }
 
   private commitGroup(): void {
-    const waiting = this.groupWaiting.length;
-    if (waiting === 0) {
+    const first = this.groupWaiting[0];
+    if (!first) {
       this.groupBusy = false;
       return;
     }
     // Only chain links' records wait: they wait for company, up to waitMs after the first came.
-    if (this.groupUrgent === 0 && waiting < RESULT_BATCH_MAX) {
-      const wait = this.groupSince + this.waitMs - performance.now();
+    if (this.groupWaiting.length < RESULT_BATCH_MAX && this.groupWaiting.every((w) => w.mayWait)) {
+      const wait = first.at + this.waitMs - performance.now();
       if (wait > 0) {
         this.groupTimer = setTimeout(() => {
           this.groupTimer = undefined;
@@ -315,9 +315,6 @@ export class ResultsIntake {
       }
     }
     const taken = this.groupWaiting.splice(0, RESULT_BATCH_MAX);
-    this.groupSince = performance.now();
-    this.groupUrgent = 0;
-    for (const p of this.groupWaiting) if (!this.mayWait(p.result)) this.groupUrgent++;
     const batch = new Map<string, PendingResult[]>();
     for (const p of taken) {
       const group = batch.get(p.result.runId);
