@@ -79,14 +79,54 @@ export function chainedOnly(def: WorkflowDefinition, result: StepResult): boolea
   return next !== undefined && dependents?.length === 1 && dependents[0] === next.step.name;
 }
 
-/** Applies results of one run in order inside transaction `t`, under the run's lock. */
+/**
+ * The order in which to apply one run's waiting results (indices into `results`): as they came,
+ * except that a result comes after the one that records its step — the success whose
+ * `continuedAs` is its task id (chain.ts). A chain link's result often arrives just before its
+ * predecessor's: the worker that ran the next step answers while the predecessor's result is
+ * still on its way. Applied as they came, it found no task, was read back as early (three more
+ * statements: a round trip each on PostgreSQL) and applied again after the predecessor: a third
+ * of a chain's results, one chain at a time, on either database.
+ */
+export function recordOrder(results: readonly StepResult[]): number[] {
+  const order: number[] = [];
+  let continued: Map<string, number> | undefined;
+  for (const [i, r] of results.entries())
+    if (r.status === 'succeeded' && r.continuedAs !== undefined)
+      (continued ??= new Map()).set(r.continuedAs, i);
+  if (!continued) {
+    for (let i = 0; i < results.length; i++) order.push(i);
+    return order;
+  }
+  const placed = new Set<number>();
+  for (let i = 0; i < results.length; i++) place(i, results, continued, placed, order);
+  return order;
+}
+
+/** recordOrder's step: `i` after the result recording it (a cycle, which no chain makes, stops). */
+function place(
+  i: number,
+  results: readonly StepResult[],
+  continued: ReadonlyMap<string, number>,
+  placed: Set<number>,
+  order: number[],
+): void {
+  if (placed.has(i)) return;
+  placed.add(i);
+  const recordedBy = continued.get(results[i]?.taskId ?? '');
+  if (recordedBy !== undefined) place(recordedBy, results, continued, placed, order);
+  order.push(i);
+}
+
+/** Applies results of one run inside transaction `t`, under the run's lock (see recordOrder). */
 async function applyEach(
   t: Transition,
   runId: string,
   pending: readonly PendingResult[],
   onLocked: (runId: string, def: WorkflowDefinition) => void,
 ): Promise<(Applied | Ignored)[]> {
-  const first = pending[0]?.result;
+  const order = recordOrder(pending.map((p) => p.result));
+  const first = pending[order[0] ?? 0]?.result;
   const fused =
     t.deps.dialect === 'postgres' && first?.status === 'succeeded' && first.runId === runId
       ? await t.lockRunAndSucceed(first)
@@ -94,16 +134,19 @@ async function applyEach(
   const run = fused ? fused.run : await t.lockRun(runId);
   if (!run) return pending.map(() => ({ applied: false, reason: 'unknown-run' }));
   onLocked(runId, run.def);
-  const outcomes: (Applied | Ignored)[] = [];
-  for (const [i, { result }] of pending.entries())
-    outcomes.push(await t.applyResult(run, result, i === 0 && fused ? fused : undefined));
-  // A chain's results often arrive together, the next step's first (chain.ts): once the one
-  // that records its step is applied, the early one applies in the same transaction.
+  const outcomes: (Applied | Ignored)[] = new Array<Applied | Ignored>(pending.length);
+  for (const [k, i] of order.entries()) {
+    const { result } = pending[i] as PendingResult;
+    outcomes[i] = await t.applyResult(run, result, k === 0 && fused ? fused : undefined);
+  }
+  // A result whose step is recorded by a result that came in an earlier transaction, in another
+  // process's (a replica's), or later in this batch after all (a cycle): applied again here
+  // once any other result of the batch has been.
   for (let progress = outcomes.some((o) => o.applied); progress;) {
     progress = false;
-    for (const [i, { result }] of pending.entries()) {
+    for (const i of order) {
       if (!isEarly(outcomes[i])) continue;
-      outcomes[i] = await t.applyResult(run, result);
+      outcomes[i] = await t.applyResult(run, (pending[i] as PendingResult).result);
       progress ||= outcomes[i]?.applied === true;
     }
   }
