@@ -2,7 +2,7 @@ import type { StepResult } from '@conveyor/contracts';
 import { defineStepHandler } from '@conveyor/worker-sdk';
 import request from 'supertest';
 import { loadWorkflowSources } from '../src/definitions/loader';
-import { chainedOnly } from '../src/engine/results-intake';
+import { chainedOnly } from '../src/engine/chain';
 import type { StoreConfig } from '../src/store/database';
 import { postgresStore, waitFor } from './harness';
 import { onBroker } from './rabbitmq';

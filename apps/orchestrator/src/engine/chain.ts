@@ -1,4 +1,4 @@
-import type { ChainInput, ChainLink } from '@conveyor/contracts';
+import type { ChainInput, ChainLink, StepResult } from '@conveyor/contracts';
 import { MAX_CHAIN_LINKS } from '@conveyor/contracts';
 import {
   ON_FAILURE_STEP,
@@ -95,4 +95,19 @@ export function chainAfter(
     });
   }
   return links.length > 0 ? links : undefined;
+}
+
+/**
+ * Whether applying `result` can only record what already happened: the success of a chain link
+ * whose worker has started the next step itself (`continuedAs`), when that next step is the
+ * step's only dependent. Applying it dispatches nothing, completes nothing and wakes no one, so
+ * it may wait for the transaction of a result that does (results-intake.ts,
+ * DEFAULT_CHAINED_RECORD_WAIT_MS), and the links after it may be written with it
+ * (transition/links-ahead.ts).
+ */
+export function chainedOnly(def: WorkflowDefinition, result: StepResult): boolean {
+  if (result.status !== 'succeeded' || result.continuedAs === undefined) return false;
+  const next = nextInChain(def, result.step);
+  const dependents = def.dependents.get(result.step);
+  return next !== undefined && dependents?.length === 1 && dependents[0] === next.step.name;
 }

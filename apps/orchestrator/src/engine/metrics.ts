@@ -9,6 +9,7 @@ export interface EngineMetrics {
   readonly ignoredResults: Counter<'reason'>;
   readonly deadLetters: Counter<'queue'>;
   readonly continuedSteps: Counter<'queue'>;
+  readonly linksRecordedAhead: Counter;
   readonly stepEventsSkipped: Counter;
 }
 
@@ -64,6 +65,11 @@ export function createEngineMetrics(registry: Registry): EngineMetrics {
       name: 'conveyor_workflow_steps_continued_total',
       help: 'Steps a worker started itself from a chain (one broker hop saved each), per queue',
       labelNames: ['queue'],
+      registers: [registry],
+    }),
+    linksRecordedAhead: new Counter({
+      name: 'conveyor_workflow_links_recorded_ahead_total',
+      help: 'Chain links recorded succeeded with the link before them, their results having come together (one statement for the stretch)',
       registers: [registry],
     }),
     stepEventsSkipped: new Counter({

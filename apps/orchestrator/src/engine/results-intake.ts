@@ -3,7 +3,7 @@ import type { StepResult } from '@conveyor/contracts';
 import type { Logger } from 'pino';
 import type { WorkflowDefinition } from '../definitions/model';
 import type { Dialect } from '../store/database';
-import { nextInChain } from './chain';
+import { chainedOnly } from './chain';
 import type { EngineMetrics } from './metrics';
 import type { Transact } from './transact';
 import type { Applied, Ignored, Transition } from './transition';
@@ -67,19 +67,6 @@ interface RunBatch {
 }
 
 /**
- * Whether applying `result` can only record what already happened: the success of a chain link
- * whose worker has started the next step itself (`continuedAs`), when that next step is the
- * step's only dependent. Applying it dispatches nothing, completes nothing and wakes no one, so
- * it may wait for the transaction of a result that does (see DEFAULT_CHAINED_RECORD_WAIT_MS).
- */
-export function chainedOnly(def: WorkflowDefinition, result: StepResult): boolean {
-  if (result.status !== 'succeeded' || result.continuedAs === undefined) return false;
-  const next = nextInChain(def, result.step);
-  const dependents = def.dependents.get(result.step);
-  return next !== undefined && dependents?.length === 1 && dependents[0] === next.step.name;
-}
-
-/**
  * The order in which to apply one run's waiting results (indices into `results`): as they came,
  * except that a result comes after the one that records its step — the success whose
  * `continuedAs` is its task id (chain.ts). A chain link's result often arrives just before its
@@ -134,6 +121,8 @@ async function applyEach(
   const run = fused ? fused.run : await t.lockRun(runId);
   if (!run) return pending.map(() => ({ applied: false, reason: 'unknown-run' }));
   onLocked(runId, run.def);
+  // Chain links among them are written ahead (transition/links-ahead.ts).
+  t.waitingResults = pending.length > 1 ? waitingByTask(pending) : undefined;
   const outcomes: (Applied | Ignored)[] = new Array<Applied | Ignored>(pending.length);
   for (const [k, i] of order.entries()) {
     const { result } = pending[i] as PendingResult;
@@ -150,7 +139,24 @@ async function applyEach(
       progress ||= outcomes[i]?.applied === true;
     }
   }
+  t.waitingResults = undefined;
+  if (t.insertedAhead.size > 0 || t.succeededAhead.size > 0) {
+    // A row written ahead that the engine did not reach: the records would disagree with the
+    // events and decisions of this transaction. Rolled back; each result is then applied alone.
+    const ids = [...t.insertedAhead, ...t.succeededAhead.keys()].join(', ');
+    t.insertedAhead.clear();
+    t.succeededAhead.clear();
+    throw new Error(`run ${runId}: chain links written ahead were not reached (tasks ${ids})`);
+  }
   return outcomes;
+}
+
+/** The waiting results by task id (the first of duplicates: the others are ignored anyway). */
+function waitingByTask(pending: readonly PendingResult[]): Map<string, StepResult> {
+  const byTask = new Map<string, StepResult>();
+  for (const { result } of pending)
+    if (!byTask.has(result.taskId)) byTask.set(result.taskId, result);
+  return byTask;
 }
 
 function isEarly(o: Applied | Ignored | undefined): boolean {

@@ -33,7 +33,10 @@ export async function applyResult(
     // tasks as they were before it waited for the run's lock, so a task that the lock's holder
     // (another replica) inserted meanwhile — this very step, recorded from its chain — was not
     // there for it yet.
-    const task = succeeded?.task ?? (await succeedTask(tx, result, JSON.stringify(output)));
+    const task =
+      succeeded?.task ??
+      takeSucceededAhead(tx, result) ??
+      (await succeedTask(tx, result, JSON.stringify(output)));
     if (!task) return ignored(tx, run, result);
     observeDuration(tx, task, 'succeeded');
     tx.stepEvent(run, {
@@ -56,6 +59,14 @@ export async function applyResult(
   observeDuration(tx, task, 'failed');
   await failAttempt(tx, run, task, result.error, 'failed', result.workerId);
   return { applied: true };
+}
+
+/** The task of this success when links-ahead.ts already wrote it succeeded (its one use). */
+function takeSucceededAhead(tx: TransitionState, result: StepResult): TaskRow | undefined {
+  const task = tx.succeededAhead.get(result.taskId);
+  if (task === undefined || task.attempt !== result.attempt) return undefined;
+  tx.succeededAhead.delete(result.taskId);
+  return task;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { RunEvent, StepError } from '@conveyor/contracts';
+import type { RunEvent, StepError, StepResult } from '@conveyor/contracts';
 import type { Selectable, Transaction } from 'kysely';
 import type { DefinitionRegistry } from '../../definitions/registry';
 import type { StepDefinition, WorkflowDefinition } from '../../definitions/model';
@@ -79,6 +79,18 @@ export class TransitionState {
   readonly attemptWritten = new WeakSet<TaskRow>();
   /** Fan-out items finished in this transaction, by fan-out task id (fan-out.ts, settleFanOuts). */
   readonly fanOuts = new Map<string, FanOutCounts>();
+  /**
+   * The results of the run being applied that wait in this transaction, by task id (set by
+   * results-intake.ts for each run it applies): chain links among them are written ahead.
+   */
+  waitingResults: ReadonlyMap<string, StepResult> | undefined;
+  /** Tasks written ahead (links-ahead.ts) that insertTask has yet to reach. */
+  readonly insertedAhead = new Set<string>();
+  /**
+   * Tasks written ahead as succeeded whose results applyResult has yet to reach: each row as the
+   * success statement would have returned it.
+   */
+  readonly succeededAhead = new Map<string, TaskRow>();
 
   constructor(
     readonly trx: Transaction<Database>,

@@ -1,4 +1,3 @@
-import { uuidv7 } from '../../store/ids';
 import type { StepError } from '@conveyor/contracts';
 import type { ExpressionContext } from '../../definitions/expressions';
 import { ON_FAILURE_STEP, type StepDefinition } from '../../definitions/model';
@@ -7,8 +6,17 @@ import type { TaskStatus } from '../../store/tables';
 import { nextInChain } from '../chain';
 import { dispatch, startChildRun } from './dispatch';
 import { limitsOf } from './admission';
+import { writeWithLinksAhead } from './links-ahead';
 import { startFanOut } from './fan-out';
 import { finishTask } from './results';
+import {
+  attemptParams,
+  INSERT_ATTEMPT,
+  INSERT_TASK,
+  newTaskRow,
+  taskParams,
+  type NewTask,
+} from './task-rows';
 import { completeRun, failRun } from './runs';
 import {
   runInput,
@@ -150,112 +158,42 @@ export async function startStep(
   }
 }
 
-/** Every column of a task row, in the order of INSERT_TASK's values. */
-const TASK_COLUMNS = [
-  'id',
-  'run_id',
-  'step',
-  'item_index',
-  'parent_id',
-  'kind',
-  'status',
-  'attempt',
-  'max_attempts',
-  'queue',
-  'timeout_ms',
-  'input',
-  'output',
-  'error',
-  'created_at',
-  'dispatched_at',
-  'finished_at',
-  'deadline_at',
-  'retry_at',
-  'published',
-  'child_run_id',
-  'progress',
-  'progress_message',
-  'fan_total',
-  'fan_released',
-  'fan_succeeded',
-  'fan_failed',
-  'priority',
-  'queued_reason',
-] as const satisfies readonly (keyof TaskRow)[];
-
-const INSERT_TASK = `INSERT INTO tasks (${TASK_COLUMNS.join(', ')}) VALUES (${placeholders(TASK_COLUMNS.length)})`;
-
-const INSERT_ATTEMPT = `INSERT INTO attempts (task_id, attempt, run_id, status, dispatched_at)
-  VALUES (?, ?, ?, 'running', ?)`;
-
 /**
  * Inserts a task; with `dispatch`, running (the caller then calls dispatch() with
- * `alreadyWritten`), and with its first attempt when nothing can hold it back.
+ * `alreadyWritten`), and with its first attempt when nothing can hold it back. A chain link whose
+ * results wait in this transaction is written with them, in one statement (links-ahead.ts).
  */
 export async function insertTask(
   tx: TransitionState,
   run: LockedRun,
   step: StepDefinition,
-  values: {
-    kind: TaskRow['kind'];
-    status: TaskStatus;
-    input: unknown;
-    queue?: string;
-    error?: StepError;
-    dispatch?: boolean;
-    /** A continued step keeps the id its worker gave it; its request is already confirmed. */
-    id?: string;
-    published?: boolean;
-  },
+  values: NewTask,
 ): Promise<TaskRow> {
-  const row: TaskRow = {
-    id: values.id ?? uuidv7(),
-    run_id: run.row.id,
-    step: step.name,
-    item_index: -1,
-    parent_id: null,
-    kind: values.kind,
-    status: values.status,
-    attempt: 1,
-    max_attempts: step.retry.maxAttempts,
-    queue: values.queue ?? null,
-    timeout_ms: step.timeoutMs,
-    input: JSON.stringify(values.input ?? null),
-    output: null,
-    error: values.error ? JSON.stringify(values.error) : null,
-    created_at: tx.now,
-    // Dispatched in the same transaction: written once, with the attempt's timing.
-    dispatched_at: values.dispatch ? tx.now : null,
-    finished_at: values.status === 'running' ? null : tx.now,
-    deadline_at: values.dispatch ? tx.now + step.timeoutMs : null,
-    retry_at: null,
-    published: values.published ? 1 : 0,
-    child_run_id: null,
-    progress: null,
-    progress_message: null,
-    fan_total: null,
-    fan_released: null,
-    fan_succeeded: null,
-    fan_failed: null,
-    priority: run.row.priority,
-    queued_reason: null,
-  };
-  const params = TASK_COLUMNS.map((c) => row[c]);
+  const row = newTaskRow(tx, run, step, values);
+  tx.inputs.set(row, values.input ?? null);
+  // Written already, with the link before it (links-ahead.ts).
+  if (values.id !== undefined && tx.insertedAhead.delete(values.id)) {
+    tx.attemptWritten.add(row);
+    return row;
+  }
   // Dispatched at once to a queue without limits (which could hold it back as `queued`): its
   // first attempt is written with it, in one statement on PostgreSQL (one round trip), and
   // dispatch() skips it.
-  if (!values.dispatch || limitsOf(tx, row.queue)) await tx.run(INSERT_TASK, params);
-  else {
-    const attempt = [row.id, row.attempt, row.run_id, tx.now];
-    if (tx.deps.dialect === 'postgres')
-      await tx.run(`WITH t AS (${INSERT_TASK}) ${INSERT_ATTEMPT}`, [...params, ...attempt]);
-    else {
-      await tx.run(INSERT_TASK, params);
-      await tx.run(INSERT_ATTEMPT, attempt);
-    }
-    tx.attemptWritten.add(row);
+  if (!values.dispatch || limitsOf(tx, row.queue)) {
+    await tx.run(INSERT_TASK, taskParams(row));
+    return row;
   }
-  tx.inputs.set(row, values.input ?? null);
+  if (values.id !== undefined) await writeWithLinksAhead(tx, run, row);
+  else if (tx.deps.dialect === 'postgres')
+    await tx.run(`WITH t AS (${INSERT_TASK}) ${INSERT_ATTEMPT}`, [
+      ...taskParams(row),
+      ...attemptParams(row),
+    ]);
+  else {
+    await tx.run(INSERT_TASK, taskParams(row));
+    await tx.run(INSERT_ATTEMPT, attemptParams(row));
+  }
+  tx.attemptWritten.add(row);
   return row;
 }
 
