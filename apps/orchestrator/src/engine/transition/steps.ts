@@ -253,12 +253,14 @@ export async function stepFinished(
   // A dependent started above is running (a skipped one that was the last completed the run
   // itself): the run cannot be done yet.
   if (run.row.status !== 'running' || started) return;
-  const current = statusOf ?? (await stepStatuses(tx, run));
+  // Read with the statuses when not read yet: the outputs come along if every step is done.
+  const final = statusOf ? undefined : await finalStates(tx, run);
+  const current = statusOf ?? final?.statuses ?? new Map<string, TaskStatus>();
   const done = run.def.steps.every(
     (s) => current.get(s.name) === 'succeeded' || current.get(s.name) === 'skipped',
   );
   if (!done) return;
-  const context = await expressionContext(tx, run, undefined);
+  const context = await expressionContext(tx, run, undefined, final?.outputs);
   let output: unknown = context.steps;
   if (run.def.output) {
     try {
@@ -286,6 +288,37 @@ async function stepStatuses(tx: TransitionState, run: LockedRun): Promise<Map<st
     [run.row.id],
   );
   return new Map(rows.map((r) => [r.step, r.status]));
+}
+
+/**
+ * The statuses of the run's steps and, when all of them are done (succeeded or skipped), their
+ * outputs: one statement where a run's completion took two (each a round trip on PostgreSQL).
+ * Outputs are read only then — a step that ends while others still run reads none of them.
+ */
+async function finalStates(
+  tx: TransitionState,
+  run: LockedRun,
+): Promise<{ statuses: Map<string, TaskStatus>; outputs: Record<string, unknown> | undefined }> {
+  const rows = await tx.all<{ step: string; status: TaskStatus; output: string | null }>(
+    `SELECT step, status, CASE WHEN (SELECT count(*) FROM tasks d WHERE d.run_id = ?
+        AND d.item_index = -1 AND d.status IN ('succeeded', 'skipped')) = ? THEN output END AS output
+      FROM tasks WHERE run_id = ? AND item_index = -1`,
+    [run.row.id, run.def.steps.length, run.row.id],
+  );
+  const statuses = new Map<string, TaskStatus>();
+  let outputs: Record<string, unknown> | undefined;
+  const allDone = rows.length === run.def.steps.length && rows.every(isDone);
+  for (const row of rows) {
+    statuses.set(row.step, row.status);
+    // Skipped steps read as null.
+    if (allDone)
+      (outputs ??= {})[row.step] = row.output === null ? null : (JSON.parse(row.output) as unknown);
+  }
+  return { statuses, outputs };
+}
+
+function isDone(row: { status: TaskStatus }): boolean {
+  return row.status === 'succeeded' || row.status === 'skipped';
 }
 
 export function queueOf(step: StepDefinition): string {
