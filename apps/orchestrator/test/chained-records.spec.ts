@@ -3,8 +3,7 @@ import { defineStepHandler } from '@conveyor/worker-sdk';
 import request from 'supertest';
 import { loadWorkflowSources } from '../src/definitions/loader';
 import { chainedOnly } from '../src/engine/chain';
-import type { StoreConfig } from '../src/store/database';
-import { postgresStore, waitFor } from './harness';
+import { BOTH_DATABASES, waitFor } from './harness';
 import { onBroker } from './rabbitmq';
 
 jest.setTimeout(60_000);
@@ -105,15 +104,7 @@ function gate(): { opened: Promise<void>; open(): void } {
   return { opened, open: () => resolvers.forEach((r) => r()) };
 }
 
-/** SQLite: startSystem makes a fresh file (and removes it) when given no store. */
-const ownSqlite = (): { store?: StoreConfig; cleanup(): Promise<void> } => ({
-  cleanup: () => Promise.resolve(),
-});
-
-describe.each([
-  { db: 'SQLite', store: ownSqlite },
-  { db: 'PostgreSQL', store: postgresStore },
-])('records of chain links (RabbitMQ, $db)', ({ store }) => {
+describe.each(BOTH_DATABASES)('records of chain links (RabbitMQ, $db)', ({ store }) => {
   /** Starts a run of `workflow` ('line' or 'fork') whose step b waits until released. */
   async function withRun(
     workflow: 'line' | 'fork',

@@ -76,6 +76,15 @@ export function postgresStore(): { store: StoreConfig; cleanup(): Promise<void> 
   };
 }
 
+/** A test's database and its cleanup; no store: startSystem makes a fresh SQLite file. */
+export type TestStore = () => { store?: StoreConfig; cleanup(): Promise<void> };
+
+/** For describe.each over both databases (`$db` names the one a test runs on). */
+export const BOTH_DATABASES: readonly { db: string; store: TestStore }[] = [
+  { db: 'SQLite', store: () => ({ cleanup: () => Promise.resolve() }) },
+  { db: 'PostgreSQL', store: postgresStore },
+];
+
 export function testConfig(
   overrides: Partial<OrchestratorConfig> & Pick<OrchestratorConfig, 'store' | 'workflowsDir'>,
 ): OrchestratorConfig {

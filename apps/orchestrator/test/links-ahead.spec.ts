@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { StepRequest, StepResult } from '@conveyor/contracts';
 import { defineStepHandler, stepQueue, stepResultsQueue } from '@conveyor/worker-sdk';
 import request from 'supertest';
-import type { StoreConfig } from '../src/store/database';
-import { postgresStore, waitFor } from './harness';
+import { BOTH_DATABASES, waitFor } from './harness';
 import { onBroker } from './rabbitmq';
 
 jest.setTimeout(60_000);
@@ -49,14 +48,7 @@ async function counterTotal(url: string, name: string): Promise<number> {
   return total;
 }
 
-const ownSqlite = (): { store?: StoreConfig; cleanup(): Promise<void> } => ({
-  cleanup: () => Promise.resolve(),
-});
-
-describe.each([
-  { db: 'SQLite', store: ownSqlite },
-  { db: 'PostgreSQL', store: postgresStore },
-])('chain links recorded ahead (RabbitMQ, $db)', ({ store }) => {
+describe.each(BOTH_DATABASES)('chain links recorded ahead (RabbitMQ, $db)', ({ store }) => {
   it('records a stretch of links whose results came together as a link-by-link record would', async () => {
     const q = name('line');
     const db = store();

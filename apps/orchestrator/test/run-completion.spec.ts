@@ -1,17 +1,12 @@
 import { defineStepHandler } from '@conveyor/worker-sdk';
 import request from 'supertest';
-import type { StoreConfig } from '../src/store/database';
-import { postgresStore } from './harness';
+import { BOTH_DATABASES } from './harness';
 import { onBroker } from './rabbitmq';
 
 jest.setTimeout(60_000);
 
 const { name, startOnBroker, cleanup } = onBroker('run-completion');
 afterAll(cleanup);
-
-const ownSqlite = (): { store?: StoreConfig; cleanup(): Promise<void> } => ({
-  cleanup: () => Promise.resolve(),
-});
 
 // Two branches that end at different times, and a step skipped by `when`: the run completes
 // when the slower branch ends, with every step's output (a skipped one as null).
@@ -25,10 +20,7 @@ steps:
   never: { queue: ${q}, needs: [fast], when: 'steps.fast.delay > 0' }
 `;
 
-describe.each([
-  { db: 'SQLite', store: ownSqlite },
-  { db: 'PostgreSQL', store: postgresStore },
-])('a run’s completion (RabbitMQ, $db)', ({ store }) => {
+describe.each(BOTH_DATABASES)('a run’s completion (RabbitMQ, $db)', ({ store }) => {
   it('completes when its last step ends, with the outputs of every step (skipped: null)', async () => {
     const q = name('branches');
     const db = store();
