@@ -64,16 +64,12 @@ describe('planner statistics while the tables grow (PostgreSQL)', () => {
       const before = statistics.analysed();
       await statistics.poll();
       expect(statistics.analysed()).toBeGreaterThan(before);
-      const { rows } = await client.query<{ n: string }>(
-        `SELECT analyze_count AS n FROM pg_stat_user_tables
-          WHERE relname = 'tasks' AND schemaname = current_schema()`,
-      );
-      // The statistics collector reports with a delay; the planner reads pg_statistic itself.
+      // The planner reads pg_statistic (pg_stats), which ANALYZE fills at once; the statistics
+      // collector's analyze_count reports with a delay, so it proves nothing here.
       const { rows: stats } = await client.query<{ n: string }>(
         `SELECT count(*) AS n FROM pg_stats WHERE tablename = 'tasks' AND schemaname = current_schema()`,
       );
       expect(Number(stats[0]?.n)).toBeGreaterThan(0);
-      expect(rows.length).toBe(1);
       // The cached plan was invalidated: the one made now looks the task up by its key, where
       // one made on the empty table could go through any index that names run_id or status.
       expect(await planOf(client)).toMatch(/tasks_pkey/);
