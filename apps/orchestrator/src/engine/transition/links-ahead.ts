@@ -2,7 +2,13 @@ import type { StepResult } from '@conveyor/contracts';
 import { chainedOnly, nextInChain } from '../chain';
 import { limitsOf } from './admission';
 import { runInput, type LockedRun, type TaskRow, type TransitionState } from './state';
-import { insertAttempts, insertTasks, newTaskRow, taskParams } from './task-rows';
+import {
+  firstAttemptParams,
+  insertAttempts,
+  insertTasks,
+  newTaskRow,
+  taskParams,
+} from './task-rows';
 
 /**
  * Chain links written ahead. A chain's results reach the orchestrator together more often than
@@ -27,13 +33,13 @@ export async function writeWithLinksAhead(
   first: TaskRow,
 ): Promise<void> {
   const rows: TaskRow[] = [];
-  /** Per row: its attempt's status, finish time and worker. */
+  /** Per row: its first attempt's values. */
   const attempts: unknown[] = [];
   for (let row: TaskRow | undefined = first; row;) {
     const result = tx.waitingResults?.get(row.id);
     if (!result || !isItsSuccess(result, row)) {
       rows.push(row);
-      attempts.push(row.id, row.attempt, row.run_id, 'running', tx.now, null, null);
+      attempts.push(...firstAttemptParams(row, null));
       break;
     }
     // As the success statement (results.ts, SUCCEED_TASK) leaves a running task.
@@ -47,15 +53,7 @@ export async function writeWithLinksAhead(
       retry_at: null,
     };
     rows.push(done);
-    attempts.push(
-      row.id,
-      row.attempt,
-      row.run_id,
-      'succeeded',
-      tx.now,
-      tx.now,
-      result.workerId ?? null,
-    );
+    attempts.push(...firstAttemptParams(done, result.workerId ?? null));
     row = nextLink(tx, run, result);
   }
   if (tx.deps.dialect === 'postgres')

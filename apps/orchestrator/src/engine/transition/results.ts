@@ -52,8 +52,8 @@ export async function applyResult(
     });
     return { applied: true };
   }
-  const [task] = await tx.all<TaskRow>(SELECT_TASK, [result.taskId]);
-  if (!task) return early(tx, run, result);
+  const { task, stepRecorded } = await readTask(tx, run, result);
+  if (!task) return earlyOrUnknown(run, result, stepRecorded);
   const why = whyIgnored(task, result);
   if (why) return why;
   observeDuration(tx, task, 'failed');
@@ -68,13 +68,6 @@ function takeSucceededAhead(tx: TransitionState, result: StepResult): TaskRow | 
   tx.succeededAhead.delete(result.taskId);
   return task;
 }
-
-/**
- * Plain SQL (store/statements.ts) also off the success path: a chain's early results (a result
- * that overtook the one recording its step, several per hundred steps one chain at a time) each
- * take this path and `early`'s, where kysely built and compiled both queries every time.
- */
-const SELECT_TASK = 'SELECT * FROM tasks WHERE id = ?';
 
 const SUCCEED_TASK = `UPDATE tasks SET status = 'succeeded', output = ?, error = NULL, finished_at = ?,
   deadline_at = NULL, retry_at = NULL
@@ -146,20 +139,34 @@ export async function lockRunAndSucceed(
   return { run: await tx.locked(row.run), task };
 }
 
-/**
- * Why a success changed nothing: its task as it is, and whether its step has a task in its run
- * at all, in one statement (an early result takes this path once before it is held: one round
- * trip instead of two on PostgreSQL).
- */
+/** Why a success changed nothing (read only then: duplicates and late results are rare). */
 async function ignored(tx: TransitionState, run: LockedRun, result: StepResult): Promise<Ignored> {
+  const { task, stepRecorded } = await readTask(tx, run, result);
+  if (!task) return earlyOrUnknown(run, result, stepRecorded);
+  return whyIgnored(task, result) ?? { applied: false, reason: 'duplicate' };
+}
+
+/**
+ * A result's task as it is, and whether its step has a task in the run at all (for when it has
+ * none), in one statement of plain SQL (store/statements.ts): an early result — one that
+ * overtook the result recording its step, several per hundred steps one chain at a time — takes
+ * this path once before it is held, one round trip on PostgreSQL instead of two.
+ */
+async function readTask(
+  tx: TransitionState,
+  run: LockedRun,
+  result: StepResult,
+): Promise<{ task: TaskRow | undefined; stepRecorded: boolean }> {
   const [row] = await tx.all<Partial<TaskRow> & { step_recorded: number | null }>(
     `SELECT t.*, (SELECT 1 FROM tasks s WHERE s.run_id = ? AND s.step = ? AND s.item_index = -1)
         AS step_recorded
       FROM (SELECT 1 AS one) o LEFT JOIN tasks t ON t.id = ?`,
     [run.row.id, result.step, result.taskId],
   );
-  if (row?.id == null) return earlyOrUnknown(run, result, row?.step_recorded != null);
-  return whyIgnored(row as TaskRow, result) ?? { applied: false, reason: 'duplicate' };
+  return {
+    task: row?.id == null ? undefined : (row as TaskRow),
+    stepRecorded: row?.step_recorded != null,
+  };
 }
 
 /**
@@ -168,22 +175,9 @@ async function ignored(tx: TransitionState, run: LockedRun, result: StepResult):
  * that records it (the engine retries it) — else unknown (e.g. a chain started by an attempt
  * whose result was not the one accepted: the step already has another task).
  */
-async function early(tx: TransitionState, run: LockedRun, result: StepResult): Promise<Ignored> {
-  if (!isRunStep(run, result)) return { applied: false, reason: 'unknown-task' };
-  const [sibling] = await tx.all<{ id: string }>(
-    'SELECT id FROM tasks WHERE run_id = ? AND step = ? AND item_index = -1',
-    [run.row.id, result.step],
-  );
-  return earlyOrUnknown(run, result, sibling !== undefined);
-}
-
 function earlyOrUnknown(run: LockedRun, result: StepResult, stepRecorded: boolean): Ignored {
-  if (!isRunStep(run, result) || stepRecorded) return { applied: false, reason: 'unknown-task' };
-  return { applied: false, reason: 'early' };
-}
-
-function isRunStep(run: LockedRun, result: StepResult): boolean {
-  return result.runId === run.row.id && run.def.stepsByName.has(result.step);
+  const ofThisRun = result.runId === run.row.id && run.def.stepsByName.has(result.step);
+  return { applied: false, reason: ofThisRun && !stepRecorded ? 'early' : 'unknown-task' };
 }
 
 /** Whether a result must be ignored for this task row, and why; undefined = apply it. */

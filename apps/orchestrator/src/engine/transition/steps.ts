@@ -237,9 +237,7 @@ export async function stepFinished(
       statusOf ??= await stepStatuses(tx, run);
       const current = statusOf;
       if (current.has(name)) continue;
-      const ready = dependent.needs.every(
-        (n) => current.get(n) === 'succeeded' || current.get(n) === 'skipped',
-      );
+      const ready = dependent.needs.every((n) => isDone(current.get(n)));
       if (!ready) continue;
     }
     statusOf?.set(name, 'running');
@@ -256,9 +254,7 @@ export async function stepFinished(
   // Read with the statuses when not read yet: the outputs come along if every step is done.
   const final = statusOf ? undefined : await finalStates(tx, run);
   const current = statusOf ?? final?.statuses ?? new Map<string, TaskStatus>();
-  const done = run.def.steps.every(
-    (s) => current.get(s.name) === 'succeeded' || current.get(s.name) === 'skipped',
-  );
+  const done = run.def.steps.every((s) => isDone(current.get(s.name)));
   if (!done) return;
   const context = await expressionContext(tx, run, undefined, final?.outputs);
   let output: unknown = context.steps;
@@ -307,7 +303,7 @@ async function finalStates(
   );
   const statuses = new Map<string, TaskStatus>();
   let outputs: Record<string, unknown> | undefined;
-  const allDone = rows.length === run.def.steps.length && rows.every(isDone);
+  const allDone = rows.length === run.def.steps.length && rows.every((r) => isDone(r.status));
   for (const row of rows) {
     statuses.set(row.step, row.status);
     // Skipped steps read as null.
@@ -317,8 +313,9 @@ async function finalStates(
   return { statuses, outputs };
 }
 
-function isDone(row: { status: TaskStatus }): boolean {
-  return row.status === 'succeeded' || row.status === 'skipped';
+/** A step its dependents and the run's completion count as done: succeeded, or skipped. */
+function isDone(status: TaskStatus | undefined): boolean {
+  return status === 'succeeded' || status === 'skipped';
 }
 
 export function queueOf(step: StepDefinition): string {

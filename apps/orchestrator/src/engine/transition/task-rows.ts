@@ -57,7 +57,7 @@ const TASK_COLUMNS = [
 
 const TASK_ROW_VALUES = `(${placeholders(TASK_COLUMNS.length)})`;
 
-export const INSERT_TASK = `INSERT INTO tasks (${TASK_COLUMNS.join(', ')}) VALUES ${TASK_ROW_VALUES}`;
+export const INSERT_TASK = insertTasks(1);
 
 export const INSERT_ATTEMPT = `INSERT INTO attempts (task_id, attempt, run_id, status, dispatched_at)
   VALUES (?, ?, ?, 'running', ?)`;
@@ -67,7 +67,7 @@ export function insertTasks(n: number): string {
   return `INSERT INTO tasks (${TASK_COLUMNS.join(', ')}) VALUES ${TASK_ROW_VALUES}${`, ${TASK_ROW_VALUES}`.repeat(n - 1)}`;
 }
 
-/** Attempts of `n` tasks, each with every column attemptRowParams gives. */
+/** First attempts of `n` tasks, each row's values from firstAttemptParams. */
 export function insertAttempts(n: number): string {
   const row = '(?, ?, ?, ?, ?, ?, ?)';
   return `INSERT INTO attempts (task_id, attempt, run_id, status, dispatched_at, finished_at, worker_id)
@@ -116,6 +116,22 @@ export function newTaskRow(
 
 export function taskParams(row: TaskRow): unknown[] {
   return TASK_COLUMNS.map((c) => row[c]);
+}
+
+/**
+ * insertAttempts' values for the first attempt of a task inserted running or already succeeded
+ * (links-ahead.ts): its status, times and worker follow the row's.
+ */
+export function firstAttemptParams(row: TaskRow, workerId: string | null): unknown[] {
+  return [
+    row.id,
+    row.attempt,
+    row.run_id,
+    row.status,
+    row.dispatched_at,
+    row.finished_at,
+    workerId,
+  ];
 }
 
 /** INSERT_ATTEMPT's values for a task inserted running. */
